@@ -1,0 +1,42 @@
+//! The command line, as clap derive types. Parsing only: each subcommand's
+//! `Args` and behaviour live in `commands/`.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::commands::{fill, forms};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "fieldkit",
+    version,
+    about = "Offline field surveys for IOM DTM and migrant-health work",
+    long_about = "Offline field surveys for IOM's Displacement Tracking Matrix (DTM) and \
+                  migrant-health work.\n\nExit codes: 0 ok, 1 the input was checked and found \
+                  bad, 2 the job could not be done."
+)]
+pub struct Cli {
+    /// Folder holding the enumerator's profile and store.
+    #[arg(long, env = "FIELDKIT_HOME", global = true, value_name = "DIR")]
+    pub home: Option<PathBuf>,
+    /// Read the passphrase from the first line of FILE instead of asking.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub passphrase_file: Option<PathBuf>,
+    /// Folder of form definitions (default: the shipped forms).
+    #[arg(long, env = "FIELDKIT_FORMS", global = true, value_name = "DIR")]
+    pub forms: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// The enumerator's screen (the default command).
+    Collect,
+    /// Check and list form definitions.
+    #[command(subcommand)]
+    Forms(forms::FormsCommand),
+    /// Enter records without the TUI, from a JSON or JSON Lines answers file.
+    Fill(fill::Args),
+}

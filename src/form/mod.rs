@@ -1,0 +1,17 @@
+//! The form engine: XLSForm semantics over forms written in TOML. It owns
+//! the form model, loading and checking, the expression language, and the
+//! session that fills one record. It never touches sled, zip or a terminal;
+//! commands and the TUI depend on it, never the other way round.
+
+pub mod answer;
+pub mod dates;
+pub mod eval;
+pub mod expr;
+pub mod load;
+pub mod model;
+pub mod search;
+pub mod session;
+
+pub use load::{FormError, load, load_str};
+pub use model::{Form, Kind, NodeId};
+pub use session::{Env, Pos, Screen, Session, Violation, ViolationKind};

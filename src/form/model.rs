@@ -1,0 +1,318 @@
+//! The loaded form: survey nodes as a tree in an arena, choice lists, and the
+//! evaluation order the loader worked out. A `Form` is immutable once
+//! loaded and shared (`Arc`) by every session that fills it.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::{Mutex, OnceLock};
+
+use regex::Regex;
+
+use super::expr::Expr;
+use super::search::SearchIndex;
+
+/// Index of a survey node in `Form::nodes`, in document order.
+pub type NodeId = usize;
+
+/// A translatable text: `(language, text)` pairs; language "" is untranslated.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Text(pub Vec<(String, String)>);
+
+impl Text {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The text in `lang`, else the untranslated text, else the form's
+    /// default language, else any translation.
+    pub fn get(&self, lang: Option<&str>, default: Option<&str>) -> Option<&str> {
+        let find = |l: &str| {
+            self.0
+                .iter()
+                .find(|(k, v)| k == l && !v.is_empty())
+                .map(|(_, v)| v.as_str())
+        };
+        lang.and_then(find)
+            .or_else(|| find(""))
+            .or_else(|| default.and_then(find))
+            .or_else(|| self.0.iter().find(|(_, v)| !v.is_empty()).map(|(_, v)| v.as_str()))
+    }
+
+    pub fn texts(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(_, v)| v.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kind {
+    Text,
+    Integer,
+    Decimal,
+    /// A select; `list` names a `[[choices]]` list or a CSV beside the form.
+    SelectOne { list: String },
+    SelectMultiple { list: String },
+    Date,
+    Time,
+    DateTime,
+    Geopoint,
+    Note,
+    Acknowledge,
+    Calculate,
+    Hidden,
+    Group,
+    Repeat,
+    Start,
+    End,
+    Today,
+    DeviceId,
+    Username,
+}
+
+impl Kind {
+    /// Shown to the enumerator as a question (or a note).
+    pub fn is_visible(&self) -> bool {
+        !matches!(
+            self,
+            Kind::Calculate
+                | Kind::Hidden
+                | Kind::Group
+                | Kind::Repeat
+                | Kind::Start
+                | Kind::End
+                | Kind::Today
+                | Kind::DeviceId
+                | Kind::Username
+        )
+    }
+
+    /// Takes an answer typed by the enumerator.
+    pub fn is_input(&self) -> bool {
+        self.is_visible() && *self != Kind::Note
+    }
+
+    pub fn is_meta(&self) -> bool {
+        matches!(
+            self,
+            Kind::Start | Kind::End | Kind::Today | Kind::DeviceId | Kind::Username
+        )
+    }
+
+    pub fn list(&self) -> Option<&str> {
+        match self {
+            Kind::SelectOne { list } | Kind::SelectMultiple { list } => Some(list),
+            _ => None,
+        }
+    }
+}
+
+/// Whether an answer is required: XLSForm allows yes/no or an expression.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Required {
+    No,
+    Yes,
+    When(Expr),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Default {
+    Literal(String),
+    /// An expression evaluated once, when the question's instance is created.
+    Dynamic(Expr),
+}
+
+/// A `choice_filter`, with the equality shortcut the loader found, if any.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChoiceFilter {
+    pub expr: Expr,
+    /// `column = expr`: filter through an index instead of evaluating per choice.
+    pub equals: Option<(usize, Expr)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub name: String,
+    pub kind: Kind,
+    pub label: Text,
+    pub hint: Text,
+    pub required: Required,
+    pub required_message: Text,
+    pub relevant: Option<Expr>,
+    pub constraint: Option<Expr>,
+    pub constraint_message: Text,
+    pub calculation: Option<Expr>,
+    pub default: Option<Default>,
+    pub read_only: bool,
+    pub appearance: Vec<String>,
+    pub choice_filter: Option<ChoiceFilter>,
+    pub repeat_count: Option<Expr>,
+    pub hxl: Option<String>,
+    pub parent: Option<NodeId>,
+    pub children: Vec<NodeId>,
+    /// Repeat ancestors, outermost first (a repeat is not its own ancestor).
+    pub repeats: Vec<NodeId>,
+    /// Index of this node's value in the instance of its innermost repeat (or the root).
+    pub slot: usize,
+    /// 1-based row among the `[[survey]]` rows.
+    pub row: usize,
+}
+
+impl Node {
+    pub fn has_appearance(&self, word: &str) -> bool {
+        self.appearance.iter().any(|a| a == word)
+    }
+
+    /// The repeat whose instances hold this node's value; `None` is the root.
+    pub fn scope(&self) -> Option<NodeId> {
+        self.repeats.last().copied()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Choice {
+    pub name: String,
+    pub label: Text,
+    /// Values of the list's extra columns, in `ChoiceList::columns` order.
+    pub columns: Vec<String>,
+}
+
+#[derive(Debug)]
+pub struct ChoiceList {
+    pub name: String,
+    pub choices: Vec<Choice>,
+    /// Extra column names, usable by bare name in `choice_filter`.
+    pub columns: Vec<String>,
+    /// The CSV it came from, for `select_*_from_file`.
+    pub file: Option<PathBuf>,
+    by_name: HashMap<String, usize>,
+    search: OnceLock<SearchIndex>,
+    by_column: Mutex<HashMap<usize, std::sync::Arc<HashMap<String, Vec<usize>>>>>,
+}
+
+impl ChoiceList {
+    pub fn new(
+        name: String,
+        choices: Vec<Choice>,
+        columns: Vec<String>,
+        file: Option<PathBuf>,
+    ) -> Self {
+        let by_name = choices
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.name.clone(), i))
+            .collect();
+        ChoiceList {
+            name,
+            choices,
+            columns,
+            file,
+            by_name,
+            search: OnceLock::new(),
+            by_column: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn find(&self, name: &str) -> Option<&Choice> {
+        self.by_name.get(name).map(|&i| &self.choices[i])
+    }
+
+    pub fn index_of(&self, name: &str) -> Option<usize> {
+        self.by_name.get(name).copied()
+    }
+
+    pub fn column(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c == name)
+    }
+
+    /// The folded labels for type-to-filter, built on first use.
+    pub fn search(&self) -> &SearchIndex {
+        self.search.get_or_init(|| SearchIndex::new(&self.choices))
+    }
+
+    /// Choices by the value of extra column `column`, built on first use.
+    pub fn by_column(&self, column: usize) -> std::sync::Arc<HashMap<String, Vec<usize>>> {
+        let mut cache = self
+            .by_column
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        cache
+            .entry(column)
+            .or_insert_with(|| {
+                let mut map: HashMap<String, Vec<usize>> = HashMap::new();
+                for (i, c) in self.choices.iter().enumerate() {
+                    let value = c.columns.get(column).cloned().unwrap_or_default();
+                    map.entry(value).or_default().push(i);
+                }
+                std::sync::Arc::new(map)
+            })
+            .clone()
+    }
+}
+
+#[derive(Debug)]
+pub struct Form {
+    pub id: String,
+    pub version: String,
+    pub title: Text,
+    pub default_language: Option<String>,
+    /// Every language any text of the form is given in, default first.
+    pub languages: Vec<String>,
+    /// Languages whose text a native speaker still has to review.
+    pub needs_review: Vec<String>,
+    pub instance_name: Option<Expr>,
+    pub nodes: Vec<Node>,
+    /// The top-level survey nodes.
+    pub top: Vec<NodeId>,
+    pub lists: BTreeMap<String, ChoiceList>,
+    /// Every node, each after everything its relevance, calculation and
+    /// repeat count read.
+    pub order: Vec<NodeId>,
+    /// Number of value slots in a root instance.
+    pub root_slots: usize,
+    /// Number of value slots in an instance of each repeat.
+    pub repeat_slots: HashMap<NodeId, usize>,
+    pub source: PathBuf,
+    pub(crate) by_name: HashMap<String, NodeId>,
+    pub(crate) regexes: HashMap<String, Regex>,
+}
+
+impl Form {
+    pub fn node(&self, id: NodeId) -> &Node {
+        &self.nodes[id]
+    }
+
+    pub fn find(&self, name: &str) -> Option<NodeId> {
+        self.by_name.get(name).copied()
+    }
+
+    pub fn list_of(&self, id: NodeId) -> Option<&ChoiceList> {
+        self.nodes[id].kind.list().and_then(|l| self.lists.get(l))
+    }
+
+    pub fn title_in(&self, lang: Option<&str>) -> &str {
+        self.title
+            .get(lang, self.default_language.as_deref())
+            .unwrap_or(&self.id)
+    }
+
+    pub fn slots(&self, scope: Option<NodeId>) -> usize {
+        match scope {
+            None => self.root_slots,
+            Some(r) => self.repeat_slots.get(&r).copied().unwrap_or(0),
+        }
+    }
+
+    /// Questions the enumerator answers or reads (not calculations or metadata).
+    pub fn question_count(&self) -> usize {
+        self.nodes.iter().filter(|n| n.kind.is_visible()).count()
+    }
+
+    pub(crate) fn regex(&self, pattern: &str) -> Option<Regex> {
+        if let Some(r) = self.regexes.get(pattern) {
+            return Some(r.clone());
+        }
+        regex::RegexBuilder::new(pattern)
+            .size_limit(1 << 20)
+            .build()
+            .ok()
+    }
+}

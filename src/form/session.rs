@@ -1,0 +1,955 @@
+//! The session engine: one record being filled. It holds the answers
+//! (repeat instances included), recomputes relevance and calculations in
+//! the form's dependency order after every change, walks the screens an
+//! enumerator sees, lists what is missing or violated, and produces the
+//! record. Pure: no I/O, no clock (the caller passes `Env`), no terminal.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::answer::{self, AnswerError};
+use super::dates::DateTime;
+use super::eval::{XVal, eval};
+use super::load::MAX_REPEAT_COUNT;
+use super::model::{ChoiceList, Default, Form, Kind, NodeId, Required, Text};
+
+/// Repeat instances from the outermost in: (repeat node, 0-based index).
+pub type Path = Vec<(NodeId, usize)>;
+
+/// A question (or group, or repeat) in a given repeat instance.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Pos {
+    pub path: Path,
+    pub node: NodeId,
+}
+
+/// What the enumerator sees on one page.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Screen {
+    Question(Pos),
+    /// A field-list group: every relevant question inside on one page.
+    FieldList(Pos),
+    /// After a repeat's instances: "add another?".
+    AddRepeat { path: Path, repeat: NodeId },
+}
+
+/// What the session needs from the world: the clock and who is filling.
+#[derive(Debug, Clone)]
+pub struct Env {
+    pub now: DateTime,
+    pub device_id: String,
+    pub username: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ViolationKind {
+    Required,
+    Constraint,
+    Type,
+    Unknown,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Violation {
+    pub name: String,
+    /// Where, with repeat positions: `members[2]/age`.
+    pub path: String,
+    pub kind: ViolationKind,
+    pub message: String,
+    #[serde(skip)]
+    pub pos: Option<Pos>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Instance {
+    values: Vec<String>,
+    relevant: Vec<bool>,
+    repeats: Vec<Vec<Instance>>,
+}
+
+impl Instance {
+    fn new(slots: usize) -> Self {
+        Instance {
+            values: vec![String::new(); slots],
+            relevant: vec![true; slots],
+            repeats: vec![Vec::new(); slots],
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Session {
+    form: Arc<Form>,
+    env: Env,
+    language: Option<String>,
+    root: Instance,
+}
+
+impl Session {
+    /// A new, empty record: defaults and metadata filled in, everything computed.
+    pub fn new(form: Arc<Form>, env: Env) -> Self {
+        let language = form.default_language.clone();
+        let mut s = Session {
+            root: Instance::new(form.root_slots),
+            form,
+            env,
+            language,
+        };
+        s.fill_new_instance(&[]);
+        s.recompute();
+        s
+    }
+
+    pub fn form(&self) -> &Arc<Form> {
+        &self.form
+    }
+
+    pub fn language(&self) -> Option<&str> {
+        self.language.as_deref()
+    }
+
+    pub fn set_language(&mut self, language: Option<String>) {
+        self.language = language;
+    }
+
+    /// Moves the clock on: `end` is the time of the last change.
+    pub fn touch(&mut self, now: DateTime) {
+        self.env.now = now;
+        let ends: Vec<NodeId> = (0..self.form.nodes.len())
+            .filter(|&i| self.form.nodes[i].kind == Kind::End && self.form.nodes[i].repeats.is_empty())
+            .collect();
+        for id in ends {
+            let slot = self.form.nodes[id].slot;
+            self.root.values[slot] = now.to_string();
+        }
+    }
+
+    fn text<'t>(&'t self, t: &'t Text) -> Option<&'t str> {
+        t.get(self.language.as_deref(), self.form.default_language.as_deref())
+    }
+
+    // ----- instances -------------------------------------------------------
+
+    fn instance(&self, path: &[(NodeId, usize)]) -> Option<&Instance> {
+        let mut inst = &self.root;
+        for &(rep, i) in path {
+            inst = inst.repeats.get(self.form.nodes[rep].slot)?.get(i)?;
+        }
+        Some(inst)
+    }
+
+    fn instance_mut(&mut self, path: &[(NodeId, usize)]) -> Option<&mut Instance> {
+        let mut inst = &mut self.root;
+        for &(rep, i) in path {
+            inst = inst.repeats.get_mut(self.form.nodes[rep].slot)?.get_mut(i)?;
+        }
+        Some(inst)
+    }
+
+    /// Every instance path of `scope` (the root, or a repeat).
+    fn instance_paths(&self, scope: Option<NodeId>) -> Vec<Path> {
+        let Some(rep) = scope else {
+            return vec![Vec::new()];
+        };
+        let node = &self.form.nodes[rep];
+        let mut out = Vec::new();
+        for parent in self.instance_paths(node.scope()) {
+            let n = self
+                .instance(&parent)
+                .map_or(0, |inst| inst.repeats[node.slot].len());
+            for i in 0..n {
+                let mut p = parent.clone();
+                p.push((rep, i));
+                out.push(p);
+            }
+        }
+        out
+    }
+
+    /// Number of instances of `repeat` inside the instance at `path`.
+    pub fn instance_count(&self, path: &[(NodeId, usize)], repeat: NodeId) -> usize {
+        self.instance(path)
+            .map_or(0, |inst| inst.repeats[self.form.nodes[repeat].slot].len())
+    }
+
+    /// Literal defaults, metadata, then dynamic defaults of a fresh instance.
+    fn fill_new_instance(&mut self, path: &[(NodeId, usize)]) {
+        let scope = path.last().map(|(r, _)| *r);
+        let form = Arc::clone(&self.form);
+        let members: Vec<NodeId> = (0..form.nodes.len())
+            .filter(|&i| form.nodes[i].scope() == scope)
+            .collect();
+        for &id in &members {
+            let node = &form.nodes[id];
+            let value = match (&node.kind, &node.default) {
+                (Kind::Start | Kind::End, _) => self.env.now.to_string(),
+                (Kind::Today, _) => super::dates::format_date(self.env.now.local_date()),
+                (Kind::DeviceId, _) => self.env.device_id.clone(),
+                (Kind::Username, _) => self.env.username.clone(),
+                (_, Some(Default::Literal(v))) => v.clone(),
+                _ => continue,
+            };
+            if let Some(inst) = self.instance_mut(path) {
+                inst.values[node.slot] = value;
+            }
+        }
+        for &id in &members {
+            if let Some(Default::Dynamic(e)) = &form.nodes[id].default {
+                let value = eval(e, &self.ctx(path, Some(id))).into_string();
+                if let Some(inst) = self.instance_mut(path) {
+                    inst.values[form.nodes[id].slot] = value;
+                }
+            }
+        }
+    }
+
+    /// Adds an instance of `repeat` inside `path`; returns the new instance's path.
+    pub fn add_instance(
+        &mut self,
+        path: &[(NodeId, usize)],
+        repeat: NodeId,
+    ) -> Result<Path, AnswerError> {
+        let node = &self.form.nodes[repeat];
+        if node.kind != Kind::Repeat || node.repeat_count.is_some() || node.scope() != path.last().map(|p| p.0) {
+            return Err(AnswerError::NoSuchPlace);
+        }
+        let slots = self.form.slots(Some(repeat));
+        let slot = node.slot;
+        let inst = self.instance_mut(path).ok_or(AnswerError::NoSuchPlace)?;
+        if inst.repeats[slot].len() >= MAX_REPEAT_COUNT {
+            return Err(AnswerError::NoSuchPlace);
+        }
+        inst.repeats[slot].push(Instance::new(slots));
+        let index = inst.repeats[slot].len() - 1;
+        let mut new_path = path.to_vec();
+        new_path.push((repeat, index));
+        self.fill_new_instance(&new_path);
+        self.recompute();
+        Ok(new_path)
+    }
+
+    /// Removes the repeat instance that `path` ends in.
+    pub fn remove_instance(&mut self, path: &[(NodeId, usize)]) -> Result<(), AnswerError> {
+        let Some((&(repeat, index), parent)) = path.split_last() else {
+            return Err(AnswerError::NoSuchPlace);
+        };
+        if self.form.nodes[repeat].repeat_count.is_some() {
+            return Err(AnswerError::NoSuchPlace);
+        }
+        let slot = self.form.nodes[repeat].slot;
+        let inst = self.instance_mut(parent).ok_or(AnswerError::NoSuchPlace)?;
+        if index >= inst.repeats[slot].len() {
+            return Err(AnswerError::NoSuchPlace);
+        }
+        inst.repeats[slot].remove(index);
+        self.recompute();
+        Ok(())
+    }
+
+    // ----- values ----------------------------------------------------------
+
+    /// The stored answer, whether or not the question is relevant now.
+    pub fn raw_value(&self, pos: &Pos) -> &str {
+        self.instance(&pos.path)
+            .and_then(|inst| inst.values.get(self.form.nodes[pos.node].slot))
+            .map_or("", String::as_str)
+    }
+
+    /// The answer as expressions see it: empty when not relevant.
+    pub fn value(&self, pos: &Pos) -> &str {
+        if self.is_relevant(pos) {
+            self.raw_value(pos)
+        } else {
+            ""
+        }
+    }
+
+    pub fn is_relevant(&self, pos: &Pos) -> bool {
+        let node = &self.form.nodes[pos.node];
+        let path: &[(NodeId, usize)] = if node.kind == Kind::Repeat && pos.path.last().is_some_and(|p| p.0 == pos.node) {
+            &pos.path[..pos.path.len() - 1]
+        } else {
+            &pos.path
+        };
+        self.instance(path)
+            .and_then(|inst| inst.relevant.get(node.slot))
+            .copied()
+            .unwrap_or(false)
+    }
+
+    /// Sets an answer from what the enumerator typed; an empty string clears it.
+    pub fn answer(&mut self, pos: &Pos, raw: &str) -> Result<(), AnswerError> {
+        let node = &self.form.nodes[pos.node];
+        if !node.kind.is_input() {
+            return Err(AnswerError::NotAnswerable);
+        }
+        if node.read_only || node.calculation.is_some() {
+            return Err(AnswerError::ReadOnly);
+        }
+        self.store(pos, raw)
+    }
+
+    /// Checks and stores without the enumerator-facing restrictions (used
+    /// for metadata and hidden values from an answers file).
+    fn store(&mut self, pos: &Pos, raw: &str) -> Result<(), AnswerError> {
+        let form = Arc::clone(&self.form);
+        let node = &form.nodes[pos.node];
+        if node.scope() != pos.path.last().map(|p| p.0) {
+            return Err(AnswerError::NoSuchPlace);
+        }
+        let value = answer::canonical(&node.kind, raw, form.list_of(pos.node), self.env.now.offset_s)?;
+        let inst = self.instance_mut(&pos.path).ok_or(AnswerError::NoSuchPlace)?;
+        inst.values[node.slot] = value;
+        self.recompute();
+        Ok(())
+    }
+
+    // ----- recomputation ---------------------------------------------------
+
+    /// Recomputes relevance, calculations and repeat counts in dependency order.
+    pub fn recompute(&mut self) {
+        let form = Arc::clone(&self.form);
+        for &id in &form.order {
+            let node = &form.nodes[id];
+            for path in self.instance_paths(node.scope()) {
+                let parent_relevant = match node.parent {
+                    None => true,
+                    Some(p) if Some(p) == node.scope() => {
+                        let outer = &path[..path.len().saturating_sub(1)];
+                        self.instance(outer)
+                            .is_some_and(|i| i.relevant[form.nodes[p].slot])
+                    }
+                    Some(p) => self
+                        .instance(&path)
+                        .is_some_and(|i| i.relevant[form.nodes[p].slot]),
+                };
+                let relevant = parent_relevant
+                    && node
+                        .relevant
+                        .as_ref()
+                        .is_none_or(|e| eval(e, &self.ctx(&path, Some(id))).to_bool());
+                let calculated = match &node.calculation {
+                    Some(e) if relevant => Some(eval(e, &self.ctx(&path, Some(id))).into_string()),
+                    _ => None,
+                };
+                let count = match &node.repeat_count {
+                    Some(e) if relevant => {
+                        let n = eval(e, &self.ctx(&path, Some(id))).to_num();
+                        Some(if n.is_finite() && n > 0.0 {
+                            (n as usize).min(MAX_REPEAT_COUNT)
+                        } else {
+                            0
+                        })
+                    }
+                    _ => None,
+                };
+                let slots = form.slots(Some(id));
+                let Some(inst) = self.instance_mut(&path) else {
+                    continue;
+                };
+                inst.relevant[node.slot] = relevant;
+                if let Some(v) = calculated {
+                    inst.values[node.slot] = v;
+                }
+                if let Some(n) = count {
+                    let have = inst.repeats[node.slot].len();
+                    inst.repeats[node.slot].resize_with(n, || Instance::new(slots));
+                    for i in have..n {
+                        let mut p = path.clone();
+                        p.push((id, i));
+                        self.fill_new_instance(&p);
+                    }
+                }
+            }
+        }
+    }
+
+    fn ctx<'a>(&'a self, path: &'a [(NodeId, usize)], current: Option<NodeId>) -> Ctx<'a> {
+        Ctx {
+            s: self,
+            path,
+            current,
+            choice: None,
+        }
+    }
+
+    /// `${node}` seen from the instance at `path`: one value, or a set when
+    /// the node repeats beyond it.
+    fn lookup(&self, node: NodeId, path: &[(NodeId, usize)]) -> XVal {
+        let form = &self.form;
+        let n = &form.nodes[node];
+        let get = |inst: &Instance| {
+            if inst.relevant[n.slot] {
+                inst.values[n.slot].clone()
+            } else {
+                String::new()
+            }
+        };
+        if n.repeats.is_empty() && n.kind != Kind::Repeat {
+            return XVal::Str(get(&self.root));
+        }
+        let mut level: Vec<&Instance> = vec![&self.root];
+        let mut fanned = false;
+        for (depth, &rep) in n.repeats.iter().enumerate() {
+            let slot = form.nodes[rep].slot;
+            match path.get(depth) {
+                Some(&(r, i)) if r == rep && !fanned => {
+                    level = level
+                        .iter()
+                        .filter_map(|inst| inst.repeats[slot].get(i))
+                        .collect();
+                }
+                _ => {
+                    fanned = true;
+                    level = level
+                        .iter()
+                        .flat_map(|inst| inst.repeats[slot].iter())
+                        .collect();
+                }
+            }
+        }
+        if n.kind == Kind::Repeat {
+            let count: usize = level
+                .iter()
+                .filter(|inst| inst.relevant[n.slot])
+                .map(|inst| inst.repeats[n.slot].len())
+                .sum();
+            return XVal::Set(vec![String::new(); count]);
+        }
+        if fanned {
+            XVal::Set(level.into_iter().map(get).collect())
+        } else {
+            XVal::Str(level.first().map(|i| get(i)).unwrap_or_default())
+        }
+    }
+
+    // ----- choices ---------------------------------------------------------
+
+    /// The choices (indexes into the list) a select offers here, after its
+    /// choice_filter.
+    pub fn choices(&self, pos: &Pos) -> Vec<usize> {
+        let Some(list) = self.form.list_of(pos.node) else {
+            return Vec::new();
+        };
+        let Some(filter) = &self.form.nodes[pos.node].choice_filter else {
+            return (0..list.choices.len()).collect();
+        };
+        if let Some((column, e)) = &filter.equals {
+            if let XVal::Str(wanted) = eval(e, &self.ctx(&pos.path, Some(pos.node))) {
+                return list.by_column(*column).get(&wanted).cloned().unwrap_or_default();
+            }
+        }
+        (0..list.choices.len())
+            .filter(|&i| {
+                let ctx = Ctx {
+                    s: self,
+                    path: &pos.path,
+                    current: Some(pos.node),
+                    choice: Some((list, i)),
+                };
+                eval(&filter.expr, &ctx).to_bool()
+            })
+            .collect()
+    }
+
+    /// The label of a choice in the session's language.
+    pub fn choice_label<'a>(&'a self, list: &'a ChoiceList, index: usize) -> &'a str {
+        list.choices
+            .get(index)
+            .map_or("", |c| self.text(&c.label).unwrap_or(&c.name))
+    }
+
+    // ----- texts -----------------------------------------------------------
+
+    /// A label or hint in the session's language, with `${name}` replaced
+    /// by that field's answer.
+    pub fn render(&self, text: &Text, path: &[(NodeId, usize)]) -> String {
+        let Some(s) = self.text(text) else {
+            return String::new();
+        };
+        let mut out = String::new();
+        let mut rest = s;
+        while let Some(start) = rest.find("${") {
+            out.push_str(&rest[..start]);
+            let after = &rest[start + 2..];
+            match after.find('}') {
+                Some(end) => {
+                    if let Some(id) = self.form.find(&after[..end]) {
+                        out.push_str(&self.lookup(id, path).into_string());
+                    }
+                    rest = &after[end + 1..];
+                }
+                None => {
+                    out.push_str(&rest[start..]);
+                    rest = "";
+                }
+            }
+        }
+        out.push_str(rest);
+        out
+    }
+
+    pub fn label(&self, pos: &Pos) -> String {
+        self.render(&self.form.nodes[pos.node].label, &pos.path)
+    }
+
+    pub fn hint(&self, pos: &Pos) -> String {
+        self.render(&self.form.nodes[pos.node].hint, &pos.path)
+    }
+
+    /// The record's name in lists, from the form's instance_name.
+    pub fn instance_name(&self) -> String {
+        self.form
+            .instance_name
+            .as_ref()
+            .map(|e| eval(e, &self.ctx(&[], None)).into_string())
+            .unwrap_or_default()
+    }
+
+    // ----- walking ---------------------------------------------------------
+
+    /// Calls `f` for every relevant node in document order, descending into
+    /// groups and every repeat instance.
+    fn walk(&self, f: &mut impl FnMut(&Pos, Walk)) {
+        self.walk_children(&self.form.top, &[], f);
+    }
+
+    fn walk_children(
+        &self,
+        children: &[NodeId],
+        path: &[(NodeId, usize)],
+        f: &mut impl FnMut(&Pos, Walk),
+    ) {
+        for &id in children {
+            let pos = Pos {
+                path: path.to_vec(),
+                node: id,
+            };
+            if !self.is_relevant(&pos) {
+                continue;
+            }
+            let node = &self.form.nodes[id];
+            match node.kind {
+                Kind::Group => {
+                    f(&pos, Walk::Enter);
+                    self.walk_children(&node.children, path, f);
+                    f(&pos, Walk::Leave);
+                }
+                Kind::Repeat => {
+                    f(&pos, Walk::Enter);
+                    for i in 0..self.instance_count(path, id) {
+                        let mut inner = path.to_vec();
+                        inner.push((id, i));
+                        self.walk_children(&node.children, &inner, f);
+                    }
+                    f(&pos, Walk::Leave);
+                }
+                _ => f(&pos, Walk::Field),
+            }
+        }
+    }
+
+    /// The pages of the form as things stand, in order.
+    pub fn screens(&self) -> Vec<Screen> {
+        let mut out = Vec::new();
+        let mut in_field_list: Option<NodeId> = None;
+        self.walk(&mut |pos, step| {
+            let node = &self.form.nodes[pos.node];
+            match step {
+                Walk::Enter if in_field_list.is_none() && node.has_appearance("field-list") => {
+                    in_field_list = Some(pos.node);
+                    out.push(Screen::FieldList(pos.clone()));
+                }
+                Walk::Leave if in_field_list == Some(pos.node) => {
+                    in_field_list = None;
+                    let has_questions = matches!(out.last(), Some(Screen::FieldList(p)) if p == pos)
+                        && !self.questions_on(&Screen::FieldList(pos.clone())).is_empty();
+                    if matches!(out.last(), Some(Screen::FieldList(p)) if p == pos) && !has_questions {
+                        out.pop();
+                    }
+                }
+                Walk::Leave if node.kind == Kind::Repeat && node.repeat_count.is_none() && in_field_list.is_none() => {
+                    out.push(Screen::AddRepeat {
+                        path: pos.path.clone(),
+                        repeat: pos.node,
+                    });
+                }
+                Walk::Field if in_field_list.is_none() && node.kind.is_visible() => {
+                    out.push(Screen::Question(pos.clone()));
+                }
+                _ => {}
+            }
+        });
+        out
+    }
+
+    /// The questions shown on a screen.
+    pub fn questions_on(&self, screen: &Screen) -> Vec<Pos> {
+        match screen {
+            Screen::Question(p) => vec![p.clone()],
+            Screen::AddRepeat { .. } => Vec::new(),
+            Screen::FieldList(group) => {
+                let mut out = Vec::new();
+                let node = &self.form.nodes[group.node];
+                self.walk_children(&node.children, &group.path, &mut |pos, step| {
+                    if step == Walk::Field && self.form.nodes[pos.node].kind.is_visible() {
+                        out.push(pos.clone());
+                    }
+                });
+                out
+            }
+        }
+    }
+
+    /// The screen after (or before, with `forward` false) `current`, over
+    /// relevant questions only. A screen that has disappeared resumes from
+    /// where it stood.
+    pub fn step(&self, current: &Screen, forward: bool) -> Option<Screen> {
+        let screens = self.screens();
+        let at = screens.iter().position(|s| s == current);
+        match (at, forward) {
+            (Some(i), true) => screens.get(i + 1).cloned(),
+            (Some(i), false) => i.checked_sub(1).and_then(|j| screens.get(j).cloned()),
+            (None, _) => screens.first().cloned(),
+        }
+    }
+
+    // ----- checks ----------------------------------------------------------
+
+    /// What stops this question from being complete, if anything.
+    pub fn check(&self, pos: &Pos) -> Option<Violation> {
+        let node = &self.form.nodes[pos.node];
+        if !node.kind.is_input() || !self.is_relevant(pos) {
+            return None;
+        }
+        let value = self.raw_value(pos);
+        let ctx = self.ctx(&pos.path, Some(pos.node));
+        let violation = |kind, message: String| {
+            Some(Violation {
+                name: node.name.clone(),
+                path: self.describe(pos),
+                kind,
+                message,
+                pos: Some(pos.clone()),
+            })
+        };
+        if value.is_empty() {
+            let required = match &node.required {
+                Required::No => false,
+                Required::Yes => true,
+                Required::When(e) => eval(e, &ctx).to_bool(),
+            };
+            if required {
+                let message = self
+                    .text(&node.required_message)
+                    .map_or_else(|| "This question needs an answer.".to_string(), str::to_string);
+                return violation(ViolationKind::Required, message);
+            }
+            return None;
+        }
+        if let Some(c) = &node.constraint {
+            if !eval(c, &ctx).to_bool() {
+                let message = self.text(&node.constraint_message).map_or_else(
+                    || format!("This answer is not allowed here (the form requires: {c})."),
+                    str::to_string,
+                );
+                return violation(ViolationKind::Constraint, message);
+            }
+        }
+        if node.choice_filter.is_some() {
+            let allowed = self.choices(pos);
+            let list = self.form.list_of(pos.node);
+            let outside = value.split_whitespace().find(|v| {
+                list.and_then(|l| l.index_of(v))
+                    .is_none_or(|i| !allowed.contains(&i))
+            });
+            if let Some(v) = outside {
+                return violation(
+                    ViolationKind::Constraint,
+                    format!("'{v}' is not among the choices allowed here; choose again."),
+                );
+            }
+        }
+        None
+    }
+
+    /// Every missing required answer and violated constraint, in form order.
+    pub fn violations(&self) -> Vec<Violation> {
+        let mut out = Vec::new();
+        self.walk(&mut |pos, step| {
+            if step == Walk::Field {
+                out.extend(self.check(pos));
+            }
+        });
+        out
+    }
+
+    /// `members[2]/age`: a position as people read it (1-based instances).
+    pub fn describe(&self, pos: &Pos) -> String {
+        let mut parts: Vec<String> = pos
+            .path
+            .iter()
+            .map(|&(r, i)| format!("{}[{}]", self.form.nodes[r].name, i + 1))
+            .collect();
+        parts.push(self.form.nodes[pos.node].name.clone());
+        parts.join("/")
+    }
+
+    // ----- the record ------------------------------------------------------
+
+    /// The record's values: relevant, non-empty answers and calculations,
+    /// typed; each repeat as a list of objects.
+    pub fn record(&self) -> Map<String, Value> {
+        self.record_scope(&self.form.top, &[])
+    }
+
+    fn record_scope(&self, children: &[NodeId], path: &[(NodeId, usize)]) -> Map<String, Value> {
+        let mut out = Map::new();
+        for &id in children {
+            let pos = Pos {
+                path: path.to_vec(),
+                node: id,
+            };
+            if !self.is_relevant(&pos) {
+                continue;
+            }
+            let node = &self.form.nodes[id];
+            match node.kind {
+                Kind::Group => out.extend(self.record_scope(&node.children, path)),
+                Kind::Repeat => {
+                    let items = (0..self.instance_count(path, id))
+                        .map(|i| {
+                            let mut inner = path.to_vec();
+                            inner.push((id, i));
+                            Value::Object(self.record_scope(&node.children, &inner))
+                        })
+                        .collect();
+                    out.insert(node.name.clone(), Value::Array(items));
+                }
+                _ => {
+                    let v = self.raw_value(&pos);
+                    if !v.is_empty() {
+                        out.insert(node.name.clone(), answer::to_json(&node.kind, v));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Loads answers in the form of a record (`{"name": value, "repeat":
+    /// [{...}]}`); returns the answers it could not take, as type and
+    /// unknown-field violations.
+    pub fn load_answers(&mut self, answers: &Map<String, Value>) -> Vec<Violation> {
+        let mut problems = Vec::new();
+        self.load_object(answers, &[], &mut problems);
+        self.recompute();
+        problems
+    }
+
+    fn load_object(
+        &mut self,
+        answers: &Map<String, Value>,
+        path: &[(NodeId, usize)],
+        problems: &mut Vec<Violation>,
+    ) {
+        let form = Arc::clone(&self.form);
+        let scope = path.last().map(|p| p.0);
+        let prefix: String = path
+            .iter()
+            .map(|&(r, i)| format!("{}[{}]/", form.nodes[r].name, i + 1))
+            .collect();
+        let problem = |problems: &mut Vec<Violation>, name: &str, kind, message: String| {
+            problems.push(Violation {
+                name: name.to_string(),
+                path: format!("{prefix}{name}"),
+                kind,
+                message,
+                pos: None,
+            });
+        };
+        let mut repeats = Vec::new();
+        for (key, value) in answers {
+            let Some(id) = form.find(key) else {
+                problem(problems, key, ViolationKind::Unknown, format!("the form has no field '{key}'"));
+                continue;
+            };
+            let node = &form.nodes[id];
+            if node.scope() != scope {
+                let message = match node.scope() {
+                    Some(r) => format!("'{key}' belongs inside the repeat '{}'", form.nodes[r].name),
+                    None => format!("'{key}' is not part of this repeat; give it at the top level"),
+                };
+                problem(problems, key, ViolationKind::Unknown, message);
+                continue;
+            }
+            match node.kind {
+                Kind::Group => problem(
+                    problems,
+                    key,
+                    ViolationKind::Unknown,
+                    format!("'{key}' is a group; give the answers inside it at this level"),
+                ),
+                Kind::Repeat => repeats.push((id, value)),
+                Kind::Note | Kind::Calculate => problem(
+                    problems,
+                    key,
+                    ViolationKind::Unknown,
+                    format!("'{key}' is worked out by the form; leave it out of the answers"),
+                ),
+                _ if node.calculation.is_some() => problem(
+                    problems,
+                    key,
+                    ViolationKind::Unknown,
+                    format!("'{key}' is worked out by the form; leave it out of the answers"),
+                ),
+                _ => {
+                    let pos = Pos {
+                        path: path.to_vec(),
+                        node: id,
+                    };
+                    let stored = answer::json_to_raw(&node.kind, value)
+                        .and_then(|raw| self.store(&pos, &raw).map_err(|e| e.to_string()));
+                    if let Err(message) = stored {
+                        problem(problems, key, ViolationKind::Type, message);
+                    }
+                }
+            }
+        }
+        self.recompute();
+        for (id, value) in repeats {
+            let name = &form.nodes[id].name;
+            let Value::Array(items) = value else {
+                problem(
+                    problems,
+                    name,
+                    ViolationKind::Type,
+                    format!("'{name}' is a repeat: give a list of objects, one per entry"),
+                );
+                continue;
+            };
+            let fixed = form.nodes[id].repeat_count.is_some();
+            for (i, item) in items.iter().enumerate() {
+                let Value::Object(obj) = item else {
+                    problem(
+                        problems,
+                        name,
+                        ViolationKind::Type,
+                        format!("entry {} of '{name}' is not an object", i + 1),
+                    );
+                    continue;
+                };
+                if i >= self.instance_count(path, id) {
+                    if fixed {
+                        problem(
+                            problems,
+                            name,
+                            ViolationKind::Constraint,
+                            format!(
+                                "'{name}' has {} entries, but its repeat_count allows {}",
+                                items.len(),
+                                self.instance_count(path, id)
+                            ),
+                        );
+                        break;
+                    }
+                    if self.add_instance(path, id).is_err() {
+                        problem(problems, name, ViolationKind::Type, format!("'{name}' has too many entries"));
+                        break;
+                    }
+                }
+                let mut inner = path.to_vec();
+                inner.push((id, i));
+                self.load_object(obj, &inner, problems);
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Walk {
+    Enter,
+    Leave,
+    Field,
+}
+
+/// The scope expressions are evaluated in: a repeat instance, the question
+/// being checked, and the choice being filtered.
+struct Ctx<'a> {
+    s: &'a Session,
+    path: &'a [(NodeId, usize)],
+    current: Option<NodeId>,
+    choice: Option<(&'a ChoiceList, usize)>,
+}
+
+impl super::eval::Scope for Ctx<'_> {
+    fn field(&self, node: NodeId) -> XVal {
+        self.s.lookup(node, self.path)
+    }
+
+    fn current(&self) -> XVal {
+        match self.current {
+            Some(n) => self.s.lookup(n, self.path),
+            None => XVal::Str(String::new()),
+        }
+    }
+
+    fn position(&self) -> Option<usize> {
+        self.path.last().map(|&(_, i)| i + 1)
+    }
+
+    fn column(&self, name: &str) -> XVal {
+        let Some((list, i)) = self.choice else {
+            return XVal::Str(String::new());
+        };
+        let choice = &list.choices[i];
+        XVal::Str(match name {
+            "name" => choice.name.clone(),
+            "label" => self.s.text(&choice.label).unwrap_or("").to_string(),
+            other => list
+                .column(other)
+                .and_then(|c| choice.columns.get(c))
+                .cloned()
+                .unwrap_or_default(),
+        })
+    }
+
+    fn choice_label(&self, field: &str, value: &str) -> String {
+        let Some(list) = self.s.form.find(field).and_then(|id| self.s.form.list_of(id)) else {
+            return String::new();
+        };
+        list.index_of(value)
+            .map(|i| self.s.choice_label(list, i).to_string())
+            .unwrap_or_default()
+    }
+
+    fn now(&self) -> DateTime {
+        self.s.env.now
+    }
+
+    fn indexed_repeat(&self, field: NodeId, at: &[(NodeId, usize)]) -> XVal {
+        let form = &self.s.form;
+        let mut path = Vec::new();
+        for (depth, &rep) in form.nodes[field].repeats.iter().enumerate() {
+            let index = match at.iter().find(|(r, _)| *r == rep) {
+                Some(&(_, i)) => i - 1,
+                None => match self.path.get(depth) {
+                    Some(&(r, i)) if r == rep => i,
+                    _ => return XVal::Str(String::new()),
+                },
+            };
+            path.push((rep, index));
+        }
+        if self.s.instance(&path).is_none() {
+            return XVal::Str(String::new());
+        }
+        self.s.lookup(field, &path)
+    }
+
+    fn regex_match(&self, text: &str, pattern: &str) -> bool {
+        self.s.form.regex(pattern).is_some_and(|r| r.is_match(text))
+    }
+}

@@ -1,0 +1,9 @@
+//! fieldkit: offline field surveys for IOM's Displacement Tracking Matrix
+//! and migrant-health work. The library holds everything; `main.rs` only
+//! parses the command line and maps errors to exit codes.
+#![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod commands;
+pub mod form;
+pub mod paths;

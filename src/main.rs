@@ -1,0 +1,21 @@
+//! The thin binary: parse the command line, run, print the error chain,
+//! give the exit code (0 ok, 1 input found bad, 2 could not do the job).
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use fieldkit::cli::Cli;
+use fieldkit::commands::{self, Outcome};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match commands::run(cli) {
+        Ok(Outcome::Done) => ExitCode::SUCCESS,
+        Ok(Outcome::Invalid) => ExitCode::from(1),
+        Err(err) => {
+            eprintln!("fieldkit: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
