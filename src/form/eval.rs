@@ -431,3 +431,7 @@ fn call(func: Func, args: &[Expr], scope: &impl Scope) -> XVal {
         Func::FormatDate => Str(format_date(&arg(0), &text(1))),
     }
 }
+
+#[cfg(test)]
+#[path = "eval_tests.rs"]
+mod tests;

@@ -618,3 +618,7 @@ impl fmt::Display for Expr {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "expr_tests.rs"]
+mod tests;

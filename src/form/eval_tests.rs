@@ -1,0 +1,1 @@
+//! Unit tests of every operator and function (written next).

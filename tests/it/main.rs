@@ -1,0 +1,8 @@
+//! Integration tests, one binary: the engine on real form files, and the
+//! real `fieldkit` binary driven as a user would.
+
+mod cli;
+mod load_errors;
+mod sessions;
+mod support;
+mod fuzz;
