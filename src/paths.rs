@@ -46,10 +46,10 @@ pub fn form_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
 /// Now, in the machine's time zone. FIELDKIT_NOW (RFC 3339, e.g.
 /// `2026-11-22T09:00:00+07:00`) pins it for tests and reproducible runs.
 pub fn now() -> DateTime {
-    if let Ok(pinned) = std::env::var("FIELDKIT_NOW") {
-        if let Some(dt) = crate::form::dates::parse_datetime(&pinned, 0) {
-            return dt;
-        }
+    if let Ok(pinned) = std::env::var("FIELDKIT_NOW")
+        && let Some(dt) = crate::form::dates::parse_datetime(&pinned, 0)
+    {
+        return dt;
     }
     let zoned = jiff::Zoned::now();
     DateTime {

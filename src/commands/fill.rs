@@ -33,7 +33,10 @@ pub struct Args {
 
 /// The records in an answers file: `(line, object)` pairs, or the line and
 /// why it could not be read.
-fn records(text: &str) -> Vec<(usize, Result<Map<String, Value>, String>)> {
+/// One line of an answers file: the record, or why it could not be read.
+type Line = (usize, Result<Map<String, Value>, String>);
+
+fn records(text: &str) -> Vec<Line> {
     let trimmed = text.trim_start_matches('\u{FEFF}');
     if let Ok(value) = serde_json::from_str::<Value>(trimmed) {
         return vec![(
@@ -75,7 +78,12 @@ fn read_answers(path: &Path) -> Result<String> {
 }
 
 /// Runs one record through the engine and returns the JSON report.
-pub fn fill_one(form: &Arc<Form>, env: Env, language: Option<&str>, answers: &Map<String, Value>) -> Value {
+pub fn fill_one(
+    form: &Arc<Form>,
+    env: Env,
+    language: Option<&str>,
+    answers: &Map<String, Value>,
+) -> Value {
     let mut session = Session::new(Arc::clone(form), env);
     if let Some(lang) = language {
         session.set_language(Some(lang.to_string()));
@@ -99,13 +107,13 @@ pub fn run(args: Args, forms_dir: Option<&Path>) -> Result<Outcome> {
         );
     }
     let form = super::forms::resolve(&args.form, forms_dir)?;
-    if let Some(lang) = &args.language {
-        if !form.languages.contains(lang) {
-            bail!(
-                "the form has no language '{lang}'; it has: {}",
-                form.languages.join(", ")
-            );
-        }
+    if let Some(lang) = &args.language
+        && !form.languages.contains(lang)
+    {
+        bail!(
+            "the form has no language '{lang}'; it has: {}",
+            form.languages.join(", ")
+        );
     }
     let text = read_answers(&args.answers)?;
     let env = Env {
@@ -136,5 +144,9 @@ pub fn run(args: Args, forms_dir: Option<&Path>) -> Result<Outcome> {
             args.answers.display()
         );
     }
-    Ok(if invalid > 0 { Outcome::Invalid } else { Outcome::Done })
+    Ok(if invalid > 0 {
+        Outcome::Invalid
+    } else {
+        Outcome::Done
+    })
 }

@@ -48,7 +48,10 @@ fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
         } else if p.exists() {
             files.push(p.clone());
         } else {
-            bail!("{} does not exist; give the path of a form file or folder", p.display());
+            bail!(
+                "{} does not exist; give the path of a form file or folder",
+                p.display()
+            );
         }
     }
     Ok(files)
@@ -92,8 +95,14 @@ fn check(paths: &[PathBuf]) -> Result<Outcome> {
             }
         }
     }
-    print_line(&serde_json::to_string_pretty(&json!({ "ok": all_ok, "forms": reports }))?)?;
-    Ok(if all_ok { Outcome::Done } else { Outcome::Invalid })
+    print_line(&serde_json::to_string_pretty(
+        &json!({ "ok": all_ok, "forms": reports }),
+    )?)?;
+    Ok(if all_ok {
+        Outcome::Done
+    } else {
+        Outcome::Invalid
+    })
 }
 
 /// Every loadable form in the form folders, with its path; broken ones are
@@ -114,7 +123,10 @@ pub fn discover(forms_dir: Option<&Path>) -> Result<Vec<(PathBuf, Arc<Form>)>> {
                 Err(errors) => eprintln!(
                     "fieldkit: skipping {}: {} (run 'fieldkit forms check {}')",
                     file.display(),
-                    errors.first().map(|e| e.message.as_str()).unwrap_or("broken"),
+                    errors
+                        .first()
+                        .map(|e| e.message.as_str())
+                        .unwrap_or("broken"),
                     file.display()
                 ),
             }

@@ -20,7 +20,9 @@ pub enum AnswerError {
     NotTime(String),
     #[error("'{0}' is not a date and time; write it as YYYY-MM-DDTHH:MM")]
     NotDateTime(String),
-    #[error("'{0}' is not a location; write latitude and longitude in degrees, like '17.97 102.61'")]
+    #[error(
+        "'{0}' is not a location; write latitude and longitude in degrees, like '17.97 102.61'"
+    )]
     NotGeopoint(String),
     #[error("'{value}' is not a choice of the list '{list}'")]
     UnknownChoice { value: String, list: String },
@@ -87,7 +89,7 @@ pub fn canonical(
         Kind::SelectMultiple { list: name } => {
             let mut picked: Vec<&str> = Vec::new();
             for choice in t.split_whitespace() {
-                if !list.is_some_and(|l| l.find(choice).is_some()) {
+                if list.is_none_or(|l| l.find(choice).is_none()) {
                     return Err(AnswerError::UnknownChoice {
                         value: choice.to_string(),
                         list: name.clone(),
@@ -149,7 +151,9 @@ pub fn json_to_raw(kind: &Kind, value: &Value) -> Result<String, String> {
             let mut names = Vec::new();
             for item in items {
                 match item {
-                    Value::String(s) if !s.trim().is_empty() && !s.contains(char::is_whitespace) => {
+                    Value::String(s)
+                        if !s.trim().is_empty() && !s.contains(char::is_whitespace) =>
+                    {
                         names.push(s.as_str())
                     }
                     other => return Err(format!("{other} is not a choice name")),
@@ -190,8 +194,14 @@ mod tests {
         assert_eq!(canonical(&Kind::Integer, "-3", None, 0), Ok("-3".into()));
         assert!(canonical(&Kind::Integer, "4.5", None, 0).is_err());
         assert!(canonical(&Kind::Integer, "99999999999999999999", None, 0).is_err());
-        assert_eq!(canonical(&Kind::Decimal, "36.60", None, 0), Ok("36.6".into()));
-        assert_eq!(canonical(&Kind::Decimal, "-0.5", None, 0), Ok("-0.5".into()));
+        assert_eq!(
+            canonical(&Kind::Decimal, "36.60", None, 0),
+            Ok("36.6".into())
+        );
+        assert_eq!(
+            canonical(&Kind::Decimal, "-0.5", None, 0),
+            Ok("-0.5".into())
+        );
         assert!(canonical(&Kind::Decimal, "1-2", None, 0).is_err());
         assert!(canonical(&Kind::Decimal, "abc", None, 0).is_err());
         assert_eq!(canonical(&Kind::Decimal, "", None, 0), Ok(String::new()));
@@ -199,9 +209,15 @@ mod tests {
 
     #[test]
     fn dates_times_and_places() {
-        assert_eq!(canonical(&Kind::Date, "2026-02-28", None, 0), Ok("2026-02-28".into()));
+        assert_eq!(
+            canonical(&Kind::Date, "2026-02-28", None, 0),
+            Ok("2026-02-28".into())
+        );
         assert!(canonical(&Kind::Date, "2026-02-30", None, 0).is_err());
-        assert_eq!(canonical(&Kind::Time, "7:05", None, 0), Ok("07:05:00".into()));
+        assert_eq!(
+            canonical(&Kind::Time, "7:05", None, 0),
+            Ok("07:05:00".into())
+        );
         assert_eq!(
             canonical(&Kind::DateTime, "2026-11-22T09:30", None, 25_200),
             Ok("2026-11-22T09:30:00.000+07:00".into())
@@ -216,7 +232,10 @@ mod tests {
 
     #[test]
     fn json_values() {
-        assert_eq!(json_to_raw(&Kind::Integer, &serde_json::json!(3.0)), Ok("3".into()));
+        assert_eq!(
+            json_to_raw(&Kind::Integer, &serde_json::json!(3.0)),
+            Ok("3".into())
+        );
         assert_eq!(
             json_to_raw(
                 &Kind::SelectMultiple { list: "x".into() },

@@ -144,12 +144,7 @@ impl DateTime {
 impl std::fmt::Display for DateTime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let (days, ms) = self.local();
-        let (h, mi, s, milli) = (
-            ms / 3_600_000,
-            ms / 60_000 % 60,
-            ms / 1000 % 60,
-            ms % 1000,
-        );
+        let (h, mi, s, milli) = (ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60, ms % 1000);
         let off = self.offset_s.abs();
         let sign = if self.offset_s < 0 { '-' } else { '+' };
         write!(
@@ -185,7 +180,14 @@ mod tests {
 
     #[test]
     fn rejects_impossible_dates() {
-        for bad in ["2026-02-29", "2026-13-01", "2026-00-10", "26-1-1", "2026/01/01", ""] {
+        for bad in [
+            "2026-02-29",
+            "2026-13-01",
+            "2026-00-10",
+            "26-1-1",
+            "2026/01/01",
+            "",
+        ] {
             assert_eq!(parse_date(bad), None, "{bad}");
         }
         assert!(parse_date("2024-02-29").is_some());

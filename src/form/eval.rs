@@ -309,7 +309,12 @@ fn call(func: Func, args: &[Expr], scope: &impl Scope) -> XVal {
         Func::SelectedAt => {
             let i = num(1);
             let picked = (i >= 0.0 && i.is_finite())
-                .then(|| text(0).split_whitespace().nth(i as usize).map(str::to_string))
+                .then(|| {
+                    text(0)
+                        .split_whitespace()
+                        .nth(i as usize)
+                        .map(str::to_string)
+                })
                 .flatten();
             Str(picked.unwrap_or_default())
         }
@@ -323,10 +328,7 @@ fn call(func: Func, args: &[Expr], scope: &impl Scope) -> XVal {
             Str(scope.choice_label(name, text(0).trim()))
         }
         Func::StringLength => Num(current_or(0).chars().count() as f64),
-        Func::Concat => Str(args
-            .iter()
-            .flat_map(|a| eval(a, scope).strings())
-            .collect()),
+        Func::Concat => Str(args.iter().flat_map(|a| eval(a, scope).strings()).collect()),
         Func::Join => Str(arg(1).strings().join(&text(0))),
         Func::Substr => {
             let s: Vec<char> = text(0).chars().collect();
@@ -382,22 +384,22 @@ fn call(func: Func, args: &[Expr], scope: &impl Scope) -> XVal {
             if values.is_empty() || values.iter().any(|v| v.is_nan()) {
                 return Num(f64::NAN);
             }
-            let pick = if func == Func::Min { f64::min } else { f64::max };
+            let pick = if func == Func::Min {
+                f64::min
+            } else {
+                f64::max
+            };
             Num(values.into_iter().reduce(pick).unwrap_or(f64::NAN))
         }
-        Func::Sum => Num(arg(0)
-            .strings()
-            .iter()
-            .map(|s| string_to_number(s))
-            .sum()),
+        Func::Sum => Num(arg(0).strings().iter().map(|s| string_to_number(s)).sum()),
         Func::Count => Num(match arg(0) {
             Set(v) => v.len() as f64,
             _ => 1.0,
         }),
-        Func::CountNonEmpty => Num(arg(0).strings().iter().filter(|s| !s.is_empty()).count() as f64),
-        Func::Position => scope
-            .position()
-            .map_or(Num(f64::NAN), |p| Num(p as f64)),
+        Func::CountNonEmpty => {
+            Num(arg(0).strings().iter().filter(|s| !s.is_empty()).count() as f64)
+        }
+        Func::Position => scope.position().map_or(Num(f64::NAN), |p| Num(p as f64)),
         Func::IndexedRepeat => {
             let Some(Expr::Ref(field)) = args.first() else {
                 return Str(String::new());

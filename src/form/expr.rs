@@ -181,7 +181,9 @@ pub enum ParseError {
         expected: String,
         got: usize,
     },
-    #[error("path expressions like '{path}' are not supported at character {pos}: refer to fields as ${{name}}")]
+    #[error(
+        "path expressions like '{path}' are not supported at character {pos}: refer to fields as ${{name}}"
+    )]
     Path { pos: usize, path: String },
 }
 
@@ -463,8 +465,8 @@ impl Parser {
             }
             Tok::Name(name) if *self.peek() == Tok::LParen => {
                 self.bump();
-                let func = Func::from_name(&name)
-                    .ok_or(ParseError::UnknownFunction { pos, name })?;
+                let func =
+                    Func::from_name(&name).ok_or(ParseError::UnknownFunction { pos, name })?;
                 let mut args = Vec::new();
                 if *self.peek() != Tok::RParen {
                     loop {

@@ -41,10 +41,8 @@ impl fmt::Display for FormError {
         };
         let column = self.column.as_deref().unwrap_or("-");
         write!(f, "{}:{row}:{column}: {}", self.path, self.message)?;
-        if self.sheet != "file" {
-            if let Some(l) = self.line {
-                write!(f, " (line {l})")?;
-            }
+        if let (false, Some(l)) = (self.sheet == "file", self.line) {
+            write!(f, " (line {l})")?;
         }
         Ok(())
     }
@@ -481,7 +479,9 @@ impl<'a> Loader<'a> {
                         "version" => s.version = value,
                         "default_language" => s.default_language = Some(value),
                         "instance_name" => s.instance_name = line.map(|l| (value, l)),
-                        "allow_choice_duplicates" => s.allow_duplicates = yes_no(&value) == Some(true),
+                        "allow_choice_duplicates" => {
+                            s.allow_duplicates = yes_no(&value) == Some(true)
+                        }
                         _ => {}
                     }
                 }
@@ -542,19 +542,19 @@ impl<'a> Loader<'a> {
                 );
                 continue;
             }
-            if let Some(first) = seen.insert((list_name.clone(), name.clone()), n) {
-                if !allow_duplicates {
-                    self.err(
-                        "choices",
-                        Some(n),
-                        Some("name"),
-                        Some(line),
-                        format!(
-                            "list '{list_name}' already has a choice named '{name}' (choices row \
-                             {first}); give each choice of a list its own name"
-                        ),
-                    );
-                }
+            if let Some(first) = seen.insert((list_name.clone(), name.clone()), n)
+                && !allow_duplicates
+            {
+                self.err(
+                    "choices",
+                    Some(n),
+                    Some("name"),
+                    Some(line),
+                    format!(
+                        "list '{list_name}' already has a choice named '{name}' (choices row \
+                         {first}); give each choice of a list its own name"
+                    ),
+                );
             }
             let label = match get("label") {
                 Some(c) => self.text("choices", Some(n), "label", c),
@@ -1225,10 +1225,11 @@ impl Resolver<'_> {
                     let refs_ok = args.iter().enumerate().all(|(i, a)| {
                         i % 2 == 0 && i > 0
                             || match a {
-                                Expr::Ref(r) => i == 0 || {
-                                    r.node
-                                        .is_some_and(|n| self.nodes[n].kind == Kind::Repeat)
-                                },
+                                Expr::Ref(r) => {
+                                    i == 0 || {
+                                        r.node.is_some_and(|n| self.nodes[n].kind == Kind::Repeat)
+                                    }
+                                }
                                 _ => false,
                             }
                     });
@@ -1242,7 +1243,10 @@ impl Resolver<'_> {
                 }
                 Func::Regex => {
                     if let Expr::Str(pattern) = &args[1] {
-                        match regex::RegexBuilder::new(pattern).size_limit(1 << 20).build() {
+                        match regex::RegexBuilder::new(pattern)
+                            .size_limit(1 << 20)
+                            .build()
+                        {
                             Ok(r) => {
                                 self.regexes.insert(pattern.clone(), r);
                             }
@@ -1274,9 +1278,7 @@ fn parse_type(text: &str) -> Result<RowType, String> {
         return Err(format!("the type is empty; give one of: {TYPES}"));
     };
     let (head, rest) = match (first, words.get(1)) {
-        ("begin" | "end", Some(&w @ ("group" | "repeat"))) => {
-            (format!("{first}_{w}"), &words[2..])
-        }
+        ("begin" | "end", Some(&w @ ("group" | "repeat"))) => (format!("{first}_{w}"), &words[2..]),
         _ => (first.to_string(), &words[1..]),
     };
     let no_argument = |k: Kind| {
@@ -1306,7 +1308,9 @@ fn parse_type(text: &str) -> Result<RowType, String> {
              when it is selected"
                 .to_string(),
         ),
-        [] => Err(format!("'{head}' needs the name of its choice list: '{head} LIST'")),
+        [] => Err(format!(
+            "'{head}' needs the name of its choice list: '{head} LIST'"
+        )),
         _ => Err(format!("'{text}' has too many words; write '{head} LIST'")),
     };
     let kind = match head.as_str() {
@@ -1362,10 +1366,9 @@ fn read_choice_csv(file: &Path, list: &str) -> Result<ChoiceList, String> {
         .iter()
         .map(|h| h.trim().trim_start_matches('\u{FEFF}').to_string())
         .collect();
-    let name_col = headers
-        .iter()
-        .position(|h| h == "name")
-        .ok_or_else(|| format!("{list} has no 'name' column; its first row must name the columns"))?;
+    let name_col = headers.iter().position(|h| h == "name").ok_or_else(|| {
+        format!("{list} has no 'name' column; its first row must name the columns")
+    })?;
     let label_cols: Vec<(usize, String)> = headers
         .iter()
         .enumerate()
@@ -1438,9 +1441,7 @@ fn yes_no(v: &str) -> Option<bool> {
 
 fn valid_name(name: &str) -> bool {
     let mut chars = name.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_alphabetic() || c == '_')
+    chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
         && chars.all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
@@ -1577,7 +1578,11 @@ fn assign_slots(nodes: &mut [Node], top: &[NodeId]) -> (usize, HashMap<NodeId, u
     (root, counts)
 }
 
-fn languages(settings: &Settings, nodes: &[Node], lists: &BTreeMap<String, ChoiceList>) -> Vec<String> {
+fn languages(
+    settings: &Settings,
+    nodes: &[Node],
+    lists: &BTreeMap<String, ChoiceList>,
+) -> Vec<String> {
     let mut langs: Vec<String> = Vec::new();
     let mut add = |t: &Text| {
         for (l, _) in &t.0 {

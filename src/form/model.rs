@@ -35,7 +35,12 @@ impl Text {
         lang.and_then(find)
             .or_else(|| find(""))
             .or_else(|| default.and_then(find))
-            .or_else(|| self.0.iter().find(|(_, v)| !v.is_empty()).map(|(_, v)| v.as_str()))
+            .or_else(|| {
+                self.0
+                    .iter()
+                    .find(|(_, v)| !v.is_empty())
+                    .map(|(_, v)| v.as_str())
+            })
     }
 
     pub fn texts(&self) -> impl Iterator<Item = &str> {
@@ -49,8 +54,12 @@ pub enum Kind {
     Integer,
     Decimal,
     /// A select; `list` names a `[[choices]]` list or a CSV beside the form.
-    SelectOne { list: String },
-    SelectMultiple { list: String },
+    SelectOne {
+        list: String,
+    },
+    SelectMultiple {
+        list: String,
+    },
     Date,
     Time,
     DateTime,
@@ -175,6 +184,9 @@ pub struct Choice {
     pub columns: Vec<String>,
 }
 
+/// Choices (indexes) by the value of one extra column.
+pub type ColumnIndex = HashMap<String, Vec<usize>>;
+
 #[derive(Debug)]
 pub struct ChoiceList {
     pub name: String,
@@ -185,7 +197,7 @@ pub struct ChoiceList {
     pub file: Option<PathBuf>,
     by_name: HashMap<String, usize>,
     search: OnceLock<SearchIndex>,
-    by_column: Mutex<HashMap<usize, std::sync::Arc<HashMap<String, Vec<usize>>>>>,
+    by_column: Mutex<HashMap<usize, std::sync::Arc<ColumnIndex>>>,
 }
 
 impl ChoiceList {
@@ -229,7 +241,7 @@ impl ChoiceList {
     }
 
     /// Choices by the value of extra column `column`, built on first use.
-    pub fn by_column(&self, column: usize) -> std::sync::Arc<HashMap<String, Vec<usize>>> {
+    pub fn by_column(&self, column: usize) -> std::sync::Arc<ColumnIndex> {
         let mut cache = self
             .by_column
             .lock()
@@ -237,7 +249,7 @@ impl ChoiceList {
         cache
             .entry(column)
             .or_insert_with(|| {
-                let mut map: HashMap<String, Vec<usize>> = HashMap::new();
+                let mut map = ColumnIndex::new();
                 for (i, c) in self.choices.iter().enumerate() {
                     let value = c.columns.get(column).cloned().unwrap_or_default();
                     map.entry(value).or_default().push(i);

@@ -32,7 +32,10 @@ pub enum Screen {
     /// A field-list group: every relevant question inside on one page.
     FieldList(Pos),
     /// After a repeat's instances: "add another?".
-    AddRepeat { path: Path, repeat: NodeId },
+    AddRepeat {
+        path: Path,
+        repeat: NodeId,
+    },
 }
 
 /// What the session needs from the world: the clock and who is filling.
@@ -119,7 +122,9 @@ impl Session {
     pub fn touch(&mut self, now: DateTime) {
         self.env.now = now;
         let ends: Vec<NodeId> = (0..self.form.nodes.len())
-            .filter(|&i| self.form.nodes[i].kind == Kind::End && self.form.nodes[i].repeats.is_empty())
+            .filter(|&i| {
+                self.form.nodes[i].kind == Kind::End && self.form.nodes[i].repeats.is_empty()
+            })
             .collect();
         for id in ends {
             let slot = self.form.nodes[id].slot;
@@ -128,7 +133,10 @@ impl Session {
     }
 
     fn text<'t>(&'t self, t: &'t Text) -> Option<&'t str> {
-        t.get(self.language.as_deref(), self.form.default_language.as_deref())
+        t.get(
+            self.language.as_deref(),
+            self.form.default_language.as_deref(),
+        )
     }
 
     // ----- instances -------------------------------------------------------
@@ -144,7 +152,10 @@ impl Session {
     fn instance_mut(&mut self, path: &[(NodeId, usize)]) -> Option<&mut Instance> {
         let mut inst = &mut self.root;
         for &(rep, i) in path {
-            inst = inst.repeats.get_mut(self.form.nodes[rep].slot)?.get_mut(i)?;
+            inst = inst
+                .repeats
+                .get_mut(self.form.nodes[rep].slot)?
+                .get_mut(i)?;
         }
         Some(inst)
     }
@@ -213,7 +224,10 @@ impl Session {
         repeat: NodeId,
     ) -> Result<Path, AnswerError> {
         let node = &self.form.nodes[repeat];
-        if node.kind != Kind::Repeat || node.repeat_count.is_some() || node.scope() != path.last().map(|p| p.0) {
+        if node.kind != Kind::Repeat
+            || node.repeat_count.is_some()
+            || node.scope() != path.last().map(|p| p.0)
+        {
             return Err(AnswerError::NoSuchPlace);
         }
         let slots = self.form.slots(Some(repeat));
@@ -269,11 +283,12 @@ impl Session {
 
     pub fn is_relevant(&self, pos: &Pos) -> bool {
         let node = &self.form.nodes[pos.node];
-        let path: &[(NodeId, usize)] = if node.kind == Kind::Repeat && pos.path.last().is_some_and(|p| p.0 == pos.node) {
-            &pos.path[..pos.path.len() - 1]
-        } else {
-            &pos.path
-        };
+        let path: &[(NodeId, usize)] =
+            if node.kind == Kind::Repeat && pos.path.last().is_some_and(|p| p.0 == pos.node) {
+                &pos.path[..pos.path.len() - 1]
+            } else {
+                &pos.path
+            };
         self.instance(path)
             .and_then(|inst| inst.relevant.get(node.slot))
             .copied()
@@ -300,8 +315,15 @@ impl Session {
         if node.scope() != pos.path.last().map(|p| p.0) {
             return Err(AnswerError::NoSuchPlace);
         }
-        let value = answer::canonical(&node.kind, raw, form.list_of(pos.node), self.env.now.offset_s)?;
-        let inst = self.instance_mut(&pos.path).ok_or(AnswerError::NoSuchPlace)?;
+        let value = answer::canonical(
+            &node.kind,
+            raw,
+            form.list_of(pos.node),
+            self.env.now.offset_s,
+        )?;
+        let inst = self
+            .instance_mut(&pos.path)
+            .ok_or(AnswerError::NoSuchPlace)?;
         inst.values[node.slot] = value;
         self.recompute();
         Ok(())
@@ -437,10 +459,14 @@ impl Session {
         let Some(filter) = &self.form.nodes[pos.node].choice_filter else {
             return (0..list.choices.len()).collect();
         };
-        if let Some((column, e)) = &filter.equals {
-            if let XVal::Str(wanted) = eval(e, &self.ctx(&pos.path, Some(pos.node))) {
-                return list.by_column(*column).get(&wanted).cloned().unwrap_or_default();
-            }
+        if let Some((column, e)) = &filter.equals
+            && let XVal::Str(wanted) = eval(e, &self.ctx(&pos.path, Some(pos.node)))
+        {
+            return list
+                .by_column(*column)
+                .get(&wanted)
+                .cloned()
+                .unwrap_or_default();
         }
         (0..list.choices.len())
             .filter(|&i| {
@@ -566,12 +592,20 @@ impl Session {
                 Walk::Leave if in_field_list == Some(pos.node) => {
                     in_field_list = None;
                     let has_questions = matches!(out.last(), Some(Screen::FieldList(p)) if p == pos)
-                        && !self.questions_on(&Screen::FieldList(pos.clone())).is_empty();
-                    if matches!(out.last(), Some(Screen::FieldList(p)) if p == pos) && !has_questions {
+                        && !self
+                            .questions_on(&Screen::FieldList(pos.clone()))
+                            .is_empty();
+                    if matches!(out.last(), Some(Screen::FieldList(p)) if p == pos)
+                        && !has_questions
+                    {
                         out.pop();
                     }
                 }
-                Walk::Leave if node.kind == Kind::Repeat && node.repeat_count.is_none() && in_field_list.is_none() => {
+                Walk::Leave
+                    if node.kind == Kind::Repeat
+                        && node.repeat_count.is_none()
+                        && in_field_list.is_none() =>
+                {
                     out.push(Screen::AddRepeat {
                         path: pos.path.clone(),
                         repeat: pos.node,
@@ -643,21 +677,22 @@ impl Session {
                 Required::When(e) => eval(e, &ctx).to_bool(),
             };
             if required {
-                let message = self
-                    .text(&node.required_message)
-                    .map_or_else(|| "This question needs an answer.".to_string(), str::to_string);
+                let message = self.text(&node.required_message).map_or_else(
+                    || "This question needs an answer.".to_string(),
+                    str::to_string,
+                );
                 return violation(ViolationKind::Required, message);
             }
             return None;
         }
-        if let Some(c) = &node.constraint {
-            if !eval(c, &ctx).to_bool() {
-                let message = self.text(&node.constraint_message).map_or_else(
-                    || format!("This answer is not allowed here (the form requires: {c})."),
-                    str::to_string,
-                );
-                return violation(ViolationKind::Constraint, message);
-            }
+        if let Some(c) = &node.constraint
+            && !eval(c, &ctx).to_bool()
+        {
+            let message = self.text(&node.constraint_message).map_or_else(
+                || format!("This answer is not allowed here (the form requires: {c})."),
+                str::to_string,
+            );
+            return violation(ViolationKind::Constraint, message);
         }
         if node.choice_filter.is_some() {
             let allowed = self.choices(pos);
@@ -774,13 +809,20 @@ impl Session {
         let mut repeats = Vec::new();
         for (key, value) in answers {
             let Some(id) = form.find(key) else {
-                problem(problems, key, ViolationKind::Unknown, format!("the form has no field '{key}'"));
+                problem(
+                    problems,
+                    key,
+                    ViolationKind::Unknown,
+                    format!("the form has no field '{key}'"),
+                );
                 continue;
             };
             let node = &form.nodes[id];
             if node.scope() != scope {
                 let message = match node.scope() {
-                    Some(r) => format!("'{key}' belongs inside the repeat '{}'", form.nodes[r].name),
+                    Some(r) => {
+                        format!("'{key}' belongs inside the repeat '{}'", form.nodes[r].name)
+                    }
                     None => format!("'{key}' is not part of this repeat; give it at the top level"),
                 };
                 problem(problems, key, ViolationKind::Unknown, message);
@@ -857,7 +899,12 @@ impl Session {
                         break;
                     }
                     if self.add_instance(path, id).is_err() {
-                        problem(problems, name, ViolationKind::Type, format!("'{name}' has too many entries"));
+                        problem(
+                            problems,
+                            name,
+                            ViolationKind::Type,
+                            format!("'{name}' has too many entries"),
+                        );
                         break;
                     }
                 }
@@ -918,7 +965,12 @@ impl super::eval::Scope for Ctx<'_> {
     }
 
     fn choice_label(&self, field: &str, value: &str) -> String {
-        let Some(list) = self.s.form.find(field).and_then(|id| self.s.form.list_of(id)) else {
+        let Some(list) = self
+            .s
+            .form
+            .find(field)
+            .and_then(|id| self.s.form.list_of(id))
+        else {
             return String::new();
         };
         list.index_of(value)

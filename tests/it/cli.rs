@@ -6,7 +6,10 @@ use crate::support::{fieldkit, form_dir};
 
 fn stdout_json(out: &std::process::Output) -> Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!("stdout is not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout))
+        panic!(
+            "stdout is not JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
     })
 }
 
@@ -17,22 +20,41 @@ fn forms_check_passes_on_every_shipped_form() {
     assert_eq!(out.status.code(), Some(0), "stderr:\n{stderr}");
     let report = stdout_json(&out);
     assert_eq!(report["ok"], Value::Bool(true));
-    let ids: Vec<&str> = report["forms"].as_array().unwrap().iter().map(|f| f["form_id"].as_str().unwrap()).collect();
-    for id in ["dtm_baseline", "dtm_flow_monitoring", "dtm_site_assessment", "migrant_health_poe"] {
+    let ids: Vec<&str> = report["forms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["form_id"].as_str().unwrap())
+        .collect();
+    for id in [
+        "dtm_baseline",
+        "dtm_flow_monitoring",
+        "dtm_site_assessment",
+        "migrant_health_poe",
+    ] {
         assert!(ids.contains(&id), "{id} missing from {ids:?}");
     }
 }
 
 #[test]
 fn forms_check_reports_errors_with_exit_1() {
-    let (_dir, path) = form_dir("[[survey]]\ntype = \"integer\"\nname = \"n\"\nlabel = \"N\"\nconstraint = \". >\"\n");
+    let (_dir, path) = form_dir(
+        "[[survey]]\ntype = \"integer\"\nname = \"n\"\nlabel = \"N\"\nconstraint = \". >\"\n",
+    );
     let out = fieldkit(&["forms", "check", path.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("form.toml:survey row 1:constraint: n: the expression '. >' does not parse"), "{stderr}");
+    assert!(
+        stderr
+            .contains("form.toml:survey row 1:constraint: n: the expression '. >' does not parse"),
+        "{stderr}"
+    );
     let report = stdout_json(&out);
     assert_eq!(report["forms"][0]["errors"][0]["row"], Value::from(1));
-    assert_eq!(report["forms"][0]["errors"][0]["column"], Value::from("constraint"));
+    assert_eq!(
+        report["forms"][0]["errors"][0]["column"],
+        Value::from("constraint")
+    );
 }
 
 #[test]
@@ -45,7 +67,12 @@ fn forms_check_on_a_missing_path_exits_2() {
 #[test]
 fn forms_list_finds_the_shipped_forms() {
     let out = fieldkit(&["forms", "list", "--json"]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(stdout_json(&out).as_array().unwrap().len(), 4);
 }
 
@@ -55,21 +82,53 @@ fn fill_dry_run_reports_values_and_violations() {
         "[settings]\nform_id = \"t\"\n\n[[survey]]\ntype = \"integer\"\nname = \"n\"\nlabel = \"N\"\nrequired = \"yes\"\nconstraint = \". < 10\"\n\n[[survey]]\ntype = \"calculate\"\nname = \"twice\"\ncalculation = \"${n} * 2\"\n",
     );
     let answers = dir.path().join("a.jsonl");
-    std::fs::write(&answers, "{\"n\": 4}\n\n{\"n\": 12}\n{}\n{\"n\": \"x\", \"zz\": 1}\n").unwrap();
-    let out = fieldkit(&["fill", path.to_str().unwrap(), "--answers", answers.to_str().unwrap(), "--dry-run"]);
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
-    let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    std::fs::write(
+        &answers,
+        "{\"n\": 4}\n\n{\"n\": 12}\n{}\n{\"n\": \"x\", \"zz\": 1}\n",
+    )
+    .unwrap();
+    let out = fieldkit(&[
+        "fill",
+        path.to_str().unwrap(),
+        "--answers",
+        answers.to_str().unwrap(),
+        "--dry-run",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines.len(), 4);
     assert_eq!(lines[0]["valid"], Value::Bool(true));
     assert_eq!(lines[0]["record_id"], Value::Null);
     assert_eq!(lines[0]["values"]["twice"], Value::from("8"));
     assert_eq!(lines[1]["violations"][0]["kind"], Value::from("constraint"));
     assert_eq!(lines[2]["violations"][0]["kind"], Value::from("required"));
-    let kinds: Vec<&str> = lines[3]["violations"].as_array().unwrap().iter().map(|v| v["kind"].as_str().unwrap()).collect();
-    assert!(kinds.contains(&"type") && kinds.contains(&"unknown"), "{kinds:?}");
+    let kinds: Vec<&str> = lines[3]["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["kind"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.contains(&"type") && kinds.contains(&"unknown"),
+        "{kinds:?}"
+    );
 
     std::fs::write(&answers, "{\"n\": 4}").unwrap();
-    let out = fieldkit(&["fill", path.to_str().unwrap(), "--answers", answers.to_str().unwrap(), "--dry-run"]);
+    let out = fieldkit(&[
+        "fill",
+        path.to_str().unwrap(),
+        "--answers",
+        answers.to_str().unwrap(),
+        "--dry-run",
+    ]);
     assert_eq!(out.status.code(), Some(0));
 }
 
@@ -78,18 +137,41 @@ fn fill_by_form_id_and_bad_input() {
     let dir = tempfile::tempdir().unwrap();
     let answers = dir.path().join("a.json");
     std::fs::write(&answers, "{\"consent\": \"no\"}\nnot json\n").unwrap();
-    let out = fieldkit(&["fill", "dtm_flow_monitoring", "--answers", answers.to_str().unwrap(), "--dry-run"]);
+    let out = fieldkit(&[
+        "fill",
+        "dtm_flow_monitoring",
+        "--answers",
+        answers.to_str().unwrap(),
+        "--dry-run",
+    ]);
     assert_eq!(out.status.code(), Some(2), "an unreadable line is exit 2");
     assert!(String::from_utf8_lossy(&out.stderr).contains(":2: this line is not JSON"));
 
-    let out = fieldkit(&["fill", "no_such_form", "--answers", answers.to_str().unwrap(), "--dry-run"]);
+    let out = fieldkit(&[
+        "fill",
+        "no_such_form",
+        "--answers",
+        answers.to_str().unwrap(),
+        "--dry-run",
+    ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no form with form_id 'no_such_form'"));
 
-    let out = fieldkit(&["fill", "dtm_baseline", "--answers", "/no/such.json", "--dry-run"]);
+    let out = fieldkit(&[
+        "fill",
+        "dtm_baseline",
+        "--answers",
+        "/no/such.json",
+        "--dry-run",
+    ]);
     assert_eq!(out.status.code(), Some(2));
 
-    let out = fieldkit(&["fill", "dtm_baseline", "--answers", answers.to_str().unwrap()]);
+    let out = fieldkit(&[
+        "fill",
+        "dtm_baseline",
+        "--answers",
+        answers.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(2), "saving needs the store");
     assert!(String::from_utf8_lossy(&out.stderr).contains("--dry-run"));
 }

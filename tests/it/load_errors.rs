@@ -17,12 +17,22 @@ fn errors_of(toml: &str) -> Vec<FormError> {
 fn expect_error(toml: &str, sheet: &str, row: Option<usize>, column: &str, needle: &str) {
     let errors = errors_of(toml);
     let found = errors.iter().any(|e| {
-        e.sheet == sheet && e.row == row && e.column.as_deref() == Some(column) && e.message.contains(needle)
+        e.sheet == sheet
+            && e.row == row
+            && e.column.as_deref() == Some(column)
+            && e.message.contains(needle)
     });
     let shown: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
-    assert!(found, "expected {sheet} row {row:?} column {column} containing {needle:?}; got:\n{}", shown.join("\n"));
+    assert!(
+        found,
+        "expected {sheet} row {row:?} column {column} containing {needle:?}; got:\n{}",
+        shown.join("\n")
+    );
     for line in &shown {
-        assert!(line.contains("form.toml:"), "error does not name the file: {line}");
+        assert!(
+            line.contains("form.toml:"),
+            "error does not name the file: {line}"
+        );
     }
 }
 
@@ -34,31 +44,101 @@ fn bad_toml_names_the_line() {
     assert_eq!(errors.len(), 1);
     assert_eq!(errors[0].sheet, "file");
     assert_eq!(errors[0].line, Some(4));
-    assert!(errors[0].to_string().contains("form.toml:line 4:"), "{}", errors[0]);
+    assert!(
+        errors[0].to_string().contains("form.toml:line 4:"),
+        "{}",
+        errors[0]
+    );
     assert!(errors[0].message.contains("not a valid form file"));
 }
 
 #[test]
 fn unknown_type_suggests_the_near_one() {
-    expect_error("[[survey]]\ntype = \"integr\"\nname = \"n\"\nlabel = \"N\"\n", "survey", Some(1), "type", "did you mean 'integer'");
-    expect_error("[[survey]]\ntype = \"select_one yn or_other\"\nname = \"n\"\nlabel = \"N\"\n", "survey", Some(1), "type", "or_other");
-    expect_error("[[survey]]\ntype = \"select_one\"\nname = \"n\"\nlabel = \"N\"\n", "survey", Some(1), "type", "needs the name of its choice list");
+    expect_error(
+        "[[survey]]\ntype = \"integr\"\nname = \"n\"\nlabel = \"N\"\n",
+        "survey",
+        Some(1),
+        "type",
+        "did you mean 'integer'",
+    );
+    expect_error(
+        "[[survey]]\ntype = \"select_one yn or_other\"\nname = \"n\"\nlabel = \"N\"\n",
+        "survey",
+        Some(1),
+        "type",
+        "or_other",
+    );
+    expect_error(
+        "[[survey]]\ntype = \"select_one\"\nname = \"n\"\nlabel = \"N\"\n",
+        "survey",
+        Some(1),
+        "type",
+        "needs the name of its choice list",
+    );
 }
 
 #[test]
 fn unknown_column_and_column_values() {
-    expect_error(&format!("{Q}relevent = \"1\"\n"), "survey", Some(1), "relevent", "did you mean 'relevant'");
-    expect_error(&format!("{Q}appearance = \"feild-list\"\n"), "survey", Some(1), "appearance", "unknown appearance 'feild-list'");
-    expect_error(&format!("{Q}read_only = \"maybe\"\n"), "survey", Some(1), "read_only", "\"yes\" or \"no\"");
-    expect_error(&format!("{Q}hxl = \"affected\"\n"), "survey", Some(1), "hxl", "not an HXL hashtag");
-    expect_error(&format!("{Q}choice_filter = \"a = 1\"\n"), "survey", Some(1), "choice_filter", "only applies to select");
-    expect_error("[[survey]]\ntype = \"integer\"\nname = \"n\"\nlabel = [\"a\"]\n", "survey", Some(1), "label", "not a list");
-    expect_error(&format!("[settings]\nform_idd = \"x\"\n\n{Q}"), "settings", None, "form_idd", "did you mean 'form_id'");
+    expect_error(
+        &format!("{Q}relevent = \"1\"\n"),
+        "survey",
+        Some(1),
+        "relevent",
+        "did you mean 'relevant'",
+    );
+    expect_error(
+        &format!("{Q}appearance = \"feild-list\"\n"),
+        "survey",
+        Some(1),
+        "appearance",
+        "unknown appearance 'feild-list'",
+    );
+    expect_error(
+        &format!("{Q}read_only = \"maybe\"\n"),
+        "survey",
+        Some(1),
+        "read_only",
+        "\"yes\" or \"no\"",
+    );
+    expect_error(
+        &format!("{Q}hxl = \"affected\"\n"),
+        "survey",
+        Some(1),
+        "hxl",
+        "not an HXL hashtag",
+    );
+    expect_error(
+        &format!("{Q}choice_filter = \"a = 1\"\n"),
+        "survey",
+        Some(1),
+        "choice_filter",
+        "only applies to select",
+    );
+    expect_error(
+        "[[survey]]\ntype = \"integer\"\nname = \"n\"\nlabel = [\"a\"]\n",
+        "survey",
+        Some(1),
+        "label",
+        "not a list",
+    );
+    expect_error(
+        &format!("[settings]\nform_idd = \"x\"\n\n{Q}"),
+        "settings",
+        None,
+        "form_idd",
+        "did you mean 'form_id'",
+    );
 }
 
 #[test]
 fn duplicate_names() {
-    expect_error(&format!("{Q}\n{Q}"), "survey", Some(2), "name", "already used by survey row 1");
+    expect_error(
+        &format!("{Q}\n{Q}"),
+        "survey",
+        Some(2),
+        "name",
+        "already used by survey row 1",
+    );
     expect_error(
         "[[survey]]\ntype = \"select_one yn\"\nname = \"q\"\nlabel = \"Q\"\n\n[[choices]]\nlist_name = \"yn\"\nname = \"yes\"\nlabel = \"Y\"\n\n[[choices]]\nlist_name = \"yn\"\nname = \"yes\"\nlabel = \"Y2\"\n",
         "choices",
@@ -70,38 +150,118 @@ fn duplicate_names() {
 
 #[test]
 fn unclosed_and_mismatched_groups() {
-    expect_error(&format!("[[survey]]\ntype = \"begin_group\"\nname = \"g\"\n\n{Q}"), "survey", Some(1), "type", "never closed");
-    expect_error(&format!("[[survey]]\ntype = \"begin_repeat\"\nname = \"r\"\n\n{Q}"), "survey", Some(1), "type", "end_repeat");
     expect_error(
-        &format!("[[survey]]\ntype = \"begin_repeat\"\nname = \"r\"\n\n{Q}\n[[survey]]\ntype = \"end_group\"\n"),
+        &format!("[[survey]]\ntype = \"begin_group\"\nname = \"g\"\n\n{Q}"),
+        "survey",
+        Some(1),
+        "type",
+        "never closed",
+    );
+    expect_error(
+        &format!("[[survey]]\ntype = \"begin_repeat\"\nname = \"r\"\n\n{Q}"),
+        "survey",
+        Some(1),
+        "type",
+        "end_repeat",
+    );
+    expect_error(
+        &format!(
+            "[[survey]]\ntype = \"begin_repeat\"\nname = \"r\"\n\n{Q}\n[[survey]]\ntype = \"end_group\"\n"
+        ),
         "survey",
         Some(3),
         "type",
         "innermost open one is the repeat 'r'",
     );
-    expect_error(&format!("{Q}\n[[survey]]\ntype = \"end_group\"\n"), "survey", Some(2), "type", "closes nothing");
+    expect_error(
+        &format!("{Q}\n[[survey]]\ntype = \"end_group\"\n"),
+        "survey",
+        Some(2),
+        "type",
+        "closes nothing",
+    );
 }
 
 #[test]
 fn undefined_references() {
-    expect_error(&format!("{Q}relevant = \"${{nope}} = 1\"\n"), "survey", Some(1), "relevant", "${nope} does not name any field");
-    expect_error(&format!("{Q}hint = \"Seen ${{ghost}}\"\n"), "survey", Some(1), "hint", "no field is named 'ghost'");
-    expect_error(&format!("[settings]\ninstance_name = \"${{nobody}}\"\n\n{Q}"), "settings", None, "instance_name", "${nobody}");
+    expect_error(
+        &format!("{Q}relevant = \"${{nope}} = 1\"\n"),
+        "survey",
+        Some(1),
+        "relevant",
+        "${nope} does not name any field",
+    );
+    expect_error(
+        &format!("{Q}hint = \"Seen ${{ghost}}\"\n"),
+        "survey",
+        Some(1),
+        "hint",
+        "no field is named 'ghost'",
+    );
+    expect_error(
+        &format!("[settings]\ninstance_name = \"${{nobody}}\"\n\n{Q}"),
+        "settings",
+        None,
+        "instance_name",
+        "${nobody}",
+    );
 }
 
 #[test]
 fn expressions_that_do_not_parse() {
-    expect_error(&format!("{Q}constraint = \". >= (1\"\n"), "survey", Some(1), "constraint", "does not parse");
-    expect_error(&format!("{Q}constraint = \"pulldata('x', 'y')\"\n"), "survey", Some(1), "constraint", "unknown function 'pulldata()'");
-    expect_error(&format!("{Q}constraint = \"if(. > 1, 2)\"\n"), "survey", Some(1), "constraint", "if() takes 3 arguments");
-    expect_error(&format!("{Q}relevant = \"other_q = 1\"\n"), "survey", Some(1), "relevant", "bare name");
-    expect_error(&format!("{Q}constraint = \"regex(., '[')\"\n"), "survey", Some(1), "constraint", "not a valid regular expression");
+    expect_error(
+        &format!("{Q}constraint = \". >= (1\"\n"),
+        "survey",
+        Some(1),
+        "constraint",
+        "does not parse",
+    );
+    expect_error(
+        &format!("{Q}constraint = \"pulldata('x', 'y')\"\n"),
+        "survey",
+        Some(1),
+        "constraint",
+        "unknown function 'pulldata()'",
+    );
+    expect_error(
+        &format!("{Q}constraint = \"if(. > 1, 2)\"\n"),
+        "survey",
+        Some(1),
+        "constraint",
+        "if() takes 3 arguments",
+    );
+    expect_error(
+        &format!("{Q}relevant = \"other_q = 1\"\n"),
+        "survey",
+        Some(1),
+        "relevant",
+        "bare name",
+    );
+    expect_error(
+        &format!("{Q}constraint = \"regex(., '[')\"\n"),
+        "survey",
+        Some(1),
+        "constraint",
+        "not a valid regular expression",
+    );
 }
 
 #[test]
 fn selects_from_undefined_lists_and_files() {
-    expect_error("[[survey]]\ntype = \"select_one colours\"\nname = \"c\"\nlabel = \"C\"\n", "survey", Some(1), "type", "no choice list 'colours'");
-    expect_error("[[survey]]\ntype = \"select_one_from_file missing.csv\"\nname = \"c\"\nlabel = \"C\"\n", "survey", Some(1), "type", "cannot read the choices file");
+    expect_error(
+        "[[survey]]\ntype = \"select_one colours\"\nname = \"c\"\nlabel = \"C\"\n",
+        "survey",
+        Some(1),
+        "type",
+        "no choice list 'colours'",
+    );
+    expect_error(
+        "[[survey]]\ntype = \"select_one_from_file missing.csv\"\nname = \"c\"\nlabel = \"C\"\n",
+        "survey",
+        Some(1),
+        "type",
+        "cannot read the choices file",
+    );
     expect_error(
         "[[survey]]\ntype = \"select_one_from_file lao_adm2.csv\"\nname = \"d\"\nlabel = \"D\"\nchoice_filter = \"province = 'LA01'\"\n",
         "survey",
@@ -120,16 +280,52 @@ fn calculation_cycles() {
     for name in ["a", "b", "c"] {
         assert!(errors[0].message.contains(name));
     }
-    expect_error(&format!("{Q}relevant = \"${{n}} > 1\"\n"), "survey", Some(1), "relevant", "cycle: n -> n");
+    expect_error(
+        &format!("{Q}relevant = \"${{n}} > 1\"\n"),
+        "survey",
+        Some(1),
+        "relevant",
+        "cycle: n -> n",
+    );
 }
 
 #[test]
 fn rows_that_lack_what_they_need() {
-    expect_error("[[survey]]\ntype = \"calculate\"\nname = \"c\"\n", "survey", Some(1), "calculation", "needs a calculation");
-    expect_error("[[survey]]\ntype = \"text\"\nname = \"t\"\n", "survey", Some(1), "label", "no label");
-    expect_error("[[survey]]\ntype = \"text\"\nlabel = \"T\"\n", "survey", Some(1), "name", "no name");
-    expect_error("[[survey]]\nname = \"t\"\nlabel = \"T\"\n", "survey", Some(1), "type", "no type");
-    expect_error("[[survey]]\ntype = \"text\"\nname = \"1st\"\nlabel = \"T\"\n", "survey", Some(1), "name", "not a valid name");
+    expect_error(
+        "[[survey]]\ntype = \"calculate\"\nname = \"c\"\n",
+        "survey",
+        Some(1),
+        "calculation",
+        "needs a calculation",
+    );
+    expect_error(
+        "[[survey]]\ntype = \"text\"\nname = \"t\"\n",
+        "survey",
+        Some(1),
+        "label",
+        "no label",
+    );
+    expect_error(
+        "[[survey]]\ntype = \"text\"\nlabel = \"T\"\n",
+        "survey",
+        Some(1),
+        "name",
+        "no name",
+    );
+    expect_error(
+        "[[survey]]\nname = \"t\"\nlabel = \"T\"\n",
+        "survey",
+        Some(1),
+        "type",
+        "no type",
+    );
+    expect_error(
+        "[[survey]]\ntype = \"text\"\nname = \"1st\"\nlabel = \"T\"\n",
+        "survey",
+        Some(1),
+        "name",
+        "not a valid name",
+    );
 }
 
 #[test]

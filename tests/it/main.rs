@@ -2,7 +2,7 @@
 //! real `fieldkit` binary driven as a user would.
 
 mod cli;
+mod fuzz;
 mod load_errors;
 mod sessions;
 mod support;
-mod fuzz;

@@ -168,7 +168,10 @@ label = "Other"
 fn top(s: &Session, name: &str) -> Pos {
     Pos {
         path: vec![],
-        node: s.form().find(name).unwrap_or_else(|| panic!("no field {name}")),
+        node: s
+            .form()
+            .find(name)
+            .unwrap_or_else(|| panic!("no field {name}")),
     }
 }
 
@@ -194,14 +197,35 @@ fn names(s: &Session) -> Vec<String> {
 #[test]
 fn relevance_skips_questions_and_groups() {
     let mut s = session(HOUSEHOLD);
-    assert_eq!(names(&s), ["head_name", "displaced", "hh_size", "+member", "mismatch"]);
+    assert_eq!(
+        names(&s),
+        ["head_name", "displaced", "hh_size", "+member", "mismatch"]
+    );
     s.answer(&top(&s, "displaced"), "yes").unwrap();
-    assert_eq!(names(&s), ["head_name", "displaced", "[displacement]", "hh_size", "+member", "mismatch"]);
+    assert_eq!(
+        names(&s),
+        [
+            "head_name",
+            "displaced",
+            "[displacement]",
+            "hh_size",
+            "+member",
+            "mismatch"
+        ]
+    );
     let page = s.screens()[2].clone();
-    let on_page: Vec<String> = s.questions_on(&page).iter().map(|p| s.describe(p)).collect();
+    let on_page: Vec<String> = s
+        .questions_on(&page)
+        .iter()
+        .map(|p| s.describe(p))
+        .collect();
     assert_eq!(on_page, ["displaced_on", "reasons"]);
     s.answer(&top(&s, "reasons"), "flood other").unwrap();
-    let on_page: Vec<String> = s.questions_on(&page).iter().map(|p| s.describe(p)).collect();
+    let on_page: Vec<String> = s
+        .questions_on(&page)
+        .iter()
+        .map(|p| s.describe(p))
+        .collect();
     assert_eq!(on_page, ["displaced_on", "reasons", "reasons_other"]);
 }
 
@@ -214,7 +238,10 @@ fn next_and_previous_follow_relevant_screens() {
     assert_eq!(s.step(&second, false), Some(first.clone()));
     assert_eq!(s.step(&first, false), None);
     s.answer(&top(&s, "displaced"), "no").unwrap();
-    assert_eq!(s.step(&second, true), Some(Screen::Question(top(&s, "hh_size"))));
+    assert_eq!(
+        s.step(&second, true),
+        Some(Screen::Question(top(&s, "hh_size")))
+    );
 }
 
 #[test]
@@ -257,21 +284,31 @@ fn repeats_relative_references_sum_and_count() {
     assert!(s.is_relevant(&top(&s, "mismatch")));
     assert_eq!(s.label(&top(&s, "mismatch")), "Listed 1 of 2");
     let record = s.record();
-    assert_eq!(record["member"], json!([{"age": 8, "member_no": "1", "sex": "f"}]));
+    assert_eq!(
+        record["member"],
+        json!([{"age": 8, "member_no": "1", "sex": "f"}])
+    );
 }
 
 #[test]
 fn required_and_constraints_are_listed_with_messages() {
     let mut s = session(HOUSEHOLD);
-    let kinds: Vec<(String, ViolationKind)> =
-        s.violations().into_iter().map(|v| (v.path, v.kind)).collect();
+    let kinds: Vec<(String, ViolationKind)> = s
+        .violations()
+        .into_iter()
+        .map(|v| (v.path, v.kind))
+        .collect();
     assert_eq!(
         kinds,
-        [("displaced".into(), ViolationKind::Required), ("hh_size".into(), ViolationKind::Required)]
+        [
+            ("displaced".into(), ViolationKind::Required),
+            ("hh_size".into(), ViolationKind::Required)
+        ]
     );
     s.answer(&top(&s, "displaced"), "yes").unwrap();
     s.answer(&top(&s, "displaced_on"), "2027-01-01").unwrap();
-    s.answer(&top(&s, "reasons"), "flood dam_collapse other").unwrap();
+    s.answer(&top(&s, "reasons"), "flood dam_collapse other")
+        .unwrap();
     s.answer(&top(&s, "hh_size"), "0").unwrap();
     let v = s.violations();
     let found: Vec<(&str, ViolationKind)> = v.iter().map(|v| (v.path.as_str(), v.kind)).collect();
@@ -287,7 +324,10 @@ fn required_and_constraints_are_listed_with_messages() {
     assert_eq!(v[0].message, "Cannot be in the future");
     s.set_language(Some("Lao (lo)".into()));
     assert_eq!(s.violations()[0].message, "ບໍ່ສາມາດເປັນອະນາຄົດ");
-    assert_eq!(s.check(&top(&s, "hh_size")).unwrap().message, "This answer is not allowed here (the form requires: (. >= 1)).");
+    assert_eq!(
+        s.check(&top(&s, "hh_size")).unwrap().message,
+        "This answer is not allowed here (the form requires: (. >= 1))."
+    );
 }
 
 #[test]
@@ -299,8 +339,14 @@ fn required_can_be_an_expression() {
     s.answer(&in_member(&s, 0, "age"), "13").unwrap();
     assert!(s.check(&in_member(&s, 0, "pregnant")).is_none());
     s.answer(&in_member(&s, 0, "age"), "20").unwrap();
-    assert_eq!(s.check(&in_member(&s, 0, "pregnant")).unwrap().kind, ViolationKind::Required);
-    assert_eq!(s.check(&in_member(&s, 0, "pregnant")).unwrap().path, "member[1]/pregnant");
+    assert_eq!(
+        s.check(&in_member(&s, 0, "pregnant")).unwrap().kind,
+        ViolationKind::Required
+    );
+    assert_eq!(
+        s.check(&in_member(&s, 0, "pregnant")).unwrap().path,
+        "member[1]/pregnant"
+    );
 }
 
 #[test]
@@ -385,29 +431,60 @@ calculation = "sum(${p_age})"
     let mut s = session(toml);
     let hh = s.form().find("hh").unwrap();
     let person = s.form().find("person").unwrap();
-    let n = Pos { path: vec![], node: s.form().find("n_hh").unwrap() };
+    let n = Pos {
+        path: vec![],
+        node: s.form().find("n_hh").unwrap(),
+    };
     s.answer(&n, "2").unwrap();
     assert_eq!(s.instance_count(&[], hh), 2);
-    assert!(s.add_instance(&[], hh).is_err(), "repeat_count decides the number");
-    let size0 = Pos { path: vec![(hh, 0)], node: s.form().find("size").unwrap() };
+    assert!(
+        s.add_instance(&[], hh).is_err(),
+        "repeat_count decides the number"
+    );
+    let size0 = Pos {
+        path: vec![(hh, 0)],
+        node: s.form().find("size").unwrap(),
+    };
     assert_eq!(s.value(&size0), "1", "default applied to new instances");
     for (h, ages) in [(0, ["30", "3"]), (1, ["50", "70"])] {
         for (i, age) in ages.iter().enumerate() {
             s.add_instance(&[(hh, h)], person).unwrap();
-            let p = Pos { path: vec![(hh, h), (person, i)], node: s.form().find("p_age").unwrap() };
+            let p = Pos {
+                path: vec![(hh, h), (person, i)],
+                node: s.form().find("p_age").unwrap(),
+            };
             s.answer(&p, age).unwrap();
         }
     }
     let total = |s: &Session, h| {
-        s.value(&Pos { path: vec![(hh, h)], node: s.form().find("hh_total_age").unwrap() }).to_string()
+        s.value(&Pos {
+            path: vec![(hh, h)],
+            node: s.form().find("hh_total_age").unwrap(),
+        })
+        .to_string()
     };
     assert_eq!(total(&s, 0), "33");
     assert_eq!(total(&s, 1), "120");
-    assert_eq!(s.value(&Pos { path: vec![], node: s.form().find("all_ages").unwrap() }), "153");
-    let older = Pos { path: vec![(hh, 0), (person, 1)], node: s.form().find("older_than_size").unwrap() };
+    assert_eq!(
+        s.value(&Pos {
+            path: vec![],
+            node: s.form().find("all_ages").unwrap()
+        }),
+        "153"
+    );
+    let older = Pos {
+        path: vec![(hh, 0), (person, 1)],
+        node: s.form().find("older_than_size").unwrap(),
+    };
     assert_eq!(s.value(&older), "true");
     s.answer(&n, "1").unwrap();
-    assert_eq!(s.value(&Pos { path: vec![], node: s.form().find("all_ages").unwrap() }), "33");
+    assert_eq!(
+        s.value(&Pos {
+            path: vec![],
+            node: s.form().find("all_ages").unwrap()
+        }),
+        "33"
+    );
 }
 
 #[test]
@@ -437,7 +514,10 @@ label = "District (general filter)"
 choice_filter = "starts-with(name, ${province}) and name != 'LA0101'"
 "#;
     let mut s = session(toml);
-    let p = |s: &Session, n: &str| Pos { path: vec![], node: s.form().find(n).unwrap() };
+    let p = |s: &Session, n: &str| Pos {
+        path: vec![],
+        node: s.form().find(n).unwrap(),
+    };
     assert_eq!(s.choices(&p(&s, "province")).len(), 18);
     assert!(s.choices(&p(&s, "district")).is_empty());
     s.answer(&p(&s, "province"), "LA01").unwrap();
@@ -449,11 +529,22 @@ choice_filter = "starts-with(name, ${province}) and name != 'LA0101'"
     assert!(!villages.is_empty());
     let form = s.form().clone();
     let list = form.list_of(p(&s, "village").node).unwrap();
-    assert!(villages.iter().all(|&i| list.choices[i].columns[list.column("adm2").unwrap()] == "LA0101"));
+    assert!(
+        villages
+            .iter()
+            .all(|&i| list.choices[i].columns[list.column("adm2").unwrap()] == "LA0101")
+    );
     // A village outside the filter is a violation, not silently kept.
-    let other = list.choices.iter().find(|c| c.columns[list.column("adm2").unwrap()] != "LA0101").unwrap();
+    let other = list
+        .choices
+        .iter()
+        .find(|c| c.columns[list.column("adm2").unwrap()] != "LA0101")
+        .unwrap();
     s.answer(&p(&s, "village"), &other.name).unwrap();
-    assert_eq!(s.check(&p(&s, "village")).unwrap().kind, ViolationKind::Constraint);
+    assert_eq!(
+        s.check(&p(&s, "village")).unwrap().kind,
+        ViolationKind::Constraint
+    );
     // Type-to-filter inside the filtered villages.
     let search = list.search();
     let first_label = &list.choices[villages[0]].label.0[0].1;
@@ -479,24 +570,42 @@ fn answers_from_json_load_with_type_and_unknown_problems() {
         .as_object()
         .unwrap(),
     );
-    let found: Vec<(&str, ViolationKind)> = problems.iter().map(|v| (v.path.as_str(), v.kind)).collect();
-    assert!(found.contains(&("hh_size", ViolationKind::Type)), "{found:?}");
+    let found: Vec<(&str, ViolationKind)> =
+        problems.iter().map(|v| (v.path.as_str(), v.kind)).collect();
+    assert!(
+        found.contains(&("hh_size", ViolationKind::Type)),
+        "{found:?}"
+    );
     assert!(found.contains(&("nonsense", ViolationKind::Unknown)));
     assert!(found.contains(&("age", ViolationKind::Unknown)));
     assert!(found.contains(&("total_age", ViolationKind::Unknown)));
-    assert!(found.contains(&("member[2]/age", ViolationKind::Type)), "{found:?}");
+    assert!(
+        found.contains(&("member[2]/age", ViolationKind::Type)),
+        "{found:?}"
+    );
     assert_eq!(s.record()["member"][0]["age"], json!(40));
 }
 
 #[test]
 fn shipped_forms_load_and_start() {
-    for name in ["dtm_baseline.toml", "dtm_site_assessment.toml", "dtm_flow_monitoring.toml", "migrant_health_poe.toml"] {
+    for name in [
+        "dtm_baseline.toml",
+        "dtm_site_assessment.toml",
+        "dtm_flow_monitoring.toml",
+        "migrant_health_poe.toml",
+    ] {
         if !crate::support::shipped(name).exists() {
             panic!("shipped form {name} is missing");
         }
         let s = shipped_session(name);
         assert!(!s.screens().is_empty(), "{name} shows no screen");
-        assert!(s.form().languages.contains(&"Lao (lo)".to_string()), "{name} has no Lao");
-        assert!(!s.violations().is_empty(), "{name}: an empty record should not be complete");
+        assert!(
+            s.form().languages.contains(&"Lao (lo)".to_string()),
+            "{name} has no Lao"
+        );
+        assert!(
+            !s.violations().is_empty(),
+            "{name}: an empty record should not be complete"
+        );
     }
 }
