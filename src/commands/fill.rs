@@ -89,7 +89,14 @@ pub fn fill_one(
         session.set_language(Some(lang.to_string()));
     }
     let mut violations = session.load_answers(answers);
-    violations.extend(session.violations());
+    // A refused answer is already reported; don't report it again as missing.
+    let refused: Vec<String> = violations.iter().map(|v| v.path.clone()).collect();
+    violations.extend(
+        session
+            .violations()
+            .into_iter()
+            .filter(|v| !refused.contains(&v.path)),
+    );
     json!({
         "valid": violations.is_empty(),
         "record_id": Value::Null,

@@ -172,11 +172,12 @@ pub fn to_json(kind: &Kind, stored: &str) -> Value {
         Kind::Integer => stored
             .parse::<i64>()
             .map_or_else(|_| Value::String(stored.into()), Value::from),
-        Kind::Decimal => stored
-            .parse::<f64>()
-            .ok()
-            .and_then(serde_json::Number::from_f64)
-            .map_or_else(|| Value::String(stored.into()), Value::Number),
+        Kind::Decimal => match stored.parse::<f64>() {
+            Ok(x) if x.fract() == 0.0 && x.abs() < 9e15 => Value::from(x as i64),
+            Ok(x) => serde_json::Number::from_f64(x)
+                .map_or_else(|| Value::String(stored.into()), Value::Number),
+            Err(_) => Value::String(stored.into()),
+        },
         Kind::SelectMultiple { .. } => {
             Value::Array(stored.split_whitespace().map(Value::from).collect())
         }

@@ -653,6 +653,28 @@ impl Session {
 
     // ----- checks ----------------------------------------------------------
 
+    /// The form's own message (with `${name}` filled in), else `default`.
+    fn message(
+        &self,
+        text: &Text,
+        path: &[(NodeId, usize)],
+        default: impl FnOnce() -> String,
+    ) -> String {
+        let custom = self.render(text, path);
+        if custom.is_empty() { default() } else { custom }
+    }
+
+    /// The engine's own words in the session's language: Lao when the
+    /// language is Lao (draft text, to be reviewed by a Lao speaker),
+    /// English otherwise.
+    fn chrome(&self, english: &str, lao: &str) -> String {
+        let is_lao = self
+            .language
+            .as_deref()
+            .is_some_and(|l| l.contains("(lo)") || l.starts_with("Lao"));
+        if is_lao { lao } else { english }.to_string()
+    }
+
     /// What stops this question from being complete, if anything.
     pub fn check(&self, pos: &Pos) -> Option<Violation> {
         let node = &self.form.nodes[pos.node];
@@ -677,10 +699,9 @@ impl Session {
                 Required::When(e) => eval(e, &ctx).to_bool(),
             };
             if required {
-                let message = self.text(&node.required_message).map_or_else(
-                    || "This question needs an answer.".to_string(),
-                    str::to_string,
-                );
+                let message = self.message(&node.required_message, &pos.path, || {
+                    self.chrome("This question needs an answer.", "ຄຳຖາມນີ້ຕ້ອງມີຄຳຕອບ.")
+                });
                 return violation(ViolationKind::Required, message);
             }
             return None;
@@ -688,10 +709,15 @@ impl Session {
         if let Some(c) = &node.constraint
             && !eval(c, &ctx).to_bool()
         {
-            let message = self.text(&node.constraint_message).map_or_else(
-                || format!("This answer is not allowed here (the form requires: {c})."),
-                str::to_string,
-            );
+            let message = self.message(&node.constraint_message, &pos.path, || {
+                format!(
+                    "{} ({c})",
+                    self.chrome(
+                        "This answer is not allowed here.",
+                        "ຄຳຕອບນີ້ບໍ່ຖືກຕ້ອງຕາມເງື່ອນໄຂຂອງແບບຟອມ."
+                    )
+                )
+            });
             return violation(ViolationKind::Constraint, message);
         }
         if node.choice_filter.is_some() {
@@ -704,7 +730,13 @@ impl Session {
             if let Some(v) = outside {
                 return violation(
                     ViolationKind::Constraint,
-                    format!("'{v}' is not among the choices allowed here; choose again."),
+                    format!(
+                        "'{v}': {}",
+                        self.chrome(
+                            "not among the choices allowed here; choose again.",
+                            "ບໍ່ຢູ່ໃນຕົວເລືອກທີ່ອະນຸຍາດຢູ່ບ່ອນນີ້; ກະລຸນາເລືອກໃໝ່."
+                        )
+                    ),
                 );
             }
         }

@@ -182,3 +182,50 @@ fn usage_errors_exit_2() {
     assert_eq!(fieldkit(&["no-such-command"]).status.code(), Some(2));
     assert_eq!(fieldkit(&["--help"]).status.code(), Some(0));
 }
+
+/// The fenced block after `marker` in README.md.
+fn readme_block(marker: &str, fence: &str) -> String {
+    let readme = std::fs::read_to_string(crate::support::repo().join("README.md")).unwrap();
+    let start = readme
+        .find(marker)
+        .unwrap_or_else(|| panic!("README lacks {marker}"));
+    let after = &readme[start..];
+    let open = after.find(fence).unwrap() + fence.len();
+    let body = &after[open..];
+    body[..body.find("\n```").unwrap()]
+        .trim_start_matches('\n')
+        .to_string()
+}
+
+#[test]
+fn readme_form_example_loads() {
+    let toml = readme_block("## Writing forms", "```toml");
+    let (_dir, path) = form_dir(&toml);
+    let out = fieldkit(&["forms", "check", path.to_str().unwrap()]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn readme_fill_example_is_valid() {
+    let block = readme_block("fill dtm_flow_monitoring --dry-run", "<<'EOF'");
+    let json = block.lines().next().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let answers = dir.path().join("a.json");
+    std::fs::write(&answers, json).unwrap();
+    let out = fieldkit(&[
+        "fill",
+        "dtm_flow_monitoring",
+        "--dry-run",
+        "--answers",
+        answers.to_str().unwrap(),
+    ]);
+    let report = stdout_json(&out);
+    assert_eq!(report["valid"], Value::Bool(true), "{report:#}");
+    assert_eq!(report["values"]["risk_score"], Value::from("2"));
+    assert_eq!(out.status.code(), Some(0));
+}

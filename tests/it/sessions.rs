@@ -46,7 +46,7 @@ type = "date"
 name = "displaced_on"
 label = "Date of displacement"
 constraint = ". <= today()"
-constraint_message = { "English (en)" = "Cannot be in the future", "Lao (lo)" = "ບໍ່ສາມາດເປັນອະນາຄົດ" }
+constraint_message = { "English (en)" = "Cannot be after ${today}", "Lao (lo)" = "ບໍ່ສາມາດຫຼັງ ${today}" }
 required = "yes"
 
 [[survey]]
@@ -321,12 +321,17 @@ fn required_and_constraints_are_listed_with_messages() {
             ("hh_size", ViolationKind::Constraint),
         ]
     );
-    assert_eq!(v[0].message, "Cannot be in the future");
+    assert_eq!(v[0].message, "Cannot be after 2026-11-22");
     s.set_language(Some("Lao (lo)".into()));
-    assert_eq!(s.violations()[0].message, "ບໍ່ສາມາດເປັນອະນາຄົດ");
+    assert_eq!(s.violations()[0].message, "ບໍ່ສາມາດຫຼັງ 2026-11-22");
     assert_eq!(
         s.check(&top(&s, "hh_size")).unwrap().message,
-        "This answer is not allowed here (the form requires: (. >= 1))."
+        "ຄຳຕອບນີ້ບໍ່ຖືກຕ້ອງຕາມເງື່ອນໄຂຂອງແບບຟອມ. ((. >= 1))"
+    );
+    s.set_language(None);
+    assert_eq!(
+        s.check(&top(&s, "hh_size")).unwrap().message,
+        "This answer is not allowed here. ((. >= 1))"
     );
 }
 
