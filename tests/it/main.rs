@@ -1,8 +1,11 @@
 //! Integration tests, one binary: the engine on real form files, and the
 //! real `fieldkit` binary driven as a user would.
 
+#![recursion_limit = "512"]
+
 mod cli;
 mod fuzz;
 mod load_errors;
 mod sessions;
+mod shipped;
 mod support;

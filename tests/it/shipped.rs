@@ -1,0 +1,359 @@
+//! The shipped forms behave as their designers meant: relevance and
+//! skipping, constraints and sums, required answers, choice filters,
+//! calculations and repeats, run through the session engine.
+
+use fieldkit::form::{Screen, Session, ViolationKind};
+use serde_json::{Value, json};
+
+use crate::support::shipped_session;
+
+/// Loads `answers` into a fresh session of the shipped form.
+fn filled(form: &str, answers: Value) -> Session {
+    let mut s = shipped_session(form);
+    let problems = s.load_answers(answers.as_object().expect("object"));
+    assert!(
+        problems.is_empty(),
+        "{form}: answers refused: {problems:#?}"
+    );
+    s
+}
+
+fn problems(s: &Session) -> Vec<(String, ViolationKind)> {
+    s.violations()
+        .into_iter()
+        .map(|v| (v.path, v.kind))
+        .collect()
+}
+
+fn has(s: &Session, path: &str, kind: ViolationKind) -> bool {
+    problems(s).contains(&(path.to_string(), kind))
+}
+
+fn screen_names(s: &Session) -> Vec<String> {
+    s.screens()
+        .iter()
+        .flat_map(|sc| s.questions_on(sc))
+        .map(|p| s.describe(&p))
+        .collect()
+}
+
+fn with(base: &Value, extra: Value) -> Value {
+    let mut v = base.clone();
+    for (k, x) in extra.as_object().unwrap() {
+        v[k] = x.clone();
+    }
+    v
+}
+
+fn health_base() -> Value {
+    json!({
+        "assessment_date": "2026-11-21", "point_of_entry": "friendship_bridge_1_vientiane", "consent": "yes",
+        "traveller_sex": "female", "traveller_age": 29, "nationality": "LAO", "travelling_from_country": "THA",
+        "destination_adm1_pcode": "LA01", "destination_adm2_pcode": "LA0103",
+        "temperature_c": 36.8, "symptoms": ["none"],
+        "tb_cough_2_weeks": "no", "tb_fever": "no", "tb_weight_loss": "no", "tb_night_sweats": "no", "tb_coughing_blood": "no",
+        "vacc_measles": "yes", "vacc_polio": "yes", "vacc_covid19": "dnk", "vacc_tetanus": "no", "vacc_card_seen": "no",
+        "chronic_conditions": ["none"], "pregnant": "no", "referral_decision": "no_referral", "health_info_given": "yes"
+    })
+}
+
+#[test]
+fn migrant_health_complete_record_is_valid() {
+    let s = filled("migrant_health_poe.toml", health_base());
+    assert_eq!(problems(&s), []);
+    let record = s.record();
+    assert_eq!(record["fever"], json!("0"));
+    assert_eq!(record["tb_screen_positive"], json!("0"));
+    assert_eq!(record["temperature_c"], json!(36.8));
+}
+
+#[test]
+fn migrant_health_refused_consent_skips_everything() {
+    let s = filled(
+        "migrant_health_poe.toml",
+        json!({"assessment_date": "2026-11-21", "point_of_entry": "friendship_bridge_1_vientiane", "consent": "no"}),
+    );
+    assert_eq!(problems(&s), []);
+    let shown = screen_names(&s);
+    assert!(shown.contains(&"consent_declined_note".to_string()));
+    assert!(
+        !shown
+            .iter()
+            .any(|n| n.starts_with("tb_") || n == "temperature_c"),
+        "{shown:?}"
+    );
+    assert!(!s.record().contains_key("fever"));
+}
+
+#[test]
+fn migrant_health_tb_screen_drives_the_referral() {
+    let base = health_base();
+    let s = filled(
+        "migrant_health_poe.toml",
+        with(&base, json!({"tb_cough_2_weeks": "yes"})),
+    );
+    assert_eq!(s.record()["tb_screen_positive"], json!("1"));
+    assert!(
+        has(&s, "referral_decision", ViolationKind::Constraint),
+        "{:?}",
+        problems(&s)
+    );
+    let s = filled(
+        "migrant_health_poe.toml",
+        with(
+            &base,
+            json!({"tb_cough_2_weeks": "yes", "referral_decision": "refer_tb_testing", "referral_reasons": ["fever"]}),
+        ),
+    );
+    assert!(
+        has(&s, "referral_reasons", ViolationKind::Constraint),
+        "TB reason must be given: {:?}",
+        problems(&s)
+    );
+    let s = filled(
+        "migrant_health_poe.toml",
+        with(
+            &base,
+            json!({"tb_cough_2_weeks": "yes", "referral_decision": "refer_tb_testing", "referral_reasons": ["tb_screen_positive"]}),
+        ),
+    );
+    assert_eq!(problems(&s), []);
+}
+
+#[test]
+fn migrant_health_temperature_fever_and_pregnancy_relevance() {
+    let base = health_base();
+    let s = filled(
+        "migrant_health_poe.toml",
+        with(&base, json!({"temperature_c": 45})),
+    );
+    assert!(has(&s, "temperature_c", ViolationKind::Constraint));
+    let s = filled(
+        "migrant_health_poe.toml",
+        with(&base, json!({"temperature_c": 38.2})),
+    );
+    assert_eq!(s.record()["fever"], json!("1"));
+    assert!(screen_names(&s).contains(&"fever_note".to_string()));
+    // Pregnancy is asked of women aged 12 to 55 only.
+    let s = filled(
+        "migrant_health_poe.toml",
+        with(
+            &base,
+            json!({"traveller_sex": "male", "pregnant": Value::Null}),
+        ),
+    );
+    assert!(!screen_names(&s).contains(&"pregnant".to_string()));
+    let s = filled(
+        "migrant_health_poe.toml",
+        with(&base, json!({"traveller_age": 60, "pregnant": Value::Null})),
+    );
+    assert!(!screen_names(&s).contains(&"pregnant".to_string()));
+    assert_eq!(problems(&s), []);
+    let s = filled(
+        "migrant_health_poe.toml",
+        with(&base, json!({"pregnant": Value::Null})),
+    );
+    assert!(has(&s, "pregnant", ViolationKind::Required));
+    // "none" cannot go with a symptom.
+    let s = filled(
+        "migrant_health_poe.toml",
+        with(&base, json!({"symptoms": ["none", "cough"]})),
+    );
+    assert!(has(&s, "symptoms", ViolationKind::Constraint));
+}
+
+#[test]
+fn migrant_health_district_follows_the_province() {
+    let s = filled(
+        "migrant_health_poe.toml",
+        with(&health_base(), json!({"destination_adm2_pcode": "LA1301"})),
+    );
+    assert!(
+        has(&s, "destination_adm2_pcode", ViolationKind::Constraint),
+        "{:?}",
+        problems(&s)
+    );
+}
+
+fn site_base() -> Value {
+    json!({
+        "m1855_meta_assessment_date": "2026-11-20", "m1470_meta_enum_sex": "female", "m1725_meta_interview_type": "phone",
+        "m0489_meta_survey_round": "R1", "m0448_loc_site_name": "Sanamxay evacuation site", "m0445_loc_site_id_ssid": "NEW",
+        "m0303_meta_adm1_pcode": "LA17", "m0304_meta_adm2_pcode": "LA1704", "m0306_meta_adm4_pcode_other": "Hat Nyao camp",
+        "m0342_loc_site_type_multiple": "camp", "s1534_loc_loc_access": "yes", "site_management_type": "government",
+        "site_opening_date": "2026-08-01", "ki_type": "site_manager", "ki_consent": "yes",
+        "m0329_loc_reason_disp_idp": "dam_collapse", "m1537_loc_num_arrivals_hh": 40, "m0310_loc_num_idp_ind": 180,
+        "num_idp_girls_0_5": 15, "num_idp_girls_6_17": 25, "num_idp_women_18_59": 40, "num_idp_women_60plus": 10,
+        "num_idp_boys_0_5": 14, "num_idp_boys_6_17": 26, "num_idp_men_18_59": 38, "num_idp_men_60plus": 12,
+        "num_persons_disability": 4, "num_pregnant_lactating": 6, "num_uasc": 1, "num_older_alone": 2, "num_chronically_ill": 9,
+        "wash_main_water_source": "piped", "wash_enough_water": "no", "wash_num_latrines": 6, "wash_latrines_separate": "no",
+        "wash_handwashing_soap": "yes", "wash_waste_disposal": "burned",
+        "shelter_types": ["tent"], "shelter_hh_without_shelter": 0, "shelter_num_damaged": 3,
+        "health_facility_access": "yes", "health_facility_distance_km": 4.5, "health_facility_time_min": 30,
+        "health_main_problems": ["diarrhoea"], "health_mobile_clinic": "weekly",
+        "food_main_source": "distribution", "food_distribution_30d": "yes", "food_market_functioning": "no",
+        "prot_security_incidents": "no", "prot_lighting": "partial", "prot_safe_spaces": "no", "prot_gbv_referral": "dnk",
+        "prot_cp_referral": "dnk", "prot_uxo_contamination": "no", "prot_uxo_awareness": "yes", "edu_children_attending": "most",
+        "comm_preferred_channels": ["phone_call", "loudspeaker"], "comm_network_coverage": "good",
+        "liv_main_before": "rice_farming", "liv_main_now": "none", "agencies_any": "yes",
+        "agencies_present": [{"agency_name": "IOM", "agency_sectors": ["shelter_nfi", "wash"]}, {"agency_name": "Lao Red Cross", "agency_sectors": ["health"]}],
+        "priority_need_1": "food", "priority_need_2": "shelter", "priority_need_3": "drinking_water"
+    })
+}
+
+#[test]
+fn site_assessment_complete_record_and_calculations() {
+    let s = shipped_session("dtm_site_assessment.toml");
+    let mut s2 = s.clone();
+    let refused = s2.load_answers(site_base().as_object().unwrap());
+    assert!(refused.is_empty(), "{refused:#?}");
+    assert_eq!(problems(&s2), [], "a complete site record should be valid");
+    let r = s2.record();
+    assert_eq!(r["num_agencies"], json!("2"));
+    assert_eq!(r["agencies_present"][1]["agency_number"], json!("2"));
+    assert_eq!(r["num_idp_female_total"], json!("90"));
+    assert_eq!(r["m2970_loc_num_children_idp"], json!("80"));
+    assert_eq!(r["wash_persons_per_latrine"], json!("30"));
+    assert_eq!(
+        r["s2878_loc_top_3_priority_need_idp"],
+        json!("food shelter drinking_water")
+    );
+    assert!(screen_names(&s2).contains(&"wash_latrine_ratio_note".to_string()));
+}
+
+#[test]
+fn site_assessment_age_bands_must_add_up() {
+    let s = filled(
+        "dtm_site_assessment.toml",
+        with(&site_base(), json!({"num_idp_men_60plus": 13})),
+    );
+    assert!(
+        has(&s, "num_idp_men_60plus", ViolationKind::Constraint),
+        "{:?}",
+        problems(&s)
+    );
+    let s = filled(
+        "dtm_site_assessment.toml",
+        with(&site_base(), json!({"num_pregnant_lactating": 95})),
+    );
+    assert!(has(&s, "num_pregnant_lactating", ViolationKind::Constraint));
+}
+
+#[test]
+fn site_assessment_needs_must_differ_and_gates_skip() {
+    let s = filled(
+        "dtm_site_assessment.toml",
+        with(&site_base(), json!({"priority_need_3": "food"})),
+    );
+    assert!(has(&s, "priority_need_3", ViolationKind::Constraint));
+    let s = filled(
+        "dtm_site_assessment.toml",
+        with(
+            &site_base(),
+            json!({"priority_need_1": "none", "priority_need_2": Value::Null, "priority_need_3": Value::Null}),
+        ),
+    );
+    assert_eq!(problems(&s), []);
+    assert!(!screen_names(&s).contains(&"priority_need_2".to_string()));
+    // No consent: the whole assessment is skipped and the record is still complete.
+    let s = filled(
+        "dtm_site_assessment.toml",
+        with(&site_base(), json!({"ki_consent": "no"})),
+    );
+    assert_eq!(problems(&s), []);
+    assert!(!s.record().contains_key("m0310_loc_num_idp_ind"));
+    // A village outside the chosen district is refused.
+    let s = filled(
+        "dtm_site_assessment.toml",
+        with(&site_base(), json!({"m0306_meta_adm4_pcode": "10101"})),
+    );
+    assert!(has(&s, "m0306_meta_adm4_pcode", ViolationKind::Constraint));
+}
+
+#[test]
+fn site_assessment_agencies_repeat_can_be_added_and_removed() {
+    let mut s = filled("dtm_site_assessment.toml", site_base());
+    let rep = s.form().find("agencies_present").unwrap();
+    assert_eq!(s.instance_count(&[], rep), 2);
+    let new = s.add_instance(&[], rep).unwrap();
+    assert!(has(
+        &s,
+        "agencies_present[3]/agency_name",
+        ViolationKind::Required
+    ));
+    assert!(s.screens().contains(&Screen::AddRepeat {
+        path: vec![],
+        repeat: rep
+    }));
+    s.remove_instance(&new).unwrap();
+    assert_eq!(s.record()["num_agencies"], json!("2"));
+}
+
+fn flow_base() -> Value {
+    json!({
+        "m1855_meta_assessment_date": "2026-11-20", "m1470_meta_enum_sex": "female", "m1725_meta_interview_type": "inperson_mobile",
+        "flow_monitoring_point": "friendship_bridge_1", "consent": "yes", "direction": "outgoing", "nationality": "lao",
+        "sex": "female", "age": 24, "travel_group": "alone", "origin_in_lao": "yes", "origin_adm1_pcode": "LA13",
+        "origin_adm2_pcode": "LA1301", "destination_country": "thailand", "destination_place": "Bangkok",
+        "main_reason": "work", "transport_mode": "bus", "intended_length_of_stay": "months_7_12", "job_secured": "yes",
+        "recruitment_channel": "friend_relative", "fees_paid": "no", "written_contract": "yes", "contract_understood": "yes",
+        "pre_departure_training": "yes", "documents_carried": ["passport", "work_permit"], "documents_holder": "self",
+        "return_intention": "yes_within_12m"
+    })
+}
+
+#[test]
+fn flow_monitoring_trafficking_risk_and_referral() {
+    let s = filled("dtm_flow_monitoring.toml", flow_base());
+    assert_eq!(problems(&s), []);
+    assert_eq!(s.record()["risk_score"], json!("0"));
+    assert!(!screen_names(&s).contains(&"referral_note".to_string()));
+    let s = filled(
+        "dtm_flow_monitoring.toml",
+        with(
+            &flow_base(),
+            json!({"age": 16, "risk_documents_withheld": "yes", "referral_offered": "accepted"}),
+        ),
+    );
+    assert_eq!(s.record()["is_minor"], json!("1"));
+    assert_eq!(
+        s.record()["risk_score"],
+        json!("2"),
+        "withheld documents + a minor alone"
+    );
+    assert!(screen_names(&s).contains(&"referral_note".to_string()));
+}
+
+#[test]
+fn flow_monitoring_consent_documents_and_age() {
+    let s = filled(
+        "dtm_flow_monitoring.toml",
+        json!({"m1855_meta_assessment_date": "2026-11-20", "m1470_meta_enum_sex": "male", "m1725_meta_interview_type": "inperson_mobile", "flow_monitoring_point": "vte_northern_bus_station", "consent": "no"}),
+    );
+    assert_eq!(problems(&s), []);
+    assert!(!screen_names(&s).contains(&"direction".to_string()));
+    let s = filled(
+        "dtm_flow_monitoring.toml",
+        with(
+            &flow_base(),
+            json!({"documents_carried": ["none", "passport"]}),
+        ),
+    );
+    assert!(has(&s, "documents_carried", ViolationKind::Constraint));
+    let s = filled(
+        "dtm_flow_monitoring.toml",
+        with(&flow_base(), json!({"age": 9})),
+    );
+    assert!(has(&s, "age", ViolationKind::Constraint));
+    let s = filled(
+        "dtm_flow_monitoring.toml",
+        with(
+            &flow_base(),
+            json!({"m1855_meta_assessment_date": "2026-12-01"}),
+        ),
+    );
+    assert!(
+        has(&s, "m1855_meta_assessment_date", ViolationKind::Constraint),
+        "future dates are refused"
+    );
+}
