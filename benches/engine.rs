@@ -135,10 +135,11 @@ fn synthetic_form(questions: usize) -> String {
                         n - 1
                     ),
                 ),
-                _ => (
+                _ if n >= 9 => (
                     "decimal",
-                    format!("constraint = \". < ${{c{}}} + 100\"\n", n.saturating_sub(5)),
+                    format!("constraint = \". < ${{c{}}} + 100\"\n", n - 5),
                 ),
+                _ => ("decimal", "constraint = \". < 1000\"\n".to_string()),
             };
             t += &format!(
                 "[[survey]]\ntype = \"{ty}\"\nname = \"q{n}\"\nlabel = \"Question {n}\"\n{extra}\n"

@@ -123,7 +123,8 @@ impl XVal {
         match self {
             XVal::Date(d) => Some(*d),
             XVal::DateTime(dt) => Some(dt.local_date()),
-            XVal::Num(n) if n.is_finite() => Some(n.floor() as i64),
+            // Beyond ±100 million days (±270,000 years) is no date.
+            XVal::Num(n) if n.abs() < 1e8 => Some(n.floor() as i64),
             XVal::Str(_) | XVal::Set(_) => {
                 let s = self.clone().into_string();
                 let s = s.trim();
@@ -131,7 +132,7 @@ impl XVal {
                     .or_else(|| dates::parse_datetime(s, 0).map(|dt| dt.local_date()))
                     .or_else(|| {
                         let n = string_to_number(s);
-                        n.is_finite().then(|| n.floor() as i64)
+                        (n.abs() < 1e8).then(|| n.floor() as i64)
                     })
             }
             _ => None,

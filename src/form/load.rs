@@ -157,7 +157,9 @@ pub fn load_str(src: &str, path: &Path) -> Result<Form, Vec<FormError>> {
     let mut cx = Loader {
         path: path.display().to_string(),
         dir: path.parent().map(Path::to_path_buf).unwrap_or_default(),
-        src,
+        line_starts: std::iter::once(0)
+            .chain(src.match_indices('\n').map(|(i, _)| i + 1))
+            .collect(),
         errors: Vec::new(),
     };
     let raw: RawForm = match toml::from_str(src) {
@@ -186,10 +188,11 @@ enum CellText {
     Translated(Vec<(String, String)>),
 }
 
-struct Loader<'a> {
+struct Loader {
     path: String,
     dir: PathBuf,
-    src: &'a str,
+    /// Byte offset where each line of the file starts.
+    line_starts: Vec<usize>,
     errors: Vec<FormError>,
 }
 
@@ -203,14 +206,9 @@ struct RowSource {
     label_texts: Vec<(&'static str, String)>,
 }
 
-impl<'a> Loader<'a> {
+impl Loader {
     fn line(&self, offset: usize) -> usize {
-        let end = offset.min(self.src.len());
-        self.src.as_bytes()[..end]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count()
-            + 1
+        self.line_starts.partition_point(|&start| start <= offset)
     }
 
     fn err(

@@ -614,3 +614,15 @@ fn shipped_forms_load_and_start() {
         );
     }
 }
+
+#[test]
+fn absurd_dates_and_numbers_give_nan_not_a_panic() {
+    let s = session(
+        "[[survey]]\ntype = \"calculate\"\nname = \"d\"\ncalculation = \"format-date(date(99999999999999999999999999999), '%Y') + date(-99999999999) + decimal-date-time('9999-12-31T23:59:59Z') + substr('ບ້ານ', 99999999999, -5)\"\n",
+    );
+    let d = Pos {
+        path: vec![],
+        node: s.form().find("d").unwrap(),
+    };
+    assert_eq!(s.value(&d), "NaN");
+}
