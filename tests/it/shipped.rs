@@ -357,3 +357,137 @@ fn flow_monitoring_consent_documents_and_age() {
         "future dates are refused"
     );
 }
+
+fn baseline_base() -> Value {
+    json!({
+        "m1855_meta_assessment_date": "2026-11-20", "m0489_meta_survey_round": "R3", "m1470_meta_enum_sex": "male",
+        "m1725_meta_interview_type": "inperson_mobile", "m0303_meta_adm1_pcode": "LA01", "m0304_meta_adm2_pcode": "LA0101",
+        "m0306_meta_adm4_pcode": "10101", "ki_consent": "OK", "ki_type": "village_chief", "ki_sex": "male",
+        "m1535_loc_arrival_time": "yes", "m1537_loc_num_arrivals_hh": 12, "m0310_loc_num_idp_ind": 50,
+        "m2968_loc_num_men_idp": 15, "m2969_loc_num_women_idp": 17, "m2970_loc_num_children_idp": 18,
+        "idp_girls_0_5": 4, "idp_boys_0_5": 5, "idp_girls_6_17": 4, "idp_boys_6_17": 5,
+        "idp_women_18_59": 14, "idp_men_18_59": 13, "idp_women_60_plus": 3, "idp_men_60_plus": 2,
+        "m1727_loc_main_group_arrival_date": "2026-09-03", "m2686_loc_arrivals_origin_adm1": "LA17",
+        "m2685_loc_arrivals_origin_adm2": "LA1704", "m0329_loc_reason_disp_idp": ["dam_collapse", "climate_floods"],
+        "m2688_loc_arrivals_site_type": "collective_centre", "s2878_loc_top_3_priority_need_idp": ["food", "shelter", "health"],
+        "m1461_loc_return_obs_unit": "no", "retmig_present": "no", "formig_present": "dnk", "m1690_loc_depart_hh": "no",
+        "displaced_shelter_types": ["host_family"], "num_displaced_hh_damaged_shelter": 2
+    })
+}
+
+#[test]
+fn baseline_complete_record_and_village_cascade() {
+    let s = filled("dtm_baseline.toml", baseline_base());
+    assert_eq!(problems(&s), []);
+    let r = s.record();
+    assert_eq!(
+        r["m0448_loc_site_name"],
+        json!("Nongping"),
+        "the village's name in the record"
+    );
+    assert_eq!(r["idp_total_female"], json!("25"));
+    assert_eq!(r["idp_total_male"], json!("25"));
+    assert!(
+        !r.contains_key("m0847_loc_num_return_idp_hh"),
+        "returnee block skipped"
+    );
+    let s = filled(
+        "dtm_baseline.toml",
+        with(
+            &baseline_base(),
+            json!({"m0306_meta_adm4_pcode": Value::Null}),
+        ),
+    );
+    assert!(
+        has(&s, "m0306_meta_adm4_pcode_other", ViolationKind::Required),
+        "an unlisted village must be named"
+    );
+    let s = filled(
+        "dtm_baseline.toml",
+        with(&baseline_base(), json!({"m0304_meta_adm2_pcode": "LA1301"})),
+    );
+    assert!(has(&s, "m0304_meta_adm2_pcode", ViolationKind::Constraint));
+    assert!(has(&s, "m0306_meta_adm4_pcode", ViolationKind::Constraint));
+}
+
+#[test]
+fn baseline_disaggregation_must_match_the_totals() {
+    let s = filled(
+        "dtm_baseline.toml",
+        with(&baseline_base(), json!({"m2970_loc_num_children_idp": 19})),
+    );
+    assert!(
+        has(&s, "m2970_loc_num_children_idp", ViolationKind::Constraint),
+        "{:?}",
+        problems(&s)
+    );
+    let s = filled(
+        "dtm_baseline.toml",
+        with(&baseline_base(), json!({"idp_boys_6_17": 6})),
+    );
+    assert!(has(&s, "idp_boys_6_17", ViolationKind::Constraint));
+    let s = filled(
+        "dtm_baseline.toml",
+        with(&baseline_base(), json!({"idp_men_60_plus": 1})),
+    );
+    assert!(has(&s, "idp_men_60_plus", ViolationKind::Constraint));
+    let s = filled(
+        "dtm_baseline.toml",
+        with(&baseline_base(), json!({"m0310_loc_num_idp_ind": 5})),
+    );
+    assert!(
+        has(&s, "m0310_loc_num_idp_ind", ViolationKind::Constraint),
+        "fewer people than households"
+    );
+}
+
+#[test]
+fn baseline_gates_needs_and_dates() {
+    let s = filled(
+        "dtm_baseline.toml",
+        with(
+            &baseline_base(),
+            json!({"s2878_loc_top_3_priority_need_idp": ["food", "shelter", "health", "education"]}),
+        ),
+    );
+    assert!(has(
+        &s,
+        "s2878_loc_top_3_priority_need_idp",
+        ViolationKind::Constraint
+    ));
+    let s = filled(
+        "dtm_baseline.toml",
+        with(
+            &baseline_base(),
+            json!({"m1727_loc_main_group_arrival_date": "2027-01-01"}),
+        ),
+    );
+    assert!(has(
+        &s,
+        "m1727_loc_main_group_arrival_date",
+        ViolationKind::Constraint
+    ));
+    let s = filled(
+        "dtm_baseline.toml",
+        with(
+            &baseline_base(),
+            json!({"m1461_loc_return_obs_unit": "yes"}),
+        ),
+    );
+    assert!(has(
+        &s,
+        "m0847_loc_num_return_idp_hh",
+        ViolationKind::Required
+    ));
+    let s = filled(
+        "dtm_baseline.toml",
+        with(&baseline_base(), json!({"m1535_loc_arrival_time": "no"})),
+    );
+    assert_eq!(
+        problems(&s),
+        [],
+        "no IDPs: the IDP and shelter blocks are skipped"
+    );
+    assert!(!s.record().contains_key("m0310_loc_num_idp_ind"));
+    assert!(!screen_names(&s).contains(&"idp_girls_0_5".to_string()));
+}
