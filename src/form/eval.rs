@@ -156,6 +156,10 @@ impl std::fmt::Display for XVal {
 fn compare(op: BinOp, a: &XVal, b: &XVal) -> bool {
     use XVal::*;
     match (a, b) {
+        // XPath 1.0: a node-set against a boolean compares boolean(node-set).
+        (Set(_), Bool(_)) | (Bool(_), Set(_)) if matches!(op, BinOp::Eq | BinOp::Ne) => {
+            (a.to_bool() == b.to_bool()) == (op == BinOp::Eq)
+        }
         (Set(xs), Set(ys)) => xs.iter().any(|x| {
             ys.iter()
                 .any(|y| compare(op, &Str(x.clone()), &Str(y.clone())))
@@ -194,16 +198,74 @@ fn arith(op: BinOp, x: f64, y: f64) -> f64 {
     }
 }
 
-fn round_half_up(x: f64, digits: f64) -> f64 {
+/// XPath round(): the closest integer, halves toward positive infinity.
+fn round_xpath(x: f64) -> f64 {
+    if x.is_finite() && x - x.floor() == 0.5 {
+        x.ceil()
+    } else {
+        x.round()
+    }
+}
+
+/// round(x, digits) on the decimal form of `x` (as JavaRosa and Excel do,
+/// so round(1.005, 2) is 1.01), halves toward positive infinity.
+fn round_digits(x: f64, digits: f64) -> f64 {
     if !digits.is_finite() {
         return f64::NAN;
     }
-    let scale = 10f64.powi(digits.clamp(-15.0, 15.0) as i32);
-    let r = (x * scale).abs() + 0.5;
-    r.floor().copysign(x) / scale
+    if !x.is_finite() || x == 0.0 {
+        return x;
+    }
+    let d = digits.trunc().clamp(-400.0, 400.0) as i64;
+    let sci = format!("{:e}", x.abs());
+    let Some((mantissa, exp)) = sci.split_once('e') else {
+        return f64::NAN;
+    };
+    let Ok(exp) = exp.parse::<i64>() else {
+        return f64::NAN;
+    };
+    let digits: Vec<u8> = mantissa
+        .bytes()
+        .filter(u8::is_ascii_digit)
+        .map(|b| b - b'0')
+        .collect();
+    // Digits kept: those whose place value is at least 10^-d.
+    let keep = exp + d + 1;
+    if keep >= digits.len() as i64 {
+        return x;
+    }
+    if keep < 0 {
+        return 0.0;
+    }
+    let keep = keep as usize;
+    let kept = digits[..keep]
+        .iter()
+        .fold(0u64, |n, &g| n * 10 + u64::from(g));
+    let dropped = digits[keep];
+    let rest_nonzero = digits[keep + 1..].iter().any(|&g| g != 0);
+    let up = dropped > 5 || (dropped == 5 && (x > 0.0 || rest_nonzero));
+    let magnitude: f64 = format!("{}e{}", kept + u64::from(up), -d)
+        .parse()
+        .unwrap_or(f64::NAN);
+    if magnitude == 0.0 {
+        0.0
+    } else {
+        magnitude.copysign(x)
+    }
 }
 
 fn format_date(date: &XVal, pattern: &str) -> String {
+    let parsed;
+    let date = match date {
+        XVal::Str(text) => match dates::parse_datetime(text.trim(), 0) {
+            Some(dt) => {
+                parsed = XVal::DateTime(dt);
+                &parsed
+            }
+            None => date,
+        },
+        other => other,
+    };
     let (days, ms) = match date {
         XVal::DateTime(dt) => {
             let local = dt.epoch_ms + i64::from(dt.offset_s) * 1000;
@@ -339,8 +401,10 @@ fn call(func: Func, args: &[Expr], scope: &impl Scope) -> XVal {
             if start.is_nan() || end.is_nan() {
                 return Str(String::new());
             }
-            let start = start.clamp(0.0, len) as usize;
-            let end = end.clamp(0.0, len) as usize;
+            // Negative positions count from the end, as in JavaRosa and Enketo.
+            let from_end = |i: f64| if i < 0.0 { len + i } else { i };
+            let start = from_end(start).clamp(0.0, len) as usize;
+            let end = from_end(end).clamp(0.0, len) as usize;
             Str(s.get(start..end.max(start)).unwrap_or(&[]).iter().collect())
         }
         Func::Contains => Bool(text(0).contains(&text(1))),
@@ -351,10 +415,13 @@ fn call(func: Func, args: &[Expr], scope: &impl Scope) -> XVal {
             .collect::<Vec<_>>()
             .join(" ")),
         Func::Regex => Bool(scope.regex_match(&text(0), &text(1))),
-        Func::Coalesce => {
-            let first = arg(0).into_string();
-            if first.is_empty() { arg(1) } else { Str(first) }
-        }
+        Func::Coalesce => match arg(0) {
+            Num(n) if n.is_nan() => arg(1),
+            first => {
+                let first = first.into_string();
+                if first.is_empty() { arg(1) } else { Str(first) }
+            }
+        },
         Func::String => Str(current_or(0)),
         Func::Number => {
             if args.is_empty() {
@@ -367,9 +434,9 @@ fn call(func: Func, args: &[Expr], scope: &impl Scope) -> XVal {
         Func::Round => {
             let x = num(0);
             if args.len() > 1 {
-                Num(round_half_up(x, num(1)))
+                Num(round_digits(x, num(1)))
             } else {
-                Num((x + 0.5).floor())
+                Num(round_xpath(x))
             }
         }
         Func::Floor => Num(num(0).floor()),
@@ -379,8 +446,10 @@ fn call(func: Func, args: &[Expr], scope: &impl Scope) -> XVal {
         Func::Min | Func::Max => {
             let values: Vec<f64> = args
                 .iter()
-                .flat_map(|a| eval(a, scope).strings())
-                .map(|s| string_to_number(&s))
+                .flat_map(|a| match eval(a, scope) {
+                    Set(members) => members.iter().map(|m| string_to_number(m)).collect(),
+                    other => vec![other.to_num()],
+                })
                 .collect();
             if values.is_empty() || values.iter().any(|v| v.is_nan()) {
                 return Num(f64::NAN);

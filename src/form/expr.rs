@@ -11,6 +11,9 @@ use super::model::NodeId;
 pub const MAX_LEN: usize = 20_000;
 /// Deepest nesting of parentheses, calls and operators accepted.
 pub const MAX_DEPTH: usize = 64;
+/// Deepest syntax tree accepted (chains of operators count), so that
+/// evaluating and printing stay far from the stack's limit.
+pub const MAX_TREE_DEPTH: usize = 256;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Expr {
@@ -159,7 +162,10 @@ pub enum ParseError {
     Empty,
     #[error("the expression is longer than {MAX_LEN} characters")]
     TooLong,
-    #[error("the expression is nested more than {MAX_DEPTH} levels deep")]
+    #[error(
+        "the expression is nested too deeply (over {MAX_DEPTH} parentheses or calls, or a chain of \
+         over {MAX_TREE_DEPTH} operations); split it into calculate rows"
+    )]
     TooDeep,
     #[error("unexpected character '{ch}' at character {pos}")]
     UnexpectedChar { pos: usize, ch: char },
@@ -509,6 +515,13 @@ impl Parser {
 
 fn check_arity(func: Func, got: usize) -> Result<(), ParseError> {
     let (min, max) = func.arity();
+    if func == Func::IndexedRepeat && got.is_multiple_of(2) {
+        return Err(ParseError::Arity {
+            name: func.name(),
+            expected: "3, 5 or 7 arguments (a field, then repeat and position pairs)".into(),
+            got,
+        });
+    }
     if got >= min && got <= max {
         return Ok(());
     }
@@ -542,7 +555,30 @@ pub fn parse(src: &str) -> Result<Expr, ParseError> {
     if *p.peek() != Tok::End {
         return Err(p.unexpected("an operator or the end of the expression"));
     }
+    if tree_depth(&expr) > MAX_TREE_DEPTH {
+        return Err(ParseError::TooDeep);
+    }
     Ok(expr)
+}
+
+/// Depth of the syntax tree, measured without recursion (a long chain like
+/// `a + b + c + ...` nests on the left without any parenthesis).
+fn tree_depth(expr: &Expr) -> usize {
+    let mut deepest = 0;
+    let mut stack = vec![(expr, 1)];
+    while let Some((e, depth)) = stack.pop() {
+        deepest = deepest.max(depth);
+        match e {
+            Expr::Neg(inner) => stack.push((inner, depth + 1)),
+            Expr::Binary(_, a, b) => {
+                stack.push((a, depth + 1));
+                stack.push((b, depth + 1));
+            }
+            Expr::Call(_, args) => stack.extend(args.iter().map(|a| (a, depth + 1))),
+            _ => {}
+        }
+    }
+    deepest
 }
 
 impl Expr {
@@ -594,9 +630,19 @@ fn collect_refs<'a>(e: &'a Expr, out: &mut Vec<&'a Ref>) {
     }
 }
 
-impl fmt::Display for Expr {
-    /// Prints an expression that parses back to the same tree.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Expr {
+    /// Writes the expression, with parentheses only where the operators'
+    /// precedence needs them, so that it parses back to the same tree.
+    fn write(&self, f: &mut fmt::Formatter<'_>, parens: bool) -> fmt::Result {
+        if parens {
+            f.write_str("(")?;
+            self.write(f, false)?;
+            return f.write_str(")");
+        }
+        let precedence = |e: &Expr| match e {
+            Expr::Binary(op, ..) => Some(op.binding().0),
+            _ => None,
+        };
         match self {
             Expr::Num(n) => write!(f, "{n}"),
             Expr::Str(s) if s.contains('\'') => write!(f, "\"{s}\""),
@@ -605,19 +651,34 @@ impl fmt::Display for Expr {
             Expr::Current => f.write_str("."),
             Expr::Parent => f.write_str(".."),
             Expr::Column(c) => f.write_str(c),
-            Expr::Neg(e) => write!(f, "-{e}"),
-            Expr::Binary(op, a, b) => write!(f, "({a} {} {b})", op.symbol()),
+            Expr::Neg(e) => {
+                f.write_str("-")?;
+                e.write(f, precedence(e).is_some())
+            }
+            Expr::Binary(op, a, b) => {
+                let mine = op.binding().0;
+                a.write(f, precedence(a).is_some_and(|p| p < mine))?;
+                write!(f, " {} ", op.symbol())?;
+                b.write(f, precedence(b).is_some_and(|p| p <= mine))
+            }
             Expr::Call(func, args) => {
                 write!(f, "{}(", func.name())?;
                 for (i, a) in args.iter().enumerate() {
                     if i > 0 {
                         f.write_str(", ")?;
                     }
-                    write!(f, "{a}")?;
+                    a.write(f, false)?;
                 }
                 f.write_str(")")
             }
         }
+    }
+}
+
+impl fmt::Display for Expr {
+    /// Prints an expression that parses back to the same tree.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write(f, false)
     }
 }
 

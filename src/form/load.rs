@@ -1231,7 +1231,7 @@ impl Resolver<'_> {
                                 _ => false,
                             }
                     });
-                    if !refs_ok || args.len() % 2 == 0 {
+                    if !refs_ok {
                         problem = Some(
                             "indexed-repeat() takes ${field}, then pairs of ${repeat} and a \
                              position"
