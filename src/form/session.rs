@@ -591,13 +591,9 @@ impl Session {
                 }
                 Walk::Leave if in_field_list == Some(pos.node) => {
                     in_field_list = None;
-                    let has_questions = matches!(out.last(), Some(Screen::FieldList(p)) if p == pos)
-                        && !self
-                            .questions_on(&Screen::FieldList(pos.clone()))
-                            .is_empty();
-                    if matches!(out.last(), Some(Screen::FieldList(p)) if p == pos)
-                        && !has_questions
-                    {
+                    // A field-list page with no relevant question is no page.
+                    let page = Screen::FieldList(pos.clone());
+                    if self.questions_on(&page).is_empty() {
                         out.pop();
                     }
                 }

@@ -626,3 +626,11 @@ fn absurd_dates_and_numbers_give_nan_not_a_panic() {
     };
     assert_eq!(s.value(&d), "NaN");
 }
+
+#[test]
+fn a_field_list_with_nothing_relevant_is_no_page() {
+    let s = session(
+        "[[survey]]\ntype = \"integer\"\nname = \"n\"\nlabel = \"N\"\n\n[[survey]]\ntype = \"begin_group\"\nname = \"g\"\nappearance = \"field-list\"\n\n[[survey]]\ntype = \"integer\"\nname = \"m\"\nlabel = \"M\"\nrelevant = \"${n} > 1\"\n\n[[survey]]\ntype = \"end_group\"\n",
+    );
+    assert_eq!(names(&s), ["n"]);
+}
