@@ -126,7 +126,7 @@ pub fn format_date(days: i64) -> String {
 
 impl DateTime {
     /// Local days and milliseconds since local midnight.
-    fn local(&self) -> (i64, i64) {
+    pub(crate) fn local(&self) -> (i64, i64) {
         let local = self.epoch_ms + i64::from(self.offset_s) * 1000;
         (local.div_euclid(MS_PER_DAY), local.rem_euclid(MS_PER_DAY))
     }

@@ -255,23 +255,14 @@ fn round_digits(x: f64, digits: f64) -> f64 {
 }
 
 fn format_date(date: &XVal, pattern: &str) -> String {
-    let parsed;
-    let date = match date {
-        XVal::Str(text) => match dates::parse_datetime(text.trim(), 0) {
-            Some(dt) => {
-                parsed = XVal::DateTime(dt);
-                &parsed
-            }
-            None => date,
-        },
-        other => other,
+    let as_datetime = match date {
+        XVal::DateTime(dt) => Some(*dt),
+        XVal::Str(text) => dates::parse_datetime(text.trim(), 0),
+        _ => None,
     };
-    let (days, ms) = match date {
-        XVal::DateTime(dt) => {
-            let local = dt.epoch_ms + i64::from(dt.offset_s) * 1000;
-            (local.div_euclid(86_400_000), local.rem_euclid(86_400_000))
-        }
-        other => match other.to_date() {
+    let (days, ms) = match as_datetime {
+        Some(dt) => dt.local(),
+        None => match date.to_date() {
             Some(d) => (d, 0),
             None => return String::new(),
         },

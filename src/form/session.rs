@@ -310,6 +310,14 @@ impl Session {
     /// Checks and stores without the enumerator-facing restrictions (used
     /// for metadata and hidden values from an answers file).
     fn store(&mut self, pos: &Pos, raw: &str) -> Result<(), AnswerError> {
+        self.set_value(pos, raw)?;
+        self.recompute();
+        Ok(())
+    }
+
+    /// Checks and stores one value without recomputing: for loading many
+    /// answers, which recomputes once afterwards.
+    fn set_value(&mut self, pos: &Pos, raw: &str) -> Result<(), AnswerError> {
         let form = Arc::clone(&self.form);
         let node = &form.nodes[pos.node];
         if node.scope() != pos.path.last().map(|p| p.0) {
@@ -325,7 +333,6 @@ impl Session {
             .instance_mut(&pos.path)
             .ok_or(AnswerError::NoSuchPlace)?;
         inst.values[node.slot] = value;
-        self.recompute();
         Ok(())
     }
 
@@ -882,7 +889,7 @@ impl Session {
                         node: id,
                     };
                     let stored = answer::json_to_raw(&node.kind, value)
-                        .and_then(|raw| self.store(&pos, &raw).map_err(|e| e.to_string()));
+                        .and_then(|raw| self.set_value(&pos, &raw).map_err(|e| e.to_string()));
                     if let Err(message) = stored {
                         problem(problems, key, ViolationKind::Type, message);
                     }
