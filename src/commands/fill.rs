@@ -128,6 +128,11 @@ pub fn run(args: Args, forms_dir: Option<&Path>) -> Result<Outcome> {
         device_id: "dry-run".into(),
         username: String::new(),
     };
+    let source = if args.answers == Path::new("-") {
+        "standard input".to_string()
+    } else {
+        args.answers.display().to_string()
+    };
     let mut unreadable = 0;
     let mut invalid = 0;
     for (line, record) in records(&text) {
@@ -141,14 +146,13 @@ pub fn run(args: Args, forms_dir: Option<&Path>) -> Result<Outcome> {
             }
             Err(message) => {
                 unreadable += 1;
-                eprintln!("{}:{line}: {message}", args.answers.display());
+                eprintln!("{source}:{line}: {message}");
             }
         }
     }
     if unreadable > 0 {
         bail!(
-            "{unreadable} line(s) of {} could not be read (see above); fix them and run again",
-            args.answers.display()
+            "{unreadable} line(s) of {source} could not be read (see above); fix them and run again"
         );
     }
     Ok(if invalid > 0 {
