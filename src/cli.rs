@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use crate::commands::{fill, forms};
+use crate::commands::{Globals, fill, forms, init, keygen, rescue, status};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -37,6 +37,24 @@ pub enum Command {
     /// Check and list form definitions.
     #[command(subcommand)]
     Forms(forms::FormsCommand),
+    /// Create an enumerator profile: keys and an encrypted store (asks the passphrase twice).
+    Init(init::Args),
     /// Enter records without the TUI, from a JSON or JSON Lines answers file.
     Fill(fill::Args),
+    /// Record counts of the store: drafts, outbox, sent, bundles.
+    Status(status::Args),
+    /// Copy every record that can still be decrypted out of a damaged store.
+    Rescue(rescue::Args),
+    /// Make a data manager's or a supervisor's key pair for the deployment.
+    Keygen(keygen::Args),
+}
+
+impl Cli {
+    pub fn globals(&self) -> Globals {
+        Globals {
+            home: self.home.clone(),
+            passphrase_file: self.passphrase_file.clone(),
+            forms: self.forms.clone(),
+        }
+    }
 }

@@ -6,21 +6,37 @@ use std::path::{Path, PathBuf};
 use crate::form::dates::DateTime;
 
 /// Folders that may hold form definitions, most specific first: the one
-/// given (`--forms` / FIELDKIT_FORMS), `./forms`, `forms/` beside the
-/// executable, the Debian package's share folder, and the source tree.
+/// given (`--forms` / FIELDKIT_FORMS), then the shipped ones (see
+/// [`shipped_dirs`]).
 pub fn forms_dirs(given: Option<&Path>) -> Vec<PathBuf> {
-    if let Some(dir) = given {
-        return vec![dir.to_path_buf()];
+    match given {
+        Some(dir) => vec![dir.to_path_buf()],
+        None => shipped_dirs("forms"),
     }
-    let mut dirs = vec![PathBuf::from("forms")];
+}
+
+/// The deployment's public keys (`recipients.txt`, `allowed_signers`,
+/// `supervisors`): the first shipped `keys/` folder holding `file`.
+pub fn shipped_key(file: &str) -> Option<PathBuf> {
+    shipped_dirs("keys")
+        .into_iter()
+        .map(|d| d.join(file))
+        .find(|p| p.is_file())
+}
+
+/// Existing folders named `name` where fieldkit's shipped files may be:
+/// `./name`, beside the executable, the Debian package's share folder,
+/// and the source tree.
+pub fn shipped_dirs(name: &str) -> Vec<PathBuf> {
+    let mut dirs = vec![PathBuf::from(name)];
     if let Some(exe_dir) = std::env::current_exe()
         .ok()
         .and_then(|e| e.parent().map(Path::to_path_buf))
     {
-        dirs.push(exe_dir.join("forms"));
-        dirs.push(exe_dir.join("../share/fieldkit/forms"));
+        dirs.push(exe_dir.join(name));
+        dirs.push(exe_dir.join("../share/fieldkit").join(name));
     }
-    dirs.push(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("forms"));
+    dirs.push(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(name));
     let mut seen = Vec::new();
     dirs.into_iter()
         .filter(|d| d.is_dir())

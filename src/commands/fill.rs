@@ -8,9 +8,10 @@ use std::sync::Arc;
 use anyhow::{Context, Result, bail};
 use serde_json::{Map, Value, json};
 
-use super::{Outcome, print_line};
+use super::{Globals, Outcome, print_line};
 use crate::form::{Env, Form, Session};
 use crate::paths;
+use crate::store::{Draft, State, Store};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -31,59 +32,92 @@ pub struct Args {
     pub language: Option<String>,
 }
 
-/// The records in an answers file: `(line, object)` pairs, or the line and
-/// why it could not be read.
-/// One line of an answers file: the record, or why it could not be read.
+/// One record of an answers file: the line it starts on, and the object
+/// or why it could not be read.
 type Line = (usize, Result<Map<String, Value>, String>);
 
-fn records(text: &str) -> Vec<Line> {
-    let trimmed = text.trim_start_matches('\u{FEFF}');
-    if let Ok(value) = serde_json::from_str::<Value>(trimmed) {
-        return vec![(
-            1,
-            match value {
-                Value::Object(map) => Ok(map),
-                _ => Err("the answers must be a JSON object {\"name\": value, ...}".into()),
-            },
-        )];
-    }
-    trimmed
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, line)| {
-            let parsed = match serde_json::from_str::<Value>(line) {
-                Ok(Value::Object(map)) => Ok(map),
-                Ok(_) => Err("this line is not a JSON object".to_string()),
-                Err(e) => Err(format!("this line is not JSON: {e}")),
-            };
-            (i + 1, parsed)
-        })
-        .collect()
+/// Reads records as they come: JSON Lines (one object per line) or one
+/// object spread over several lines. Each record is handed on as soon as
+/// its last line is read, so a long stdin stream is saved as it arrives.
+struct Records<R> {
+    input: R,
+    line: usize,
+    done: bool,
 }
 
-fn read_answers(path: &Path) -> Result<String> {
-    if path == Path::new("-") {
-        let mut s = String::new();
-        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
-            .context("cannot read the answers from standard input")?;
-        return Ok(s);
+impl<R: std::io::BufRead> Iterator for Records<R> {
+    type Item = Line;
+
+    fn next(&mut self) -> Option<Line> {
+        let mut buffer = String::new();
+        let mut first = 0;
+        while !self.done {
+            let mut text = String::new();
+            match self.input.read_line(&mut text) {
+                Ok(0) => self.done = true,
+                Ok(_) => {
+                    self.line += 1;
+                    if self.line == 1 {
+                        text = text.trim_start_matches('\u{FEFF}').to_string();
+                    }
+                    if buffer.trim().is_empty() {
+                        first = self.line;
+                        buffer.clear();
+                    }
+                    buffer.push_str(&text);
+                    if buffer.trim().is_empty() {
+                        continue;
+                    }
+                    match serde_json::from_str::<Value>(&buffer) {
+                        Ok(Value::Object(map)) => return Some((first, Ok(map))),
+                        Ok(_) => {
+                            return Some((
+                                first,
+                                Err("this is not a JSON object {\"name\": value, ...}".into()),
+                            ));
+                        }
+                        Err(e) if e.is_eof() => continue,
+                        Err(e) => return Some((first, Err(format!("this line is not JSON: {e}")))),
+                    }
+                }
+                Err(e) => {
+                    self.done = true;
+                    return Some((self.line + 1, Err(format!("cannot read: {e}"))));
+                }
+            }
+        }
+        if buffer.trim().is_empty() {
+            None
+        } else {
+            Some((
+                first,
+                Err("the JSON ends before the object is closed".into()),
+            ))
+        }
     }
-    std::fs::read_to_string(path).with_context(|| {
+}
+
+fn open_answers(path: &Path) -> Result<Box<dyn std::io::BufRead>> {
+    if path == Path::new("-") {
+        return Ok(Box::new(std::io::stdin().lock()));
+    }
+    let file = std::fs::File::open(path).with_context(|| {
         format!(
             "cannot read the answers file {}; check the path (it must be UTF-8 JSON)",
             path.display()
         )
-    })
+    })?;
+    Ok(Box::new(std::io::BufReader::new(file)))
 }
 
-/// Runs one record through the engine and returns the JSON report.
+/// Runs one record through the engine: the JSON report, and the session
+/// holding the record.
 pub fn fill_one(
     form: &Arc<Form>,
     env: Env,
     language: Option<&str>,
     answers: &Map<String, Value>,
-) -> Value {
+) -> (Value, Session) {
     let mut session = Session::new(Arc::clone(form), env);
     if let Some(lang) = language {
         session.set_language(Some(lang.to_string()));
@@ -97,23 +131,18 @@ pub fn fill_one(
             .into_iter()
             .filter(|v| !refused.contains(&v.path)),
     );
-    json!({
+    let report = json!({
         "valid": violations.is_empty(),
         "record_id": Value::Null,
         "instance_name": session.instance_name(),
         "values": session.record(),
         "violations": violations,
-    })
+    });
+    (report, session)
 }
 
-pub fn run(args: Args, forms_dir: Option<&Path>) -> Result<Outcome> {
-    if !args.dry_run {
-        bail!(
-            "saving records needs the enumerator's encrypted store, which this build does not \
-             have yet. Add --dry-run to check the answers without saving."
-        );
-    }
-    let form = super::forms::resolve(&args.form, forms_dir)?;
+pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {
+    let form = super::forms::resolve(&args.form, globals.forms.as_deref())?;
     if let Some(lang) = &args.language
         && !form.languages.contains(lang)
     {
@@ -122,11 +151,27 @@ pub fn run(args: Args, forms_dir: Option<&Path>) -> Result<Outcome> {
             form.languages.join(", ")
         );
     }
-    let text = read_answers(&args.answers)?;
-    let env = Env {
-        now: paths::now(),
-        device_id: "dry-run".into(),
-        username: String::new(),
+    let input = open_answers(&args.answers)?;
+    let store = if args.dry_run {
+        None
+    } else {
+        Some(globals.open_store()?)
+    };
+    let form_sha256 = match store {
+        Some(_) => super::forms::form_sha256(&form)?,
+        None => String::new(),
+    };
+    let env = match &store {
+        Some(s) => Env {
+            now: paths::now(),
+            device_id: s.profile().public.device_id.clone(),
+            username: s.profile().public.enumerator_id.clone(),
+        },
+        None => Env {
+            now: paths::now(),
+            device_id: "dry-run".into(),
+            username: String::new(),
+        },
     };
     let source = if args.answers == Path::new("-") {
         "standard input".to_string()
@@ -135,12 +180,30 @@ pub fn run(args: Args, forms_dir: Option<&Path>) -> Result<Outcome> {
     };
     let mut unreadable = 0;
     let mut invalid = 0;
-    for (line, record) in records(&text) {
+    let records = Records {
+        input,
+        line: 0,
+        done: false,
+    };
+    for (line, record) in records {
         match record {
             Ok(answers) => {
-                let report = fill_one(&form, env.clone(), args.language.as_deref(), &answers);
-                if report["valid"] != json!(true) {
+                let (mut report, session) =
+                    fill_one(&form, env.clone(), args.language.as_deref(), &answers);
+                let valid = report["valid"] == json!(true);
+                if !valid {
                     invalid += 1;
+                }
+                if let Some(store) = &store {
+                    let (id, state) = save(store, &session, &form_sha256, valid && args.finalize)
+                        .with_context(|| {
+                        format!(
+                            "the record on line {line} of {source} was NOT saved (records \
+                                 reported above it were)"
+                        )
+                    })?;
+                    report["record_id"] = json!(id);
+                    report["saved"] = json!(state);
                 }
                 print_line(&serde_json::to_string(&report)?)?;
             }
@@ -160,4 +223,25 @@ pub fn run(args: Args, forms_dir: Option<&Path>) -> Result<Outcome> {
     } else {
         Outcome::Done
     })
+}
+
+/// Saves a filled session as a new draft, and finalizes it when asked (and
+/// valid): the record id and where it went.
+fn save(
+    store: &Store,
+    session: &Session,
+    form_sha256: &str,
+    finalize: bool,
+) -> Result<(String, State)> {
+    let form = session.form();
+    let now = paths::now().to_string();
+    let mut draft = Draft::new(&form.id, &form.version, form_sha256, &now);
+    draft.answers = session.answers();
+    draft.instance_name = session.instance_name();
+    store.save_draft(&draft, "")?;
+    if finalize {
+        store.finalize(&draft, &session.record(), &now)?;
+        return Ok((draft.id, State::Outbox));
+    }
+    Ok((draft.id, State::Draft))
 }

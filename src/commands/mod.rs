@@ -4,12 +4,20 @@
 
 pub mod fill;
 pub mod forms;
+pub mod init;
+pub mod keygen;
+pub mod rescue;
+pub mod status;
 
 use std::io::Write;
+use std::path::{Path, PathBuf};
 
-use anyhow::{Result, bail};
+use age::secrecy::SecretString;
+use anyhow::{Context, Result, bail};
 
 use crate::cli::{Cli, Command};
+use crate::store::profile::{self, Home};
+use crate::store::{Store, crypt};
 
 /// How a command that ran to the end went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,6 +29,7 @@ pub enum Outcome {
 }
 
 pub fn run(cli: Cli) -> Result<Outcome> {
+    let globals = cli.globals();
     match cli.command.unwrap_or(Command::Collect) {
         Command::Collect => bail!(
             "the enumerator screen (fieldkit collect) is not in this build yet. Available now: \
@@ -28,8 +37,78 @@ pub fn run(cli: Cli) -> Result<Outcome> {
              'fieldkit fill FORM --answers FILE --dry-run'. See 'fieldkit --help'."
         ),
         Command::Forms(cmd) => forms::run(cmd, cli.forms.as_deref()),
-        Command::Fill(args) => fill::run(args, cli.forms.as_deref()),
+        Command::Fill(args) => fill::run(args, &globals),
+        Command::Init(args) => init::run(args, &globals),
+        Command::Keygen(args) => keygen::run(args, &globals),
+        Command::Status(args) => status::run(args, &globals),
+        Command::Rescue(args) => rescue::run(args, &globals),
     }
+}
+
+/// The global options every command may use.
+#[derive(Debug, Clone, Default)]
+pub struct Globals {
+    pub home: Option<PathBuf>,
+    pub passphrase_file: Option<PathBuf>,
+    pub forms: Option<PathBuf>,
+}
+
+impl Globals {
+    /// The home folder: `--home`, FIELDKIT_HOME, or the platform's data folder.
+    pub fn home(&self) -> Result<Home> {
+        match self.home.clone().or_else(profile::default_home) {
+            Some(dir) => Ok(Home::new(dir)),
+            None => bail!("cannot tell where to keep the profile; give --home DIR"),
+        }
+    }
+
+    /// The passphrase: the first line of `--passphrase-file`, or asked on
+    /// the terminal (twice when `confirm`).
+    pub fn passphrase(&self, prompt: &str, confirm: bool) -> Result<SecretString> {
+        if let Some(file) = &self.passphrase_file {
+            return passphrase_from_file(file);
+        }
+        let first = rpassword::prompt_password(format!("{prompt}: ")).context(
+            "cannot ask for the passphrase (no terminal?); give it with --passphrase-file FILE",
+        )?;
+        if confirm {
+            let second = rpassword::prompt_password("Type it again: ")
+                .context("cannot ask for the passphrase again")?;
+            if first != second {
+                bail!("the two passphrases differ; nothing was changed. Run the command again");
+            }
+        }
+        Ok(crypt::passphrase(first.trim_end_matches(['\r', '\n'])))
+    }
+
+    /// Opens the enumerator's store, asking for the passphrase.
+    pub fn open_store(&self) -> Result<Store> {
+        let home = self.home()?;
+        // Say "no profile" before asking for a passphrase.
+        home.public()?;
+        let passphrase = self.passphrase(
+            &format!("Passphrase for the profile in {}", home.dir.display()),
+            false,
+        )?;
+        Ok(Store::open(home, &passphrase)?)
+    }
+}
+
+fn passphrase_from_file(file: &Path) -> Result<SecretString> {
+    let text = zeroize::Zeroizing::new(std::fs::read_to_string(file).with_context(|| {
+        format!(
+            "cannot read the passphrase file {}; check the path",
+            file.display()
+        )
+    })?);
+    let line = text.lines().next().unwrap_or("");
+    if line.is_empty() {
+        bail!(
+            "the passphrase file {} is empty; its first line must be the passphrase",
+            file.display()
+        );
+    }
+    Ok(crypt::passphrase(line))
 }
 
 /// Writes a line to standard output, turning a closed pipe into an error

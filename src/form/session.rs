@@ -810,6 +810,49 @@ impl Session {
         out
     }
 
+    /// Every answer given, relevant or not, with the metadata (start,
+    /// deviceid, ...), in the shape `load_answers` takes: what a draft
+    /// saves so that resuming restores the session exactly. Calculations
+    /// and notes are left out; they are worked out again.
+    pub fn answers(&self) -> Map<String, Value> {
+        self.answers_scope(&self.form.top, &[])
+    }
+
+    fn answers_scope(&self, children: &[NodeId], path: &[(NodeId, usize)]) -> Map<String, Value> {
+        let mut out = Map::new();
+        for &id in children {
+            let node = &self.form.nodes[id];
+            match node.kind {
+                Kind::Group => out.extend(self.answers_scope(&node.children, path)),
+                Kind::Repeat => {
+                    let items: Vec<Value> = (0..self.instance_count(path, id))
+                        .map(|i| {
+                            let mut inner = path.to_vec();
+                            inner.push((id, i));
+                            Value::Object(self.answers_scope(&node.children, &inner))
+                        })
+                        .collect();
+                    if !items.is_empty() {
+                        out.insert(node.name.clone(), Value::Array(items));
+                    }
+                }
+                Kind::Note | Kind::Calculate => {}
+                _ if node.calculation.is_some() => {}
+                _ => {
+                    let pos = Pos {
+                        path: path.to_vec(),
+                        node: id,
+                    };
+                    let v = self.raw_value(&pos);
+                    if !v.is_empty() {
+                        out.insert(node.name.clone(), answer::to_json(&node.kind, v));
+                    }
+                }
+            }
+        }
+        out
+    }
+
     /// Loads answers in the form of a record (`{"name": value, "repeat":
     /// [{...}]}`); returns the answers it could not take, as type and
     /// unknown-field violations.

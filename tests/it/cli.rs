@@ -172,8 +172,8 @@ fn fill_by_form_id_and_bad_input() {
         "--answers",
         answers.to_str().unwrap(),
     ]);
-    assert_eq!(out.status.code(), Some(2), "saving needs the store");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--dry-run"));
+    assert_eq!(out.status.code(), Some(2), "saving needs a profile");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("fieldkit init"));
 }
 
 #[test]

@@ -59,6 +59,9 @@ pub fn fieldkit(args: &[&str]) -> std::process::Output {
         .args(args)
         .env("FIELDKIT_NOW", "2026-11-22T09:00:00+07:00")
         .env_remove("FIELDKIT_HOME")
+        // Never the real profile of whoever runs the tests.
+        .env("XDG_DATA_HOME", "/nonexistent/fieldkit-tests")
+        .env("LOCALAPPDATA", "/nonexistent/fieldkit-tests")
         .env_remove("FIELDKIT_FORMS")
         .current_dir(repo())
         .output()

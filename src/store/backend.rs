@@ -1,0 +1,319 @@
+//! The storage engine behind a small trait, so sled can be replaced: named
+//! trees of byte keys and values, atomic multi-tree writes that are durable
+//! when they return, and a monotonic counter. The sled implementation caps
+//! the cache, runs no background flusher, and after every write flushes and
+//! then syncs the store's files itself, because sled's `flush()` uses
+//! `sync_file_range` on Linux (no metadata, no disk cache flush) and never
+//! syncs its blob files. Knows nothing of encryption or records.
+
+use std::collections::HashSet;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// The trees of the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Tree {
+    /// Schema version and other plain facts about the store.
+    Meta,
+    /// record id -> draft, age-encrypted to the profile.
+    Drafts,
+    /// record id -> finalized record, age-encrypted to the deployment.
+    Outbox,
+    /// record id -> exported record, kept until a receipt covers it.
+    Sent,
+    /// record id -> sealed listing metadata (state, form, times, size).
+    Listing,
+    /// bundle sequence -> sealed bundle facts (ids, manifest hash).
+    Bundles,
+    /// event number -> sealed event; append-only.
+    Audit,
+}
+
+impl Tree {
+    pub const ALL: [Tree; 7] = [
+        Tree::Meta,
+        Tree::Drafts,
+        Tree::Outbox,
+        Tree::Sent,
+        Tree::Listing,
+        Tree::Bundles,
+        Tree::Audit,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Tree::Meta => "meta",
+            Tree::Drafts => "drafts",
+            Tree::Outbox => "outbox",
+            Tree::Sent => "sent",
+            Tree::Listing => "listing",
+            Tree::Bundles => "bundles",
+            Tree::Audit => "audit",
+        }
+    }
+
+    fn index(self) -> usize {
+        Tree::ALL.iter().position(|&t| t == self).unwrap_or(0)
+    }
+}
+
+/// One change in an atomic write: `None` removes the key.
+#[derive(Debug, Clone)]
+pub struct Change {
+    pub tree: Tree,
+    pub key: Vec<u8>,
+    pub value: Option<Vec<u8>>,
+}
+
+impl Change {
+    pub fn put(tree: Tree, key: impl Into<Vec<u8>>, value: Vec<u8>) -> Self {
+        Change {
+            tree,
+            key: key.into(),
+            value: Some(value),
+        }
+    }
+    pub fn remove(tree: Tree, key: impl Into<Vec<u8>>) -> Self {
+        Change {
+            tree,
+            key: key.into(),
+            value: None,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    /// The engine says its files are damaged (or it failed on them).
+    #[error("{0}")]
+    Corrupted(String),
+    #[error("the disk is full")]
+    DiskFull,
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+pub type Entries = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// What the store needs from a storage engine.
+pub trait Backend: Send + Sync {
+    fn get(&self, tree: Tree, key: &[u8]) -> Result<Option<Vec<u8>>, BackendError>;
+    /// Every entry of a tree, in key order.
+    fn entries(&self, tree: Tree) -> Result<Entries, BackendError>;
+    /// Visits the entries of a tree in key order until `visit` says stop.
+    fn visit(
+        &self,
+        tree: Tree,
+        visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<(), BackendError>;
+    fn count(&self, tree: Tree) -> Result<usize, BackendError>;
+    fn last_key(&self, tree: Tree) -> Result<Option<Vec<u8>>, BackendError>;
+    /// Applies every change or none, and returns only once they are on
+    /// disk (flushed and synced).
+    fn apply(&self, changes: &[Change]) -> Result<(), BackendError>;
+    /// A number larger than any it returned before, across restarts.
+    fn next_number(&self) -> Result<u64, BackendError>;
+}
+
+/// sled's page cache cap (its default is 1 GiB).
+pub const CACHE_BYTES: u64 = 8 * 1024 * 1024;
+
+pub struct SledBackend {
+    db: sled::Db,
+    trees: Vec<sled::Tree>,
+    dir: PathBuf,
+    synced_blobs: Mutex<HashSet<std::ffi::OsString>>,
+}
+
+fn from_sled(e: sled::Error) -> BackendError {
+    match e {
+        sled::Error::Io(io) if is_disk_full(&io) => BackendError::DiskFull,
+        sled::Error::Io(io) => BackendError::Io(io),
+        other => BackendError::Corrupted(other.to_string()),
+    }
+}
+
+pub fn is_disk_full(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+    ) || e.raw_os_error() == Some(28)
+        || e.raw_os_error() == Some(112) // ERROR_DISK_FULL on Windows
+        || e.raw_os_error() == Some(39) // ERROR_HANDLE_DISK_FULL on Windows
+}
+
+impl SledBackend {
+    /// Opens (or creates) the sled store in `dir`. A panic inside sled
+    /// while it reads damaged files is turned into `Corrupted`.
+    pub fn open(dir: &Path) -> Result<Self, BackendError> {
+        let config = sled::Config::new()
+            .path(dir)
+            .cache_capacity(CACHE_BYTES)
+            .mode(sled::Mode::LowSpace)
+            .flush_every_ms(None);
+        let hook = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {}));
+        let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+            let db = config.open()?;
+            let trees = Tree::ALL
+                .iter()
+                .map(|t| db.open_tree(t.name()))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok::<_, sled::Error>((db, trees))
+        }));
+        std::panic::set_hook(hook);
+        let (db, trees) = match opened {
+            Ok(Ok(pair)) => pair,
+            Ok(Err(e)) => return Err(from_sled(e)),
+            Err(panic) => {
+                let what = panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_else(|| "sled stopped while reading its files".into());
+                return Err(BackendError::Corrupted(what));
+            }
+        };
+        let backend = SledBackend {
+            db,
+            trees,
+            dir: dir.to_path_buf(),
+            synced_blobs: Mutex::new(HashSet::new()),
+        };
+        // Blobs already on disk were synced by the session that wrote them.
+        if let Ok(mut seen) = backend.synced_blobs.lock() {
+            seen.extend(blob_names(&dir.join("blobs")));
+        }
+        Ok(backend)
+    }
+
+    fn tree(&self, tree: Tree) -> &sled::Tree {
+        &self.trees[tree.index()]
+    }
+
+    /// Makes what sled wrote durable: its log file, new blob files, and
+    /// the folders that name them.
+    fn sync(&self) -> Result<(), BackendError> {
+        self.db.flush().map_err(from_sled)?;
+        File::open(self.dir.join("db"))?.sync_all()?;
+        let blobs = self.dir.join("blobs");
+        let mut new_blob = false;
+        if let Ok(mut seen) = self.synced_blobs.lock() {
+            for name in blob_names(&blobs) {
+                if !seen.contains(&name) {
+                    File::open(blobs.join(&name))?.sync_all()?;
+                    seen.insert(name);
+                    new_blob = true;
+                }
+            }
+        }
+        if new_blob {
+            sync_dir(&blobs)?;
+        }
+        Ok(())
+    }
+}
+
+fn blob_names(dir: &Path) -> Vec<std::ffi::OsString> {
+    std::fs::read_dir(dir)
+        .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.file_name())).collect())
+        .unwrap_or_default()
+}
+
+/// Syncs a folder's entries (new file names). Unix only: Windows cannot
+/// open a folder as a file, and NTFS journals names itself.
+pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        File::open(dir)?.sync_all()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        Ok(())
+    }
+}
+
+impl Backend for SledBackend {
+    fn get(&self, tree: Tree, key: &[u8]) -> Result<Option<Vec<u8>>, BackendError> {
+        Ok(self
+            .tree(tree)
+            .get(key)
+            .map_err(from_sled)?
+            .map(|v| v.to_vec()))
+    }
+
+    fn entries(&self, tree: Tree) -> Result<Entries, BackendError> {
+        let mut out = Vec::new();
+        self.visit(tree, &mut |k, v| {
+            out.push((k.to_vec(), v.to_vec()));
+            true
+        })?;
+        Ok(out)
+    }
+
+    fn visit(
+        &self,
+        tree: Tree,
+        visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<(), BackendError> {
+        for item in self.tree(tree).iter() {
+            let (k, v) = item.map_err(from_sled)?;
+            if !visit(&k, &v) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn count(&self, tree: Tree) -> Result<usize, BackendError> {
+        let mut n = 0;
+        for item in self.tree(tree).iter().keys() {
+            item.map_err(from_sled)?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    fn last_key(&self, tree: Tree) -> Result<Option<Vec<u8>>, BackendError> {
+        Ok(self
+            .tree(tree)
+            .last()
+            .map_err(from_sled)?
+            .map(|(k, _)| k.to_vec()))
+    }
+
+    fn apply(&self, changes: &[Change]) -> Result<(), BackendError> {
+        use sled::Transactional;
+        let result = self.trees.as_slice().transaction(|trees| {
+            for change in changes {
+                let tree = &trees[change.tree.index()];
+                match &change.value {
+                    Some(v) => {
+                        tree.insert(change.key.as_slice(), v.as_slice())?;
+                    }
+                    None => {
+                        tree.remove(change.key.as_slice())?;
+                    }
+                }
+            }
+            Ok::<_, sled::transaction::ConflictableTransactionError<()>>(())
+        });
+        match result {
+            Ok(()) => {}
+            Err(sled::transaction::TransactionError::Storage(e)) => return Err(from_sled(e)),
+            Err(sled::transaction::TransactionError::Abort(())) => {
+                return Err(BackendError::Corrupted("a write was aborted".into()));
+            }
+        }
+        self.sync().map_err(|e| match e {
+            BackendError::Io(io) if is_disk_full(&io) => BackendError::DiskFull,
+            other => other,
+        })
+    }
+
+    fn next_number(&self) -> Result<u64, BackendError> {
+        self.db.generate_id().map_err(from_sled)
+    }
+}

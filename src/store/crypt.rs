@@ -1,0 +1,360 @@
+//! The cryptography of data at rest, all in standard formats: age files to
+//! X25519 recipients (records, drafts), age's scrypt recipient at a pinned
+//! work factor (the profile's secrets, passphrase-wrapped identities), and a
+//! symmetric seal (XChaCha20-Poly1305) for the store's small listing and
+//! audit entries. Parsing of recipients and identity files lives here too.
+//! No I/O beyond the bytes it is given.
+
+use std::str::FromStr;
+
+use age::secrecy::{ExposeSecret, SecretString};
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use ssh_key::rand_core::{OsRng, RngCore};
+use zeroize::Zeroizing;
+
+/// scrypt work factor (N = 2^16: 64 MiB, about half a second on a cheap
+/// laptop) used for every passphrase fieldkit wraps. Pinned, not tuned: age
+/// tunes to one second of the machine it runs on, which chose 1 GiB of RAM
+/// on a fast machine, and a 2 GiB laptop must not swap.
+pub const WORK_FACTOR: u8 = 16;
+/// The highest work factor accepted when unwrapping (2^18: 256 MiB). A file
+/// asking for more is refused before any work is done.
+pub const MAX_WORK_FACTOR: u8 = 18;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CryptError {
+    #[error("wrong passphrase")]
+    WrongPassphrase,
+    #[error(
+        "the file asks for a passphrase work factor of 2^{required}, above the limit of \
+         2^{MAX_WORK_FACTOR}; re-wrap it with a lower cost (fieldkit uses 2^{WORK_FACTOR})"
+    )]
+    ExcessiveWork { required: u8 },
+    #[error("not encrypted to any key here (no matching recipient)")]
+    NoMatchingKey,
+    #[error("not a valid age file: {0}")]
+    Malformed(String),
+    #[error("encryption failed: {0}")]
+    Encrypt(String),
+    #[error("the sealed entry is damaged or was not sealed with this profile's key")]
+    Unseal,
+    #[error("{0}")]
+    Key(String),
+}
+
+fn map_decrypt(e: age::DecryptError) -> CryptError {
+    match e {
+        age::DecryptError::DecryptionFailed | age::DecryptError::KeyDecryptionFailed => {
+            CryptError::WrongPassphrase
+        }
+        age::DecryptError::ExcessiveWork { required, .. } => CryptError::ExcessiveWork { required },
+        age::DecryptError::NoMatchingKeys => CryptError::NoMatchingKey,
+        other => CryptError::Malformed(other.to_string()),
+    }
+}
+
+/// Encrypts to one or more X25519 recipients (a binary age file).
+pub fn encrypt_to(
+    recipients: &[age::x25519::Recipient],
+    plaintext: &[u8],
+) -> Result<Vec<u8>, CryptError> {
+    let encryptor =
+        age::Encryptor::with_recipients(recipients.iter().map(|r| r as &dyn age::Recipient))
+            .map_err(|e| CryptError::Encrypt(e.to_string()))?;
+    let mut out = Vec::with_capacity(plaintext.len() + 200 + 60 * recipients.len());
+    let write = || -> std::io::Result<()> {
+        let mut w = encryptor.wrap_output(&mut out)?;
+        std::io::Write::write_all(&mut w, plaintext)?;
+        w.finish()?;
+        Ok(())
+    };
+    write().map_err(|e| CryptError::Encrypt(e.to_string()))?;
+    Ok(out)
+}
+
+/// Decrypts an age file with an X25519 identity.
+pub fn decrypt_with(
+    identity: &age::x25519::Identity,
+    ciphertext: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, CryptError> {
+    let plain = age::decrypt(identity, ciphertext).map_err(|e| match e {
+        age::DecryptError::DecryptionFailed => {
+            CryptError::Malformed("the payload is damaged".into())
+        }
+        other => map_decrypt(other),
+    })?;
+    Ok(Zeroizing::new(plain))
+}
+
+/// Wraps with a passphrase (age's scrypt recipient at [`WORK_FACTOR`]),
+/// readable by `age -d`.
+pub fn wrap_with_passphrase(
+    passphrase: &SecretString,
+    plaintext: &[u8],
+    armor: bool,
+) -> Result<Vec<u8>, CryptError> {
+    let mut recipient = age::scrypt::Recipient::new(passphrase.clone());
+    recipient.set_work_factor(WORK_FACTOR);
+    let encryptor = age::Encryptor::with_recipients(std::iter::once(&recipient as _))
+        .map_err(|e| CryptError::Encrypt(e.to_string()))?;
+    let mut out = Vec::new();
+    let write = |out: &mut Vec<u8>| -> std::io::Result<()> {
+        let format = if armor {
+            age::armor::Format::AsciiArmor
+        } else {
+            age::armor::Format::Binary
+        };
+        let armored = age::armor::ArmoredWriter::wrap_output(out, format)?;
+        let mut w = encryptor.wrap_output(armored)?;
+        std::io::Write::write_all(&mut w, plaintext)?;
+        w.finish()?.finish()?;
+        Ok(())
+    };
+    write(&mut out).map_err(|e| CryptError::Encrypt(e.to_string()))?;
+    Ok(out)
+}
+
+/// Unwraps a passphrase-wrapped age file (binary or armored), refusing a
+/// work factor above [`MAX_WORK_FACTOR`].
+pub fn unwrap_with_passphrase(
+    passphrase: &SecretString,
+    ciphertext: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, CryptError> {
+    let mut identity = age::scrypt::Identity::new(passphrase.clone());
+    identity.set_max_work_factor(MAX_WORK_FACTOR);
+    let reader = age::armor::ArmoredReader::new(ciphertext);
+    let decryptor = age::Decryptor::new(reader).map_err(map_decrypt)?;
+    let mut reader = decryptor
+        .decrypt(std::iter::once(&identity as &dyn age::Identity))
+        .map_err(map_decrypt)?;
+    let mut plain = Zeroizing::new(Vec::new());
+    std::io::Read::read_to_end(&mut reader, &mut plain)
+        .map_err(|e| CryptError::Malformed(e.to_string()))?;
+    Ok(plain)
+}
+
+/// Whether bytes look like a passphrase-wrapped age file rather than a
+/// plain identity file.
+pub fn is_age_file(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"age-encryption.org/v1\n")
+        || bytes.starts_with(b"-----BEGIN AGE ENCRYPTED FILE-----")
+}
+
+/// The `age1...` recipients in a recipients file (one per line, `#`
+/// comments and blank lines allowed), with the line of the first bad one.
+pub fn parse_recipients(text: &str) -> Result<Vec<age::x25519::Recipient>, CryptError> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let r = age::x25519::Recipient::from_str(line).map_err(|_| {
+            CryptError::Key(format!(
+                "line {}: not an age X25519 recipient (it must start with 'age1'): {}",
+                i + 1,
+                shorten(line)
+            ))
+        })?;
+        out.push(r);
+    }
+    if out.is_empty() {
+        return Err(CryptError::Key(
+            "no recipients: the file lists no 'age1...' keys".into(),
+        ));
+    }
+    Ok(out)
+}
+
+/// The `AGE-SECRET-KEY-1...` identities in an identity file.
+pub fn parse_identities(text: &str) -> Result<Vec<age::x25519::Identity>, CryptError> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let id = age::x25519::Identity::from_str(line).map_err(|_| {
+            CryptError::Key(format!(
+                "line {}: not an age identity (it must start with 'AGE-SECRET-KEY-1')",
+                i + 1
+            ))
+        })?;
+        out.push(id);
+    }
+    if out.is_empty() {
+        return Err(CryptError::Key(
+            "no identities: the file holds no 'AGE-SECRET-KEY-1...' key".into(),
+        ));
+    }
+    Ok(out)
+}
+
+fn shorten(s: &str) -> String {
+    let mut out: String = s.chars().take(24).collect();
+    if s.chars().count() > 24 {
+        out.push_str("...");
+    }
+    out
+}
+
+/// A 256-bit key for [`seal`] / [`open`].
+#[derive(Clone)]
+pub struct SealKey(Zeroizing<[u8; 32]>);
+
+impl SealKey {
+    pub fn generate() -> Self {
+        let mut key = Zeroizing::new([0u8; 32]);
+        OsRng.fill_bytes(key.as_mut());
+        SealKey(key)
+    }
+
+    pub fn from_hex(hex: &str) -> Option<Self> {
+        let bytes = from_hex(hex)?;
+        let key: [u8; 32] = bytes.as_slice().try_into().ok()?;
+        Some(SealKey(Zeroizing::new(key)))
+    }
+
+    pub fn to_hex(&self) -> Zeroizing<String> {
+        Zeroizing::new(to_hex(self.0.as_ref()))
+    }
+}
+
+/// Encrypts a small entry: `nonce (24 bytes) || ciphertext+tag`. `context`
+/// binds the entry to its place (tree and key), so a sealed value moved
+/// elsewhere does not open.
+pub fn seal(key: &SealKey, context: &[u8], plaintext: &[u8]) -> Vec<u8> {
+    let cipher = XChaCha20Poly1305::new(chacha20poly1305::Key::from_slice(&key.0[..]));
+    let mut nonce = [0u8; 24];
+    OsRng.fill_bytes(&mut nonce);
+    let sealed = cipher
+        .encrypt(
+            XNonce::from_slice(&nonce),
+            Payload {
+                msg: plaintext,
+                aad: context,
+            },
+        )
+        .unwrap_or_default();
+    let mut out = Vec::with_capacity(24 + sealed.len());
+    out.extend_from_slice(&nonce);
+    out.extend_from_slice(&sealed);
+    out
+}
+
+pub fn open(
+    key: &SealKey,
+    context: &[u8],
+    sealed: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, CryptError> {
+    if sealed.len() < 24 + 16 {
+        return Err(CryptError::Unseal);
+    }
+    let cipher = XChaCha20Poly1305::new(chacha20poly1305::Key::from_slice(&key.0[..]));
+    cipher
+        .decrypt(
+            XNonce::from_slice(&sealed[..24]),
+            Payload {
+                msg: &sealed[24..],
+                aad: context,
+            },
+        )
+        .map(Zeroizing::new)
+        .map_err(|_| CryptError::Unseal)
+}
+
+pub fn to_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub fn from_hex(hex: &str) -> Option<Vec<u8>> {
+    if !hex.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+/// A passphrase as a secret.
+pub fn passphrase(text: &str) -> SecretString {
+    SecretString::from(text.to_string())
+}
+
+/// Exposes a passphrase for checks (length, emptiness) without copying it.
+pub fn passphrase_len(p: &SecretString) -> usize {
+    p.expose_secret().chars().count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn x25519_round_trip_to_several_recipients() {
+        let a = age::x25519::Identity::generate();
+        let b = age::x25519::Identity::generate();
+        let ct = encrypt_to(&[a.to_public(), b.to_public()], b"hello").unwrap();
+        assert_eq!(&decrypt_with(&a, &ct).unwrap()[..], b"hello");
+        assert_eq!(&decrypt_with(&b, &ct).unwrap()[..], b"hello");
+        let c = age::x25519::Identity::generate();
+        assert!(matches!(
+            decrypt_with(&c, &ct),
+            Err(CryptError::NoMatchingKey)
+        ));
+    }
+
+    #[test]
+    fn passphrase_wrap_pins_the_work_factor_and_refuses_wrong_or_costly() {
+        let p = passphrase("correct horse");
+        let ct = wrap_with_passphrase(&p, b"secret", false).unwrap();
+        let header = String::from_utf8_lossy(&ct[..120]).to_string();
+        assert!(header.contains(" 16\n"), "{header}");
+        assert_eq!(&unwrap_with_passphrase(&p, &ct).unwrap()[..], b"secret");
+        assert!(matches!(
+            unwrap_with_passphrase(&passphrase("wrong"), &ct),
+            Err(CryptError::WrongPassphrase)
+        ));
+        // Rewrite the stanza's work factor to 2^30: refused before scrypt runs.
+        let costly = String::from_utf8_lossy(&ct).replacen(" 16\n", " 30\n", 1);
+        assert!(matches!(
+            unwrap_with_passphrase(&p, costly.as_bytes()),
+            Err(CryptError::ExcessiveWork { required: 30 })
+        ));
+        let armored = wrap_with_passphrase(&p, b"secret", true).unwrap();
+        assert!(armored.starts_with(b"-----BEGIN AGE ENCRYPTED FILE-----"));
+        assert_eq!(
+            &unwrap_with_passphrase(&p, &armored).unwrap()[..],
+            b"secret"
+        );
+    }
+
+    #[test]
+    fn seal_binds_context_and_detects_tampering() {
+        let key = SealKey::generate();
+        let sealed = seal(&key, b"listing/1", b"meta");
+        assert_eq!(&open(&key, b"listing/1", &sealed).unwrap()[..], b"meta");
+        assert!(open(&key, b"listing/2", &sealed).is_err());
+        let mut bad = sealed.clone();
+        bad[30] ^= 1;
+        assert!(open(&key, b"listing/1", &bad).is_err());
+        assert!(open(&SealKey::generate(), b"listing/1", &sealed).is_err());
+        let again = SealKey::from_hex(&key.to_hex()).unwrap();
+        assert!(open(&again, b"listing/1", &sealed).is_ok());
+    }
+
+    #[test]
+    fn recipients_and_identities_parse_with_line_numbers() {
+        let id = age::x25519::Identity::generate();
+        let text = format!("# DEMO\n\n{}\n", id.to_public());
+        assert_eq!(parse_recipients(&text).unwrap().len(), 1);
+        let err = parse_recipients("# c\nssh-ed25519 AAAA\n").unwrap_err();
+        assert!(err.to_string().contains("line 2"), "{err}");
+        assert!(parse_recipients("# only a comment\n").is_err());
+        let ids = format!("# DEMO\n{}\n", id.to_string().expose_secret());
+        assert_eq!(parse_identities(&ids).unwrap().len(), 1);
+        assert!(parse_identities("AGE-SECRET-KEY-1XYZ\n").is_err());
+    }
+}

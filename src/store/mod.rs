@@ -1,0 +1,676 @@
+//! The enumerator's encrypted store: drafts (encrypted to the profile),
+//! finalized records in the outbox (encrypted to the deployment's data
+//! managers; this laptop cannot read them back), records sent in a bundle
+//! (kept until a receipt), sealed listing metadata so screens can list
+//! records without decrypting them, and an append-only audit log. Every
+//! change is one atomic write that is on disk when the call returns.
+//! Owns the store's schema and its failure messages; the storage engine is
+//! behind `backend::Backend`, the keys are in `profile`.
+
+pub mod backend;
+pub mod crypt;
+pub mod profile;
+pub mod rescue;
+
+use std::fs::File;
+use std::path::PathBuf;
+
+use age::secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use backend::{Backend, BackendError, Change, SledBackend, Tree};
+use crypt::CryptError;
+use profile::{Home, Profile, ProfileError};
+
+/// The store layout this fieldkit writes. A store with a higher number was
+/// written by a newer fieldkit and is refused, never rewritten.
+pub const SCHEMA: u32 = 1;
+/// The format of a finalized record file, as the data managers read it.
+pub const RECORD_FORMAT: &str = "fieldkit-record/1";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(transparent)]
+    Profile(#[from] ProfileError),
+    #[error(
+        "the store in {0} is in use by another fieldkit (or one that is still closing). Close \
+         the other window or command and try again"
+    )]
+    Locked(PathBuf),
+    #[error(
+        "the store in {path} was written by a newer fieldkit (store schema {found}; this one \
+         reads up to {SCHEMA}). Install the newer fieldkit; nothing was changed"
+    )]
+    Newer { path: PathBuf, found: u32 },
+    #[error(
+        "the store in {path} will not open: it looks damaged ({reason}). Nothing has been \
+         deleted. Run 'fieldkit rescue --out DIR' to copy out every record that can still be \
+         decrypted, and ask your supervisor before moving the store aside"
+    )]
+    Corrupted { path: PathBuf, reason: String },
+    #[error(
+        "the disk is full: the last change was NOT saved, and what was saved before is intact. \
+         Free some space (or plug the laptop's own disk back in) and enter it again"
+    )]
+    DiskFull,
+    #[error("no record {0} in this store")]
+    NotFound(String),
+    #[error("record {id} cannot be read: {reason}")]
+    Damaged { id: String, reason: String },
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        source: std::io::Error,
+    },
+}
+
+impl StoreError {
+    fn from_backend(path: &std::path::Path, e: BackendError) -> Self {
+        match e {
+            BackendError::DiskFull => StoreError::DiskFull,
+            BackendError::Corrupted(reason) => StoreError::Corrupted {
+                path: path.to_path_buf(),
+                reason,
+            },
+            BackendError::Io(source) if backend::is_disk_full(&source) => StoreError::DiskFull,
+            BackendError::Io(source) => StoreError::Io {
+                context: format!("the store in {} could not be used", path.display()),
+                source,
+            },
+        }
+    }
+}
+
+/// Where a record is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    Draft,
+    Outbox,
+    Sent,
+}
+
+/// What the screens show of a record without decrypting it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Listing {
+    pub id: String,
+    pub state: State,
+    pub form_id: String,
+    pub form_version: String,
+    /// Empty once finalized: the laptop keeps no answer text of records
+    /// it can no longer read.
+    pub instance_name: String,
+    pub started: String,
+    pub updated: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finalized: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bundle: Option<u64>,
+    /// Bytes of ciphertext.
+    pub size: usize,
+}
+
+/// A record being filled, as saved after every answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Draft {
+    pub id: String,
+    pub form_id: String,
+    pub form_version: String,
+    /// SHA-256 of the form file it is filled with.
+    pub form_sha256: String,
+    pub started: String,
+    pub updated: String,
+    pub instance_name: String,
+    /// Every answer given, relevant or not (see `Session::answers`).
+    pub answers: Map<String, Value>,
+}
+
+impl Draft {
+    pub fn new(form_id: &str, form_version: &str, form_sha256: &str, now: &str) -> Self {
+        Draft {
+            id: Uuid::now_v7().to_string(),
+            form_id: form_id.into(),
+            form_version: form_version.into(),
+            form_sha256: form_sha256.into(),
+            started: now.into(),
+            updated: now.into(),
+            instance_name: String::new(),
+            answers: Map::new(),
+        }
+    }
+}
+
+/// The record counts of `fieldkit status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Status {
+    pub drafts: usize,
+    pub outbox: usize,
+    pub sent: usize,
+    /// Bundles exported and not yet covered by a receipt.
+    pub bundles: usize,
+}
+
+/// An audit event: what happened to which record, never its content.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub at: String,
+    pub event: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub record_id: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub form_id: String,
+    /// A field name, a bundle number: never an answer.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub detail: String,
+}
+
+/// Stored values of drafts and records are wrapped in an envelope that a
+/// rescue scan can find in damaged store files: magic, kind, record id,
+/// save number (the latest wins), payload length, payload (an age file).
+pub mod envelope {
+    pub const MAGIC: &[u8; 4] = b"fkE1";
+    pub const HEADER: usize = 4 + 1 + 16 + 8 + 4;
+
+    pub fn wrap(kind: u8, id: &[u8; 16], number: u64, payload: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(HEADER + payload.len());
+        out.extend_from_slice(MAGIC);
+        out.push(kind);
+        out.extend_from_slice(id);
+        out.extend_from_slice(&number.to_be_bytes());
+        out.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+        out.extend_from_slice(payload);
+        out
+    }
+
+    /// (kind, id, number, payload) of an envelope at the start of `bytes`.
+    pub fn unwrap(bytes: &[u8]) -> Option<(u8, [u8; 16], u64, &[u8])> {
+        if bytes.len() < HEADER || &bytes[..4] != MAGIC {
+            return None;
+        }
+        let kind = bytes[4];
+        let id: [u8; 16] = bytes[5..21].try_into().ok()?;
+        let number = u64::from_be_bytes(bytes[21..29].try_into().ok()?);
+        let len = u32::from_be_bytes(bytes[29..33].try_into().ok()?) as usize;
+        let payload = bytes.get(HEADER..HEADER.checked_add(len)?)?;
+        Some((kind, id, number, payload))
+    }
+
+    pub const DRAFT: u8 = b'd';
+    pub const RECORD: u8 = b'r';
+}
+
+pub struct Store {
+    pub home: Home,
+    profile: Profile,
+    backend: Box<dyn Backend>,
+    /// Held while the store is open; released on drop.
+    _lock: File,
+}
+
+fn parse_id(id: &str) -> Result<Uuid, StoreError> {
+    Uuid::parse_str(id).map_err(|_| StoreError::NotFound(id.to_string()))
+}
+
+pub fn lock(home: &Home) -> Result<File, StoreError> {
+    let path = home.lock_path();
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|source| StoreError::Io {
+            context: format!("cannot open the lock file {}", path.display()),
+            source,
+        })?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::Locked(home.dir.clone())),
+        Err(std::fs::TryLockError::Error(source)) => Err(StoreError::Io {
+            context: format!("cannot lock {}", path.display()),
+            source,
+        }),
+    }
+}
+
+impl Store {
+    /// Creates the store of a profile just made by `profile::create`.
+    pub fn create(home: Home, profile: Profile, now: &str) -> Result<Self, StoreError> {
+        let lock = lock(&home)?;
+        let path = home.store_path();
+        if path.exists() {
+            return Err(StoreError::Io {
+                context: format!("{} already exists", path.display()),
+                source: std::io::ErrorKind::AlreadyExists.into(),
+            });
+        }
+        let backend = SledBackend::open(&path).map_err(|e| StoreError::from_backend(&path, e))?;
+        let store = Store {
+            home,
+            profile,
+            backend: Box::new(backend),
+            _lock: lock,
+        };
+        let event = store.event(now, "store created", "", "", "");
+        store.apply(&[
+            Change::put(Tree::Meta, "schema", SCHEMA.to_string().into_bytes()),
+            event?,
+        ])?;
+        Ok(store)
+    }
+
+    /// Opens the profile's store: checks the profile exists, takes the
+    /// lock, unlocks the profile, opens the files, checks the schema.
+    pub fn open(home: Home, passphrase: &SecretString) -> Result<Self, StoreError> {
+        home.public()?;
+        let lock = lock(&home)?;
+        let profile = profile::unlock(&home, passphrase)?;
+        Self::open_unlocked(home, profile, lock)
+    }
+
+    fn open_unlocked(home: Home, profile: Profile, lock: File) -> Result<Self, StoreError> {
+        let backend = open_backend(&home)?;
+        Ok(Store {
+            home,
+            profile,
+            backend: Box::new(backend),
+            _lock: lock,
+        })
+    }
+
+    /// The record counts, without the passphrase (they say nothing about
+    /// anyone). Takes the lock like any other use of the store.
+    pub fn counts(home: Home) -> Result<Status, StoreError> {
+        home.public()?;
+        let _lock = lock(&home)?;
+        let path = home.store_path();
+        let backend = open_backend(&home)?;
+        let count = |t| {
+            backend
+                .count(t)
+                .map_err(|e| StoreError::from_backend(&path, e))
+        };
+        Ok(Status {
+            drafts: count(Tree::Drafts)?,
+            outbox: count(Tree::Outbox)?,
+            sent: count(Tree::Sent)?,
+            bundles: count(Tree::Bundles)?,
+        })
+    }
+
+    pub fn profile(&self) -> &Profile {
+        &self.profile
+    }
+
+    fn apply(&self, changes: &[Change]) -> Result<(), StoreError> {
+        self.backend
+            .apply(changes)
+            .map_err(|e| StoreError::from_backend(&self.home.store_path(), e))
+    }
+
+    fn backend_err(&self, e: BackendError) -> StoreError {
+        StoreError::from_backend(&self.home.store_path(), e)
+    }
+
+    fn sealed<T: Serialize>(&self, tree: Tree, key: &[u8], value: &T) -> Vec<u8> {
+        let plain = zeroize::Zeroizing::new(serde_json::to_vec(value).unwrap_or_default());
+        crypt::seal(&self.profile.seal_key, &context(tree, key), &plain)
+    }
+
+    fn unsealed<T: for<'de> Deserialize<'de>>(
+        &self,
+        tree: Tree,
+        key: &[u8],
+        sealed: &[u8],
+    ) -> Result<T, StoreError> {
+        let plain =
+            crypt::open(&self.profile.seal_key, &context(tree, key), sealed).map_err(|e| {
+                StoreError::Damaged {
+                    id: display_key(key),
+                    reason: e.to_string(),
+                }
+            })?;
+        serde_json::from_slice(&plain).map_err(|e| StoreError::Damaged {
+            id: display_key(key),
+            reason: e.to_string(),
+        })
+    }
+
+    /// An audit event as a change to apply with the rest.
+    fn event(
+        &self,
+        at: &str,
+        event: &str,
+        record_id: &str,
+        form_id: &str,
+        detail: &str,
+    ) -> Result<Change, StoreError> {
+        let number = self
+            .backend
+            .next_number()
+            .map_err(|e| self.backend_err(e))?;
+        let key = number.to_be_bytes();
+        let event = Event {
+            at: at.into(),
+            event: event.into(),
+            record_id: record_id.into(),
+            form_id: form_id.into(),
+            detail: detail.into(),
+        };
+        Ok(Change::put(
+            Tree::Audit,
+            key.to_vec(),
+            self.sealed(Tree::Audit, &key, &event),
+        ))
+    }
+
+    /// Saves a draft: encrypted to the profile, listed, audited (`detail`
+    /// names the field just answered). On disk when this returns.
+    pub fn save_draft(&self, draft: &Draft, detail: &str) -> Result<(), StoreError> {
+        let id = parse_id(&draft.id)?;
+        let key = id.as_bytes();
+        let existing = self
+            .backend
+            .get(Tree::Listing, key)
+            .map_err(|e| self.backend_err(e))?;
+        if let Some(sealed) = &existing {
+            let listing: Listing = self.unsealed(Tree::Listing, key, sealed)?;
+            if listing.state != State::Draft {
+                return Err(StoreError::NotFound(format!(
+                    "{} as a draft (it is already {:?})",
+                    draft.id, listing.state
+                )));
+            }
+        }
+        let plain = zeroize::Zeroizing::new(serde_json::to_vec(draft).unwrap_or_default());
+        let ct = crypt::encrypt_to(&[self.profile.identity.to_public()], &plain)
+            .map_err(|e| self.crypt_err(&draft.id, e))?;
+        let number = self
+            .backend
+            .next_number()
+            .map_err(|e| self.backend_err(e))?;
+        let value = envelope::wrap(envelope::DRAFT, key, number, &ct);
+        let listing = Listing {
+            id: draft.id.clone(),
+            state: State::Draft,
+            form_id: draft.form_id.clone(),
+            form_version: draft.form_version.clone(),
+            instance_name: draft.instance_name.clone(),
+            started: draft.started.clone(),
+            updated: draft.updated.clone(),
+            finalized: None,
+            bundle: None,
+            size: ct.len(),
+        };
+        let what = if existing.is_some() {
+            "answered"
+        } else {
+            "created"
+        };
+        let event = self.event(&draft.updated, what, &draft.id, &draft.form_id, detail)?;
+        self.apply(&[
+            Change::put(Tree::Drafts, key.to_vec(), value),
+            Change::put(
+                Tree::Listing,
+                key.to_vec(),
+                self.sealed(Tree::Listing, key, &listing),
+            ),
+            event,
+        ])
+    }
+
+    fn crypt_err(&self, id: &str, e: CryptError) -> StoreError {
+        StoreError::Damaged {
+            id: id.to_string(),
+            reason: e.to_string(),
+        }
+    }
+
+    pub fn load_draft(&self, id: &str) -> Result<Draft, StoreError> {
+        let uuid = parse_id(id)?;
+        let value = self
+            .backend
+            .get(Tree::Drafts, uuid.as_bytes())
+            .map_err(|e| self.backend_err(e))?
+            .ok_or_else(|| StoreError::NotFound(id.to_string()))?;
+        self.decrypt_draft(id, &value)
+    }
+
+    fn decrypt_draft(&self, id: &str, value: &[u8]) -> Result<Draft, StoreError> {
+        let (_, _, _, payload) = envelope::unwrap(value).ok_or_else(|| StoreError::Damaged {
+            id: id.to_string(),
+            reason: "its envelope is damaged".into(),
+        })?;
+        let plain = crypt::decrypt_with(&self.profile.identity, payload)
+            .map_err(|e| self.crypt_err(id, e))?;
+        serde_json::from_slice(&plain).map_err(|e| StoreError::Damaged {
+            id: id.to_string(),
+            reason: e.to_string(),
+        })
+    }
+
+    /// Deletes a draft (the enumerator confirmed it). Finalized records
+    /// are never deleted this way.
+    pub fn delete_draft(&self, id: &str, now: &str) -> Result<(), StoreError> {
+        let uuid = parse_id(id)?;
+        let key = uuid.as_bytes();
+        if self
+            .backend
+            .get(Tree::Drafts, key)
+            .map_err(|e| self.backend_err(e))?
+            .is_none()
+        {
+            return Err(StoreError::NotFound(id.to_string()));
+        }
+        let event = self.event(now, "deleted", id, "", "")?;
+        self.apply(&[
+            Change::remove(Tree::Drafts, key.to_vec()),
+            Change::remove(Tree::Listing, key.to_vec()),
+            event,
+        ])
+    }
+
+    /// Finalizes a draft: the record (with its computed values) is
+    /// encrypted to the deployment's recipients and moved to the outbox;
+    /// the draft is gone in the same atomic write.
+    pub fn finalize(
+        &self,
+        draft: &Draft,
+        values: &Map<String, Value>,
+        now: &str,
+    ) -> Result<(), StoreError> {
+        let id = parse_id(&draft.id)?;
+        let key = id.as_bytes();
+        let record = serde_json::json!({
+            "format": RECORD_FORMAT,
+            "record_id": draft.id,
+            "form_id": draft.form_id,
+            "form_version": draft.form_version,
+            "form_sha256": draft.form_sha256,
+            "enumerator_id": self.profile.public.enumerator_id,
+            "device_id": self.profile.public.device_id,
+            "started": draft.started,
+            "finalized_at": now,
+            "instance_name": draft.instance_name,
+            "values": values,
+        });
+        let plain = zeroize::Zeroizing::new(serde_json::to_vec(&record).unwrap_or_default());
+        let ct = crypt::encrypt_to(&self.profile.recipients, &plain)
+            .map_err(|e| self.crypt_err(&draft.id, e))?;
+        let number = self
+            .backend
+            .next_number()
+            .map_err(|e| self.backend_err(e))?;
+        let listing = Listing {
+            id: draft.id.clone(),
+            state: State::Outbox,
+            form_id: draft.form_id.clone(),
+            form_version: draft.form_version.clone(),
+            instance_name: String::new(),
+            started: draft.started.clone(),
+            updated: now.into(),
+            finalized: Some(now.into()),
+            bundle: None,
+            size: ct.len(),
+        };
+        let event = self.event(now, "finalized", &draft.id, &draft.form_id, "")?;
+        self.apply(&[
+            Change::remove(Tree::Drafts, key.to_vec()),
+            Change::put(
+                Tree::Outbox,
+                key.to_vec(),
+                envelope::wrap(envelope::RECORD, key, number, &ct),
+            ),
+            Change::put(
+                Tree::Listing,
+                key.to_vec(),
+                self.sealed(Tree::Listing, key, &listing),
+            ),
+            event,
+        ])
+    }
+
+    /// Every record's listing, oldest first (ids are UUIDv7).
+    pub fn listing(&self) -> Result<Vec<Listing>, StoreError> {
+        let entries = self
+            .backend
+            .entries(Tree::Listing)
+            .map_err(|e| self.backend_err(e))?;
+        entries
+            .iter()
+            .map(|(k, v)| self.unsealed(Tree::Listing, k, v))
+            .collect()
+    }
+
+    pub fn status(&self) -> Result<Status, StoreError> {
+        let count = |t| self.backend.count(t).map_err(|e| self.backend_err(e));
+        Ok(Status {
+            drafts: count(Tree::Drafts)?,
+            outbox: count(Tree::Outbox)?,
+            sent: count(Tree::Sent)?,
+            bundles: count(Tree::Bundles)?,
+        })
+    }
+
+    /// The finalized record's ciphertext (an age file to the deployment).
+    pub fn outbox_record(&self, id: &str) -> Result<Vec<u8>, StoreError> {
+        let uuid = parse_id(id)?;
+        let value = self
+            .backend
+            .get(Tree::Outbox, uuid.as_bytes())
+            .map_err(|e| self.backend_err(e))?
+            .ok_or_else(|| StoreError::NotFound(id.to_string()))?;
+        envelope::unwrap(&value)
+            .map(|(_, _, _, payload)| payload.to_vec())
+            .ok_or_else(|| StoreError::Damaged {
+                id: id.to_string(),
+                reason: "its envelope is damaged".into(),
+            })
+    }
+
+    /// The audit log, oldest first.
+    pub fn audit(&self) -> Result<Vec<Event>, StoreError> {
+        let entries = self
+            .backend
+            .entries(Tree::Audit)
+            .map_err(|e| self.backend_err(e))?;
+        entries
+            .iter()
+            .map(|(k, v)| self.unsealed(Tree::Audit, k, v))
+            .collect()
+    }
+
+    /// Every draft that decrypts, and the ids of those that do not.
+    pub fn drafts(&self) -> Result<(Vec<Draft>, Vec<String>), StoreError> {
+        let mut good = Vec::new();
+        let mut bad = Vec::new();
+        self.backend
+            .visit(Tree::Drafts, &mut |k, v| {
+                let id = display_key(k);
+                match self.decrypt_draft(&id, v) {
+                    Ok(d) => good.push(d),
+                    Err(_) => bad.push(id),
+                }
+                true
+            })
+            .map_err(|e| self.backend_err(e))?;
+        Ok((good, bad))
+    }
+
+    /// Raw (id, ciphertext) of the finalized records in a state.
+    pub fn records(&self, state: State) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let tree = match state {
+            State::Draft => Tree::Drafts,
+            State::Outbox => Tree::Outbox,
+            State::Sent => Tree::Sent,
+        };
+        let mut out = Vec::new();
+        self.backend
+            .visit(tree, &mut |k, v| {
+                if let Some((_, _, _, payload)) = envelope::unwrap(v) {
+                    out.push((display_key(k), payload.to_vec()));
+                }
+                true
+            })
+            .map_err(|e| self.backend_err(e))?;
+        Ok(out)
+    }
+}
+
+/// Opens the store's files and checks the schema; a store folder that
+/// does not exist yet is created (a profile whose store was moved aside
+/// after a rescue starts a fresh one).
+fn open_backend(home: &Home) -> Result<SledBackend, StoreError> {
+    let path = home.store_path();
+    let fresh = !path.exists();
+    let backend = SledBackend::open(&path).map_err(|e| StoreError::from_backend(&path, e))?;
+    let schema = backend
+        .get(Tree::Meta, b"schema")
+        .map_err(|e| StoreError::from_backend(&path, e))?;
+    match schema {
+        Some(bytes) => {
+            let found = String::from_utf8_lossy(&bytes)
+                .parse::<u32>()
+                .map_err(|_| StoreError::Corrupted {
+                    path: path.clone(),
+                    reason: "its schema version is unreadable".into(),
+                })?;
+            if found > SCHEMA {
+                return Err(StoreError::Newer { path, found });
+            }
+        }
+        None if fresh => backend
+            .apply(&[Change::put(
+                Tree::Meta,
+                "schema",
+                SCHEMA.to_string().into_bytes(),
+            )])
+            .map_err(|e| StoreError::from_backend(&path, e))?,
+        None => {
+            return Err(StoreError::Corrupted {
+                path,
+                reason: "it has no schema version".into(),
+            });
+        }
+    }
+    Ok(backend)
+}
+
+/// What a sealed entry is bound to: its tree and key.
+fn context(tree: Tree, key: &[u8]) -> Vec<u8> {
+    let mut c = tree.name().as_bytes().to_vec();
+    c.push(b'/');
+    c.extend_from_slice(key);
+    c
+}
+
+fn display_key(key: &[u8]) -> String {
+    match <[u8; 16]>::try_from(key) {
+        Ok(bytes) => Uuid::from_bytes(bytes).to_string(),
+        Err(_) => crypt::to_hex(key),
+    }
+}
+
+#[cfg(test)]
+mod tests;

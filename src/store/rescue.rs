@@ -1,0 +1,257 @@
+//! Rescue: copy every record that can still be read out of a store that
+//! will not open, without changing it. Two sources: sled opened on a
+//! throw-away copy of the store (sled's recovery writes to its files, so
+//! never on the original), and a raw scan of the original files for the
+//! envelopes every draft and record is stored in. Drafts that decrypt are
+//! written re-encrypted to the profile and the deployment's recipients;
+//! finalized records are copied as they are (age files only the data
+//! managers can read). Nothing is ever deleted.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::backend::{Backend, SledBackend, Tree};
+use super::crypt;
+use super::envelope;
+use super::profile::{Home, Profile};
+use super::{Draft, display_key};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Rescued {
+    pub id: String,
+    /// "draft", "outbox" or "sent".
+    pub state: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub form_id: String,
+    pub file: String,
+    /// "store" (sled could read it) or "scan" (found in the raw files).
+    pub found_by: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RescueReport {
+    pub store: String,
+    /// Whether sled could open (a copy of) the store.
+    pub opened: bool,
+    pub open_error: Option<String>,
+    pub drafts: usize,
+    pub outbox: usize,
+    pub sent: usize,
+    /// Draft versions found that no longer decrypt (torn or damaged).
+    pub unreadable: usize,
+    pub records: Vec<Rescued>,
+}
+
+struct Candidate {
+    kind: u8,
+    number: u64,
+    state: &'static str,
+    payload: Vec<u8>,
+    from_store: bool,
+}
+
+/// Rescues the store of `home` into `out` (created; must be empty).
+pub fn rescue(home: &Home, profile: &Profile, out: &Path) -> Result<RescueReport, String> {
+    if out.exists()
+        && fs::read_dir(out)
+            .map(|mut d| d.next().is_some())
+            .unwrap_or(true)
+    {
+        return Err(format!(
+            "{} is not empty; give a new or empty folder for the rescued records",
+            out.display()
+        ));
+    }
+    let store = home.store_path();
+    if !store.is_dir() {
+        return Err(format!("there is no store in {}", store.display()));
+    }
+    fs::create_dir_all(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+
+    let mut found: BTreeMap<[u8; 16], Vec<Candidate>> = BTreeMap::new();
+    // 1. sled, on a copy.
+    let copy = out.join(".store-copy");
+    let mut open_error = None;
+    copy_dir(&store, &copy)
+        .map_err(|e| format!("cannot copy the store to {}: {e}", copy.display()))?;
+    match SledBackend::open(&copy) {
+        Ok(db) => {
+            for (tree, state) in [
+                (Tree::Drafts, "draft"),
+                (Tree::Outbox, "outbox"),
+                (Tree::Sent, "sent"),
+            ] {
+                let _ = db.visit(tree, &mut |_, v| {
+                    add(&mut found, v, state, true);
+                    true
+                });
+            }
+        }
+        Err(e) => open_error = Some(e.to_string()),
+    }
+    let _ = fs::remove_dir_all(&copy);
+    // 2. raw scan of the original files.
+    for file in files_under(&store) {
+        if let Ok(bytes) = fs::read(&file) {
+            let mut at = 0;
+            while let Some(i) = find(&bytes[at..], envelope::MAGIC) {
+                let start = at + i;
+                let state = "scan";
+                add(&mut found, &bytes[start..], state, false);
+                at = start + 1;
+            }
+        }
+    }
+
+    let mut report = RescueReport {
+        store: store.display().to_string(),
+        opened: open_error.is_none(),
+        open_error,
+        drafts: 0,
+        outbox: 0,
+        sent: 0,
+        unreadable: 0,
+        records: Vec::new(),
+    };
+    let mut recipients = vec![profile.identity.to_public()];
+    recipients.extend(profile.recipients.iter().cloned());
+    for (id, mut candidates) in found {
+        let id = display_key(&id);
+        // Newest first; a finalized record supersedes any draft of it.
+        candidates.sort_by_key(|c| std::cmp::Reverse((c.from_store, c.number)));
+        let record = candidates.iter().find(|c| {
+            c.kind == envelope::RECORD && age::Decryptor::new(c.payload.as_slice()).is_ok()
+        });
+        if let Some(c) = record {
+            let state = if c.state == "sent" { "sent" } else { "outbox" };
+            let file = format!("{state}/{id}.age");
+            write(out, &file, &c.payload)?;
+            if state == "sent" {
+                report.sent += 1;
+            } else {
+                report.outbox += 1;
+            }
+            report.records.push(Rescued {
+                id,
+                state: state.into(),
+                form_id: String::new(),
+                file,
+                found_by: if c.from_store { "store" } else { "scan" }.into(),
+            });
+            continue;
+        }
+        let mut rescued = None;
+        for c in candidates.iter().filter(|c| c.kind == envelope::DRAFT) {
+            let draft = crypt::decrypt_with(&profile.identity, &c.payload)
+                .ok()
+                .and_then(|plain| serde_json::from_slice::<Draft>(&plain).ok());
+            match draft {
+                Some(d) => {
+                    rescued = Some((d, c.from_store));
+                    break;
+                }
+                None => report.unreadable += 1,
+            }
+        }
+        if let Some((draft, from_store)) = rescued {
+            let plain = zeroize::Zeroizing::new(serde_json::to_vec(&draft).unwrap_or_default());
+            let ct = crypt::encrypt_to(&recipients, &plain).map_err(|e| e.to_string())?;
+            let file = format!("drafts/{id}.age");
+            write(out, &file, &ct)?;
+            report.drafts += 1;
+            report.records.push(Rescued {
+                id,
+                state: "draft".into(),
+                form_id: draft.form_id.clone(),
+                file,
+                found_by: if from_store { "store" } else { "scan" }.into(),
+            });
+        }
+    }
+    let json = serde_json::to_string_pretty(&report).unwrap_or_default();
+    write(out, "rescue.json", json.as_bytes())?;
+    Ok(report)
+}
+
+fn add(
+    found: &mut BTreeMap<[u8; 16], Vec<Candidate>>,
+    bytes: &[u8],
+    state: &'static str,
+    from_store: bool,
+) {
+    if let Some((kind, id, number, payload)) = envelope::unwrap(bytes) {
+        if kind != envelope::DRAFT && kind != envelope::RECORD {
+            return;
+        }
+        let list = found.entry(id).or_default();
+        if list.iter().any(|c| {
+            c.number == number
+                && c.kind == kind
+                && c.payload == payload
+                && c.from_store >= from_store
+        }) {
+            return;
+        }
+        list.push(Candidate {
+            kind,
+            number,
+            state,
+            payload: payload.to_vec(),
+            from_store,
+        });
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        if let Ok(rd) = fs::read_dir(&d) {
+            for e in rd.flatten() {
+                let p = e.path();
+                match e.file_type() {
+                    Ok(t) if t.is_dir() => stack.push(p),
+                    Ok(t) if t.is_file() => out.push(p),
+                    _ => {}
+                }
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+    fs::create_dir_all(to)?;
+    for e in fs::read_dir(from)? {
+        let e = e?;
+        let target = to.join(e.file_name());
+        let t = e.file_type()?;
+        if t.is_dir() {
+            copy_dir(&e.path(), &target)?;
+        } else if t.is_file() {
+            fs::copy(e.path(), target)?;
+        }
+    }
+    Ok(())
+}
+
+fn write(out: &Path, rel: &str, bytes: &[u8]) -> Result<(), String> {
+    let path = out.join(rel);
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent)
+            .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+    }
+    let mut f =
+        fs::File::create(&path).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    std::io::Write::write_all(&mut f, bytes)
+        .and_then(|()| f.sync_all())
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+}

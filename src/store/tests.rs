@@ -1,0 +1,283 @@
+//! Store unit tests on real sled stores in temp folders, with real age.
+
+use serde_json::json;
+
+use super::backend::{Backend, SledBackend, Tree};
+use super::profile::{self, Home};
+use super::*;
+
+const PASS: &str = "correct horse battery";
+
+fn recipients() -> (age::x25519::Identity, String) {
+    let dm = age::x25519::Identity::generate();
+    let text = format!("# test data manager\n{}\n", dm.to_public());
+    (dm, text)
+}
+
+/// A fresh profile and store in a temp folder, and the data manager's key.
+fn fresh() -> (tempfile::TempDir, Store, age::x25519::Identity) {
+    let dir = tempfile::tempdir().unwrap();
+    let home = Home::new(dir.path().join("home"));
+    let (dm, text) = recipients();
+    let made = profile::create(
+        &home,
+        "enum-03",
+        "Somchai",
+        &crypt::passphrase(PASS),
+        &text,
+        "2026-11-22T09:00:00+07:00",
+    )
+    .unwrap();
+    let store = Store::create(home, made, "2026-11-22T09:00:00+07:00").unwrap();
+    (dir, store, dm)
+}
+
+fn draft(answer: &str) -> Draft {
+    let mut d = Draft::new(
+        "dtm_site_assessment",
+        "2026.1",
+        "abc",
+        "2026-11-22T09:00:00+07:00",
+    );
+    d.answers.insert("site_name".into(), json!(answer));
+    d.instance_name = answer.into();
+    d
+}
+
+#[test]
+fn drafts_round_trip_and_list_without_decrypting_records() {
+    let (_dir, store, _) = fresh();
+    let mut d = draft("Ban Nong");
+    store.save_draft(&d, "site_name").unwrap();
+    d.answers.insert("hh_total".into(), json!(12));
+    d.updated = "2026-11-22T09:05:00+07:00".into();
+    store.save_draft(&d, "hh_total").unwrap();
+    assert_eq!(store.load_draft(&d.id).unwrap(), d);
+    let listing = store.listing().unwrap();
+    assert_eq!(listing.len(), 1);
+    assert_eq!(listing[0].state, State::Draft);
+    assert_eq!(listing[0].instance_name, "Ban Nong");
+    assert_eq!(listing[0].updated, "2026-11-22T09:05:00+07:00");
+    let events: Vec<String> = store
+        .audit()
+        .unwrap()
+        .into_iter()
+        .map(|e| format!("{} {}", e.event, e.detail))
+        .collect();
+    assert_eq!(
+        events,
+        ["store created ", "created site_name", "answered hh_total"]
+    );
+}
+
+#[test]
+fn finalize_moves_to_the_outbox_encrypted_to_the_deployment_only() {
+    let (_dir, store, dm) = fresh();
+    let d = draft("Ban Nong");
+    store.save_draft(&d, "").unwrap();
+    let values = serde_json::Map::from_iter([("site_name".to_string(), json!("Ban Nong"))]);
+    store
+        .finalize(&d, &values, "2026-11-22T10:00:00+07:00")
+        .unwrap();
+    assert_eq!(
+        store.status().unwrap(),
+        Status {
+            drafts: 0,
+            outbox: 1,
+            sent: 0,
+            bundles: 0
+        }
+    );
+    assert!(matches!(
+        store.load_draft(&d.id),
+        Err(StoreError::NotFound(_))
+    ));
+    let ct = store.outbox_record(&d.id).unwrap();
+    let record: Value = serde_json::from_slice(&crypt::decrypt_with(&dm, &ct).unwrap()).unwrap();
+    assert_eq!(record["format"], RECORD_FORMAT);
+    assert_eq!(record["record_id"], json!(d.id));
+    assert_eq!(record["enumerator_id"], "enum-03");
+    assert_eq!(record["values"]["site_name"], "Ban Nong");
+    // The laptop cannot read it back.
+    assert!(crypt::decrypt_with(&store.profile().identity, &ct).is_err());
+    let listing = store.listing().unwrap();
+    assert_eq!(listing[0].state, State::Outbox);
+    assert_eq!(
+        listing[0].instance_name, "",
+        "no answer text kept once finalized"
+    );
+    // A finalized record is not a draft any more.
+    assert!(store.save_draft(&d, "").is_err());
+    assert!(store.delete_draft(&d.id, "now").is_err());
+}
+
+#[test]
+fn delete_draft_removes_it_and_is_audited() {
+    let (_dir, store, _) = fresh();
+    let d = draft("x");
+    store.save_draft(&d, "").unwrap();
+    store
+        .delete_draft(&d.id, "2026-11-22T11:00:00+07:00")
+        .unwrap();
+    assert_eq!(store.status().unwrap().drafts, 0);
+    assert!(store.listing().unwrap().is_empty());
+    assert_eq!(store.audit().unwrap().last().unwrap().event, "deleted");
+}
+
+#[test]
+fn reopen_with_passphrase_sees_everything_and_wrong_one_is_refused() {
+    let (dir, store, _) = fresh();
+    let d = draft("Ban Nong");
+    store.save_draft(&d, "").unwrap();
+    let home = store.home.clone();
+    drop(store);
+    match Store::open(home.clone(), &crypt::passphrase("not it at all")) {
+        Err(StoreError::Profile(ProfileError::WrongPassphrase(id))) => assert_eq!(id, "enum-03"),
+        other => panic!("expected wrong passphrase, got {:?}", other.err()),
+    }
+    let store = Store::open(home, &crypt::passphrase(PASS)).unwrap();
+    assert_eq!(store.load_draft(&d.id).unwrap(), d);
+    assert_eq!(store.profile().name, "Somchai");
+    drop(dir);
+}
+
+#[test]
+fn a_second_open_is_refused_while_the_store_is_in_use() {
+    let (_dir, store, _) = fresh();
+    let home = store.home.clone();
+    assert!(matches!(
+        Store::open(home.clone(), &crypt::passphrase(PASS)),
+        Err(StoreError::Locked(_))
+    ));
+    assert!(matches!(
+        Store::counts(home.clone()),
+        Err(StoreError::Locked(_))
+    ));
+    drop(store);
+    assert!(Store::counts(home).is_ok());
+}
+
+#[test]
+fn a_store_from_a_newer_fieldkit_is_refused_untouched() {
+    let (_dir, store, _) = fresh();
+    let home = store.home.clone();
+    drop(store);
+    {
+        let db = SledBackend::open(&home.store_path()).unwrap();
+        db.apply(&[backend::Change::put(Tree::Meta, "schema", b"7".to_vec())])
+            .unwrap();
+    }
+    match Store::open(home, &crypt::passphrase(PASS)) {
+        Err(e @ StoreError::Newer { found: 7, .. }) => {
+            assert!(e.to_string().contains("newer fieldkit"), "{e}")
+        }
+        other => panic!("expected Newer, got {:?}", other.err()),
+    }
+}
+
+#[test]
+fn no_profile_says_to_run_init() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = Home::new(dir.path().join("nobody"));
+    let err = Store::open(home, &crypt::passphrase(PASS)).err().unwrap();
+    assert!(err.to_string().contains("fieldkit init"), "{err}");
+}
+
+#[test]
+fn init_refuses_to_overwrite_bad_ids_and_short_passphrases() {
+    let (_dir, store, _) = fresh();
+    let (_, text) = recipients();
+    let again = profile::create(
+        &store.home,
+        "enum-04",
+        "",
+        &crypt::passphrase(PASS),
+        &text,
+        "t",
+    );
+    assert!(matches!(again, Err(ProfileError::Exists(_))));
+    let dir = tempfile::tempdir().unwrap();
+    let home = Home::new(dir.path().to_path_buf());
+    let bad = profile::create(&home, "enum 03", "", &crypt::passphrase(PASS), &text, "t");
+    assert!(matches!(bad, Err(ProfileError::BadId(_))));
+    let short = profile::create(
+        &home,
+        "enum-03",
+        "",
+        &crypt::passphrase("short"),
+        &text,
+        "t",
+    );
+    assert!(matches!(short, Err(ProfileError::ShortPassphrase)));
+    let none = profile::create(
+        &home,
+        "enum-03",
+        "",
+        &crypt::passphrase(PASS),
+        "# none\n",
+        "t",
+    );
+    assert!(none.is_err());
+    assert!(!home.public_path().exists(), "nothing written on refusal");
+}
+
+#[test]
+fn envelopes_round_trip_and_reject_truncation() {
+    let id = [7u8; 16];
+    let e = envelope::wrap(envelope::DRAFT, &id, 42, b"payload");
+    assert_eq!(
+        envelope::unwrap(&e),
+        Some((envelope::DRAFT, id, 42, &b"payload"[..]))
+    );
+    assert_eq!(envelope::unwrap(&e[..e.len() - 1]), None);
+    let mut longer = e.clone();
+    longer.extend_from_slice(b"trailing");
+    assert_eq!(envelope::unwrap(&longer).unwrap().3, b"payload");
+}
+
+#[test]
+fn rescue_copies_out_drafts_and_records_from_a_store_that_will_not_open() {
+    let (dir, store, dm) = fresh();
+    let kept = draft("Ban Nong");
+    store.save_draft(&kept, "").unwrap();
+    let done = draft("Ban Done");
+    store.save_draft(&done, "").unwrap();
+    store
+        .finalize(&done, &serde_json::Map::new(), "2026-11-22T10:00:00+07:00")
+        .unwrap();
+    let home = store.home.clone();
+    let profile = profile::unlock(&home, &crypt::passphrase(PASS)).unwrap();
+    drop(store);
+    // Break the store: sled cannot read its config any more.
+    std::fs::write(home.store_path().join("conf"), b"\x00garbage\xff").unwrap();
+    let before = std::fs::read(home.store_path().join("db")).unwrap();
+    assert!(matches!(
+        Store::open(home.clone(), &crypt::passphrase(PASS)),
+        Err(StoreError::Corrupted { .. })
+    ));
+    let out = dir.path().join("rescued");
+    let report = rescue::rescue(&home, &profile, &out).unwrap();
+    assert!(!report.opened);
+    assert_eq!((report.drafts, report.outbox), (1, 1), "{report:?}");
+    let draft_file = std::fs::read(out.join(format!("drafts/{}.age", kept.id))).unwrap();
+    let back: Draft =
+        serde_json::from_slice(&crypt::decrypt_with(&dm, &draft_file).unwrap()).unwrap();
+    assert_eq!(back, kept, "the data manager can read a rescued draft");
+    let back: Draft =
+        serde_json::from_slice(&crypt::decrypt_with(&profile.identity, &draft_file).unwrap())
+            .unwrap();
+    assert_eq!(back, kept, "and so can the profile");
+    let record = std::fs::read(out.join(format!("outbox/{}.age", done.id))).unwrap();
+    assert!(crypt::decrypt_with(&dm, &record).is_ok());
+    assert!(out.join("rescue.json").is_file());
+    assert!(!out.join(".store-copy").exists());
+    assert_eq!(
+        std::fs::read(home.store_path().join("db")).unwrap(),
+        before,
+        "rescue changes nothing in the store"
+    );
+    assert!(
+        rescue::rescue(&home, &profile, &out).is_err(),
+        "a non-empty output folder is refused"
+    );
+}
