@@ -118,12 +118,20 @@ pub trait Backend: Send + Sync {
 
 /// sled's page cache cap (its default is 1 GiB).
 pub const CACHE_BYTES: u64 = 8 * 1024 * 1024;
+/// Free disk space below which no write is started. sled does not survive
+/// running out of space in the middle of a write (measured: the store
+/// would not open afterwards), so fieldkit stops well before: a few of
+/// sled's 512 KiB segments plus room for a large record.
+pub const MIN_FREE_BYTES: u64 = 4 * 1024 * 1024;
 
 pub struct SledBackend {
     db: sled::Db,
     trees: Vec<sled::Tree>,
     dir: PathBuf,
     synced_blobs: Mutex<HashSet<std::ffi::OsString>>,
+    /// Set when a write failed half-way: sled's memory may then hold
+    /// changes its files do not, so no further write is made.
+    failed: std::sync::atomic::AtomicBool,
 }
 
 fn from_sled(e: sled::Error) -> BackendError {
@@ -147,6 +155,7 @@ impl SledBackend {
     /// Opens (or creates) the sled store in `dir`. A panic inside sled
     /// while it reads damaged files is turned into `Corrupted`.
     pub fn open(dir: &Path) -> Result<Self, BackendError> {
+        set_aside_incomplete_snapshots(dir)?;
         let config = sled::Config::new()
             .path(dir)
             .cache_capacity(CACHE_BYTES)
@@ -180,6 +189,7 @@ impl SledBackend {
             trees,
             dir: dir.to_path_buf(),
             synced_blobs: Mutex::new(HashSet::new()),
+            failed: std::sync::atomic::AtomicBool::new(false),
         };
         // Blobs already on disk were synced by the session that wrote them.
         if let Ok(mut seen) = backend.synced_blobs.lock() {
@@ -213,6 +223,36 @@ impl SledBackend {
         }
         Ok(())
     }
+}
+
+/// sled writes a snapshot as `snap.N.generating` and renames it when
+/// complete, but on opening it reads the newest `snap.*` file including an
+/// unfinished one, and refuses the whole store when that one is empty
+/// (seen here after a full disk, and possible after any crash while a
+/// snapshot is written). An unfinished snapshot holds nothing the log does
+/// not, so it is moved out of sled's way, into `<store>-aside/`, never
+/// deleted.
+fn set_aside_incomplete_snapshots(dir: &Path) -> std::io::Result<()> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(());
+    };
+    let aside = dir.with_file_name(format!(
+        "{}-aside",
+        dir.file_name().and_then(|n| n.to_str()).unwrap_or("store")
+    ));
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let text = name.to_string_lossy();
+        if text.starts_with("snap.") && text.ends_with(".generating") {
+            std::fs::create_dir_all(&aside)?;
+            let stamp = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_millis())
+                .unwrap_or(0);
+            std::fs::rename(entry.path(), aside.join(format!("{text}.{stamp}")))?;
+        }
+    }
+    Ok(())
 }
 
 fn blob_names(dir: &Path) -> Vec<std::ffi::OsString> {
@@ -285,6 +325,30 @@ impl Backend for SledBackend {
     }
 
     fn apply(&self, changes: &[Change]) -> Result<(), BackendError> {
+        use std::sync::atomic::Ordering;
+        if self.failed.load(Ordering::SeqCst) {
+            return Err(BackendError::Io(std::io::Error::other(
+                "an earlier save failed; close fieldkit and start it again (what was saved \
+                 before is kept)",
+            )));
+        }
+        if fs2::available_space(&self.dir).is_ok_and(|free| free < MIN_FREE_BYTES) {
+            return Err(BackendError::DiskFull);
+        }
+        let result = self.transact(changes);
+        if result.is_err() {
+            self.failed.store(true, Ordering::SeqCst);
+        }
+        result
+    }
+
+    fn next_number(&self) -> Result<u64, BackendError> {
+        self.db.generate_id().map_err(from_sled)
+    }
+}
+
+impl SledBackend {
+    fn transact(&self, changes: &[Change]) -> Result<(), BackendError> {
         use sled::Transactional;
         let result = self.trees.as_slice().transaction(|trees| {
             for change in changes {
@@ -311,9 +375,5 @@ impl Backend for SledBackend {
             BackendError::Io(io) if is_disk_full(&io) => BackendError::DiskFull,
             other => other,
         })
-    }
-
-    fn next_number(&self) -> Result<u64, BackendError> {
-        self.db.generate_id().map_err(from_sled)
     }
 }

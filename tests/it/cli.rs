@@ -210,10 +210,16 @@ fn readme_form_example_loads() {
     );
 }
 
+/// The README's `fill` example record (one JSON line).
+pub fn readme_fill_example() -> String {
+    let block = readme_block("fill dtm_flow_monitoring --dry-run", "<<'EOF'");
+    block.lines().next().unwrap().to_string()
+}
+
 #[test]
 fn readme_fill_example_is_valid() {
-    let block = readme_block("fill dtm_flow_monitoring --dry-run", "<<'EOF'");
-    let json = block.lines().next().unwrap();
+    let json = readme_fill_example();
+    let json = json.as_str();
     let dir = tempfile::tempdir().unwrap();
     let answers = dir.path().join("a.json");
     std::fs::write(&answers, json).unwrap();

@@ -8,4 +8,5 @@ mod fuzz;
 mod load_errors;
 mod sessions;
 mod shipped;
+mod store;
 mod support;

@@ -55,15 +55,133 @@ pub fn shipped_session(name: &str) -> Session {
 
 /// Runs the real binary with a fixed clock.
 pub fn fieldkit(args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_fieldkit"))
-        .args(args)
+    command(args).output().expect("run fieldkit")
+}
+
+/// The real binary, ready to run: fixed clock, no profile of the person
+/// running the tests, started in the repository.
+pub fn command(args: &[&str]) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_fieldkit"));
+    cmd.args(args)
         .env("FIELDKIT_NOW", "2026-11-22T09:00:00+07:00")
         .env_remove("FIELDKIT_HOME")
         // Never the real profile of whoever runs the tests.
         .env("XDG_DATA_HOME", "/nonexistent/fieldkit-tests")
         .env("LOCALAPPDATA", "/nonexistent/fieldkit-tests")
         .env_remove("FIELDKIT_FORMS")
-        .current_dir(repo())
-        .output()
-        .expect("run fieldkit")
+        .current_dir(repo());
+    cmd
+}
+
+pub const PASSPHRASE: &str = "correct horse battery";
+
+/// An enumerator profile made by the real `fieldkit init` in a temp folder.
+pub struct Enumerator {
+    pub dir: tempfile::TempDir,
+    pub home: PathBuf,
+    pub passphrase_file: PathBuf,
+    /// What `init` printed: the allowed_signers line.
+    pub signers_line: String,
+}
+
+impl Enumerator {
+    pub fn init(id: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().join("home");
+        let passphrase_file = dir.path().join("pass");
+        std::fs::write(&passphrase_file, format!("{PASSPHRASE}\n")).unwrap();
+        let me = Enumerator {
+            home,
+            passphrase_file,
+            dir,
+            signers_line: String::new(),
+        };
+        let out = me.run(&["init", "--enumerator", id, "--name", "Somchai Canary"]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        Enumerator {
+            signers_line: String::from_utf8_lossy(&out.stdout).trim().to_string(),
+            ..me
+        }
+    }
+
+    /// The real binary with this profile's home and passphrase file.
+    pub fn command(&self, args: &[&str]) -> std::process::Command {
+        let mut cmd = command(&[]);
+        cmd.arg("--home")
+            .arg(&self.home)
+            .arg("--passphrase-file")
+            .arg(&self.passphrase_file)
+            .args(args);
+        cmd
+    }
+
+    pub fn run(&self, args: &[&str]) -> std::process::Output {
+        self.command(args).output().expect("run fieldkit")
+    }
+
+    /// Runs `fill FORM --answers - ...` with `answers` on stdin.
+    pub fn fill(&self, form: &str, answers: &str, extra: &[&str]) -> std::process::Output {
+        use std::io::Write;
+        let mut args = vec!["fill", form, "--answers", "-"];
+        args.extend_from_slice(extra);
+        let mut child = self
+            .command(&args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(answers.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    }
+
+    /// The store, opened in this process through the library.
+    pub fn open(&self) -> fieldkit::store::Store {
+        fieldkit::store::Store::open(
+            fieldkit::store::profile::Home::new(self.home.clone()),
+            &fieldkit::store::crypt::passphrase(PASSPHRASE),
+        )
+        .unwrap()
+    }
+
+    pub fn status(&self) -> serde_json::Value {
+        let out = self.run(&["status", "--json"]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+}
+
+pub fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Whether an external tool runs here; says so on stderr when it does not,
+/// so a skipped interop check is visible in the test output.
+pub fn have(tool: &str, test: &str) -> bool {
+    let found = std::process::Command::new(tool)
+        .arg("--help")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok();
+    if !found {
+        skip(
+            test,
+            &format!("'{tool}' is not installed (.ci/run installs it)"),
+        );
+    }
+    found
+}
+
+/// Says that a test skipped a check, past the test harness's capture (it
+/// captures `eprintln!`, not direct writes), so it shows in every run and
+/// .ci/run counts it.
+pub fn skip(test: &str, why: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "SKIP {test}: {why}");
 }
