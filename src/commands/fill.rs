@@ -238,10 +238,10 @@ fn save(
     let mut draft = Draft::new(&form.id, &form.version, form_sha256, &now);
     draft.answers = session.answers();
     draft.instance_name = session.instance_name();
-    store.save_draft(&draft, "")?;
     if finalize {
-        store.finalize(&draft, &session.record(), &now)?;
+        store.save_final(&draft, &session.record(), &now)?;
         return Ok((draft.id, State::Outbox));
     }
+    store.save_draft(&draft, "")?;
     Ok((draft.id, State::Draft))
 }

@@ -15,22 +15,30 @@ use crate::store::profile;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The enumerator's id, as the deployment's allowed_signers file will name it (e.g. enum-03).
-    #[arg(long, value_name = "ID")]
-    pub enumerator: String,
+    #[arg(long, value_name = "ID", required_unless_present = "new_store")]
+    pub enumerator: Option<String>,
     /// The enumerator's full name (kept encrypted in the profile).
     #[arg(long, value_name = "NAME", default_value = "")]
     pub name: String,
     /// Who finalized records are encrypted to: age recipients, one per line (default: keys/recipients.txt).
     #[arg(long, value_name = "FILE")]
     pub recipients: Option<PathBuf>,
+    /// Give an existing profile a new, empty store (after its old store was rescued and moved aside).
+    #[arg(long, conflicts_with_all = ["enumerator", "name", "recipients"])]
+    pub new_store: bool,
 }
 
 pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {
-    profile::check_enumerator_id(&args.enumerator)?;
     let home = globals.home()?;
+    if args.new_store {
+        return new_store(&home, globals);
+    }
+    let enumerator = args.enumerator.unwrap_or_default();
+    profile::check_enumerator_id(&enumerator)?;
     if home.exists() {
         return Err(profile::ProfileError::Exists(home.dir.clone()).into());
     }
+    set_aside_leftovers(&home)?;
     let recipients = match args.recipients {
         Some(p) => p,
         None => match paths::shipped_key("recipients.txt") {
@@ -52,32 +60,78 @@ pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {
     let passphrase = globals.passphrase(
         &format!(
             "New passphrase for {} (at least {} characters)",
-            args.enumerator,
+            enumerator,
             profile::MIN_PASSPHRASE
         ),
         true,
     )?;
     let now = paths::now().to_string();
-    let made = profile::create(
-        &home,
-        &args.enumerator,
-        &args.name,
-        &passphrase,
-        &text,
-        &now,
-    )?;
-    let line = made.public.allowed_signers_line();
+    let made = profile::create(&home, &enumerator, &args.name, &passphrase, &text, &now)?;
+    let public = made.public.clone();
+    let line = public.allowed_signers_line();
     let recipients_n = made.recipients.len();
-    Store::create(home.clone(), made, &now)?;
+    drop(Store::create(home.clone(), made, &now)?);
+    profile::finish(&home, &public)?;
     eprintln!(
         "fieldkit: profile '{}' created in {}; finalized records will be encrypted to {} \
          recipient(s) from {}.\nAdd this line to the deployment's keys/allowed_signers so \
          supervisors can verify this laptop's bundles:",
-        args.enumerator,
+        enumerator,
         home.dir.display(),
         recipients_n,
         recipients.display()
     );
     print_line(&line)?;
+    Ok(Outcome::Done)
+}
+
+/// An `init` that stopped half-way (killed, disk full) left some files but
+/// no profile.toml. They are moved into `unfinished-init-<time>/`, never
+/// deleted, and a new init goes ahead.
+fn set_aside_leftovers(home: &profile::Home) -> Result<()> {
+    let leftovers = home.leftovers();
+    if leftovers.is_empty() {
+        return Ok(());
+    }
+    let stamp = paths::now().to_string().replace([':', '.', '+'], "-");
+    let aside = home.dir.join(format!("unfinished-init-{stamp}"));
+    std::fs::create_dir_all(&aside)
+        .with_context(|| format!("cannot create {}", aside.display()))?;
+    for path in &leftovers {
+        if let Some(name) = path.file_name() {
+            std::fs::rename(path, aside.join(name))
+                .with_context(|| format!("cannot move {} aside", path.display()))?;
+        }
+    }
+    eprintln!(
+        "fieldkit: an earlier init in {} did not finish; its files were moved to {}",
+        home.dir.display(),
+        aside.display()
+    );
+    Ok(())
+}
+
+/// `init --new-store`: an empty store for an existing profile.
+fn new_store(home: &profile::Home, globals: &Globals) -> Result<Outcome> {
+    let public = home.public()?;
+    if home.store_path().exists() {
+        bail!(
+            "the profile in {} already has a store; --new-store is only for a profile whose \
+             store was rescued and moved aside",
+            home.dir.display()
+        );
+    }
+    let passphrase = globals.profile_passphrase(home, &public.enumerator_id)?;
+    let unlocked = profile::unlock(home, &passphrase)?;
+    drop(Store::create(
+        home.clone(),
+        unlocked,
+        &paths::now().to_string(),
+    )?);
+    eprintln!(
+        "fieldkit: a new, empty store was created for '{}' in {}",
+        public.enumerator_id,
+        home.store_path().display()
+    );
     Ok(Outcome::Done)
 }

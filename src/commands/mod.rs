@@ -68,12 +68,15 @@ impl Globals {
         if let Some(file) = &self.passphrase_file {
             return passphrase_from_file(file);
         }
-        let first = rpassword::prompt_password(format!("{prompt}: ")).context(
-            "cannot ask for the passphrase (no terminal?); give it with --passphrase-file FILE",
-        )?;
+        let first =
+            zeroize::Zeroizing::new(rpassword::prompt_password(format!("{prompt}: ")).context(
+                "cannot ask for the passphrase (no terminal?); give it with --passphrase-file FILE",
+            )?);
         if confirm {
-            let second = rpassword::prompt_password("Type it again: ")
-                .context("cannot ask for the passphrase again")?;
+            let second = zeroize::Zeroizing::new(
+                rpassword::prompt_password("Type it again: ")
+                    .context("cannot ask for the passphrase again")?,
+            );
             if first != second {
                 bail!("the two passphrases differ; nothing was changed. Run the command again");
             }
@@ -81,16 +84,22 @@ impl Globals {
         Ok(crypt::passphrase(first.trim_end_matches(['\r', '\n'])))
     }
 
-    /// Opens the enumerator's store, asking for the passphrase.
+    /// Opens the enumerator's store, asking for the passphrase once the
+    /// profile is known to exist and the store is free.
     pub fn open_store(&self) -> Result<Store> {
         let home = self.home()?;
-        // Say "no profile" before asking for a passphrase.
-        home.public()?;
-        let passphrase = self.passphrase(
-            &format!("Passphrase for the profile in {}", home.dir.display()),
+        let public = home.public()?;
+        let lock = crate::store::lock(&home)?;
+        let passphrase = self.profile_passphrase(&home, &public.enumerator_id)?;
+        Ok(Store::open_locked(home, &passphrase, lock)?)
+    }
+
+    /// The passphrase of the profile in `home`.
+    pub fn profile_passphrase(&self, home: &Home, enumerator: &str) -> Result<SecretString> {
+        self.passphrase(
+            &format!("Passphrase for {enumerator} ({})", home.dir.display()),
             false,
-        )?;
-        Ok(Store::open(home, &passphrase)?)
+        )
     }
 }
 
@@ -101,7 +110,11 @@ fn passphrase_from_file(file: &Path) -> Result<SecretString> {
             file.display()
         )
     })?);
-    let line = text.lines().next().unwrap_or("");
+    let line = text
+        .trim_start_matches('\u{FEFF}')
+        .lines()
+        .next()
+        .unwrap_or("");
     if line.is_empty() {
         bail!(
             "the passphrase file {} is empty; its first line must be the passphrase",

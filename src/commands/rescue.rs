@@ -17,12 +17,9 @@ pub struct Args {
 
 pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {
     let home = globals.home()?;
-    home.public()?;
+    let public = home.public()?;
     let _lock = crate::store::lock(&home)?;
-    let passphrase = globals.passphrase(
-        &format!("Passphrase for the profile in {}", home.dir.display()),
-        false,
-    )?;
+    let passphrase = globals.profile_passphrase(&home, &public.enumerator_id)?;
     let unlocked = profile::unlock(&home, &passphrase)?;
     let report = rescue::rescue(&home, &unlocked, &args.out).map_err(|e| anyhow!(e))?;
     eprintln!(

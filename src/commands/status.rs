@@ -30,6 +30,10 @@ pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {
             status.sent,
             status.bundles
         ))?;
+        print_line(&format!(
+            "allowed_signers line: {}",
+            public.allowed_signers_line()
+        ))?;
     }
     Ok(Outcome::Done)
 }

@@ -90,6 +90,10 @@ pub enum BackendError {
     Corrupted(String),
     #[error("the disk is full")]
     DiskFull,
+    /// The change was handed to the engine but could not be confirmed on
+    /// disk: it may or may not be there after a restart.
+    #[error("{0}")]
+    Unconfirmed(std::io::Error),
     #[error("{0}")]
     Io(#[from] std::io::Error),
 }
@@ -143,12 +147,46 @@ fn from_sled(e: sled::Error) -> BackendError {
 }
 
 pub fn is_disk_full(e: &std::io::Error) -> bool {
-    matches!(
+    if matches!(
         e.kind(),
         std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
-    ) || e.raw_os_error() == Some(28)
-        || e.raw_os_error() == Some(112) // ERROR_DISK_FULL on Windows
-        || e.raw_os_error() == Some(39) // ERROR_HANDLE_DISK_FULL on Windows
+    ) {
+        return true;
+    }
+    // ERROR_DISK_FULL and ERROR_HANDLE_DISK_FULL; ENOSPC elsewhere.
+    let codes: &[i32] = if cfg!(windows) { &[112, 39] } else { &[28] };
+    e.raw_os_error().is_some_and(|c| codes.contains(&c))
+}
+
+thread_local! {
+    /// Set while this thread runs sled code under `guarded`.
+    static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs sled code, turning a panic inside sled (it panics on some damaged
+/// files) into `Corrupted` without printing it. The panic hook is wrapped
+/// once, and stays quiet only for the thread inside `guarded`.
+fn guarded<T>(f: impl FnOnce() -> Result<T, BackendError>) -> Result<T, BackendError> {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !QUIET.with(|q| q.get()) {
+                previous(info);
+            }
+        }));
+    });
+    let was = QUIET.with(|q| q.replace(true));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    QUIET.with(|q| q.set(was));
+    result.unwrap_or_else(|panic| {
+        let what = panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "sled stopped while reading its files".into());
+        Err(BackendError::Corrupted(what))
+    })
 }
 
 impl SledBackend {
@@ -161,29 +199,20 @@ impl SledBackend {
             .cache_capacity(CACHE_BYTES)
             .mode(sled::Mode::LowSpace)
             .flush_every_ms(None);
-        let hook = std::panic::take_hook();
-        std::panic::set_hook(Box::new(|_| {}));
-        let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
-            let db = config.open()?;
+        let (db, trees) = guarded(|| {
+            let db = config.open().map_err(from_sled)?;
             let trees = Tree::ALL
                 .iter()
                 .map(|t| db.open_tree(t.name()))
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok::<_, sled::Error>((db, trees))
-        }));
-        std::panic::set_hook(hook);
-        let (db, trees) = match opened {
-            Ok(Ok(pair)) => pair,
-            Ok(Err(e)) => return Err(from_sled(e)),
-            Err(panic) => {
-                let what = panic
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                    .unwrap_or_else(|| "sled stopped while reading its files".into());
-                return Err(BackendError::Corrupted(what));
-            }
-        };
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(from_sled)?;
+            Ok((db, trees))
+        })
+        .map_err(|e| match e {
+            // A damaged snapshot or config reads as an I/O error in sled.
+            BackendError::Io(io) if !is_disk_full(&io) => BackendError::Corrupted(io.to_string()),
+            other => other,
+        })?;
         let backend = SledBackend {
             db,
             trees,
@@ -206,13 +235,20 @@ impl SledBackend {
     /// the folders that name them.
     fn sync(&self) -> Result<(), BackendError> {
         self.db.flush().map_err(from_sled)?;
+        // On Linux sled only calls sync_file_range on its log; elsewhere
+        // it calls sync_all itself.
+        #[cfg(target_os = "linux")]
         File::open(self.dir.join("db"))?.sync_all()?;
         let blobs = self.dir.join("blobs");
         let mut new_blob = false;
         if let Ok(mut seen) = self.synced_blobs.lock() {
             for name in blob_names(&blobs) {
                 if !seen.contains(&name) {
-                    File::open(blobs.join(&name))?.sync_all()?;
+                    // Write access: Windows' FlushFileBuffers needs it.
+                    std::fs::OpenOptions::new()
+                        .write(true)
+                        .open(blobs.join(&name))?
+                        .sync_all()?;
                     seen.insert(name);
                     new_blob = true;
                 }
@@ -277,11 +313,13 @@ pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
 
 impl Backend for SledBackend {
     fn get(&self, tree: Tree, key: &[u8]) -> Result<Option<Vec<u8>>, BackendError> {
-        Ok(self
-            .tree(tree)
-            .get(key)
-            .map_err(from_sled)?
-            .map(|v| v.to_vec()))
+        guarded(|| {
+            Ok(self
+                .tree(tree)
+                .get(key)
+                .map_err(from_sled)?
+                .map(|v| v.to_vec()))
+        })
     }
 
     fn entries(&self, tree: Tree) -> Result<Entries, BackendError> {
@@ -298,30 +336,36 @@ impl Backend for SledBackend {
         tree: Tree,
         visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
     ) -> Result<(), BackendError> {
-        for item in self.tree(tree).iter() {
-            let (k, v) = item.map_err(from_sled)?;
-            if !visit(&k, &v) {
-                break;
+        guarded(|| {
+            for item in self.tree(tree).iter() {
+                let (k, v) = item.map_err(from_sled)?;
+                if !visit(&k, &v) {
+                    break;
+                }
             }
-        }
-        Ok(())
+            Ok(())
+        })
     }
 
     fn count(&self, tree: Tree) -> Result<usize, BackendError> {
-        let mut n = 0;
-        for item in self.tree(tree).iter().keys() {
-            item.map_err(from_sled)?;
-            n += 1;
-        }
-        Ok(n)
+        guarded(|| {
+            let mut n = 0;
+            for item in self.tree(tree).iter().keys() {
+                item.map_err(from_sled)?;
+                n += 1;
+            }
+            Ok(n)
+        })
     }
 
     fn last_key(&self, tree: Tree) -> Result<Option<Vec<u8>>, BackendError> {
-        Ok(self
-            .tree(tree)
-            .last()
-            .map_err(from_sled)?
-            .map(|(k, _)| k.to_vec()))
+        guarded(|| {
+            Ok(self
+                .tree(tree)
+                .last()
+                .map_err(from_sled)?
+                .map(|(k, _)| k.to_vec()))
+        })
     }
 
     fn apply(&self, changes: &[Change]) -> Result<(), BackendError> {
@@ -335,7 +379,7 @@ impl Backend for SledBackend {
         if fs2::available_space(&self.dir).is_ok_and(|free| free < MIN_FREE_BYTES) {
             return Err(BackendError::DiskFull);
         }
-        let result = self.transact(changes);
+        let result = guarded(|| self.transact(changes));
         if result.is_err() {
             self.failed.store(true, Ordering::SeqCst);
         }
@@ -343,7 +387,7 @@ impl Backend for SledBackend {
     }
 
     fn next_number(&self) -> Result<u64, BackendError> {
-        self.db.generate_id().map_err(from_sled)
+        guarded(|| self.db.generate_id().map_err(from_sled))
     }
 }
 
@@ -371,8 +415,10 @@ impl SledBackend {
                 return Err(BackendError::Corrupted("a write was aborted".into()));
             }
         }
+        // Committed in memory: a failure from here on leaves the change
+        // maybe on disk, maybe not.
         self.sync().map_err(|e| match e {
-            BackendError::Io(io) if is_disk_full(&io) => BackendError::DiskFull,
+            BackendError::Io(io) => BackendError::Unconfirmed(io),
             other => other,
         })
     }

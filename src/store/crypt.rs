@@ -145,6 +145,8 @@ pub fn is_age_file(bytes: &[u8]) -> bool {
 /// comments and blank lines allowed), with the line of the first bad one.
 pub fn parse_recipients(text: &str) -> Result<Vec<age::x25519::Recipient>, CryptError> {
     let mut out = Vec::new();
+    // Notepad starts UTF-8 files with a byte-order mark.
+    let text = text.trim_start_matches('\u{FEFF}');
     for (i, line) in text.lines().enumerate() {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
@@ -170,6 +172,7 @@ pub fn parse_recipients(text: &str) -> Result<Vec<age::x25519::Recipient>, Crypt
 /// The `AGE-SECRET-KEY-1...` identities in an identity file.
 pub fn parse_identities(text: &str) -> Result<Vec<age::x25519::Identity>, CryptError> {
     let mut out = Vec::new();
+    let text = text.trim_start_matches('\u{FEFF}');
     for (i, line) in text.lines().enumerate() {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {

@@ -21,8 +21,11 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use backend::{Backend, BackendError, Change, SledBackend, Tree};
-use crypt::CryptError;
 use profile::{Home, Profile, ProfileError};
+
+/// A plain file in the store folder holding [`SCHEMA`], read before sled
+/// opens anything (sled may write to its files when it opens them).
+pub const SCHEMA_FILE: &str = "fieldkit-schema";
 
 /// The store layout this fieldkit writes. A store with a higher number was
 /// written by a newer fieldkit and is refused, never rewritten.
@@ -46,15 +49,31 @@ pub enum StoreError {
     Newer { path: PathBuf, found: u32 },
     #[error(
         "the store in {path} will not open: it looks damaged ({reason}). Nothing has been \
-         deleted. Run 'fieldkit rescue --out DIR' to copy out every record that can still be \
-         decrypted, and ask your supervisor before moving the store aside"
+         deleted. Run 'fieldkit rescue --out DIR' (with the same --home, if you use one) to copy \
+         out every record that can still be decrypted, and ask your supervisor before moving \
+         the store aside"
     )]
     Corrupted { path: PathBuf, reason: String },
     #[error(
+        "the profile in {0} has no store (its store folder is missing). If it was moved aside \
+         after a rescue, start an empty one with 'fieldkit init --new-store'; the profile and \
+         its keys stay the same"
+    )]
+    NoStore(PathBuf),
+    #[error(
         "the disk is full: the last change was NOT saved, and what was saved before is intact. \
-         Free some space (or plug the laptop's own disk back in) and enter it again"
+         Free some space on the disk and enter it again"
     )]
     DiskFull,
+    #[error(
+        "the last change could not be confirmed on disk ({0}); it may or may not be there. \
+         Close fieldkit, check the disk, start again and look at the record before re-entering it"
+    )]
+    Unconfirmed(std::io::Error),
+    #[error("record {0} cannot be encrypted: {1}")]
+    Encrypt(String, String),
+    #[error("record {id} is already {state:?}, not a draft; it cannot be changed")]
+    NotADraft { id: String, state: State },
     #[error("no record {0} in this store")]
     NotFound(String),
     #[error("record {id} cannot be read: {reason}")]
@@ -70,6 +89,7 @@ impl StoreError {
     fn from_backend(path: &std::path::Path, e: BackendError) -> Self {
         match e {
             BackendError::DiskFull => StoreError::DiskFull,
+            BackendError::Unconfirmed(e) => StoreError::Unconfirmed(e),
             BackendError::Corrupted(reason) => StoreError::Corrupted {
                 path: path.to_path_buf(),
                 reason,
@@ -245,6 +265,15 @@ impl Store {
                 source: std::io::ErrorKind::AlreadyExists.into(),
             });
         }
+        std::fs::create_dir_all(&path).map_err(|source| StoreError::Io {
+            context: format!("cannot create {}", path.display()),
+            source,
+        })?;
+        profile::write_new(
+            &path.join(SCHEMA_FILE),
+            format!("{SCHEMA}\n").as_bytes(),
+            false,
+        )?;
         let backend = SledBackend::open(&path).map_err(|e| StoreError::from_backend(&path, e))?;
         let store = Store {
             home,
@@ -265,7 +294,25 @@ impl Store {
     pub fn open(home: Home, passphrase: &SecretString) -> Result<Self, StoreError> {
         home.public()?;
         let lock = lock(&home)?;
+        Self::open_locked(home, passphrase, lock)
+    }
+
+    /// Opens with the lock already taken (`lock()`), so a caller can say
+    /// "in use" before asking for the passphrase.
+    pub fn open_locked(
+        home: Home,
+        passphrase: &SecretString,
+        lock: File,
+    ) -> Result<Self, StoreError> {
+        check_schema_file(&home)?;
         let profile = profile::unlock(&home, passphrase)?;
+        Self::open_unlocked(home, profile, lock)
+    }
+
+    /// Opens the store with a profile already unlocked (the benchmark
+    /// times the key derivation and the opening apart).
+    pub fn open_with(home: Home, profile: Profile) -> Result<Self, StoreError> {
+        let lock = lock(&home)?;
         Self::open_unlocked(home, profile, lock)
     }
 
@@ -365,32 +412,53 @@ impl Store {
         ))
     }
 
+    /// Where a record is now, from its listing (None: not in the store).
+    fn state_of(&self, key: &[u8]) -> Result<Option<State>, StoreError> {
+        let sealed = self
+            .backend
+            .get(Tree::Listing, key)
+            .map_err(|e| self.backend_err(e))?;
+        match sealed {
+            Some(sealed) => Ok(Some(
+                self.unsealed::<Listing>(Tree::Listing, key, &sealed)?.state,
+            )),
+            None => Ok(None),
+        }
+    }
+
     /// Saves a draft: encrypted to the profile, listed, audited (`detail`
     /// names the field just answered). On disk when this returns.
     pub fn save_draft(&self, draft: &Draft, detail: &str) -> Result<(), StoreError> {
         let id = parse_id(&draft.id)?;
-        let key = id.as_bytes();
-        let existing = self
-            .backend
-            .get(Tree::Listing, key)
-            .map_err(|e| self.backend_err(e))?;
-        if let Some(sealed) = &existing {
-            let listing: Listing = self.unsealed(Tree::Listing, key, sealed)?;
-            if listing.state != State::Draft {
-                return Err(StoreError::NotFound(format!(
-                    "{} as a draft (it is already {:?})",
-                    draft.id, listing.state
-                )));
+        let existing = match self.state_of(id.as_bytes())? {
+            None => false,
+            Some(State::Draft) => true,
+            Some(state) => {
+                return Err(StoreError::NotADraft {
+                    id: draft.id.clone(),
+                    state,
+                });
             }
-        }
+        };
+        let changes = self.draft_changes(draft, detail, existing)?;
+        self.apply(&changes)
+    }
+
+    fn draft_changes(
+        &self,
+        draft: &Draft,
+        detail: &str,
+        existing: bool,
+    ) -> Result<Vec<Change>, StoreError> {
+        let id = parse_id(&draft.id)?;
+        let key = id.as_bytes();
         let plain = zeroize::Zeroizing::new(serde_json::to_vec(draft).unwrap_or_default());
         let ct = crypt::encrypt_to(&[self.profile.identity.to_public()], &plain)
-            .map_err(|e| self.crypt_err(&draft.id, e))?;
+            .map_err(|e| StoreError::Encrypt(draft.id.clone(), e.to_string()))?;
         let number = self
             .backend
             .next_number()
             .map_err(|e| self.backend_err(e))?;
-        let value = envelope::wrap(envelope::DRAFT, key, number, &ct);
         let listing = Listing {
             id: draft.id.clone(),
             state: State::Draft,
@@ -403,28 +471,20 @@ impl Store {
             bundle: None,
             size: ct.len(),
         };
-        let what = if existing.is_some() {
-            "answered"
-        } else {
-            "created"
-        };
-        let event = self.event(&draft.updated, what, &draft.id, &draft.form_id, detail)?;
-        self.apply(&[
-            Change::put(Tree::Drafts, key.to_vec(), value),
+        let what = if existing { "answered" } else { "created" };
+        Ok(vec![
+            Change::put(
+                Tree::Drafts,
+                key.to_vec(),
+                envelope::wrap(envelope::DRAFT, key, number, &ct),
+            ),
             Change::put(
                 Tree::Listing,
                 key.to_vec(),
                 self.sealed(Tree::Listing, key, &listing),
             ),
-            event,
+            self.event(&draft.updated, what, &draft.id, &draft.form_id, detail)?,
         ])
-    }
-
-    fn crypt_err(&self, id: &str, e: CryptError) -> StoreError {
-        StoreError::Damaged {
-            id: id.to_string(),
-            reason: e.to_string(),
-        }
     }
 
     pub fn load_draft(&self, id: &str) -> Result<Draft, StoreError> {
@@ -442,8 +502,12 @@ impl Store {
             id: id.to_string(),
             reason: "its envelope is damaged".into(),
         })?;
-        let plain = crypt::decrypt_with(&self.profile.identity, payload)
-            .map_err(|e| self.crypt_err(id, e))?;
+        let plain = crypt::decrypt_with(&self.profile.identity, payload).map_err(|e| {
+            StoreError::Damaged {
+                id: id.to_string(),
+                reason: e.to_string(),
+            }
+        })?;
         serde_json::from_slice(&plain).map_err(|e| StoreError::Damaged {
             id: id.to_string(),
             reason: e.to_string(),
@@ -481,6 +545,47 @@ impl Store {
         now: &str,
     ) -> Result<(), StoreError> {
         let id = parse_id(&draft.id)?;
+        match self.state_of(id.as_bytes())? {
+            Some(State::Draft) => {}
+            None => return Err(StoreError::NotFound(draft.id.clone())),
+            Some(state) => {
+                return Err(StoreError::NotADraft {
+                    id: draft.id.clone(),
+                    state,
+                });
+            }
+        }
+        let changes = self.final_changes(draft, values, now)?;
+        self.apply(&changes)
+    }
+
+    /// Saves a new record and finalizes it in one atomic write (`fill
+    /// --finalize`): a crash leaves either nothing or the finalized record.
+    pub fn save_final(
+        &self,
+        draft: &Draft,
+        values: &Map<String, Value>,
+        now: &str,
+    ) -> Result<(), StoreError> {
+        let id = parse_id(&draft.id)?;
+        if let Some(state) = self.state_of(id.as_bytes())? {
+            return Err(StoreError::NotADraft {
+                id: draft.id.clone(),
+                state,
+            });
+        }
+        let mut changes = self.draft_changes(draft, "", false)?;
+        changes.extend(self.final_changes(draft, values, now)?);
+        self.apply(&changes)
+    }
+
+    fn final_changes(
+        &self,
+        draft: &Draft,
+        values: &Map<String, Value>,
+        now: &str,
+    ) -> Result<Vec<Change>, StoreError> {
+        let id = parse_id(&draft.id)?;
         let key = id.as_bytes();
         let record = serde_json::json!({
             "format": RECORD_FORMAT,
@@ -497,7 +602,7 @@ impl Store {
         });
         let plain = zeroize::Zeroizing::new(serde_json::to_vec(&record).unwrap_or_default());
         let ct = crypt::encrypt_to(&self.profile.recipients, &plain)
-            .map_err(|e| self.crypt_err(&draft.id, e))?;
+            .map_err(|e| StoreError::Encrypt(draft.id.clone(), e.to_string()))?;
         let number = self
             .backend
             .next_number()
@@ -514,8 +619,7 @@ impl Store {
             bundle: None,
             size: ct.len(),
         };
-        let event = self.event(now, "finalized", &draft.id, &draft.form_id, "")?;
-        self.apply(&[
+        Ok(vec![
             Change::remove(Tree::Drafts, key.to_vec()),
             Change::put(
                 Tree::Outbox,
@@ -527,20 +631,29 @@ impl Store {
                 key.to_vec(),
                 self.sealed(Tree::Listing, key, &listing),
             ),
-            event,
+            self.event(now, "finalized", &draft.id, &draft.form_id, "")?,
         ])
     }
 
-    /// Every record's listing, oldest first (ids are UUIDv7).
+    /// Every record's listing, oldest first (ids are UUIDv7), and the ids
+    /// of entries too damaged to read (shown, never dropped silently).
     pub fn listing(&self) -> Result<Vec<Listing>, StoreError> {
-        let entries = self
-            .backend
-            .entries(Tree::Listing)
+        Ok(self.listing_checked()?.0)
+    }
+
+    pub fn listing_checked(&self) -> Result<(Vec<Listing>, Vec<String>), StoreError> {
+        let mut good = Vec::new();
+        let mut damaged = Vec::new();
+        self.backend
+            .visit(Tree::Listing, &mut |k, v| {
+                match self.unsealed::<Listing>(Tree::Listing, k, v) {
+                    Ok(l) => good.push(l),
+                    Err(_) => damaged.push(display_key(k)),
+                }
+                true
+            })
             .map_err(|e| self.backend_err(e))?;
-        entries
-            .iter()
-            .map(|(k, v)| self.unsealed(Tree::Listing, k, v))
-            .collect()
+        Ok((good, damaged))
     }
 
     pub fn status(&self) -> Result<Status, StoreError> {
@@ -606,53 +719,73 @@ impl Store {
             State::Sent => Tree::Sent,
         };
         let mut out = Vec::new();
+        let mut damaged = None;
         self.backend
-            .visit(tree, &mut |k, v| {
-                if let Some((_, _, _, payload)) = envelope::unwrap(v) {
+            .visit(tree, &mut |k, v| match envelope::unwrap(v) {
+                Some((_, _, _, payload)) => {
                     out.push((display_key(k), payload.to_vec()));
+                    true
                 }
-                true
+                None => {
+                    damaged = Some(display_key(k));
+                    false
+                }
             })
             .map_err(|e| self.backend_err(e))?;
-        Ok(out)
+        match damaged {
+            Some(id) => Err(StoreError::Damaged {
+                id,
+                reason: "its envelope is damaged".into(),
+            }),
+            None => Ok(out),
+        }
     }
 }
 
-/// Opens the store's files and checks the schema; a store folder that
-/// does not exist yet is created (a profile whose store was moved aside
-/// after a rescue starts a fresh one).
-fn open_backend(home: &Home) -> Result<SledBackend, StoreError> {
+/// Refuses a store written by a newer fieldkit before sled touches it, and
+/// a missing store folder.
+fn check_schema_file(home: &Home) -> Result<(), StoreError> {
     let path = home.store_path();
-    let fresh = !path.exists();
+    if !path.is_dir() {
+        return Err(StoreError::NoStore(home.dir.clone()));
+    }
+    if let Ok(text) = std::fs::read_to_string(path.join(SCHEMA_FILE)) {
+        let found = text
+            .trim()
+            .parse::<u32>()
+            .map_err(|_| StoreError::Corrupted {
+                path: path.clone(),
+                reason: format!("{SCHEMA_FILE} is unreadable"),
+            })?;
+        if found > SCHEMA {
+            return Err(StoreError::Newer { path, found });
+        }
+    }
+    Ok(())
+}
+
+/// Opens the store's files and checks the schema recorded inside.
+fn open_backend(home: &Home) -> Result<SledBackend, StoreError> {
+    check_schema_file(home)?;
+    let path = home.store_path();
     let backend = SledBackend::open(&path).map_err(|e| StoreError::from_backend(&path, e))?;
     let schema = backend
         .get(Tree::Meta, b"schema")
         .map_err(|e| StoreError::from_backend(&path, e))?;
-    match schema {
-        Some(bytes) => {
-            let found = String::from_utf8_lossy(&bytes)
-                .parse::<u32>()
-                .map_err(|_| StoreError::Corrupted {
-                    path: path.clone(),
-                    reason: "its schema version is unreadable".into(),
-                })?;
-            if found > SCHEMA {
-                return Err(StoreError::Newer { path, found });
-            }
-        }
-        None if fresh => backend
-            .apply(&[Change::put(
-                Tree::Meta,
-                "schema",
-                SCHEMA.to_string().into_bytes(),
-            )])
-            .map_err(|e| StoreError::from_backend(&path, e))?,
-        None => {
-            return Err(StoreError::Corrupted {
-                path,
-                reason: "it has no schema version".into(),
-            });
-        }
+    let Some(bytes) = schema else {
+        return Err(StoreError::Corrupted {
+            path,
+            reason: "it has no schema version".into(),
+        });
+    };
+    let found = String::from_utf8_lossy(&bytes)
+        .parse::<u32>()
+        .map_err(|_| StoreError::Corrupted {
+            path: path.clone(),
+            reason: "its schema version is unreadable".into(),
+        })?;
+    if found > SCHEMA {
+        return Err(StoreError::Newer { path, found });
     }
     Ok(backend)
 }

@@ -87,8 +87,25 @@ impl Home {
     pub fn lock_path(&self) -> PathBuf {
         self.dir.join("store.lock")
     }
+    /// A finished profile: `profile.toml` is written last by `init`.
     pub fn exists(&self) -> bool {
-        self.public_path().exists() || self.secrets_path().exists()
+        self.public_path().exists()
+    }
+
+    /// What an `init` that stopped half-way left behind (no profile.toml,
+    /// but some of the other files).
+    pub fn leftovers(&self) -> Vec<PathBuf> {
+        if self.exists() {
+            return Vec::new();
+        }
+        [
+            self.secrets_path(),
+            self.recipients_path(),
+            self.store_path(),
+        ]
+        .into_iter()
+        .filter(|p| p.exists())
+        .collect()
     }
 
     pub fn public(&self) -> Result<PublicProfile, ProfileError> {
@@ -174,9 +191,10 @@ pub fn check_enumerator_id(id: &str) -> Result<(), ProfileError> {
     }
 }
 
-/// Creates a profile in `home`: keys, secrets file, public file,
-/// recipients. Refuses to touch an existing profile. The store is created
-/// by the caller (`Store::create`).
+/// Creates a profile in `home`: keys, the secrets file, the recipients.
+/// Refuses to touch an existing profile. The caller then creates the store
+/// (`Store::create`) and calls [`finish`], which writes `profile.toml`
+/// last: a profile with a public file is a complete one.
 pub fn create(
     home: &Home,
     enumerator_id: &str,
@@ -191,6 +209,15 @@ pub fn create(
     }
     if home.exists() {
         return Err(ProfileError::Exists(home.dir.clone()));
+    }
+    if home.store_path().exists() {
+        return Err(ProfileError::Io {
+            context: format!(
+                "{} already holds a store but no profile; move it aside or choose another --home",
+                home.dir.display()
+            ),
+            source: std::io::ErrorKind::AlreadyExists.into(),
+        });
     }
     let recipients = crypt::parse_recipients(recipients_text)?;
     fs::create_dir_all(&home.dir).map_err(io(format!("cannot create {}", home.dir.display())))?;
@@ -228,11 +255,8 @@ pub fn create(
             .to_openssh()
             .map_err(|e| CryptError::Key(e.to_string()))?,
     };
-    let public_text = toml::to_string(&public).unwrap_or_default();
-    // Secrets first: a profile.toml without its profile.age never exists.
     write_new(&home.secrets_path(), &wrapped, true)?;
     write_new(&home.recipients_path(), recipients_text.as_bytes(), false)?;
-    write_new(&home.public_path(), public_text.as_bytes(), false)?;
     Ok(Profile {
         public,
         name: name.into(),
@@ -241,6 +265,13 @@ pub fn create(
         seal_key,
         recipients,
     })
+}
+
+/// Completes `create`: writes the public file, then syncs the folder.
+pub fn finish(home: &Home, public: &PublicProfile) -> Result<(), ProfileError> {
+    let text = toml::to_string(public).unwrap_or_default();
+    write_new(&home.public_path(), text.as_bytes(), false)?;
+    super::backend::sync_dir(&home.dir).map_err(io(format!("cannot sync {}", home.dir.display())))
 }
 
 /// Unlocks the profile in `home` with the passphrase.

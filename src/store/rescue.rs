@@ -72,11 +72,15 @@ pub fn rescue(home: &Home, profile: &Profile, out: &Path) -> Result<RescueReport
     fs::create_dir_all(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
 
     let mut found: BTreeMap<[u8; 16], Vec<Candidate>> = BTreeMap::new();
-    // 1. sled, on a copy.
-    let copy = out.join(".store-copy");
+    // 1. sled, on a copy in the laptop's temp folder (best effort: a file
+    //    that cannot be read is left out of the copy, not fatal).
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let copy = std::env::temp_dir().join(format!("fieldkit-rescue-{}-{stamp}", std::process::id()));
     let mut open_error = None;
-    copy_dir(&store, &copy)
-        .map_err(|e| format!("cannot copy the store to {}: {e}", copy.display()))?;
+    copy_dir(&store, &copy);
     match SledBackend::open(&copy) {
         Ok(db) => {
             for (tree, state) in [
@@ -93,8 +97,16 @@ pub fn rescue(home: &Home, profile: &Profile, out: &Path) -> Result<RescueReport
         Err(e) => open_error = Some(e.to_string()),
     }
     let _ = fs::remove_dir_all(&copy);
-    // 2. raw scan of the original files.
-    for file in files_under(&store) {
+    // 2. When sled cannot open it: a raw scan of the original files. It
+    //    may find drafts deleted or finalized since (sled's log keeps old
+    //    versions until it compacts), so it is not used when sled opens:
+    //    a draft deleted because the person withdrew must stay deleted.
+    let scan = if open_error.is_some() {
+        files_under(&store)
+    } else {
+        Vec::new()
+    };
+    for file in scan {
         if let Ok(bytes) = fs::read(&file) {
             let mut at = 0;
             while let Some(i) = find(&bytes[at..], envelope::MAGIC) {
@@ -228,19 +240,24 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
-    fs::create_dir_all(to)?;
-    for e in fs::read_dir(from)? {
-        let e = e?;
+/// Copies what can be read; unreadable files are left out.
+fn copy_dir(from: &Path, to: &Path) {
+    if fs::create_dir_all(to).is_err() {
+        return;
+    }
+    let Ok(entries) = fs::read_dir(from) else {
+        return;
+    };
+    for e in entries.flatten() {
         let target = to.join(e.file_name());
-        let t = e.file_type()?;
-        if t.is_dir() {
-            copy_dir(&e.path(), &target)?;
-        } else if t.is_file() {
-            fs::copy(e.path(), target)?;
+        match e.file_type() {
+            Ok(t) if t.is_dir() => copy_dir(&e.path(), &target),
+            Ok(t) if t.is_file() => {
+                let _ = fs::copy(e.path(), target);
+            }
+            _ => {}
         }
     }
-    Ok(())
 }
 
 fn write(out: &Path, rel: &str, bytes: &[u8]) -> Result<(), String> {

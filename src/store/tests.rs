@@ -28,7 +28,9 @@ fn fresh() -> (tempfile::TempDir, Store, age::x25519::Identity) {
         "2026-11-22T09:00:00+07:00",
     )
     .unwrap();
-    let store = Store::create(home, made, "2026-11-22T09:00:00+07:00").unwrap();
+    let public = made.public.clone();
+    let store = Store::create(home.clone(), made, "2026-11-22T09:00:00+07:00").unwrap();
+    profile::finish(&home, &public).unwrap();
     (dir, store, dm)
 }
 
@@ -106,9 +108,47 @@ fn finalize_moves_to_the_outbox_encrypted_to_the_deployment_only() {
         listing[0].instance_name, "",
         "no answer text kept once finalized"
     );
-    // A finalized record is not a draft any more.
-    assert!(store.save_draft(&d, "").is_err());
+    // A finalized record is not a draft any more: it cannot be saved,
+    // finalized again (it would be exported twice) or deleted.
+    assert!(matches!(
+        store.save_draft(&d, ""),
+        Err(StoreError::NotADraft {
+            state: State::Outbox,
+            ..
+        })
+    ));
+    assert!(matches!(
+        store.finalize(&d, &values, "later"),
+        Err(StoreError::NotADraft { .. })
+    ));
+    assert!(matches!(
+        store.save_final(&d, &values, "later"),
+        Err(StoreError::NotADraft { .. })
+    ));
     assert!(store.delete_draft(&d.id, "now").is_err());
+    assert!(matches!(
+        store.finalize(&draft("never saved"), &values, "now"),
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+#[test]
+fn save_final_creates_and_finalizes_in_one_write() {
+    let (_dir, store, dm) = fresh();
+    let d = draft("Ban Nong");
+    store
+        .save_final(&d, &serde_json::Map::new(), "2026-11-22T10:00:00+07:00")
+        .unwrap();
+    assert_eq!(store.status().unwrap().drafts, 0);
+    assert_eq!(store.status().unwrap().outbox, 1);
+    assert!(crypt::decrypt_with(&dm, &store.outbox_record(&d.id).unwrap()).is_ok());
+    let events: Vec<String> = store
+        .audit()
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event)
+        .collect();
+    assert_eq!(events, ["store created", "created", "finalized"]);
 }
 
 #[test]
@@ -167,12 +207,25 @@ fn a_store_from_a_newer_fieldkit_is_refused_untouched() {
         db.apply(&[backend::Change::put(Tree::Meta, "schema", b"7".to_vec())])
             .unwrap();
     }
-    match Store::open(home, &crypt::passphrase(PASS)) {
+    match Store::open(home.clone(), &crypt::passphrase(PASS)) {
         Err(e @ StoreError::Newer { found: 7, .. }) => {
             assert!(e.to_string().contains("newer fieldkit"), "{e}")
         }
         other => panic!("expected Newer, got {:?}", other.err()),
     }
+    // The plain schema file is read before sled opens anything.
+    let schema_file = home.store_path().join(SCHEMA_FILE);
+    std::fs::write(&schema_file, "9\n").unwrap();
+    let db = home.store_path().join("db");
+    let before = std::fs::read(&db).unwrap();
+    assert!(matches!(
+        Store::counts(home.clone()),
+        Err(StoreError::Newer { found: 9, .. })
+    ));
+    assert_eq!(std::fs::read(&db).unwrap(), before, "untouched");
+    // A missing store folder is not silently recreated.
+    std::fs::rename(home.store_path(), home.dir.join("store-moved")).unwrap();
+    assert!(matches!(Store::counts(home), Err(StoreError::NoStore(_))));
 }
 
 #[test]
@@ -270,7 +323,6 @@ fn rescue_copies_out_drafts_and_records_from_a_store_that_will_not_open() {
     let record = std::fs::read(out.join(format!("outbox/{}.age", done.id))).unwrap();
     assert!(crypt::decrypt_with(&dm, &record).is_ok());
     assert!(out.join("rescue.json").is_file());
-    assert!(!out.join(".store-copy").exists());
     assert_eq!(
         std::fs::read(home.store_path().join("db")).unwrap(),
         before,

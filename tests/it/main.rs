@@ -4,6 +4,7 @@
 #![recursion_limit = "512"]
 
 mod cli;
+mod crash;
 mod fuzz;
 mod load_errors;
 mod sessions;

@@ -588,3 +588,64 @@ pub fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+#[test]
+fn an_unfinished_init_is_set_aside_and_a_rescued_profile_gets_a_new_store() {
+    let e = Enumerator::init("enum-03");
+    // Status in words names the allowed_signers line again.
+    let out = e.run(&["status"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&e.signers_line));
+
+    // An init killed before profile.toml: the next init moves its files aside.
+    std::fs::remove_file(e.home.join("profile.toml")).unwrap();
+    let out = e.run(&["status", "--json"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("fieldkit init"));
+    let out = e.run(&["init", "--enumerator", "enum-03"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("did not finish"), "{}", stderr(&out));
+    let aside: Vec<_> = std::fs::read_dir(&e.home)
+        .unwrap()
+        .flatten()
+        .filter(|d| {
+            d.file_name()
+                .to_string_lossy()
+                .starts_with("unfinished-init-")
+        })
+        .collect();
+    assert_eq!(aside.len(), 1);
+    assert!(
+        aside[0].path().join("profile.age").is_file(),
+        "moved, not deleted"
+    );
+    assert!(aside[0].path().join("store").is_dir());
+
+    // A store moved aside after a rescue: refused until --new-store.
+    let out = e.fill("dtm_flow_monitoring", &valid_record(json!({})), &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    std::fs::rename(e.home.join("store"), e.home.join("store.broken")).unwrap();
+    let out = e.run(&["status", "--json"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("init --new-store"),
+        "{}",
+        stderr(&out)
+    );
+    let out = e.run(&["init", "--new-store"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        e.status(),
+        json!({"drafts": 0, "outbox": 0, "sent": 0, "bundles": 0})
+    );
+    let out = e.run(&["init", "--new-store"]);
+    assert_eq!(out.status.code(), Some(2), "only when the store is gone");
+}
+
+#[test]
+fn a_passphrase_file_saved_by_notepad_works() {
+    let e = Enumerator::init("enum-03");
+    std::fs::write(&e.passphrase_file, format!("\u{FEFF}{PASSPHRASE}\r\n")).unwrap();
+    let out = e.fill("dtm_flow_monitoring", &valid_record(json!({})), &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}

@@ -1,0 +1,180 @@
+//! Store figures (`cargo bench --bench store`): autosave of one answer
+//! (encrypt the draft, write, flush, sync), opening a store of 10,000
+//! records and listing them, the passphrase's key derivation apart, and
+//! the resident memory of a process holding that store open. The opening
+//! is measured in a fresh child process (this binary run again), so the
+//! memory figure is not inflated by building the store. Asserts nothing.
+
+use std::hint::black_box;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use fieldkit::store::profile::{self, Home};
+use fieldkit::store::{Draft, Store, crypt};
+use serde_json::{Map, Value, json};
+
+const PASS: &str = "correct horse battery";
+const RECORDS: usize = 10_000;
+
+fn percentiles(label: &str, mut samples: Vec<Duration>) {
+    samples.sort();
+    let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!(
+        "{label:<52} n={:<6} p50 {:>8.3} ms  p99 {:>8.3} ms  max {:>8.3} ms",
+        samples.len(),
+        ms(at(0.5)),
+        ms(at(0.99)),
+        ms(at(1.0))
+    );
+}
+
+/// A draft of about 2 KB of JSON: 50 answers.
+fn answers(i: usize) -> Map<String, Value> {
+    (0..50)
+        .map(|k| {
+            (
+                format!("question_{k:02}"),
+                json!(format!("answer {i}/{k} with some text")),
+            )
+        })
+        .collect()
+}
+
+fn draft(i: usize) -> Draft {
+    let mut d = Draft::new(
+        "dtm_site_assessment",
+        "2026.1",
+        "0000000000000000000000000000000000000000000000000000000000000000",
+        "2026-11-22T09:00:00+07:00",
+    );
+    d.answers = answers(i);
+    d.instance_name = format!("site {i}");
+    d
+}
+
+/// kB from /proc/self/status (Linux); None elsewhere.
+fn proc_kb(field: &str) -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/self/status").ok()?;
+    text.lines()
+        .find(|l| l.starts_with(field))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+fn create(dir: &Path) -> Store {
+    let home = Home::new(dir.join("home"));
+    let dm = age::x25519::Identity::generate();
+    let made = profile::create(
+        &home,
+        "bench",
+        "",
+        &crypt::passphrase(PASS),
+        &format!("{}\n", dm.to_public()),
+        "2026-11-22T09:00:00+07:00",
+    )
+    .expect("profile");
+    let public = made.public.clone();
+    let store = Store::create(home.clone(), made, "2026-11-22T09:00:00+07:00").expect("store");
+    profile::finish(&home, &public).expect("profile");
+    store
+}
+
+fn bench_autosave(dir: &Path) {
+    let store = create(dir);
+    let mut d = draft(0);
+    store.save_draft(&d, "").expect("save");
+    let mut samples = Vec::new();
+    for k in 0..500 {
+        d.answers.insert(
+            format!("question_{:02}", k % 50),
+            json!(format!("changed {k}")),
+        );
+        let start = Instant::now();
+        store.save_draft(&d, "question").expect("save");
+        samples.push(start.elapsed());
+    }
+    let size = serde_json::to_vec(&d).map(|v| v.len()).unwrap_or(0);
+    percentiles(
+        &format!("autosave one answer ({size} B draft: encrypt, write, sync)"),
+        samples,
+    );
+}
+
+/// Builds a store of 10,000 records: 7,000 finalized, 3,000 drafts.
+fn build(dir: &Path) {
+    let store = create(dir);
+    let start = Instant::now();
+    for i in 0..RECORDS {
+        let d = draft(i);
+        store.save_draft(&d, "").expect("save");
+        if i % 10 < 7 {
+            store
+                .finalize(&d, &d.answers, "2026-11-22T10:00:00+07:00")
+                .expect("finalize");
+        }
+    }
+    println!(
+        "built a store of {RECORDS} records (7,000 finalized, 3,000 drafts) in {:.1} s",
+        start.elapsed().as_secs_f64()
+    );
+}
+
+/// In the child: unlock, open, list; print the figures.
+fn open_and_list(dir: &Path) {
+    let home = Home::new(dir.join("home"));
+    let rss_start = proc_kb("VmRSS:");
+    let start = Instant::now();
+    let unlocked = profile::unlock(&home, &crypt::passphrase(PASS)).expect("unlock");
+    let kdf = start.elapsed();
+    let peak_after_kdf = proc_kb("VmHWM:");
+    let start = Instant::now();
+    let store = Store::open_with(home, unlocked).expect("open");
+    let opened = start.elapsed();
+    let listing = store.listing().expect("list");
+    let listed = start.elapsed();
+    let status = store.status().expect("status");
+    black_box(&listing);
+    println!(
+        "key derivation (scrypt 2^{}, unlock the profile)          {:>8.1} ms  peak RSS {} MB",
+        crypt::WORK_FACTOR,
+        kdf.as_secs_f64() * 1000.0,
+        peak_after_kdf.map_or("?".into(), |k| (k / 1024).to_string())
+    );
+    println!(
+        "open the store of {} records, then list them                {:>8.1} ms  (open {:.1} ms)",
+        listing.len(),
+        listed.as_secs_f64() * 1000.0,
+        opened.as_secs_f64() * 1000.0
+    );
+    println!(
+        "status {status:?}; resident memory with the store open and listed: {} MB (at start {} MB)",
+        proc_kb("VmRSS:").map_or("?".into(), |k| (k / 1024).to_string()),
+        rss_start.map_or("?".into(), |k| (k / 1024).to_string()),
+    );
+}
+
+fn main() {
+    if let Ok(dir) = std::env::var("FIELDKIT_BENCH_OPEN") {
+        open_and_list(Path::new(&dir));
+        return;
+    }
+    let scratch = std::env::var_os("FIELDKIT_BENCH_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir);
+    let dir = tempfile::tempdir_in(&scratch).expect("temp dir");
+    println!("store benchmark in {}", dir.path().display());
+    bench_autosave(&dir.path().join("autosave"));
+    let big = dir.path().join("big");
+    build(&big);
+    for _ in 0..3 {
+        let out = std::process::Command::new(std::env::current_exe().expect("exe"))
+            .env("FIELDKIT_BENCH_OPEN", &big)
+            .output()
+            .expect("child");
+        print!("{}", String::from_utf8_lossy(&out.stdout));
+        eprint!("{}", String::from_utf8_lossy(&out.stderr));
+    }
+}

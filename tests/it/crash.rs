@@ -1,0 +1,144 @@
+//! Crash safety: the real binary saving records is killed (SIGKILL on
+//! Unix, TerminateProcess on Windows) at random points, many times; every
+//! save it reported before dying must be there, and the store must open.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::support::{Enumerator, stderr};
+
+const ROUNDS: usize = 30;
+
+/// A small xorshift generator: random kill points without a dependency.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+fn record(i: usize) -> String {
+    let mut v: Value = serde_json::from_str(&crate::cli::readme_fill_example()).unwrap();
+    v["destination_place"] = json!(format!("round place {i}"));
+    if i.is_multiple_of(3) {
+        v["age"] = json!(300); // invalid: stays a draft
+    }
+    v.to_string()
+}
+
+#[test]
+fn killed_mid_save_loses_no_reported_save_and_the_store_opens() {
+    let e = Enumerator::init("enum-03");
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+        | 1;
+    let mut rng = Rng(seed);
+    let mut reported: Vec<(String, String)> = Vec::new();
+    let mut sent = 0usize;
+    for round in 0..ROUNDS {
+        let mut child = e
+            .command(&[
+                "fill",
+                "dtm_flow_monitoring",
+                "--answers",
+                "-",
+                "--finalize",
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        let base = sent;
+        let writer = std::thread::spawn(move || {
+            // Feeds records until the process dies (a broken pipe).
+            for i in 0.. {
+                if writeln!(stdin, "{}", record(base + i)).is_err() || stdin.flush().is_err() {
+                    return i;
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            0
+        });
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let reader = std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                match line {
+                    Ok(l) => {
+                        if tx.send(l).is_err() {
+                            break;
+                        }
+                    }
+                    Err(_) => break,
+                }
+            }
+        });
+        // Kill after a random time: during the unlock, between saves, or
+        // in the middle of one (encrypt, write, flush, sync).
+        let wait = Duration::from_micros(rng.below(900_000));
+        let start = Instant::now();
+        let mut lines = Vec::new();
+        while start.elapsed() < wait {
+            if let Ok(l) = rx.recv_timeout(Duration::from_millis(1)) {
+                lines.push(l);
+            }
+        }
+        child.kill().unwrap();
+        let status = child.wait().unwrap();
+        reader.join().unwrap();
+        // Lines printed before the kill are saves that returned.
+        lines.extend(rx.try_iter());
+        sent += writer.join().unwrap();
+        for l in &lines {
+            let v: Value = serde_json::from_str(l)
+                .unwrap_or_else(|err| panic!("round {round}: bad line {l:?}: {err}"));
+            reported.push((
+                v["record_id"].as_str().unwrap().to_string(),
+                v["saved"].as_str().unwrap().to_string(),
+            ));
+        }
+        // The store opens after every kill.
+        let out = e.run(&["status", "--json"]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "round {round} (seed {seed}, killed after {wait:?}, {status}): {}",
+            stderr(&out)
+        );
+    }
+    let store = e.open();
+    for (id, state) in &reported {
+        match state.as_str() {
+            "draft" => {
+                store
+                    .load_draft(id)
+                    .unwrap_or_else(|err| panic!("seed {seed}: draft {id} lost: {err}"));
+            }
+            "outbox" => {
+                store
+                    .outbox_record(id)
+                    .unwrap_or_else(|err| panic!("seed {seed}: record {id} lost: {err}"));
+            }
+            other => panic!("unexpected state {other}"),
+        }
+    }
+    let status = store.status().unwrap();
+    let drafts = reported.iter().filter(|r| r.1 == "draft").count();
+    assert!(status.drafts >= drafts && status.outbox >= reported.len() - drafts);
+    assert!(
+        reported.len() > ROUNDS,
+        "the kills should land after some saves too (seed {seed}: {} saves)",
+        reported.len()
+    );
+}
