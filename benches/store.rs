@@ -130,12 +130,19 @@ fn open_and_list(dir: &Path) {
     let unlocked = profile::unlock(&home, &crypt::passphrase(PASS)).expect("unlock");
     let kdf = start.elapsed();
     let peak_after_kdf = proc_kb("VmHWM:");
+    let mb = |k: Option<u64>| k.map_or("?".into(), |k| (k / 1024).to_string());
+    let rss_after_kdf = mb(proc_kb("VmRSS:"));
     let start = Instant::now();
     let store = Store::open_with(home, unlocked).expect("open");
     let opened = start.elapsed();
+    let rss_opened = mb(proc_kb("VmRSS:"));
     let listing = store.listing().expect("list");
     let listed = start.elapsed();
+    let rss_listed = mb(proc_kb("VmRSS:"));
     let status = store.status().expect("status");
+    println!(
+        "resident MB: after unlock {rss_after_kdf}, after open {rss_opened}, after listing {rss_listed}"
+    );
     black_box(&listing);
     println!(
         "key derivation (scrypt 2^{}, unlock the profile)          {:>8.1} ms  peak RSS {} MB",
@@ -156,6 +163,35 @@ fn open_and_list(dir: &Path) {
     );
 }
 
+/// Why listing entries are sealed with a symmetric key and not age files:
+/// one X25519 age decryption per entry, timed.
+fn bench_age_listing_alternative() {
+    let id = age::x25519::Identity::generate();
+    let entry = vec![b'x'; 300];
+    let files: Vec<Vec<u8>> = (0..1000)
+        .map(|_| crypt::encrypt_to(&[id.to_public()], &entry).expect("encrypt"))
+        .collect();
+    let start = Instant::now();
+    for f in &files {
+        black_box(crypt::decrypt_with(&id, f).expect("decrypt"));
+    }
+    let per = start.elapsed() / 1000;
+    let key = crypt::SealKey::generate();
+    let sealed: Vec<Vec<u8>> = (0..1000).map(|_| crypt::seal(&key, b"c", &entry)).collect();
+    let start = Instant::now();
+    for s in &sealed {
+        black_box(crypt::open(&key, b"c", s).expect("open"));
+    }
+    let sealed_per = start.elapsed() / 1000;
+    println!(
+        "one 300 B listing entry: age X25519 {:.1} us ({:.0} ms for 10,000), sealed {:.2} us ({:.1} ms for 10,000)",
+        per.as_secs_f64() * 1e6,
+        per.as_secs_f64() * 1e4 * 1000.0,
+        sealed_per.as_secs_f64() * 1e6,
+        sealed_per.as_secs_f64() * 1e4 * 1000.0
+    );
+}
+
 fn main() {
     if let Ok(dir) = std::env::var("FIELDKIT_BENCH_OPEN") {
         open_and_list(Path::new(&dir));
@@ -167,6 +203,7 @@ fn main() {
     let dir = tempfile::tempdir_in(&scratch).expect("temp dir");
     println!("store benchmark in {}", dir.path().display());
     bench_autosave(&dir.path().join("autosave"));
+    bench_age_listing_alternative();
     let big = dir.path().join("big");
     build(&big);
     for _ in 0..3 {

@@ -26,18 +26,23 @@ pub enum Tree {
     Listing,
     /// bundle sequence -> sealed bundle facts (ids, manifest hash).
     Bundles,
+    /// record id -> one byte of state (`d`, `o`, `s`): what `status`
+    /// counts without reading the records or the passphrase. Record ids
+    /// are the keys of the other trees already, so this tells nothing new.
+    States,
     /// event number -> sealed event; append-only.
     Audit,
 }
 
 impl Tree {
-    pub const ALL: [Tree; 7] = [
+    pub const ALL: [Tree; 8] = [
         Tree::Meta,
         Tree::Drafts,
         Tree::Outbox,
         Tree::Sent,
         Tree::Listing,
         Tree::Bundles,
+        Tree::States,
         Tree::Audit,
     ];
 
@@ -49,6 +54,7 @@ impl Tree {
             Tree::Sent => "sent",
             Tree::Listing => "listing",
             Tree::Bundles => "bundles",
+            Tree::States => "states",
             Tree::Audit => "audit",
         }
     }

@@ -184,7 +184,7 @@ fn usage_errors_exit_2() {
 }
 
 /// The fenced block after `marker` in README.md.
-fn readme_block(marker: &str, fence: &str) -> String {
+pub fn readme_block(marker: &str, fence: &str) -> String {
     let readme = std::fs::read_to_string(crate::support::repo().join("README.md")).unwrap();
     let start = readme
         .find(marker)
