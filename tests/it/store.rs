@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
-use crate::support::{Enumerator, PASSPHRASE, have, repo, skip, stderr};
+use crate::support::{Enumerator, PASSPHRASE, Tmux, have, repo, skip, stderr, wait_until};
 
 /// A valid flow-monitoring record (the README's example).
 fn valid_record(extra: Value) -> String {
@@ -681,4 +681,105 @@ fn readme_store_example_runs_as_written() {
         &r#"{"drafts":1,"outbox":0,"sent":0,"bundles":0}"#
     );
     assert!(scratch.join("profile.age").is_file());
+}
+
+/// A passphrase-wrapped data-manager key from `keygen --protect` works
+/// with the reference `age` CLI, which asks for the passphrase on a
+/// terminal: typed into a real one (tmux).
+#[test]
+fn a_protected_data_manager_key_works_with_age_cli_in_a_terminal() {
+    let test = "a_protected_data_manager_key_works_with_age_cli_in_a_terminal";
+    if !have("age", test) || !have("tmux", test) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let pass = dir.path().join("pass");
+    std::fs::write(&pass, format!("{PASSPHRASE}\n")).unwrap();
+    let key = dir.path().join("dm.key");
+    let out = crate::support::fieldkit(&[
+        "--passphrase-file",
+        pass.to_str().unwrap(),
+        "keygen",
+        "--role",
+        "data-manager",
+        "--protect",
+        "--out",
+        key.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let public = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let msg = dir.path().join("msg.age");
+    let enc = std::process::Command::new("age")
+        .args(["-r", &public, "-o"])
+        .arg(&msg)
+        .arg(&pass)
+        .output()
+        .unwrap();
+    assert!(enc.status.success(), "{}", stderr(&enc));
+    let plain = dir.path().join("plain.txt");
+    let flag = dir.path().join("flag");
+    let cmd = format!(
+        "age -d -i '{}' -o '{}' '{}'; echo $? > '{}'",
+        key.display(),
+        plain.display(),
+        msg.display(),
+        flag.display()
+    );
+    let term = Tmux::start("age", &cmd, 100, 10);
+    assert!(
+        term.wait_for("passphrase"),
+        "age never asked for the passphrase"
+    );
+    term.send(PASSPHRASE, &["Enter"]);
+    assert!(wait_until(|| flag.exists()), "age did not finish");
+    assert_eq!(std::fs::read_to_string(&flag).unwrap().trim(), "0");
+    assert_eq!(
+        std::fs::read_to_string(&plain).unwrap(),
+        format!("{PASSPHRASE}\n")
+    );
+}
+
+/// `init` at a real terminal asks for the passphrase twice, refuses two
+/// that differ (writing nothing), and accepts two that match.
+#[test]
+fn init_asks_for_the_passphrase_twice_at_a_terminal() {
+    let test = "init_asks_for_the_passphrase_twice_at_a_terminal";
+    if !have("tmux", test) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let flag = dir.path().join("flag");
+    let cmd = format!(
+        "'{}' --home '{}' init --enumerator enum-05 > '{}.out' 2>&1; echo $? > '{}'",
+        env!("CARGO_BIN_EXE_fieldkit"),
+        home.display(),
+        flag.display(),
+        flag.display()
+    );
+    let term = Tmux::start("init-differ", &cmd, 100, 10);
+    assert!(
+        term.wait_for("New passphrase for enum-05"),
+        "{}",
+        term.screen()
+    );
+    term.send(PASSPHRASE, &["Enter"]);
+    assert!(term.wait_for("Type it again"), "{}", term.screen());
+    term.send("something else entirely", &["Enter"]);
+    assert!(wait_until(|| flag.exists()));
+    assert_eq!(std::fs::read_to_string(&flag).unwrap().trim(), "2");
+    let said = std::fs::read_to_string(format!("{}.out", flag.display())).unwrap();
+    assert!(said.contains("the two passphrases differ"), "{said}");
+    assert!(!home.join("profile.toml").exists());
+    drop(term);
+
+    std::fs::remove_file(&flag).unwrap();
+    let term = Tmux::start("init-match", &cmd, 100, 10);
+    assert!(term.wait_for("New passphrase"), "{}", term.screen());
+    term.send(PASSPHRASE, &["Enter"]);
+    assert!(term.wait_for("Type it again"), "{}", term.screen());
+    term.send(PASSPHRASE, &["Enter"]);
+    assert!(wait_until(|| flag.exists()));
+    assert_eq!(std::fs::read_to_string(&flag).unwrap().trim(), "0");
+    assert!(home.join("profile.toml").is_file());
 }

@@ -185,3 +185,74 @@ pub fn skip(test: &str, why: &str) {
     use std::io::Write;
     let _ = writeln!(std::io::stderr(), "SKIP {test}: {why}");
 }
+
+/// A program running in a real terminal (a detached tmux session), for
+/// tests that type like a person. The session is killed on drop.
+pub struct Tmux {
+    pub session: String,
+}
+
+impl Tmux {
+    /// Starts `command` (a shell command line) in a `width` x `height`
+    /// terminal.
+    pub fn start(name: &str, command: &str, width: u16, height: u16) -> Tmux {
+        let session = format!("fk-{name}-{}", std::process::id());
+        let out = std::process::Command::new("tmux")
+            .args(["new-session", "-d", "-s", &session, "-x"])
+            .arg(width.to_string())
+            .arg("-y")
+            .arg(height.to_string())
+            .arg(command)
+            .output()
+            .expect("run tmux");
+        assert!(out.status.success(), "tmux: {}", stderr(&out));
+        Tmux { session }
+    }
+
+    /// What the terminal shows now (empty once the program has ended).
+    pub fn screen(&self) -> String {
+        let out = std::process::Command::new("tmux")
+            .args(["capture-pane", "-p", "-t", &self.session])
+            .output()
+            .expect("run tmux");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Types text (literally) and then the named keys (e.g. "Enter").
+    pub fn send(&self, text: &str, keys: &[&str]) {
+        if !text.is_empty() {
+            let _ = std::process::Command::new("tmux")
+                .args(["send-keys", "-l", "-t", &self.session, text])
+                .status();
+        }
+        for key in keys {
+            let _ = std::process::Command::new("tmux")
+                .args(["send-keys", "-t", &self.session, key])
+                .status();
+        }
+    }
+
+    /// Waits up to ten seconds for `text` on the screen.
+    pub fn wait_for(&self, text: &str) -> bool {
+        wait_until(|| self.screen().contains(text))
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("tmux")
+            .args(["kill-session", "-t", &self.session])
+            .output();
+    }
+}
+
+/// Polls `what` every 50 ms for up to ten seconds.
+pub fn wait_until(what: impl Fn() -> bool) -> bool {
+    for _ in 0..200 {
+        if what() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    false
+}
