@@ -240,17 +240,7 @@ fn keygen_writes_private_files_that_standard_tools_read() {
     assert!(text.lines().last().unwrap().starts_with("AGE-SECRET-KEY-1"));
 
     let wrapped = dir.path().join("dm-wrapped.key");
-    let out = crate::support::fieldkit(&[
-        "--passphrase-file",
-        pass.to_str().unwrap(),
-        "keygen",
-        "--role",
-        "data-manager",
-        "--protect",
-        "--out",
-        wrapped.to_str().unwrap(),
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let wrapped_public = keygen_protected(&pass, &wrapped);
     let bytes = std::fs::read(&wrapped).unwrap();
     assert!(bytes.starts_with(b"-----BEGIN AGE ENCRYPTED FILE-----"));
     let inner = fieldkit::store::crypt::unwrap_with_passphrase(
@@ -259,10 +249,7 @@ fn keygen_writes_private_files_that_standard_tools_read() {
     )
     .unwrap();
     let ids = fieldkit::store::crypt::parse_identities(&String::from_utf8_lossy(&inner)).unwrap();
-    assert_eq!(
-        ids[0].to_public().to_string(),
-        String::from_utf8_lossy(&out.stdout).trim()
-    );
+    assert_eq!(ids[0].to_public().to_string(), wrapped_public);
 
     let sup = dir.path().join("supervisor");
     let out = crate::support::fieldkit(&[
@@ -696,18 +683,7 @@ fn a_protected_data_manager_key_works_with_age_cli_in_a_terminal() {
     let pass = dir.path().join("pass");
     std::fs::write(&pass, format!("{PASSPHRASE}\n")).unwrap();
     let key = dir.path().join("dm.key");
-    let out = crate::support::fieldkit(&[
-        "--passphrase-file",
-        pass.to_str().unwrap(),
-        "keygen",
-        "--role",
-        "data-manager",
-        "--protect",
-        "--out",
-        key.to_str().unwrap(),
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let public = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let public = keygen_protected(&pass, &key);
     let msg = dir.path().join("msg.age");
     let enc = std::process::Command::new("age")
         .args(["-r", &public, "-o"])
@@ -782,4 +758,21 @@ fn init_asks_for_the_passphrase_twice_at_a_terminal() {
     assert!(wait_until(|| flag.exists()));
     assert_eq!(std::fs::read_to_string(&flag).unwrap().trim(), "0");
     assert!(home.join("profile.toml").is_file());
+}
+
+/// Runs `keygen --role data-manager --protect --out key` with the
+/// passphrase file; returns the public key it printed.
+fn keygen_protected(pass: &Path, key: &Path) -> String {
+    let out = crate::support::fieldkit(&[
+        "--passphrase-file",
+        pass.to_str().unwrap(),
+        "keygen",
+        "--role",
+        "data-manager",
+        "--protect",
+        "--out",
+        key.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
