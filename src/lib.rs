@@ -8,3 +8,4 @@ pub mod commands;
 pub mod form;
 pub mod paths;
 pub mod store;
+pub mod tui;

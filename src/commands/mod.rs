@@ -31,11 +31,7 @@ pub enum Outcome {
 pub fn run(cli: Cli) -> Result<Outcome> {
     let globals = cli.globals();
     match cli.command.unwrap_or(Command::Collect) {
-        Command::Collect => bail!(
-            "the enumerator screen (fieldkit collect) is not in this build yet. Available now: \
-             'fieldkit forms check PATH...', 'fieldkit forms list', and \
-             'fieldkit fill FORM --answers FILE --dry-run'. See 'fieldkit --help'."
-        ),
+        Command::Collect => crate::tui::run(&globals),
         Command::Forms(cmd) => forms::run(cmd, cli.forms.as_deref()),
         Command::Fill(args) => fill::run(args, &globals),
         Command::Init(args) => init::run(args, &globals),

@@ -696,12 +696,7 @@ impl Session {
             })
         };
         if value.is_empty() {
-            let required = match &node.required {
-                Required::No => false,
-                Required::Yes => true,
-                Required::When(e) => eval(e, &ctx).to_bool(),
-            };
-            if required {
+            if self.is_required(pos) {
                 let message = self.message(&node.required_message, &pos.path, || {
                     self.chrome("This question needs an answer.", "ຄຳຖາມນີ້ຕ້ອງມີຄຳຕອບ.")
                 });
@@ -744,6 +739,16 @@ impl Session {
             }
         }
         None
+    }
+
+    /// Whether the question needs an answer now (its `required` may be an
+    /// expression).
+    pub fn is_required(&self, pos: &Pos) -> bool {
+        match &self.form.nodes[pos.node].required {
+            Required::No => false,
+            Required::Yes => true,
+            Required::When(e) => eval(e, &self.ctx(&pos.path, Some(pos.node))).to_bool(),
+        }
     }
 
     /// Every missing required answer and violated constraint, in form order.

@@ -1,0 +1,132 @@
+//! The program's own words on screen (the chrome), in English and Lao, in
+//! one table so that a translator reviews them in one place. The form's
+//! own text comes from the form. The Lao column is a draft: a Lao speaker
+//! must review it before fielding (README, "Lao text to review").
+
+/// The language of the chrome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    En,
+    Lo,
+}
+
+impl Lang {
+    /// Lao for a form language named like "Lao (lo)", English otherwise.
+    pub fn of_form_language(language: Option<&str>) -> Lang {
+        match language {
+            Some(l) if l.contains("(lo)") || l.starts_with("Lao") => Lang::Lo,
+            _ => Lang::En,
+        }
+    }
+}
+
+macro_rules! messages {
+    ($($name:ident => $en:literal, $lo:literal;)*) => {
+        /// Every message of the chrome.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Msg { $($name),* }
+
+        impl Msg {
+            pub fn text(self, lang: Lang) -> &'static str {
+                match (self, lang) {
+                    $((Msg::$name, Lang::En) => $en, (Msg::$name, Lang::Lo) => $lo,)*
+                }
+            }
+        }
+    };
+}
+
+messages! {
+    SetupTitle => "Welcome to fieldkit: set up this laptop", "ຍິນດີຕ້ອນຮັບສູ່ fieldkit: ຕັ້ງຄ່າຄອມພິວເຕີນີ້";
+    SetupIntro => "Your answers are encrypted with a passphrase only you know. There is no recovery without it.", "ຄຳຕອບຂອງທ່ານຖືກເຂົ້າລະຫັດດ້ວຍລະຫັດຜ່ານທີ່ທ່ານຮູ້ຄົນດຽວ. ຖ້າລືມ ຈະກູ້ຄືນບໍ່ໄດ້.";
+    EnumeratorId => "Enumerator id", "ລະຫັດພະນັກງານເກັບຂໍ້ມູນ";
+    FullName => "Full name", "ຊື່ ແລະ ນາມສະກຸນ";
+    Passphrase => "Passphrase", "ລະຫັດຜ່ານ";
+    PassphraseAgain => "Passphrase again", "ລະຫັດຜ່ານອີກຄັ້ງ";
+    Recipients => "Data managers' keys file", "ໄຟລ໌ກະແຈຂອງຜູ້ຈັດການຂໍ້ມູນ";
+    SetupKeys => "Tab: next field   Enter: create the profile   Esc: quit", "Tab: ຊ່ອງຕໍ່ໄປ   Enter: ສ້າງໂປຣໄຟລ໌   Esc: ອອກ";
+    PassphrasesDiffer => "The two passphrases differ; type them again.", "ລະຫັດຜ່ານທັງສອງບໍ່ຄືກັນ; ກະລຸນາພິມໃໝ່.";
+    UnlockTitle => "Unlock your profile", "ເປີດໂປຣໄຟລ໌ຂອງທ່ານ";
+    UnlockKeys => "Enter: unlock   Esc: quit", "Enter: ເປີດ   Esc: ອອກ";
+    Working => "Working...", "ກຳລັງດຳເນີນການ...";
+    Forms => "Forms", "ແບບຟອມ";
+    Drafts => "Drafts", "ຮ່າງ";
+    Finalized => "finalized", "ສຳເລັດແລ້ວ";
+    Exported => "exported", "ສົ່ງອອກແລ້ວ";
+    NoDrafts => "No drafts.", "ບໍ່ມີຮ່າງ.";
+    Untitled => "(no name yet)", "(ຍັງບໍ່ມີຊື່)";
+    HomeKeys => "Enter: start/resume  Tab: forms/drafts  Del: delete draft  F2: language  F1: help  q: quit", "Enter: ເລີ່ມ/ສືບຕໍ່  Tab: ແບບຟອມ/ຮ່າງ  Del: ລຶບຮ່າງ  F2: ພາສາ  F1: ຊ່ວຍເຫຼືອ  q: ອອກ";
+    FormKeys => "Enter: next  PgUp/PgDn: back/next  Ctrl-J: jump  Ctrl-F: finish  F2: language  F1: help  Esc: home", "Enter: ຕໍ່ໄປ  PgUp/PgDn: ກັບ/ຕໍ່  Ctrl-J: ໄປຫາ  Ctrl-F: ສຳເລັດ  F2: ພາສາ  F1: ຊ່ວຍ  Esc: ໜ້າຫຼັກ";
+    Question => "Question", "ຄຳຖາມ";
+    Of => "of", "ຈາກ";
+    Required => "required", "ຈຳເປັນ";
+    Saved => "Saved", "ບັນທຶກແລ້ວ";
+    NotSaved => "NOT SAVED", "ບໍ່ໄດ້ບັນທຶກ";
+    TypeToFilter => "type to filter", "ພິມເພື່ອຄົ້ນຫາ";
+    Showing => "showing", "ສະແດງ";
+    NoMatch => "Nothing matches; Backspace to widen.", "ບໍ່ພົບ; ກົດ Backspace ເພື່ອຂະຫຍາຍ.";
+    SpaceToggles => "Space: tick or untick   Enter: next", "Space: ໝາຍ ຫຼື ຍົກເລີກ   Enter: ຕໍ່ໄປ";
+    EnterChooses => "Enter: choose   Up/Down: move", "Enter: ເລືອກ   ຂຶ້ນ/ລົງ: ເລື່ອນ";
+    AckPrompt => "Space: mark as acknowledged", "Space: ໝາຍວ່າຮັບຊາບ";
+    Acknowledged => "Acknowledged", "ຮັບຊາບແລ້ວ";
+    NoteHint => "Enter: continue", "Enter: ສືບຕໍ່";
+    AddAnother => "Add another", "ເພີ່ມອີກ";
+    Entries => "entries so far", "ລາຍການແລ້ວ";
+    AddKeys => "Enter or y: add one   n or PgDn: go on   Ctrl-D: remove the last", "Enter ຫຼື y: ເພີ່ມ   n ຫຼື PgDn: ໄປຕໍ່   Ctrl-D: ລຶບອັນສຸດທ້າຍ";
+    Yes => "Yes", "ແມ່ນ";
+    No => "No", "ບໍ່";
+    JumpTitle => "Jump to a question", "ໄປຫາຄຳຖາມ";
+    Answered => "answered", "ຕອບແລ້ວ";
+    Missing => "missing", "ຍັງຂາດ";
+    Violated => "check", "ກວດຄືນ";
+    ReviewTitle => "Review before finalizing", "ກວດກ່ອນສຳເລັດ";
+    ReviewClean => "Every required question is answered and every answer passes its checks.", "ຕອບຄຳຖາມທີ່ຈຳເປັນຄົບ ແລະ ທຸກຄຳຕອບຜ່ານການກວດ.";
+    ReviewFinalize => "Enter: finalize. The record is then encrypted for the data managers and can no longer be opened here.", "Enter: ສຳເລັດ. ຂໍ້ມູນຈະຖືກເຂົ້າລະຫັດໃຫ້ຜູ້ຈັດການຂໍ້ມູນ ແລະ ເປີດຢູ່ນີ້ບໍ່ໄດ້ອີກ.";
+    ReviewProblems => "Fix these before finalizing (Enter jumps to the question):", "ແກ້ໄຂສິ່ງເຫຼົ່ານີ້ກ່ອນ (Enter ເພື່ອໄປຫາຄຳຖາມ):";
+    FinalizedStatus => "Record finalized and encrypted for the data managers.", "ສຳເລັດ ແລະ ເຂົ້າລະຫັດໃຫ້ຜູ້ຈັດການຂໍ້ມູນແລ້ວ.";
+    ConfirmDelete => "Delete this draft? Its answers are lost. y: delete   n: keep", "ລຶບຮ່າງນີ້ບໍ? ຄຳຕອບຈະເສຍໄປ. y: ລຶບ   n: ເກັບໄວ້";
+    ConfirmRemove => "Remove this entry and its answers? y: remove   n: keep", "ລຶບລາຍການນີ້ ແລະ ຄຳຕອບບໍ? y: ລຶບ   n: ເກັບໄວ້";
+    Deleted => "Draft deleted.", "ລຶບຮ່າງແລ້ວ.";
+    HelpTitle => "Keys", "ປຸ່ມ";
+    Close => "Esc: close", "Esc: ປິດ";
+    Outbox => "outbox", "ລໍຖ້າສົ່ງ";
+    Language => "Language", "ພາສາ";
+}
+
+/// The help overlay: (keys, what they do) per line.
+pub fn help(lang: Lang) -> Vec<(&'static str, &'static str)> {
+    let en = lang == Lang::En;
+    let pick = |e: &'static str, l: &'static str| if en { e } else { l };
+    vec![
+        ("Enter", pick("answer and go to the next question", "ຕອບ ແລະ ໄປຄຳຖາມຕໍ່ໄປ")),
+        ("PgDn / Ctrl-N", pick("next page", "ໜ້າຕໍ່ໄປ")),
+        ("PgUp / Ctrl-P", pick("previous page", "ໜ້າກ່ອນ")),
+        ("Tab / Shift-Tab", pick("next / previous field on a page", "ຊ່ອງຕໍ່ໄປ / ກ່ອນ")),
+        ("Up / Down", pick("move in a list of choices", "ເລື່ອນໃນລາຍການ")),
+        ("Space", pick("choose, or tick a choice", "ເລືອກ ຫຼື ໝາຍ")),
+        ("letters", pick("filter a list of choices", "ຄົ້ນຫາໃນລາຍການ")),
+        ("Ctrl-J", pick("jump to any question", "ໄປຫາຄຳຖາມໃດໜຶ່ງ")),
+        ("Ctrl-F", pick("review and finalize", "ກວດ ແລະ ສຳເລັດ")),
+        ("Ctrl-D", pick("remove this repeat entry", "ລຶບລາຍການທີ່ຊ້ຳນີ້")),
+        ("F2", pick("switch language", "ປ່ຽນພາສາ")),
+        ("F1", pick("this help", "ການຊ່ວຍເຫຼືອນີ້")),
+        ("Esc", pick("back to the home screen (answers are saved)", "ກັບໜ້າຫຼັກ (ບັນທຶກແລ້ວ)")),
+        ("Ctrl-C / q", pick("quit (answers are saved)", "ອອກ (ບັນທຶກແລ້ວ)")),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_message_has_both_languages() {
+        for m in [Msg::SetupTitle, Msg::Saved, Msg::Language, Msg::ReviewFinalize] {
+            assert!(!m.text(Lang::En).is_empty());
+            assert_ne!(m.text(Lang::En), m.text(Lang::Lo));
+        }
+        assert_eq!(help(Lang::En).len(), help(Lang::Lo).len());
+        assert_eq!(Lang::of_form_language(Some("Lao (lo)")), Lang::Lo);
+        assert_eq!(Lang::of_form_language(Some("English (en)")), Lang::En);
+    }
+}

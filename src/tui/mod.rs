@@ -1,0 +1,229 @@
+//! The enumerator's screen (`fieldkit` / `fieldkit collect`): the loop
+//! that owns the terminal and the store. It draws `App`, turns terminal
+//! events into `Action`s, runs each `Effect` (create the profile, unlock,
+//! save, finalize, delete) and feeds the result back. It blocks on the
+//! terminal between keys, so an idle screen costs no CPU. The terminal is
+//! restored on quit, on error and on panic (ratatui's hook).
+
+pub mod app;
+pub mod chrome;
+pub mod input;
+pub mod record;
+pub mod view;
+
+use std::fs::File;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use ratatui::crossterm::event::{self, Event, KeyEventKind};
+
+use crate::commands::{Globals, Outcome};
+use crate::paths;
+use crate::store::profile::{self, Home};
+use crate::store::{Store, StoreError};
+use app::{Action, App, Effect, FormEntry, Opened, Page, Setup};
+use input::Input;
+
+/// Everything the loop owns besides the model.
+pub struct Runtime {
+    home: Home,
+    store: Option<Store>,
+    lock: Option<File>,
+}
+
+impl Runtime {
+    /// Runs an effect; the result as an action (None: quit).
+    pub fn run_effect(&mut self, effect: Effect) -> Option<Action> {
+        Some(match effect {
+            Effect::Quit => return None,
+            Effect::CreateProfile {
+                enumerator,
+                name,
+                passphrase,
+                recipients,
+            } => Action::Opened(self.create(&enumerator, &name, &passphrase, &recipients)),
+            Effect::Unlock { passphrase } => Action::Opened(self.unlock(&passphrase)),
+            Effect::Save { draft, detail } => Action::Saved(
+                self.with_store(|s| s.save_draft(&draft, &detail)),
+            ),
+            Effect::Load { id } => Action::DraftLoaded(self.with_store(|s| s.load_draft(&id))),
+            Effect::Finalize { draft, values } => {
+                let now = paths::now().to_string();
+                Action::Finalized(self.with_store(|s| {
+                    // A record never saved as a draft is created and
+                    // finalized in one write.
+                    match s.finalize(&draft, &values, &now) {
+                        Err(StoreError::NotFound(_)) => s.save_final(&draft, &values, &now),
+                        other => other,
+                    }
+                }))
+            }
+            Effect::Delete { id } => Action::Deleted(
+                self.with_store(|s| s.delete_draft(&id, &paths::now().to_string()))
+                    .map(|()| id),
+            ),
+        })
+    }
+
+    fn with_store<T>(
+        &mut self,
+        f: impl FnOnce(&Store) -> Result<T, StoreError>,
+    ) -> Result<T, String> {
+        match &self.store {
+            Some(s) => f(s).map_err(|e| e.to_string()),
+            None => Err("the store is not open".into()),
+        }
+    }
+
+    fn opened(&self) -> Result<Opened, String> {
+        let store = self.store.as_ref().ok_or("the store is not open")?;
+        let (listing, damaged) = store.listing_checked().map_err(|e| e.to_string())?;
+        if !damaged.is_empty() {
+            return Err(format!(
+                "{} record(s) in the store cannot be read ({}); run 'fieldkit rescue --out DIR'",
+                damaged.len(),
+                damaged.join(", ")
+            ));
+        }
+        Ok(Opened {
+            enumerator: store.profile().public.enumerator_id.clone(),
+            device_id: store.profile().public.device_id.clone(),
+            listing,
+        })
+    }
+
+    fn unlock(&mut self, passphrase: &age::secrecy::SecretString) -> Result<Opened, String> {
+        let lock = match self.lock.take() {
+            Some(l) => l,
+            None => crate::store::lock(&self.home).map_err(|e| e.to_string())?,
+        };
+        let store =
+            Store::open_locked(self.home.clone(), passphrase, lock).map_err(|e| e.to_string())?;
+        self.store = Some(store);
+        self.opened()
+    }
+
+    fn create(
+        &mut self,
+        enumerator: &str,
+        name: &str,
+        passphrase: &age::secrecy::SecretString,
+        recipients: &std::path::Path,
+    ) -> Result<Opened, String> {
+        let text = std::fs::read_to_string(recipients).map_err(|e| {
+            format!(
+                "cannot read the data managers' keys {}: {e}",
+                recipients.display()
+            )
+        })?;
+        let now = paths::now().to_string();
+        let made = profile::create(&self.home, enumerator, name, passphrase, &text, &now)
+            .map_err(|e| e.to_string())?;
+        let public = made.public.clone();
+        let store = Store::create(self.home.clone(), made, &now).map_err(|e| e.to_string())?;
+        profile::finish(&self.home, &public).map_err(|e| e.to_string())?;
+        self.store = Some(store);
+        self.opened()
+    }
+}
+
+/// The shipped forms with their hashes.
+pub fn load_forms(globals: &Globals) -> Result<Vec<FormEntry>> {
+    let found = crate::commands::forms::discover(globals.forms.as_deref())?;
+    found
+        .into_iter()
+        .map(|(_, form)| {
+            let sha256 = crate::commands::forms::form_sha256(&form)?;
+            Ok(FormEntry { form, sha256 })
+        })
+        .collect()
+}
+
+/// The first model and runtime: setup when there is no profile, unlock
+/// otherwise (done at once with `--passphrase-file`).
+pub fn start(globals: &Globals) -> Result<(App, Runtime)> {
+    let forms = load_forms(globals)?;
+    if forms.is_empty() {
+        anyhow::bail!("no forms found; give a folder of forms with --forms DIR");
+    }
+    let home = globals.home()?;
+    let mut runtime = Runtime {
+        home: home.clone(),
+        store: None,
+        lock: None,
+    };
+    let now = paths::now();
+    if !home.exists() {
+        let recipients = paths::shipped_key("recipients.txt");
+        let app = App::new(forms, Page::Setup(Setup::new(recipients)), now);
+        return Ok((app, runtime));
+    }
+    // Say "in use" before asking for anything.
+    runtime.lock = Some(crate::store::lock(&home)?);
+    let mut app = App::new(
+        forms,
+        Page::Unlock {
+            passphrase: Input::secret(),
+            error: None,
+        },
+        now,
+    );
+    if globals.passphrase_file.is_some() {
+        let passphrase = globals.passphrase("", false)?;
+        let opened = runtime.unlock(&passphrase).map_err(anyhow::Error::msg)?;
+        app.update(Action::Opened(Ok(opened)));
+    }
+    Ok((app, runtime))
+}
+
+pub fn run(globals: &Globals) -> Result<Outcome> {
+    let (mut app, mut runtime) = start(globals)?;
+    app.color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let mut terminal = ratatui::try_init().context("cannot start the screen")?;
+    let result = event_loop(&mut terminal, &mut app, &mut runtime);
+    ratatui::restore();
+    result?;
+    Ok(Outcome::Done)
+}
+
+fn event_loop(
+    terminal: &mut ratatui::DefaultTerminal,
+    app: &mut App,
+    runtime: &mut Runtime,
+) -> Result<()> {
+    loop {
+        terminal.draw(|f| view::render(app, f))?;
+        // Block until something happens: no timer, no CPU while idle.
+        if !event::poll(Duration::from_secs(3600))? {
+            continue;
+        }
+        let action = match event::read()? {
+            Event::Key(key) if key.kind == KeyEventKind::Press => Action::Key(key),
+            Event::Resize(..) => Action::Resize,
+            _ => continue,
+        };
+        app.now = paths::now();
+        let mut next = app.update(action);
+        while let Some(effect) = next {
+            // Show "working" while a slow effect (unlocking) runs.
+            terminal.draw(|f| view::render(app, f))?;
+            let Some(result) = runtime.run_effect(effect) else {
+                return Ok(());
+            };
+            app.now = paths::now();
+            next = app.update(result);
+        }
+    }
+}
+
+/// Used by tests and benchmarks: an app on a home, forms loaded.
+pub fn forms_for_tests(dir: PathBuf) -> Result<Vec<FormEntry>> {
+    load_forms(&Globals {
+        forms: Some(dir),
+        ..Globals::default()
+    })
+}
+
+#[cfg(test)]
+mod tests;

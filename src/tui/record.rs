@@ -1,0 +1,649 @@
+//! One record being filled on screen: the engine's session, the page
+//! shown, the field in focus and its editor (a line of text, or a list of
+//! choices filtered as you type), the messages under fields, and the
+//! draft that is saved after every answer. Pure: saving is an `Effect`.
+
+use std::collections::HashMap;
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use serde_json::{Map, Value};
+
+use super::app::Effect;
+use super::input::Input;
+use crate::form::dates::DateTime;
+use crate::form::{Kind, Pos, Screen, Session, ViolationKind};
+use crate::store::{Draft, Listing, State};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Choices {
+    pub filter: Input,
+    /// Index into `visible`.
+    pub cursor: usize,
+    /// Indexes into the list's choices: those allowed here that match the filter.
+    pub visible: Vec<usize>,
+    pub multiple: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Editor {
+    Text(Input),
+    Choices(Choices),
+    Acknowledge,
+    Note,
+    Nothing,
+}
+
+/// What happened to a key: stay on the record, or the end of the form was
+/// reached (the review opens).
+pub enum Outcome {
+    Stay(Option<Effect>),
+    End(Option<Effect>),
+}
+
+/// One line of the jump list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JumpEntry {
+    pub pos: Pos,
+    pub label: String,
+    pub state: QuestionState,
+    /// Repeat depth, for indenting.
+    pub depth: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuestionState {
+    Answered,
+    Empty,
+    Missing,
+    Violated,
+    Note,
+}
+
+#[derive(Debug)]
+pub struct RecordView {
+    pub session: Session,
+    pub draft: Draft,
+    pub screen: Screen,
+    pub focus: usize,
+    pub editor: Editor,
+    /// Messages under fields, from the last attempt to answer them.
+    pub messages: HashMap<Pos, String>,
+    /// Answers changed since the last save.
+    dirty: bool,
+    /// Whether anything has been saved yet (a record no one answered is
+    /// never saved).
+    pub saved_once: bool,
+}
+
+impl RecordView {
+    pub fn new(session: Session, draft: Draft, language: &str) -> Self {
+        let screen = session
+            .screens()
+            .into_iter()
+            .next()
+            .unwrap_or(Screen::AddRepeat {
+                path: Vec::new(),
+                repeat: 0,
+            });
+        let mut view = RecordView {
+            session,
+            draft,
+            screen,
+            focus: 0,
+            editor: Editor::Nothing,
+            messages: HashMap::new(),
+            dirty: false,
+            saved_once: false,
+        };
+        view.set_language(language);
+        view.load_editor();
+        view
+    }
+
+    pub fn set_language(&mut self, language: &str) {
+        if self
+            .session
+            .form()
+            .languages
+            .iter()
+            .any(|l| l == language)
+        {
+            self.session.set_language(Some(language.to_string()));
+        }
+        self.refresh_choices();
+    }
+
+    pub fn questions(&self) -> Vec<Pos> {
+        self.session.questions_on(&self.screen)
+    }
+
+    pub fn focused(&self) -> Option<Pos> {
+        self.questions().get(self.focus).cloned()
+    }
+
+    /// (page number, pages): "question n of m".
+    pub fn progress(&self) -> (usize, usize) {
+        let screens = self.session.screens();
+        let at = screens.iter().position(|s| *s == self.screen).unwrap_or(0);
+        (at + 1, screens.len())
+    }
+
+    fn load_editor(&mut self) {
+        let Some(pos) = self.focused() else {
+            self.editor = Editor::Nothing;
+            return;
+        };
+        let node = &self.session.form().nodes[pos.node];
+        self.editor = match &node.kind {
+            Kind::SelectOne { .. } | Kind::SelectMultiple { .. } => {
+                let multiple = matches!(node.kind, Kind::SelectMultiple { .. });
+                let mut c = Choices {
+                    filter: Input::default(),
+                    cursor: 0,
+                    visible: Vec::new(),
+                    multiple,
+                };
+                c.visible = self.session.choices(&pos);
+                // Start on the chosen answer of a select_one.
+                let value = self.session.raw_value(&pos);
+                if let Some(list) = self.session.form().list_of(pos.node)
+                    && let Some(i) = list.index_of(value)
+                {
+                    c.cursor = c.visible.iter().position(|&v| v == i).unwrap_or(0);
+                }
+                Editor::Choices(c)
+            }
+            Kind::Acknowledge => Editor::Acknowledge,
+            Kind::Note => Editor::Note,
+            _ if node.read_only || node.calculation.is_some() => Editor::Note,
+            _ => Editor::Text(Input::new(self.session.raw_value(&pos))),
+        };
+    }
+
+    /// Re-filters the choice list after the filter or other answers changed.
+    pub fn refresh_choices(&mut self) {
+        let Some(pos) = self.focused() else {
+            return;
+        };
+        if let Editor::Choices(c) = &mut self.editor
+            && let Some(list) = self.session.form().list_of(pos.node)
+        {
+            let allowed = self.session.choices(&pos);
+            c.visible = list.search().filter(&allowed, &c.filter.text);
+            c.cursor = c.cursor.min(c.visible.len().saturating_sub(1));
+        }
+    }
+
+    /// Sets an answer; `Some(Save)` when it changed. A refused answer
+    /// (wrong type) leaves a message and changes nothing.
+    fn commit(&mut self, pos: &Pos, raw: &str, now: DateTime) -> Result<Option<Effect>, ()> {
+        if self.session.raw_value(pos) == raw {
+            return Ok(None);
+        }
+        match self.session.answer(pos, raw) {
+            Err(e) => {
+                self.messages.insert(pos.clone(), e.to_string());
+                Err(())
+            }
+            Ok(()) => {
+                self.messages.remove(pos);
+                self.dirty = true;
+                let name = self.session.form().nodes[pos.node].name.clone();
+                Ok(Some(self.save(now, &name)))
+            }
+        }
+    }
+
+    /// Commits what is typed in a text editor and not yet answered.
+    pub fn commit_pending(&mut self, now: DateTime) -> Option<Effect> {
+        let pos = self.focused()?;
+        match &self.editor {
+            Editor::Text(input) => {
+                let raw = input.text.clone();
+                self.commit(&pos, &raw, now).ok().flatten()
+            }
+            _ => None,
+        }
+    }
+
+    pub fn save_if_dirty(&mut self, now: DateTime) -> Option<Effect> {
+        let pending = self.commit_pending(now);
+        if pending.is_some() {
+            return pending;
+        }
+        self.dirty.then(|| self.save(now, ""))
+    }
+
+    fn save(&mut self, now: DateTime, detail: &str) -> Effect {
+        self.session.touch(now);
+        self.draft.answers = self.session.answers();
+        self.draft.instance_name = self.session.instance_name();
+        self.draft.updated = now.to_string();
+        self.dirty = false;
+        self.saved_once = true;
+        Effect::Save {
+            draft: self.draft.clone(),
+            detail: detail.to_string(),
+        }
+    }
+
+    /// The listing entry of this draft as it now stands.
+    pub fn listing(&self) -> Listing {
+        Listing {
+            id: self.draft.id.clone(),
+            state: State::Draft,
+            form_id: self.draft.form_id.clone(),
+            form_version: self.draft.form_version.clone(),
+            instance_name: self.draft.instance_name.clone(),
+            started: self.draft.started.clone(),
+            updated: self.draft.updated.clone(),
+            finalized: None,
+            bundle: None,
+            size: 0,
+        }
+    }
+
+    /// The record to finalize: the draft as it stands and the values.
+    pub fn final_record(&mut self, now: DateTime) -> (Draft, Map<String, Value>) {
+        self.session.touch(now);
+        self.draft.answers = self.session.answers();
+        self.draft.instance_name = self.session.instance_name();
+        self.draft.updated = now.to_string();
+        (self.draft.clone(), self.session.record())
+    }
+
+    fn show(&mut self, screen: Screen, focus: usize) {
+        self.screen = screen;
+        self.focus = focus.min(self.questions().len().saturating_sub(1));
+        self.load_editor();
+    }
+
+    /// The next page; false at the end of the form.
+    fn next_page(&mut self) -> bool {
+        match self.session.step(&self.screen, true) {
+            Some(s) => {
+                self.show(s, 0);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn previous_page(&mut self) {
+        if let Some(s) = self.session.step(&self.screen, false) {
+            let last = self.session.questions_on(&s).len().saturating_sub(1);
+            self.show(s, last);
+        }
+    }
+
+    /// Moves to the next field on the page, else the next page; false at
+    /// the end of the form.
+    fn advance(&mut self) -> bool {
+        if self.focus + 1 < self.questions().len() {
+            self.focus += 1;
+            self.load_editor();
+            return true;
+        }
+        self.next_page()
+    }
+
+    pub fn go_to(&mut self, pos: &Pos) {
+        for screen in self.session.screens() {
+            if let Some(i) = self.session.questions_on(&screen).iter().position(|p| p == pos) {
+                self.show(screen, i);
+                return;
+            }
+        }
+    }
+
+    /// Where to resume a draft: the first page with an unanswered question.
+    pub fn resume_point(&mut self) {
+        for screen in self.session.screens() {
+            for (i, pos) in self.session.questions_on(&screen).iter().enumerate() {
+                let node = &self.session.form().nodes[pos.node];
+                if node.kind.is_input()
+                    && node.calculation.is_none()
+                    && !node.read_only
+                    && self.session.raw_value(pos).is_empty()
+                {
+                    self.show(screen, i);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Whether Ctrl-D can remove a repeat entry here.
+    pub fn in_repeat_instance(&self) -> bool {
+        match &self.screen {
+            Screen::AddRepeat { path, repeat } => {
+                self.session.instance_count(path, *repeat) > 0
+                    && self.session.form().nodes[*repeat].repeat_count.is_none()
+            }
+            _ => self.focused().is_some_and(|p| {
+                p.path
+                    .last()
+                    .is_some_and(|(r, _)| self.session.form().nodes[*r].repeat_count.is_none())
+            }),
+        }
+    }
+
+    /// Removes the repeat entry in view (or the last one, on "add another").
+    pub fn remove_instance(&mut self, now: DateTime) -> Option<Effect> {
+        let instance = match &self.screen {
+            Screen::AddRepeat { path, repeat } => {
+                let n = self.session.instance_count(path, *repeat);
+                let mut p = path.clone();
+                p.push((*repeat, n.checked_sub(1)?));
+                p
+            }
+            _ => self.focused()?.path,
+        };
+        self.session.remove_instance(&instance).ok()?;
+        let (repeat, _) = *instance.last()?;
+        let outer = instance[..instance.len() - 1].to_vec();
+        self.show(
+            Screen::AddRepeat {
+                path: outer,
+                repeat,
+            },
+            0,
+        );
+        self.dirty = true;
+        let name = self.session.form().nodes[repeat].name.clone();
+        Some(self.save(now, &name))
+    }
+
+    pub fn jump_entries(&self) -> Vec<JumpEntry> {
+        let mut out = Vec::new();
+        for screen in self.session.screens() {
+            for pos in self.session.questions_on(&screen) {
+                let node = &self.session.form().nodes[pos.node];
+                let value = self.session.raw_value(&pos);
+                let state = if !node.kind.is_input() {
+                    QuestionState::Note
+                } else {
+                    match self.session.check(&pos).map(|v| v.kind) {
+                        Some(ViolationKind::Required) => QuestionState::Missing,
+                        Some(_) => QuestionState::Violated,
+                        None if value.is_empty() => QuestionState::Empty,
+                        None => QuestionState::Answered,
+                    }
+                };
+                let label = self.session.label(&pos);
+                out.push(JumpEntry {
+                    depth: pos.path.len(),
+                    label: label.lines().next().unwrap_or("").to_string(),
+                    pos,
+                    state,
+                });
+            }
+        }
+        out
+    }
+
+    pub fn jump_position(&self) -> usize {
+        let Some(pos) = self.focused() else {
+            return 0;
+        };
+        self.jump_entries()
+            .iter()
+            .position(|e| e.pos == pos)
+            .unwrap_or(0)
+    }
+
+    /// The message to show under a question: the last refusal, else what
+    /// is wrong with its answer now.
+    pub fn message(&self, pos: &Pos) -> Option<String> {
+        if let Some(m) = self.messages.get(pos) {
+            return Some(m.clone());
+        }
+        if self.session.raw_value(pos).is_empty() {
+            return None;
+        }
+        self.session.check(pos).map(|v| v.message)
+    }
+
+    pub fn key(&mut self, key: KeyEvent, now: DateTime) -> Outcome {
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        if let Screen::AddRepeat { path, repeat } = self.screen.clone() {
+            return match key.code {
+                KeyCode::Enter | KeyCode::Char('y') | KeyCode::Char('Y') => {
+                    match self.session.add_instance(&path, repeat) {
+                        Ok(inner) => {
+                            self.dirty = true;
+                            let first = self
+                                .session
+                                .screens()
+                                .into_iter()
+                                .find(|s| screen_in(s, &inner));
+                            if let Some(s) = first {
+                                self.show(s, 0);
+                            }
+                            let name = self.session.form().nodes[repeat].name.clone();
+                            Outcome::Stay(Some(self.save(now, &name)))
+                        }
+                        Err(e) => {
+                            self.messages.insert(
+                                Pos {
+                                    path: path.clone(),
+                                    node: repeat,
+                                },
+                                e.to_string(),
+                            );
+                            Outcome::Stay(None)
+                        }
+                    }
+                }
+                KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::PageDown => {
+                    if self.next_page() {
+                        Outcome::Stay(None)
+                    } else {
+                        Outcome::End(None)
+                    }
+                }
+                KeyCode::PageUp => {
+                    self.previous_page();
+                    Outcome::Stay(None)
+                }
+                KeyCode::Char('p') if ctrl => {
+                    self.previous_page();
+                    Outcome::Stay(None)
+                }
+                _ => Outcome::Stay(None),
+            };
+        }
+        let Some(pos) = self.focused() else {
+            return if self.next_page() {
+                Outcome::Stay(None)
+            } else {
+                Outcome::End(None)
+            };
+        };
+        match key.code {
+            KeyCode::PageDown => {
+                let effect = self.commit_pending(now);
+                if self.next_page() {
+                    Outcome::Stay(effect)
+                } else {
+                    Outcome::End(effect)
+                }
+            }
+            KeyCode::Char('n') if ctrl => {
+                let effect = self.commit_pending(now);
+                if self.next_page() {
+                    Outcome::Stay(effect)
+                } else {
+                    Outcome::End(effect)
+                }
+            }
+            KeyCode::PageUp => {
+                let effect = self.commit_pending(now);
+                self.previous_page();
+                Outcome::Stay(effect)
+            }
+            KeyCode::Char('p') if ctrl => {
+                let effect = self.commit_pending(now);
+                self.previous_page();
+                Outcome::Stay(effect)
+            }
+            KeyCode::Tab => {
+                let effect = self.commit_pending(now);
+                if self.focus + 1 < self.questions().len() {
+                    self.focus += 1;
+                    self.load_editor();
+                }
+                Outcome::Stay(effect)
+            }
+            KeyCode::BackTab => {
+                let effect = self.commit_pending(now);
+                if self.focus > 0 {
+                    self.focus -= 1;
+                    self.load_editor();
+                }
+                Outcome::Stay(effect)
+            }
+            KeyCode::Enter => self.enter(&pos, now),
+            _ => self.edit(&pos, key, now),
+        }
+    }
+
+    /// Enter: answer what is in the editor, then go on unless the answer
+    /// is refused, breaks a constraint, or a required answer is missing.
+    fn enter(&mut self, pos: &Pos, now: DateTime) -> Outcome {
+        let mut effect = None;
+        match &self.editor {
+            Editor::Text(input) => {
+                let raw = input.text.clone();
+                match self.commit(pos, &raw, now) {
+                    Ok(e) => effect = e,
+                    Err(()) => return Outcome::Stay(None),
+                }
+            }
+            Editor::Choices(c) if !c.multiple => {
+                if let (Some(&i), Some(list)) = (
+                    c.visible.get(c.cursor),
+                    self.session.form().list_of(pos.node),
+                ) {
+                    let name = list.choices[i].name.clone();
+                    match self.commit(pos, &name, now) {
+                        Ok(e) => effect = e,
+                        Err(()) => return Outcome::Stay(None),
+                    }
+                }
+            }
+            _ => {}
+        }
+        if let Some(v) = self.session.check(pos) {
+            self.messages.insert(pos.clone(), v.message);
+            return Outcome::Stay(effect);
+        }
+        self.messages.remove(pos);
+        if self.advance() {
+            Outcome::Stay(effect)
+        } else {
+            Outcome::End(effect)
+        }
+    }
+
+    fn edit(&mut self, pos: &Pos, key: KeyEvent, now: DateTime) -> Outcome {
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        let questions = self.questions().len();
+        match &mut self.editor {
+            Editor::Text(input) => {
+                match key.code {
+                    KeyCode::Up if self.focus > 0 => {
+                        let effect = self.commit_pending(now);
+                        self.focus -= 1;
+                        self.load_editor();
+                        return Outcome::Stay(effect);
+                    }
+                    KeyCode::Down if self.focus + 1 < questions => {
+                        let effect = self.commit_pending(now);
+                        self.focus += 1;
+                        self.load_editor();
+                        return Outcome::Stay(effect);
+                    }
+                    _ => {
+                        input.handle(&key);
+                    }
+                }
+                Outcome::Stay(None)
+            }
+            Editor::Choices(c) => {
+                match key.code {
+                    KeyCode::Up => c.cursor = c.cursor.saturating_sub(1),
+                    KeyCode::Down => {
+                        c.cursor = (c.cursor + 1).min(c.visible.len().saturating_sub(1))
+                    }
+                    KeyCode::PageUp | KeyCode::Home if ctrl => c.cursor = 0,
+                    KeyCode::Char(' ') => {
+                        let Some(&i) = c.visible.get(c.cursor) else {
+                            return Outcome::Stay(None);
+                        };
+                        let multiple = c.multiple;
+                        let Some(list) = self.session.form().list_of(pos.node) else {
+                            return Outcome::Stay(None);
+                        };
+                        let name = list.choices[i].name.clone();
+                        let raw = if multiple {
+                            let mut ticked: Vec<String> = self
+                                .session
+                                .raw_value(pos)
+                                .split_whitespace()
+                                .map(str::to_string)
+                                .collect();
+                            match ticked.iter().position(|t| *t == name) {
+                                Some(at) => {
+                                    ticked.remove(at);
+                                }
+                                None => ticked.push(name),
+                            }
+                            ticked.join(" ")
+                        } else {
+                            name
+                        };
+                        let effect = self.commit(pos, &raw, now).ok().flatten();
+                        self.refresh_choices();
+                        return Outcome::Stay(effect);
+                    }
+                    KeyCode::Char(_)
+                    | KeyCode::Backspace
+                    | KeyCode::Delete
+                    | KeyCode::Left
+                    | KeyCode::Right
+                    | KeyCode::Home
+                    | KeyCode::End => {
+                        if c.filter.handle(&key) {
+                            c.cursor = 0;
+                            self.refresh_choices();
+                        }
+                    }
+                    _ => {}
+                }
+                Outcome::Stay(None)
+            }
+            Editor::Acknowledge => {
+                if key.code == KeyCode::Char(' ') {
+                    let raw = if self.session.raw_value(pos) == "OK" {
+                        ""
+                    } else {
+                        "OK"
+                    };
+                    return Outcome::Stay(self.commit(pos, raw, now).ok().flatten());
+                }
+                Outcome::Stay(None)
+            }
+            Editor::Note | Editor::Nothing => Outcome::Stay(None),
+        }
+    }
+}
+
+/// Whether a screen belongs to the repeat instance at `inner`.
+fn screen_in(screen: &Screen, inner: &[(usize, usize)]) -> bool {
+    let path = match screen {
+        Screen::Question(p) | Screen::FieldList(p) => &p.path,
+        Screen::AddRepeat { path, .. } => path,
+    };
+    path.starts_with(inner)
+}

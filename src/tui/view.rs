@@ -1,0 +1,643 @@
+//! Drawing: every page and overlay from `&App`, nothing else. Works from
+//! 80x24 down to small terminals; without colour when NO_COLOR is set.
+//! Text widths come from ratatui, which measures grapheme clusters, so Lao
+//! vowel signs and tone marks take no column.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Position, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+
+use super::app::{App, Overlay, Page, Pane, SetupField};
+use super::chrome::{self, Msg};
+use super::input::Input;
+use super::record::{Editor, QuestionState, RecordView};
+use crate::form::{Kind, Screen};
+
+/// Styles, with or without colour.
+struct Theme {
+    color: bool,
+}
+
+impl Theme {
+    fn bar(&self) -> Style {
+        Style::default().add_modifier(Modifier::REVERSED)
+    }
+    fn heading(&self) -> Style {
+        let s = Style::default().add_modifier(Modifier::BOLD);
+        if self.color { s.fg(Color::Cyan) } else { s }
+    }
+    fn selected(&self) -> Style {
+        let s = Style::default().add_modifier(Modifier::REVERSED);
+        if self.color { s.fg(Color::Yellow) } else { s }
+    }
+    fn problem(&self) -> Style {
+        let s = Style::default().add_modifier(Modifier::BOLD);
+        if self.color { s.fg(Color::Red) } else { s }
+    }
+    fn good(&self) -> Style {
+        if self.color {
+            Style::default().fg(Color::Green)
+        } else {
+            Style::default()
+        }
+    }
+    fn dim(&self) -> Style {
+        if self.color {
+            Style::default().fg(Color::DarkGray)
+        } else {
+            Style::default()
+        }
+    }
+}
+
+pub fn render(app: &App, frame: &mut Frame) {
+    let theme = Theme { color: app.color };
+    let area = frame.area();
+    let [top, body, keys, status] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+
+    let who = app
+        .who
+        .as_ref()
+        .map(|w| format!(" · {}", w.enumerator))
+        .unwrap_or_default();
+    let title = format!(" fieldkit{who}");
+    let right = format!("{}: {} ", app.t(Msg::Language), app.language);
+    let pad = (top.width as usize).saturating_sub(width(&title) + width(&right));
+    frame.render_widget(
+        Paragraph::new(format!("{title}{}{right}", " ".repeat(pad))).style(theme.bar()),
+        top,
+    );
+
+    let hint = match &app.page {
+        Page::Setup(_) => app.t(Msg::SetupKeys),
+        Page::Unlock { .. } => app.t(Msg::UnlockKeys),
+        Page::Busy => app.t(Msg::Working),
+        Page::Home(_) => app.t(Msg::HomeKeys),
+        Page::Record(r) => match r.screen {
+            Screen::AddRepeat { .. } => app.t(Msg::AddKeys),
+            _ => app.t(Msg::FormKeys),
+        },
+    };
+    frame.render_widget(Paragraph::new(hint).style(theme.dim()), keys);
+    if let Some((text, problem)) = &app.status {
+        let style = if *problem {
+            theme.problem()
+        } else {
+            theme.good()
+        };
+        frame.render_widget(Paragraph::new(text.as_str()).style(style), status);
+    }
+
+    match &app.page {
+        Page::Setup(s) => setup(app, s, frame, body, &theme),
+        Page::Unlock { passphrase, error } => unlock(app, passphrase, error, frame, body, &theme),
+        Page::Busy => frame.render_widget(Paragraph::new(app.t(Msg::Working)), body),
+        Page::Home(h) => home(app, h, frame, body, &theme),
+        Page::Record(r) => record(app, r, frame, body, &theme),
+    }
+    if let Some(overlay) = &app.overlay {
+        draw_overlay(app, overlay, frame, body, &theme);
+    }
+}
+
+fn width(s: &str) -> usize {
+    Line::from(s).width()
+}
+
+/// An input line "label: value" and where its cursor goes.
+fn input_line<'a>(label: &'a str, input: &Input, focused: bool, theme: &Theme) -> Line<'a> {
+    let marker = if focused { "▸ " } else { "  " };
+    let value_style = if focused {
+        Style::default().add_modifier(Modifier::UNDERLINED)
+    } else {
+        Style::default()
+    };
+    Line::from(vec![
+        Span::raw(marker),
+        Span::styled(format!("{label}: "), theme.heading()),
+        Span::styled(input.shown(), value_style),
+    ])
+}
+
+fn setup(app: &App, s: &super::app::Setup, frame: &mut Frame, area: Rect, theme: &Theme) {
+    let mut lines = vec![
+        Line::styled(app.t(Msg::SetupTitle), theme.heading()),
+        Line::raw(app.t(Msg::SetupIntro)),
+        Line::raw(""),
+    ];
+    let mut cursor = None;
+    for f in SetupField::ALL {
+        let label = match f {
+            SetupField::Id => app.t(Msg::EnumeratorId),
+            SetupField::Name => app.t(Msg::FullName),
+            SetupField::Pass => app.t(Msg::Passphrase),
+            SetupField::Again => app.t(Msg::PassphraseAgain),
+            SetupField::Recipients => app.t(Msg::Recipients),
+        };
+        let input = s.field(f);
+        if f == s.focus {
+            cursor = Some((
+                2 + width(label) + 2 + input.cursor_column(),
+                lines.len(),
+            ));
+        }
+        lines.push(input_line(label, input, f == s.focus, theme));
+    }
+    if let Some(e) = &s.error {
+        lines.push(Line::raw(""));
+        lines.push(Line::styled(format!("! {e}"), theme.problem()));
+    }
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
+    // The intro may wrap: place the cursor only when the lines fit as drawn.
+    if let Some((x, y)) = cursor
+        && width(app.t(Msg::SetupIntro)) <= area.width as usize
+    {
+        set_cursor(frame, area, x, y);
+    }
+}
+
+fn set_cursor(frame: &mut Frame, area: Rect, x: usize, y: usize) {
+    if x < area.width as usize && y < area.height as usize {
+        frame.set_cursor_position(Position::new(area.x + x as u16, area.y + y as u16));
+    }
+}
+
+fn unlock(
+    app: &App,
+    passphrase: &Input,
+    error: &Option<String>,
+    frame: &mut Frame,
+    area: Rect,
+    theme: &Theme,
+) {
+    let mut lines = vec![
+        Line::styled(app.t(Msg::UnlockTitle), theme.heading()),
+        Line::raw(""),
+        input_line(app.t(Msg::Passphrase), passphrase, true, theme),
+    ];
+    if let Some(e) = error {
+        lines.push(Line::raw(""));
+        lines.push(Line::styled(format!("! {e}"), theme.problem()));
+    }
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
+    let x = 2 + width(app.t(Msg::Passphrase)) + 2 + passphrase.cursor_column();
+    set_cursor(frame, area, x, 2);
+}
+
+fn home(app: &App, h: &super::app::Home, frame: &mut Frame, area: Rect, theme: &Theme) {
+    let forms_height = (app.forms.len() as u16 + 2).min(area.height / 2).max(3);
+    let [forms_area, drafts_area] =
+        Layout::vertical([Constraint::Length(forms_height), Constraint::Min(3)]).areas(area);
+
+    let lang = app.language.as_str();
+    let counts_header = format!(
+        "{} · {} · {}",
+        app.t(Msg::Drafts).to_lowercase(),
+        app.t(Msg::Finalized),
+        app.t(Msg::Exported)
+    );
+    let mut lines = Vec::new();
+    for (i, entry) in app.forms.iter().enumerate() {
+        let (d, f, e) = app.counts(&entry.form.id);
+        let title = entry
+            .form
+            .title
+            .get(Some(lang), entry.form.default_language.as_deref())
+            .unwrap_or(&entry.form.id)
+            .to_string();
+        let counts = format!("{d:>3} · {f:>3} · {e:>3}");
+        let selected = h.pane == Pane::Forms && h.form == i;
+        let room = (forms_area.width as usize).saturating_sub(width(&counts) + 5);
+        let title = truncate(&title, room);
+        let pad = room.saturating_sub(width(&title));
+        let line = Line::from(format!(
+            "{} {title}{} {counts}",
+            if selected { "▸" } else { " " },
+            " ".repeat(pad)
+        ));
+        lines.push(if selected {
+            line.style(theme.selected())
+        } else {
+            line
+        });
+    }
+    let block = Block::default()
+        .borders(Borders::TOP)
+        .title(Line::from(vec![
+            Span::styled(format!(" {} ", app.t(Msg::Forms)), theme.heading()),
+            Span::styled(format!("({counts_header}) "), theme.dim()),
+        ]));
+    frame.render_widget(Paragraph::new(lines).block(block), forms_area);
+
+    let drafts = app.drafts();
+    let mut lines = Vec::new();
+    if drafts.is_empty() {
+        lines.push(Line::styled(app.t(Msg::NoDrafts), theme.dim()));
+    }
+    let rows = drafts_area.height.saturating_sub(1) as usize;
+    let first = h.draft.saturating_sub(rows.saturating_sub(1));
+    for (i, d) in drafts.iter().enumerate().skip(first).take(rows) {
+        let name = if d.instance_name.trim().is_empty() {
+            app.t(Msg::Untitled).to_string()
+        } else {
+            d.instance_name.clone()
+        };
+        let form = app
+            .forms
+            .iter()
+            .find(|f| f.form.id == d.form_id)
+            .and_then(|f| {
+                f.form
+                    .title
+                    .get(Some(lang), f.form.default_language.as_deref())
+            })
+            .unwrap_or(&d.form_id)
+            .to_string();
+        let when = d.updated.get(..16).unwrap_or(&d.updated).replace('T', " ");
+        let room = (drafts_area.width as usize).saturating_sub(width(&when) + 4);
+        let text = truncate(&format!("{name} · {form}"), room);
+        let pad = room.saturating_sub(width(&text));
+        let selected = h.pane == Pane::Drafts && h.draft == i;
+        let line = Line::from(format!(
+            "{} {text}{} {when}",
+            if selected { "▸" } else { " " },
+            " ".repeat(pad)
+        ));
+        lines.push(if selected {
+            line.style(theme.selected())
+        } else {
+            line
+        });
+    }
+    let block = Block::default().borders(Borders::TOP).title(Span::styled(
+        format!(" {} ({}) ", app.t(Msg::Drafts), drafts.len()),
+        theme.heading(),
+    ));
+    frame.render_widget(Paragraph::new(lines).block(block), drafts_area);
+}
+
+/// Cuts text to `room` columns, with an ellipsis.
+fn truncate(text: &str, room: usize) -> String {
+    if width(text) <= room {
+        return text.to_string();
+    }
+    let mut out = String::new();
+    for g in unicode_segmentation::UnicodeSegmentation::graphemes(text, true) {
+        if width(&out) + width(g) + 1 > room {
+            break;
+        }
+        out.push_str(g);
+    }
+    out.push('…');
+    out
+}
+
+/// "Group › Subgroup [2]": where a question sits.
+fn group_path(r: &RecordView) -> String {
+    let Some(pos) = r.focused().or_else(|| match &r.screen {
+        Screen::AddRepeat { path, repeat } => Some(crate::form::Pos {
+            path: path.clone(),
+            node: *repeat,
+        }),
+        _ => None,
+    }) else {
+        return String::new();
+    };
+    let form = r.session.form();
+    let mut parts = Vec::new();
+    let mut at = form.nodes[pos.node].parent;
+    while let Some(id) = at {
+        let node = &form.nodes[id];
+        let label = r.session.label(&crate::form::Pos {
+            path: pos.path.iter().copied().filter(|(rep, _)| *rep != id).collect(),
+            node: id,
+        });
+        let label = if label.is_empty() {
+            node.name.clone()
+        } else {
+            label
+        };
+        match pos.path.iter().find(|(rep, _)| *rep == id) {
+            Some((_, i)) => parts.push(format!("{label} [{}]", i + 1)),
+            None => parts.push(label),
+        }
+        at = node.parent;
+    }
+    parts.reverse();
+    parts.join(" › ")
+}
+
+fn record(app: &App, r: &RecordView, frame: &mut Frame, area: Rect, theme: &Theme) {
+    let form = r.session.form();
+    let title = form
+        .title
+        .get(Some(&app.language), form.default_language.as_deref())
+        .unwrap_or(&form.id)
+        .to_string();
+    let (n, m) = r.progress();
+    let progress = format!("{} {n} {} {m}", app.t(Msg::Question), app.t(Msg::Of));
+    let path = group_path(r);
+    let head = if path.is_empty() {
+        title
+    } else {
+        format!("{title} › {path}")
+    };
+    let room = (area.width as usize).saturating_sub(width(&progress) + 2);
+    let head = truncate(&head, room);
+    let pad = room.saturating_sub(width(&head));
+    let [head_area, body] =
+        Layout::vertical([Constraint::Length(2), Constraint::Min(1)]).areas(area);
+    frame.render_widget(
+        Paragraph::new(vec![
+            Line::from(vec![
+                Span::styled(format!(" {head}"), theme.heading()),
+                Span::raw(" ".repeat(pad + 1)),
+                Span::raw(progress),
+            ]),
+            Line::styled("─".repeat(area.width as usize), theme.dim()),
+        ]),
+        head_area,
+    );
+
+    if let Screen::AddRepeat { path, repeat } = &r.screen {
+        let label = r.session.label(&crate::form::Pos {
+            path: path.clone(),
+            node: *repeat,
+        });
+        let label = if label.is_empty() {
+            form.nodes[*repeat].name.clone()
+        } else {
+            label
+        };
+        let count = r.session.instance_count(path, *repeat);
+        let lines = vec![
+            Line::raw(""),
+            Line::styled(
+                format!(" {}: {label}?", app.t(Msg::AddAnother)),
+                theme.heading(),
+            ),
+            Line::raw(format!(" ({count} {})", app.t(Msg::Entries))),
+        ];
+        frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), body);
+        return;
+    }
+
+    let questions = r.questions();
+    let mut lines: Vec<Line> = Vec::new();
+    let mut cursor: Option<(usize, usize)> = None;
+    let mut list_at: Option<usize> = None;
+    for (i, pos) in questions.iter().enumerate() {
+        let node = &form.nodes[pos.node];
+        let focused = i == r.focus;
+        let required = node.kind.is_input() && r.session.is_required(pos);
+        let label = r.session.label(pos);
+        let marker = if focused && questions.len() > 1 {
+            "▸"
+        } else {
+            " "
+        };
+        let mut first = true;
+        for text in label.lines() {
+            let mut spans = vec![Span::raw(if first { marker } else { " " })];
+            if first && required {
+                spans.push(Span::styled("* ", theme.problem()));
+            } else {
+                spans.push(Span::raw("  "));
+            }
+            spans.push(Span::styled(text.to_string(), theme.heading()));
+            lines.push(Line::from(spans));
+            first = false;
+        }
+        let hint = r.session.hint(pos);
+        if focused && !hint.is_empty() {
+            for text in hint.lines() {
+                lines.push(Line::styled(format!("   {text}"), theme.dim()));
+            }
+        }
+        let value = r.session.raw_value(pos);
+        match (&r.editor, focused) {
+            (Editor::Text(input), true) => {
+                let example = match node.kind {
+                    Kind::Date => "YYYY-MM-DD",
+                    Kind::Time => "HH:MM",
+                    Kind::DateTime => "YYYY-MM-DDTHH:MM",
+                    Kind::Geopoint => "lat lon [alt [acc]]",
+                    Kind::Integer => "123",
+                    Kind::Decimal => "12.5",
+                    _ => "",
+                };
+                let mut spans = vec![Span::raw("   > "), Span::styled(input.shown(), Style::default().add_modifier(Modifier::UNDERLINED))];
+                if input.text.is_empty() && !example.is_empty() {
+                    spans.push(Span::styled(format!(" {example}"), theme.dim()));
+                }
+                cursor = Some((5 + input.cursor_column(), lines.len()));
+                lines.push(Line::from(spans));
+            }
+            (Editor::Choices(c), true) => {
+                let filter = if c.filter.text.is_empty() {
+                    format!("({})", app.t(Msg::TypeToFilter))
+                } else {
+                    c.filter.text.clone()
+                };
+                let total = r.session.choices(pos).len();
+                lines.push(Line::from(vec![
+                    Span::raw("   / "),
+                    Span::styled(filter, Style::default().add_modifier(Modifier::UNDERLINED)),
+                    Span::styled(
+                        format!("  {} {} {} {total}", app.t(Msg::Showing), c.visible.len(), app.t(Msg::Of)),
+                        theme.dim(),
+                    ),
+                ]));
+                if !c.filter.text.is_empty() {
+                    cursor = Some((5 + c.filter.cursor_column(), lines.len() - 1));
+                }
+                list_at = Some(lines.len());
+            }
+            (Editor::Acknowledge, true) | (_, false) if node.kind == Kind::Acknowledge => {
+                let mark = if value == "OK" { "[x]" } else { "[ ]" };
+                lines.push(Line::raw(format!("   {mark} {}", app.t(Msg::Acknowledged))));
+            }
+            (_, _) if node.kind.is_input() => {
+                let shown = shown_value(r, pos, value);
+                if !shown.is_empty() {
+                    lines.push(Line::raw(format!("   = {shown}")));
+                }
+            }
+            _ => {}
+        }
+        if let Some(m) = r.message(pos) {
+            lines.push(Line::styled(format!("   ! {m}"), theme.problem()));
+        }
+    }
+
+    // The choice list takes the rows that are left.
+    if let (Some(at), Some(pos), Editor::Choices(c)) = (list_at, r.focused(), &r.editor) {
+        let rows = (body.height as usize).saturating_sub(lines.len()).max(3);
+        let mut list = Vec::new();
+        if c.visible.is_empty() {
+            list.push(Line::styled(format!("   {}", app.t(Msg::NoMatch)), theme.dim()));
+        }
+        let ticked: Vec<&str> = r.session.raw_value(&pos).split_whitespace().collect();
+        let first = c.cursor.saturating_sub(rows / 2).min(c.visible.len().saturating_sub(rows));
+        if let Some(lst) = form.list_of(pos.node) {
+            for (k, &i) in c.visible.iter().enumerate().skip(first).take(rows) {
+                let choice = &lst.choices[i];
+                let on = ticked.contains(&choice.name.as_str());
+                let mark = match (c.multiple, on) {
+                    (true, true) => "[x]",
+                    (true, false) => "[ ]",
+                    (false, true) => "(•)",
+                    (false, false) => "( )",
+                };
+                let text = format!("   {mark} {}", r.session.choice_label(lst, i));
+                let line = Line::raw(truncate(&text, body.width as usize));
+                list.push(if k == c.cursor {
+                    line.style(theme.selected())
+                } else {
+                    line
+                });
+            }
+        }
+        let tail = lines.split_off(at);
+        lines.extend(list);
+        lines.extend(tail);
+    }
+    // Keep the focused part in view: scroll when the page is taller.
+    let height = body.height as usize;
+    let scroll = cursor
+        .map(|(_, y)| y)
+        .or(list_at)
+        .map_or(0, |y| y.saturating_sub(height.saturating_sub(4)));
+    frame.render_widget(
+        Paragraph::new(lines).scroll((scroll as u16, 0)),
+        body,
+    );
+    if let Some((x, y)) = cursor
+        && y >= scroll
+    {
+        set_cursor(frame, body, x, y - scroll);
+    }
+}
+
+/// An answer as the enumerator reads it: choice labels, not names.
+fn shown_value(r: &RecordView, pos: &crate::form::Pos, value: &str) -> String {
+    let form = r.session.form();
+    match (&form.nodes[pos.node].kind, form.list_of(pos.node)) {
+        (Kind::SelectOne { .. } | Kind::SelectMultiple { .. }, Some(list)) => value
+            .split_whitespace()
+            .map(|name| {
+                list.index_of(name)
+                    .map_or(name.to_string(), |i| r.session.choice_label(list, i).to_string())
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        _ => value.to_string(),
+    }
+}
+
+fn popup(area: Rect) -> Rect {
+    let w = area.width.saturating_sub(4).max(10).min(area.width);
+    let h = area.height.saturating_sub(2).max(5).min(area.height);
+    Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    }
+}
+
+fn draw_overlay(app: &App, overlay: &Overlay, frame: &mut Frame, area: Rect, theme: &Theme) {
+    let rect = popup(area);
+    frame.render_widget(Clear, rect);
+    let (title, lines): (&str, Vec<Line>) = match overlay {
+        Overlay::Help => (
+            app.t(Msg::HelpTitle),
+            chrome::help(app.lang())
+                .into_iter()
+                .map(|(k, what)| {
+                    Line::from(vec![
+                        Span::styled(format!("{k:<16}"), theme.heading()),
+                        Span::raw(what),
+                    ])
+                })
+                .chain([Line::raw(""), Line::styled(app.t(Msg::Close), theme.dim())])
+                .collect(),
+        ),
+        Overlay::ConfirmDelete { .. } => ("", vec![Line::styled(app.t(Msg::ConfirmDelete), theme.problem())]),
+        Overlay::ConfirmRemove => ("", vec![Line::styled(app.t(Msg::ConfirmRemove), theme.problem())]),
+        Overlay::Jump { cursor } => {
+            let Page::Record(r) = &app.page else { return };
+            let entries = r.jump_entries();
+            let rows = rect.height.saturating_sub(2) as usize;
+            let first = cursor.saturating_sub(rows / 2).min(entries.len().saturating_sub(rows));
+            let lines = entries
+                .iter()
+                .enumerate()
+                .skip(first)
+                .take(rows)
+                .map(|(i, e)| {
+                    let (mark, style) = match e.state {
+                        QuestionState::Answered => ("✓", theme.good()),
+                        QuestionState::Missing => ("!", theme.problem()),
+                        QuestionState::Violated => ("✗", theme.problem()),
+                        QuestionState::Empty => ("·", theme.dim()),
+                        QuestionState::Note => (" ", theme.dim()),
+                    };
+                    let text = format!("{}{} {}", "  ".repeat(e.depth), mark, e.label);
+                    let line = Line::styled(truncate(&text, rect.width as usize - 2), style);
+                    if i == *cursor {
+                        line.style(theme.selected())
+                    } else {
+                        line
+                    }
+                })
+                .collect();
+            (app.t(Msg::JumpTitle), lines)
+        }
+        Overlay::Review { cursor } => {
+            let Page::Record(r) = &app.page else { return };
+            let problems = r.session.violations();
+            let mut lines = Vec::new();
+            if problems.is_empty() {
+                lines.push(Line::styled(app.t(Msg::ReviewClean), theme.good()));
+                lines.push(Line::raw(""));
+                lines.push(Line::styled(app.t(Msg::ReviewFinalize), theme.heading()));
+            } else {
+                lines.push(Line::styled(app.t(Msg::ReviewProblems), theme.problem()));
+                let rows = rect.height.saturating_sub(3) as usize;
+                let first = cursor.saturating_sub(rows / 2).min(problems.len().saturating_sub(rows));
+                for (i, p) in problems.iter().enumerate().skip(first).take(rows) {
+                    let label = p
+                        .pos
+                        .as_ref()
+                        .map(|pos| r.session.label(pos))
+                        .unwrap_or_default();
+                    let label = label.lines().next().unwrap_or(&p.path).to_string();
+                    let text = format!("{label}: {}", p.message);
+                    let line = Line::raw(truncate(&text, rect.width as usize - 2));
+                    lines.push(if i == *cursor {
+                        line.style(theme.selected())
+                    } else {
+                        line
+                    });
+                }
+            }
+            (app.t(Msg::ReviewTitle), lines)
+        }
+    };
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(Span::styled(format!(" {title} "), theme.heading()));
+    frame.render_widget(
+        Paragraph::new(lines).block(block).wrap(Wrap { trim: false }),
+        rect,
+    );
+}
