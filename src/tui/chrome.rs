@@ -44,10 +44,10 @@ messages! {
     Passphrase => "Passphrase", "ລະຫັດຜ່ານ";
     PassphraseAgain => "Passphrase again", "ລະຫັດຜ່ານອີກຄັ້ງ";
     Recipients => "Data managers' keys file", "ໄຟລ໌ກະແຈຂອງຜູ້ຈັດການຂໍ້ມູນ";
-    SetupKeys => "Tab: next field   Enter: create the profile   Esc: quit", "Tab: ຊ່ອງຕໍ່ໄປ   Enter: ສ້າງໂປຣໄຟລ໌   Esc: ອອກ";
+    SetupKeys => "Tab next field · Enter create the profile · Esc quit", "Tab ຊ່ອງຕໍ່ໄປ · Enter ສ້າງໂປຣໄຟລ໌ · Esc ອອກ";
     PassphrasesDiffer => "The two passphrases differ; type them again.", "ລະຫັດຜ່ານທັງສອງບໍ່ຄືກັນ; ກະລຸນາພິມໃໝ່.";
     UnlockTitle => "Unlock your profile", "ເປີດໂປຣໄຟລ໌ຂອງທ່ານ";
-    UnlockKeys => "Enter: unlock   Esc: quit", "Enter: ເປີດ   Esc: ອອກ";
+    UnlockKeys => "Enter unlock · Esc quit", "Enter ເປີດ · Esc ອອກ";
     Working => "Working...", "ກຳລັງດຳເນີນການ...";
     Forms => "Forms", "ແບບຟອມ";
     Drafts => "Drafts", "ຮ່າງ";
@@ -55,8 +55,8 @@ messages! {
     Exported => "exported", "ສົ່ງອອກແລ້ວ";
     NoDrafts => "No drafts.", "ບໍ່ມີຮ່າງ.";
     Untitled => "(no name yet)", "(ຍັງບໍ່ມີຊື່)";
-    HomeKeys => "Enter: start/resume  Tab: forms/drafts  Del: delete draft  F2: language  F1: help  q: quit", "Enter: ເລີ່ມ/ສືບຕໍ່  Tab: ແບບຟອມ/ຮ່າງ  Del: ລຶບຮ່າງ  F2: ພາສາ  F1: ຊ່ວຍເຫຼືອ  q: ອອກ";
-    FormKeys => "Enter: next  PgUp/PgDn: back/next  Ctrl-J: jump  Ctrl-F: finish  F2: language  F1: help  Esc: home", "Enter: ຕໍ່ໄປ  PgUp/PgDn: ກັບ/ຕໍ່  Ctrl-J: ໄປຫາ  Ctrl-F: ສຳເລັດ  F2: ພາສາ  F1: ຊ່ວຍ  Esc: ໜ້າຫຼັກ";
+    HomeKeys => "Enter start/resume · Tab switch · Del delete · F2 language · F1 help · q quit", "Enter ເລີ່ມ/ສືບຕໍ່ · Tab ສະຫຼັບ · Del ລຶບ · F2 ພາສາ · F1 ຊ່ວຍ · q ອອກ";
+    FormKeys => "Enter next · PgUp/PgDn page · ^J jump · ^F finish · F2 lang · F1 help · Esc home", "Enter ຕໍ່ · PgUp/PgDn ໜ້າ · ^J ໄປຫາ · ^F ສຳເລັດ · F2 ພາສາ · F1 ຊ່ວຍ · Esc ໜ້າຫຼັກ";
     Question => "Question", "ຄຳຖາມ";
     Of => "of", "ຈາກ";
     Required => "required", "ຈຳເປັນ";
@@ -72,7 +72,7 @@ messages! {
     NoteHint => "Enter: continue", "Enter: ສືບຕໍ່";
     AddAnother => "Add another", "ເພີ່ມອີກ";
     Entries => "entries so far", "ລາຍການແລ້ວ";
-    AddKeys => "Enter or y: add one   n or PgDn: go on   Ctrl-D: remove the last", "Enter ຫຼື y: ເພີ່ມ   n ຫຼື PgDn: ໄປຕໍ່   Ctrl-D: ລຶບອັນສຸດທ້າຍ";
+    AddKeys => "Enter/y add one · n/PgDn go on · PgUp back · ^D remove the last", "Enter/y ເພີ່ມ · n/PgDn ໄປຕໍ່ · PgUp ກັບ · ^D ລຶບອັນສຸດທ້າຍ";
     Yes => "Yes", "ແມ່ນ";
     No => "No", "ບໍ່";
     JumpTitle => "Jump to a question", "ໄປຫາຄຳຖາມ";
