@@ -156,7 +156,10 @@ pub struct Home {
 #[derive(Debug)]
 pub enum Page {
     Setup(Setup),
-    Unlock { passphrase: Input, error: Option<String> },
+    Unlock {
+        passphrase: Input,
+        error: Option<String>,
+    },
     /// Waiting for an effect (unlocking takes the key derivation's time).
     Busy,
     Home(Home),
@@ -416,10 +419,15 @@ impl App {
                     s.error = Some(e.to_string());
                     s.focus = SetupField::Id;
                 } else if s.pass.text.chars().count() < crate::store::profile::MIN_PASSPHRASE {
-                    s.error = Some(crate::store::profile::ProfileError::ShortPassphrase.to_string());
+                    s.error =
+                        Some(crate::store::profile::ProfileError::ShortPassphrase.to_string());
                     s.focus = SetupField::Pass;
                 } else if s.pass.text != s.again.text {
-                    s.error = Some(Msg::PassphrasesDiffer.text(Lang::of_form_language(Some(&self.language))).into());
+                    s.error = Some(
+                        Msg::PassphrasesDiffer
+                            .text(Lang::of_form_language(Some(&self.language)))
+                            .into(),
+                    );
                     s.again.clear();
                     s.focus = SetupField::Again;
                 } else if s.recipients.text.trim().is_empty() {

@@ -98,11 +98,20 @@ pub fn help(lang: Lang) -> Vec<(&'static str, &'static str)> {
     let en = lang == Lang::En;
     let pick = |e: &'static str, l: &'static str| if en { e } else { l };
     vec![
-        ("Enter", pick("answer and go to the next question", "ຕອບ ແລະ ໄປຄຳຖາມຕໍ່ໄປ")),
+        (
+            "Enter",
+            pick("answer and go to the next question", "ຕອບ ແລະ ໄປຄຳຖາມຕໍ່ໄປ"),
+        ),
         ("PgDn / Ctrl-N", pick("next page", "ໜ້າຕໍ່ໄປ")),
         ("PgUp / Ctrl-P", pick("previous page", "ໜ້າກ່ອນ")),
-        ("Tab / Shift-Tab", pick("next / previous field on a page", "ຊ່ອງຕໍ່ໄປ / ກ່ອນ")),
-        ("Up / Down", pick("move in a list of choices", "ເລື່ອນໃນລາຍການ")),
+        (
+            "Tab / Shift-Tab",
+            pick("next / previous field on a page", "ຊ່ອງຕໍ່ໄປ / ກ່ອນ"),
+        ),
+        (
+            "Up / Down",
+            pick("move in a list of choices", "ເລື່ອນໃນລາຍການ"),
+        ),
         ("Space", pick("choose, or tick a choice", "ເລືອກ ຫຼື ໝາຍ")),
         ("letters", pick("filter a list of choices", "ຄົ້ນຫາໃນລາຍການ")),
         ("Ctrl-J", pick("jump to any question", "ໄປຫາຄຳຖາມໃດໜຶ່ງ")),
@@ -110,8 +119,17 @@ pub fn help(lang: Lang) -> Vec<(&'static str, &'static str)> {
         ("Ctrl-D", pick("remove this repeat entry", "ລຶບລາຍການທີ່ຊ້ຳນີ້")),
         ("F2", pick("switch language", "ປ່ຽນພາສາ")),
         ("F1", pick("this help", "ການຊ່ວຍເຫຼືອນີ້")),
-        ("Esc", pick("back to the home screen (answers are saved)", "ກັບໜ້າຫຼັກ (ບັນທຶກແລ້ວ)")),
-        ("Ctrl-C / q", pick("quit (answers are saved)", "ອອກ (ບັນທຶກແລ້ວ)")),
+        (
+            "Esc",
+            pick(
+                "back to the home screen (answers are saved)",
+                "ກັບໜ້າຫຼັກ (ບັນທຶກແລ້ວ)",
+            ),
+        ),
+        (
+            "Ctrl-C / q",
+            pick("quit (answers are saved)", "ອອກ (ບັນທຶກແລ້ວ)"),
+        ),
     ]
 }
 
@@ -121,7 +139,12 @@ mod tests {
 
     #[test]
     fn every_message_has_both_languages() {
-        for m in [Msg::SetupTitle, Msg::Saved, Msg::Language, Msg::ReviewFinalize] {
+        for m in [
+            Msg::SetupTitle,
+            Msg::Saved,
+            Msg::Language,
+            Msg::ReviewFinalize,
+        ] {
             assert!(!m.text(Lang::En).is_empty());
             assert_ne!(m.text(Lang::En), m.text(Lang::Lo));
         }

@@ -44,9 +44,9 @@ impl Runtime {
                 recipients,
             } => Action::Opened(self.create(&enumerator, &name, &passphrase, &recipients)),
             Effect::Unlock { passphrase } => Action::Opened(self.unlock(&passphrase)),
-            Effect::Save { draft, detail } => Action::Saved(
-                self.with_store(|s| s.save_draft(&draft, &detail)),
-            ),
+            Effect::Save { draft, detail } => {
+                Action::Saved(self.with_store(|s| s.save_draft(&draft, &detail)))
+            }
             Effect::Load { id } => Action::DraftLoaded(self.with_store(|s| s.load_draft(&id))),
             Effect::Finalize { draft, values } => {
                 let now = paths::now().to_string();

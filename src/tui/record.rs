@@ -101,13 +101,7 @@ impl RecordView {
     }
 
     pub fn set_language(&mut self, language: &str) {
-        if self
-            .session
-            .form()
-            .languages
-            .iter()
-            .any(|l| l == language)
-        {
+        if self.session.form().languages.iter().any(|l| l == language) {
             self.session.set_language(Some(language.to_string()));
         }
         self.refresh_choices();
@@ -289,27 +283,41 @@ impl RecordView {
 
     pub fn go_to(&mut self, pos: &Pos) {
         for screen in self.session.screens() {
-            if let Some(i) = self.session.questions_on(&screen).iter().position(|p| p == pos) {
+            if let Some(i) = self
+                .session
+                .questions_on(&screen)
+                .iter()
+                .position(|p| p == pos)
+            {
                 self.show(screen, i);
                 return;
             }
         }
     }
 
-    /// Where to resume a draft: the first page with an unanswered question.
+    /// Where to resume a draft: the first missing or violated answer, else
+    /// the first relevant question still empty, else the last page.
     pub fn resume_point(&mut self) {
-        for screen in self.session.screens() {
-            for (i, pos) in self.session.questions_on(&screen).iter().enumerate() {
+        if let Some(pos) = self.session.violations().into_iter().find_map(|v| v.pos) {
+            self.go_to(&pos);
+            return;
+        }
+        let screens = self.session.screens();
+        for screen in &screens {
+            for (i, pos) in self.session.questions_on(screen).iter().enumerate() {
                 let node = &self.session.form().nodes[pos.node];
                 if node.kind.is_input()
                     && node.calculation.is_none()
                     && !node.read_only
                     && self.session.raw_value(pos).is_empty()
                 {
-                    self.show(screen, i);
+                    self.show(screen.clone(), i);
                     return;
                 }
             }
+        }
+        if let Some(last) = screens.last() {
+            self.show(last.clone(), 0);
         }
     }
 
@@ -613,11 +621,11 @@ impl RecordView {
                     | KeyCode::Left
                     | KeyCode::Right
                     | KeyCode::Home
-                    | KeyCode::End => {
-                        if c.filter.handle(&key) {
-                            c.cursor = 0;
-                            self.refresh_choices();
-                        }
+                    | KeyCode::End
+                        if c.filter.handle(&key) =>
+                    {
+                        c.cursor = 0;
+                        self.refresh_choices();
                     }
                     _ => {}
                 }

@@ -144,10 +144,7 @@ fn setup(app: &App, s: &super::app::Setup, frame: &mut Frame, area: Rect, theme:
         };
         let input = s.field(f);
         if f == s.focus {
-            cursor = Some((
-                2 + width(label) + 2 + input.cursor_column(),
-                lines.len(),
-            ));
+            cursor = Some((2 + width(label) + 2 + input.cursor_column(), lines.len()));
         }
         lines.push(input_line(label, input, f == s.focus, theme));
     }
@@ -317,7 +314,12 @@ fn group_path(r: &RecordView) -> String {
     while let Some(id) = at {
         let node = &form.nodes[id];
         let label = r.session.label(&crate::form::Pos {
-            path: pos.path.iter().copied().filter(|(rep, _)| *rep != id).collect(),
+            path: pos
+                .path
+                .iter()
+                .copied()
+                .filter(|(rep, _)| *rep != id)
+                .collect(),
             node: id,
         });
         let label = if label.is_empty() {
@@ -434,7 +436,13 @@ fn record(app: &App, r: &RecordView, frame: &mut Frame, area: Rect, theme: &Them
                     Kind::Decimal => "12.5",
                     _ => "",
                 };
-                let mut spans = vec![Span::raw("   > "), Span::styled(input.shown(), Style::default().add_modifier(Modifier::UNDERLINED))];
+                let mut spans = vec![
+                    Span::raw("   > "),
+                    Span::styled(
+                        input.shown(),
+                        Style::default().add_modifier(Modifier::UNDERLINED),
+                    ),
+                ];
                 if input.text.is_empty() && !example.is_empty() {
                     spans.push(Span::styled(format!(" {example}"), theme.dim()));
                 }
@@ -452,7 +460,12 @@ fn record(app: &App, r: &RecordView, frame: &mut Frame, area: Rect, theme: &Them
                     Span::raw("   / "),
                     Span::styled(filter, Style::default().add_modifier(Modifier::UNDERLINED)),
                     Span::styled(
-                        format!("  {} {} {} {total}", app.t(Msg::Showing), c.visible.len(), app.t(Msg::Of)),
+                        format!(
+                            "  {} {} {} {total}",
+                            app.t(Msg::Showing),
+                            c.visible.len(),
+                            app.t(Msg::Of)
+                        ),
                         theme.dim(),
                     ),
                 ]));
@@ -483,10 +496,16 @@ fn record(app: &App, r: &RecordView, frame: &mut Frame, area: Rect, theme: &Them
         let rows = (body.height as usize).saturating_sub(lines.len()).max(3);
         let mut list = Vec::new();
         if c.visible.is_empty() {
-            list.push(Line::styled(format!("   {}", app.t(Msg::NoMatch)), theme.dim()));
+            list.push(Line::styled(
+                format!("   {}", app.t(Msg::NoMatch)),
+                theme.dim(),
+            ));
         }
         let ticked: Vec<&str> = r.session.raw_value(&pos).split_whitespace().collect();
-        let first = c.cursor.saturating_sub(rows / 2).min(c.visible.len().saturating_sub(rows));
+        let first = c
+            .cursor
+            .saturating_sub(rows / 2)
+            .min(c.visible.len().saturating_sub(rows));
         if let Some(lst) = form.list_of(pos.node) {
             for (k, &i) in c.visible.iter().enumerate().skip(first).take(rows) {
                 let choice = &lst.choices[i];
@@ -516,10 +535,7 @@ fn record(app: &App, r: &RecordView, frame: &mut Frame, area: Rect, theme: &Them
         .map(|(_, y)| y)
         .or(list_at)
         .map_or(0, |y| y.saturating_sub(height.saturating_sub(4)));
-    frame.render_widget(
-        Paragraph::new(lines).scroll((scroll as u16, 0)),
-        body,
-    );
+    frame.render_widget(Paragraph::new(lines).scroll((scroll as u16, 0)), body);
     if let Some((x, y)) = cursor
         && y >= scroll
     {
@@ -534,8 +550,9 @@ fn shown_value(r: &RecordView, pos: &crate::form::Pos, value: &str) -> String {
         (Kind::SelectOne { .. } | Kind::SelectMultiple { .. }, Some(list)) => value
             .split_whitespace()
             .map(|name| {
-                list.index_of(name)
-                    .map_or(name.to_string(), |i| r.session.choice_label(list, i).to_string())
+                list.index_of(name).map_or(name.to_string(), |i| {
+                    r.session.choice_label(list, i).to_string()
+                })
             })
             .collect::<Vec<_>>()
             .join(", "),
@@ -543,19 +560,9 @@ fn shown_value(r: &RecordView, pos: &crate::form::Pos, value: &str) -> String {
     }
 }
 
-fn popup(area: Rect) -> Rect {
-    let w = area.width.saturating_sub(4).max(10).min(area.width);
-    let h = area.height.saturating_sub(2).max(5).min(area.height);
-    Rect {
-        x: area.x + (area.width - w) / 2,
-        y: area.y + (area.height - h) / 2,
-        width: w,
-        height: h,
-    }
-}
-
 fn draw_overlay(app: &App, overlay: &Overlay, frame: &mut Frame, area: Rect, theme: &Theme) {
-    let rect = popup(area);
+    // Overlays take the whole body: small terminals need every row.
+    let rect = area;
     frame.render_widget(Clear, rect);
     let (title, lines): (&str, Vec<Line>) = match overlay {
         Overlay::Help => (
@@ -571,13 +578,21 @@ fn draw_overlay(app: &App, overlay: &Overlay, frame: &mut Frame, area: Rect, the
                 .chain([Line::raw(""), Line::styled(app.t(Msg::Close), theme.dim())])
                 .collect(),
         ),
-        Overlay::ConfirmDelete { .. } => ("", vec![Line::styled(app.t(Msg::ConfirmDelete), theme.problem())]),
-        Overlay::ConfirmRemove => ("", vec![Line::styled(app.t(Msg::ConfirmRemove), theme.problem())]),
+        Overlay::ConfirmDelete { .. } => (
+            "",
+            vec![Line::styled(app.t(Msg::ConfirmDelete), theme.problem())],
+        ),
+        Overlay::ConfirmRemove => (
+            "",
+            vec![Line::styled(app.t(Msg::ConfirmRemove), theme.problem())],
+        ),
         Overlay::Jump { cursor } => {
             let Page::Record(r) = &app.page else { return };
             let entries = r.jump_entries();
             let rows = rect.height.saturating_sub(2) as usize;
-            let first = cursor.saturating_sub(rows / 2).min(entries.len().saturating_sub(rows));
+            let first = cursor
+                .saturating_sub(rows / 2)
+                .min(entries.len().saturating_sub(rows));
             let lines = entries
                 .iter()
                 .enumerate()
@@ -613,7 +628,9 @@ fn draw_overlay(app: &App, overlay: &Overlay, frame: &mut Frame, area: Rect, the
             } else {
                 lines.push(Line::styled(app.t(Msg::ReviewProblems), theme.problem()));
                 let rows = rect.height.saturating_sub(3) as usize;
-                let first = cursor.saturating_sub(rows / 2).min(problems.len().saturating_sub(rows));
+                let first = cursor
+                    .saturating_sub(rows / 2)
+                    .min(problems.len().saturating_sub(rows));
                 for (i, p) in problems.iter().enumerate().skip(first).take(rows) {
                     let label = p
                         .pos
@@ -637,7 +654,9 @@ fn draw_overlay(app: &App, overlay: &Overlay, frame: &mut Frame, area: Rect, the
         .borders(Borders::ALL)
         .title(Span::styled(format!(" {title} "), theme.heading()));
     frame.render_widget(
-        Paragraph::new(lines).block(block).wrap(Wrap { trim: false }),
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(Wrap { trim: false }),
         rect,
     );
 }

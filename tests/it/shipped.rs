@@ -175,30 +175,9 @@ fn migrant_health_district_follows_the_province() {
     );
 }
 
+/// A complete, valid site assessment (shared with the TUI's tests).
 fn site_base() -> Value {
-    json!({
-        "m1855_meta_assessment_date": "2026-11-20", "m1470_meta_enum_sex": "female", "m1725_meta_interview_type": "phone",
-        "m0489_meta_survey_round": "R1", "m0448_loc_site_name": "Sanamxay evacuation site", "m0445_loc_site_id_ssid": "NEW",
-        "m0303_meta_adm1_pcode": "LA17", "m0304_meta_adm2_pcode": "LA1704", "m0306_meta_adm4_pcode_other": "Hat Nyao camp",
-        "m0342_loc_site_type_multiple": "camp", "s1534_loc_loc_access": "yes", "site_management_type": "government",
-        "site_opening_date": "2026-08-01", "ki_type": "site_manager", "ki_consent": "yes",
-        "m0329_loc_reason_disp_idp": "dam_collapse", "m1537_loc_num_arrivals_hh": 40, "m0310_loc_num_idp_ind": 180,
-        "num_idp_girls_0_5": 15, "num_idp_girls_6_17": 25, "num_idp_women_18_59": 40, "num_idp_women_60plus": 10,
-        "num_idp_boys_0_5": 14, "num_idp_boys_6_17": 26, "num_idp_men_18_59": 38, "num_idp_men_60plus": 12,
-        "num_persons_disability": 4, "num_pregnant_lactating": 6, "num_uasc": 1, "num_older_alone": 2, "num_chronically_ill": 9,
-        "wash_main_water_source": "piped", "wash_enough_water": "no", "wash_num_latrines": 6, "wash_latrines_separate": "no",
-        "wash_handwashing_soap": "yes", "wash_waste_disposal": "burned",
-        "shelter_types": ["tent"], "shelter_hh_without_shelter": 0, "shelter_num_damaged": 3,
-        "health_facility_access": "yes", "health_facility_distance_km": 4.5, "health_facility_time_min": 30,
-        "health_main_problems": ["diarrhoea"], "health_mobile_clinic": "weekly",
-        "food_main_source": "distribution", "food_distribution_30d": "yes", "food_market_functioning": "no",
-        "prot_security_incidents": "no", "prot_lighting": "partial", "prot_safe_spaces": "no", "prot_gbv_referral": "dnk",
-        "prot_cp_referral": "dnk", "prot_uxo_contamination": "no", "prot_uxo_awareness": "yes", "edu_children_attending": "most",
-        "comm_preferred_channels": ["phone_call", "loudspeaker"], "comm_network_coverage": "good",
-        "liv_main_before": "rice_farming", "liv_main_now": "none", "agencies_any": "yes",
-        "agencies_present": [{"agency_name": "IOM", "agency_sectors": ["shelter_nfi", "wash"]}, {"agency_name": "Lao Red Cross", "agency_sectors": ["health"]}],
-        "priority_need_1": "food", "priority_need_2": "shelter", "priority_need_3": "drinking_water"
-    })
+    serde_json::from_str(include_str!("../fixtures/site_assessment_complete.json")).unwrap()
 }
 
 #[test]
