@@ -1,0 +1,282 @@
+//! Enumerator-screen figures (`cargo bench --bench tui`): start to the
+//! first frame with a passphrase file (and the key derivation in it), key
+//! press to finished frame (update and render to an 80x24 TestBackend)
+//! while filtering all 8,916 villages and on the baseline form, and, with
+//! the real binary in tmux, CPU used while idle for a minute and resident
+//! memory with the baseline form open. Asserts nothing.
+//! FIELDKIT_BENCH_IDLE sets the idle seconds (default 60; 0 skips tmux).
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use fieldkit::commands::Globals;
+use fieldkit::form::dates::parse_datetime;
+use fieldkit::store::profile::{self, Home};
+use fieldkit::store::{Store, crypt};
+use fieldkit::tui::app::{Action, App, Opened, Page};
+use fieldkit::tui::{forms_for_tests, view};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+const PASS: &str = "correct horse battery";
+
+fn percentiles(label: &str, mut samples: Vec<Duration>) {
+    samples.sort();
+    let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!(
+        "{label:<52} n={:<5} p50 {:>7.3} ms  p99 {:>7.3} ms  max {:>7.3} ms",
+        samples.len(),
+        ms(at(0.5)),
+        ms(at(0.99)),
+        ms(at(1.0))
+    );
+}
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn make_profile(dir: &Path) -> (Home, PathBuf) {
+    let home = Home::new(dir.join("home"));
+    let recipients = std::fs::read_to_string(repo().join("keys/recipients.txt")).expect("keys");
+    let made = profile::create(
+        &home,
+        "bench",
+        "",
+        &crypt::passphrase(PASS),
+        &recipients,
+        "2026-11-22T09:00:00+07:00",
+    )
+    .expect("profile");
+    let public = made.public.clone();
+    drop(Store::create(home.clone(), made, "2026-11-22T09:00:00+07:00").expect("store"));
+    profile::finish(&home, &public).expect("finish");
+    let pass = dir.join("pass");
+    std::fs::write(&pass, format!("{PASS}\n")).expect("pass");
+    (home, pass)
+}
+
+fn bench_start(home: &Home, pass: &Path) {
+    let globals = Globals {
+        home: Some(home.dir.clone()),
+        passphrase_file: Some(pass.to_path_buf()),
+        forms: Some(repo().join("forms")),
+    };
+    let mut totals = Vec::new();
+    let mut kdfs = Vec::new();
+    for _ in 0..5 {
+        let start = Instant::now();
+        let (app, runtime) = fieldkit::tui::start(&globals).expect("start");
+        let mut terminal = Terminal::new(TestBackend::new(80, 24)).expect("terminal");
+        terminal.draw(|f| view::render(&app, f)).expect("draw");
+        totals.push(start.elapsed());
+        assert!(matches!(app.page, Page::Home(_)));
+        drop(runtime);
+        let start = Instant::now();
+        drop(profile::unlock(home, &crypt::passphrase(PASS)).expect("unlock"));
+        kdfs.push(start.elapsed());
+    }
+    percentiles("start to first frame (passphrase file)", totals.clone());
+    percentiles("  of which the key derivation (scrypt 2^16)", kdfs.clone());
+    totals.sort();
+    kdfs.sort();
+    println!(
+        "  start to first frame without the key derivation: {:.1} ms (medians)",
+        (totals[2].as_secs_f64() - kdfs[2].as_secs_f64()) * 1000.0
+    );
+}
+
+fn key(code: KeyCode) -> Action {
+    Action::Key(KeyEvent::new(code, KeyModifiers::NONE))
+}
+
+/// An app on a record of `form_id` from the forms in `dir`.
+fn app_on(dir: &Path, form_id: &str) -> App {
+    let forms = forms_for_tests(dir.to_path_buf()).expect("forms");
+    let now = parse_datetime("2026-11-22T09:00:00+07:00", 0).expect("now");
+    let index = forms
+        .iter()
+        .position(|f| f.form.id == form_id)
+        .expect("form");
+    let mut app = App::new(forms, Page::Busy, now);
+    app.update(Action::Opened(Ok(Opened {
+        enumerator: "bench".into(),
+        device_id: "bench".into(),
+        listing: Vec::new(),
+    })));
+    // No drafts: the forms pane has the focus.
+    for _ in 0..index {
+        app.update(key(KeyCode::Down));
+    }
+    app.update(key(KeyCode::Enter));
+    app
+}
+
+fn timed_keys(app: &mut App, keys: &[KeyCode]) -> Vec<Duration> {
+    let mut terminal = Terminal::new(TestBackend::new(80, 24)).expect("terminal");
+    keys.iter()
+        .map(|&k| {
+            let start = Instant::now();
+            let _ = app.update(key(k));
+            terminal.draw(|f| view::render(app, f)).expect("draw");
+            start.elapsed()
+        })
+        .collect()
+}
+
+/// Typing into, and backing out of, a filter; moving in the list.
+fn filter_keys(words: &[&str]) -> Vec<KeyCode> {
+    let mut keys = Vec::new();
+    for _ in 0..10 {
+        for w in words {
+            keys.extend(w.chars().map(KeyCode::Char));
+            keys.extend([KeyCode::Down, KeyCode::Down, KeyCode::Up]);
+            keys.extend(w.chars().map(|_| KeyCode::Backspace));
+        }
+    }
+    keys
+}
+
+fn bench_keys(scratch: &Path) {
+    // A form with all 8,916 villages in one list, no district filter.
+    let dir = scratch.join("villages");
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::copy(
+        repo().join("forms/lao_villages.csv"),
+        dir.join("lao_villages.csv"),
+    )
+    .expect("csv");
+    std::fs::write(
+        dir.join("villages.toml"),
+        r#"[settings]
+form_id = "villages"
+version = "1"
+form_title = "Villages"
+[[survey]]
+type = "select_one_from_file lao_villages.csv"
+name = "village"
+label = "Village"
+appearance = "search"
+"#,
+    )
+    .expect("form");
+    let mut app = app_on(&dir, "villages");
+    assert!(
+        matches!(app.page, Page::Record(_)),
+        "on the village question"
+    );
+    let samples = timed_keys(&mut app, &filter_keys(&["ນາ", "ban", "ດອນ", "x"]));
+    percentiles("key to frame, filtering 8,916 villages", samples);
+
+    let mut app = app_on(&repo().join("forms"), "dtm_baseline");
+    assert!(matches!(app.page, Page::Record(_)), "on the baseline form");
+    let mut keys = Vec::new();
+    for _ in 0..20 {
+        keys.extend("2026-11-2".chars().map(KeyCode::Char));
+        keys.extend(std::iter::repeat_n(KeyCode::Backspace, 9));
+        keys.extend([KeyCode::Tab, KeyCode::Down, KeyCode::BackTab]);
+    }
+    let samples = timed_keys(&mut app, &keys);
+    percentiles("key to frame, baseline form (text and lists)", samples);
+}
+
+/// Runs the real binary in tmux: idle CPU and resident memory.
+fn bench_real_terminal(home: &Home, pass: &Path) {
+    let idle: u64 = std::env::var("FIELDKIT_BENCH_IDLE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(60);
+    if idle == 0 {
+        return;
+    }
+    let exe = repo().join("target/release/fieldkit");
+    if !exe.is_file()
+        || std::process::Command::new("tmux")
+            .arg("-V")
+            .output()
+            .is_err()
+    {
+        println!("idle CPU and memory: skipped (needs tmux and `cargo build --release`)");
+        return;
+    }
+    let session = format!("fk-bench-{}", std::process::id());
+    let cmd = format!(
+        "'{}' --home '{}' --passphrase-file '{}' --forms '{}'",
+        exe.display(),
+        home.dir.display(),
+        pass.display(),
+        repo().join("forms").display()
+    );
+    let tmux = |args: &[&str]| {
+        std::process::Command::new("tmux")
+            .args(args)
+            .output()
+            .expect("tmux")
+    };
+    tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        &session,
+        "-x",
+        "80",
+        "-y",
+        "24",
+        &cmd,
+    ]);
+    std::thread::sleep(Duration::from_secs(2));
+    let pid =
+        String::from_utf8_lossy(&tmux(&["display", "-p", "-t", &session, "#{pane_pid}"]).stdout)
+            .trim()
+            .to_string();
+    // Open a baseline record: the first form (no drafts: the forms pane).
+    tmux(&["send-keys", "-t", &session, "Enter"]);
+    std::thread::sleep(Duration::from_secs(1));
+    let screen =
+        String::from_utf8_lossy(&tmux(&["capture-pane", "-p", "-t", &session]).stdout).to_string();
+    if !screen.contains("Question 1 of") {
+        println!("idle CPU: the baseline form did not open; the screen was:\n{screen}");
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    let cpu = |pid: &str| -> Option<f64> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        let fields: Vec<&str> = stat.rsplit(')').next()?.split_whitespace().collect();
+        let ticks: f64 =
+            fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+        Some(ticks / 100.0)
+    };
+    let rss = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .map(|l| l.split_whitespace().nth(1).unwrap_or("0").to_string())
+        });
+    let before = cpu(&pid);
+    std::thread::sleep(Duration::from_secs(idle));
+    let after = cpu(&pid);
+    tmux(&["kill-session", "-t", &session]);
+    match (before, after, rss) {
+        (Some(b), Some(a), Some(rss)) => {
+            println!(
+                "CPU while idle for {idle} s on the baseline form: {:.2} s",
+                a - b
+            );
+            println!(
+                "resident memory with the baseline form open: {} MB",
+                rss.parse::<u64>().unwrap_or(0) / 1024
+            );
+        }
+        _ => println!("idle CPU and memory: could not read /proc for pid {pid}"),
+    }
+}
+
+fn main() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (home, pass) = make_profile(dir.path());
+    bench_start(&home, &pass);
+    bench_keys(dir.path());
+    bench_real_terminal(&home, &pass);
+}
