@@ -557,6 +557,40 @@ fn screen_add_repeat() {
 }
 
 #[test]
+fn screen_geopoint_and_acknowledge_with_long_labels() {
+    snapshots("geopoint", || {
+        let mut app = record("dtm_baseline", json!({}));
+        goto(&mut app, "m2696_meta_start_gps");
+        app
+    });
+    snapshots("acknowledge", || {
+        let mut app = record("dtm_baseline", json!({}));
+        goto(&mut app, "ki_consent");
+        press(&mut app, KeyCode::Char(' '));
+        app
+    });
+}
+
+#[test]
+fn long_text_wraps_at_spaces_and_inside_lao_runs() {
+    let lines = super::view::wrap_for_tests("one two three four", 9);
+    assert_eq!(lines, ["one two", "three", "four"]);
+    let lao = "ອ່ານໃຫ້ຜູ້ໃຫ້ຂໍ້ມູນຫຼັກຟັງ";
+    let lines = super::view::wrap_for_tests(lao, 8);
+    assert!(lines.len() > 1);
+    assert_eq!(
+        lines.concat(),
+        lao,
+        "nothing lost, marks kept with their letters"
+    );
+    assert!(
+        lines
+            .iter()
+            .all(|l| ratatui::text::Line::from(l.as_str()).width() <= 8)
+    );
+}
+
+#[test]
 fn screen_jump_list() {
     snapshots("jump", || {
         let mut app = record("dtm_site_assessment", site_without(&["ki_type"]));

@@ -281,6 +281,37 @@ fn home(app: &App, h: &super::app::Home, frame: &mut Frame, area: Rect, theme: &
     frame.render_widget(Paragraph::new(lines).block(block), drafts_area);
 }
 
+/// Breaks text into lines of at most `room` columns: at spaces, and inside
+/// a run without spaces (Lao writes none between words) at graphemes.
+fn wrap(text: &str, room: usize) -> Vec<String> {
+    let room = room.max(8);
+    let mut out = Vec::new();
+    for paragraph in text.lines() {
+        let mut line = String::new();
+        for word in paragraph.split(' ') {
+            let sep = usize::from(!line.is_empty());
+            if width(&line) + sep + width(word) <= room {
+                if sep == 1 {
+                    line.push(' ');
+                }
+                line.push_str(word);
+                continue;
+            }
+            if !line.is_empty() {
+                out.push(std::mem::take(&mut line));
+            }
+            for g in unicode_segmentation::UnicodeSegmentation::graphemes(word, true) {
+                if width(&line) + width(g) > room {
+                    out.push(std::mem::take(&mut line));
+                }
+                line.push_str(g);
+            }
+        }
+        out.push(line);
+    }
+    out
+}
+
 /// Cuts text to `room` columns, with an ellipsis.
 fn truncate(text: &str, room: usize) -> String {
     if width(text) <= room {
@@ -407,20 +438,21 @@ fn record(app: &App, r: &RecordView, frame: &mut Frame, area: Rect, theme: &Them
             " "
         };
         let mut first = true;
-        for text in label.lines() {
+        let room = (body.width as usize).saturating_sub(3);
+        for text in wrap(&label, room) {
             let mut spans = vec![Span::raw(if first { marker } else { " " })];
             if first && required {
                 spans.push(Span::styled("* ", theme.problem()));
             } else {
                 spans.push(Span::raw("  "));
             }
-            spans.push(Span::styled(text.to_string(), theme.heading()));
+            spans.push(Span::styled(text, theme.heading()));
             lines.push(Line::from(spans));
             first = false;
         }
         let hint = r.session.hint(pos);
         if focused && !hint.is_empty() {
-            for text in hint.lines() {
+            for text in wrap(&hint, room) {
                 lines.push(Line::styled(format!("   {text}"), theme.dim()));
             }
         }
@@ -487,7 +519,10 @@ fn record(app: &App, r: &RecordView, frame: &mut Frame, area: Rect, theme: &Them
             _ => {}
         }
         if let Some(m) = r.message(pos) {
-            lines.push(Line::styled(format!("   ! {m}"), theme.problem()));
+            for (k, text) in wrap(&m, room.saturating_sub(2)).into_iter().enumerate() {
+                let mark = if k == 0 { "!" } else { " " };
+                lines.push(Line::styled(format!("   {mark} {text}"), theme.problem()));
+            }
         }
     }
 
@@ -659,4 +694,9 @@ fn draw_overlay(app: &App, overlay: &Overlay, frame: &mut Frame, area: Rect, the
             .wrap(Wrap { trim: false }),
         rect,
     );
+}
+
+#[cfg(test)]
+pub fn wrap_for_tests(text: &str, room: usize) -> Vec<String> {
+    wrap(text, room)
 }
