@@ -70,6 +70,11 @@ pub enum Effect {
         id: String,
     },
     Quit,
+    /// Save what was being typed, then quit (Ctrl-C on a record).
+    SaveAndQuit {
+        draft: Draft,
+        detail: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -364,6 +369,12 @@ impl App {
     fn key(&mut self, key: KeyEvent) -> Option<Effect> {
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
         if ctrl && key.code == KeyCode::Char('c') {
+            let now = self.now;
+            if let Page::Record(r) = &mut self.page
+                && let Some(Effect::Save { draft, detail }) = r.save_if_dirty(now)
+            {
+                return Some(Effect::SaveAndQuit { draft, detail });
+            }
             return Some(Effect::Quit);
         }
         if let Some(overlay) = self.overlay.clone() {

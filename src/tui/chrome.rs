@@ -70,8 +70,9 @@ messages! {
     AckPrompt => "Space: mark as acknowledged", "Space: ໝາຍວ່າຮັບຊາບ";
     Acknowledged => "Acknowledged", "ຮັບຊາບແລ້ວ";
     NoteHint => "Enter: continue", "Enter: ສືບຕໍ່";
+    AddFirst => "Add one", "ເພີ່ມ";
     AddAnother => "Add another", "ເພີ່ມອີກ";
-    Entries => "entries so far", "ລາຍການແລ້ວ";
+    Entries => "Entries so far", "ຈຳນວນລາຍການແລ້ວ";
     AddKeys => "Enter/y add one · n/PgDn go on · PgUp back · ^D remove the last", "Enter/y ເພີ່ມ · n/PgDn ໄປຕໍ່ · PgUp ກັບ · ^D ລຶບອັນສຸດທ້າຍ";
     Yes => "Yes", "ແມ່ນ";
     No => "No", "ບໍ່";
@@ -113,7 +114,13 @@ pub fn help(lang: Lang) -> Vec<(&'static str, &'static str)> {
             pick("move in a list of choices", "ເລື່ອນໃນລາຍການ"),
         ),
         ("Space", pick("choose, or tick a choice", "ເລືອກ ຫຼື ໝາຍ")),
-        ("letters", pick("filter a list of choices", "ຄົ້ນຫາໃນລາຍການ")),
+        (
+            "letters",
+            pick(
+                "filter a list (then Enter picks or ticks)",
+                "ຄົ້ນຫາໃນລາຍການ (ແລ້ວ Enter ເພື່ອເລືອກ)",
+            ),
+        ),
         ("Ctrl-J", pick("jump to any question", "ໄປຫາຄຳຖາມໃດໜຶ່ງ")),
         ("Ctrl-F", pick("review and finalize", "ກວດ ແລະ ສຳເລັດ")),
         ("Ctrl-D", pick("remove this repeat entry", "ລຶບລາຍການທີ່ຊ້ຳນີ້")),

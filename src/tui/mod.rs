@@ -37,6 +37,13 @@ impl Runtime {
     pub fn run_effect(&mut self, effect: Effect) -> Option<Action> {
         Some(match effect {
             Effect::Quit => return None,
+            // Quit only once the last answer is saved; else say why.
+            Effect::SaveAndQuit { draft, detail } => {
+                match self.with_store(|s| s.save_draft(&draft, &detail)) {
+                    Ok(()) => return None,
+                    Err(e) => Action::Saved(Err(e)),
+                }
+            }
             Effect::CreateProfile {
                 enumerator,
                 name,

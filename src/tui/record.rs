@@ -528,6 +528,10 @@ impl RecordView {
                     Err(()) => return Outcome::Stay(None),
                 }
             }
+            // A filter that matches nothing: say so, answer nothing.
+            Editor::Choices(c) if !c.filter.text.is_empty() && c.visible.is_empty() => {
+                return Outcome::Stay(None);
+            }
             Editor::Choices(c) if !c.multiple => {
                 if let (Some(&i), Some(list)) = (
                     c.visible.get(c.cursor),
@@ -539,6 +543,16 @@ impl RecordView {
                         Err(()) => return Outcome::Stay(None),
                     }
                 }
+            }
+            // In a multiple choice, Enter after a filter ticks what is
+            // highlighted and clears the filter; Enter without one goes on.
+            Editor::Choices(c) if !c.filter.text.is_empty() => {
+                let effect = self.toggle(pos, now);
+                if let Editor::Choices(c) = &mut self.editor {
+                    c.filter.clear();
+                }
+                self.refresh_choices();
+                return Outcome::Stay(effect);
             }
             _ => {}
         }
@@ -552,6 +566,36 @@ impl RecordView {
         } else {
             Outcome::End(effect)
         }
+    }
+
+    /// Picks (select_one) or ticks and unticks (select_multiple) the
+    /// highlighted choice.
+    fn toggle(&mut self, pos: &Pos, now: DateTime) -> Option<Effect> {
+        let Editor::Choices(c) = &self.editor else {
+            return None;
+        };
+        let &i = c.visible.get(c.cursor)?;
+        let multiple = c.multiple;
+        let list = self.session.form().list_of(pos.node)?;
+        let name = list.choices[i].name.clone();
+        let raw = if multiple {
+            let mut ticked: Vec<String> = self
+                .session
+                .raw_value(pos)
+                .split_whitespace()
+                .map(str::to_string)
+                .collect();
+            match ticked.iter().position(|t| *t == name) {
+                Some(at) => {
+                    ticked.remove(at);
+                }
+                None => ticked.push(name),
+            }
+            ticked.join(" ")
+        } else {
+            name
+        };
+        self.commit(pos, &raw, now).ok().flatten()
     }
 
     fn edit(&mut self, pos: &Pos, key: KeyEvent, now: DateTime) -> Outcome {
@@ -585,33 +629,10 @@ impl RecordView {
                         c.cursor = (c.cursor + 1).min(c.visible.len().saturating_sub(1))
                     }
                     KeyCode::PageUp | KeyCode::Home if ctrl => c.cursor = 0,
-                    KeyCode::Char(' ') => {
-                        let Some(&i) = c.visible.get(c.cursor) else {
-                            return Outcome::Stay(None);
-                        };
-                        let multiple = c.multiple;
-                        let Some(list) = self.session.form().list_of(pos.node) else {
-                            return Outcome::Stay(None);
-                        };
-                        let name = list.choices[i].name.clone();
-                        let raw = if multiple {
-                            let mut ticked: Vec<String> = self
-                                .session
-                                .raw_value(pos)
-                                .split_whitespace()
-                                .map(str::to_string)
-                                .collect();
-                            match ticked.iter().position(|t| *t == name) {
-                                Some(at) => {
-                                    ticked.remove(at);
-                                }
-                                None => ticked.push(name),
-                            }
-                            ticked.join(" ")
-                        } else {
-                            name
-                        };
-                        let effect = self.commit(pos, &raw, now).ok().flatten();
+                    // Space picks or ticks; once a filter is typed it is
+                    // part of the filter ("in person").
+                    KeyCode::Char(' ') if c.filter.text.is_empty() => {
+                        let effect = self.toggle(pos, now);
                         self.refresh_choices();
                         return Outcome::Stay(effect);
                     }

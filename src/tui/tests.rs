@@ -650,3 +650,105 @@ fn screens_without_colour_still_mark_the_selection() {
         "no colour with NO_COLOR"
     );
 }
+
+#[test]
+fn every_screen_draws_at_tiny_sizes_without_panicking() {
+    let makers: Vec<Box<dyn Fn() -> App>> = vec![
+        Box::new(|| {
+            App::new(
+                forms(),
+                Page::Setup(Setup::new(Some("keys/recipients.txt".into()))),
+                now(),
+            )
+        }),
+        Box::new(home),
+        Box::new(|| {
+            let mut app = home();
+            app.update(key(KeyCode::F(1)));
+            app
+        }),
+        Box::new(|| record("dtm_baseline", json!({}))),
+        Box::new(|| {
+            let mut app = record("dtm_site_assessment", site_without(&["ki_type"]));
+            app.update(ctrl('j'));
+            app
+        }),
+        Box::new(|| {
+            let mut app = record("dtm_site_assessment", site_without(&["ki_type"]));
+            app.update(ctrl('f'));
+            app
+        }),
+        Box::new(|| {
+            let mut app = record("dtm_site_assessment", Value::Object(site_complete()));
+            to_add_repeat(&mut app);
+            app
+        }),
+    ];
+    for make in &makers {
+        let app = make();
+        for (w, h) in [(1, 1), (10, 3), (20, 5), (30, 8), (200, 60)] {
+            draw(&app, w, h);
+        }
+    }
+}
+
+#[test]
+fn a_filter_may_hold_spaces_and_never_answers_by_accident() {
+    let mut app = record("dtm_site_assessment", json!({}));
+    goto(&mut app, "m1725_meta_interview_type");
+    // Space picks only while no filter is typed.
+    type_text(&mut app, "in person");
+    let Page::Record(r) = &app.page else { panic!() };
+    let Editor::Choices(c) = &r.editor else {
+        panic!()
+    };
+    assert_eq!(c.filter.text, "in person");
+    assert!(!c.visible.is_empty());
+    assert_eq!(
+        r.session.raw_value(&r.focused().unwrap()),
+        "",
+        "nothing picked yet"
+    );
+    type_text(&mut app, " zzz");
+    assert!(
+        press(&mut app, KeyCode::Enter).is_none(),
+        "no match: no answer"
+    );
+    assert_eq!(focused_name(&app), "m1725_meta_interview_type");
+    // A multiple choice: filter, Enter ticks and clears the filter, Enter goes on.
+    let mut app = record(
+        "dtm_site_assessment",
+        site_without(&["health_main_problems"]),
+    );
+    goto(&mut app, "health_main_problems");
+    type_text(&mut app, "diarr");
+    let draft = saved(press(&mut app, KeyCode::Enter));
+    assert_eq!(draft.answers["health_main_problems"], json!(["diarrhoea"]));
+    assert_eq!(
+        focused_name(&app),
+        "health_main_problems",
+        "stays to tick more"
+    );
+    let Page::Record(r) = &app.page else { panic!() };
+    let Editor::Choices(c) = &r.editor else {
+        panic!()
+    };
+    assert_eq!(c.filter.text, "");
+    press(&mut app, KeyCode::Enter);
+    assert_ne!(focused_name(&app), "health_main_problems");
+}
+
+#[test]
+fn ctrl_c_saves_what_is_being_typed_before_quitting() {
+    let mut app = record("dtm_site_assessment", json!({}));
+    goto(&mut app, "m0489_meta_survey_round");
+    type_text(&mut app, "R07");
+    match app.update(ctrl('c')) {
+        Some(Effect::SaveAndQuit { draft, .. }) => {
+            assert_eq!(draft.answers["m0489_meta_survey_round"], "R07")
+        }
+        other => panic!("expected SaveAndQuit, got {other:?}"),
+    }
+    let mut app = home();
+    assert!(matches!(app.update(ctrl('c')), Some(Effect::Quit)));
+}

@@ -6,7 +6,7 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Position, Rect};
 use ratatui::style::{Color, Modifier, Style};
-use ratatui::text::{Line, Span};
+use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use super::app::{App, Overlay, Page, Pane, SetupField};
@@ -72,7 +72,7 @@ pub fn render(app: &App, frame: &mut Frame) {
     let right = format!("{}: {} ", app.t(Msg::Language), app.language);
     let pad = (top.width as usize).saturating_sub(width(&title) + width(&right));
     frame.render_widget(
-        Paragraph::new(format!("{title}{}{right}", " ".repeat(pad))).style(theme.bar()),
+        para(format!("{title}{}{right}", " ".repeat(pad))).style(theme.bar()),
         top,
     );
 
@@ -86,26 +86,53 @@ pub fn render(app: &App, frame: &mut Frame) {
             _ => app.t(Msg::FormKeys),
         },
     };
-    frame.render_widget(Paragraph::new(hint).style(theme.dim()), keys);
+    frame.render_widget(para(hint).style(theme.dim()), keys);
     if let Some((text, problem)) = &app.status {
         let style = if *problem {
             theme.problem()
         } else {
             theme.good()
         };
-        frame.render_widget(Paragraph::new(text.as_str()).style(style), status);
+        frame.render_widget(para(text.as_str()).style(style), status);
     }
 
     match &app.page {
         Page::Setup(s) => setup(app, s, frame, body, &theme),
         Page::Unlock { passphrase, error } => unlock(app, passphrase, error, frame, body, &theme),
-        Page::Busy => frame.render_widget(Paragraph::new(app.t(Msg::Working)), body),
+        Page::Busy => frame.render_widget(para(app.t(Msg::Working)), body),
         Page::Home(h) => home(app, h, frame, body, &theme),
         Page::Record(r) => record(app, r, frame, body, &theme),
     }
     if let Some(overlay) = &app.overlay {
         draw_overlay(app, overlay, frame, body, &theme);
     }
+}
+
+/// A paragraph of text as the terminal should get it. U+0EB3 LAO VOWEL
+/// SIGN AM joins its consonant into one cluster two columns wide; terminals
+/// draw it as two cells, and ratatui and tmux then disagree about the
+/// second one and leave stray marks when it is overwritten. Given as its
+/// two parts (U+0ECD U+0EB2, its compatibility decomposition, drawn the
+/// same), every Lao cluster is one column and nothing is left behind.
+fn para<'a>(text: impl Into<Text<'a>>) -> Paragraph<'a> {
+    let mut text = text.into();
+    for line in &mut text.lines {
+        shape_line(line);
+    }
+    Paragraph::new(text)
+}
+
+fn shape_line(line: &mut Line) {
+    for span in &mut line.spans {
+        if span.content.contains('\u{0EB3}') {
+            span.content = span.content.replace('\u{0EB3}', "\u{0ECD}\u{0EB2}").into();
+        }
+    }
+}
+
+fn shaped<'a>(mut line: Line<'a>) -> Line<'a> {
+    shape_line(&mut line);
+    line
 }
 
 fn width(s: &str) -> usize {
@@ -152,7 +179,7 @@ fn setup(app: &App, s: &super::app::Setup, frame: &mut Frame, area: Rect, theme:
         lines.push(Line::raw(""));
         lines.push(Line::styled(format!("! {e}"), theme.problem()));
     }
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
+    frame.render_widget(para(lines).wrap(Wrap { trim: false }), area);
     // The intro may wrap: place the cursor only when the lines fit as drawn.
     if let Some((x, y)) = cursor
         && width(app.t(Msg::SetupIntro)) <= area.width as usize
@@ -184,7 +211,7 @@ fn unlock(
         lines.push(Line::raw(""));
         lines.push(Line::styled(format!("! {e}"), theme.problem()));
     }
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
+    frame.render_widget(para(lines).wrap(Wrap { trim: false }), area);
     let x = 2 + width(app.t(Msg::Passphrase)) + 2 + passphrase.cursor_column();
     set_cursor(frame, area, x, 2);
 }
@@ -228,11 +255,11 @@ fn home(app: &App, h: &super::app::Home, frame: &mut Frame, area: Rect, theme: &
     }
     let block = Block::default()
         .borders(Borders::TOP)
-        .title(Line::from(vec![
+        .title(shaped(Line::from(vec![
             Span::styled(format!(" {} ", app.t(Msg::Forms)), theme.heading()),
             Span::styled(format!("({counts_header}) "), theme.dim()),
-        ]));
-    frame.render_widget(Paragraph::new(lines).block(block), forms_area);
+        ])));
+    frame.render_widget(para(lines).block(block), forms_area);
 
     let drafts = app.drafts();
     let mut lines = Vec::new();
@@ -274,11 +301,13 @@ fn home(app: &App, h: &super::app::Home, frame: &mut Frame, area: Rect, theme: &
             line
         });
     }
-    let block = Block::default().borders(Borders::TOP).title(Span::styled(
-        format!(" {} ({}) ", app.t(Msg::Drafts), drafts.len()),
-        theme.heading(),
-    ));
-    frame.render_widget(Paragraph::new(lines).block(block), drafts_area);
+    let block = Block::default()
+        .borders(Borders::TOP)
+        .title(shaped(Line::styled(
+            format!(" {} ({}) ", app.t(Msg::Drafts), drafts.len()),
+            theme.heading(),
+        )));
+    frame.render_widget(para(lines).block(block), drafts_area);
 }
 
 /// Breaks text into lines of at most `room` columns: at spaces, and inside
@@ -389,7 +418,7 @@ fn record(app: &App, r: &RecordView, frame: &mut Frame, area: Rect, theme: &Them
     let [head_area, body] =
         Layout::vertical([Constraint::Length(2), Constraint::Min(1)]).areas(area);
     frame.render_widget(
-        Paragraph::new(vec![
+        para(vec![
             Line::from(vec![
                 Span::styled(format!(" {head}"), theme.heading()),
                 Span::raw(" ".repeat(pad + 1)),
@@ -411,15 +440,17 @@ fn record(app: &App, r: &RecordView, frame: &mut Frame, area: Rect, theme: &Them
             label
         };
         let count = r.session.instance_count(path, *repeat);
+        let ask = if count == 0 {
+            app.t(Msg::AddFirst)
+        } else {
+            app.t(Msg::AddAnother)
+        };
         let lines = vec![
             Line::raw(""),
-            Line::styled(
-                format!(" {}: {label}?", app.t(Msg::AddAnother)),
-                theme.heading(),
-            ),
-            Line::raw(format!(" ({count} {})", app.t(Msg::Entries))),
+            Line::styled(format!(" {ask}: {label}?"), theme.heading()),
+            Line::raw(format!(" {}: {count}", app.t(Msg::Entries))),
         ];
-        frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), body);
+        frame.render_widget(para(lines).wrap(Wrap { trim: false }), body);
         return;
     }
 
@@ -570,7 +601,7 @@ fn record(app: &App, r: &RecordView, frame: &mut Frame, area: Rect, theme: &Them
         .map(|(_, y)| y)
         .or(list_at)
         .map_or(0, |y| y.saturating_sub(height.saturating_sub(4)));
-    frame.render_widget(Paragraph::new(lines).scroll((scroll as u16, 0)), body);
+    frame.render_widget(para(lines).scroll((scroll as u16, 0)), body);
     if let Some((x, y)) = cursor
         && y >= scroll
     {
@@ -642,7 +673,10 @@ fn draw_overlay(app: &App, overlay: &Overlay, frame: &mut Frame, area: Rect, the
                         QuestionState::Note => (" ", theme.dim()),
                     };
                     let text = format!("{}{} {}", "  ".repeat(e.depth), mark, e.label);
-                    let line = Line::styled(truncate(&text, rect.width as usize - 2), style);
+                    let line = Line::styled(
+                        truncate(&text, (rect.width as usize).saturating_sub(2)),
+                        style,
+                    );
                     if i == *cursor {
                         line.style(theme.selected())
                     } else {
@@ -674,7 +708,7 @@ fn draw_overlay(app: &App, overlay: &Overlay, frame: &mut Frame, area: Rect, the
                         .unwrap_or_default();
                     let label = label.lines().next().unwrap_or(&p.path).to_string();
                     let text = format!("{label}: {}", p.message);
-                    let line = Line::raw(truncate(&text, rect.width as usize - 2));
+                    let line = Line::raw(truncate(&text, (rect.width as usize).saturating_sub(2)));
                     lines.push(if i == *cursor {
                         line.style(theme.selected())
                     } else {
@@ -687,13 +721,8 @@ fn draw_overlay(app: &App, overlay: &Overlay, frame: &mut Frame, area: Rect, the
     };
     let block = Block::default()
         .borders(Borders::ALL)
-        .title(Span::styled(format!(" {title} "), theme.heading()));
-    frame.render_widget(
-        Paragraph::new(lines)
-            .block(block)
-            .wrap(Wrap { trim: false }),
-        rect,
-    );
+        .title(shaped(Line::styled(format!(" {title} "), theme.heading())));
+    frame.render_widget(para(lines).block(block).wrap(Wrap { trim: false }), rect);
 }
 
 #[cfg(test)]

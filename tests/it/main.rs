@@ -11,3 +11,4 @@ mod sessions;
 mod shipped;
 mod store;
 mod support;
+mod tui_e2e;
