@@ -752,3 +752,32 @@ fn ctrl_c_saves_what_is_being_typed_before_quitting() {
     let mut app = home();
     assert!(matches!(app.update(ctrl('c')), Some(Effect::Quit)));
 }
+
+#[test]
+fn screen_busy_and_confirm_remove() {
+    snapshots("busy", || App::new(forms(), Page::Busy, now()));
+    snapshots("confirm_remove", || {
+        let mut app = record("dtm_site_assessment", Value::Object(site_complete()));
+        goto(&mut app, "agency_name");
+        app.update(ctrl('d'));
+        app
+    });
+}
+
+#[test]
+fn lao_am_takes_two_one_column_cells() {
+    // ຄຳ is one cluster two columns wide; drawn as ຄໍ + າ, each cell holds
+    // a one-column cluster, as terminals draw it.
+    let mut app = App::new(forms(), Page::Busy, now());
+    app.language = LAO.into();
+    let terminal = draw(&app, 80, 24);
+    let buffer = terminal.backend().buffer();
+    for cell in buffer.content() {
+        assert!(
+            !cell.symbol().contains('\u{0EB3}'),
+            "AM reached the terminal: {:?}",
+            cell.symbol()
+        );
+        assert!(ratatui::text::Line::from(cell.symbol()).width() <= 1);
+    }
+}

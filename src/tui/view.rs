@@ -719,9 +719,10 @@ fn draw_overlay(app: &App, overlay: &Overlay, frame: &mut Frame, area: Rect, the
             (app.t(Msg::ReviewTitle), lines)
         }
     };
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .title(shaped(Line::styled(format!(" {title} "), theme.heading())));
+    let mut block = Block::default().borders(Borders::ALL);
+    if !title.is_empty() {
+        block = block.title(shaped(Line::styled(format!(" {title} "), theme.heading())));
+    }
     frame.render_widget(para(lines).block(block).wrap(Wrap { trim: false }), rect);
 }
 

@@ -12,3 +12,4 @@ mod shipped;
 mod store;
 mod support;
 mod tui_e2e;
+mod tui_setup;
