@@ -318,6 +318,9 @@ impl App {
             }
             Action::Saved(Err(e)) => {
                 self.say(format!("{}: {e}", self.t(Msg::NotSaved)), true);
+                if let Page::Record(r) = &mut self.page {
+                    r.mark_unsaved();
+                }
                 None
             }
             Action::DraftLoaded(Ok(draft)) => {

@@ -200,6 +200,11 @@ impl RecordView {
         }
     }
 
+    /// A save failed: the next chance (leaving, quitting) saves again.
+    pub fn mark_unsaved(&mut self) {
+        self.dirty = true;
+    }
+
     pub fn save_if_dirty(&mut self, now: DateTime) -> Option<Effect> {
         let pending = self.commit_pending(now);
         if pending.is_some() {

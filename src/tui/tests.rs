@@ -781,3 +781,16 @@ fn lao_am_takes_two_one_column_cells() {
         assert!(ratatui::text::Line::from(cell.symbol()).width() <= 1);
     }
 }
+
+#[test]
+fn a_failed_save_is_shown_and_retried_on_leaving() {
+    let mut app = record("dtm_site_assessment", json!({}));
+    goto(&mut app, "m0489_meta_survey_round");
+    type_text(&mut app, "R07");
+    saved(press(&mut app, KeyCode::Enter));
+    app.update(Action::Saved(Err("the disk is full".into())));
+    let (text, problem) = app.status.clone().unwrap();
+    assert!(problem && text.contains("NOT SAVED") && text.contains("disk is full"));
+    let draft = saved(press(&mut app, KeyCode::Esc));
+    assert_eq!(draft.answers["m0489_meta_survey_round"], "R07");
+}
