@@ -115,11 +115,19 @@ impl RecordView {
         self.questions().get(self.focus).cloned()
     }
 
-    /// (page number, pages): "question n of m".
+    /// "Question n of m": the focused question among the questions that
+    /// are relevant now (m changes as answers open or close questions).
     pub fn progress(&self) -> (usize, usize) {
-        let screens = self.session.screens();
-        let at = screens.iter().position(|s| *s == self.screen).unwrap_or(0);
-        (at + 1, screens.len())
+        let mut before = 0;
+        let mut total = 0;
+        for screen in self.session.screens() {
+            let n = self.session.questions_on(&screen).len();
+            if screen == self.screen {
+                before = total + self.focus.min(n.saturating_sub(1));
+            }
+            total += n;
+        }
+        (before + 1, total.max(1))
     }
 
     fn load_editor(&mut self) {
