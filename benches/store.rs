@@ -112,7 +112,12 @@ fn build(dir: &Path) {
         store.save_draft(&d, "").expect("save");
         if i % 10 < 7 {
             store
-                .finalize(&d, &d.answers, "2026-11-22T10:00:00+07:00")
+                .finalize(
+                    &d,
+                    &d.answers,
+                    "2026-11-22T10:00:00+07:00",
+                    b"[settings]\nform_id = \"t\"\n",
+                )
                 .expect("finalize");
         }
     }

@@ -3,6 +3,7 @@
 //! parses the command line and maps errors to exit codes.
 #![forbid(unsafe_code)]
 
+pub mod bundle;
 pub mod cli;
 pub mod commands;
 pub mod form;

@@ -157,10 +157,12 @@ pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {
     } else {
         Some(globals.open_store()?)
     };
-    let form_sha256 = match store {
-        Some(_) => super::forms::form_sha256(&form)?,
-        None => String::new(),
+    let form_text = match store {
+        Some(_) => std::fs::read(&form.source)
+            .with_context(|| format!("cannot read the form file {}", form.source.display()))?,
+        None => Vec::new(),
     };
+    let form_sha256 = crate::bundle::sha256_hex(&form_text);
     let env = match &store {
         Some(s) => Env {
             now: paths::now(),
@@ -195,13 +197,14 @@ pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {
                     invalid += 1;
                 }
                 if let Some(store) = &store {
-                    let (id, state) = save(store, &session, &form_sha256, valid && args.finalize)
+                    let form = (form_sha256.as_str(), form_text.as_slice());
+                    let (id, state) = save(store, &session, form, valid && args.finalize)
                         .with_context(|| {
-                        format!(
-                            "the record on line {line} of {source} was NOT saved (records \
+                            format!(
+                                "the record on line {line} of {source} was NOT saved (records \
                                  reported above it were)"
-                        )
-                    })?;
+                            )
+                        })?;
                     report["record_id"] = json!(id);
                     report["saved"] = json!(state);
                 }
@@ -230,7 +233,7 @@ pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {
 fn save(
     store: &Store,
     session: &Session,
-    form_sha256: &str,
+    (form_sha256, form_text): (&str, &[u8]),
     finalize: bool,
 ) -> Result<(String, State)> {
     let form = session.form();
@@ -239,7 +242,7 @@ fn save(
     draft.answers = session.answers();
     draft.instance_name = session.instance_name();
     if finalize {
-        store.save_final(&draft, &session.record(), &now)?;
+        store.save_final(&draft, &session.record(), &now, form_text)?;
         return Ok((draft.id, State::Outbox));
     }
     store.save_draft(&draft, "")?;

@@ -30,12 +30,15 @@ pub enum Tree {
     /// counts without reading the records or the passphrase. Record ids
     /// are the keys of the other trees already, so this tells nothing new.
     States,
+    /// form sha256 -> the form's text, sealed: records name the exact
+    /// form they were made with, and bundles carry it.
+    Forms,
     /// event number -> sealed event; append-only.
     Audit,
 }
 
 impl Tree {
-    pub const ALL: [Tree; 8] = [
+    pub const ALL: [Tree; 9] = [
         Tree::Meta,
         Tree::Drafts,
         Tree::Outbox,
@@ -43,6 +46,7 @@ impl Tree {
         Tree::Listing,
         Tree::Bundles,
         Tree::States,
+        Tree::Forms,
         Tree::Audit,
     ];
 
@@ -55,6 +59,7 @@ impl Tree {
             Tree::Listing => "listing",
             Tree::Bundles => "bundles",
             Tree::States => "states",
+            Tree::Forms => "forms",
             Tree::Audit => "audit",
         }
     }

@@ -556,6 +556,7 @@ impl Store {
         draft: &Draft,
         values: &Map<String, Value>,
         now: &str,
+        form_text: &[u8],
     ) -> Result<(), StoreError> {
         let id = parse_id(&draft.id)?;
         match self.state_of(id.as_bytes())? {
@@ -568,7 +569,7 @@ impl Store {
                 });
             }
         }
-        let changes = self.final_changes(draft, values, now)?;
+        let changes = self.final_changes(draft, values, now, form_text)?;
         self.apply(&changes)
     }
 
@@ -579,6 +580,7 @@ impl Store {
         draft: &Draft,
         values: &Map<String, Value>,
         now: &str,
+        form_text: &[u8],
     ) -> Result<(), StoreError> {
         let id = parse_id(&draft.id)?;
         if let Some(state) = self.state_of(id.as_bytes())? {
@@ -588,7 +590,7 @@ impl Store {
             });
         }
         let mut changes = self.draft_changes(draft, "", false)?;
-        changes.extend(self.final_changes(draft, values, now)?);
+        changes.extend(self.final_changes(draft, values, now, form_text)?);
         self.apply(&changes)
     }
 
@@ -597,6 +599,7 @@ impl Store {
         draft: &Draft,
         values: &Map<String, Value>,
         now: &str,
+        form_text: &[u8],
     ) -> Result<Vec<Change>, StoreError> {
         let id = parse_id(&draft.id)?;
         let key = id.as_bytes();
@@ -644,6 +647,15 @@ impl Store {
                 Tree::Listing,
                 key.to_vec(),
                 self.sealed(Tree::Listing, key, &listing),
+            ),
+            Change::put(
+                Tree::Forms,
+                draft.form_sha256.as_bytes().to_vec(),
+                crypt::seal(
+                    &self.profile.seal_key,
+                    &context(Tree::Forms, draft.form_sha256.as_bytes()),
+                    form_text,
+                ),
             ),
             self.event(now, "finalized", &draft.id, &draft.form_id, "")?,
         ])
@@ -817,6 +829,168 @@ fn open_backend(home: &Home) -> Result<SledBackend, StoreError> {
         return Err(StoreError::Newer { path, found });
     }
     Ok(backend)
+}
+
+/// A bundle this laptop exported, kept until a receipt covers it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BundleFacts {
+    pub sequence: u64,
+    pub bundle_id: String,
+    pub manifest_sha256: String,
+    pub file: String,
+    pub exported_at: String,
+    pub records: Vec<String>,
+}
+
+impl Store {
+    /// The finalized records waiting in the outbox: listing and ciphertext.
+    pub fn outbox(&self) -> Result<Vec<(Listing, Vec<u8>)>, StoreError> {
+        let mut out = Vec::new();
+        for (id, ct) in self.records(State::Outbox)? {
+            let key = parse_id(&id)?;
+            let sealed = self
+                .backend
+                .get(Tree::Listing, key.as_bytes())
+                .map_err(|e| self.backend_err(e))?
+                .ok_or_else(|| StoreError::Damaged {
+                    id: id.clone(),
+                    reason: "it has no listing".into(),
+                })?;
+            let listing: Listing = self.unsealed(Tree::Listing, key.as_bytes(), &sealed)?;
+            out.push((listing, ct));
+        }
+        Ok(out)
+    }
+
+    /// The text of the form with this SHA-256, as kept at finalizing.
+    pub fn form_text(&self, sha256: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let key = sha256.as_bytes();
+        match self
+            .backend
+            .get(Tree::Forms, key)
+            .map_err(|e| self.backend_err(e))?
+        {
+            None => Ok(None),
+            Some(sealed) => {
+                crypt::open(&self.profile.seal_key, &context(Tree::Forms, key), &sealed)
+                    .map(|p| Some(p.to_vec()))
+                    .map_err(|e| StoreError::Damaged {
+                        id: format!("form {sha256}"),
+                        reason: e.to_string(),
+                    })
+            }
+        }
+    }
+
+    /// The last bundle's sequence and manifest hash (0 and zeros at first).
+    pub fn chain_head(&self) -> Result<(u64, String), StoreError> {
+        let head = self
+            .backend
+            .get(Tree::Meta, b"chain")
+            .map_err(|e| self.backend_err(e))?;
+        Ok(match head {
+            None => (0, crate::bundle::NO_PREVIOUS.to_string()),
+            Some(bytes) => {
+                let text = String::from_utf8_lossy(&bytes).to_string();
+                let (seq, sha) = text.split_once(' ').unwrap_or(("0", ""));
+                (seq.parse().unwrap_or(0), sha.to_string())
+            }
+        })
+    }
+
+    /// Records an export: its records move from the outbox to sent, the
+    /// bundle is kept until a receipt, the chain moves on. One write.
+    pub fn record_export(&self, facts: &BundleFacts) -> Result<(), StoreError> {
+        let seq_key = facts.sequence.to_be_bytes();
+        let mut changes = vec![
+            Change::put(
+                Tree::Bundles,
+                seq_key.to_vec(),
+                self.sealed(Tree::Bundles, &seq_key, facts),
+            ),
+            Change::put(
+                Tree::Meta,
+                "chain",
+                format!("{} {}", facts.sequence, facts.manifest_sha256).into_bytes(),
+            ),
+            self.event(&facts.exported_at, "exported", "", "", &facts.bundle_id)?,
+        ];
+        for id in &facts.records {
+            let uuid = parse_id(id)?;
+            let key = uuid.as_bytes();
+            let value = self
+                .backend
+                .get(Tree::Outbox, key)
+                .map_err(|e| self.backend_err(e))?
+                .ok_or_else(|| StoreError::NotFound(id.clone()))?;
+            let sealed = self
+                .backend
+                .get(Tree::Listing, key)
+                .map_err(|e| self.backend_err(e))?
+                .ok_or_else(|| StoreError::NotFound(id.clone()))?;
+            let mut listing: Listing = self.unsealed(Tree::Listing, key, &sealed)?;
+            listing.state = State::Sent;
+            listing.bundle = Some(facts.sequence);
+            changes.extend([
+                Change::remove(Tree::Outbox, key.to_vec()),
+                Change::put(Tree::Sent, key.to_vec(), value),
+                Change::put(
+                    Tree::Listing,
+                    key.to_vec(),
+                    self.sealed(Tree::Listing, key, &listing),
+                ),
+                Change::put(Tree::States, key.to_vec(), vec![State::Sent.byte()]),
+            ]);
+        }
+        self.apply(&changes)
+    }
+
+    /// The bundles exported and not yet receipted, oldest first.
+    pub fn bundles(&self) -> Result<Vec<BundleFacts>, StoreError> {
+        let entries = self
+            .backend
+            .entries(Tree::Bundles)
+            .map_err(|e| self.backend_err(e))?;
+        entries
+            .iter()
+            .map(|(k, v)| self.unsealed(Tree::Bundles, k, v))
+            .collect()
+    }
+
+    /// A receipt arrived: exactly that bundle's records leave the store.
+    /// Returns how many were purged.
+    pub fn purge_bundle(
+        &self,
+        facts: &BundleFacts,
+        by: &str,
+        now: &str,
+    ) -> Result<usize, StoreError> {
+        let seq_key = facts.sequence.to_be_bytes();
+        let mut changes = vec![
+            Change::remove(Tree::Bundles, seq_key.to_vec()),
+            self.event(
+                now,
+                "purged",
+                "",
+                "",
+                &format!(
+                    "{} ({} records), receipt by {by}",
+                    facts.bundle_id,
+                    facts.records.len()
+                ),
+            )?,
+        ];
+        for id in &facts.records {
+            let key = parse_id(id)?.as_bytes().to_vec();
+            changes.extend([
+                Change::remove(Tree::Sent, key.clone()),
+                Change::remove(Tree::Listing, key.clone()),
+                Change::remove(Tree::States, key),
+            ]);
+        }
+        self.apply(&changes)?;
+        Ok(facts.records.len())
+    }
 }
 
 /// What a sealed entry is bound to: its tree and key.

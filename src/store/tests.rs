@@ -79,7 +79,12 @@ fn finalize_moves_to_the_outbox_encrypted_to_the_deployment_only() {
     store.save_draft(&d, "").unwrap();
     let values = serde_json::Map::from_iter([("site_name".to_string(), json!("Ban Nong"))]);
     store
-        .finalize(&d, &values, "2026-11-22T10:00:00+07:00")
+        .finalize(
+            &d,
+            &values,
+            "2026-11-22T10:00:00+07:00",
+            b"[settings]\nform_id = \"t\"\n",
+        )
         .unwrap();
     assert_eq!(
         store.status().unwrap(),
@@ -118,16 +123,21 @@ fn finalize_moves_to_the_outbox_encrypted_to_the_deployment_only() {
         })
     ));
     assert!(matches!(
-        store.finalize(&d, &values, "later"),
+        store.finalize(&d, &values, "later", b"[settings]\nform_id = \"t\"\n"),
         Err(StoreError::NotADraft { .. })
     ));
     assert!(matches!(
-        store.save_final(&d, &values, "later"),
+        store.save_final(&d, &values, "later", b"[settings]\nform_id = \"t\"\n"),
         Err(StoreError::NotADraft { .. })
     ));
     assert!(store.delete_draft(&d.id, "now").is_err());
     assert!(matches!(
-        store.finalize(&draft("never saved"), &values, "now"),
+        store.finalize(
+            &draft("never saved"),
+            &values,
+            "now",
+            b"[settings]\nform_id = \"t\"\n"
+        ),
         Err(StoreError::NotFound(_))
     ));
 }
@@ -137,7 +147,12 @@ fn save_final_creates_and_finalizes_in_one_write() {
     let (_dir, store, dm) = fresh();
     let d = draft("Ban Nong");
     store
-        .save_final(&d, &serde_json::Map::new(), "2026-11-22T10:00:00+07:00")
+        .save_final(
+            &d,
+            &serde_json::Map::new(),
+            "2026-11-22T10:00:00+07:00",
+            b"[settings]\nform_id = \"t\"\n",
+        )
         .unwrap();
     assert_eq!(store.status().unwrap().drafts, 0);
     assert_eq!(store.status().unwrap().outbox, 1);
@@ -296,7 +311,12 @@ fn rescue_copies_out_drafts_and_records_from_a_store_that_will_not_open() {
     let done = draft("Ban Done");
     store.save_draft(&done, "").unwrap();
     store
-        .finalize(&done, &serde_json::Map::new(), "2026-11-22T10:00:00+07:00")
+        .finalize(
+            &done,
+            &serde_json::Map::new(),
+            "2026-11-22T10:00:00+07:00",
+            b"[settings]\nform_id = \"t\"\n",
+        )
         .unwrap();
     let home = store.home.clone();
     let profile = profile::unlock(&home, &crypt::passphrase(PASS)).unwrap();

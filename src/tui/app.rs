@@ -22,6 +22,8 @@ use crate::store::{Draft, Listing, State};
 pub struct FormEntry {
     pub form: Arc<Form>,
     pub sha256: String,
+    /// The form file's text, kept with finalized records.
+    pub text: Arc<Vec<u8>>,
 }
 
 /// Who is working, once the store is open.
@@ -65,6 +67,7 @@ pub enum Effect {
     Finalize {
         draft: Draft,
         values: Map<String, Value>,
+        form_text: Arc<Vec<u8>>,
     },
     Delete {
         id: String,
@@ -700,7 +703,17 @@ impl App {
                     }
                     KeyCode::Enter if problems.is_empty() => {
                         let (draft, values) = r.final_record(now);
-                        return Some(Effect::Finalize { draft, values });
+                        let form_text = self
+                            .forms
+                            .iter()
+                            .find(|f| f.sha256 == draft.form_sha256)
+                            .map(|f| Arc::clone(&f.text))
+                            .unwrap_or_default();
+                        return Some(Effect::Finalize {
+                            draft,
+                            values,
+                            form_text,
+                        });
                     }
                     KeyCode::Enter => {
                         if let Some(pos) = problems.get(cursor).and_then(|p| p.pos.clone()) {

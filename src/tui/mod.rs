@@ -55,13 +55,19 @@ impl Runtime {
                 Action::Saved(self.with_store(|s| s.save_draft(&draft, &detail)))
             }
             Effect::Load { id } => Action::DraftLoaded(self.with_store(|s| s.load_draft(&id))),
-            Effect::Finalize { draft, values } => {
+            Effect::Finalize {
+                draft,
+                values,
+                form_text,
+            } => {
                 let now = paths::now().to_string();
                 Action::Finalized(self.with_store(|s| {
                     // A record never saved as a draft is created and
                     // finalized in one write.
-                    match s.finalize(&draft, &values, &now) {
-                        Err(StoreError::NotFound(_)) => s.save_final(&draft, &values, &now),
+                    match s.finalize(&draft, &values, &now, &form_text) {
+                        Err(StoreError::NotFound(_)) => {
+                            s.save_final(&draft, &values, &now, &form_text)
+                        }
                         other => other,
                     }
                 }))
@@ -141,8 +147,13 @@ pub fn load_forms(globals: &Globals) -> Result<Vec<FormEntry>> {
     found
         .into_iter()
         .map(|(_, form)| {
-            let sha256 = crate::commands::forms::form_sha256(&form)?;
-            Ok(FormEntry { form, sha256 })
+            let text = std::fs::read(&form.source)
+                .with_context(|| format!("cannot read the form file {}", form.source.display()))?;
+            Ok(FormEntry {
+                sha256: crate::bundle::sha256_hex(&text),
+                text: std::sync::Arc::new(text),
+                form,
+            })
         })
         .collect()
 }

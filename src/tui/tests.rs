@@ -426,7 +426,15 @@ fn review_lists_problems_jumps_to_them_and_finalizes_when_clean() {
     saved(press(&mut app, KeyCode::Enter));
     app.update(ctrl('f'));
     match press(&mut app, KeyCode::Enter) {
-        Some(Effect::Finalize { draft, values }) => {
+        Some(Effect::Finalize {
+            draft,
+            values,
+            form_text,
+        }) => {
+            assert!(
+                form_text.starts_with(b"# "),
+                "the form file's text travels along"
+            );
             assert_eq!(draft.answers["wash_num_latrines"], 6);
             assert_eq!(values["wash_persons_per_latrine"], "30");
         }

@@ -1,0 +1,253 @@
+//! The zip container of a bundle. Writing uses the zip crate: stored
+//! entries, sorted names, fixed timestamps, so the same content gives the
+//! same bytes. Reading is a strict parser of our own over bytes already in
+//! memory, because a bundle comes from a USB stick anyone could have
+//! touched: it accepts only what fieldkit writes (stored entries, no
+//! encryption, no data descriptors, no zip64), caps the number and size of
+//! entries, and checks every local header against the central directory,
+//! every CRC, and every name. Nothing is extracted to disk.
+
+use std::collections::HashSet;
+use std::io::Write;
+
+/// At most this many entries in a bundle.
+pub const MAX_ENTRIES: usize = 200_000;
+/// At most this many bytes in one entry.
+pub const MAX_ENTRY_BYTES: usize = 64 * 1024 * 1024;
+/// At most this many bytes in a bundle file.
+pub const MAX_BUNDLE_BYTES: u64 = 2 * 1024 * 1024 * 1024;
+
+/// Writes a deterministic zip of `(name, bytes)` entries, sorted by name.
+pub fn write(entries: &mut [(String, Vec<u8>)]) -> Result<Vec<u8>, String> {
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Stored)
+        .last_modified_time(zip::DateTime::default())
+        .unix_permissions(0o644);
+    for (name, data) in entries.iter() {
+        zip.start_file(name.as_str(), options)
+            .map_err(|e| format!("cannot write {name}: {e}"))?;
+        zip.write_all(data)
+            .map_err(|e| format!("cannot write {name}: {e}"))?;
+    }
+    zip.finish()
+        .map(|c| c.into_inner())
+        .map_err(|e| format!("cannot finish the archive: {e}"))
+}
+
+/// One entry of an archive, its data borrowed from the archive's bytes.
+#[derive(Debug)]
+pub struct Entry<'a> {
+    pub name: String,
+    pub data: &'a [u8],
+}
+
+fn u16_at(b: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_le_bytes(b.get(at..at + 2)?.try_into().ok()?))
+}
+
+fn u32_at(b: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?))
+}
+
+const EOCD: u32 = 0x0605_4b50;
+const CENTRAL: u32 = 0x0201_4b50;
+const LOCAL: u32 = 0x0403_4b50;
+
+/// Why a name cannot be in a bundle, if it cannot.
+pub fn bad_name(name: &str) -> Option<&'static str> {
+    if name.starts_with('/')
+        || name.contains('\\')
+        || name.split('/').any(|p| p == ".." || p == ".")
+        || name.as_bytes().get(1) == Some(&b':')
+    {
+        return Some("path outside the archive");
+    }
+    if name.is_empty() || name.ends_with('/') || name.contains("//") || name.contains('\0') {
+        return Some("not a file name");
+    }
+    None
+}
+
+/// Reads every entry, or says why the archive cannot be trusted.
+pub fn read(bytes: &[u8]) -> Result<Vec<Entry<'_>>, String> {
+    let truncated = || "the archive is truncated or not a zip file".to_string();
+    if bytes.len() < 22 {
+        return Err(truncated());
+    }
+    // The end record: its comment must reach exactly to the end.
+    let lowest = bytes.len().saturating_sub(22 + 65_535);
+    let eocd = (lowest..=bytes.len() - 22)
+        .rev()
+        .find(|&i| {
+            u32_at(bytes, i) == Some(EOCD)
+                && u16_at(bytes, i + 20).map(usize::from) == Some(bytes.len() - i - 22)
+        })
+        .ok_or_else(truncated)?;
+    let disk = u16_at(bytes, eocd + 4).ok_or_else(truncated)?;
+    let cd_disk = u16_at(bytes, eocd + 6).ok_or_else(truncated)?;
+    let on_disk = u16_at(bytes, eocd + 8).ok_or_else(truncated)?;
+    let total = u16_at(bytes, eocd + 10).ok_or_else(truncated)?;
+    let cd_size = u32_at(bytes, eocd + 12).ok_or_else(truncated)? as usize;
+    let cd_offset = u32_at(bytes, eocd + 16).ok_or_else(truncated)? as usize;
+    if disk != 0 || cd_disk != 0 || on_disk != total {
+        return Err("a multi-part archive: bundles are one file".into());
+    }
+    if total == 0xFFFF || cd_size == 0xFFFF_FFFF || cd_offset == 0xFFFF_FFFF {
+        return Err("a zip64 archive: fieldkit bundles never need zip64".into());
+    }
+    if usize::from(total) > MAX_ENTRIES {
+        return Err(format!("too many entries ({total})"));
+    }
+    if cd_offset.checked_add(cd_size) != Some(eocd) {
+        return Err("the central directory is not where the archive says".into());
+    }
+
+    let mut entries = Vec::new();
+    let mut names = HashSet::new();
+    let mut at = cd_offset;
+    let mut data_ends: Vec<(usize, usize)> = Vec::new();
+    for _ in 0..total {
+        let field = |off: usize| {
+            u16_at(bytes, at + off)
+                .map(usize::from)
+                .ok_or_else(truncated)
+        };
+        if u32_at(bytes, at) != Some(CENTRAL) {
+            return Err("the central directory is damaged".into());
+        }
+        let made_by = field(4)?;
+        let flags = field(8)?;
+        let method = field(10)?;
+        let crc = u32_at(bytes, at + 16).ok_or_else(truncated)?;
+        let csize = u32_at(bytes, at + 20).ok_or_else(truncated)? as usize;
+        let size = u32_at(bytes, at + 24).ok_or_else(truncated)? as usize;
+        let name_len = field(28)?;
+        let extra_len = field(30)?;
+        let comment_len = field(32)?;
+        let external = u32_at(bytes, at + 38).ok_or_else(truncated)?;
+        let local = u32_at(bytes, at + 42).ok_or_else(truncated)? as usize;
+        let name_bytes = bytes
+            .get(at + 46..at + 46 + name_len)
+            .ok_or_else(truncated)?;
+        at += 46 + name_len + extra_len + comment_len;
+        if at > eocd {
+            return Err("the central directory is damaged".into());
+        }
+        let name = std::str::from_utf8(name_bytes)
+            .map_err(|_| "an entry name is not UTF-8".to_string())?
+            .to_string();
+        if let Some(why) = bad_name(&name) {
+            return Err(format!("{why}: {name:?}"));
+        }
+        if !names.insert(name.clone()) {
+            return Err(format!("duplicate entry {name}"));
+        }
+        if made_by >> 8 == 3 && (external >> 16) & 0o170000 == 0o120000 {
+            return Err(format!("symlink entry {name}"));
+        }
+        if flags & 0x0001 != 0 {
+            return Err(format!("encrypted entry {name}"));
+        }
+        if flags & 0x0008 != 0 {
+            return Err(format!(
+                "{name} uses a data descriptor; fieldkit never writes one"
+            ));
+        }
+        if method != 0 {
+            return Err(format!(
+                "{name} is compressed (method {method}); bundles store entries as they are"
+            ));
+        }
+        if csize != size {
+            return Err(format!(
+                "{name}: stored sizes disagree ({csize} and {size})"
+            ));
+        }
+        if size > MAX_ENTRY_BYTES {
+            return Err(format!("oversized entry {name} ({size} bytes)"));
+        }
+        // The local header must say the same as the central directory.
+        let disagree = || format!("{name}: the local header and the central directory disagree");
+        if u32_at(bytes, local) != Some(LOCAL) {
+            return Err(disagree());
+        }
+        let lfield = |off: usize| {
+            u16_at(bytes, local + off)
+                .map(usize::from)
+                .ok_or_else(truncated)
+        };
+        let l_name_len = lfield(26)?;
+        let l_extra_len = lfield(28)?;
+        if lfield(6)? != flags
+            || lfield(8)? != method
+            || u32_at(bytes, local + 14) != Some(crc)
+            || u32_at(bytes, local + 18).map(|v| v as usize) != Some(csize)
+            || u32_at(bytes, local + 22).map(|v| v as usize) != Some(size)
+            || bytes.get(local + 30..local + 30 + l_name_len) != Some(name_bytes)
+        {
+            return Err(disagree());
+        }
+        let start = local + 30 + l_name_len + l_extra_len;
+        let end = start.checked_add(size).ok_or_else(truncated)?;
+        if end > cd_offset {
+            return Err(format!("{name}: its data runs past the central directory"));
+        }
+        data_ends.push((local, end));
+        let data = &bytes[start..end];
+        if crc32fast::hash(data) != crc {
+            return Err(format!("{name}: the data does not match its CRC"));
+        }
+        entries.push(Entry { name, data });
+    }
+    if at != eocd {
+        return Err("the central directory has bytes it does not account for".into());
+    }
+    // Entries may not overlap (a zip bomb trick).
+    data_ends.sort();
+    if data_ends.windows(2).any(|w| w[1].0 < w[0].1) {
+        return Err("entries overlap".into());
+    }
+    Ok(entries)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Vec<u8> {
+        write(&mut vec![
+            ("b.txt".into(), b"second".to_vec()),
+            ("a.txt".into(), b"first".to_vec()),
+        ])
+        .unwrap()
+    }
+
+    #[test]
+    fn round_trip_sorted_and_deterministic() {
+        let bytes = sample();
+        assert_eq!(bytes, sample(), "same content, same bytes");
+        let entries = read(&bytes).unwrap();
+        let names: Vec<&str> = entries.iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(names, ["a.txt", "b.txt"]);
+        assert_eq!(entries[1].data, b"second");
+    }
+
+    #[test]
+    fn names_outside_the_archive_are_refused() {
+        for name in ["../x", "/etc/passwd", "a\\b", "C:/x", "a/../../b", "./a"] {
+            assert_eq!(bad_name(name), Some("path outside the archive"), "{name}");
+        }
+        assert_eq!(bad_name("records/x.age"), None);
+    }
+
+    #[test]
+    fn truncation_and_garbage_are_refused() {
+        let bytes = sample();
+        for cut in [0, 10, bytes.len() / 2, bytes.len() - 1] {
+            assert!(read(&bytes[..cut]).is_err(), "cut at {cut}");
+        }
+        assert!(read(b"PK\x05\x06 not really").is_err());
+    }
+}

@@ -1,0 +1,191 @@
+//! Bundle format v1: how finalized records leave a laptop. A zip (see
+//! `archive`) holding `manifest.json`, its SSHSIG `manifest.sig`, one age
+//! file per record under `records/`, and the forms the records were made
+//! with under `forms/`. The manifest chains to the laptop's previous
+//! bundle by hash and sequence. Pure functions: building a bundle from
+//! bytes, verifying one (`verify`), receipts (`receipt`); the commands do
+//! the I/O.
+
+pub mod archive;
+pub mod receipt;
+pub mod signers;
+pub mod verify;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+pub const FORMAT: &str = "fieldkit-bundle/1";
+pub const NAMESPACE: &str = "fieldkit-bundle";
+pub const MANIFEST: &str = "manifest.json";
+pub const SIGNATURE: &str = "manifest.sig";
+/// `prev_manifest_sha256` of a laptop's first bundle.
+pub const NO_PREVIOUS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FormRef {
+    pub form_id: String,
+    pub version: String,
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManifestEntry {
+    pub path: String,
+    pub sha256: String,
+    pub size: u64,
+    pub record_id: String,
+    pub form_id: String,
+    pub form_version: String,
+    pub finalized_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format: String,
+    pub bundle_id: String,
+    pub device_id: String,
+    pub enumerator_id: String,
+    /// The signer's OpenSSH public key.
+    pub signer: String,
+    pub sequence: u64,
+    pub prev_manifest_sha256: String,
+    pub created_at: String,
+    pub forms: Vec<FormRef>,
+    pub entries: Vec<ManifestEntry>,
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    crate::store::crypt::to_hex(&Sha256::digest(bytes))
+}
+
+pub fn record_path(record_id: &str) -> String {
+    format!("records/{record_id}.age")
+}
+
+pub fn form_path(form_id: &str, version: &str) -> String {
+    format!("forms/{form_id}@{version}.toml")
+}
+
+/// The file name of a bundle: enumerator, device, sequence.
+pub fn file_name(enumerator_id: &str, device_id: &str, sequence: u64) -> String {
+    let device: String = device_id
+        .chars()
+        .filter(|c| c.is_ascii_hexdigit())
+        .collect();
+    let short = device.get(device.len().saturating_sub(8)..).unwrap_or("");
+    format!("fieldkit-{enumerator_id}-{short}-{sequence:06}.zip")
+}
+
+/// A record going into a bundle.
+pub struct Outgoing {
+    pub record_id: String,
+    pub form_id: String,
+    pub form_version: String,
+    pub form_sha256: String,
+    pub finalized_at: String,
+    pub ciphertext: Vec<u8>,
+}
+
+/// A bundle built in memory.
+pub struct Built {
+    pub manifest: Manifest,
+    pub manifest_bytes: Vec<u8>,
+    pub manifest_sha256: String,
+    pub zip: Vec<u8>,
+}
+
+/// Everything that makes a bundle, so that the same inputs give the same
+/// bytes: the id and the time come from the content, not from a clock.
+pub struct Plan<'a> {
+    pub enumerator_id: &'a str,
+    pub device_id: &'a str,
+    pub sequence: u64,
+    pub prev_manifest_sha256: &'a str,
+    pub records: &'a [Outgoing],
+    /// (form_id, version, sha256, text) of every form the records use.
+    pub forms: &'a [(String, String, String, Vec<u8>)],
+}
+
+/// Builds and signs a bundle.
+pub fn build(plan: &Plan, key: &ssh_key::PrivateKey) -> Result<Built, String> {
+    let mut entries: Vec<ManifestEntry> = plan
+        .records
+        .iter()
+        .map(|r| ManifestEntry {
+            path: record_path(&r.record_id),
+            sha256: sha256_hex(&r.ciphertext),
+            size: r.ciphertext.len() as u64,
+            record_id: r.record_id.clone(),
+            form_id: r.form_id.clone(),
+            form_version: r.form_version.clone(),
+            finalized_at: r.finalized_at.clone(),
+        })
+        .collect();
+    entries.sort_by(|a, b| a.path.cmp(&b.path));
+    let mut forms: Vec<FormRef> = plan
+        .forms
+        .iter()
+        .map(|(id, v, sha, _)| FormRef {
+            form_id: id.clone(),
+            version: v.clone(),
+            sha256: sha.clone(),
+        })
+        .collect();
+    forms.sort_by(|a, b| (&a.form_id, &a.version).cmp(&(&b.form_id, &b.version)));
+    let created_at = plan
+        .records
+        .iter()
+        .map(|r| r.finalized_at.as_str())
+        .max()
+        .unwrap_or("")
+        .to_string();
+    let mut id_input = format!(
+        "{}\n{}\n{}\n",
+        plan.device_id, plan.sequence, plan.prev_manifest_sha256
+    );
+    for e in &entries {
+        id_input.push_str(&e.sha256);
+    }
+    let digest = sha256_hex(id_input.as_bytes());
+    let manifest = Manifest {
+        format: FORMAT.into(),
+        bundle_id: format!(
+            "{}-{:06}-{}",
+            plan.enumerator_id,
+            plan.sequence,
+            &digest[..12]
+        ),
+        device_id: plan.device_id.into(),
+        enumerator_id: plan.enumerator_id.into(),
+        signer: key
+            .public_key()
+            .to_openssh()
+            .map_err(|e| format!("cannot write the signer's key: {e}"))?,
+        sequence: plan.sequence,
+        prev_manifest_sha256: plan.prev_manifest_sha256.into(),
+        created_at,
+        forms,
+        entries,
+    };
+    let mut manifest_bytes = serde_json::to_vec_pretty(&manifest)
+        .map_err(|e| format!("cannot write the manifest: {e}"))?;
+    manifest_bytes.push(b'\n');
+    let signature = signers::sign(key, NAMESPACE, &manifest_bytes)?;
+    let mut files: Vec<(String, Vec<u8>)> = vec![
+        (MANIFEST.into(), manifest_bytes.clone()),
+        (SIGNATURE.into(), signature.into_bytes()),
+    ];
+    for r in plan.records {
+        files.push((record_path(&r.record_id), r.ciphertext.clone()));
+    }
+    for (id, v, _, text) in plan.forms {
+        files.push((form_path(id, v), text.clone()));
+    }
+    let zip = archive::write(&mut files)?;
+    Ok(Built {
+        manifest_sha256: sha256_hex(&manifest_bytes),
+        manifest,
+        manifest_bytes,
+        zip,
+    })
+}

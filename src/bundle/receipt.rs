@@ -1,0 +1,72 @@
+//! Receipts: a supervisor's signed word that a bundle arrived intact. The
+//! file is JSON: `receipt` holds the exact JSON text that was signed (so
+//! it can be checked byte for byte, also with `ssh-keygen -Y verify`),
+//! `signature` its armored SSHSIG in the `fieldkit-receipt` namespace.
+
+use serde::{Deserialize, Serialize};
+use ssh_key::PublicKey;
+
+use super::signers::{self, AllowedSigners};
+
+pub const FORMAT: &str = "fieldkit-receipt/1";
+pub const NAMESPACE: &str = "fieldkit-receipt";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Receipt {
+    pub format: String,
+    pub bundle_id: String,
+    pub enumerator_id: String,
+    pub device_id: String,
+    pub sequence: u64,
+    pub manifest_sha256: String,
+    pub received_at: String,
+    /// The supervisor's OpenSSH public key.
+    pub supervisor: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct ReceiptFile {
+    receipt: String,
+    signature: String,
+}
+
+/// The receipt file's bytes, signed with the supervisor's key.
+pub fn sign(receipt: &Receipt, key: &ssh_key::PrivateKey) -> Result<Vec<u8>, String> {
+    let text = serde_json::to_string(receipt).map_err(|e| e.to_string())?;
+    let signature = signers::sign(key, NAMESPACE, text.as_bytes())?;
+    let mut out = serde_json::to_vec_pretty(&ReceiptFile {
+        receipt: text,
+        signature,
+    })
+    .map_err(|e| e.to_string())?;
+    out.push(b'\n');
+    Ok(out)
+}
+
+/// Reads a receipt file and checks its signature against the supervisors
+/// file: the receipt, and who signed it (their principal).
+pub fn check(bytes: &[u8], supervisors: &AllowedSigners) -> Result<(Receipt, String), String> {
+    let file: ReceiptFile =
+        serde_json::from_slice(bytes).map_err(|e| format!("not a fieldkit receipt ({e})"))?;
+    let receipt: Receipt =
+        serde_json::from_str(&file.receipt).map_err(|e| format!("not a fieldkit receipt ({e})"))?;
+    if receipt.format != FORMAT {
+        return Err(format!(
+            "not a fieldkit receipt (format '{}')",
+            receipt.format
+        ));
+    }
+    let key = PublicKey::from_openssh(&receipt.supervisor)
+        .map_err(|_| "the receipt's supervisor key cannot be read".to_string())?;
+    signers::check(
+        &key,
+        NAMESPACE,
+        file.receipt.as_bytes(),
+        file.signature.as_bytes(),
+    )
+    .map_err(|e| format!("forged or damaged receipt: {e}"))?;
+    let signer = supervisors.find(None, &key, NAMESPACE).ok_or_else(|| {
+        "the receipt is signed by a supervisor who is not in the supervisors file".to_string()
+    })?;
+    Ok((receipt, signer.principals.join(",")))
+}

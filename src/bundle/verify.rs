@@ -1,0 +1,275 @@
+//! Verifying bundles, as a supervisor does: the archive (strictly read,
+//! see `archive`), the manifest, the signature and its signer, every
+//! entry's hash and size, the age header of every record (capped before
+//! age parses it), and, across the bundles given, each device's sequence
+//! and hash chain: gaps, forks and replays, named. Returns reports; the
+//! command prints them and picks the exit code.
+
+use std::collections::{BTreeMap, HashSet};
+
+use serde::Serialize;
+use ssh_key::PublicKey;
+
+use super::archive::{self, Entry};
+use super::signers::{self, AllowedSigners};
+use super::{
+    FORMAT, MANIFEST, Manifest, NAMESPACE, NO_PREVIOUS, SIGNATURE, form_path, record_path,
+    sha256_hex,
+};
+
+/// An age header longer than this is refused before age reads it (age's
+/// header parser slows down with the square of its size).
+pub const MAX_AGE_HEADER: usize = 16 * 1024;
+/// A record is encrypted to a few data managers: more stanzas than this
+/// are refused.
+pub const MAX_AGE_STANZAS: usize = 64;
+
+/// What was found in one bundle.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub file: String,
+    pub ok: bool,
+    pub problems: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bundle_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enumerator_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sequence: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manifest_sha256: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prev_manifest_sha256: Option<String>,
+    pub records: usize,
+    #[serde(skip)]
+    pub manifest: Option<Manifest>,
+}
+
+impl Report {
+    fn new(file: &str) -> Self {
+        Report {
+            file: file.into(),
+            ok: false,
+            problems: Vec::new(),
+            bundle_id: None,
+            enumerator_id: None,
+            device_id: None,
+            sequence: None,
+            manifest_sha256: None,
+            prev_manifest_sha256: None,
+            records: 0,
+            manifest: None,
+        }
+    }
+}
+
+/// Checks an age file's header without decrypting it: size and stanza
+/// caps first, then age's own parser.
+pub fn check_age_header(data: &[u8]) -> Result<(), String> {
+    let head = &data[..data.len().min(MAX_AGE_HEADER + 1)];
+    if !head.starts_with(b"age-encryption.org/v1\n") {
+        return Err("not an age file".into());
+    }
+    let end = head
+        .windows(4)
+        .position(|w| w == b"\n---")
+        .ok_or_else(|| format!("its age header is longer than {MAX_AGE_HEADER} bytes"))?;
+    let stanzas = head[..end].windows(4).filter(|w| w == b"\n-> ").count();
+    if stanzas > MAX_AGE_STANZAS {
+        return Err(format!(
+            "its age header has {stanzas} stanzas (at most {MAX_AGE_STANZAS})"
+        ));
+    }
+    age::Decryptor::new(data)
+        .map(|_| ())
+        .map_err(|e| format!("unreadable age header ({e})"))
+}
+
+/// Verifies one bundle's bytes against the signers file.
+pub fn verify(file: &str, bytes: &[u8], signers: &AllowedSigners) -> Report {
+    let mut report = Report::new(file);
+    let entries = match archive::read(bytes) {
+        Ok(e) => e,
+        Err(problem) => {
+            report.problems.push(problem);
+            return report;
+        }
+    };
+    check_entries(&entries, signers, &mut report);
+    report.ok = report.problems.is_empty();
+    report
+}
+
+fn check_entries(entries: &[Entry], signers: &AllowedSigners, report: &mut Report) {
+    let find = |name: &str| entries.iter().find(|e| e.name == name);
+    let Some(manifest_entry) = find(MANIFEST) else {
+        report.problems.push("no manifest.json".into());
+        return;
+    };
+    let manifest: Manifest = match serde_json::from_slice(manifest_entry.data) {
+        Ok(m) => m,
+        Err(e) => {
+            report.problems.push(format!("malformed manifest ({e})"));
+            return;
+        }
+    };
+    report.bundle_id = Some(manifest.bundle_id.clone());
+    report.enumerator_id = Some(manifest.enumerator_id.clone());
+    report.device_id = Some(manifest.device_id.clone());
+    report.sequence = Some(manifest.sequence);
+    report.manifest_sha256 = Some(sha256_hex(manifest_entry.data));
+    report.prev_manifest_sha256 = Some(manifest.prev_manifest_sha256.clone());
+    report.records = manifest.entries.len();
+    if manifest.format != FORMAT {
+        report.problems.push(format!(
+            "malformed manifest: format '{}', not '{FORMAT}'",
+            manifest.format
+        ));
+    }
+
+    // The signature, and whether its signer may sign for this enumerator.
+    match (PublicKey::from_openssh(&manifest.signer), find(SIGNATURE)) {
+        (Err(_), _) => report
+            .problems
+            .push("malformed manifest: the signer is not an OpenSSH public key".into()),
+        (_, None) => report
+            .problems
+            .push("no manifest.sig: the bundle is not signed".into()),
+        (Ok(key), Some(sig)) => {
+            if let Err(e) = signers::check(&key, NAMESPACE, manifest_entry.data, sig.data) {
+                report.problems.push(e);
+            } else if signers
+                .find(Some(&manifest.enumerator_id), &key, NAMESPACE)
+                .is_none()
+            {
+                report.problems.push(format!(
+                    "unknown signer: {}'s key is not in the signers file for '{}'",
+                    manifest.enumerator_id, manifest.enumerator_id
+                ));
+            }
+        }
+    }
+
+    // Every listed entry present, once, with its hash and size.
+    let mut listed = HashSet::new();
+    for e in &manifest.entries {
+        if !listed.insert(e.path.clone()) {
+            report.problems.push(format!("duplicated entry {}", e.path));
+            continue;
+        }
+        if e.path != record_path(&e.record_id) || uuid::Uuid::parse_str(&e.record_id).is_err() {
+            report.problems.push(format!(
+                "malformed manifest: entry {} is not named by its record id",
+                e.path
+            ));
+        }
+        match find(&e.path) {
+            None => report.problems.push(format!("missing entry {}", e.path)),
+            Some(file) => {
+                if file.data.len() as u64 != e.size {
+                    report.problems.push(format!(
+                        "{}: the manifest says {} bytes, the file has {}",
+                        e.path,
+                        e.size,
+                        file.data.len()
+                    ));
+                } else if sha256_hex(file.data) != e.sha256 {
+                    report
+                        .problems
+                        .push(format!("entry hash mismatch: {} was changed", e.path));
+                } else if let Err(why) = check_age_header(file.data) {
+                    report.problems.push(format!("{}: {why}", e.path));
+                }
+            }
+        }
+    }
+    for f in &manifest.forms {
+        let path = form_path(&f.form_id, &f.version);
+        if !listed.insert(path.clone()) {
+            report.problems.push(format!("duplicated entry {path}"));
+            continue;
+        }
+        match find(&path) {
+            None => report.problems.push(format!("missing entry {path}")),
+            Some(file) if sha256_hex(file.data) != f.sha256 => report
+                .problems
+                .push(format!("entry hash mismatch: {path} was changed")),
+            Some(_) => {}
+        }
+    }
+    for e in entries {
+        if e.name != MANIFEST && e.name != SIGNATURE && !listed.contains(&e.name) {
+            report
+                .problems
+                .push(format!("extra entry {} (not in the manifest)", e.name));
+        }
+    }
+    report.manifest = Some(manifest);
+}
+
+/// Across the bundles given: per device, in sequence order, every gap,
+/// fork and replay, in words.
+pub fn sequences(reports: &[Report]) -> Vec<String> {
+    let mut by_device: BTreeMap<(String, String), Vec<&Report>> = BTreeMap::new();
+    for r in reports {
+        if let (Some(device), Some(_), Some(_)) = (&r.device_id, r.sequence, &r.manifest_sha256) {
+            let who = r.enumerator_id.clone().unwrap_or_default();
+            by_device.entry((who, device.clone())).or_default().push(r);
+        }
+    }
+    let mut problems = Vec::new();
+    for ((who, device), mut list) in by_device {
+        let name = if by_device_count(reports, &who) > 1 {
+            format!("{who} (device {device})")
+        } else {
+            who.clone()
+        };
+        list.sort_by_key(|r| r.sequence);
+        for pair in list.windows(2) {
+            let (a, b) = (pair[0], pair[1]);
+            let (sa, sb) = (a.sequence.unwrap_or(0), b.sequence.unwrap_or(0));
+            if sa == sb {
+                if a.manifest_sha256 == b.manifest_sha256 {
+                    problems.push(format!(
+                        "{name}: bundle {sa} given twice ({} and {}): a replay",
+                        a.file, b.file
+                    ));
+                } else {
+                    problems.push(format!(
+                        "{name}: fork: two different bundles numbered {sa} ({} and {})",
+                        a.file, b.file
+                    ));
+                }
+            } else if sb > sa + 1 {
+                let missing = if sb == sa + 2 {
+                    format!("bundle {}", sa + 1)
+                } else {
+                    format!("bundles {}-{}", sa + 1, sb - 1)
+                };
+                problems.push(format!("{name}: {missing} missing between {sa} and {sb}"));
+            } else if b.prev_manifest_sha256 != a.manifest_sha256 {
+                problems.push(format!(
+                    "{name}: fork: bundle {sb} does not follow bundle {sa} (its hash chain points elsewhere)"
+                ));
+            }
+        }
+        if let Some(first) = list.first()
+            && first.sequence == Some(1)
+            && first.prev_manifest_sha256.as_deref() != Some(NO_PREVIOUS)
+        {
+            problems.push(format!("{name}: bundle 1 claims a previous bundle"));
+        }
+    }
+    problems
+}
+
+fn by_device_count(reports: &[Report], who: &str) -> usize {
+    reports
+        .iter()
+        .filter(|r| r.enumerator_id.as_deref() == Some(who))
+        .filter_map(|r| r.device_id.as_deref())
+        .collect::<HashSet<_>>()
+        .len()
+}
