@@ -217,7 +217,7 @@ mod tests {
     use super::*;
 
     fn sample() -> Vec<u8> {
-        write(&mut vec![
+        write(&mut [
             ("b.txt".into(), b"second".to_vec()),
             ("a.txt".into(), b"first".to_vec()),
         ])
