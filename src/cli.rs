@@ -5,7 +5,9 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use crate::commands::{Globals, fill, forms, init, keygen, rescue, status};
+use crate::commands::{
+    Globals, ack, export, fill, forms, init, keygen, receipt, rescue, status, verify,
+};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -43,6 +45,14 @@ pub enum Command {
     Fill(fill::Args),
     /// Record counts of the store: drafts, outbox, sent, bundles.
     Status(status::Args),
+    /// Write the next signed bundle of finalized records (e.g. to a USB stick).
+    Export(export::Args),
+    /// Supervisor: check bundles (signature, signer, hashes, sequence); exit 0 ok, 1 bad.
+    Verify(verify::Args),
+    /// Supervisor: a signed receipt for a verified bundle.
+    Receipt(receipt::Args),
+    /// Import a supervisor's receipt: purge the records it covers.
+    Ack(ack::Args),
     /// Copy every record that can still be decrypted out of a damaged store.
     Rescue(rescue::Args),
     /// Make a data manager's or a supervisor's key pair for the deployment.

@@ -2,12 +2,16 @@
 //! do the I/O around the pure engine and decide what to print; errors that
 //! stop a command are `anyhow` errors with context, mapped to exit code 2.
 
+pub mod ack;
+pub mod export;
 pub mod fill;
 pub mod forms;
 pub mod init;
 pub mod keygen;
+pub mod receipt;
 pub mod rescue;
 pub mod status;
+pub mod verify;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -38,6 +42,10 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Keygen(args) => keygen::run(args, &globals),
         Command::Status(args) => status::run(args, &globals),
         Command::Rescue(args) => rescue::run(args, &globals),
+        Command::Export(args) => export::run(args, &globals),
+        Command::Verify(args) => verify::run(args, &globals),
+        Command::Receipt(args) => receipt::run(args, &globals),
+        Command::Ack(args) => ack::run(args, &globals),
     }
 }
 

@@ -119,6 +119,9 @@ pub struct Listing {
     pub state: State,
     pub form_id: String,
     pub form_version: String,
+    /// SHA-256 of the form file the record is made with.
+    #[serde(default)]
+    pub form_sha256: String,
     /// Empty once finalized: the laptop keeps no answer text of records
     /// it can no longer read.
     pub instance_name: String,
@@ -475,6 +478,7 @@ impl Store {
             state: State::Draft,
             form_id: draft.form_id.clone(),
             form_version: draft.form_version.clone(),
+            form_sha256: draft.form_sha256.clone(),
             instance_name: draft.instance_name.clone(),
             started: draft.started.clone(),
             updated: draft.updated.clone(),
@@ -628,6 +632,7 @@ impl Store {
             state: State::Outbox,
             form_id: draft.form_id.clone(),
             form_version: draft.form_version.clone(),
+            form_sha256: draft.form_sha256.clone(),
             instance_name: String::new(),
             started: draft.started.clone(),
             updated: now.into(),

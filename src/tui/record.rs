@@ -241,6 +241,7 @@ impl RecordView {
             state: State::Draft,
             form_id: self.draft.form_id.clone(),
             form_version: self.draft.form_version.clone(),
+            form_sha256: self.draft.form_sha256.clone(),
             instance_name: self.draft.instance_name.clone(),
             started: self.draft.started.clone(),
             updated: self.draft.updated.clone(),

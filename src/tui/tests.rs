@@ -36,6 +36,7 @@ fn listing(id: &str, form: &str, state: State, name: &str) -> Listing {
         state,
         form_id: form.into(),
         form_version: "2026.1".into(),
+        form_sha256: String::new(),
         instance_name: name.into(),
         started: "2026-11-21T08:00:00.000+07:00".into(),
         updated: "2026-11-21T08:30:00.000+07:00".into(),

@@ -1,0 +1,75 @@
+//! `fieldkit receipt BUNDLE --key FILE --out FILE`: a supervisor's signed
+//! receipt for a bundle that verified, which lets the laptop purge it.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+
+use super::verify::{load_signers, read_bundle};
+use super::{Globals, Outcome, print_line};
+use crate::bundle::receipt::{self, Receipt};
+use crate::bundle::verify;
+use crate::paths;
+use crate::store::profile::write_new;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The bundle the receipt is for.
+    #[arg(value_name = "BUNDLE")]
+    pub bundle: PathBuf,
+    /// The supervisor's OpenSSH private key (from `fieldkit keygen --role supervisor`).
+    #[arg(long, value_name = "FILE")]
+    pub key: PathBuf,
+    /// Where to write the receipt (must not exist yet).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Who may sign bundles (default: keys/allowed_signers).
+    #[arg(long, value_name = "FILE")]
+    pub signers: Option<PathBuf>,
+}
+
+pub fn run(args: Args, _globals: &Globals) -> Result<Outcome> {
+    let signers = load_signers(args.signers.as_deref(), "allowed_signers")?;
+    let key_text = std::fs::read_to_string(&args.key)
+        .with_context(|| format!("cannot read the supervisor key {}", args.key.display()))?;
+    let key = ssh_key::PrivateKey::from_openssh(&key_text)
+        .with_context(|| format!("{} is not an OpenSSH private key", args.key.display()))?;
+    if key.is_encrypted() {
+        bail!(
+            "{} is protected with a passphrase, which fieldkit cannot open yet; use a key from \
+             'fieldkit keygen --role supervisor'",
+            args.key.display()
+        );
+    }
+    let bytes = read_bundle(&args.bundle)?;
+    let report = verify::verify(&args.bundle.display().to_string(), &bytes, &signers);
+    if !report.ok {
+        for p in &report.problems {
+            eprintln!("fieldkit: {}: {p}", args.bundle.display());
+        }
+        eprintln!("fieldkit: no receipt written: the bundle did not verify");
+        return Ok(Outcome::Invalid);
+    }
+    let manifest = report
+        .manifest
+        .as_ref()
+        .context("verified bundle without manifest")?;
+    let receipt = Receipt {
+        format: receipt::FORMAT.into(),
+        bundle_id: manifest.bundle_id.clone(),
+        enumerator_id: manifest.enumerator_id.clone(),
+        device_id: manifest.device_id.clone(),
+        sequence: manifest.sequence,
+        manifest_sha256: report.manifest_sha256.clone().unwrap_or_default(),
+        received_at: paths::now().to_string(),
+        supervisor: key.public_key().to_openssh()?,
+    };
+    let signed = receipt::sign(&receipt, &key).map_err(anyhow::Error::msg)?;
+    write_new(&args.out, &signed, false)?;
+    eprintln!(
+        "fieldkit: receipt for {} ({} records) written; give it to the enumerator to import with 'fieldkit ack'",
+        manifest.bundle_id, report.records
+    );
+    print_line(&args.out.display().to_string())?;
+    Ok(Outcome::Done)
+}
