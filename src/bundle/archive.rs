@@ -209,6 +209,18 @@ pub fn read(bytes: &[u8]) -> Result<Vec<Entry<'_>>, String> {
     if data_ends.windows(2).any(|w| w[1].0 < w[0].1) {
         return Err("entries overlap".into());
     }
+    // Bundles are written one way only: the same entries written again
+    // must give these very bytes. This catches a change to any byte the
+    // checks above do not read (timestamps, attributes, padding, order).
+    let mut again: Vec<(String, Vec<u8>)> = entries
+        .iter()
+        .map(|e| (e.name.clone(), e.data.to_vec()))
+        .collect();
+    if write(&mut again)? != bytes {
+        return Err(
+            "the archive is not as fieldkit writes bundles: it was altered or rebuilt".into(),
+        );
+    }
     Ok(entries)
 }
 

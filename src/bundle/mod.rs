@@ -189,3 +189,6 @@ pub fn build(plan: &Plan, key: &ssh_key::PrivateKey) -> Result<Built, String> {
         zip,
     })
 }
+
+#[cfg(test)]
+mod tests;

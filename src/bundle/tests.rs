@@ -1,0 +1,486 @@
+//! Bundles built in memory and attacked: every hostile input of the issue
+//! is a test here (a clear problem, never a panic), plus proptests over
+//! flipped bytes and arbitrary bytes (the fuzz target of the reader).
+
+use proptest::prelude::*;
+use ssh_key::rand_core::OsRng;
+
+use super::signers::AllowedSigners;
+use super::verify::{Report, sequences, verify};
+use super::*;
+
+struct Fixture {
+    key: ssh_key::PrivateKey,
+    signers: AllowedSigners,
+    built: Built,
+    records: Vec<Outgoing>,
+}
+
+fn record(id: &str, dm: &age::x25519::Recipient) -> Outgoing {
+    let plain = format!("{{\"record_id\":\"{id}\",\"values\":{{\"site_name\":\"Ban Nong\"}}}}");
+    Outgoing {
+        record_id: id.into(),
+        form_id: "dtm_site_assessment".into(),
+        form_version: "2026.1".into(),
+        form_sha256: sha256_hex(b"form"),
+        finalized_at: "2026-11-22T10:00:00.000+07:00".into(),
+        ciphertext: crate::store::crypt::encrypt_to(std::slice::from_ref(dm), plain.as_bytes())
+            .expect("encrypt"),
+    }
+}
+
+fn forms() -> Vec<(String, String, String, Vec<u8>)> {
+    vec![(
+        "dtm_site_assessment".into(),
+        "2026.1".into(),
+        sha256_hex(b"form"),
+        b"form".to_vec(),
+    )]
+}
+
+fn fixture_with(sequence: u64, prev: &str, key: ssh_key::PrivateKey) -> Fixture {
+    let dm = age::x25519::Identity::generate().to_public();
+    let records = vec![
+        record("01a00000-0000-7000-8000-000000000001", &dm),
+        record("01a00000-0000-7000-8000-000000000002", &dm),
+    ];
+    let plan = Plan {
+        enumerator_id: "enum-03",
+        device_id: "01a00000-0000-7000-8000-00000000dev1",
+        sequence,
+        prev_manifest_sha256: prev,
+        records: &records,
+        forms: &forms(),
+    };
+    let built = build(&plan, &key).expect("build");
+    let public = key.public_key().to_openssh().expect("public");
+    let signers = AllowedSigners::parse(&format!(
+        "enum-03 namespaces=\"fieldkit-bundle\" {public}\n"
+    ))
+    .expect("signers");
+    Fixture {
+        key,
+        signers,
+        built,
+        records,
+    }
+}
+
+fn new_key() -> ssh_key::PrivateKey {
+    ssh_key::PrivateKey::random(&mut OsRng, ssh_key::Algorithm::Ed25519).expect("key")
+}
+
+fn fixture() -> Fixture {
+    fixture_with(1, NO_PREVIOUS, new_key())
+}
+
+fn check(f: &Fixture, bytes: &[u8]) -> Report {
+    verify("test.zip", bytes, &f.signers)
+}
+
+fn problems(r: &Report) -> String {
+    r.problems.join(" | ")
+}
+
+/// The bundle's entries, to change and zip again.
+fn entries(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
+    archive::read(bytes)
+        .expect("readable")
+        .into_iter()
+        .map(|e| (e.name, e.data.to_vec()))
+        .collect()
+}
+
+/// Replaces the manifest (re-signed with `key`: the signature is good, the
+/// content lies) and zips again.
+fn with_manifest(
+    f: &Fixture,
+    key: &ssh_key::PrivateKey,
+    change: impl Fn(&mut Manifest),
+) -> Vec<u8> {
+    let mut manifest = f.built.manifest.clone();
+    change(&mut manifest);
+    let text = serde_json::to_vec_pretty(&manifest).expect("json");
+    let sig = signers::sign(key, NAMESPACE, &text).expect("sign");
+    let mut files = entries(&f.built.zip);
+    for (name, data) in &mut files {
+        if name == MANIFEST {
+            *data = text.clone();
+        }
+        if name == SIGNATURE {
+            *data = sig.clone().into_bytes();
+        }
+    }
+    archive::write(&mut files).expect("zip")
+}
+
+/// Replaces occurrences of `from` in the archive bytes by `to` (same
+/// length): raw header surgery. `nth`: only that occurrence; else all but
+/// the first, which is inside manifest.json (it lists every path).
+fn patch(bytes: &[u8], from: &[u8], to: &[u8], nth: Option<usize>) -> Vec<u8> {
+    assert_eq!(from.len(), to.len());
+    let mut out = bytes.to_vec();
+    let mut found = 0;
+    let mut i = 0;
+    while i + from.len() <= out.len() {
+        if &out[i..i + from.len()] == from {
+            if nth.map_or(found > 0, |n| n == found) {
+                out[i..i + from.len()].copy_from_slice(to);
+            }
+            found += 1;
+            i += from.len();
+        } else {
+            i += 1;
+        }
+    }
+    assert!(found > 0, "pattern not found");
+    out
+}
+
+#[test]
+fn a_built_bundle_verifies_and_is_deterministic() {
+    let f = fixture();
+    let r = check(&f, &f.built.zip);
+    assert!(r.ok, "{}", problems(&r));
+    assert_eq!(r.records, 2);
+    assert_eq!(r.sequence, Some(1));
+    assert_eq!(
+        r.manifest_sha256.as_deref(),
+        Some(f.built.manifest_sha256.as_str())
+    );
+    let plan = Plan {
+        enumerator_id: "enum-03",
+        device_id: "01a00000-0000-7000-8000-00000000dev1",
+        sequence: 1,
+        prev_manifest_sha256: NO_PREVIOUS,
+        records: &f.records,
+        forms: &forms(),
+    };
+    let again = build(&plan, &f.key).expect("build");
+    assert_eq!(again.zip, f.built.zip, "same content, same bytes");
+}
+
+#[test]
+fn zip_slip_absolute_and_backslash_names_are_refused() {
+    let f = fixture();
+    let name = b"records/01a00000-0000-7000-8000-000000000001.age";
+    for evil in [
+        &b"../../../../../../../../../../../../../../evil.age"[..],
+        &b"/etc/00000000-0000-7000-8000-000000000001.age.txt"[..],
+        &b"records\\01a00000-0000-7000-8000-000000000001.age"[..],
+    ] {
+        let bytes = patch(&f.built.zip, name, &evil[..name.len()], None);
+        let r = check(&f, &bytes);
+        assert!(!r.ok);
+        assert!(
+            problems(&r).contains("path outside the archive"),
+            "{}",
+            problems(&r)
+        );
+    }
+}
+
+#[test]
+fn symlinks_duplicates_and_disagreeing_headers_are_refused() {
+    let f = fixture();
+    // A symlink entry, written by the zip crate.
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    zip.add_symlink("records/x.age", "/etc/passwd", options)
+        .unwrap();
+    let bytes = zip.finish().unwrap().into_inner();
+    assert!(problems(&check(&f, &bytes)).contains("symlink"));
+
+    // The second record renamed to the first, in both headers.
+    let one = b"records/01a00000-0000-7000-8000-000000000001.age";
+    let two = b"records/01a00000-0000-7000-8000-000000000002.age";
+    let bytes = patch(&f.built.zip, two, one, None);
+    assert!(problems(&check(&f, &bytes)).contains("duplicate entry"));
+
+    // Only the local header renamed (after the manifest's mention of it).
+    let bytes = patch(
+        &f.built.zip,
+        two,
+        b"records/01a00000-0000-7000-8000-000000000009.age",
+        Some(1),
+    );
+    assert!(
+        problems(&check(&f, &bytes)).contains("disagree"),
+        "{}",
+        problems(&check(&f, &bytes))
+    );
+}
+
+#[test]
+fn zip_bombs_are_refused_before_anything_is_inflated() {
+    let f = fixture();
+    let entries = archive::read(&f.built.zip).unwrap();
+    let first = &entries[0];
+    let size = (first.data.len() as u32).to_le_bytes();
+    // Declared sizes of 2 GB in the central directory.
+    let mut huge = Vec::new();
+    huge.extend_from_slice(&size);
+    huge.extend_from_slice(&size);
+    let mut bomb = Vec::new();
+    bomb.extend_from_slice(&0x7fff_0000u32.to_le_bytes());
+    bomb.extend_from_slice(&0x7fff_0000u32.to_le_bytes());
+    let bytes = patch(&f.built.zip, &huge, &bomb, None);
+    let r = check(&f, &bytes);
+    assert!(!r.ok);
+    assert!(
+        problems(&r).contains("oversized") || problems(&r).contains("truncated"),
+        "{}",
+        problems(&r)
+    );
+    // A deflated entry (method 8): refused, never inflated.
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    zip.start_file("manifest.json", options).unwrap();
+    std::io::Write::write_all(&mut zip, b"{}").unwrap();
+    let stored = zip.finish().unwrap().into_inner();
+    // method is at offset 8 of the local header and 10 of the central one.
+    let mut deflated = stored.clone();
+    deflated[8] = 8;
+    let central = stored.windows(4).position(|w| w == b"PK\x01\x02").unwrap();
+    deflated[central + 10] = 8;
+    assert!(problems(&check(&f, &deflated)).contains("compressed"));
+}
+
+#[test]
+fn truncated_archives_are_refused() {
+    let f = fixture();
+    for cut in [
+        0,
+        1,
+        30,
+        f.built.zip.len() / 3,
+        f.built.zip.len() - 22,
+        f.built.zip.len() - 1,
+    ] {
+        let r = check(&f, &f.built.zip[..cut]);
+        assert!(!r.ok, "cut at {cut}");
+    }
+}
+
+#[test]
+fn age_headers_with_thousands_of_stanzas_or_megabytes_are_capped() {
+    let f = fixture();
+    let mut many = b"age-encryption.org/v1\n".to_vec();
+    for _ in 0..5000 {
+        many.extend_from_slice(b"-> X25519 AAAA\nAAAA\n");
+    }
+    many.extend_from_slice(b"--- AAAA\npayload");
+    let mut long = b"age-encryption.org/v1\n-> X25519 ".to_vec();
+    long.extend(std::iter::repeat_n(b'A', 2 * 1024 * 1024));
+    long.extend_from_slice(b"\n--- AAAA\n");
+    for (data, expect) in [(many, "longer than"), (long, "longer than")] {
+        let mut records = f.records.clone_records();
+        records[0].ciphertext = data;
+        let plan = Plan {
+            enumerator_id: "enum-03",
+            device_id: "01a00000-0000-7000-8000-00000000dev1",
+            sequence: 1,
+            prev_manifest_sha256: NO_PREVIOUS,
+            records: &records,
+            forms: &forms(),
+        };
+        let built = build(&plan, &f.key).unwrap();
+        let r = check(&f, &built.zip);
+        assert!(!r.ok);
+        assert!(problems(&r).contains(expect), "{}", problems(&r));
+    }
+    // Fewer stanzas than the size cap, but more than the stanza cap.
+    let mut stanzas = b"age-encryption.org/v1\n".to_vec();
+    for _ in 0..100 {
+        stanzas.extend_from_slice(b"-> X\nA\n");
+    }
+    stanzas.extend_from_slice(b"--- AAAA\n");
+    assert!(
+        verify::check_age_header(&stanzas)
+            .unwrap_err()
+            .contains("stanzas")
+    );
+}
+
+trait CloneRecords {
+    fn clone_records(&self) -> Vec<Outgoing>;
+}
+
+impl CloneRecords for Vec<Outgoing> {
+    fn clone_records(&self) -> Vec<Outgoing> {
+        self.iter()
+            .map(|r| Outgoing {
+                record_id: r.record_id.clone(),
+                form_id: r.form_id.clone(),
+                form_version: r.form_version.clone(),
+                form_sha256: r.form_sha256.clone(),
+                finalized_at: r.finalized_at.clone(),
+                ciphertext: r.ciphertext.clone(),
+            })
+            .collect()
+    }
+}
+
+#[test]
+fn a_manifest_that_lies_is_caught_even_when_signed() {
+    let f = fixture();
+    let r = check(&f, &with_manifest(&f, &f.key, |m| m.entries[0].size += 1));
+    assert!(
+        problems(&r).contains("the manifest says"),
+        "{}",
+        problems(&r)
+    );
+    let r = check(
+        &f,
+        &with_manifest(&f, &f.key, |m| m.entries[1].sha256 = sha256_hex(b"x")),
+    );
+    assert!(
+        problems(&r).contains("entry hash mismatch"),
+        "{}",
+        problems(&r)
+    );
+    let r = check(
+        &f,
+        &with_manifest(&f, &f.key, |m| {
+            let e = m.entries[0].clone();
+            m.entries.push(e);
+        }),
+    );
+    assert!(
+        problems(&r).contains("duplicated entry"),
+        "{}",
+        problems(&r)
+    );
+    let r = check(
+        &f,
+        &with_manifest(&f, &f.key, |m| {
+            m.entries.pop();
+        }),
+    );
+    assert!(problems(&r).contains("extra entry"), "{}", problems(&r));
+    let r = check(
+        &f,
+        &with_manifest(&f, &f.key, |m| m.format = "other/9".into()),
+    );
+    assert!(
+        problems(&r).contains("malformed manifest"),
+        "{}",
+        problems(&r)
+    );
+    // Not JSON at all.
+    let mut files = entries(&f.built.zip);
+    files.retain(|(n, _)| n != MANIFEST);
+    files.push((MANIFEST.into(), b"{not json".to_vec()));
+    let r = check(&f, &archive::write(&mut files).unwrap());
+    assert!(
+        problems(&r).contains("malformed manifest"),
+        "{}",
+        problems(&r)
+    );
+    // A record missing.
+    let mut files = entries(&f.built.zip);
+    files.retain(|(n, _)| !n.ends_with("0001.age"));
+    let r = check(&f, &archive::write(&mut files).unwrap());
+    assert!(problems(&r).contains("missing entry"), "{}", problems(&r));
+}
+
+#[test]
+fn signatures_must_be_good_and_from_a_listed_signer() {
+    let f = fixture();
+    // Signed by a key that is not in the signers file.
+    let stranger = new_key();
+    let r = check(
+        &f,
+        &with_manifest(&f, &stranger, |m| {
+            m.signer = stranger.public_key().to_openssh().unwrap();
+        }),
+    );
+    assert!(problems(&r).contains("unknown signer"), "{}", problems(&r));
+    // The manifest changed after signing.
+    let mut files = entries(&f.built.zip);
+    for (name, data) in &mut files {
+        if name == MANIFEST {
+            let text = String::from_utf8(data.clone())
+                .unwrap()
+                .replace("enum-03", "enum-04");
+            *data = text.into_bytes();
+        }
+    }
+    let r = check(&f, &archive::write(&mut files).unwrap());
+    assert!(problems(&r).contains("bad signature"), "{}", problems(&r));
+    // No signature at all.
+    let mut files = entries(&f.built.zip);
+    files.retain(|(n, _)| n != SIGNATURE);
+    let r = check(&f, &archive::write(&mut files).unwrap());
+    assert!(problems(&r).contains("not signed"), "{}", problems(&r));
+    // A signers file that lists the key for another enumerator.
+    let other = AllowedSigners::parse(&format!(
+        "enum-99 {}\n",
+        f.key.public_key().to_openssh().unwrap()
+    ))
+    .unwrap();
+    let r = verify("t.zip", &f.built.zip, &other);
+    assert!(problems(&r).contains("unknown signer"), "{}", problems(&r));
+}
+
+#[test]
+fn sequences_name_gaps_forks_and_replays_by_device() {
+    let key = new_key();
+    let one = fixture_with(1, NO_PREVIOUS, key.clone());
+    let two = fixture_with(2, &one.built.manifest_sha256, key.clone());
+    let three = fixture_with(3, &two.built.manifest_sha256, key.clone());
+    let r = |f: &Fixture, name: &str| verify(name, &f.built.zip, &one.signers);
+    let (r1, r2, r3) = (r(&one, "b1.zip"), r(&two, "b2.zip"), r(&three, "b3.zip"));
+    assert!(r1.ok && r2.ok && r3.ok);
+    assert!(sequences(&[r1.clone(), r2.clone(), r3.clone()]).is_empty());
+    let gap = sequences(&[r1.clone(), r3.clone()]);
+    assert_eq!(gap, ["enum-03: bundle 2 missing between 1 and 3"]);
+    let replay = sequences(&[r1.clone(), r2.clone(), r(&two, "copy.zip")]);
+    assert!(
+        replay[0].contains("bundle 2 given twice") && replay[0].contains("replay"),
+        "{replay:?}"
+    );
+    let forked = fixture_with(2, NO_PREVIOUS, key);
+    let fork = sequences(&[r1, r2, r(&forked, "fork.zip")]);
+    assert!(
+        fork[0].contains("fork: two different bundles numbered 2"),
+        "{fork:?}"
+    );
+    let chain = sequences(&[r(&one, "b1.zip"), r(&forked, "fork.zip")]);
+    assert!(chain[0].contains("does not follow"), "{chain:?}");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Any single flipped byte anywhere in the archive fails verification.
+    #[test]
+    fn any_flipped_byte_fails(at in any::<prop::sample::Index>(), mask in 1u8..=255) {
+        let f = shared();
+        let mut bytes = f.built.zip.clone();
+        let i = at.index(bytes.len());
+        bytes[i] ^= mask;
+        let r = check(f, &bytes);
+        prop_assert!(!r.ok, "flipping byte {} with {:#04x} went unnoticed", i, mask);
+    }
+
+    /// The reader never panics on arbitrary bytes, nor on a real bundle
+    /// with arbitrary bytes spliced in (the fuzz target).
+    #[test]
+    fn the_reader_never_panics(junk in prop::collection::vec(any::<u8>(), 0..2048), at in any::<prop::sample::Index>()) {
+        let f = shared();
+        let _ = check(f, &junk);
+        let mut bytes = f.built.zip.clone();
+        let i = at.index(bytes.len());
+        bytes.splice(i..i, junk.iter().copied());
+        let _ = check(f, &bytes);
+        let _ = check(f, &bytes[..i]);
+    }
+}
+
+fn shared() -> &'static Fixture {
+    static F: std::sync::OnceLock<Fixture> = std::sync::OnceLock::new();
+    F.get_or_init(fixture)
+}
