@@ -41,6 +41,20 @@ fn verify(args: &[&str]) -> std::process::Output {
     crate::support::fieldkit(&all)
 }
 
+/// Runs `fieldkit receipt BUNDLE --signers S --key K --out OUT`.
+fn make_receipt(bundle: &str, signers: &str, key: &str, out: &str) -> std::process::Output {
+    crate::support::fieldkit(&[
+        "receipt",
+        bundle,
+        "--signers",
+        signers,
+        "--key",
+        key,
+        "--out",
+        out,
+    ])
+}
+
 fn unzip(bundle: &Path, entry: &str) -> Vec<u8> {
     let entries = fieldkit::bundle::archive::read(&std::fs::read(bundle).unwrap())
         .unwrap()
@@ -96,16 +110,12 @@ fn export_verify_receipt_ack_round_trip() {
 
     // The supervisor's receipt, and the enumerator's ack.
     let receipt = e.dir.path().join("receipt.json");
-    let out = crate::support::fieldkit(&[
-        "receipt",
+    let out = make_receipt(
         bundle.to_str().unwrap(),
-        "--signers",
         signers.to_str().unwrap(),
-        "--key",
         repo().join("keys/demo/supervisor").to_str().unwrap(),
-        "--out",
         receipt.to_str().unwrap(),
-    ]);
+    );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let out = e.run(&["ack", receipt.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
@@ -221,16 +231,12 @@ fn bad_bundles_and_sequences_exit_1_with_each_problem_named() {
     assert_eq!(out.status.code(), Some(2));
     // No receipt for a bundle that does not verify.
     let receipt = e.dir.path().join("r.json");
-    let out = crate::support::fieldkit(&[
-        "receipt",
+    let out = make_receipt(
         bad.to_str().unwrap(),
-        "--signers",
         s,
-        "--key",
         repo().join("keys/demo/supervisor").to_str().unwrap(),
-        "--out",
         receipt.to_str().unwrap(),
-    ]);
+    );
     assert_eq!(out.status.code(), Some(1));
     assert!(!receipt.exists());
 }
@@ -250,16 +256,12 @@ fn forged_and_unknown_receipts_purge_nothing() {
         stranger.to_str().unwrap(),
     ]);
     assert_eq!(out.status.code(), Some(0));
-    let out = crate::support::fieldkit(&[
-        "receipt",
+    let out = make_receipt(
         bundle.to_str().unwrap(),
-        "--signers",
         signers.to_str().unwrap(),
-        "--key",
         stranger.to_str().unwrap(),
-        "--out",
         receipt.to_str().unwrap(),
-    ]);
+    );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let out = e.run(&["ack", receipt.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
@@ -271,16 +273,12 @@ fn forged_and_unknown_receipts_purge_nothing() {
 
     // A genuine receipt, altered to name another bundle.
     let genuine = e.dir.path().join("genuine.json");
-    let out = crate::support::fieldkit(&[
-        "receipt",
+    let out = make_receipt(
         bundle.to_str().unwrap(),
-        "--signers",
         signers.to_str().unwrap(),
-        "--key",
         repo().join("keys/demo/supervisor").to_str().unwrap(),
-        "--out",
         genuine.to_str().unwrap(),
-    ]);
+    );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = std::fs::read_to_string(&genuine).unwrap();
     let forged = e.dir.path().join("forged.json");
