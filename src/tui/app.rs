@@ -43,6 +43,15 @@ pub enum Action {
     DraftLoaded(Result<Draft, String>),
     Finalized(Result<(), String>),
     Deleted(Result<String, String>),
+    /// Records read into the bundle being exported, of all.
+    ExportProgress {
+        done: usize,
+        total: usize,
+    },
+    /// The bundle's path (None: the outbox was empty) and the new listing.
+    Exported(Result<(Option<String>, Vec<Listing>), String>),
+    /// What the receipt did, and the new listing.
+    Acked(Result<(String, Vec<Listing>), String>),
 }
 
 /// I/O for the loop to do; its result comes back as an `Action`.
@@ -73,6 +82,14 @@ pub enum Effect {
         id: String,
     },
     Quit,
+    /// Write the next bundle into a folder (the USB stick).
+    Export {
+        dir: PathBuf,
+    },
+    /// Import a supervisor's receipt.
+    Ack {
+        file: PathBuf,
+    },
     /// Save what was being typed, then quit (Ctrl-C on a record).
     SaveAndQuit {
         draft: Draft,
@@ -177,10 +194,24 @@ pub enum Page {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Overlay {
     Help,
-    ConfirmDelete { id: String },
+    ConfirmDelete {
+        id: String,
+    },
     ConfirmRemove,
-    Jump { cursor: usize },
-    Review { cursor: usize },
+    Jump {
+        cursor: usize,
+    },
+    Review {
+        cursor: usize,
+    },
+    /// Asks for the folder to export to.
+    Export {
+        dir: Input,
+    },
+    /// Asks for the receipt file.
+    Ack {
+        file: Input,
+    },
 }
 
 #[derive(Debug)]
@@ -196,6 +227,10 @@ pub struct App {
     /// The clock, set by the loop before each update.
     pub now: DateTime,
     pub color: bool,
+    /// The folder of the last export, offered again.
+    pub export_dir: String,
+    /// An export under way: (records done, records in all).
+    pub progress: Option<(usize, usize)>,
 }
 
 pub const ENGLISH: &str = "English (en)";
@@ -212,6 +247,8 @@ impl App {
             status: None,
             now,
             color: true,
+            export_dir: String::new(),
+            progress: None,
         }
     }
 
@@ -348,6 +385,52 @@ impl App {
                 self.overlay = None;
                 self.go_home();
                 self.say(self.t(Msg::FinalizedStatus), false);
+                None
+            }
+            Action::ExportProgress { done, total } => {
+                self.progress = Some((done, total));
+                None
+            }
+            Action::Exported(result) => {
+                self.progress = None;
+                match result {
+                    Ok((path, listing)) => {
+                        if let Some(w) = &mut self.who {
+                            w.listing = listing;
+                        }
+                        match path {
+                            Some(p) => {
+                                // The name first: the status line is short.
+                                let path = std::path::Path::new(&p);
+                                let name = path
+                                    .file_name()
+                                    .map_or(p.clone(), |n| n.to_string_lossy().into_owned());
+                                let folder = path
+                                    .parent()
+                                    .map(|d| d.display().to_string())
+                                    .unwrap_or_default();
+                                self.say(
+                                    format!("{}: {name} (in {folder})", self.t(Msg::ExportDone)),
+                                    false,
+                                )
+                            }
+                            None => self.say(self.t(Msg::OutboxEmpty), false),
+                        }
+                    }
+                    Err(e) => self.say(e, true),
+                }
+                None
+            }
+            Action::Acked(result) => {
+                match result {
+                    Ok((what, listing)) => {
+                        if let Some(w) = &mut self.who {
+                            w.listing = listing;
+                        }
+                        self.say(what, false);
+                    }
+                    Err(e) => self.say(e, true),
+                }
                 None
             }
             Action::Deleted(Ok(id)) => {
@@ -493,6 +576,16 @@ impl App {
                 Pane::Forms => h.form = (h.form + 1).min(forms.saturating_sub(1)),
                 Pane::Drafts => h.draft = (h.draft + 1).min(drafts.len().saturating_sub(1)),
             },
+            KeyCode::Char('e') => {
+                self.overlay = Some(Overlay::Export {
+                    dir: Input::new(&self.export_dir),
+                });
+            }
+            KeyCode::Char('a') => {
+                self.overlay = Some(Overlay::Ack {
+                    file: Input::default(),
+                });
+            }
             KeyCode::Delete | KeyCode::Char('d') if h.pane == Pane::Drafts => {
                 if let Some(id) = drafts.get(h.draft) {
                     self.overlay = Some(Overlay::ConfirmDelete { id: id.clone() });
@@ -636,6 +729,42 @@ impl App {
                     _ => None,
                 }
             }
+            Overlay::Export { mut dir } => match key.code {
+                KeyCode::Esc => {
+                    self.overlay = None;
+                    None
+                }
+                KeyCode::Enter if !dir.text.trim().is_empty() => {
+                    self.overlay = None;
+                    self.export_dir = dir.text.trim().to_string();
+                    self.progress = Some((0, 0));
+                    Some(Effect::Export {
+                        dir: PathBuf::from(&self.export_dir),
+                    })
+                }
+                _ => {
+                    dir.handle(&key);
+                    self.overlay = Some(Overlay::Export { dir });
+                    None
+                }
+            },
+            Overlay::Ack { mut file } => match key.code {
+                KeyCode::Esc => {
+                    self.overlay = None;
+                    None
+                }
+                KeyCode::Enter if !file.text.trim().is_empty() => {
+                    self.overlay = None;
+                    Some(Effect::Ack {
+                        file: PathBuf::from(file.text.trim()),
+                    })
+                }
+                _ => {
+                    file.handle(&key);
+                    self.overlay = Some(Overlay::Ack { file });
+                    None
+                }
+            },
             Overlay::ConfirmRemove => {
                 self.overlay = None;
                 match (&mut self.page, key.code) {

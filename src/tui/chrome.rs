@@ -55,7 +55,7 @@ messages! {
     Exported => "exported", "ສົ່ງອອກແລ້ວ";
     NoDrafts => "No drafts.", "ບໍ່ມີຮ່າງ.";
     Untitled => "(no name yet)", "(ຍັງບໍ່ມີຊື່)";
-    HomeKeys => "Enter start/resume · Tab switch · Del delete · F2 language · F1 help · q quit", "Enter ເລີ່ມ/ສືບຕໍ່ · Tab ສະຫຼັບ · Del ລຶບ · F2 ພາສາ · F1 ຊ່ວຍ · q ອອກ";
+    HomeKeys => "Enter open · Tab switch · e export · a receipt · Del delete · F1 help · q quit", "Enter ເປີດ · Tab ສະຫຼັບ · e ສົ່ງອອກ · a ໃບຮັບ · Del ລຶບ · F1 ຊ່ວຍ · q ອອກ";
     FormKeys => "Enter next · PgUp/PgDn page · ^J jump · ^F finish · F2 lang · F1 help · Esc home", "Enter ຕໍ່ · PgUp/PgDn ໜ້າ · ^J ໄປຫາ · ^F ສຳເລັດ · F2 ພາສາ · F1 ຊ່ວຍ · Esc ໜ້າຫຼັກ";
     Question => "Question", "ຄຳຖາມ";
     Of => "of", "ຈາກ";
@@ -92,6 +92,14 @@ messages! {
     Close => "Esc: close", "Esc: ປິດ";
     Outbox => "outbox", "ລໍຖ້າສົ່ງ";
     Language => "Language", "ພາສາ";
+    ExportTitle => "Export the finalized records to a bundle", "ສົ່ງອອກຂໍ້ມູນທີ່ສຳເລັດແລ້ວເປັນຊຸດ";
+    ExportPrompt => "Folder on the USB stick (e.g. /media/usb or E:\\)", "ໂຟນເດີໃນ USB (ເຊັ່ນ /media/usb ຫຼື E:\\)";
+    ExportDone => "Bundle written", "ຂຽນຊຸດຂໍ້ມູນແລ້ວ";
+    OutboxEmpty => "The outbox is empty: nothing to export.", "ບໍ່ມີຂໍ້ມູນລໍຖ້າສົ່ງ.";
+    Exporting => "Exporting", "ກຳລັງສົ່ງອອກ";
+    AckTitle => "Import a supervisor's receipt", "ນຳເຂົ້າໃບຮັບຈາກຫົວໜ້າ";
+    ReceiptFile => "Receipt file", "ໄຟລ໌ໃບຮັບ";
+    DialogKeys => "Enter: go · Esc: cancel", "Enter: ຕົກລົງ · Esc: ຍົກເລີກ";
 }
 
 /// The help overlay: (keys, what they do) per line.
@@ -124,6 +132,20 @@ pub fn help(lang: Lang) -> Vec<(&'static str, &'static str)> {
         ("Ctrl-J", pick("jump to any question", "ໄປຫາຄຳຖາມໃດໜຶ່ງ")),
         ("Ctrl-F", pick("review and finalize", "ກວດ ແລະ ສຳເລັດ")),
         ("Ctrl-D", pick("remove this repeat entry", "ລຶບລາຍການທີ່ຊ້ຳນີ້")),
+        (
+            "e",
+            pick(
+                "export finalized records to a USB stick (home page)",
+                "ສົ່ງອອກຂໍ້ມູນໄປ USB (ໜ້າຫຼັກ)",
+            ),
+        ),
+        (
+            "a",
+            pick(
+                "import a supervisor's receipt (home page)",
+                "ນຳເຂົ້າໃບຮັບ (ໜ້າຫຼັກ)",
+            ),
+        ),
         ("F2", pick("switch language", "ປ່ຽນພາສາ")),
         ("F1", pick("this help", "ການຊ່ວຍເຫຼືອນີ້")),
         (

@@ -72,11 +72,66 @@ impl Runtime {
                     }
                 }))
             }
+            Effect::Export { dir } => self.export(&dir, &mut |_| {}),
+            Effect::Ack { file } => Action::Acked(self.ack(&file)),
             Effect::Delete { id } => Action::Deleted(
                 self.with_store(|s| s.delete_draft(&id, &paths::now().to_string()))
                     .map(|()| id),
             ),
         })
+    }
+
+    /// Exports on a thread, reporting progress as actions.
+    pub fn export(&mut self, dir: &std::path::Path, progress: &mut dyn FnMut(Action)) -> Action {
+        let Some(store) = &self.store else {
+            return Action::Exported(Err("the store is not open".into()));
+        };
+        let (tx, rx) = std::sync::mpsc::channel();
+        let result = std::thread::scope(|scope| {
+            let worker = scope.spawn(move || {
+                crate::commands::export::export(store, dir, &mut |done, total| {
+                    let _ = tx.send((done, total));
+                })
+            });
+            let mut shown = usize::MAX;
+            for (done, total) in rx {
+                // A frame per percent, not per record.
+                let percent = done * 100 / total.max(1);
+                if percent != shown {
+                    shown = percent;
+                    progress(Action::ExportProgress { done, total });
+                }
+            }
+            worker.join()
+        });
+        Action::Exported(match result {
+            Ok(Ok(path)) => self
+                .opened()
+                .map(|o| (path.map(|p| p.display().to_string()), o.listing)),
+            Ok(Err(e)) => Err(format!("{e:#}")),
+            Err(_) => Err("the export stopped unexpectedly; nothing was marked as sent".into()),
+        })
+    }
+
+    fn ack(
+        &mut self,
+        file: &std::path::Path,
+    ) -> Result<(String, Vec<crate::store::Listing>), String> {
+        let bytes = std::fs::read(file)
+            .map_err(|e| format!("cannot read the receipt {}: {e}", file.display()))?;
+        let supervisors = crate::commands::verify::load_signers(None, "supervisors")
+            .map_err(|e| format!("{e:#}"))?;
+        let store = self.store.as_ref().ok_or("the store is not open")?;
+        let done = crate::commands::ack::ack(store, &bytes, &supervisors)
+            .map_err(|e| format!("{e:#}"))??;
+        let listing = self.opened()?.listing;
+        Ok((
+            format!(
+                "Receipt by {} accepted: {} record(s) of {} purged from this laptop",
+                done.by, done.purged, done.bundle_id
+            ),
+            listing,
+        ))
     }
 
     fn with_store<T>(
@@ -226,8 +281,15 @@ fn event_loop(
         while let Some(effect) = next {
             // Show "working" while a slow effect (unlocking) runs.
             terminal.draw(|f| view::render(app, f))?;
-            let Some(result) = runtime.run_effect(effect) else {
-                return Ok(());
+            let result = match effect {
+                Effect::Export { dir } => runtime.export(&dir, &mut |progress| {
+                    app.update(progress);
+                    let _ = terminal.draw(|f| view::render(app, f));
+                }),
+                other => match runtime.run_effect(other) {
+                    Some(result) => result,
+                    None => return Ok(()),
+                },
             };
             app.now = paths::now();
             next = app.update(result);

@@ -803,3 +803,65 @@ fn a_failed_save_is_shown_and_retried_on_leaving() {
     let draft = saved(press(&mut app, KeyCode::Esc));
     assert_eq!(draft.answers["m0489_meta_survey_round"], "R07");
 }
+
+#[test]
+fn export_and_receipts_from_the_home_page() {
+    let mut app = home();
+    assert!(press(&mut app, KeyCode::Char('e')).is_none());
+    assert!(matches!(app.overlay, Some(Overlay::Export { .. })));
+    type_text(&mut app, "/media/usb");
+    match press(&mut app, KeyCode::Enter) {
+        Some(Effect::Export { dir }) => assert_eq!(dir, PathBuf::from("/media/usb")),
+        other => panic!("expected Export, got {other:?}"),
+    }
+    assert_eq!(app.progress, Some((0, 0)));
+    app.update(Action::ExportProgress { done: 5, total: 10 });
+    let terminal = draw(&app, 80, 24);
+    insta::assert_snapshot!("export_progress_en_80x24", terminal.backend());
+    let mut listing = app.listing().to_vec();
+    for l in &mut listing {
+        if l.state == State::Outbox {
+            l.state = State::Sent;
+        }
+    }
+    app.update(Action::Exported(Ok((
+        Some("/media/usb/fieldkit-enum-03-1.zip".into()),
+        listing,
+    ))));
+    assert_eq!(app.progress, None);
+    assert!(
+        app.status
+            .as_ref()
+            .unwrap()
+            .0
+            .contains("fieldkit-enum-03-1.zip")
+    );
+    assert_eq!(app.counts("dtm_site_assessment"), (1, 0, 1));
+    // The folder is offered again next time.
+    press(&mut app, KeyCode::Char('e'));
+    let Some(Overlay::Export { dir }) = &app.overlay else {
+        panic!()
+    };
+    assert_eq!(dir.text, "/media/usb");
+    press(&mut app, KeyCode::Esc);
+    assert!(app.overlay.is_none());
+
+    press(&mut app, KeyCode::Char('a'));
+    type_text(&mut app, "receipt.json");
+    assert!(matches!(
+        press(&mut app, KeyCode::Enter),
+        Some(Effect::Ack { .. })
+    ));
+    app.update(Action::Acked(Err("forged or damaged receipt".into())));
+    assert!(app.status.as_ref().unwrap().1, "shown as a problem");
+}
+
+#[test]
+fn screen_export_dialog() {
+    snapshots("export_dialog", || {
+        let mut app = home();
+        press(&mut app, KeyCode::Char('e'));
+        type_text(&mut app, "/media/usb");
+        app
+    });
+}

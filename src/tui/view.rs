@@ -87,7 +87,17 @@ pub fn render(app: &App, frame: &mut Frame) {
         },
     };
     frame.render_widget(para(hint).style(theme.dim()), keys);
-    if let Some((text, problem)) = &app.status {
+    if let Some((done, total)) = app.progress {
+        let room = (status.width as usize).saturating_sub(40).clamp(10, 40);
+        let filled = (done * room).checked_div(total).unwrap_or(0).min(room);
+        let bar = format!(
+            "{} [{}{}] {done} / {total}",
+            app.t(Msg::Exporting),
+            "█".repeat(filled),
+            "░".repeat(room - filled)
+        );
+        frame.render_widget(para(bar).style(theme.heading()), status);
+    } else if let Some((text, problem)) = &app.status {
         let style = if *problem {
             theme.problem()
         } else {
@@ -626,6 +636,23 @@ fn shown_value(r: &RecordView, pos: &crate::form::Pos, value: &str) -> String {
     }
 }
 
+/// A question and a line to type the answer in.
+fn dialog<'a>(app: &App, prompt: &'a str, input: &Input, theme: &Theme) -> Vec<Line<'a>> {
+    vec![
+        Line::raw(""),
+        Line::styled(prompt, theme.heading()),
+        Line::from(vec![
+            Span::raw("> "),
+            Span::styled(
+                input.shown(),
+                Style::default().add_modifier(Modifier::UNDERLINED),
+            ),
+        ]),
+        Line::raw(""),
+        Line::styled(app.t(Msg::DialogKeys), theme.dim()),
+    ]
+}
+
 fn draw_overlay(app: &App, overlay: &Overlay, frame: &mut Frame, area: Rect, theme: &Theme) {
     // Overlays take the whole body: small terminals need every row.
     let rect = area;
@@ -644,6 +671,22 @@ fn draw_overlay(app: &App, overlay: &Overlay, frame: &mut Frame, area: Rect, the
                 .chain([Line::raw(""), Line::styled(app.t(Msg::Close), theme.dim())])
                 .collect(),
         ),
+        Overlay::Export { dir } => {
+            let cursor = 3 + dir.cursor_column();
+            set_cursor(frame, rect, cursor + 1, 3);
+            (
+                app.t(Msg::ExportTitle),
+                dialog(app, app.t(Msg::ExportPrompt), dir, theme),
+            )
+        }
+        Overlay::Ack { file } => {
+            let cursor = 3 + file.cursor_column();
+            set_cursor(frame, rect, cursor + 1, 3);
+            (
+                app.t(Msg::AckTitle),
+                dialog(app, app.t(Msg::ReceiptFile), file, theme),
+            )
+        }
         Overlay::ConfirmDelete { .. } => (
             "",
             vec![Line::styled(app.t(Msg::ConfirmDelete), theme.problem())],

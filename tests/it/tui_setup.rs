@@ -85,3 +85,75 @@ fn first_run_sets_up_the_profile_then_later_starts_unlock_it() {
     let err = std::fs::read_to_string(&log).unwrap_or_default();
     assert!(!err.contains("panicked"), "{err}");
 }
+
+/// Export from the home page (progress, then the bundle's name), and a
+/// supervisor's receipt imported from the home page, in a real terminal.
+#[test]
+fn export_and_receipt_from_the_screen() {
+    let test = "export_and_receipt_from_the_screen";
+    if !have("tmux", test) {
+        return;
+    }
+    let e = crate::support::Enumerator::init("enum-03");
+    let line = crate::cli::readme_fill_example();
+    let out = e.fill(
+        "dtm_flow_monitoring",
+        &format!("{line}\n{line}\n"),
+        &["--finalize"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let usb = e.dir.path().join("usb");
+    std::fs::create_dir_all(&usb).unwrap();
+    let log = e.dir.path().join("stderr");
+    let cmd = format!(
+        "cd '{}' && unset FIELDKIT_HOME FIELDKIT_FORMS; exec '{}' --home '{}' --passphrase-file '{}' 2>'{}'",
+        repo().display(),
+        env!("CARGO_BIN_EXE_fieldkit"),
+        e.home.display(),
+        e.passphrase_file.display(),
+        log.display()
+    );
+    let term = Tmux::start("export", &cmd, 80, 24);
+    assert!(term.wait_for("Drafts (0)"), "{}", term.screen());
+    term.send("e", &[]);
+    assert!(
+        term.wait_for("Folder on the USB stick"),
+        "{}",
+        term.screen()
+    );
+    term.send(usb.to_str().unwrap(), &["Enter"]);
+    assert!(term.wait_for("Bundle written"), "{}", term.screen());
+    let bundles: Vec<_> = std::fs::read_dir(&usb).unwrap().flatten().collect();
+    assert_eq!(bundles.len(), 1);
+    let name = bundles[0].file_name().to_string_lossy().into_owned();
+    assert!(term.screen().contains(&name[..20]), "{}", term.screen());
+    // The counts moved from finalized to exported.
+    assert!(term.screen().contains("0 ·   0 ·   2"), "{}", term.screen());
+
+    // The supervisor's receipt, made on the side, imported on the screen.
+    let signers = e.dir.path().join("signers");
+    std::fs::write(&signers, format!("{}\n", e.signers_line)).unwrap();
+    let receipt = e.dir.path().join("receipt.json");
+    let out = crate::support::fieldkit(&[
+        "receipt",
+        bundles[0].path().to_str().unwrap(),
+        "--signers",
+        signers.to_str().unwrap(),
+        "--key",
+        repo().join("keys/demo/supervisor").to_str().unwrap(),
+        "--out",
+        receipt.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    term.send("a", &[]);
+    assert!(term.wait_for("Receipt file"), "{}", term.screen());
+    term.send(receipt.to_str().unwrap(), &["Enter"]);
+    assert!(term.wait_for("2 record(s)"), "{}", term.screen());
+    assert!(term.screen().contains("0 ·   0 ·   0"), "{}", term.screen());
+    term.send("q", &[]);
+    assert!(gone(&term));
+    assert_eq!(
+        e.status(),
+        serde_json::json!({"drafts": 0, "outbox": 0, "sent": 0, "bundles": 0})
+    );
+}
