@@ -375,3 +375,51 @@ fn standard_tools_check_a_bundle_without_fieldkit() {
         assert_eq!(record["record_id"], manifest["entries"][0]["record_id"]);
     }
 }
+
+/// The README's "without fieldkit" commands, run as written on a real
+/// bundle (with its file name, a signers file and a record id filled in).
+#[test]
+fn readme_check_without_fieldkit_runs_as_written() {
+    let test = "readme_check_without_fieldkit_runs_as_written";
+    if !(have("unzip", test) && have("ssh-keygen", test) && have("age", test)) {
+        return;
+    }
+    let (e, signers) = with_records(1);
+    let bundle = export(&e, &e.dir.path().join("usb"));
+    let manifest: Value = serde_json::from_slice(&unzip(&bundle, "manifest.json")).unwrap();
+    let record_id = manifest["entries"][0]["record_id"].as_str().unwrap();
+    let block = crate::cli::readme_block("Anyone can check one without fieldkit", "```sh");
+    let script = block
+        .replace(
+            "B=fieldkit-enum-03-2e4c8d65-000001.zip",
+            &format!("B='{}'", bundle.display()),
+        )
+        .replace("keys/allowed_signers", signers.to_str().unwrap())
+        .replace("RECORD-ID", record_id)
+        .replace(
+            "data-manager.key",
+            repo().join("keys/demo/data-manager.key").to_str().unwrap(),
+        );
+    let out = std::process::Command::new("bash")
+        .args(["-e", "-c", &script])
+        .current_dir(e.dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", stderr(&out));
+    assert!(stdout.contains("No errors detected"), "{stdout}");
+    assert!(
+        stdout.contains("Good \"fieldkit-bundle\" signature for enum-03"),
+        "{stdout}"
+    );
+    let entry = &manifest["entries"][0];
+    assert!(
+        stdout.contains(&format!(
+            "{}  {}",
+            entry["sha256"].as_str().unwrap(),
+            entry["path"].as_str().unwrap()
+        )),
+        "{stdout}"
+    );
+    assert!(stdout.contains(record_id), "the record decrypted: {stdout}");
+}
