@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::commands::{
-    Globals, ack, export, fill, forms, init, keygen, receipt, rescue, status, verify,
+    Globals, ack, aggregate, export, fill, forms, init, keygen, receipt, rescue, status, verify,
 };
 
 #[derive(Debug, Parser)]
@@ -53,6 +53,8 @@ pub enum Command {
     Receipt(receipt::Args),
     /// Import a supervisor's receipt: purge the records it covers.
     Ack(ack::Args),
+    /// Data manager: decrypt, merge and de-duplicate bundles into tables and a summary.
+    Aggregate(aggregate::Args),
     /// Copy every record that can still be decrypted out of a damaged store.
     Rescue(rescue::Args),
     /// Make a data manager's or a supervisor's key pair for the deployment.

@@ -3,6 +3,7 @@
 //! parses the command line and maps errors to exit codes.
 #![forbid(unsafe_code)]
 
+pub mod aggregate;
 pub mod bundle;
 pub mod cli;
 pub mod commands;

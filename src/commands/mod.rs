@@ -3,6 +3,7 @@
 //! stop a command are `anyhow` errors with context, mapped to exit code 2.
 
 pub mod ack;
+pub mod aggregate;
 pub mod export;
 pub mod fill;
 pub mod forms;
@@ -46,6 +47,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Verify(args) => verify::run(args, &globals),
         Command::Receipt(args) => receipt::run(args, &globals),
         Command::Ack(args) => ack::run(args, &globals),
+        Command::Aggregate(args) => aggregate::run(args, &globals),
     }
 }
 

@@ -3,6 +3,7 @@
 
 #![recursion_limit = "512"]
 
+mod aggregate;
 mod bundle;
 mod cli;
 mod crash;

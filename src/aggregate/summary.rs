@@ -1,0 +1,304 @@
+//! The summary of an aggregation (`summary.json` and `summary.md`): records
+//! by form, enumerator, day and admin area, DTM totals from the fields a
+//! form tags with `#affected...` HXL, and every problem found. Also the
+//! XLSX workbooks, written from the CSV tables.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::Spool;
+use crate::form::{Form, Kind};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FailedBundle {
+    pub file: String,
+    pub problems: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Conflict {
+    pub record_id: String,
+    pub bundles: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Unreadable {
+    pub bundle_id: String,
+    pub record_id: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Summary {
+    pub bundles_read: usize,
+    /// Bundles given more than once, read once.
+    pub duplicate_bundles: usize,
+    pub records: usize,
+    pub duplicates: usize,
+    pub by_form: BTreeMap<String, usize>,
+    pub by_enumerator: BTreeMap<String, usize>,
+    pub by_day: BTreeMap<String, usize>,
+    pub by_province: BTreeMap<String, usize>,
+    pub by_district: BTreeMap<String, usize>,
+    /// form -> "tag (field)" -> sum.
+    pub totals: BTreeMap<String, BTreeMap<String, f64>>,
+    pub failed_bundles: Vec<FailedBundle>,
+    pub sequence_problems: Vec<String>,
+    pub conflicts: Vec<Conflict>,
+    pub undecryptable: Vec<Unreadable>,
+    /// (file, rows) of every table written.
+    pub tables: Vec<(String, usize)>,
+}
+
+impl Summary {
+    pub fn failed_bundle(&mut self, file: &str, problems: &[String]) {
+        self.failed_bundles.push(FailedBundle {
+            file: file.into(),
+            problems: problems.to_vec(),
+        });
+    }
+
+    pub fn undecryptable(&mut self, bundle_id: &str, record_id: &str, reason: &str) {
+        self.undecryptable.push(Unreadable {
+            bundle_id: bundle_id.into(),
+            record_id: record_id.into(),
+            reason: reason.into(),
+        });
+    }
+
+    pub fn conflict(&mut self, record_id: &str, first: &str, other: &str) {
+        match self.conflicts.iter_mut().find(|c| c.record_id == record_id) {
+            Some(c) => c.bundles.push(other.into()),
+            None => self.conflicts.push(Conflict {
+                record_id: record_id.into(),
+                bundles: vec![first.into(), other.into()],
+            }),
+        }
+    }
+
+    pub fn problems(&self) -> usize {
+        self.failed_bundles.len()
+            + self.sequence_problems.len()
+            + self.conflicts.len()
+            + self.undecryptable.len()
+    }
+
+    /// Counts a record taken into the tables.
+    pub fn count(&mut self, record: &Value, form: Option<&Form>) {
+        self.records += 1;
+        let text = |k: &str| record[k].as_str().unwrap_or("").to_string();
+        let form_id = text("form_id");
+        *self.by_form.entry(form_id.clone()).or_default() += 1;
+        *self.by_enumerator.entry(text("enumerator_id")).or_default() += 1;
+        let day = text("finalized_at").get(..10).unwrap_or("").to_string();
+        *self.by_day.entry(day).or_default() += 1;
+        let Some(form) = form else { return };
+        let values = &record["values"];
+        for node in &form.nodes {
+            let Some(tag) = node.hxl.as_deref() else {
+                continue;
+            };
+            if !node.repeats.is_empty() {
+                continue;
+            }
+            let value = &values[&node.name];
+            match tag {
+                "#adm1+code" => {
+                    *self.by_province.entry(cell(value)).or_default() += 1;
+                }
+                "#adm2+code" => {
+                    *self.by_district.entry(cell(value)).or_default() += 1;
+                }
+                t if t.starts_with("#affected")
+                    && matches!(node.kind, Kind::Integer | Kind::Decimal | Kind::Calculate) =>
+                {
+                    let n = match value {
+                        Value::Number(n) => n.as_f64(),
+                        Value::String(s) => s.parse::<f64>().ok(),
+                        _ => None,
+                    };
+                    if let Some(n) = n {
+                        *self
+                            .totals
+                            .entry(form_id.clone())
+                            .or_default()
+                            .entry(format!("{t} ({})", node.name))
+                            .or_default() += n;
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    pub fn write(&self, out: &Path) -> Result<(), String> {
+        let json = serde_json::to_vec_pretty(self).map_err(|e| e.to_string())?;
+        std::fs::write(out.join("summary.json"), json)
+            .map_err(|e| format!("cannot write summary.json: {e}"))?;
+        std::fs::write(out.join("summary.md"), self.markdown())
+            .map_err(|e| format!("cannot write summary.md: {e}"))
+    }
+
+    pub fn markdown(&self) -> String {
+        let mut md = String::from("# fieldkit aggregation summary\n\n");
+        md.push_str(&format!(
+            "{} record(s) from {} bundle(s) ({} bundle(s) given more than once, read once); \
+             {} duplicate record(s) counted once; {} problem(s).\n",
+            self.records,
+            self.bundles_read,
+            self.duplicate_bundles,
+            self.duplicates,
+            self.problems()
+        ));
+        let table = |md: &mut String, title: &str, map: &BTreeMap<String, usize>| {
+            if map.is_empty() {
+                return;
+            }
+            md.push_str(&format!(
+                "\n## Records by {title}\n\n| {title} | records |\n|---|---:|\n"
+            ));
+            for (k, v) in map {
+                let k = if k.is_empty() { "(none)" } else { k };
+                md.push_str(&format!("| {k} | {v} |\n"));
+            }
+        };
+        table(&mut md, "form", &self.by_form);
+        table(&mut md, "enumerator", &self.by_enumerator);
+        table(&mut md, "day", &self.by_day);
+        table(&mut md, "province", &self.by_province);
+        table(&mut md, "district", &self.by_district);
+        if !self.totals.is_empty() {
+            md.push_str("\n## DTM totals (fields tagged #affected)\n\n| form | indicator | total |\n|---|---|---:|\n");
+            for (form, totals) in &self.totals {
+                for (k, v) in totals {
+                    md.push_str(&format!("| {form} | {k} | {v} |\n"));
+                }
+            }
+        }
+        md.push_str("\n## Problems\n\n");
+        if self.problems() == 0 {
+            md.push_str("None.\n");
+        }
+        for f in &self.failed_bundles {
+            md.push_str(&format!(
+                "- bundle left out, {}: {}\n",
+                f.file,
+                f.problems.join("; ")
+            ));
+        }
+        for s in &self.sequence_problems {
+            md.push_str(&format!("- sequence: {s}\n"));
+        }
+        for c in &self.conflicts {
+            md.push_str(&format!(
+                "- conflict: record {} differs between bundles {} (versions in conflicts/{}/)\n",
+                c.record_id,
+                c.bundles.join(" and "),
+                c.record_id
+            ));
+        }
+        for u in &self.undecryptable {
+            md.push_str(&format!(
+                "- record {} in {} not read: {}\n",
+                u.record_id, u.bundle_id, u.reason
+            ));
+        }
+        if !self.tables.is_empty() {
+            md.push_str("\n## Tables\n\n| file | rows |\n|---|---:|\n");
+            for (file, rows) in &self.tables {
+                md.push_str(&format!("| {file} | {rows} |\n"));
+            }
+        }
+        md
+    }
+}
+
+fn cell(v: &Value) -> String {
+    super::tables::cell(Some(v))
+}
+
+/// One workbook per form: a sheet per table (read back from the CSVs
+/// just written) and a sheet of the choice lists.
+pub(super) fn write_xlsx(
+    out: &Path,
+    form_id: &str,
+    written: &[(String, usize)],
+    spool: &Spool,
+) -> Result<(), String> {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    for (i, (file, _)) in written.iter().enumerate() {
+        let sheet = book
+            .add_worksheet_with_constant_memory()
+            .map_err(|e| e.to_string())?;
+        let name = if i == 0 {
+            "records".to_string()
+        } else {
+            let repeat = file
+                .trim_end_matches(".csv")
+                .split("__")
+                .nth(1)
+                .unwrap_or("repeat")
+                .to_string();
+            repeat.chars().take(31).collect()
+        };
+        sheet.set_name(name).map_err(|e| e.to_string())?;
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_path(out.join(file))
+            .map_err(|e| e.to_string())?;
+        for (r, rec) in reader.records().enumerate() {
+            let rec = rec.map_err(|e| e.to_string())?;
+            for (c, value) in rec.iter().enumerate() {
+                let value = if r == 0 && c == 0 {
+                    value.trim_start_matches('\u{FEFF}')
+                } else {
+                    value
+                };
+                let (row, col) = (r as u32, c as u16);
+                match value.parse::<f64>() {
+                    Ok(n) if r > 0 && !value.is_empty() && value.len() < 16 => {
+                        sheet.write_number(row, col, n).map_err(|e| e.to_string())?
+                    }
+                    _ => sheet
+                        .write_string(row, col, value)
+                        .map_err(|e| e.to_string())?,
+                };
+            }
+        }
+    }
+    if let Some(form) = spool.latest() {
+        let sheet = book
+            .add_worksheet_with_constant_memory()
+            .map_err(|e| e.to_string())?;
+        sheet.set_name("choices").map_err(|e| e.to_string())?;
+        let mut row = 0u32;
+        for (c, h) in ["list_name", "name", "label"].iter().enumerate() {
+            sheet
+                .write_string(row, c as u16, *h)
+                .map_err(|e| e.to_string())?;
+        }
+        for (name, list) in &form.lists {
+            for choice in &list.choices {
+                row += 1;
+                let label = choice
+                    .label
+                    .get(form.default_language.as_deref(), None)
+                    .unwrap_or("");
+                sheet
+                    .write_string(row, 0, name)
+                    .map_err(|e| e.to_string())?;
+                sheet
+                    .write_string(row, 1, &choice.name)
+                    .map_err(|e| e.to_string())?;
+                sheet
+                    .write_string(row, 2, label)
+                    .map_err(|e| e.to_string())?;
+            }
+        }
+    }
+    book.save(out.join(format!("{form_id}.xlsx")))
+        .map_err(|e| format!("cannot write {form_id}.xlsx: {e}"))
+}

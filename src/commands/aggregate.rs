@@ -1,0 +1,98 @@
+//! `fieldkit aggregate --identity FILE --out DIR BUNDLE_OR_DIR...`: the data
+//! manager's tables. The identity may be passphrase-wrapped (as `age -p`
+//! or `fieldkit keygen --protect` write it).
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+
+use super::verify::{bundle_files, load_signers};
+use super::{Globals, Outcome, print_line};
+use crate::aggregate::{self, Options};
+use crate::store::crypt;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The data manager's age identity file.
+    #[arg(long, value_name = "FILE")]
+    pub identity: PathBuf,
+    /// The folder for the tables and the summary.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Bundle files, or folders of them.
+    #[arg(value_name = "BUNDLE_OR_DIR", required = true)]
+    pub bundles: Vec<PathBuf>,
+    /// Who may sign bundles (default: keys/allowed_signers).
+    #[arg(long, value_name = "FILE")]
+    pub signers: Option<PathBuf>,
+    /// Also write one XLSX workbook per form.
+    #[arg(long)]
+    pub xlsx: bool,
+    /// Add the HXL tag row under the header.
+    #[arg(long)]
+    pub hxl: bool,
+    /// Add label columns for choices, in a language: --labels or --labels="Lao (lo)".
+    #[arg(long, value_name = "LANG", num_args = 0..=1, default_missing_value = "", require_equals = true)]
+    pub labels: Option<String>,
+}
+
+pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {
+    let signers = load_signers(args.signers.as_deref(), "allowed_signers")?;
+    let bytes = std::fs::read(&args.identity)
+        .with_context(|| format!("cannot read the identity {}", args.identity.display()))?;
+    let text = if crypt::is_age_file(&bytes) {
+        let passphrase = globals.passphrase(
+            &format!("Passphrase for {}", args.identity.display()),
+            false,
+        )?;
+        let plain = crypt::unwrap_with_passphrase(&passphrase, &bytes).map_err(|e| match e {
+            crypt::CryptError::WrongPassphrase => anyhow::anyhow!(
+                "wrong passphrase for {}; type it again",
+                args.identity.display()
+            ),
+            other => anyhow::anyhow!("{}: {other}", args.identity.display()),
+        })?;
+        String::from_utf8_lossy(&plain).into_owned()
+    } else {
+        String::from_utf8_lossy(&bytes).into_owned()
+    };
+    let identities = crypt::parse_identities(&text)
+        .with_context(|| format!("in the identity file {}", args.identity.display()))?;
+    let files = bundle_files(&args.bundles)?;
+    if files.is_empty() {
+        bail!("no bundles (*.zip) found in what was given");
+    }
+    let labels = args.labels.map(|l| {
+        if l.is_empty() {
+            "English (en)".to_string()
+        } else {
+            l
+        }
+    });
+    let opts = Options {
+        identities,
+        signers,
+        out: args.out.clone(),
+        forms_dir: globals.forms.clone(),
+        labels,
+        hxl: args.hxl,
+        xlsx: args.xlsx,
+        progress: std::io::stderr().is_terminal(),
+        threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
+    };
+    let summary = aggregate::run(&files, &opts).map_err(anyhow::Error::msg)?;
+    eprintln!(
+        "fieldkit: {} record(s) from {} bundle(s) into {}; {} problem(s) (see summary.md)",
+        summary.records,
+        summary.bundles_read,
+        args.out.display(),
+        summary.problems()
+    );
+    print_line(&args.out.join("summary.md").display().to_string())?;
+    Ok(if summary.problems() == 0 {
+        Outcome::Done
+    } else {
+        Outcome::Invalid
+    })
+}

@@ -1,0 +1,307 @@
+//! Aggregation end to end with the real binary: two enumerators fill and
+//! export; one bundle arrives twice, one tampered, and one laptop signs a
+//! record whose id another already used, with other content. The tables
+//! are read back with a CSV parser and the workbook with calamine.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value, json};
+
+use crate::support::{Enumerator, repo, stderr};
+
+fn site(name: &str) -> String {
+    let mut v: Value =
+        serde_json::from_str(include_str!("../fixtures/site_assessment_complete.json")).unwrap();
+    v["m0448_loc_site_name"] = json!(name);
+    v.to_string()
+}
+
+fn flow(place: &str) -> String {
+    let mut v: Value = serde_json::from_str(&crate::cli::readme_fill_example()).unwrap();
+    v["destination_place"] = json!(place);
+    v.to_string()
+}
+
+fn fill(e: &Enumerator, form: &str, lines: &[String]) -> Vec<String> {
+    let out = e.fill(form, &(lines.join("\n") + "\n"), &["--finalize"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["record_id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect()
+}
+
+fn export(e: &Enumerator, usb: &Path) -> PathBuf {
+    let out = e.run(&["export", "--out", usb.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+}
+
+/// A bundle signed by `e`'s key, next in its chain, holding one record that
+/// reuses `record_id` with other content: what a broken or forged laptop
+/// would send.
+fn forged_bundle(e: &Enumerator, usb: &Path, record_id: &str, form_text: &[u8]) -> PathBuf {
+    let store = e.open();
+    let (last, prev) = store.chain_head().unwrap();
+    let key = std::fs::read_to_string(repo().join("keys/recipients.txt")).unwrap();
+    let recipients = fieldkit::store::crypt::parse_recipients(&key).unwrap();
+    let mut record: Value = serde_json::from_str(&site("A different site")).unwrap();
+    let values = record.take();
+    let plain = json!({
+        "format": "fieldkit-record/1",
+        "record_id": record_id,
+        "form_id": "dtm_site_assessment",
+        "form_version": "2026.1",
+        "enumerator_id": "enum-02",
+        "device_id": store.profile().public.device_id,
+        "finalized_at": "2026-11-22T11:00:00.000+07:00",
+        "values": values,
+    });
+    let ciphertext =
+        fieldkit::store::crypt::encrypt_to(&recipients, plain.to_string().as_bytes()).unwrap();
+    let records = vec![fieldkit::bundle::Outgoing {
+        record_id: record_id.into(),
+        form_id: "dtm_site_assessment".into(),
+        form_version: "2026.1".into(),
+        form_sha256: fieldkit::bundle::sha256_hex(form_text),
+        finalized_at: "2026-11-22T11:00:00.000+07:00".into(),
+        ciphertext,
+    }];
+    let forms = vec![(
+        "dtm_site_assessment".to_string(),
+        "2026.1".to_string(),
+        fieldkit::bundle::sha256_hex(form_text),
+        form_text.to_vec(),
+    )];
+    let public = store.profile().public.clone();
+    let plan = fieldkit::bundle::Plan {
+        enumerator_id: &public.enumerator_id,
+        device_id: &public.device_id,
+        sequence: last + 1,
+        prev_manifest_sha256: &prev,
+        records: &records,
+        forms: &forms,
+    };
+    let built = fieldkit::bundle::build(&plan, &store.profile().signing_key).unwrap();
+    let path = usb.join(fieldkit::bundle::file_name(
+        &public.enumerator_id,
+        &public.device_id,
+        plan.sequence,
+    ));
+    std::fs::write(&path, &built.zip).unwrap();
+    path
+}
+
+fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert!(bytes.starts_with("\u{FEFF}".as_bytes()), "a BOM for Excel");
+    let mut reader = csv::ReaderBuilder::new().from_reader(&bytes[3..]);
+    let header = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .map(str::to_string)
+        .collect();
+    let rows = reader
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_string).collect())
+        .collect();
+    (header, rows)
+}
+
+fn aggregate(out: &Path, inputs: &[&Path], signers: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        "aggregate",
+        "--identity",
+        repo()
+            .join("keys/demo/data-manager.key")
+            .to_str()
+            .unwrap()
+            .to_string()
+            .leak(),
+        "--out",
+        out.to_str().unwrap(),
+        "--signers",
+        signers.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    args.extend(inputs.iter().map(|p| p.to_str().unwrap()));
+    crate::support::fieldkit(&args)
+}
+
+#[test]
+fn bundles_from_several_laptops_become_clean_tables_and_a_summary() {
+    let e1 = Enumerator::init("enum-01");
+    let e2 = Enumerator::init("enum-02");
+    let dir = tempfile::tempdir().unwrap();
+    let usb = dir.path().join("usb");
+    std::fs::create_dir_all(&usb).unwrap();
+    let signers = dir.path().join("allowed_signers");
+    std::fs::write(
+        &signers,
+        format!("{}\n{}\n", e1.signers_line, e2.signers_line),
+    )
+    .unwrap();
+
+    let sites = fill(
+        &e1,
+        "dtm_site_assessment",
+        &[site("Site A"), site("Site B"), site("Site C")],
+    );
+    let b1 = export(&e1, &usb);
+    fill(
+        &e1,
+        "dtm_flow_monitoring",
+        &[flow("Bangkok"), flow("Udon Thani")],
+    );
+    export(&e1, &usb);
+    fill(&e2, "dtm_flow_monitoring", &[flow("ວຽງຈັນ"), flow("Pakse")]);
+    let b3 = export(&e2, &usb);
+    // The same stick twice, a tampered copy, a forged record.
+    std::fs::copy(&b1, usb.join("again-b1.zip")).unwrap();
+    let mut bytes = std::fs::read(&b3).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 1;
+    std::fs::write(usb.join("tampered.zip"), &bytes).unwrap();
+    let form_text = std::fs::read(repo().join("forms/dtm_site_assessment.toml")).unwrap();
+    forged_bundle(&e2, &usb, &sites[1], &form_text);
+
+    let out = dir.path().join("tables");
+    let run = aggregate(&out, &[&usb], &signers, &["--xlsx", "--hxl", "--labels"]);
+    assert_eq!(
+        run.status.code(),
+        Some(1),
+        "problems found: exit 1; {}",
+        stderr(&run)
+    );
+
+    // The site table: three records, the forged one not among them.
+    let (header, rows) = read_csv(&out.join("dtm_site_assessment.csv"));
+    assert_eq!(&header[..3], ["record_id", "enumerator_id", "device_id"]);
+    assert!(
+        header.contains(&"grp_site/m0448_loc_site_name".to_string()),
+        "{header:?}"
+    );
+    assert!(
+        header.contains(&"grp_assessment/grp_shelter/shelter_types/tent".to_string()),
+        "{header:?}"
+    );
+    assert!(
+        header.contains(&"grp_site/m0303_meta_adm1_pcode/label".to_string()),
+        "{header:?}"
+    );
+    assert_eq!(rows[0][0], "#meta+id", "the HXL row");
+    assert!(
+        rows[0].contains(&"#affected+idps".to_string()),
+        "{:?}",
+        rows[0]
+    );
+    let data = &rows[1..];
+    assert_eq!(data.len(), 3);
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let names: Vec<&str> = data
+        .iter()
+        .map(|r| r[col("grp_site/m0448_loc_site_name")].as_str())
+        .collect();
+    assert_eq!(names, ["Site A", "Site B", "Site C"]);
+    assert_eq!(
+        data[0][col("grp_assessment/grp_shelter/shelter_types/tent")],
+        "1"
+    );
+    assert_eq!(
+        data[0][col("grp_site/m0303_meta_adm1_pcode/label")],
+        "Attapeu"
+    );
+
+    // The repeat table: two agencies per site, keyed to their record.
+    let (rheader, rrows) = read_csv(&out.join("dtm_site_assessment__agencies_present.csv"));
+    assert_eq!(&rheader[..4], ["record_id", "parent_key", "key", "index"]);
+    let rdata = &rrows[1..];
+    assert_eq!(rdata.len(), 6);
+    assert_eq!(rdata[0][0], sites[0]);
+    assert_eq!(rdata[1][2], "agencies_present[2]");
+    assert_eq!(rdata[1][3], "2");
+
+    // Flow monitoring: four records from two laptops, Lao text intact.
+    let (fheader, frows) = read_csv(&out.join("dtm_flow_monitoring.csv"));
+    let fdata = &frows[1..];
+    assert_eq!(fdata.len(), 4);
+    let place = fheader
+        .iter()
+        .position(|h| h.ends_with("destination_place"))
+        .unwrap();
+    assert!(fdata.iter().any(|r| r[place] == "ວຽງຈັນ"));
+
+    // The summary names every problem.
+    let summary: Value =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["records"], 7);
+    assert_eq!(summary["duplicate_bundles"], 1);
+    assert_eq!(summary["by_form"]["dtm_site_assessment"], 3);
+    assert_eq!(summary["by_enumerator"]["enum-02"], 2);
+    assert_eq!(summary["failed_bundles"].as_array().unwrap().len(), 1);
+    assert!(
+        summary["failed_bundles"][0]["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("tampered.zip")
+    );
+    let conflicts = summary["conflicts"].as_array().unwrap();
+    assert_eq!(conflicts.len(), 1);
+    assert_eq!(conflicts[0]["record_id"], json!(sites[1]));
+    assert_eq!(conflicts[0]["bundles"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        std::fs::read_dir(out.join("conflicts").join(&sites[1]))
+            .unwrap()
+            .count(),
+        2,
+        "both versions kept aside"
+    );
+    assert_eq!(
+        summary["totals"]["dtm_site_assessment"]["#affected+idps (m0310_loc_num_idp_ind)"],
+        540.0
+    );
+    let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(md.contains("conflict: record"), "{md}");
+    assert!(md.contains("tampered.zip"), "{md}");
+    assert!(
+        !out.join(".spool").exists(),
+        "no decrypted spool left behind"
+    );
+
+    // The workbook, read back.
+    use calamine::Reader;
+    let mut book: calamine::Xlsx<_> =
+        calamine::open_workbook(out.join("dtm_site_assessment.xlsx")).unwrap();
+    let names = book.sheet_names().to_vec();
+    assert_eq!(names, ["records", "agencies_present", "choices"]);
+    let range = book.worksheet_range("records").unwrap();
+    assert_eq!(range.height(), 5, "header, HXL row, three records");
+
+    // Re-running with fewer bundles, then all: the same tables as at once.
+    let partial = dir.path().join("partial");
+    let only_b1 = dir.path().join("only-b1");
+    std::fs::create_dir_all(&only_b1).unwrap();
+    std::fs::copy(&b1, only_b1.join(b1.file_name().unwrap())).unwrap();
+    aggregate(&partial, &[&only_b1], &signers, &[]);
+    let again = aggregate(&partial, &[&usb], &signers, &[]);
+    assert_eq!(again.status.code(), Some(1));
+    let once = dir.path().join("once");
+    aggregate(&once, &[&usb], &signers, &[]);
+    for table in [
+        "dtm_site_assessment.csv",
+        "dtm_flow_monitoring.csv",
+        "dtm_site_assessment__agencies_present.csv",
+    ] {
+        assert_eq!(
+            std::fs::read(partial.join(table)).unwrap(),
+            std::fs::read(once.join(table)).unwrap(),
+            "{table}"
+        );
+    }
+}
