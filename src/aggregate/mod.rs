@@ -17,7 +17,7 @@ use std::io::{BufRead, BufReader, BufWriter, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use crate::bundle::signers::AllowedSigners;
 use crate::bundle::{self, archive, verify};
@@ -73,6 +73,103 @@ fn progress(on: bool, what: &str, done: usize, total: usize) {
     if done == total {
         eprintln!();
     }
+}
+
+fn sha(bytes: &[u8]) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).into()
+}
+
+/// A record decrypted and read: its JSON text (one line), the parsed
+/// value, and the SHA-256 of the text.
+struct Opened {
+    text: Vec<u8>,
+    record: Value,
+    sha: [u8; 32],
+}
+
+/// Decrypts and parses records on `threads` threads, results in order.
+fn open_all(
+    identities: &[age::x25519::Identity],
+    items: &[&[u8]],
+    threads: usize,
+) -> Vec<Result<Opened, String>> {
+    let chunk = items.len().div_ceil(threads.max(1)).max(1);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|ct| {
+                            let plain = decrypt(identities, ct)?;
+                            let record: Value = serde_json::from_slice(&plain)
+                                .map_err(|e| format!("not a record ({e})"))?;
+                            // One line, whatever the laptop wrote.
+                            let text = serde_json::to_vec(&record).map_err(|e| e.to_string())?;
+                            Ok(Opened {
+                                sha: sha(&plain),
+                                text,
+                                record,
+                            })
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| {
+                w.join()
+                    .unwrap_or_else(|_| vec![Err("decryption stopped".to_string())])
+            })
+            .collect()
+    })
+}
+
+/// Reads and verifies every bundle on `threads` threads: (file, report,
+/// SHA-256 of the file), in the order given.
+fn verify_all(
+    files: &[PathBuf],
+    signers: &AllowedSigners,
+    threads: usize,
+    show: bool,
+) -> Result<Vec<(PathBuf, verify::Report, [u8; 32])>, String> {
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let chunk = files.len().div_ceil(threads.max(1)).max(1);
+    let results: Vec<Result<Vec<_>, String>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = files
+            .chunks(chunk)
+            .map(|part| {
+                let done = &done;
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|file| {
+                            let bytes = std::fs::read(file)
+                                .map_err(|e| io(&format!("cannot read {}", file.display()), e))?;
+                            let report =
+                                verify::verify(&file.display().to_string(), &bytes, signers);
+                            let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                            progress(show, "verifying", n, files.len());
+                            Ok((file.clone(), report, sha(&bytes)))
+                        })
+                        .collect::<Result<Vec<_>, String>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| {
+                w.join()
+                    .unwrap_or_else(|_| Err("verification stopped".into()))
+            })
+            .collect()
+    });
+    let mut out = Vec::new();
+    for r in results {
+        out.extend(r?);
+    }
+    Ok(out)
 }
 
 /// Decrypts with the first identity that fits.
@@ -154,20 +251,19 @@ pub fn run(files: &[PathBuf], opts: &Options) -> Result<Summary, String> {
     std::fs::create_dir_all(&opts.out).map_err(|e| io("cannot create the output folder", e))?;
     let mut summary = Summary::default();
 
-    // 1. Verify every bundle; keep the good ones in a fixed order.
-    let mut good: Vec<(String, u64, String, PathBuf)> = Vec::new();
+    // 1. Verify every bundle, on all cores; keep the good ones, with the
+    //    hash of the file, in a fixed order.
+    let verified = verify_all(files, &opts.signers, opts.threads, opts.progress)?;
+    let mut good: Vec<(String, u64, String, PathBuf, [u8; 32])> = Vec::new();
     let mut reports = Vec::new();
-    for (i, file) in files.iter().enumerate() {
-        progress(opts.progress, "verifying", i + 1, files.len());
-        let bytes =
-            std::fs::read(file).map_err(|e| io(&format!("cannot read {}", file.display()), e))?;
-        let report = verify::verify(&file.display().to_string(), &bytes, &opts.signers);
+    for (file, report, file_sha) in verified {
         if report.ok {
             good.push((
                 report.device_id.clone().unwrap_or_default(),
                 report.sequence.unwrap_or(0),
                 report.manifest_sha256.clone().unwrap_or_default(),
-                file.clone(),
+                file,
+                file_sha,
             ));
             reports.push(report);
         } else {
@@ -194,17 +290,27 @@ pub fn run(files: &[PathBuf], opts: &Options) -> Result<Summary, String> {
     });
     summary.sequence_problems = verify::sequences(&reports);
 
+    let timing = std::env::var_os("FIELDKIT_TIMING").is_some();
+    let t0 = std::time::Instant::now();
     // 2. Decrypt and merge into per-form spools.
     let spool_dir = opts.out.join(".spool");
     let _ = std::fs::remove_dir_all(&spool_dir);
     std::fs::create_dir_all(&spool_dir).map_err(|e| io("cannot create the spool", e))?;
     let mut spools: Vec<Spool> = Vec::new();
     let mut seen: HashMap<u128, Seen> = HashMap::new();
-    for (n, (_, _, _, file)) in good.iter().enumerate() {
+    for (n, (_, _, _, file, file_sha)) in good.iter().enumerate() {
         progress(opts.progress, "decrypting", n + 1, good.len());
         let bytes =
             std::fs::read(file).map_err(|e| io(&format!("cannot read {}", file.display()), e))?;
-        let entries = archive::read(&bytes).map_err(|e| format!("{}: {e}", file.display()))?;
+        // The very bytes verified above (a stick may change under us).
+        if sha(&bytes) != *file_sha {
+            return Err(format!(
+                "{} changed while it was being read; run again",
+                file.display()
+            ));
+        }
+        let entries =
+            archive::read_verified(&bytes).map_err(|e| format!("{}: {e}", file.display()))?;
         let find = |name: &str| entries.iter().find(|e| e.name == name).map(|e| e.data);
         let manifest: bundle::Manifest = find(bundle::MANIFEST)
             .and_then(|m| serde_json::from_slice(m).ok())
@@ -241,23 +347,12 @@ pub fn run(files: &[PathBuf], opts: &Options) -> Result<Summary, String> {
             .iter()
             .map(|e| find(&e.path).unwrap_or_default())
             .collect();
-        let plain = decrypt_all(&opts.identities, &items, opts.threads);
-        for (entry, result) in manifest.entries.iter().zip(plain) {
-            let text = match result {
-                Ok(t) => t,
+        let opened = open_all(&opts.identities, &items, opts.threads);
+        for (entry, result) in manifest.entries.iter().zip(opened) {
+            let Opened { text, record, sha } = match result {
+                Ok(o) => o,
                 Err(why) => {
                     summary.undecryptable(&manifest.bundle_id, &entry.record_id, &why);
-                    continue;
-                }
-            };
-            let record: Value = match serde_json::from_slice(&text) {
-                Ok(v) => v,
-                Err(e) => {
-                    summary.undecryptable(
-                        &manifest.bundle_id,
-                        &entry.record_id,
-                        &format!("not a record ({e})"),
-                    );
                     continue;
                 }
             };
@@ -272,11 +367,6 @@ pub fn run(files: &[PathBuf], opts: &Options) -> Result<Summary, String> {
             let id = uuid::Uuid::parse_str(&entry.record_id)
                 .map(|u| u.as_u128())
                 .unwrap_or(0);
-            let sha: [u8; 32] = sha2::Digest::finalize(sha2::Digest::chain_update(
-                <sha2::Sha256 as sha2::Digest>::new(),
-                &text,
-            ))
-            .into();
             let Some(form) = spools.iter().position(|s| s.form_id == entry.form_id) else {
                 summary.undecryptable(
                     &manifest.bundle_id,
@@ -301,9 +391,13 @@ pub fn run(files: &[PathBuf], opts: &Options) -> Result<Summary, String> {
                 }
                 continue;
             }
-            let line =
-                serde_json::to_vec(&json!({"bundle_id": manifest.bundle_id, "record": record}))
-                    .map_err(|e| e.to_string())?;
+            // {"bundle_id": ..., "record": <the record's JSON, one line>}
+            let mut line = Vec::with_capacity(text.len() + 64);
+            line.extend_from_slice(b"{\"bundle_id\":");
+            line.extend_from_slice(&serde_json::to_vec(&manifest.bundle_id).unwrap_or_default());
+            line.extend_from_slice(b",\"record\":");
+            line.extend_from_slice(&text);
+            line.push(b'}');
             let spool = &mut spools[form];
             let offset = spool.offset;
             spool
@@ -329,6 +423,9 @@ pub fn run(files: &[PathBuf], opts: &Options) -> Result<Summary, String> {
     summary.bundles_read = good.len();
     drop(seen);
 
+    if timing {
+        eprintln!("timing: decrypt and merge {:?}", t0.elapsed());
+    }
     // 3. Tables from the spools.
     for spool in &mut spools {
         spool
@@ -342,6 +439,9 @@ pub fn run(files: &[PathBuf], opts: &Options) -> Result<Summary, String> {
         progress(opts.progress, "tables", i + 1, spools.len());
         let written = write_tables(spool, opts)?;
         summary.tables.extend(written);
+    }
+    if timing {
+        eprintln!("timing: tables {:?}", t0.elapsed());
     }
     let _ = std::fs::remove_dir_all(&spool_dir);
     summary.write(&opts.out)?;

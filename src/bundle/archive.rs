@@ -72,6 +72,25 @@ pub fn bad_name(name: &str) -> Option<&'static str> {
 
 /// Reads every entry, or says why the archive cannot be trusted.
 pub fn read(bytes: &[u8]) -> Result<Vec<Entry<'_>>, String> {
+    let entries = read_verified(bytes)?;
+    // Bundles are written one way only: the same entries written again
+    // must give these very bytes. This catches a change to any byte the
+    // checks do not read (timestamps, attributes, padding, order).
+    let mut again: Vec<(String, Vec<u8>)> = entries
+        .iter()
+        .map(|e| (e.name.clone(), e.data.to_vec()))
+        .collect();
+    if write(&mut again)? != bytes {
+        return Err(
+            "the archive is not as fieldkit writes bundles: it was altered or rebuilt".into(),
+        );
+    }
+    Ok(entries)
+}
+
+/// Reads the entries with every check but the byte-for-byte comparison:
+/// for bytes already read by [`read`] (the caller compares hashes).
+pub fn read_verified(bytes: &[u8]) -> Result<Vec<Entry<'_>>, String> {
     let truncated = || "the archive is truncated or not a zip file".to_string();
     if bytes.len() < 22 {
         return Err(truncated());

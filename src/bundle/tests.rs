@@ -484,3 +484,29 @@ fn shared() -> &'static Fixture {
     static F: std::sync::OnceLock<Fixture> = std::sync::OnceLock::new();
     F.get_or_init(fixture)
 }
+
+#[test]
+fn real_age_headers_pass_the_shape_check_grease_and_all() {
+    // age adds random "grease" stanzas; some have bodies of exactly 64
+    // characters, followed by an empty line. Many files cover them.
+    let dm = age::x25519::Identity::generate().to_public();
+    for i in 0..500 {
+        let ct =
+            crate::store::crypt::encrypt_to(std::slice::from_ref(&dm), format!("{i}").as_bytes())
+                .unwrap();
+        assert_eq!(verify::check_age_header(&ct), Ok(()), "file {i}");
+    }
+    assert!(verify::check_age_header(b"age-encryption.org/v1\n--- AAAA\n").is_err());
+    assert!(verify::check_age_header(b"age-encryption.org/v1\n-> X\nAAAA\n--- short\n").is_err());
+}
+
+proptest! {
+    /// The age header check never panics, whatever the bytes.
+    #[test]
+    fn the_age_header_check_never_panics(tail in prop::collection::vec(any::<u8>(), 0..512)) {
+        let mut data = b"age-encryption.org/v1\n".to_vec();
+        data.extend_from_slice(&tail);
+        let _ = verify::check_age_header(&data);
+        let _ = verify::check_age_header(&tail);
+    }
+}

@@ -1,0 +1,231 @@
+//! Aggregation figures (`cargo bench --bench aggregate`): throughput of the
+//! whole aggregation (verify, decrypt, merge, tables) on records of about
+//! 2 KB, side by side with a bare single-core loop decrypting the same
+//! record files with the age crate; then a million records (generated
+//! here) with the peak resident memory of the aggregating process. The
+//! aggregations run in child processes so that their memory is their own.
+//! FIELDKIT_BENCH_MILLION=0 skips the million. Asserts nothing.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use fieldkit::aggregate::{self, Options};
+use fieldkit::bundle::signers::AllowedSigners;
+use fieldkit::bundle::{self, Outgoing, Plan};
+use serde_json::json;
+use ssh_key::rand_core::OsRng;
+
+const FORM: &str = r#"[settings]
+form_id = "bench"
+version = "1"
+form_title = "Bench"
+"#;
+
+fn form_text() -> String {
+    let mut text = FORM.to_string();
+    for k in 0..50 {
+        text.push_str(&format!(
+            "[[survey]]\ntype = \"text\"\nname = \"question_{k:02}\"\nlabel = \"Question {k}\"\n"
+        ));
+    }
+    text
+}
+
+fn proc_kb(field: &str) -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/self/status").ok()?;
+    text.lines()
+        .find(|l| l.starts_with(field))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+/// Writes `bundles` bundles of `per` records into `dir`; returns the DM
+/// identity (as text) and the signers line.
+fn generate(dir: &Path, bundles: usize, per: usize) -> (String, String) {
+    std::fs::create_dir_all(dir).expect("dir");
+    let dm = age::x25519::Identity::generate();
+    let recipient = dm.to_public();
+    let key = ssh_key::PrivateKey::random(&mut OsRng, ssh_key::Algorithm::Ed25519).expect("key");
+    let text = form_text().into_bytes();
+    let sha = bundle::sha256_hex(&text);
+    let forms = vec![("bench".to_string(), "1".to_string(), sha.clone(), text)];
+    let mut prev = bundle::NO_PREVIOUS.to_string();
+    for b in 0..bundles {
+        let ids: Vec<String> = (0..per).map(|_| uuid::Uuid::now_v7().to_string()).collect();
+        let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let chunk = per.div_ceil(threads);
+        let records: Vec<Outgoing> = std::thread::scope(|scope| {
+            let workers: Vec<_> = ids
+                .chunks(chunk)
+                .map(|part| {
+                    let recipient = recipient.clone();
+                    let sha = sha.clone();
+                    scope.spawn(move || {
+                        part.iter()
+                            .enumerate()
+                            .map(|(i, id)| {
+                                let values: serde_json::Map<String, serde_json::Value> = (0..50)
+                                    .map(|k| (format!("question_{k:02}"), json!(format!("answer {i}/{k} text"))))
+                                    .collect();
+                                let plain = json!({
+                                    "format": "fieldkit-record/1", "record_id": id, "form_id": "bench",
+                                    "form_version": "1", "enumerator_id": "bench", "device_id": "dev",
+                                    "started": "2026-11-22T09:00:00+07:00",
+                                    "finalized_at": "2026-11-22T10:00:00+07:00", "values": values,
+                                });
+                                Outgoing {
+                                    record_id: id.clone(),
+                                    form_id: "bench".into(),
+                                    form_version: "1".into(),
+                                    form_sha256: sha.clone(),
+                                    finalized_at: "2026-11-22T10:00:00+07:00".into(),
+                                    ciphertext: fieldkit::store::crypt::encrypt_to(
+                                        std::slice::from_ref(&recipient),
+                                        plain.to_string().as_bytes(),
+                                    )
+                                    .expect("encrypt"),
+                                }
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .flat_map(|w| w.join().expect("worker"))
+                .collect()
+        });
+        let plan = Plan {
+            enumerator_id: "bench",
+            device_id: "01a00000-0000-7000-8000-0000000bench",
+            sequence: b as u64 + 1,
+            prev_manifest_sha256: &prev,
+            records: &records,
+            forms: &forms,
+        };
+        let built = bundle::build(&plan, &key).expect("build");
+        prev = built.manifest_sha256.clone();
+        std::fs::write(dir.join(format!("b{b:05}.zip")), &built.zip).expect("write");
+    }
+    let dm_text = age::secrecy::ExposeSecret::expose_secret(&dm.to_string()).to_string();
+    let signers = format!("bench {}", key.public_key().to_openssh().expect("public"));
+    (dm_text, signers)
+}
+
+/// In a child: aggregate `dir` into `out`, print records/s and peak RSS.
+fn child(dir: &Path, out: &Path, dm: &str, signers: &str) {
+    let files: Vec<PathBuf> = {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+            .expect("dir")
+            .map(|e| e.expect("entry").path())
+            .collect();
+        v.sort();
+        v
+    };
+    let opts = Options {
+        identities: fieldkit::store::crypt::parse_identities(dm).expect("identity"),
+        signers: AllowedSigners::parse(signers).expect("signers"),
+        out: out.to_path_buf(),
+        forms_dir: None,
+        labels: None,
+        hxl: false,
+        xlsx: false,
+        progress: false,
+        threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
+    };
+    let start = Instant::now();
+    let summary = aggregate::run(&files, &opts).expect("aggregate");
+    let took = start.elapsed().as_secs_f64();
+    println!(
+        "aggregate: {} records in {took:.2} s = {:.0} records/s; peak RSS {} MB; problems {}",
+        summary.records,
+        summary.records as f64 / took,
+        proc_kb("VmHWM:").map_or(0, |k| k / 1024),
+        summary.problems()
+    );
+    if let Some(f) = summary.failed_bundles.first() {
+        println!("first failed bundle: {}: {:?}", f.file, f.problems);
+    }
+}
+
+/// The bare loop: one core, age::decrypt over the same record files.
+fn bare(dir: &Path, dm: &str) -> f64 {
+    let identity: age::x25519::Identity = dm.parse().expect("identity");
+    let mut records = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("dir") {
+        let bytes = std::fs::read(entry.expect("entry").path()).expect("read");
+        for e in fieldkit::bundle::archive::read(&bytes).expect("zip") {
+            if e.name.starts_with("records/") {
+                records.push(e.data.to_vec());
+            }
+        }
+    }
+    let start = Instant::now();
+    for r in &records {
+        std::hint::black_box(age::decrypt(&identity, r).expect("decrypt"));
+    }
+    let rate = records.len() as f64 / start.elapsed().as_secs_f64();
+    println!(
+        "bare loop, one core: {} records in {:.2} s = {rate:.0} records/s",
+        records.len(),
+        records.len() as f64 / rate
+    );
+    rate
+}
+
+fn run_child(dir: &Path, out: &Path, dm: &str, signers: &str) {
+    let result = std::process::Command::new(std::env::current_exe().expect("exe"))
+        .env("FIELDKIT_BENCH_CHILD", dir)
+        .env("FIELDKIT_BENCH_OUT", out)
+        .env("FIELDKIT_BENCH_DM", dm)
+        .env("FIELDKIT_BENCH_SIGNERS", signers)
+        .output()
+        .expect("child");
+    print!("{}", String::from_utf8_lossy(&result.stdout));
+    eprint!("{}", String::from_utf8_lossy(&result.stderr));
+}
+
+fn main() {
+    if let Ok(dir) = std::env::var("FIELDKIT_BENCH_CHILD") {
+        let var = |k: &str| std::env::var(k).unwrap_or_default();
+        child(
+            Path::new(&dir),
+            Path::new(&var("FIELDKIT_BENCH_OUT")),
+            &var("FIELDKIT_BENCH_DM"),
+            &var("FIELDKIT_BENCH_SIGNERS"),
+        );
+        return;
+    }
+    let scratch = std::env::var_os("FIELDKIT_BENCH_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir);
+    let tmp = tempfile::tempdir_in(&scratch).expect("temp dir");
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+
+    let small = tmp.path().join("small");
+    let start = Instant::now();
+    let (dm, signers) = generate(&small, 20, 1000);
+    println!(
+        "generated 20 bundles of 1,000 records in {:.1} s",
+        start.elapsed().as_secs_f64()
+    );
+    let rate = bare(&small, &dm);
+    println!(
+        "target: at least 0.8 x {cores} cores x {rate:.0} = {:.0} records/s",
+        0.8 * cores as f64 * rate
+    );
+    run_child(&small, &tmp.path().join("out-small"), &dm, &signers);
+
+    if std::env::var("FIELDKIT_BENCH_MILLION").as_deref() != Ok("0") {
+        let big = tmp.path().join("big");
+        let start = Instant::now();
+        let (dm, signers) = generate(&big, 100, 10_000);
+        println!(
+            "generated 100 bundles of 10,000 records in {:.0} s",
+            start.elapsed().as_secs_f64()
+        );
+        run_child(&big, &tmp.path().join("out-big"), &dm, &signers);
+    }
+}
