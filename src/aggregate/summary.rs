@@ -9,7 +9,7 @@ use std::path::Path;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::Spool;
+use crate::form::Form as FormModel;
 use crate::form::{Form, Kind};
 
 #[derive(Debug, Clone, Serialize)]
@@ -226,7 +226,7 @@ pub(super) fn write_xlsx(
     out: &Path,
     form_id: &str,
     written: &[(String, usize)],
-    spool: &Spool,
+    latest: Option<&FormModel>,
 ) -> Result<(), String> {
     let mut book = rust_xlsxwriter::Workbook::new();
     for (i, (file, _)) in written.iter().enumerate() {
@@ -269,7 +269,7 @@ pub(super) fn write_xlsx(
             }
         }
     }
-    if let Some(form) = spool.latest() {
+    if let Some(form) = latest {
         let sheet = book
             .add_worksheet_with_constant_memory()
             .map_err(|e| e.to_string())?;
