@@ -45,9 +45,10 @@ pub struct Options {
 /// What we remember of a record already taken, to find duplicates and
 /// conflicts: its content hash, and where it came from.
 struct Seen {
-    sha: [u8; 32],
-    bundle: usize,
-    path: String,
+    /// The first half of the content's SHA-256: enough to tell apart.
+    sha: [u8; 16],
+    bundle: u32,
+    entry: u32,
 }
 
 /// A form's versions and its tables.
@@ -61,12 +62,16 @@ struct FormTables {
 
 /// A record decrypted, read and turned into rows by a worker.
 struct Prepared {
-    record: Value,
-    sha: [u8; 32],
+    record_id: String,
+    sha: [u8; 16],
     form: usize,
     /// (table, CSV bytes) of every row.
     rows: Vec<(usize, Vec<u8>)>,
+    facts: summary::Facts,
 }
+
+/// Records decrypted at a time: bounds the memory of a large bundle.
+const BATCH: usize = 1024;
 
 fn progress(on: bool, what: &str, done: usize, total: usize) {
     if !on || total == 0 {
@@ -160,7 +165,7 @@ fn verify_all(
 
 /// Decrypts with the first identity that fits.
 pub fn decrypt(identities: &[age::x25519::Identity], ciphertext: &[u8]) -> Result<Vec<u8>, String> {
-    let decryptor = age::Decryptor::new(ciphertext).map_err(|e| e.to_string())?;
+    let decryptor = age::Decryptor::new_buffered(ciphertext).map_err(|e| e.to_string())?;
     let mut reader = decryptor
         .decrypt(identities.iter().map(|i| i as &dyn age::Identity))
         .map_err(|e| match e {
@@ -315,9 +320,13 @@ fn prepare_all(
                                 .position(|f| f.form_id == form_id)
                                 .ok_or("its form is not in the bundle")?;
                             let rows = rows(&forms[form].layout, &record, bundle_id);
+                            let version = record["form_version"].as_str().unwrap_or("");
+                            let model = forms[form].versions.get(version).map(|f| f.as_ref());
+                            let digest = sha(&plain);
                             Ok(Prepared {
-                                sha: sha(&plain),
-                                record,
+                                record_id: record["record_id"].as_str().unwrap_or("").to_string(),
+                                sha: digest[..16].try_into().unwrap_or_default(),
+                                facts: summary::Facts::of(&record, model),
                                 form,
                                 rows,
                             })
@@ -334,6 +343,18 @@ fn prepare_all(
             })
             .collect()
     })
+}
+
+/// The manifest of a bundle file (already verified).
+fn manifest_of(file: &Path) -> Result<bundle::Manifest, String> {
+    let bytes =
+        std::fs::read(file).map_err(|e| io(&format!("cannot read {}", file.display()), e))?;
+    let entries = archive::read(&bytes)?;
+    entries
+        .iter()
+        .find(|e| e.name == bundle::MANIFEST)
+        .and_then(|e| serde_json::from_slice(e.data).ok())
+        .ok_or_else(|| format!("{}: no manifest", file.display()))
 }
 
 /// The record at `path` in a bundle file, decrypted (for a conflict's
@@ -469,63 +490,65 @@ pub fn run(files: &[PathBuf], opts: &Options) -> Result<Summary, String> {
             .get(bundle::MANIFEST)
             .and_then(|m| serde_json::from_slice(m).ok())
             .ok_or_else(|| format!("{}: the manifest vanished", file.display()))?;
-        let items: Vec<&[u8]> = manifest
-            .entries
-            .iter()
-            .map(|e| by_name.get(e.path.as_str()).copied().unwrap_or_default())
-            .collect();
-        let tp = std::time::Instant::now();
-        let prepared = prepare_all(&opts.identities, &items, &forms, bundle_id, opts.threads);
-        prep_time += tp.elapsed();
-        for (entry, result) in manifest.entries.iter().zip(prepared) {
-            let p = match result {
-                Ok(p) => p,
-                Err(why) => {
-                    summary.undecryptable(bundle_id, &entry.record_id, &why);
+        for (b, batch) in manifest.entries.chunks(BATCH).enumerate() {
+            let items: Vec<&[u8]> = batch
+                .iter()
+                .map(|e| by_name.get(e.path.as_str()).copied().unwrap_or_default())
+                .collect();
+            let tp = std::time::Instant::now();
+            let prepared = prepare_all(&opts.identities, &items, &forms, bundle_id, opts.threads);
+            prep_time += tp.elapsed();
+            for (k, (entry, result)) in batch.iter().zip(prepared).enumerate() {
+                let p = match result {
+                    Ok(p) => p,
+                    Err(why) => {
+                        summary.undecryptable(bundle_id, &entry.record_id, &why);
+                        continue;
+                    }
+                };
+                if p.record_id != entry.record_id {
+                    summary.undecryptable(
+                        bundle_id,
+                        &entry.record_id,
+                        "the record inside names another id",
+                    );
                     continue;
                 }
-            };
-            if p.record["record_id"].as_str() != Some(entry.record_id.as_str()) {
-                summary.undecryptable(
-                    bundle_id,
-                    &entry.record_id,
-                    "the record inside names another id",
-                );
-                continue;
-            }
-            let id = uuid::Uuid::parse_str(&entry.record_id)
-                .map(|u| u.as_u128())
-                .unwrap_or(0);
-            if let Some(first) = seen.get(&id) {
-                if first.sha == p.sha {
-                    summary.duplicates += 1;
-                } else {
-                    let (_, _, _, first_file, _, first_bundle) = &good[first.bundle];
-                    let original = record_in(first_file, &first.path, &opts.identities)?;
-                    write_conflict(&opts.out, &entry.record_id, first_bundle, &original)?;
-                    write_conflict(&opts.out, &entry.record_id, bundle_id, &p.record)?;
-                    summary.conflict(&entry.record_id, first_bundle, bundle_id);
+                let id = uuid::Uuid::parse_str(&entry.record_id)
+                    .map(|u| u.as_u128())
+                    .unwrap_or(0);
+                if let Some(first) = seen.get(&id) {
+                    if first.sha == p.sha {
+                        summary.duplicates += 1;
+                    } else {
+                        let (_, _, _, first_file, _, first_bundle) = &good[first.bundle as usize];
+                        let first_manifest = manifest_of(first_file)?;
+                        let first_path = &first_manifest.entries[first.entry as usize].path;
+                        let original = record_in(first_file, first_path, &opts.identities)?;
+                        write_conflict(&opts.out, &entry.record_id, first_bundle, &original)?;
+                        let this = record_in(file, &entry.path, &opts.identities)?;
+                        write_conflict(&opts.out, &entry.record_id, bundle_id, &this)?;
+                        summary.conflict(&entry.record_id, first_bundle, bundle_id);
+                    }
+                    continue;
                 }
-                continue;
+                let ft = &mut forms[p.form];
+                for (t, line) in &p.rows {
+                    let (path, w, rows) = &mut ft.writers[*t];
+                    w.write_all(line)
+                        .map_err(|e| io(&format!("cannot write {}", path.display()), e))?;
+                    *rows += 1;
+                }
+                summary.add(p.facts);
+                seen.insert(
+                    id,
+                    Seen {
+                        sha: p.sha,
+                        bundle: n as u32,
+                        entry: (b * BATCH + k) as u32,
+                    },
+                );
             }
-            let ft = &mut forms[p.form];
-            for (t, line) in &p.rows {
-                let (path, w, rows) = &mut ft.writers[*t];
-                w.write_all(line)
-                    .map_err(|e| io(&format!("cannot write {}", path.display()), e))?;
-                *rows += 1;
-            }
-            let version = p.record["form_version"].as_str().unwrap_or("");
-            let model = ft.versions.get(version).cloned();
-            summary.count(&p.record, model.as_deref());
-            seen.insert(
-                id,
-                Seen {
-                    sha: p.sha,
-                    bundle: n,
-                    path: entry.path.clone(),
-                },
-            );
         }
     }
     summary.bundles_read = good.len();

@@ -87,50 +87,24 @@ impl Summary {
     }
 
     /// Counts a record taken into the tables.
-    pub fn count(&mut self, record: &Value, form: Option<&Form>) {
+    pub fn add(&mut self, facts: Facts) {
         self.records += 1;
-        let text = |k: &str| record[k].as_str().unwrap_or("").to_string();
-        let form_id = text("form_id");
-        *self.by_form.entry(form_id.clone()).or_default() += 1;
-        *self.by_enumerator.entry(text("enumerator_id")).or_default() += 1;
-        let day = text("finalized_at").get(..10).unwrap_or("").to_string();
-        *self.by_day.entry(day).or_default() += 1;
-        let Some(form) = form else { return };
-        let values = &record["values"];
-        for node in &form.nodes {
-            let Some(tag) = node.hxl.as_deref() else {
-                continue;
-            };
-            if !node.repeats.is_empty() {
-                continue;
-            }
-            let value = &values[&node.name];
-            match tag {
-                "#adm1+code" => {
-                    *self.by_province.entry(cell(value)).or_default() += 1;
-                }
-                "#adm2+code" => {
-                    *self.by_district.entry(cell(value)).or_default() += 1;
-                }
-                t if t.starts_with("#affected")
-                    && matches!(node.kind, Kind::Integer | Kind::Decimal | Kind::Calculate) =>
-                {
-                    let n = match value {
-                        Value::Number(n) => n.as_f64(),
-                        Value::String(s) => s.parse::<f64>().ok(),
-                        _ => None,
-                    };
-                    if let Some(n) = n {
-                        *self
-                            .totals
-                            .entry(form_id.clone())
-                            .or_default()
-                            .entry(format!("{t} ({})", node.name))
-                            .or_default() += n;
-                    }
-                }
-                _ => {}
-            }
+        *self.by_form.entry(facts.form_id.clone()).or_default() += 1;
+        *self.by_enumerator.entry(facts.enumerator).or_default() += 1;
+        *self.by_day.entry(facts.day).or_default() += 1;
+        if let Some(p) = facts.province {
+            *self.by_province.entry(p).or_default() += 1;
+        }
+        if let Some(d) = facts.district {
+            *self.by_district.entry(d).or_default() += 1;
+        }
+        for (tag, n) in facts.totals {
+            *self
+                .totals
+                .entry(facts.form_id.clone())
+                .or_default()
+                .entry(tag)
+                .or_default() += n;
         }
     }
 
@@ -213,6 +187,60 @@ impl Summary {
             }
         }
         md
+    }
+}
+
+/// What the summary counts of one record (worked out where the record is
+/// decrypted, so the record itself need not travel further).
+#[derive(Debug, Clone, Default)]
+pub struct Facts {
+    pub form_id: String,
+    pub enumerator: String,
+    pub day: String,
+    pub province: Option<String>,
+    pub district: Option<String>,
+    /// "tag (field)" and value of every `#affected...` number.
+    pub totals: Vec<(String, f64)>,
+}
+
+impl Facts {
+    pub fn of(record: &Value, form: Option<&Form>) -> Facts {
+        let text = |k: &str| record[k].as_str().unwrap_or("").to_string();
+        let mut facts = Facts {
+            form_id: text("form_id"),
+            enumerator: text("enumerator_id"),
+            day: text("finalized_at").get(..10).unwrap_or("").to_string(),
+            ..Facts::default()
+        };
+        let Some(form) = form else { return facts };
+        let values = &record["values"];
+        for node in &form.nodes {
+            let Some(tag) = node.hxl.as_deref() else {
+                continue;
+            };
+            if !node.repeats.is_empty() {
+                continue;
+            }
+            let value = &values[&node.name];
+            match tag {
+                "#adm1+code" => facts.province = Some(cell(value)),
+                "#adm2+code" => facts.district = Some(cell(value)),
+                t if t.starts_with("#affected")
+                    && matches!(node.kind, Kind::Integer | Kind::Decimal | Kind::Calculate) =>
+                {
+                    let n = match value {
+                        Value::Number(n) => n.as_f64(),
+                        Value::String(s) => s.parse::<f64>().ok(),
+                        _ => None,
+                    };
+                    if let Some(n) = n {
+                        facts.totals.push((format!("{t} ({})", node.name), n));
+                    }
+                }
+                _ => {}
+            }
+        }
+        facts
     }
 }
 

@@ -124,7 +124,7 @@ pub fn unwrap_with_passphrase(
     let mut identity = age::scrypt::Identity::new(passphrase.clone());
     identity.set_max_work_factor(MAX_WORK_FACTOR);
     let reader = age::armor::ArmoredReader::new(ciphertext);
-    let decryptor = age::Decryptor::new(reader).map_err(map_decrypt)?;
+    let decryptor = age::Decryptor::new_buffered(reader).map_err(map_decrypt)?;
     let mut reader = decryptor
         .decrypt(std::iter::once(&identity as &dyn age::Identity))
         .map_err(map_decrypt)?;

@@ -135,7 +135,7 @@ pub fn rescue(home: &Home, profile: &Profile, out: &Path) -> Result<RescueReport
         // Newest first; a finalized record supersedes any draft of it.
         candidates.sort_by_key(|c| std::cmp::Reverse((c.from_store, c.number)));
         let record = candidates.iter().find(|c| {
-            c.kind == envelope::RECORD && age::Decryptor::new(c.payload.as_slice()).is_ok()
+            c.kind == envelope::RECORD && age::Decryptor::new_buffered(c.payload.as_slice()).is_ok()
         });
         if let Some(c) = record {
             let state = if c.state == "sent" { "sent" } else { "outbox" };
