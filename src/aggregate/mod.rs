@@ -142,6 +142,10 @@ fn verify_all(
                                     }
                                 }
                             }
+                            // The manifest's entry list is large and no
+                            // longer needed: pass 2 reads it again.
+                            let mut report = report;
+                            report.manifest = None;
                             Ok((file.clone(), report, sha(&bytes), forms))
                         })
                         .collect::<Result<Vec<_>, String>>()

@@ -70,27 +70,28 @@ pub fn bad_name(name: &str) -> Option<&'static str> {
     None
 }
 
-/// Reads every entry, or says why the archive cannot be trusted.
+/// Reads every entry, or says why the archive cannot be trusted. Beyond
+/// the structure, every header field must be what fieldkit writes (see
+/// [`write`]), entries must be sorted and back to back: so a change to
+/// any byte of a bundle, even in fields nothing else reads (timestamps,
+/// attributes, padding), is refused, and nothing is copied to check it.
 pub fn read(bytes: &[u8]) -> Result<Vec<Entry<'_>>, String> {
-    let entries = read_verified(bytes)?;
-    // Bundles are written one way only: the same entries written again
-    // must give these very bytes. This catches a change to any byte the
-    // checks do not read (timestamps, attributes, padding, order).
-    let mut again: Vec<(String, Vec<u8>)> = entries
-        .iter()
-        .map(|e| (e.name.clone(), e.data.to_vec()))
-        .collect();
-    if write(&mut again)? != bytes {
-        return Err(
-            "the archive is not as fieldkit writes bundles: it was altered or rebuilt".into(),
-        );
-    }
-    Ok(entries)
+    read_inner(bytes, true)
 }
 
-/// Reads the entries with every check but the byte-for-byte comparison:
-/// for bytes already read by [`read`] (the caller compares hashes).
+/// Reads the entries with every check but the canonical form: for bytes
+/// already read by [`read`] (the caller compares hashes).
 pub fn read_verified(bytes: &[u8]) -> Result<Vec<Entry<'_>>, String> {
+    read_inner(bytes, false)
+}
+
+/// What fieldkit's writer puts in the fields the reader does not need.
+const VERSION_NEEDED: usize = 10;
+const MADE_BY: usize = 0x030a;
+const DOS_DATE: usize = 0x0021; // 1980-01-01
+const EXTERNAL: u32 = 0o100644 << 16;
+
+fn read_inner(bytes: &[u8], canonical: bool) -> Result<Vec<Entry<'_>>, String> {
     let truncated = || "the archive is truncated or not a zip file".to_string();
     if bytes.len() < 22 {
         return Err(truncated());
@@ -147,6 +148,8 @@ pub fn read_verified(bytes: &[u8]) -> Result<Vec<Entry<'_>>, String> {
         let comment_len = field(32)?;
         let external = u32_at(bytes, at + 38).ok_or_else(truncated)?;
         let local = u32_at(bytes, at + 42).ok_or_else(truncated)? as usize;
+        let fixed = [field(6)?, field(12)?, field(14)?, field(34)?, field(36)?];
+
         let name_bytes = bytes
             .get(at + 46..at + 46 + name_len)
             .ok_or_else(truncated)?;
@@ -187,6 +190,17 @@ pub fn read_verified(bytes: &[u8]) -> Result<Vec<Entry<'_>>, String> {
         if size > MAX_ENTRY_BYTES {
             return Err(format!("oversized entry {name} ({size} bytes)"));
         }
+        let not_ours =
+            |what: &str| format!("the archive is not as fieldkit writes bundles ({what})");
+        if canonical
+            && (made_by != MADE_BY
+                || fixed != [VERSION_NEEDED, 0, DOS_DATE, 0, 0]
+                || extra_len != 0
+                || comment_len != 0
+                || external != EXTERNAL)
+        {
+            return Err(not_ours("a central directory field"));
+        }
         // The local header must say the same as the central directory.
         let disagree = || format!("{name}: the local header and the central directory disagree");
         if u32_at(bytes, local) != Some(LOCAL) {
@@ -199,6 +213,14 @@ pub fn read_verified(bytes: &[u8]) -> Result<Vec<Entry<'_>>, String> {
         };
         let l_name_len = lfield(26)?;
         let l_extra_len = lfield(28)?;
+        if canonical
+            && (lfield(4)? != VERSION_NEEDED
+                || lfield(10)? != 0
+                || lfield(12)? != DOS_DATE
+                || l_extra_len != 0)
+        {
+            return Err(not_ours("a local header field"));
+        }
         if lfield(6)? != flags
             || lfield(8)? != method
             || u32_at(bytes, local + 14) != Some(crc)
@@ -228,17 +250,40 @@ pub fn read_verified(bytes: &[u8]) -> Result<Vec<Entry<'_>>, String> {
     if data_ends.windows(2).any(|w| w[1].0 < w[0].1) {
         return Err("entries overlap".into());
     }
-    // Bundles are written one way only: the same entries written again
-    // must give these very bytes. This catches a change to any byte the
-    // checks above do not read (timestamps, attributes, padding, order).
-    let mut again: Vec<(String, Vec<u8>)> = entries
-        .iter()
-        .map(|e| (e.name.clone(), e.data.to_vec()))
-        .collect();
-    if write(&mut again)? != bytes {
-        return Err(
-            "the archive is not as fieldkit writes bundles: it was altered or rebuilt".into(),
-        );
+    if canonical {
+        // Back to back from the first byte to the central directory, in
+        // name order, no comment.
+        let mut expect = 0;
+        for (start, end) in &data_ends {
+            if *start != expect {
+                return Err("the archive is not as fieldkit writes bundles (a gap)".into());
+            }
+            expect = *end;
+        }
+        if expect != cd_offset
+            || entries.windows(2).any(|w| w[0].name >= w[1].name)
+            || data_ends.len() != entries.len()
+            || eocd + 22 != bytes.len()
+        {
+            return Err("the archive is not as fieldkit writes bundles (order or layout)".into());
+        }
+        let offsets_in_order = {
+            let mut last = None;
+            let mut ok = true;
+            let mut at = cd_offset;
+            for _ in 0..entries.len() {
+                let off = u32_at(bytes, at + 42).unwrap_or(0) as usize;
+                if last.is_some_and(|l| off <= l) {
+                    ok = false;
+                }
+                last = Some(off);
+                at += 46 + u16_at(bytes, at + 28).map(usize::from).unwrap_or(0);
+            }
+            ok
+        };
+        if !offsets_in_order {
+            return Err("the archive is not as fieldkit writes bundles (order)".into());
+        }
     }
     Ok(entries)
 }

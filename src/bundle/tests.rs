@@ -510,3 +510,19 @@ proptest! {
         let _ = verify::check_age_header(&tail);
     }
 }
+
+#[test]
+fn every_single_byte_flip_of_a_bundle_fails() {
+    // All positions, not a sample: the reader must read or pin every byte.
+    let f = shared();
+    for i in 0..f.built.zip.len() {
+        for mask in [0x01, 0x80] {
+            let mut bytes = f.built.zip.clone();
+            bytes[i] ^= mask;
+            assert!(
+                !check(f, &bytes).ok,
+                "flipping byte {i} with {mask:#04x} went unnoticed"
+            );
+        }
+    }
+}
