@@ -45,8 +45,9 @@ pub struct Options {
 /// What we remember of a record already taken, to find duplicates and
 /// conflicts: its content hash, and where it came from.
 struct Seen {
-    /// The first half of the content's SHA-256: enough to tell apart.
-    sha: [u8; 16],
+    /// The first 8 bytes of the content's SHA-256: only records with the
+    /// same id are compared, so this is plenty to tell them apart.
+    sha: [u8; 8],
     bundle: u32,
     entry: u32,
 }
@@ -63,7 +64,7 @@ struct FormTables {
 /// A record decrypted, read and turned into rows by a worker.
 struct Prepared {
     record_id: String,
-    sha: [u8; 16],
+    sha: [u8; 8],
     form: usize,
     /// (table, CSV bytes) of every row.
     rows: Vec<(usize, Vec<u8>)>,
@@ -329,7 +330,7 @@ fn prepare_all(
                             let digest = sha(&plain);
                             Ok(Prepared {
                                 record_id: record["record_id"].as_str().unwrap_or("").to_string(),
-                                sha: digest[..16].try_into().unwrap_or_default(),
+                                sha: digest[..8].try_into().unwrap_or_default(),
                                 facts: summary::Facts::of(&record, model),
                                 form,
                                 rows,
@@ -405,6 +406,7 @@ pub fn run(files: &[PathBuf], opts: &Options) -> Result<Summary, String> {
     let mut good: Vec<(String, u64, String, PathBuf, [u8; 32], String)> = Vec::new();
     let mut reports = Vec::new();
     let mut forms: Vec<FormTables> = Vec::new();
+    let mut total_records = 0;
     for (file, report, file_sha, carried) in verified {
         if !report.ok {
             summary.failed_bundle(&report.file, &report.problems);
@@ -438,6 +440,7 @@ pub fn run(files: &[PathBuf], opts: &Options) -> Result<Summary, String> {
             file_sha,
             report.bundle_id.clone().unwrap_or_default(),
         ));
+        total_records += report.records;
         reports.push(report);
     }
     good.sort();
@@ -473,7 +476,8 @@ pub fn run(files: &[PathBuf], opts: &Options) -> Result<Summary, String> {
     // 3. Decrypt, merge, write rows, a bundle at a time.
     let timing = std::env::var_os("FIELDKIT_TIMING").is_some();
     let t0 = std::time::Instant::now();
-    let mut seen: HashMap<u128, Seen> = HashMap::new();
+    // Sized once: growing a table of a million ids holds two at a time.
+    let mut seen: HashMap<u128, Seen> = HashMap::with_capacity(total_records);
     let mut prep_time = std::time::Duration::ZERO;
     for (n, (_, _, _, file, file_sha, bundle_id)) in good.iter().enumerate() {
         progress(opts.progress, "decrypting", n + 1, good.len());
