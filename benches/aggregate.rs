@@ -6,6 +6,9 @@
 //! aggregations run in child processes so that their memory is their own.
 //! FIELDKIT_BENCH_MILLION=0 skips the million. Asserts nothing.
 
+mod common;
+use common::proc_kb;
+
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -29,16 +32,6 @@ fn form_text() -> String {
         ));
     }
     text
-}
-
-fn proc_kb(field: &str) -> Option<u64> {
-    let text = std::fs::read_to_string("/proc/self/status").ok()?;
-    text.lines()
-        .find(|l| l.starts_with(field))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
 }
 
 /// Writes `bundles` bundles of `per` records into `dir`; returns the DM

@@ -3,26 +3,16 @@
 //! and re-evaluating a 500-question form after one answer. Prints
 //! percentiles; asserts nothing.
 
+mod common;
+use common::percentiles;
+
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use fieldkit::form::dates::parse_datetime;
 use fieldkit::form::{self, Env, Pos, Session};
-
-fn percentiles(label: &str, mut samples: Vec<Duration>) {
-    samples.sort();
-    let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    println!(
-        "{label:<58} n={:<6} p50 {:>8.3} ms  p99 {:>8.3} ms  max {:>8.3} ms",
-        samples.len(),
-        ms(at(0.5)),
-        ms(at(0.99)),
-        ms(at(1.0))
-    );
-}
 
 fn env() -> Env {
     Env {

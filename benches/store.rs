@@ -5,9 +5,12 @@
 //! is measured in a fresh child process (this binary run again), so the
 //! memory figure is not inflated by building the store. Asserts nothing.
 
+mod common;
+use common::{percentiles, proc_kb};
+
 use std::hint::black_box;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use fieldkit::store::profile::{self, Home};
 use fieldkit::store::{Draft, Store, crypt};
@@ -15,19 +18,6 @@ use serde_json::{Map, Value, json};
 
 const PASS: &str = "correct horse battery";
 const RECORDS: usize = 10_000;
-
-fn percentiles(label: &str, mut samples: Vec<Duration>) {
-    samples.sort();
-    let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    println!(
-        "{label:<52} n={:<6} p50 {:>8.3} ms  p99 {:>8.3} ms  max {:>8.3} ms",
-        samples.len(),
-        ms(at(0.5)),
-        ms(at(0.99)),
-        ms(at(1.0))
-    );
-}
 
 /// A draft of about 2 KB of JSON: 50 answers.
 fn answers(i: usize) -> Map<String, Value> {
@@ -51,17 +41,6 @@ fn draft(i: usize) -> Draft {
     d.answers = answers(i);
     d.instance_name = format!("site {i}");
     d
-}
-
-/// kB from /proc/self/status (Linux); None elsewhere.
-fn proc_kb(field: &str) -> Option<u64> {
-    let text = std::fs::read_to_string("/proc/self/status").ok()?;
-    text.lines()
-        .find(|l| l.starts_with(field))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
 }
 
 fn create(dir: &Path) -> Store {

@@ -6,6 +6,9 @@
 //! memory with the baseline form open. Asserts nothing.
 //! FIELDKIT_BENCH_IDLE sets the idle seconds (default 60; 0 skips tmux).
 
+mod common;
+use common::percentiles;
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -20,19 +23,6 @@ use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 const PASS: &str = "correct horse battery";
-
-fn percentiles(label: &str, mut samples: Vec<Duration>) {
-    samples.sort();
-    let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    println!(
-        "{label:<52} n={:<5} p50 {:>7.3} ms  p99 {:>7.3} ms  max {:>7.3} ms",
-        samples.len(),
-        ms(at(0.5)),
-        ms(at(0.99)),
-        ms(at(1.0))
-    );
-}
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -23,6 +23,7 @@ use serde_json::{Map, Value};
 use crate::bundle::signers::AllowedSigners;
 use crate::bundle::{self, archive, verify};
 use crate::form::{self, Form};
+use crate::store::crypt;
 use summary::Summary;
 use tables::Layout;
 
@@ -168,22 +169,6 @@ fn verify_all(
     Ok(out)
 }
 
-/// Decrypts with the first identity that fits.
-pub fn decrypt(identities: &[age::x25519::Identity], ciphertext: &[u8]) -> Result<Vec<u8>, String> {
-    let decryptor = age::Decryptor::new_buffered(ciphertext).map_err(|e| e.to_string())?;
-    let mut reader = decryptor
-        .decrypt(identities.iter().map(|i| i as &dyn age::Identity))
-        .map_err(|e| match e {
-            age::DecryptError::NoMatchingKeys => {
-                "not encrypted to this data manager's key".to_string()
-            }
-            other => other.to_string(),
-        })?;
-    let mut out = Vec::new();
-    std::io::Read::read_to_end(&mut reader, &mut out).map_err(|e| e.to_string())?;
-    Ok(out)
-}
-
 fn io(context: &str, e: std::io::Error) -> String {
     format!("{context}: {e}")
 }
@@ -316,7 +301,7 @@ fn prepare_all(
                 scope.spawn(move || {
                     part.iter()
                         .map(|ct| {
-                            let plain = decrypt(identities, ct)?;
+                            let plain = crypt::decrypt_with_any(identities, ct)?;
                             let record: Value = serde_json::from_slice(&plain)
                                 .map_err(|e| format!("not a record ({e})"))?;
                             let form_id = record["form_id"].as_str().unwrap_or("");
@@ -350,34 +335,31 @@ fn prepare_all(
     })
 }
 
-/// The manifest of a bundle file (already verified).
-fn manifest_of(file: &Path) -> Result<bundle::Manifest, String> {
-    let bytes =
-        std::fs::read(file).map_err(|e| io(&format!("cannot read {}", file.display()), e))?;
-    let entries = archive::read(&bytes)?;
-    entries
-        .iter()
-        .find(|e| e.name == bundle::MANIFEST)
-        .and_then(|e| serde_json::from_slice(e.data).ok())
-        .ok_or_else(|| format!("{}: no manifest", file.display()))
+/// A record decrypted and read as JSON.
+fn read_record(data: &[u8], identities: &[age::x25519::Identity]) -> Result<Value, String> {
+    serde_json::from_slice(&crypt::decrypt_with_any(identities, data)?).map_err(|e| e.to_string())
 }
 
-/// The record at `path` in a bundle file, decrypted (for a conflict's
-/// first version).
-fn record_in(
+/// The record at position `entry` of a bundle's manifest, decrypted: a
+/// conflict's first version, read back from its (already verified) file.
+fn record_at(
     file: &Path,
-    path: &str,
+    entry: usize,
     identities: &[age::x25519::Identity],
 ) -> Result<Value, String> {
     let bytes =
         std::fs::read(file).map_err(|e| io(&format!("cannot read {}", file.display()), e))?;
     let entries = archive::read(&bytes)?;
-    let data = entries
-        .iter()
-        .find(|e| e.name == path)
-        .map(|e| e.data)
-        .ok_or("the record vanished")?;
-    serde_json::from_slice(&decrypt(identities, data)?).map_err(|e| e.to_string())
+    let find = |name: &str| entries.iter().find(|e| e.name == name).map(|e| e.data);
+    let manifest: bundle::Manifest = find(bundle::MANIFEST)
+        .and_then(|m| serde_json::from_slice(m).ok())
+        .ok_or_else(|| format!("{}: no manifest", file.display()))?;
+    let path = &manifest
+        .entries
+        .get(entry)
+        .ok_or("the record vanished")?
+        .path;
+    read_record(find(path).ok_or("the record vanished")?, identities)
 }
 
 fn write_conflict(
@@ -530,11 +512,14 @@ pub fn run(files: &[PathBuf], opts: &Options) -> Result<Summary, String> {
                         summary.duplicates += 1;
                     } else {
                         let (_, _, _, first_file, _, first_bundle) = &good[first.bundle as usize];
-                        let first_manifest = manifest_of(first_file)?;
-                        let first_path = &first_manifest.entries[first.entry as usize].path;
-                        let original = record_in(first_file, first_path, &opts.identities)?;
+                        let original =
+                            record_at(first_file, first.entry as usize, &opts.identities)?;
                         write_conflict(&opts.out, &entry.record_id, first_bundle, &original)?;
-                        let this = record_in(file, &entry.path, &opts.identities)?;
+                        let data = by_name
+                            .get(entry.path.as_str())
+                            .copied()
+                            .unwrap_or_default();
+                        let this = read_record(data, &opts.identities)?;
                         write_conflict(&opts.out, &entry.record_id, bundle_id, &this)?;
                         summary.conflict(&entry.record_id, first_bundle, bundle_id);
                     }

@@ -181,12 +181,3 @@ pub fn resolve(spec: &str, forms_dir: Option<&Path>) -> Result<Arc<Form>> {
         ),
     }
 }
-
-/// SHA-256 of a form's file, as records and bundles name the exact form
-/// they were made with.
-pub fn form_sha256(form: &Form) -> Result<String> {
-    use sha2::Digest;
-    let bytes = std::fs::read(&form.source)
-        .with_context(|| format!("cannot read the form file {}", form.source.display()))?;
-    Ok(crate::store::crypt::to_hex(&sha2::Sha256::digest(&bytes)))
-}

@@ -141,56 +141,74 @@ pub fn is_age_file(bytes: &[u8]) -> bool {
         || bytes.starts_with(b"-----BEGIN AGE ENCRYPTED FILE-----")
 }
 
-/// The `age1...` recipients in a recipients file (one per line, `#`
-/// comments and blank lines allowed), with the line of the first bad one.
-pub fn parse_recipients(text: &str) -> Result<Vec<age::x25519::Recipient>, CryptError> {
+/// The keys in a key file, one per line; `#` comments, blank lines and a
+/// byte-order mark (Notepad writes one) are skipped. `bad` says why a line
+/// is not a key, given the line; `none` why a file without keys is refused.
+fn parse_keys<T>(
+    text: &str,
+    parse: impl Fn(&str) -> Option<T>,
+    bad: impl Fn(&str) -> String,
+    none: &str,
+) -> Result<Vec<T>, CryptError> {
     let mut out = Vec::new();
-    // Notepad starts UTF-8 files with a byte-order mark.
-    let text = text.trim_start_matches('\u{FEFF}');
-    for (i, line) in text.lines().enumerate() {
+    for (i, line) in text.trim_start_matches('\u{FEFF}').lines().enumerate() {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let r = age::x25519::Recipient::from_str(line).map_err(|_| {
-            CryptError::Key(format!(
-                "line {}: not an age X25519 recipient (it must start with 'age1'): {}",
-                i + 1,
-                shorten(line)
-            ))
-        })?;
-        out.push(r);
+        let key =
+            parse(line).ok_or_else(|| CryptError::Key(format!("line {}: {}", i + 1, bad(line))))?;
+        out.push(key);
     }
     if out.is_empty() {
-        return Err(CryptError::Key(
-            "no recipients: the file lists no 'age1...' keys".into(),
-        ));
+        return Err(CryptError::Key(none.into()));
     }
     Ok(out)
 }
 
+/// The `age1...` recipients in a recipients file, with the line of the
+/// first bad one.
+pub fn parse_recipients(text: &str) -> Result<Vec<age::x25519::Recipient>, CryptError> {
+    parse_keys(
+        text,
+        |l| age::x25519::Recipient::from_str(l).ok(),
+        |l| {
+            format!(
+                "not an age X25519 recipient (it must start with 'age1'): {}",
+                shorten(l)
+            )
+        },
+        "no recipients: the file lists no 'age1...' keys",
+    )
+}
+
 /// The `AGE-SECRET-KEY-1...` identities in an identity file.
 pub fn parse_identities(text: &str) -> Result<Vec<age::x25519::Identity>, CryptError> {
-    let mut out = Vec::new();
-    let text = text.trim_start_matches('\u{FEFF}');
-    for (i, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let id = age::x25519::Identity::from_str(line).map_err(|_| {
-            CryptError::Key(format!(
-                "line {}: not an age identity (it must start with 'AGE-SECRET-KEY-1')",
-                i + 1
-            ))
+    parse_keys(
+        text,
+        |l| age::x25519::Identity::from_str(l).ok(),
+        |_| "not an age identity (it must start with 'AGE-SECRET-KEY-1')".into(),
+        "no identities: the file holds no 'AGE-SECRET-KEY-1...' key",
+    )
+}
+
+/// Decrypts with the first of several identities that fits (a data
+/// manager may hold more than one key).
+pub fn decrypt_with_any(
+    identities: &[age::x25519::Identity],
+    ciphertext: &[u8],
+) -> Result<Vec<u8>, String> {
+    let decryptor = age::Decryptor::new_buffered(ciphertext).map_err(|e| e.to_string())?;
+    let mut reader = decryptor
+        .decrypt(identities.iter().map(|i| i as &dyn age::Identity))
+        .map_err(|e| match e {
+            age::DecryptError::NoMatchingKeys => {
+                "not encrypted to this data manager's key".to_string()
+            }
+            other => other.to_string(),
         })?;
-        out.push(id);
-    }
-    if out.is_empty() {
-        return Err(CryptError::Key(
-            "no identities: the file holds no 'AGE-SECRET-KEY-1...' key".into(),
-        ));
-    }
+    let mut out = Vec::new();
+    std::io::Read::read_to_end(&mut reader, &mut out).map_err(|e| e.to_string())?;
     Ok(out)
 }
 

@@ -135,6 +135,25 @@ pub struct Listing {
     pub size: usize,
 }
 
+impl Listing {
+    /// The listing entry of a draft as it stands (`size`: its ciphertext).
+    pub fn of_draft(draft: &Draft, size: usize) -> Listing {
+        Listing {
+            id: draft.id.clone(),
+            state: State::Draft,
+            form_id: draft.form_id.clone(),
+            form_version: draft.form_version.clone(),
+            form_sha256: draft.form_sha256.clone(),
+            instance_name: draft.instance_name.clone(),
+            started: draft.started.clone(),
+            updated: draft.updated.clone(),
+            finalized: None,
+            bundle: None,
+            size,
+        }
+    }
+}
+
 /// A record being filled, as saved after every answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Draft {
@@ -473,19 +492,7 @@ impl Store {
             .backend
             .next_number()
             .map_err(|e| self.backend_err(e))?;
-        let listing = Listing {
-            id: draft.id.clone(),
-            state: State::Draft,
-            form_id: draft.form_id.clone(),
-            form_version: draft.form_version.clone(),
-            form_sha256: draft.form_sha256.clone(),
-            instance_name: draft.instance_name.clone(),
-            started: draft.started.clone(),
-            updated: draft.updated.clone(),
-            finalized: None,
-            bundle: None,
-            size: ct.len(),
-        };
+        let listing = Listing::of_draft(draft, ct.len());
         let what = if existing { "answered" } else { "created" };
         Ok(vec![
             Change::put(Tree::States, key.to_vec(), vec![State::Draft.byte()]),
@@ -627,18 +634,13 @@ impl Store {
             .backend
             .next_number()
             .map_err(|e| self.backend_err(e))?;
+        // No answer text is kept of a record this laptop cannot read back.
         let listing = Listing {
-            id: draft.id.clone(),
             state: State::Outbox,
-            form_id: draft.form_id.clone(),
-            form_version: draft.form_version.clone(),
-            form_sha256: draft.form_sha256.clone(),
             instance_name: String::new(),
-            started: draft.started.clone(),
             updated: now.into(),
             finalized: Some(now.into()),
-            bundle: None,
-            size: ct.len(),
+            ..Listing::of_draft(draft, ct.len())
         };
         Ok(vec![
             Change::put(Tree::States, key.to_vec(), vec![State::Outbox.byte()]),

@@ -12,7 +12,7 @@ use super::app::Effect;
 use super::input::Input;
 use crate::form::dates::DateTime;
 use crate::form::{Kind, Pos, Screen, Session, ViolationKind};
-use crate::store::{Draft, Listing, State};
+use crate::store::{Draft, Listing};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Choices {
@@ -236,19 +236,7 @@ impl RecordView {
 
     /// The listing entry of this draft as it now stands.
     pub fn listing(&self) -> Listing {
-        Listing {
-            id: self.draft.id.clone(),
-            state: State::Draft,
-            form_id: self.draft.form_id.clone(),
-            form_version: self.draft.form_version.clone(),
-            form_sha256: self.draft.form_sha256.clone(),
-            instance_name: self.draft.instance_name.clone(),
-            started: self.draft.started.clone(),
-            updated: self.draft.updated.clone(),
-            finalized: None,
-            bundle: None,
-            size: 0,
-        }
+        Listing::of_draft(&self.draft, 0)
     }
 
     /// The record to finalize: the draft as it stands and the values.

@@ -241,27 +241,16 @@ fn home(app: &App, h: &super::app::Home, frame: &mut Frame, area: Rect, theme: &
     let mut lines = Vec::new();
     for (i, entry) in app.forms.iter().enumerate() {
         let (d, f, e) = app.counts(&entry.form.id);
-        let title = entry
-            .form
-            .title
-            .get(Some(lang), entry.form.default_language.as_deref())
-            .unwrap_or(&entry.form.id)
-            .to_string();
         let counts = format!("{d:>3} · {f:>3} · {e:>3}");
         let selected = h.pane == Pane::Forms && h.form == i;
         let room = (forms_area.width as usize).saturating_sub(width(&counts) + 5);
-        let title = truncate(&title, room);
-        let pad = room.saturating_sub(width(&title));
-        let line = Line::from(format!(
-            "{} {title}{} {counts}",
-            if selected { "▸" } else { " " },
-            " ".repeat(pad)
+        lines.push(list_row(
+            selected,
+            &title_of(&entry.form, lang),
+            &counts,
+            room,
+            theme,
         ));
-        lines.push(if selected {
-            line.style(theme.selected())
-        } else {
-            line
-        });
     }
     let block = Block::default()
         .borders(Borders::TOP)
@@ -288,28 +277,17 @@ fn home(app: &App, h: &super::app::Home, frame: &mut Frame, area: Rect, theme: &
             .forms
             .iter()
             .find(|f| f.form.id == d.form_id)
-            .and_then(|f| {
-                f.form
-                    .title
-                    .get(Some(lang), f.form.default_language.as_deref())
-            })
-            .unwrap_or(&d.form_id)
-            .to_string();
+            .map_or(d.form_id.clone(), |f| title_of(&f.form, lang));
         let when = d.updated.get(..16).unwrap_or(&d.updated).replace('T', " ");
         let room = (drafts_area.width as usize).saturating_sub(width(&when) + 4);
-        let text = truncate(&format!("{name} · {form}"), room);
-        let pad = room.saturating_sub(width(&text));
         let selected = h.pane == Pane::Drafts && h.draft == i;
-        let line = Line::from(format!(
-            "{} {text}{} {when}",
-            if selected { "▸" } else { " " },
-            " ".repeat(pad)
+        lines.push(list_row(
+            selected,
+            &format!("{name} · {form}"),
+            &when,
+            room,
+            theme,
         ));
-        lines.push(if selected {
-            line.style(theme.selected())
-        } else {
-            line
-        });
     }
     let block = Block::default()
         .borders(Borders::TOP)
@@ -349,6 +327,31 @@ fn wrap(text: &str, room: usize) -> Vec<String> {
         out.push(line);
     }
     out
+}
+
+/// A form's title in a language (its id when it has none).
+fn title_of(form: &crate::form::Form, lang: &str) -> String {
+    form.title
+        .get(Some(lang), form.default_language.as_deref())
+        .unwrap_or(&form.id)
+        .to_string()
+}
+
+/// A line of a home-page list: marker, `left` cut to `room` columns and
+/// padded, then `right`; reversed when selected.
+fn list_row<'a>(selected: bool, left: &str, right: &str, room: usize, theme: &Theme) -> Line<'a> {
+    let left = truncate(left, room);
+    let pad = room.saturating_sub(width(&left));
+    let line = Line::from(format!(
+        "{} {left}{} {right}",
+        if selected { "▸" } else { " " },
+        " ".repeat(pad)
+    ));
+    if selected {
+        line.style(theme.selected())
+    } else {
+        line
+    }
 }
 
 /// Cuts text to `room` columns, with an ellipsis.
@@ -409,11 +412,7 @@ fn group_path(r: &RecordView) -> String {
 
 fn record(app: &App, r: &RecordView, frame: &mut Frame, area: Rect, theme: &Theme) {
     let form = r.session.form();
-    let title = form
-        .title
-        .get(Some(&app.language), form.default_language.as_deref())
-        .unwrap_or(&form.id)
-        .to_string();
+    let title = title_of(form, &app.language);
     let (n, m) = r.progress();
     let progress = format!("{} {n} {} {m}", app.t(Msg::Question), app.t(Msg::Of));
     let path = group_path(r);
