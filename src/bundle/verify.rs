@@ -183,8 +183,10 @@ fn check_entries(entries: &[Entry], signers: &AllowedSigners, report: &mut Repor
                 .is_none()
             {
                 report.problems.push(format!(
-                    "unknown signer: {}'s key is not in the signers file for '{}'",
-                    manifest.enumerator_id, manifest.enumerator_id
+                    "unknown signer: {0}'s key is not in the signers file for '{0}' (add the \
+                     line that 'fieldkit status' prints on {0}'s laptop to keys/allowed_signers, \
+                     or give another file with --signers)",
+                    manifest.enumerator_id
                 ));
             }
         }

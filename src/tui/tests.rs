@@ -865,3 +865,24 @@ fn screen_export_dialog() {
         app
     });
 }
+
+#[test]
+fn the_setup_page_shows_the_cursor_in_its_field_at_80_columns() {
+    let mut app = App::new(
+        forms(),
+        Page::Setup(Setup::new(Some("keys/recipients.txt".into()))),
+        now(),
+    );
+    type_text(&mut app, "enum");
+    let mut terminal = draw(&app, 80, 24);
+    let at = terminal.get_cursor_position().unwrap();
+    let row: String = (0..80)
+        .map(|x| terminal.backend().buffer()[(x, at.y)].symbol().to_string())
+        .collect();
+    assert!(
+        row.contains("Enumerator id: enum"),
+        "cursor on row {}: {row}",
+        at.y
+    );
+    assert_eq!(usize::from(at.x), "▸ Enumerator id: enum".chars().count());
+}

@@ -165,11 +165,18 @@ fn input_line<'a>(label: &'a str, input: &Input, focused: bool, theme: &Theme) -
 }
 
 fn setup(app: &App, s: &super::app::Setup, frame: &mut Frame, area: Rect, theme: &Theme) {
-    let mut lines = vec![
-        Line::styled(app.t(Msg::SetupTitle), theme.heading()),
-        Line::raw(app.t(Msg::SetupIntro)),
-        Line::raw(""),
-    ];
+    // Wrapped here, not by the paragraph, so the cursor's row is known.
+    let room = area.width as usize;
+    let mut lines: Vec<Line> = wrap(app.t(Msg::SetupTitle), room)
+        .into_iter()
+        .map(|l| Line::styled(l, theme.heading()))
+        .chain(
+            wrap(app.t(Msg::SetupIntro), room)
+                .into_iter()
+                .map(Line::raw),
+        )
+        .collect();
+    lines.push(Line::raw(""));
     let mut cursor = None;
     for f in SetupField::ALL {
         let label = match f {
@@ -190,10 +197,7 @@ fn setup(app: &App, s: &super::app::Setup, frame: &mut Frame, area: Rect, theme:
         lines.push(Line::styled(format!("! {e}"), theme.problem()));
     }
     frame.render_widget(para(lines).wrap(Wrap { trim: false }), area);
-    // The intro may wrap: place the cursor only when the lines fit as drawn.
-    if let Some((x, y)) = cursor
-        && width(app.t(Msg::SetupIntro)) <= area.width as usize
-    {
+    if let Some((x, y)) = cursor {
         set_cursor(frame, area, x, y);
     }
 }
