@@ -4,7 +4,9 @@
 //! record files with the age crate; then a million records (generated
 //! here) with the peak resident memory of the aggregating process. The
 //! aggregations run in child processes so that their memory is their own.
-//! FIELDKIT_BENCH_MILLION=0 skips the million. Asserts nothing.
+//! FIELDKIT_BENCH_MILLION=0 skips the million; FIELDKIT_BENCH_KEEP=1 keeps
+//! the small set and prints how to aggregate it alone (for a profiler).
+//! Asserts nothing.
 
 mod common;
 use common::proc_kb;
@@ -196,6 +198,20 @@ fn bare(dir: &Path, dm: &str) -> f64 {
     rate
 }
 
+/// The same bare loop with fieldkit's X25519 identity, which works out
+/// its public key once instead of for every file (what `aggregate` uses).
+fn bare_fieldkit(dir: &Path, dm: &str) {
+    let identity: age::x25519::Identity = dm.parse().expect("identity");
+    let ours = [fieldkit::store::crypt::X25519Identity::new(&identity)];
+    let records = record_files(dir);
+    let start = Instant::now();
+    for r in &records {
+        std::hint::black_box(fieldkit::store::crypt::decrypt_with_any(&ours, r).expect("decrypt"));
+    }
+    let rate = records.len() as f64 / start.elapsed().as_secs_f64();
+    println!("bare loop, one core, fieldkit's identity: {rate:.0} records/s");
+}
+
 fn run_child(dir: &Path, out: &Path, dm: &str, signers: &str) {
     let result = std::process::Command::new(std::env::current_exe().expect("exe"))
         .env("FIELDKIT_BENCH_CHILD", dir)
@@ -234,11 +250,22 @@ fn main() {
     );
     let rate = bare(&small, &dm);
     bare_all_cores(&small, &dm, cores);
+    bare_fieldkit(&small, &dm);
     println!(
         "target: at least 0.8 x {cores} cores x {rate:.0} = {:.0} records/s",
         0.8 * cores as f64 * rate
     );
     run_child(&small, &tmp.path().join("out-small"), &dm, &signers);
+    if std::env::var_os("FIELDKIT_BENCH_KEEP").is_some() {
+        // For profiling the aggregation alone: the child's environment.
+        let dir = tmp.keep();
+        println!(
+            "kept: FIELDKIT_BENCH_CHILD={} FIELDKIT_BENCH_OUT={} FIELDKIT_BENCH_DM={dm} FIELDKIT_BENCH_SIGNERS='{signers}'",
+            dir.join("small").display(),
+            dir.join("out-small").display()
+        );
+        return;
+    }
 
     if std::env::var("FIELDKIT_BENCH_MILLION").as_deref() != Ok("0") {
         let big = tmp.path().join("big");

@@ -4,10 +4,12 @@
 //! content is a conflict, both versions kept aside), and write one table
 //! per form and per repeat, and a summary. Streamed: the tables' columns
 //! are known from the verified manifests before any record is decrypted,
-//! bundles are then read one at a time, and each record's rows are
-//! written as soon as it is merged, so memory stays bounded however many
-//! bundles. Rows come in the order of (device, sequence, entry), so the
-//! tables depend only on which bundles were given, not on their order.
+//! bundles are then read by one thread a bundle at a time and cut into
+//! runs of records; worker threads on every core decrypt a run and make
+//! its rows, while this thread merges the runs in order and writes the
+//! rows. Only a few runs are in flight, so memory stays bounded however
+//! many bundles. Rows come in the order of (device, sequence, entry), so
+//! the tables depend only on which bundles were given, not on their order.
 
 pub mod summary;
 pub mod tables;
@@ -15,17 +17,19 @@ pub mod tables;
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::io::{BufWriter, Write};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::mpsc::{Receiver, Sender, SyncSender};
+use std::sync::{Arc, Mutex};
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::bundle::signers::AllowedSigners;
 use crate::bundle::{self, archive, verify};
 use crate::form::{self, Form};
 use crate::store::crypt;
 use summary::Summary;
-use tables::Layout;
+use tables::{Layout, Line, RecordRef};
 
 pub struct Options {
     pub identities: Vec<age::x25519::Identity>,
@@ -58,22 +62,60 @@ struct FormTables {
     form_id: String,
     versions: BTreeMap<String, Arc<Form>>,
     layout: Layout,
-    /// One writer per table of the layout, and its rows so far.
-    writers: Vec<(PathBuf, BufWriter<File>, usize)>,
 }
+
+/// A table's file being written, and its rows so far.
+type TableFile = (PathBuf, BufWriter<File>, usize);
 
 /// A record decrypted, read and turned into rows by a worker.
 struct Prepared {
     record_id: String,
     sha: [u8; 8],
     form: usize,
-    /// (table, CSV bytes) of every row.
+    /// (table, CSV line) of every row.
     rows: Vec<(usize, Vec<u8>)>,
     facts: summary::Facts,
 }
 
-/// Records decrypted at a time: bounds the memory of a large bundle.
-const BATCH: usize = 1024;
+/// A verified bundle to read: (device, sequence, manifest SHA-256, file,
+/// bundle id). Sorted, so rows come in the same order every time.
+type Good = (String, u64, String, PathBuf, String);
+
+/// Records in a worker's run: small enough to share the work out evenly,
+/// large enough that passing runs around costs nothing.
+const RUN: usize = 64;
+/// Runs waiting for a worker: bounds memory (each holds its bundle's
+/// bytes) while keeping every core busy.
+const QUEUED: usize = 16;
+
+/// A run of one bundle's records, for a worker.
+struct Job {
+    /// Its place in the merge order.
+    seq: usize,
+    bundle: u32,
+    /// Its records' files, one after the other (copied out of the bundle
+    /// so that the bundle's bytes go as soon as it is cut into runs).
+    bytes: Vec<u8>,
+    items: Vec<Item>,
+}
+
+struct Item {
+    /// Its position in the bundle's manifest.
+    entry: u32,
+    record_id: String,
+    /// Where the record's file lies in the run's bytes.
+    at: Range<usize>,
+    /// Its SHA-256 as the signed manifest gives it.
+    sha256: Vec<u8>,
+}
+
+/// A run's outcome: (entry, record id, the record or why it is unreadable)
+/// for each record; Err stops the aggregation.
+type Done = (
+    usize,
+    u32,
+    Result<Vec<(u32, String, Result<Prepared, String>)>, String>,
+);
 
 fn progress(on: bool, what: &str, done: usize, total: usize) {
     if !on || total == 0 {
@@ -96,14 +138,9 @@ fn sha(bytes: &[u8]) -> [u8; 32] {
     sha2::Sha256::digest(bytes).into()
 }
 
-/// A verified bundle: file, report, SHA-256 of the file, and the forms it
-/// carries as (form_id, version, text).
-type Verified = (
-    PathBuf,
-    verify::Report,
-    [u8; 32],
-    Vec<(String, String, Vec<u8>)>,
-);
+/// A verified bundle: file, report, and the forms it carries as (form_id,
+/// version, text).
+type Verified = (PathBuf, verify::Report, Vec<(String, String, Vec<u8>)>);
 
 /// Reads and verifies every bundle on `threads` threads, in the order given.
 fn verify_all(
@@ -148,7 +185,7 @@ fn verify_all(
                             // longer needed: pass 2 reads it again.
                             let mut report = report;
                             report.manifest = None;
-                            Ok((file.clone(), report, sha(&bytes), forms))
+                            Ok((file.clone(), report, forms))
                         })
                         .collect::<Result<Vec<_>, String>>()
                 })
@@ -200,15 +237,18 @@ fn load_form(
 }
 
 /// One CSV line (with its line end) from cells.
-fn csv_line<S: AsRef<[u8]>>(cells: impl IntoIterator<Item = S>) -> Vec<u8> {
-    let mut w = csv::Writer::from_writer(Vec::with_capacity(512));
-    let _ = w.write_record(cells);
-    w.into_inner().unwrap_or_default()
+fn csv_line<S: AsRef<str>>(cells: impl IntoIterator<Item = S>) -> Vec<u8> {
+    let mut line = Line::default();
+    for c in cells {
+        line.field(c.as_ref());
+    }
+    line.end()
 }
 
 /// Opens a form's table files (a byte-order mark so Excel reads UTF-8,
 /// the header, the HXL row when asked).
-fn open_tables(ft: &mut FormTables, opts: &Options) -> Result<(), String> {
+fn open_tables(ft: &FormTables, opts: &Options) -> Result<Vec<TableFile>, String> {
+    let mut writers = Vec::new();
     for table in &ft.layout.tables {
         let path = opts.out.join(table.file_name(&ft.form_id));
         let mut file = BufWriter::new(
@@ -240,112 +280,195 @@ fn open_tables(ft: &mut FormTables, opts: &Options) -> Result<(), String> {
         }
         file.write_all(&head)
             .map_err(|e| io(&format!("cannot write {}", path.display()), e))?;
-        ft.writers.push((path, file, 0));
+        writers.push((path, file, 0));
     }
-    Ok(())
+    Ok(writers)
 }
 
 /// A record's rows in every table of its form.
-fn rows(layout: &Layout, record: &Value, bundle_id: &str) -> Vec<(usize, Vec<u8>)> {
-    let empty = Map::new();
-    let values = record["values"].as_object().unwrap_or(&empty);
-    let record_id = record["record_id"].as_str().unwrap_or("").to_string();
+fn rows(layout: &Layout, record: &RecordRef, bundle_id: &str) -> Vec<(usize, Vec<u8>)> {
     let mut out = Vec::new();
     for (t, table) in layout.tables.iter().enumerate() {
         if table.repeat.is_none() {
-            let meta = [
-                record_id.clone(),
-                tables::cell(record.get("enumerator_id")),
-                tables::cell(record.get("device_id")),
-                bundle_id.to_string(),
-                tables::cell(record.get("form_version")),
-                tables::cell(record.get("started")),
-                tables::cell(record.get("finalized_at")),
-            ];
-            out.push((
-                t,
-                csv_line(
-                    meta.into_iter()
-                        .chain(tables::row(table, values, &layout.labels)),
-                ),
-            ));
+            let mut line = Line::with_capacity(4096);
+            for meta in [
+                &*record.record_id,
+                &record.enumerator_id,
+                &record.device_id,
+                bundle_id,
+                &record.form_version,
+                &record.started,
+                &record.finalized_at,
+            ] {
+                line.field(meta);
+            }
+            tables::write_row(&mut line, table, &record.values, &layout.labels);
+            out.push((t, line.end()));
         } else {
-            for (parent, key, index, item) in tables::instances(values, &table.path) {
-                out.push((
-                    t,
-                    csv_line(
-                        [record_id.clone(), parent, key, index.to_string()]
-                            .into_iter()
-                            .chain(tables::row(table, item, &layout.labels)),
-                    ),
-                ));
+            for (parent, key, index, item) in tables::instances(&record.values, &table.path) {
+                let mut line = Line::with_capacity(1024);
+                for k in [&*record.record_id, &parent, &key, &index.to_string()] {
+                    line.field(k);
+                }
+                tables::write_row(&mut line, table, &item, &layout.labels);
+                out.push((t, line.end()));
             }
         }
     }
     out
 }
 
-/// Decrypts, reads and formats records on `threads` threads, in order.
-fn prepare_all(
-    identities: &[age::x25519::Identity],
-    items: &[&[u8]],
+/// Decrypts a record, reads it and makes its rows.
+fn prepare(
+    identities: &[crypt::X25519Identity],
+    data: &[u8],
     forms: &[FormTables],
     bundle_id: &str,
-    threads: usize,
-) -> Vec<Result<Prepared, String>> {
-    let chunk = items.len().div_ceil(threads.max(1)).max(1);
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = items
-            .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || {
-                    part.iter()
-                        .map(|ct| {
-                            let plain = crypt::decrypt_with_any(identities, ct)?;
-                            let record: Value = serde_json::from_slice(&plain)
-                                .map_err(|e| format!("not a record ({e})"))?;
-                            let form_id = record["form_id"].as_str().unwrap_or("");
-                            let form = forms
-                                .iter()
-                                .position(|f| f.form_id == form_id)
-                                .ok_or("its form is not in the bundle")?;
-                            let rows = rows(&forms[form].layout, &record, bundle_id);
-                            let version = record["form_version"].as_str().unwrap_or("");
-                            let model = forms[form].versions.get(version).map(|f| f.as_ref());
-                            let digest = sha(&plain);
-                            Ok(Prepared {
-                                record_id: record["record_id"].as_str().unwrap_or("").to_string(),
-                                sha: digest[..8].try_into().unwrap_or_default(),
-                                facts: summary::Facts::of(&record, model),
-                                form,
-                                rows,
-                            })
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| {
-                w.join()
-                    .unwrap_or_else(|_| vec![Err("decryption stopped".to_string())])
-            })
-            .collect()
+) -> Result<Prepared, String> {
+    let plain = crypt::decrypt_with_any(identities, data)?;
+    let record: RecordRef =
+        serde_json::from_slice(&plain).map_err(|e| format!("not a record ({e})"))?;
+    let form = forms
+        .iter()
+        .position(|f| f.form_id == record.form_id)
+        .ok_or("its form is not in the bundle")?;
+    let rows = rows(&forms[form].layout, &record, bundle_id);
+    let model = forms[form]
+        .versions
+        .get(record.form_version.as_ref())
+        .map(|f| f.as_ref());
+    let digest = sha(&plain);
+    Ok(Prepared {
+        record_id: record.record_id.to_string(),
+        sha: digest[..8].try_into().unwrap_or_default(),
+        facts: summary::Facts::of(&record, model),
+        form,
+        rows,
     })
 }
 
+/// A worker: takes runs off the queue until it is empty and closed.
+fn work(
+    jobs: &Mutex<Receiver<Job>>,
+    done: Sender<Done>,
+    identities: &[crypt::X25519Identity],
+    forms: &[FormTables],
+    good: &[Good],
+) {
+    loop {
+        let job = match jobs.lock() {
+            Ok(queue) => queue.recv(),
+            Err(_) => return,
+        };
+        let Ok(job) = job else { return };
+        let (_, _, _, file, bundle_id) = &good[job.bundle as usize];
+        let mut out = Vec::with_capacity(job.items.len());
+        let mut outcome = Ok(());
+        for item in &job.items {
+            let data = &job.bytes[item.at.clone()];
+            // The very bytes that were verified (a stick may change under us).
+            if sha(data)[..] != item.sha256[..] {
+                outcome = Err(format!(
+                    "{} changed while it was being read; run again",
+                    file.display()
+                ));
+                break;
+            }
+            let prepared = prepare(identities, data, forms, bundle_id);
+            out.push((item.entry, item.record_id.clone(), prepared));
+        }
+        if done
+            .send((job.seq, job.bundle, outcome.map(|_| out)))
+            .is_err()
+        {
+            return;
+        }
+    }
+}
+
+/// Reads a verified bundle again, checks it is the one verified, and
+/// cuts its records into runs for `send` (which says false to stop).
+fn runs_of(
+    good: &Good,
+    bundle: u32,
+    seq: &mut usize,
+    send: &mut dyn FnMut(Job) -> bool,
+) -> Result<(), String> {
+    let (_, _, manifest_sha, file, _) = good;
+    let bytes =
+        std::fs::read(file).map_err(|e| io(&format!("cannot read {}", file.display()), e))?;
+    let changed = || {
+        format!(
+            "{} changed while it was being read; run again",
+            file.display()
+        )
+    };
+    let entries = archive::read_verified(&bytes).map_err(|_| changed())?;
+    let by_name: HashMap<&str, &[u8]> = entries.iter().map(|e| (e.name.as_str(), e.data)).collect();
+    let manifest_bytes = by_name.get(bundle::MANIFEST).ok_or_else(changed)?;
+    if bundle::sha256_hex(manifest_bytes) != *manifest_sha {
+        return Err(changed());
+    }
+    let manifest: bundle::Manifest =
+        serde_json::from_slice(manifest_bytes).map_err(|_| changed())?;
+    for (r, run) in manifest.entries.chunks(RUN).enumerate() {
+        let mut job = Job {
+            seq: *seq,
+            bundle,
+            bytes: Vec::new(),
+            items: Vec::with_capacity(run.len()),
+        };
+        for (k, e) in run.iter().enumerate() {
+            let data = by_name.get(e.path.as_str()).ok_or_else(changed)?;
+            let start = job.bytes.len();
+            job.bytes.extend_from_slice(data);
+            job.items.push(Item {
+                entry: (r * RUN + k) as u32,
+                record_id: e.record_id.clone(),
+                at: start..job.bytes.len(),
+                sha256: crypt::from_hex(&e.sha256).ok_or_else(changed)?,
+            });
+        }
+        *seq += 1;
+        if !send(job) {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// The reading thread: bundles one at a time, cut into runs, onto the
+/// queue (waiting while it is full). A failure goes to the merge in its
+/// place in the order.
+fn produce(good: &[Good], jobs: SyncSender<Job>, done: Sender<Done>) {
+    let mut seq = 0;
+    for (n, g) in good.iter().enumerate() {
+        let mut stopped = false;
+        let mut send = |job: Job| {
+            stopped = jobs.send(job).is_err();
+            !stopped
+        };
+        if let Err(why) = runs_of(g, n as u32, &mut seq, &mut send) {
+            let _ = done.send((seq, n as u32, Err(why)));
+            return;
+        }
+        if stopped {
+            return;
+        }
+    }
+}
+
 /// A record decrypted and read as JSON.
-fn read_record(data: &[u8], identities: &[age::x25519::Identity]) -> Result<Value, String> {
+fn read_record(data: &[u8], identities: &[crypt::X25519Identity]) -> Result<Value, String> {
     serde_json::from_slice(&crypt::decrypt_with_any(identities, data)?).map_err(|e| e.to_string())
 }
 
 /// The record at position `entry` of a bundle's manifest, decrypted: a
-/// conflict's first version, read back from its (already verified) file.
+/// conflict's versions, read back from their (already verified) files.
 fn record_at(
     file: &Path,
     entry: usize,
-    identities: &[age::x25519::Identity],
+    identities: &[crypt::X25519Identity],
 ) -> Result<Value, String> {
     let bytes =
         std::fs::read(file).map_err(|e| io(&format!("cannot read {}", file.display()), e))?;
@@ -378,6 +501,111 @@ fn write_conflict(
         .map_err(|e| io("cannot write conflicts", e))
 }
 
+/// The merge: runs taken in order, each record once.
+struct Merge<'a> {
+    opts: &'a Options,
+    good: &'a [Good],
+    identities: &'a [crypt::X25519Identity],
+    /// Every form's table files.
+    files: &'a mut [Vec<TableFile>],
+    seen: &'a mut HashMap<u128, Seen>,
+    summary: &'a mut Summary,
+}
+
+impl Merge<'_> {
+    /// Merges every run as it arrives, in order (runs that come early
+    /// wait, a handful at most).
+    fn all(mut self, done: Receiver<Done>) -> Result<(), String> {
+        let mut waiting: BTreeMap<usize, Done> = BTreeMap::new();
+        let mut next = 0;
+        let mut bundle_shown = None;
+        for run in done {
+            waiting.insert(run.0, run);
+            while let Some((_, bundle, outcome)) = waiting.remove(&next) {
+                if bundle_shown != Some(bundle) {
+                    bundle_shown = Some(bundle);
+                    progress(
+                        self.opts.progress,
+                        "decrypting",
+                        bundle as usize + 1,
+                        self.good.len(),
+                    );
+                }
+                for (entry, record_id, result) in outcome? {
+                    self.one(bundle, entry, &record_id, result)?;
+                }
+                next += 1;
+            }
+        }
+        if !waiting.is_empty() {
+            return Err("decryption stopped part-way".into());
+        }
+        progress(
+            self.opts.progress,
+            "decrypting",
+            self.good.len(),
+            self.good.len(),
+        );
+        Ok(())
+    }
+
+    fn one(
+        &mut self,
+        bundle: u32,
+        entry: u32,
+        record_id: &str,
+        result: Result<Prepared, String>,
+    ) -> Result<(), String> {
+        let (_, _, _, file, bundle_id) = &self.good[bundle as usize];
+        let p = match result {
+            Ok(p) => p,
+            Err(why) => {
+                self.summary.undecryptable(bundle_id, record_id, &why);
+                return Ok(());
+            }
+        };
+        if p.record_id != record_id {
+            self.summary
+                .undecryptable(bundle_id, record_id, "the record inside names another id");
+            return Ok(());
+        }
+        let id = uuid::Uuid::parse_str(record_id)
+            .map(|u| u.as_u128())
+            .unwrap_or(0);
+        if let Some(first) = self.seen.get(&id) {
+            if first.sha == p.sha {
+                self.summary.duplicates += 1;
+            } else {
+                let out = &self.opts.out;
+                let (_, _, _, first_file, first_bundle) = &self.good[first.bundle as usize];
+                let original = record_at(first_file, first.entry as usize, self.identities)?;
+                write_conflict(out, record_id, first_bundle, &original)?;
+                let this = record_at(file, entry as usize, self.identities)?;
+                write_conflict(out, record_id, bundle_id, &this)?;
+                self.summary.conflict(record_id, first_bundle, bundle_id);
+            }
+            return Ok(());
+        }
+        let files = &mut self.files[p.form];
+        for (t, line) in &p.rows {
+            let (path, w, rows) = &mut files[*t];
+            w.write_all(line)
+                .map_err(|e| io(&format!("cannot write {}", path.display()), e))?;
+            *rows += 1;
+        }
+        self.summary.add(p.facts);
+        self.seen.insert(
+            id,
+            Seen {
+                sha: p.sha,
+                bundle,
+                entry,
+            },
+        );
+        Ok(())
+    }
+}
+
 /// Runs the whole aggregation; the summary (also written to the folder).
 pub fn run(files: &[PathBuf], opts: &Options) -> Result<Summary, String> {
     std::fs::create_dir_all(&opts.out).map_err(|e| io("cannot create the output folder", e))?;
@@ -385,11 +613,11 @@ pub fn run(files: &[PathBuf], opts: &Options) -> Result<Summary, String> {
 
     // 1. Verify every bundle, on all cores.
     let verified = verify_all(files, &opts.signers, opts.threads, opts.progress)?;
-    let mut good: Vec<(String, u64, String, PathBuf, [u8; 32], String)> = Vec::new();
+    let mut good: Vec<Good> = Vec::new();
     let mut reports = Vec::new();
     let mut forms: Vec<FormTables> = Vec::new();
     let mut total_records = 0;
-    for (file, report, file_sha, carried) in verified {
+    for (file, report, carried) in verified {
         if !report.ok {
             summary.failed_bundle(&report.file, &report.problems);
             continue;
@@ -402,7 +630,6 @@ pub fn run(files: &[PathBuf], opts: &Options) -> Result<Summary, String> {
                         form_id: form_id.clone(),
                         versions: BTreeMap::new(),
                         layout: Layout::default(),
-                        writers: Vec::new(),
                     });
                     forms.len() - 1
                 }
@@ -419,7 +646,6 @@ pub fn run(files: &[PathBuf], opts: &Options) -> Result<Summary, String> {
             report.sequence.unwrap_or(0),
             report.manifest_sha256.clone().unwrap_or_default(),
             file,
-            file_sha,
             report.bundle_id.clone().unwrap_or_default(),
         ));
         total_records += report.records;
@@ -452,111 +678,57 @@ pub fn run(files: &[PathBuf], opts: &Options) -> Result<Summary, String> {
         for form in ft.versions.values() {
             ft.layout.add_version(form, opts.labels.as_deref());
         }
-        open_tables(ft, opts)?;
     }
+    let mut files = forms
+        .iter()
+        .map(|ft| open_tables(ft, opts))
+        .collect::<Result<Vec<_>, _>>()?;
 
-    // 3. Decrypt, merge, write rows, a bundle at a time.
+    // 3. Decrypt on every core, merge and write rows here, in order.
     let timing = std::env::var_os("FIELDKIT_TIMING").is_some();
     let t0 = std::time::Instant::now();
+    let identities: Vec<crypt::X25519Identity> = opts
+        .identities
+        .iter()
+        .map(crypt::X25519Identity::new)
+        .collect();
     // Sized once: growing a table of a million ids holds two at a time.
     let mut seen: HashMap<u128, Seen> = HashMap::with_capacity(total_records);
-    let mut prep_time = std::time::Duration::ZERO;
-    for (n, (_, _, _, file, file_sha, bundle_id)) in good.iter().enumerate() {
-        progress(opts.progress, "decrypting", n + 1, good.len());
-        let bytes =
-            std::fs::read(file).map_err(|e| io(&format!("cannot read {}", file.display()), e))?;
-        // The very bytes verified above (a stick may change under us).
-        if sha(&bytes) != *file_sha {
-            return Err(format!(
-                "{} changed while it was being read; run again",
-                file.display()
-            ));
+    let merged = std::thread::scope(|scope| {
+        let (job_tx, job_rx) = std::sync::mpsc::sync_channel::<Job>(QUEUED);
+        let (done_tx, done_rx) = std::sync::mpsc::channel::<Done>();
+        let job_rx = Arc::new(Mutex::new(job_rx));
+        for _ in 0..opts.threads.max(1) {
+            let (job_rx, done_tx) = (Arc::clone(&job_rx), done_tx.clone());
+            let (identities, forms, good) = (&identities, &forms, &good);
+            scope.spawn(move || work(&job_rx, done_tx, identities, forms, good));
         }
-        let entries =
-            archive::read_verified(&bytes).map_err(|e| format!("{}: {e}", file.display()))?;
-        let by_name: HashMap<&str, &[u8]> =
-            entries.iter().map(|e| (e.name.as_str(), e.data)).collect();
-        let manifest: bundle::Manifest = by_name
-            .get(bundle::MANIFEST)
-            .and_then(|m| serde_json::from_slice(m).ok())
-            .ok_or_else(|| format!("{}: the manifest vanished", file.display()))?;
-        for (b, batch) in manifest.entries.chunks(BATCH).enumerate() {
-            let items: Vec<&[u8]> = batch
-                .iter()
-                .map(|e| by_name.get(e.path.as_str()).copied().unwrap_or_default())
-                .collect();
-            let tp = std::time::Instant::now();
-            let prepared = prepare_all(&opts.identities, &items, &forms, bundle_id, opts.threads);
-            prep_time += tp.elapsed();
-            for (k, (entry, result)) in batch.iter().zip(prepared).enumerate() {
-                let p = match result {
-                    Ok(p) => p,
-                    Err(why) => {
-                        summary.undecryptable(bundle_id, &entry.record_id, &why);
-                        continue;
-                    }
-                };
-                if p.record_id != entry.record_id {
-                    summary.undecryptable(
-                        bundle_id,
-                        &entry.record_id,
-                        "the record inside names another id",
-                    );
-                    continue;
-                }
-                let id = uuid::Uuid::parse_str(&entry.record_id)
-                    .map(|u| u.as_u128())
-                    .unwrap_or(0);
-                if let Some(first) = seen.get(&id) {
-                    if first.sha == p.sha {
-                        summary.duplicates += 1;
-                    } else {
-                        let (_, _, _, first_file, _, first_bundle) = &good[first.bundle as usize];
-                        let original =
-                            record_at(first_file, first.entry as usize, &opts.identities)?;
-                        write_conflict(&opts.out, &entry.record_id, first_bundle, &original)?;
-                        let data = by_name
-                            .get(entry.path.as_str())
-                            .copied()
-                            .unwrap_or_default();
-                        let this = read_record(data, &opts.identities)?;
-                        write_conflict(&opts.out, &entry.record_id, bundle_id, &this)?;
-                        summary.conflict(&entry.record_id, first_bundle, bundle_id);
-                    }
-                    continue;
-                }
-                let ft = &mut forms[p.form];
-                for (t, line) in &p.rows {
-                    let (path, w, rows) = &mut ft.writers[*t];
-                    w.write_all(line)
-                        .map_err(|e| io(&format!("cannot write {}", path.display()), e))?;
-                    *rows += 1;
-                }
-                summary.add(p.facts);
-                seen.insert(
-                    id,
-                    Seen {
-                        sha: p.sha,
-                        bundle: n as u32,
-                        entry: (b * BATCH + k) as u32,
-                    },
-                );
-            }
-        }
-    }
+        drop(job_rx);
+        let good_ref = &good;
+        scope.spawn(move || produce(good_ref, job_tx, done_tx));
+        let merge = Merge {
+            opts,
+            good: &good,
+            identities: &identities,
+            files: &mut files,
+            seen: &mut seen,
+            summary: &mut summary,
+        };
+        merge.all(done_rx)
+        // Leaving the scope with an error drops the receiver: the
+        // workers' next send fails and they stop, then the reader.
+    });
+    merged?;
     summary.bundles_read = good.len();
     drop(seen);
     if timing {
-        eprintln!(
-            "timing: decrypt, merge and rows {:?}, of which in the workers {prep_time:?}",
-            t0.elapsed()
-        );
+        eprintln!("timing: decrypt, merge and rows {:?}", t0.elapsed());
     }
 
     // 4. Close the tables; the workbooks; the summary.
-    for ft in &mut forms {
+    for (ft, table_files) in forms.iter().zip(&mut files) {
         let mut written = Vec::new();
-        for (path, w, rows) in &mut ft.writers {
+        for (path, w, rows) in table_files {
             w.flush()
                 .map_err(|e| io(&format!("cannot write {}", path.display()), e))?;
             written.push((
@@ -575,3 +747,6 @@ pub fn run(files: &[PathBuf], opts: &Options) -> Result<Summary, String> {
     summary.write(&opts.out)?;
     Ok(summary)
 }
+
+#[cfg(test)]
+mod tests;

@@ -6,8 +6,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use super::tables::{RecordRef, cell};
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::form::Form as FormModel;
 use crate::form::{Form, Kind};
@@ -204,16 +204,14 @@ pub struct Facts {
 }
 
 impl Facts {
-    pub fn of(record: &Value, form: Option<&Form>) -> Facts {
-        let text = |k: &str| record[k].as_str().unwrap_or("").to_string();
+    pub fn of(record: &RecordRef, form: Option<&Form>) -> Facts {
         let mut facts = Facts {
-            form_id: text("form_id"),
-            enumerator: text("enumerator_id"),
-            day: text("finalized_at").get(..10).unwrap_or("").to_string(),
+            form_id: record.form_id.to_string(),
+            enumerator: record.enumerator_id.to_string(),
+            day: record.finalized_at.get(..10).unwrap_or("").to_string(),
             ..Facts::default()
         };
         let Some(form) = form else { return facts };
-        let values = &record["values"];
         for node in &form.nodes {
             let Some(tag) = node.hxl.as_deref() else {
                 continue;
@@ -221,19 +219,14 @@ impl Facts {
             if !node.repeats.is_empty() {
                 continue;
             }
-            let value = &values[&node.name];
+            let value = cell(&record.values, &node.name);
             match tag {
-                "#adm1+code" => facts.province = Some(cell(value)),
-                "#adm2+code" => facts.district = Some(cell(value)),
+                "#adm1+code" => facts.province = Some(value.into_owned()),
+                "#adm2+code" => facts.district = Some(value.into_owned()),
                 t if t.starts_with("#affected")
                     && matches!(node.kind, Kind::Integer | Kind::Decimal | Kind::Calculate) =>
                 {
-                    let n = match value {
-                        Value::Number(n) => n.as_f64(),
-                        Value::String(s) => s.parse::<f64>().ok(),
-                        _ => None,
-                    };
-                    if let Some(n) = n {
+                    if let Ok(n) = value.trim().parse::<f64>() {
                         facts.totals.push((format!("{t} ({})", node.name), n));
                     }
                 }
@@ -242,10 +235,6 @@ impl Facts {
         }
         facts
     }
-}
-
-fn cell(v: &Value) -> String {
-    super::tables::cell(Some(v))
 }
 
 /// One workbook per form: a sheet per table (read back from the CSVs

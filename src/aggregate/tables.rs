@@ -4,11 +4,15 @@
 //! flattened with their path in the column name (`group/field`); a
 //! select_multiple is a space-separated column plus a 0/1 column per
 //! choice (`field/choice`). Versions of a form share one table: the union
-//! of their columns, first version first. Pure: no files.
+//! of their columns, first version first. Records are read without
+//! copying their values (each stays a slice of the decrypted JSON until it
+//! is written). Pure: no files.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
-use serde_json::{Map, Value};
+use serde::Deserialize;
+use serde_json::value::RawValue;
 
 use crate::form::{Form, Kind, NodeId};
 
@@ -176,86 +180,180 @@ impl Layout {
     }
 }
 
-/// A value as a cell: text as is, numbers as JSON writes them, lists
-/// space-separated.
-pub fn cell(value: Option<&Value>) -> String {
-    match value {
-        None | Some(Value::Null) => String::new(),
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|v| cell(Some(v)))
-            .collect::<Vec<_>>()
-            .join(" "),
-        Some(other) => other.to_string(),
+/// A record's values as they are in its JSON, borrowed, by field name
+/// (names never need escaping in JSON: the form loader checks them).
+pub type Values<'a> = HashMap<&'a str, &'a RawValue>;
+
+/// What the tables and the summary read of a record, borrowed from its
+/// JSON. A record where these are not text is not a record.
+#[derive(Debug, Deserialize)]
+pub struct RecordRef<'a> {
+    #[serde(borrow)]
+    pub record_id: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub form_id: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub form_version: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub enumerator_id: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub device_id: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub started: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub finalized_at: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub values: Values<'a>,
+}
+
+/// A value as a cell: text as is, numbers as written, lists
+/// space-separated, null empty, anything else as its JSON.
+pub fn text(raw: &RawValue) -> Cow<'_, str> {
+    let json = raw.get();
+    match json.as_bytes().first() {
+        Some(b'"') if !json.contains('\\') => Cow::Borrowed(&json[1..json.len() - 1]),
+        Some(b'"') => Cow::Owned(serde_json::from_str::<String>(json).unwrap_or_default()),
+        Some(b'[') => {
+            let items: Vec<&RawValue> = serde_json::from_str(json).unwrap_or_default();
+            Cow::Owned(items.iter().map(|i| text(i)).collect::<Vec<_>>().join(" "))
+        }
+        _ if json == "null" => Cow::Borrowed(""),
+        _ => Cow::Borrowed(json),
     }
 }
 
-/// The cells of one row of `table` from an object of values.
-pub fn row(
-    table: &Table,
-    values: &Map<String, Value>,
-    labels: &HashMap<String, HashMap<String, String>>,
-) -> Vec<String> {
-    table
-        .columns
-        .iter()
-        .map(|c| match &c.source {
-            Source::Field(f) => cell(values.get(f)),
-            Source::Choice { field, choice } => match values.get(field) {
-                None | Some(Value::Null) => String::new(),
-                Some(v) => {
-                    let answer = cell(Some(v));
-                    if answer.split_whitespace().any(|a| a == choice) {
-                        "1".into()
-                    } else {
-                        "0".into()
-                    }
+/// A field's cell: empty when the field is not in the record.
+pub fn cell<'a>(values: &Values<'a>, name: &str) -> Cow<'a, str> {
+    values.get(name).map_or(Cow::Borrowed(""), |raw| text(raw))
+}
+
+/// One CSV line being written: fields joined by commas, quoted only where
+/// needed (a comma, a quote or a line break inside), as the csv crate and
+/// Excel read them; ended by `\n`.
+#[derive(Default)]
+pub struct Line {
+    bytes: Vec<u8>,
+    fields: usize,
+}
+
+impl Line {
+    pub fn with_capacity(n: usize) -> Line {
+        Line {
+            bytes: Vec::with_capacity(n),
+            fields: 0,
+        }
+    }
+
+    fn start(&mut self) {
+        if self.fields > 0 {
+            self.bytes.push(b',');
+        }
+        self.fields += 1;
+    }
+
+    pub fn field(&mut self, text: &str) {
+        self.start();
+        if text
+            .bytes()
+            .any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r'))
+        {
+            self.bytes.push(b'"');
+            for b in text.bytes() {
+                if b == b'"' {
+                    self.bytes.push(b'"');
                 }
+                self.bytes.push(b);
+            }
+            self.bytes.push(b'"');
+        } else {
+            self.bytes.extend_from_slice(text.as_bytes());
+        }
+    }
+
+    pub fn end(mut self) -> Vec<u8> {
+        // A line of one empty field would read as no line at all.
+        if self.fields == 1 && self.bytes.is_empty() {
+            self.bytes.extend_from_slice(b"\"\"");
+        }
+        self.bytes.push(b'\n');
+        self.bytes
+    }
+}
+
+/// Whether a select's answer (text or a list) holds `choice`.
+fn holds(answer: &RawValue, choice: &str) -> bool {
+    if answer.get().starts_with('[') {
+        let items: Vec<&RawValue> = serde_json::from_str(answer.get()).unwrap_or_default();
+        items.iter().any(|i| text(i) == choice)
+    } else {
+        text(answer).split_whitespace().any(|a| a == choice)
+    }
+}
+
+/// Writes the cells of one row of `table` from an object of values.
+pub fn write_row(
+    line: &mut Line,
+    table: &Table,
+    values: &Values,
+    labels: &HashMap<String, HashMap<String, String>>,
+) {
+    for c in &table.columns {
+        match &c.source {
+            Source::Field(f) => line.field(&cell(values, f)),
+            Source::Choice { field, choice } => match values.get(field.as_str()) {
+                None => line.field(""),
+                Some(v) if v.get() == "null" => line.field(""),
+                Some(v) => line.field(if holds(v, choice) { "1" } else { "0" }),
             },
             Source::Label(field) => {
-                let answer = cell(values.get(field));
-                answer
+                let answer = cell(values, field);
+                let text = answer
                     .split_whitespace()
                     .map(|a| {
                         labels
                             .get(field)
                             .and_then(|l| l.get(a))
-                            .cloned()
-                            .unwrap_or_else(|| a.to_string())
+                            .map_or(a, |l| l.as_str())
                     })
                     .collect::<Vec<_>>()
-                    .join(", ")
+                    .join(", ");
+                line.field(&text);
             }
-        })
-        .collect()
+        }
+    }
 }
 
 /// The instances of the repeat table `path` in a record's values, with
-/// their keys: (parent key, key, 1-based index, values).
+/// their keys: (parent key, key, 1-based index, values). An entry that is
+/// not an object is skipped.
 pub fn instances<'a>(
-    values: &'a Map<String, Value>,
+    values: &Values<'a>,
     path: &[String],
-) -> Vec<(String, String, usize, &'a Map<String, Value>)> {
+) -> Vec<(String, String, usize, Values<'a>)> {
     let mut out = Vec::new();
     collect(values, path, "", &mut out);
     out
 }
 
 fn collect<'a>(
-    values: &'a Map<String, Value>,
+    values: &Values<'a>,
     path: &[String],
     parent: &str,
-    out: &mut Vec<(String, String, usize, &'a Map<String, Value>)>,
+    out: &mut Vec<(String, String, usize, Values<'a>)>,
 ) {
     let Some((first, rest)) = path.split_first() else {
         return;
     };
-    let Some(Value::Array(items)) = values.get(first) else {
+    let Some(&raw) = values.get(first.as_str()) else {
         return;
     };
-    for (i, item) in items.iter().enumerate() {
-        let Value::Object(obj) = item else { continue };
+    let Ok(items) = serde_json::from_str::<Vec<&RawValue>>(raw.get()) else {
+        return;
+    };
+    for (i, &item) in items.iter().enumerate() {
+        let Ok(obj) = serde_json::from_str::<Values>(item.get()) else {
+            continue;
+        };
         let key = if parent.is_empty() {
             format!("{first}[{}]", i + 1)
         } else {
@@ -264,7 +362,7 @@ fn collect<'a>(
         if rest.is_empty() {
             out.push((parent.to_string(), key, i + 1, obj));
         } else {
-            collect(obj, rest, &key, out);
+            collect(&obj, rest, &key, out);
         }
     }
 }
