@@ -776,3 +776,38 @@ fn keygen_protected(pass: &Path, key: &Path) -> String {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
+
+/// What the reference `age` CLI encrypts to several recipients, fieldkit's
+/// X25519 identity (the one `aggregate` decrypts with) opens, byte for byte.
+#[test]
+fn age_cli_files_open_with_fieldkits_identity() {
+    let test = "age_cli_files_open_with_fieldkits_identity";
+    if !have("age", test) {
+        return;
+    }
+    use fieldkit::store::crypt;
+    let dir = tempfile::tempdir().unwrap();
+    let dm = age::x25519::Identity::generate();
+    let other = age::x25519::Identity::generate();
+    let plain = "ບ້ານ record ".repeat(4000);
+    std::fs::write(dir.path().join("plain"), &plain).unwrap();
+    let out = std::process::Command::new("age")
+        .args(["-r", &other.to_public().to_string()])
+        .args(["-r", &dm.to_public().to_string()])
+        .arg("-o")
+        .arg(dir.path().join("file.age"))
+        .arg(dir.path().join("plain"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let file = std::fs::read(dir.path().join("file.age")).unwrap();
+    let ours = [crypt::X25519Identity::new(&dm)];
+    assert_eq!(
+        crypt::decrypt_with_any(&ours, &file).unwrap(),
+        plain.as_bytes()
+    );
+    let stranger = [crypt::X25519Identity::new(
+        &age::x25519::Identity::generate(),
+    )];
+    assert!(crypt::decrypt_with_any(&stranger, &file).is_err());
+}
