@@ -53,7 +53,16 @@ pub fn shipped_dirs(name: &str) -> Vec<PathBuf> {
 pub fn form_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "toml") && p.is_file())
+        .filter(|p| {
+            let form = p
+                .extension()
+                .is_some_and(|x| x == "toml" || x.eq_ignore_ascii_case("xlsx"));
+            // `~$form.xlsx` is Excel's lock file while the workbook is open.
+            let lock = p
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("~$"));
+            form && !lock && p.is_file()
+        })
         .collect();
     files.sort();
     Ok(files)

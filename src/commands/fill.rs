@@ -158,7 +158,8 @@ pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {
         Some(globals.open_store()?)
     };
     let form_text = match store {
-        Some(_) => std::fs::read(&form.source)
+        Some(_) => form
+            .text()
             .with_context(|| format!("cannot read the form file {}", form.source.display()))?,
         None => Vec::new(),
     };

@@ -15,10 +15,18 @@ use crate::paths;
 
 #[derive(Debug, Subcommand)]
 pub enum FormsCommand {
-    /// Check form definitions (files, or folders of .toml files); exit 1 if any is broken.
+    /// Check form definitions (files, or folders of .toml and .xlsx forms); exit 1 if any is broken.
     Check {
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
+    },
+    /// Turn an XLSForm workbook into a TOML form (printed, or written to --out).
+    Import {
+        #[arg(value_name = "FILE.xlsx")]
+        file: PathBuf,
+        /// Write the TOML form here (refused if the file exists).
+        #[arg(long, value_name = "FILE.toml")]
+        out: Option<PathBuf>,
     },
     /// List the forms fieldkit finds.
     List {
@@ -31,6 +39,7 @@ pub enum FormsCommand {
 pub fn run(cmd: FormsCommand, forms_dir: Option<&Path>) -> Result<Outcome> {
     match cmd {
         FormsCommand::Check { paths } => check(&paths),
+        FormsCommand::Import { file, out } => import(&file, out.as_deref()),
         FormsCommand::List { json } => list(forms_dir, json),
     }
 }
@@ -42,7 +51,7 @@ fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
             let found = paths::form_files(p)
                 .with_context(|| format!("cannot list the folder {}", p.display()))?;
             if found.is_empty() {
-                bail!("{} holds no .toml form files", p.display());
+                bail!("{} holds no .toml or .xlsx form files", p.display());
             }
             files.extend(found);
         } else if p.exists() {
@@ -77,9 +86,13 @@ fn check(paths: &[PathBuf]) -> Result<Outcome> {
     for file in expand(paths)? {
         match form::load(&file) {
             Ok(form) => {
+                for w in &form.warnings {
+                    eprintln!("warning: {w}");
+                }
                 let mut report = describe(&form, &file);
                 report["ok"] = json!(true);
                 report["errors"] = json!([]);
+                report["warnings"] = json!(form.warnings);
                 reports.push(report);
             }
             Err(errors) => {
@@ -103,6 +116,75 @@ fn check(paths: &[PathBuf]) -> Result<Outcome> {
     } else {
         Outcome::Invalid
     })
+}
+
+/// `forms import`: the workbook's TOML twin, written only when it loads
+/// (what it leaves out is said on stderr, and in the file's first lines).
+fn import(file: &Path, out: Option<&Path>) -> Result<Outcome> {
+    if !file
+        .extension()
+        .is_some_and(|x| x.eq_ignore_ascii_case("xlsx"))
+    {
+        bail!(
+            "{} is not an .xlsx workbook; give the XLSForm saved as .xlsx",
+            file.display()
+        );
+    }
+    if let Some(out) = out
+        && out.exists()
+    {
+        bail!(
+            "{} already exists; choose another --out, or move the file away first",
+            out.display()
+        );
+    }
+    let form = match form::load(file) {
+        Ok(f) => f,
+        Err(errors) => {
+            for e in &errors {
+                eprintln!("{e}");
+            }
+            eprintln!(
+                "fieldkit: {} has {} problem(s) (above); nothing was written",
+                file.display(),
+                errors.len()
+            );
+            return Ok(Outcome::Invalid);
+        }
+    };
+    for w in &form.warnings {
+        eprintln!("warning: {w}");
+    }
+    let mut text = format!(
+        "# {} ({} {}), imported from {} by `fieldkit forms import`.\n",
+        form.title_in(None),
+        form.id,
+        form.version,
+        file.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    );
+    for w in &form.warnings {
+        text.push_str(&format!(
+            "# left out: {}\n",
+            w.to_string().replace('\n', " ")
+        ));
+    }
+    text.push('\n');
+    text.push_str(form.converted.as_deref().map(String::as_str).unwrap_or(""));
+    match out {
+        None => print_line(text.trim_end())?,
+        Some(out) => {
+            crate::store::profile::write_new(out, text.as_bytes(), false)?;
+            eprintln!(
+                "fieldkit: wrote {} ({} questions); check it with 'fieldkit forms check {}'",
+                out.display(),
+                form.question_count(),
+                out.display()
+            );
+        }
+    }
+    Ok(Outcome::Done)
 }
 
 /// Every loadable form in the form folders, with its path; broken ones are

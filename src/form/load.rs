@@ -78,7 +78,7 @@ const SETTINGS: &[&str] = &[
     "style",
 ];
 /// Appearances fieldkit knows; the TUI acts on the first three.
-const APPEARANCES: &[&str] = &[
+pub(crate) const APPEARANCES: &[&str] = &[
     "field-list",
     "minimal",
     "search",
@@ -118,8 +118,15 @@ struct RawForm {
     choices: Vec<Spanned<Row>>,
 }
 
-/// Loads and checks the form at `path`; CSVs are read from its folder.
+/// Loads and checks the form at `path` (TOML, or an XLSForm workbook
+/// when it ends in .xlsx); CSVs are read from its folder.
 pub fn load(path: &Path) -> Result<Form, Vec<FormError>> {
+    if path
+        .extension()
+        .is_some_and(|x| x.eq_ignore_ascii_case("xlsx"))
+    {
+        return super::xlsform::load(path);
+    }
     let shown = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|e| {
         vec![file_error(
@@ -421,6 +428,8 @@ impl Loader {
             root_slots,
             repeat_slots,
             source: PathBuf::from(&self.path),
+            converted: None,
+            warnings: Vec::new(),
             by_name,
             regexes,
         })

@@ -1,4 +1,5 @@
-//! The form engine: XLSForm semantics over forms written in TOML. It owns
+//! The form engine: XLSForm semantics over forms written in TOML or as
+//! XLSForm workbooks. It owns
 //! the form model, loading and checking, the expression language, and the
 //! session that fills one record. It never touches sled, zip or a terminal;
 //! commands and the TUI depend on it, never the other way round.
@@ -11,6 +12,7 @@ pub mod load;
 pub mod model;
 pub mod search;
 pub mod session;
+pub mod xlsform;
 
 pub use load::{FormError, load, load_str};
 pub use model::{Form, Kind, NodeId};

@@ -283,11 +283,26 @@ pub struct Form {
     /// Number of value slots in an instance of each repeat.
     pub repeat_slots: HashMap<NodeId, usize>,
     pub source: PathBuf,
+    /// The TOML form a workbook was turned into (None for a TOML form):
+    /// what bundles carry.
+    pub converted: Option<std::sync::Arc<String>>,
+    /// What loading left out, with where (workbook columns and questions
+    /// fieldkit does not use).
+    pub warnings: Vec<super::load::FormError>,
     pub(crate) by_name: HashMap<String, NodeId>,
     pub(crate) regexes: HashMap<String, Regex>,
 }
 
 impl Form {
+    /// The form's text as bundles carry it: the file's bytes, or for a
+    /// workbook the TOML form it was turned into.
+    pub fn text(&self) -> std::io::Result<Vec<u8>> {
+        match &self.converted {
+            Some(toml) => Ok(toml.as_bytes().to_vec()),
+            None => std::fs::read(&self.source),
+        }
+    }
+
     pub fn node(&self, id: NodeId) -> &Node {
         &self.nodes[id]
     }

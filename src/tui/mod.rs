@@ -202,7 +202,8 @@ pub fn load_forms(globals: &Globals) -> Result<Vec<FormEntry>> {
     found
         .into_iter()
         .map(|(_, form)| {
-            let text = std::fs::read(&form.source)
+            let text = form
+                .text()
                 .with_context(|| format!("cannot read the form file {}", form.source.display()))?;
             Ok(FormEntry {
                 sha256: crate::bundle::sha256_hex(&text),

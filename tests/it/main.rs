@@ -15,3 +15,4 @@ mod store;
 mod support;
 mod tui_e2e;
 mod tui_setup;
+mod xlsform;

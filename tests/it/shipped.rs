@@ -470,3 +470,14 @@ fn baseline_gates_needs_and_dates() {
     assert!(!s.record().contains_key("m0310_loc_num_idp_ind"));
     assert!(!screen_names(&s).contains(&"idp_girls_0_5".to_string()));
 }
+
+/// A complete, valid record of each shipped form, by file name (for the
+/// XLSForm twins' test).
+pub fn complete_answers() -> Vec<(&'static str, Value)> {
+    vec![
+        ("migrant_health_poe.toml", health_base()),
+        ("dtm_site_assessment.toml", site_base()),
+        ("dtm_flow_monitoring.toml", flow_base()),
+        ("dtm_baseline.toml", baseline_base()),
+    ]
+}
