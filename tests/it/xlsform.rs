@@ -547,3 +547,53 @@ proptest! {
         let _ = form::load(&path);
     }
 }
+
+/// A workbook form all the way: filled and finalized, exported, verified
+/// and aggregated; the bundle carries the TOML form it stands for.
+#[test]
+fn a_workbook_form_goes_from_fill_to_the_data_managers_table() {
+    let e = crate::support::Enumerator::init("enum-07");
+    let workbook = fixtures().join("pyxform__specify_other.xlsx");
+    let out = e.fill(
+        workbook.to_str().unwrap(),
+        "{\"sex\": \"other\", \"sex_other\": \"prefers to self-describe\"}\n",
+        &["--finalize"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let usb = e.dir.path().join("usb");
+    std::fs::create_dir_all(&usb).unwrap();
+    let out = e.run(&["export", "--out", usb.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let bundle = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    // The form inside (its id from the file name, as the workbook has no
+    // settings) is TOML, and loads.
+    let bytes = std::fs::read(&bundle).unwrap();
+    let entries = fieldkit::bundle::archive::read(&bytes).unwrap();
+    let carried = entries
+        .iter()
+        .find(|x| x.name.starts_with("forms/pyxform__specify_other@"))
+        .expect("the form is in the bundle");
+    let text = std::str::from_utf8(carried.data).unwrap();
+    assert!(text.contains("[[survey]]"), "{text}");
+    form::load_str(text, Path::new("specify_other.toml")).unwrap();
+    let signers = e.dir.path().join("allowed_signers");
+    std::fs::write(&signers, format!("{}\n", e.signers_line)).unwrap();
+    let tables = e.dir.path().join("tables");
+    let out = fieldkit(&[
+        "aggregate",
+        "--identity",
+        repo().join("keys/demo/data-manager.key").to_str().unwrap(),
+        "--out",
+        tables.to_str().unwrap(),
+        "--signers",
+        signers.to_str().unwrap(),
+        bundle.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let mut rows = csv::Reader::from_path(tables.join("pyxform__specify_other.csv")).unwrap();
+    let headers = rows.headers().unwrap().clone();
+    let row = rows.records().next().unwrap().unwrap();
+    let at = |h: &str| headers.iter().position(|x| x == h).unwrap();
+    assert_eq!(&row[at("sex")], "other");
+    assert_eq!(&row[at("sex_other")], "prefers to self-describe");
+}
