@@ -13,12 +13,17 @@ use crate::commands::{
 #[command(
     name = "fieldkit",
     version,
+    disable_version_flag = true,
     about = "Offline field surveys for IOM DTM and migrant-health work",
     long_about = "Offline field surveys for IOM's Displacement Tracking Matrix (DTM) and \
                   migrant-health work.\n\nExit codes: 0 ok, 1 the input was checked and found \
                   bad, 2 the job could not be done."
 )]
 pub struct Cli {
+    /// Print the version, where the forms and keys were found, and where
+    /// the profile lives.
+    #[arg(short = 'V', long)]
+    pub version: bool,
     /// Folder holding the enumerator's profile and store.
     #[arg(long, env = "FIELDKIT_HOME", global = true, value_name = "DIR")]
     pub home: Option<PathBuf>,

@@ -24,9 +24,11 @@ pub fn shipped_key(file: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// Existing folders named `name` where fieldkit's shipped files may be:
-/// `./name`, beside the executable, the Debian package's share folder,
-/// and the source tree.
+/// Existing folders named `name` where fieldkit's shipped files may be,
+/// first found first: `./name` (running from the repository or an
+/// unpacked release), beside the executable (the Windows zip), the Debian
+/// package's `/etc/fieldkit/` (the deployment's keys, which IT staff may
+/// replace) and `/usr/share/fieldkit/` (the forms), and the source tree.
 pub fn shipped_dirs(name: &str) -> Vec<PathBuf> {
     let mut dirs = vec![PathBuf::from(name)];
     if let Some(exe_dir) = std::env::current_exe()
@@ -34,6 +36,9 @@ pub fn shipped_dirs(name: &str) -> Vec<PathBuf> {
         .and_then(|e| e.parent().map(Path::to_path_buf))
     {
         dirs.push(exe_dir.join(name));
+        if cfg!(unix) {
+            dirs.push(PathBuf::from("/etc/fieldkit").join(name));
+        }
         dirs.push(exe_dir.join("../share/fieldkit").join(name));
     }
     dirs.push(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(name));

@@ -24,6 +24,9 @@ pub fn write(entries: &mut [(String, Vec<u8>)]) -> Result<Vec<u8>, String> {
     let options = zip::write::SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Stored)
         .last_modified_time(zip::DateTime::default())
+        // The same bytes on every platform: the zip crate would otherwise
+        // mark entries made on Windows as MS-DOS ones.
+        .system(zip::System::Unix)
         .unix_permissions(0o644);
     for (name, data) in entries.iter() {
         zip.start_file(name.as_str(), options)

@@ -35,6 +35,12 @@ pub enum Outcome {
 
 pub fn run(cli: Cli) -> Result<Outcome> {
     let globals = cli.globals();
+    if cli.version {
+        for line in version_report(&globals) {
+            print_line(&line)?;
+        }
+        return Ok(Outcome::Done);
+    }
     match cli.command.unwrap_or(Command::Collect) {
         Command::Collect => crate::tui::run(&globals),
         Command::Forms(cmd) => forms::run(cmd, cli.forms.as_deref()),
@@ -49,6 +55,46 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Ack(args) => ack::run(args, &globals),
         Command::Aggregate(args) => aggregate::run(args, &globals),
     }
+}
+
+/// `fieldkit --version`: the version, and where this copy finds its forms
+/// and keys and keeps the profile (what IT staff check after installing).
+pub fn version_report(globals: &Globals) -> Vec<String> {
+    // Absolute, without Windows' `\\?\` prefix that canonicalize adds.
+    let shown = |p: &std::path::Path| {
+        let full = p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+        let text = full.display().to_string();
+        text.strip_prefix(r"\\?\")
+            .map(str::to_string)
+            .unwrap_or(text)
+    };
+    let mut lines = vec![format!("fieldkit {}", env!("CARGO_PKG_VERSION"))];
+    let forms = crate::paths::forms_dirs(globals.forms.as_deref());
+    lines.push(match forms.iter().find(|d| d.is_dir()) {
+        Some(d) => {
+            let n = crate::paths::form_files(d).map_or(0, |f| f.len());
+            let files = if n == 1 { "form file" } else { "form files" };
+            format!("forms:   {} ({n} {files})", shown(d))
+        }
+        None => "forms:   none found (give --forms DIR)".to_string(),
+    });
+    lines.push(match crate::paths::shipped_key("recipients.txt") {
+        Some(f) => format!("keys:    {}", f.parent().map(shown).unwrap_or_default()),
+        None => "keys:    none found (recipients.txt missing)".to_string(),
+    });
+    lines.push(match globals.home() {
+        Ok(home) => format!(
+            "profile: {}{}",
+            home.dir.display(),
+            if home.exists() {
+                ""
+            } else {
+                " (none yet: the first start sets it up)"
+            }
+        ),
+        Err(e) => format!("profile: {e}"),
+    });
+    lines
 }
 
 /// The global options every command may use.

@@ -7,6 +7,7 @@
 //! syncs its blob files. Knows nothing of encryption or records.
 
 use std::collections::HashSet;
+#[cfg(unix)]
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;

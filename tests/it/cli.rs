@@ -235,3 +235,82 @@ fn readme_fill_example_is_valid() {
     assert_eq!(report["values"]["risk_score"], Value::from("2"));
     assert_eq!(out.status.code(), Some(0));
 }
+
+/// `--version` says where the forms and keys were found and where the
+/// profile lives: in the repository, and for a copy unpacked anywhere
+/// (the tarball, the Windows zip) from beside the executable.
+#[test]
+fn version_reports_where_forms_keys_and_profile_are() {
+    let out = fieldkit(&["--version", "--home", "/tmp/fk-home"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let repo = crate::support::repo().canonicalize().unwrap();
+    assert!(
+        text.starts_with(&format!("fieldkit {}\n", env!("CARGO_PKG_VERSION"))),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "forms:   {} (4 form files)",
+            repo.join("forms").display()
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("keys:    {}", repo.join("keys").display())),
+        "{text}"
+    );
+    assert!(text.contains("profile: /tmp/fk-home (none yet"), "{text}");
+
+    // An unpacked release: the binary with forms/ and keys/ beside it, run
+    // from another folder.
+    let dir = tempfile::tempdir().unwrap();
+    let unpacked = dir.path().join("fieldkit-release");
+    std::fs::create_dir_all(unpacked.join("forms")).unwrap();
+    std::fs::create_dir_all(unpacked.join("keys")).unwrap();
+    let exe = unpacked.join("fieldkit");
+    std::fs::copy(env!("CARGO_BIN_EXE_fieldkit"), &exe).unwrap();
+    std::fs::copy(
+        repo.join("forms/dtm_site_assessment.toml"),
+        unpacked.join("forms/site.toml"),
+    )
+    .unwrap();
+    for f in ["lao_adm1.csv", "lao_adm2.csv", "lao_villages.csv"] {
+        std::fs::copy(repo.join("forms").join(f), unpacked.join("forms").join(f)).unwrap();
+    }
+    std::fs::copy(
+        repo.join("keys/recipients.txt"),
+        unpacked.join("keys/recipients.txt"),
+    )
+    .unwrap();
+    let elsewhere = dir.path().join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let out = std::process::Command::new(&exe)
+        .arg("--version")
+        .current_dir(&elsewhere)
+        .env("XDG_DATA_HOME", dir.path().join("data"))
+        .env_remove("FIELDKIT_HOME")
+        .env_remove("FIELDKIT_FORMS")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let unpacked = unpacked.canonicalize().unwrap();
+    assert!(
+        text.contains(&format!(
+            "forms:   {} (1 form file)",
+            unpacked.join("forms").display()
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("keys:    {}", unpacked.join("keys").display())),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "profile: {}",
+            dir.path().join("data/fieldkit").display()
+        )),
+        "{text}"
+    );
+}
