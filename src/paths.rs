@@ -25,12 +25,14 @@ pub fn shipped_key(file: &str) -> Option<PathBuf> {
 }
 
 /// Existing folders named `name` where fieldkit's shipped files may be,
-/// first found first: `./name` (running from the repository or an
-/// unpacked release), beside the executable (the Windows zip), the Debian
-/// package's `/etc/fieldkit/` (the deployment's keys, which IT staff may
-/// replace) and `/usr/share/fieldkit/` (the forms), and the source tree.
+/// first found first: beside the executable (the tarball, the Windows
+/// zip), the Debian package's `/etc/fieldkit/` (the deployment's keys,
+/// which IT staff may replace) and `/usr/share/fieldkit/` (the forms), then
+/// `./name` (running from the repository), and in debug builds the source
+/// tree. The folder a command runs in comes after the installed ones, so
+/// a `keys/` folder on a USB stick cannot stand in for the deployment's.
 pub fn shipped_dirs(name: &str) -> Vec<PathBuf> {
-    let mut dirs = vec![PathBuf::from(name)];
+    let mut dirs = Vec::new();
     if let Some(exe_dir) = std::env::current_exe()
         .ok()
         .and_then(|e| e.parent().map(Path::to_path_buf))
@@ -41,6 +43,8 @@ pub fn shipped_dirs(name: &str) -> Vec<PathBuf> {
         }
         dirs.push(exe_dir.join("../share/fieldkit").join(name));
     }
+    dirs.push(PathBuf::from(name));
+    #[cfg(debug_assertions)]
     dirs.push(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(name));
     let mut seen = Vec::new();
     dirs.into_iter()

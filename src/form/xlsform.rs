@@ -88,9 +88,15 @@ impl Converted {
         e.path = path.to_string();
         e.line = None;
         match e.sheet {
-            "survey" => e.row = e.row.and_then(|r| self.survey_rows.get(r - 1).copied()),
+            "survey" => {
+                e.row = e
+                    .row
+                    .and_then(|r| self.survey_rows.get(r.checked_sub(1)?).copied())
+            }
             "choices" => {
-                if let Some(&(sheet, row)) = e.row.and_then(|r| self.choice_rows.get(r - 1)) {
+                if let Some(&(sheet, row)) =
+                    e.row.and_then(|r| self.choice_rows.get(r.checked_sub(1)?))
+                {
                     e.sheet = sheet;
                     e.row = Some(row);
                 }
@@ -109,18 +115,20 @@ impl Converted {
             out.push_str(before);
             let digits: String = after.chars().take_while(char::is_ascii_digit).collect();
             let n: Option<usize> = digits.parse().ok();
-            let mapped = n.and_then(|n| {
-                if before.ends_with("survey row ") {
-                    self.survey_rows.get(n.wrapping_sub(1)).copied()
-                } else if before.ends_with("choices row ") {
-                    self.choice_rows.get(n.wrapping_sub(1)).map(|r| r.1)
-                } else {
-                    None
-                }
-            });
-            match mapped {
-                Some(m) => out.push_str(&m.to_string()),
-                None => out.push_str(&digits),
+            let index = n.and_then(|n| n.checked_sub(1));
+            if before.ends_with("survey row ")
+                && let Some(&row) = index.and_then(|i| self.survey_rows.get(i))
+            {
+                out.push_str(&row.to_string());
+            } else if before.ends_with("choices row ")
+                && let Some(&(sheet, row)) = index.and_then(|i| self.choice_rows.get(i))
+            {
+                // The sheet it really came from (external_choices, or the
+                // survey row whose or_other made it).
+                out.truncate(out.len() - "choices row ".len());
+                out.push_str(&format!("{sheet} row {row}"));
+            } else {
+                out.push_str(&digits);
             }
             rest = &after[digits.len()..];
         }
@@ -135,6 +143,8 @@ struct Sheet {
     name: &'static str,
     /// The spreadsheet row of the header.
     header_row: usize,
+    /// The 0-based spreadsheet column of the first column read.
+    first_col: usize,
     columns: Vec<Option<(String, Option<String>)>>,
     rows: Vec<(usize, Vec<String>)>,
 }
@@ -226,19 +236,24 @@ fn header(raw: &str, aliases: &[(&str, &[&str])], keep_case: bool) -> (String, O
     if let Some(canon) = find(&lower) {
         return (canon, None);
     }
-    // `label::English (en)`, `jr:constraintMsg::Lao`, `label:English`.
+    // `label::English (en)`, `jr:constraintMsg::Lao`, `label:English`:
+    // a language only after a column that is translated. (Sliced from
+    // `raw`, where the index was found: lowercasing may change lengths.)
+    let base_of = |i: usize| raw[..i].trim().to_lowercase();
     let split = raw.rfind("::").map(|i| (i, 2)).or_else(|| {
         raw.find(':')
-            .filter(|&i| TRANSLATED.contains(&lower[..i].trim()))
+            .filter(|&i| TRANSLATED.contains(&base_of(i).as_str()))
             .map(|i| (i, 1))
     });
-    if let Some((i, width)) = split {
-        let base = lower[..i].trim();
-        let lang = raw[i + width..].trim().to_string();
-        if let Some(canon) = find(base) {
-            return (canon, Some(lang));
-        }
-        return (base.to_string(), Some(lang));
+    if let Some((i, width)) = split
+        && let Some(canon) = find(&base_of(i))
+        && TRANSLATED.contains(&canon.as_str())
+    {
+        let lang = raw[i + width..].trim();
+        // `label::` and `label::default` are the untranslated column.
+        let lang =
+            (!lang.is_empty() && !lang.eq_ignore_ascii_case("default")).then(|| lang.to_string());
+        return (canon, lang);
     }
     // A choice list's own columns are named in choice filters as written.
     (if keep_case { raw.to_string() } else { lower }, None)
@@ -248,7 +263,9 @@ fn header(raw: &str, aliases: &[(&str, &[&str])], keep_case: bool) -> (String, O
 /// ".0", dates as ISO dates.
 fn cell_text(cell: &Data) -> String {
     match cell {
-        Data::Empty | Data::Error(_) => String::new(),
+        Data::Empty => String::new(),
+        // Refused where read (Reading::sheet); never a value.
+        Data::Error(_) => String::new(),
         Data::String(s) => s.trim().to_string(),
         Data::Int(i) => i.to_string(),
         Data::Float(f) => number(*f),
@@ -272,8 +289,8 @@ fn serial_date(serial: f64, duration: bool) -> String {
     if duration || !serial.is_finite() || !(0.0..3_000_000.0).contains(&serial) {
         return number(serial);
     }
-    let days = serial.floor() as i64;
-    let seconds = ((serial - serial.floor()) * 86_400.0).round() as i64;
+    let total = (serial * 86_400.0).round() as i64;
+    let (days, seconds) = (total.div_euclid(86_400), total.rem_euclid(86_400));
     // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
     let z = days - 25_569 + 719_468;
     let era = z.div_euclid(146_097);
@@ -380,15 +397,36 @@ impl Reading {
         }
         let mut out = Vec::new();
         for (i, row) in rows.enumerate() {
+            let at = first_row as usize + i + 2;
+            for (c, cell) in row.iter().enumerate() {
+                if let Data::Error(e) = cell {
+                    let column = head
+                        .get(c)
+                        .cloned()
+                        .flatten()
+                        .map_or_else(|| column_letters(first_col as usize + c), |h| h.0);
+                    self.errors.push(error(
+                        &self.path,
+                        name,
+                        Some(at),
+                        Some(&column),
+                        format!(
+                            "the cell holds a spreadsheet error ({e:?}) instead of a value; fix \
+                             the formula in Excel and save again"
+                        ),
+                    ));
+                }
+            }
             let cells: Vec<String> = row.iter().map(cell_text).collect();
             if cells.iter().all(String::is_empty) {
                 continue;
             }
-            out.push((first_row as usize + i + 2, cells));
+            out.push((at, cells));
         }
         Some(Sheet {
             name,
             header_row: first_row as usize + 1,
+            first_col: first_col as usize,
             columns: head,
             rows: out,
         })
@@ -499,7 +537,7 @@ fn convert_inner(bytes: &[u8], path: &str) -> Result<Converted, Vec<FormError>> 
     {
         r.refuse(
             "survey",
-            Some(1),
+            Some(survey.header_row),
             None,
             format!(
                 "the sheet '{survey_name}' has no 'type' column in its first row; the survey \
@@ -553,8 +591,23 @@ fn convert_inner(bytes: &[u8], path: &str) -> Result<Converted, Vec<FormError>> 
     for sheet in [&choices, &external].into_iter().flatten() {
         w.choices(&mut r, sheet, &mut other_lists);
     }
+    // The 'other' choice goes only into lists that exist: a select whose
+    // list is missing stays an error the loader reports.
+    let existing: BTreeSet<String> = [&choices, &external]
+        .into_iter()
+        .flatten()
+        .flat_map(|c| {
+            c.rows
+                .iter()
+                .filter_map(|(_, cells)| c.get(cells, "list_name"))
+        })
+        .map(|l| w.renamed.get(&l).cloned().unwrap_or(l))
+        .chain(choice_lists.iter().cloned())
+        .collect();
     for (list, row) in other_lists {
-        w.other_choice(&list, row, &languages);
+        if existing.contains(&list) {
+            w.other_choice(&list, row, &languages);
+        }
     }
     Ok(Converted {
         toml: w.out,
@@ -566,8 +619,14 @@ fn convert_inner(bytes: &[u8], path: &str) -> Result<Converted, Vec<FormError>> 
 }
 
 /// Types pyxform accepts under other spellings: `select one from LIST`,
-/// `select all that apply LIST or specify other`, `begin group`, `int`...
+/// `select all that apply LIST or specify other`, `begin group`, `int`,
+/// `uri:deviceid`...
 fn canonical_type(t: &str) -> String {
+    let t = t.trim();
+    let t = match t.get(..4) {
+        Some(p) if p.eq_ignore_ascii_case("uri:") => &t[4..],
+        _ => t,
+    };
     let mut words: Vec<&str> = t.split_whitespace().collect();
     // `... or specify other` and `... or other` are or_other.
     let n = words.len();
@@ -628,7 +687,7 @@ fn canonical_type(t: &str) -> String {
         "int" => "integer",
         "string" => "text",
         "trigger" => "acknowledge",
-        "imei" | "uri:deviceid" => "deviceid",
+        "imei" => "deviceid",
         "phone number" => "phonenumber",
         "gps" | "location" => "geopoint",
         "datetime" => "datetime",
@@ -790,6 +849,7 @@ impl Writer {
         let no_sheet = Sheet {
             name: "settings",
             header_row: 1,
+            first_col: 0,
             columns: Vec::new(),
             rows: Vec::new(),
         };
@@ -822,41 +882,40 @@ impl Writer {
         let id = sheet
             .get(cells, "form_id")
             .unwrap_or_else(|| stem.to_string());
-        {
+        let clean = if super::load::valid_name(&id) {
+            id.clone()
+        } else {
             let mut clean: String = id
                 .chars()
                 .map(|c| {
-                    if c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.') {
+                    if c.is_alphanumeric() || matches!(c, '_' | '-' | '.') {
                         c
                     } else {
                         '_'
                     }
                 })
                 .collect();
-            if !clean.starts_with(|c: char| c.is_ascii_alphabetic()) {
+            if !clean.starts_with(|c: char| c.is_alphabetic() || c == '_') {
                 clean.insert_str(0, "form_");
             }
-            if clean != id {
-                r.warn(
-                    "settings",
-                    Some(*row),
-                    Some("form_id"),
-                    format!(
-                        "the form_id '{id}' is used as '{clean}' (letters, digits, '_', '-', '.')"
-                    ),
-                );
-                skip.push("form_id");
-                extra.push(("form_id".to_string(), clean));
-            }
-        }
+            r.warn(
+                "settings",
+                (*row > 0).then_some(*row),
+                Some("form_id"),
+                format!("the form_id '{id}' is used as '{clean}' (letters, digits, '_', '-', '.')"),
+            );
+            clean
+        };
+        skip.push("form_id");
+        extra.push(("form_id".to_string(), clean));
         if allow_duplicates && sheet.get(cells, "allow_choice_duplicates").is_none() {
             r.warn(
                 "external_choices",
                 None,
                 Some("name"),
                 "external_choices repeats choice names (a cascade): allow_choice_duplicates is \
-                 set"
-                .into(),
+                 set, for the choices sheet too"
+                    .into(),
             );
             extra.push(("allow_choice_duplicates".into(), "yes".into()));
         }
@@ -901,7 +960,7 @@ impl Writer {
                     r.warn(
                         "survey",
                         Some(sheet.header_row),
-                        Some(&column_letters(i)),
+                        Some(&column_letters(sheet.first_col + i)),
                         "a column without a header holds values; it is left out".into(),
                     );
                 }
@@ -939,7 +998,12 @@ impl Writer {
             let name = sheet.get(cells, "name").unwrap_or_default();
             let mut t = canonical_type(&raw_type);
             let mut or_other = false;
-            if let Some(stripped) = t.strip_suffix(" or_other") {
+            if let Some(stripped) = t
+                .len()
+                .checked_sub(" or_other".len())
+                .filter(|&at| t.is_char_boundary(at) && t[at..].eq_ignore_ascii_case(" or_other"))
+                .map(|at| &t[..at])
+            {
                 t = stripped.trim().to_string();
                 or_other = true;
             }
@@ -1116,9 +1180,12 @@ impl Writer {
                         unknown.join(" ")
                     ),
                 );
+            }
+            let words = known.join(" ").to_lowercase();
+            if words != a {
                 skip.push("appearance");
-                if !known.is_empty() {
-                    extra.push(("appearance".into(), known.join(" ").to_lowercase()));
+                if !words.is_empty() {
+                    extra.push(("appearance".into(), words));
                 }
             }
         }
@@ -1317,9 +1384,23 @@ mod tests {
             ("constraint_message".into(), Some("English".into()))
         );
         assert_eq!(h("jr:count"), ("repeat_count".into(), None));
+        // Only translated columns have languages; others keep their name.
         assert_eq!(
             h("media::image::English"),
-            ("media::image".into(), Some("English".into()))
+            ("media::image::english".into(), None)
+        );
+        assert_eq!(
+            h("body::accuracyThreshold"),
+            ("body::accuracythreshold".into(), None)
+        );
+        assert_eq!(h("label::default"), ("label".into(), None));
+        assert_eq!(h("label::"), ("label".into(), None));
+        // Lowercasing changes byte lengths here: no panic, no wrong split.
+        assert_eq!(h("İ::x"), ("i̇::x".into(), None));
+        assert_eq!(h("\u{212A}\u{212A}\u{212A}::x"), ("kkk::x".into(), None));
+        assert_eq!(
+            h("LABEL::İstanbul"),
+            ("label".into(), Some("İstanbul".into()))
         );
         // A choice list's own columns keep their case for choice filters.
         assert_eq!(
@@ -1367,7 +1448,7 @@ mod tests {
         };
         assert_eq!(
             c.renumber("already used by survey row 2; see choices row 2 and row 3"),
-            "already used by survey row 5; see choices row 7 and row 3"
+            "already used by survey row 5; see external_choices row 7 and row 3"
         );
     }
 }

@@ -237,6 +237,29 @@ fn legacy_spellings_or_other_and_unused_columns_load_with_warnings() {
     }
     // Every warning is located in the workbook.
     located(&f.warnings).unwrap();
+    // or_other does not make up a list that is missing.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("typo.xlsx");
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let ws = book.add_worksheet();
+    ws.set_name("survey").unwrap();
+    for (c, v) in ["type", "name", "label"].iter().enumerate() {
+        ws.write_string(0, c as u16, *v).unwrap();
+    }
+    for (c, v) in ["select_one colours_typo or_other", "colour", "Colour?"]
+        .iter()
+        .enumerate()
+    {
+        ws.write_string(1, c as u16, *v).unwrap();
+    }
+    std::fs::write(&path, book.save_to_buffer().unwrap()).unwrap();
+    let errors = form::load(&path).unwrap_err();
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.message.contains("no choice list 'colours_typo'") && e.row == Some(2)),
+        "{errors:#?}"
+    );
     // A lone sheet is the survey.
     let f = form::load(&fixtures().join("pyxform__survey_no_name.xlsx")).unwrap();
     assert_eq!(f.question_count(), 1);
@@ -504,6 +527,7 @@ proptest! {
                 "type", "name", "label", "label::Lao (lo)", "label:English", "hint", "required",
                 "relevant", "constraint", "calculation", "choice_filter", "appearance",
                 "repeat_count", "media::image", "bind:relevant", "TYPE", "", "list_name",
+                "İ::x", "\u{212A}\u{212A}::y", "label::default", "hint:ລາວ",
             ]),
             1..8,
         ),
