@@ -587,7 +587,18 @@ fn convert_inner(bytes: &[u8], path: &str) -> Result<Converted, Vec<FormError>> 
         .as_ref()
         .and_then(|s| s.rows.first().and_then(|(_, c)| s.get(c, "name")))
         .unwrap_or_else(|| "data".into());
-    w.survey(&mut r, &survey, &mut other_lists, &mut languages, &root);
+    let others: Vec<&Sheet> = [&settings, &choices, &external]
+        .into_iter()
+        .flatten()
+        .collect();
+    w.survey(
+        &mut r,
+        &survey,
+        &mut other_lists,
+        &mut languages,
+        &root,
+        &others,
+    );
     for sheet in [&choices, &external].into_iter().flatten() {
         w.choices(&mut r, sheet, &mut other_lists);
     }
@@ -947,6 +958,7 @@ impl Writer {
         other_lists: &mut BTreeMap<String, usize>,
         languages: &mut BTreeSet<String>,
         root: &str,
+        others: &[&Sheet],
     ) {
         // Columns fieldkit does not use: one warning per column.
         let mut unused = Vec::new();
@@ -987,9 +999,11 @@ impl Writer {
         let skip: Vec<&str> = unused.iter().map(String::as_str).collect();
         // Names that other rows refer to: a question they need cannot be
         // left out.
+        // (Also what the settings and the choice labels show.)
         let referenced: BTreeSet<String> = sheet
             .rows
             .iter()
+            .chain(others.iter().flat_map(|s| s.rows.iter()))
             .flat_map(|(_, cells)| cells.iter())
             .flat_map(|c| refs(c))
             .collect();
@@ -1093,13 +1107,41 @@ impl Writer {
                 continue;
             }
             let mut extra = Vec::new();
+            let mut skip_here = skip.clone();
             if t == "range" {
-                t = "decimal".into();
+                // ODK's defaults: start=1 end=10 step=1. The bounds become
+                // a constraint, so what can be typed is what the slider offers.
+                let params = sheet.get(cells, "parameters").unwrap_or_default();
+                let param = |key: &str, default: f64| {
+                    params
+                        .split_whitespace()
+                        .filter_map(|p| p.split_once('='))
+                        .find(|(k, _)| k.trim().eq_ignore_ascii_case(key))
+                        .and_then(|(_, v)| v.trim().parse::<f64>().ok())
+                        .unwrap_or(default)
+                };
+                let (start, end, step) =
+                    (param("start", 1.0), param("end", 10.0), param("step", 1.0));
+                let (low, high) = (start.min(end), start.max(end));
+                let whole = [start, end, step].iter().all(|x| x.fract() == 0.0);
+                t = if whole { "integer" } else { "decimal" }.into();
+                let bounds = format!(". >= {} and . <= {}", number(low), number(high));
+                let constraint = match sheet.get(cells, "constraint") {
+                    Some(c) => format!("({c}) and {bounds}"),
+                    None => bounds,
+                };
+                skip_here.push("constraint");
+                extra.push(("constraint".to_string(), constraint));
                 r.warn(
                     "survey",
                     Some(*row),
                     Some("type"),
-                    format!("'{name}' is a range: asked as a number typed in"),
+                    format!(
+                        "'{name}' is a range: asked as {} typed in, from {} to {}",
+                        if whole { "a whole number" } else { "a number" },
+                        number(low),
+                        number(high)
+                    ),
                 );
             }
             if t == "barcode" {
@@ -1130,7 +1172,6 @@ impl Writer {
             if !t.is_empty() {
                 extra.push(("type".to_string(), t.clone()));
             }
-            let mut skip_here = skip.clone();
             skip_here.push("type");
             self.lenient(r, sheet, *row, cells, &t, &name, &mut skip_here, &mut extra);
             self.out.push_str("\n[[survey]]\n");

@@ -265,6 +265,65 @@ fn legacy_spellings_or_other_and_unused_columns_load_with_warnings() {
     assert_eq!(f.question_count(), 1);
 }
 
+/// A workbook of one survey sheet with these rows (the first: headers).
+fn survey_only(rows: &[&[&str]]) -> Vec<u8> {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let ws = book.add_worksheet();
+    ws.set_name("survey").unwrap();
+    for (r, row) in rows.iter().enumerate() {
+        for (c, v) in row.iter().enumerate() {
+            ws.write_string(r as u32, c as u16, *v).unwrap();
+        }
+    }
+    book.save_to_buffer().unwrap()
+}
+
+#[test]
+fn a_range_is_a_number_within_its_bounds() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("range.xlsx");
+    std::fs::write(
+        &path,
+        survey_only(&[
+            &["type", "name", "label", "parameters", "constraint"],
+            &[
+                "range",
+                "pain",
+                "Pain, 0 to 5",
+                "start=0 end=5 step=1",
+                ". != 4",
+            ],
+        ]),
+    )
+    .unwrap();
+    let answers = dir.path().join("a.jsonl");
+    std::fs::write(
+        &answers,
+        "{\"pain\": 3}\n{\"pain\": 7}\n{\"pain\": 4}\n{\"pain\": 2.5}\n",
+    )
+    .unwrap();
+    let (code, lines) = dry_run(&path, &answers);
+    assert_eq!(code, Some(1));
+    let kinds: Vec<String> = lines
+        .iter()
+        .map(|l| {
+            l["violations"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v["kind"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .collect();
+    // In range; above it; refused by the form's own constraint; not whole.
+    assert_eq!(
+        kinds,
+        ["", "constraint", "constraint", "type"],
+        "{lines:#?}"
+    );
+}
+
 /// The parts of a model that say what the form asks and how.
 fn model(f: &Form) -> String {
     let lists: Vec<String> = f
