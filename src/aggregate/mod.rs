@@ -69,7 +69,6 @@ type TableFile = (PathBuf, BufWriter<File>, usize);
 
 /// A record decrypted, read and turned into rows by a worker.
 struct Prepared {
-    record_id: String,
     sha: [u8; 8],
     form: usize,
     /// (table, CSV line) of every row.
@@ -318,10 +317,12 @@ fn rows(layout: &Layout, record: &RecordRef, bundle_id: &str) -> Vec<(usize, Vec
     out
 }
 
-/// Decrypts a record, reads it and makes its rows.
+/// Decrypts a record, reads it and makes its rows; `record_id` is the id
+/// the manifest gives it.
 fn prepare(
     identities: &[crypt::X25519Identity],
     data: &[u8],
+    record_id: &str,
     forms: &[FormTables],
     bundle_id: &str,
 ) -> Result<Prepared, String> {
@@ -337,9 +338,11 @@ fn prepare(
         .versions
         .get(record.form_version.as_ref())
         .map(|f| f.as_ref());
+    if record.record_id != record_id {
+        return Err("the record inside names another id".into());
+    }
     let digest = sha(&plain);
     Ok(Prepared {
-        record_id: record.record_id.to_string(),
         sha: digest[..8].try_into().unwrap_or_default(),
         facts: summary::Facts::of(&record, model),
         form,
@@ -374,7 +377,7 @@ fn work(
                 ));
                 break;
             }
-            let prepared = prepare(identities, data, forms, bundle_id);
+            let prepared = prepare(identities, data, &item.record_id, forms, bundle_id);
             out.push((item.entry, item.record_id.clone(), prepared));
         }
         if done
@@ -564,11 +567,6 @@ impl Merge<'_> {
                 return Ok(());
             }
         };
-        if p.record_id != record_id {
-            self.summary
-                .undecryptable(bundle_id, record_id, "the record inside names another id");
-            return Ok(());
-        }
         let id = uuid::Uuid::parse_str(record_id)
             .map(|u| u.as_u128())
             .unwrap_or(0);

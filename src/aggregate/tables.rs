@@ -280,13 +280,19 @@ impl Line {
     }
 }
 
-/// Whether a select's answer (text or a list) holds `choice`.
-fn holds(answer: &RawValue, choice: &str) -> bool {
+/// The choices a select's answer (text or a list) holds.
+fn answers(answer: &RawValue) -> Vec<Cow<'_, str>> {
     if answer.get().starts_with('[') {
         let items: Vec<&RawValue> = serde_json::from_str(answer.get()).unwrap_or_default();
-        items.iter().any(|i| text(i) == choice)
+        items.into_iter().map(text).collect()
     } else {
-        text(answer).split_whitespace().any(|a| a == choice)
+        match text(answer) {
+            Cow::Borrowed(s) => s.split_whitespace().map(Cow::Borrowed).collect(),
+            Cow::Owned(s) => s
+                .split_whitespace()
+                .map(|w| Cow::Owned(w.to_string()))
+                .collect(),
+        }
     }
 }
 
@@ -297,13 +303,24 @@ pub fn write_row(
     values: &Values,
     labels: &HashMap<String, HashMap<String, String>>,
 ) {
+    // A select_multiple's 0/1 columns follow each other: its answer is
+    // read once for all of them.
+    let mut chosen: Option<(&str, Vec<Cow<str>>)> = None;
     for c in &table.columns {
         match &c.source {
             Source::Field(f) => line.field(&cell(values, f)),
             Source::Choice { field, choice } => match values.get(field.as_str()) {
                 None => line.field(""),
                 Some(v) if v.get() == "null" => line.field(""),
-                Some(v) => line.field(if holds(v, choice) { "1" } else { "0" }),
+                Some(v) => {
+                    if chosen.as_ref().is_none_or(|(f, _)| f != field) {
+                        chosen = Some((field, answers(v)));
+                    }
+                    let holds = chosen
+                        .as_ref()
+                        .is_some_and(|(_, a)| a.iter().any(|x| x == choice));
+                    line.field(if holds { "1" } else { "0" });
+                }
             },
             Source::Label(field) => {
                 let answer = cell(values, field);

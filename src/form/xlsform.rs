@@ -551,22 +551,20 @@ fn convert_inner(bytes: &[u8], path: &str) -> Result<Converted, Vec<FormError>> 
     let mut w = Writer::default();
     // Lists of the choices sheet; external_choices lists of the same name
     // (a select_one_external's) are written under another name.
-    let choice_lists: BTreeSet<String> = choices
-        .iter()
-        .flat_map(|c| {
-            c.rows
-                .iter()
-                .filter_map(|(_, cells)| c.get(cells, "list_name"))
-        })
-        .collect();
-    if let Some(ext) = &external {
-        for (_, cells) in &ext.rows {
-            if let Some(list) = ext.get(cells, "list_name")
-                && choice_lists.contains(&list)
-            {
-                w.renamed.insert(list.clone(), format!("{list}_external"));
-            }
-        }
+    let list_names = |sheet: &Option<Sheet>| -> BTreeSet<String> {
+        sheet
+            .iter()
+            .flat_map(|c| {
+                c.rows
+                    .iter()
+                    .filter_map(|(_, cells)| c.get(cells, "list_name"))
+            })
+            .collect()
+    };
+    let choice_lists = list_names(&choices);
+    let external_lists = list_names(&external);
+    for list in choice_lists.intersection(&external_lists) {
+        w.renamed.insert(list.clone(), format!("{list}_external"));
     }
     // Cascading external lists repeat names under different parents.
     let external_duplicates = external.as_ref().is_some_and(|ext| {
@@ -604,16 +602,10 @@ fn convert_inner(bytes: &[u8], path: &str) -> Result<Converted, Vec<FormError>> 
     }
     // The 'other' choice goes only into lists that exist: a select whose
     // list is missing stays an error the loader reports.
-    let existing: BTreeSet<String> = [&choices, &external]
+    let existing: BTreeSet<String> = external_lists
         .into_iter()
-        .flatten()
-        .flat_map(|c| {
-            c.rows
-                .iter()
-                .filter_map(|(_, cells)| c.get(cells, "list_name"))
-        })
         .map(|l| w.renamed.get(&l).cloned().unwrap_or(l))
-        .chain(choice_lists.iter().cloned())
+        .chain(choice_lists)
         .collect();
     for (list, row) in other_lists {
         if existing.contains(&list) {

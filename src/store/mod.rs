@@ -711,13 +711,18 @@ impl Store {
 
     /// The audit log, oldest first.
     pub fn audit(&self) -> Result<Vec<Event>, StoreError> {
+        self.unsealed_all(Tree::Audit)
+    }
+
+    /// Every sealed entry of a tree, in key order.
+    fn unsealed_all<T: for<'de> Deserialize<'de>>(&self, tree: Tree) -> Result<Vec<T>, StoreError> {
         let entries = self
             .backend
-            .entries(Tree::Audit)
+            .entries(tree)
             .map_err(|e| self.backend_err(e))?;
         entries
             .iter()
-            .map(|(k, v)| self.unsealed(Tree::Audit, k, v))
+            .map(|(k, v)| self.unsealed(tree, k, v))
             .collect()
     }
 
@@ -954,14 +959,7 @@ impl Store {
 
     /// The bundles exported and not yet receipted, oldest first.
     pub fn bundles(&self) -> Result<Vec<BundleFacts>, StoreError> {
-        let entries = self
-            .backend
-            .entries(Tree::Bundles)
-            .map_err(|e| self.backend_err(e))?;
-        entries
-            .iter()
-            .map(|(k, v)| self.unsealed(Tree::Bundles, k, v))
-            .collect()
+        self.unsealed_all(Tree::Bundles)
     }
 
     /// A receipt arrived: exactly that bundle's records leave the store.
