@@ -130,13 +130,28 @@ fn import(file: &Path, out: Option<&Path>) -> Result<Outcome> {
             file.display()
         );
     }
-    if let Some(out) = out
-        && out.exists()
-    {
+    if !file.is_file() {
         bail!(
-            "{} already exists; choose another --out, or move the file away first",
-            out.display()
+            "{} is not a file; give the path of the workbook",
+            file.display()
         );
+    }
+    if let Some(out) = out {
+        if out.exists() {
+            bail!(
+                "{} already exists; choose another --out, or move the file away first",
+                out.display()
+            );
+        }
+        let folder = out.parent().filter(|p| !p.as_os_str().is_empty());
+        if let Some(folder) = folder
+            && !folder.is_dir()
+        {
+            bail!(
+                "the folder {} does not exist; create it first, or choose another --out",
+                folder.display()
+            );
+        }
     }
     let form = match form::load(file) {
         Ok(f) => f,
@@ -155,20 +170,29 @@ fn import(file: &Path, out: Option<&Path>) -> Result<Outcome> {
     for w in &form.warnings {
         eprintln!("warning: {w}");
     }
-    let mut text = format!(
-        "# {} ({} {}), imported from {} by `fieldkit forms import`.\n",
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    // Comments hold one line each (no line breaks or other control
+    // characters), and name the workbook by its file name only.
+    let comment = |t: String| -> String {
+        let one_line: String = t
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        format!("{one_line}\n")
+    };
+    let mut text = comment(format!(
+        "# {} ({} {}), imported from {name} by `fieldkit forms import`.",
         form.title_in(None),
         form.id,
         form.version,
-        file.file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default()
-    );
+    ));
     for w in &form.warnings {
-        text.push_str(&format!(
-            "# left out: {}\n",
-            w.to_string().replace('\n', " ")
-        ));
+        let mut w = w.clone();
+        w.path = name.clone();
+        text.push_str(&comment(format!("# left out: {w}")));
     }
     text.push('\n');
     text.push_str(form.converted.as_deref().map(String::as_str).unwrap_or(""));
@@ -176,10 +200,11 @@ fn import(file: &Path, out: Option<&Path>) -> Result<Outcome> {
         None => print_line(text.trim_end())?,
         Some(out) => {
             crate::store::profile::write_new(out, text.as_bytes(), false)?;
+            let n = form.question_count();
             eprintln!(
-                "fieldkit: wrote {} ({} questions); check it with 'fieldkit forms check {}'",
+                "fieldkit: wrote {} ({n} question{}); check it with 'fieldkit forms check {}'",
                 out.display(),
-                form.question_count(),
+                if n == 1 { "" } else { "s" },
                 out.display()
             );
         }
@@ -190,6 +215,15 @@ fn import(file: &Path, out: Option<&Path>) -> Result<Outcome> {
 /// Every loadable form in the form folders, with its path; broken ones are
 /// reported on stderr and skipped.
 pub fn discover(forms_dir: Option<&Path>) -> Result<Vec<(PathBuf, Arc<Form>)>> {
+    if let Some(dir) = forms_dir
+        && !dir.is_dir()
+    {
+        bail!(
+            "the forms folder {} (from --forms or FIELDKIT_FORMS) does not exist; give the folder \
+             that holds the forms",
+            dir.display()
+        );
+    }
     let dirs = paths::forms_dirs(forms_dir);
     if dirs.is_empty() {
         bail!("no forms folder found; run from the fieldkit folder or give --forms DIR");
@@ -200,8 +234,19 @@ pub fn discover(forms_dir: Option<&Path>) -> Result<Vec<(PathBuf, Arc<Form>)>> {
             .with_context(|| format!("cannot list the folder {}", dir.display()))?
         {
             match form::load(&file) {
-                Ok(f) if !out.iter().any(|(_, o)| o.id == f.id) => out.push((file, Arc::new(f))),
-                Ok(_) => {}
+                Ok(f) => match out.iter().find(|(_, o)| o.id == f.id) {
+                    None => out.push((file, Arc::new(f))),
+                    // The same form twice (a workbook and its imported
+                    // TOML, say): the first by name is used, and said so.
+                    Some((first, _)) if first.parent() == file.parent() => eprintln!(
+                        "fieldkit: skipping {}: it has the same form_id '{}' as {}, which is \
+                         used; keep one of them in the folder",
+                        file.display(),
+                        f.id,
+                        first.display()
+                    ),
+                    Some(_) => {}
+                },
                 Err(errors) => eprintln!(
                     "fieldkit: skipping {}: {} (run 'fieldkit forms check {}')",
                     file.display(),

@@ -76,7 +76,13 @@ pub fn version_report(globals: &Globals) -> Vec<String> {
             let files = if n == 1 { "form file" } else { "form files" };
             format!("forms:   {} ({n} {files})", shown(d))
         }
-        None => "forms:   none found (give --forms DIR)".to_string(),
+        None => match globals.forms.as_deref() {
+            Some(d) => format!(
+                "forms:   {} does not exist (from --forms or FIELDKIT_FORMS)",
+                d.display()
+            ),
+            None => "forms:   none found (give --forms DIR)".to_string(),
+        },
     });
     lines.push(match crate::paths::shipped_key("recipients.txt") {
         Some(f) => format!("keys:    {}", f.parent().map(shown).unwrap_or_default()),

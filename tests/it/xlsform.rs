@@ -680,3 +680,85 @@ fn a_workbook_form_goes_from_fill_to_the_data_managers_table() {
     assert_eq!(&row[at("sex")], "other");
     assert_eq!(&row[at("sex_other")], "prefers to self-describe");
 }
+
+#[test]
+fn import_refuses_what_it_cannot_do_and_writes_one_line_comments() {
+    let dir = tempfile::tempdir().unwrap();
+    let import = |args: &[&str]| fieldkit(&[&["forms", "import"], args].concat());
+    // Nothing there, a folder, a missing output folder: exit 2, nothing written.
+    let missing = dir.path().join("missing.xlsx");
+    let run = import(&[missing.to_str().unwrap()]);
+    assert_eq!(run.status.code(), Some(2), "{}", stderr(&run));
+    let folder = dir.path().join("folder.xlsx");
+    std::fs::create_dir(&folder).unwrap();
+    let run = import(&[folder.to_str().unwrap()]);
+    assert_eq!(run.status.code(), Some(2), "{}", stderr(&run));
+    let nowhere = dir.path().join("nowhere/x.toml");
+    let workbook = fixtures().join("pyxform__specify_other.xlsx");
+    let run = import(&[
+        workbook.to_str().unwrap(),
+        "--out",
+        nowhere.to_str().unwrap(),
+    ]);
+    assert_eq!(run.status.code(), Some(2));
+    assert!(stderr(&run).contains("create it first"), "{}", stderr(&run));
+    assert!(!nowhere.exists());
+
+    // A title typed over two lines in its cell: the file still loads.
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let ws = book.add_worksheet();
+    ws.set_name("survey").unwrap();
+    for (c, v) in ["type", "name", "label", "image"].iter().enumerate() {
+        ws.write_string(0, c as u16, *v).unwrap();
+    }
+    for (c, v) in ["text", "village", "Village", "v.png"].iter().enumerate() {
+        ws.write_string(1, c as u16, *v).unwrap();
+    }
+    let ws = book.add_worksheet();
+    ws.set_name("settings").unwrap();
+    ws.write_string(0, 0, "form_title").unwrap();
+    ws.write_string(1, 0, "Village\r\nprofile").unwrap();
+    let path = dir.path().join("two_lines.xlsx");
+    std::fs::write(&path, book.save_to_buffer().unwrap()).unwrap();
+    let out = dir.path().join("two_lines.toml");
+    let run = import(&[path.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        text.starts_with("# Village  profile (two_lines 1)"),
+        "{text}"
+    );
+    // The left-out media column is named with the workbook's file name only.
+    assert!(
+        text.contains("# left out: two_lines.xlsx:survey row 1:image:"),
+        "{text}"
+    );
+    form::load(&out).unwrap();
+}
+
+#[test]
+fn the_same_form_twice_in_a_folder_is_said_not_silently_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let workbook = dir.path().join("household.xlsx");
+    std::fs::copy(fixtures().join("pyxform__specify_other.xlsx"), &workbook).unwrap();
+    let run = fieldkit(&[
+        "forms",
+        "import",
+        workbook.to_str().unwrap(),
+        "--out",
+        dir.path().join("household.toml").to_str().unwrap(),
+    ]);
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    let run = fieldkit(&["forms", "list", "--forms", dir.path().to_str().unwrap()]);
+    assert_eq!(run.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&run.stdout).lines().count(), 1);
+    assert!(
+        stderr(&run).contains("same form_id 'household'") && stderr(&run).contains("keep one"),
+        "{}",
+        stderr(&run)
+    );
+    // A forms folder that is not there says so, and where it came from.
+    let run = fieldkit(&["forms", "list", "--forms", "/nonexistent/forms"]);
+    assert_eq!(run.status.code(), Some(2));
+    assert!(stderr(&run).contains("FIELDKIT_FORMS"), "{}", stderr(&run));
+}
