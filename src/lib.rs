@@ -9,5 +9,6 @@ pub mod cli;
 pub mod commands;
 pub mod form;
 pub mod paths;
+pub mod printable;
 pub mod store;
 pub mod tui;

@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use ssh_key::PublicKey;
 
-use super::signers::{self, AllowedSigners};
+use super::signers::{self, AllowedSigners, Refusal};
 
 pub const FORMAT: &str = "fieldkit-receipt/1";
 pub const NAMESPACE: &str = "fieldkit-receipt";
@@ -65,8 +65,14 @@ pub fn check(bytes: &[u8], supervisors: &AllowedSigners) -> Result<(Receipt, Str
         file.signature.as_bytes(),
     )
     .map_err(|e| format!("forged or damaged receipt: {e}"))?;
-    let signer = supervisors.find(None, &key, NAMESPACE).ok_or_else(|| {
-        "the receipt is signed by a supervisor who is not in the supervisors file".to_string()
-    })?;
-    Ok((receipt, signer.principals.join(",")))
+    let signer = supervisors
+        .check_signer(None, &key, NAMESPACE)
+        .map_err(|why| match why {
+            Refusal::NotListed => {
+                "the receipt is signed by a supervisor who is not in the supervisors file"
+                    .to_string()
+            }
+            other => format!("the receipt's supervisor may not sign receipts now: {other}"),
+        })?;
+    Ok((receipt, signer.principals.clone()))
 }

@@ -11,7 +11,7 @@ use serde::Serialize;
 use ssh_key::PublicKey;
 
 use super::archive::{self, Entry};
-use super::signers::{self, AllowedSigners};
+use super::signers::{self, AllowedSigners, Refusal};
 use super::{
     FORMAT, MANIFEST, Manifest, NAMESPACE, NO_PREVIOUS, SIGNATURE, form_path, record_path,
     sha256_hex,
@@ -178,16 +178,20 @@ fn check_entries(entries: &[Entry], signers: &AllowedSigners, report: &mut Repor
         (Ok(key), Some(sig)) => {
             if let Err(e) = signers::check(&key, NAMESPACE, manifest_entry.data, sig.data) {
                 report.problems.push(e);
-            } else if signers
-                .find(Some(&manifest.enumerator_id), &key, NAMESPACE)
-                .is_none()
-            {
-                report.problems.push(format!(
-                    "unknown signer: {0}'s key is not in the signers file for '{0}' (add the \
-                     line that 'fieldkit status' prints on {0}'s laptop to keys/allowed_signers, \
-                     or give another file with --signers)",
-                    manifest.enumerator_id
-                ));
+            } else {
+                match signers.check_signer(Some(&manifest.enumerator_id), &key, NAMESPACE) {
+                    Ok(_) => {}
+                    Err(Refusal::NotListed) => report.problems.push(format!(
+                        "unknown signer: {0}'s key is not in the signers file for '{0}' (add the \
+                         line that 'fieldkit status' prints on {0}'s laptop to \
+                         keys/allowed_signers, or give another file with --signers)",
+                        manifest.enumerator_id
+                    )),
+                    Err(why) => report.problems.push(format!(
+                        "signer not valid now: {}: {why}",
+                        manifest.enumerator_id
+                    )),
+                }
             }
         }
     }

@@ -182,11 +182,41 @@ fn passphrase_from_file(file: &Path) -> Result<SecretString> {
     Ok(crypt::passphrase(line))
 }
 
-/// Writes a line to standard output, turning a closed pipe into an error
-/// instead of a panic.
+/// Writes a line to standard output, every control character in it
+/// escaped (see `printable`), turning a closed pipe into an error instead
+/// of a panic.
 pub(crate) fn print_line(line: &str) -> Result<()> {
+    write_out(&crate::printable::escape(line))
+}
+
+/// Writes text of several lines by design (pretty-printed JSON) to
+/// standard output, every other control character escaped.
+pub(crate) fn print_text(text: &str) -> Result<()> {
+    write_out(&crate::printable::escape_keep_newlines(text))
+}
+
+fn write_out(text: &str) -> Result<()> {
     let mut out = std::io::stdout().lock();
-    writeln!(out, "{line}")?;
+    writeln!(out, "{text}")?;
     out.flush()?;
     Ok(())
+}
+
+/// Writes a message line to standard error, every control character in it
+/// escaped: messages quote bundles, files and forms, which may hold
+/// terminal escapes. A closed stderr is ignored (nothing else to tell).
+pub fn say(line: &str) {
+    let _ = writeln!(
+        std::io::stderr().lock(),
+        "{}",
+        crate::printable::escape(line)
+    );
+}
+
+/// `eprintln!` through [`say`].
+#[macro_export]
+macro_rules! say {
+    ($($arg:tt)*) => {
+        $crate::commands::say(&format!($($arg)*))
+    };
 }

@@ -37,7 +37,11 @@ pub fn load_signers(given: Option<&Path>, name: &str) -> Result<AllowedSigners> 
     };
     let text = std::fs::read_to_string(&path)
         .with_context(|| format!("cannot read the signers file {}", path.display()))?;
-    AllowedSigners::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+    let signers =
+        AllowedSigners::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    // valid-after / valid-before are checked against fieldkit's clock
+    // (FIELDKIT_NOW pins it), as ssh-keygen checks them against now.
+    Ok(signers.at(paths::now().epoch_ms.div_euclid(1000)))
 }
 
 /// The bundle files named: files as given, folders' *.zip sorted.

@@ -16,7 +16,7 @@ fn record(place: &str) -> String {
 }
 
 /// An enumerator with `n` finalized records, and a signers file listing them.
-fn with_records(n: usize) -> (Enumerator, PathBuf) {
+pub fn with_records(n: usize) -> (Enumerator, PathBuf) {
     let e = Enumerator::init("enum-03");
     let input: String = (0..n)
         .map(|i| record(&format!("place {i}")) + "\n")
@@ -28,7 +28,7 @@ fn with_records(n: usize) -> (Enumerator, PathBuf) {
     (e, signers)
 }
 
-fn export(e: &Enumerator, usb: &Path) -> PathBuf {
+pub fn export(e: &Enumerator, usb: &Path) -> PathBuf {
     std::fs::create_dir_all(usb).unwrap();
     let out = e.run(&["export", "--out", usb.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
@@ -55,7 +55,7 @@ fn make_receipt(bundle: &str, signers: &str, key: &str, out: &str) -> std::proce
     ])
 }
 
-fn unzip(bundle: &Path, entry: &str) -> Vec<u8> {
+pub fn unzip(bundle: &Path, entry: &str) -> Vec<u8> {
     let entries = fieldkit::bundle::archive::read(&std::fs::read(bundle).unwrap())
         .unwrap()
         .into_iter()

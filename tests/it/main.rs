@@ -11,6 +11,7 @@ mod fuzz;
 mod load_errors;
 mod sessions;
 mod shipped;
+mod signers;
 mod store;
 mod support;
 mod tui_e2e;
