@@ -14,7 +14,7 @@ fn main() -> ExitCode {
         Ok(Outcome::Done) => ExitCode::SUCCESS,
         Ok(Outcome::Invalid) => ExitCode::from(1),
         Err(err) => {
-            eprintln!("fieldkit: {err:#}");
+            fieldkit::say!("fieldkit: {err:#}");
             ExitCode::from(2)
         }
     }

@@ -32,6 +32,26 @@ pub fn escape_keep_newlines(text: &str) -> Cow<'_, str> {
     escape_except(text, Some('\n'))
 }
 
+/// JSON text (pretty-printed or not) with every unsafe character other
+/// than a newline written as a JSON `\uXXXX` escape: still the same JSON
+/// to any reader. (Outside strings JSON holds only ASCII, so they can only
+/// be in strings, where serde_json leaves C1 and bidi controls raw.)
+pub fn escape_json(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(|c| is_unsafe(c) && c != '\n') {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if is_unsafe(c) && c != '\n' {
+            // Every unsafe character is in the Basic Multilingual Plane.
+            let _ = write!(out, "\\u{:04x}", u32::from(c));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
 fn escape_except(text: &str, keep: Option<char>) -> Cow<'_, str> {
     if !text.chars().any(|c| is_unsafe(c) && Some(c) != keep) {
         return Cow::Borrowed(text);

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 
 use super::verify::load_signers;
-use super::{Globals, Outcome, print_line};
+use super::{Globals, Outcome, print_json};
 use crate::bundle::receipt;
 use crate::bundle::signers::AllowedSigners;
 use crate::paths;
@@ -67,7 +67,7 @@ pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {
         .with_context(|| format!("cannot read the receipt {}", args.receipt.display()))?;
     // A receipt that is not genuine is refused before asking for anything.
     if let Err(why) = receipt::check(&bytes, &supervisors) {
-        eprintln!(
+        crate::say!(
             "fieldkit: {}: {why}; nothing was purged",
             args.receipt.display()
         );
@@ -76,19 +76,24 @@ pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {
     let store = globals.open_store()?;
     match ack(&store, &bytes, &supervisors)? {
         Err(why) => {
-            eprintln!("fieldkit: {}: {why}", args.receipt.display());
+            crate::say!("fieldkit: {}: {why}", args.receipt.display());
             Ok(Outcome::Invalid)
         }
         Ok(done) => {
-            eprintln!(
+            crate::say!(
                 "fieldkit: receipt by {} accepted: {} record(s) of {} purged from this laptop",
-                done.by, done.purged, done.bundle_id
+                done.by,
+                done.purged,
+                done.bundle_id
             );
-            print_line(&serde_json::to_string(&serde_json::json!({
-                "bundle_id": done.bundle_id,
-                "purged": done.purged,
-                "by": done.by,
-            }))?)?;
+            print_json(
+                &serde_json::json!({
+                    "bundle_id": done.bundle_id,
+                    "purged": done.purged,
+                    "by": done.by,
+                }),
+                false,
+            )?;
             Ok(Outcome::Done)
         }
     }

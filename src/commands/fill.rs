@@ -8,7 +8,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result, bail};
 use serde_json::{Map, Value, json};
 
-use super::{Globals, Outcome, print_line};
+use super::{Globals, Outcome, print_json};
 use crate::form::{Env, Form, Session};
 use crate::paths;
 use crate::store::{Draft, State, Store};
@@ -209,7 +209,7 @@ pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {
                     report["record_id"] = json!(id);
                     report["saved"] = json!(state);
                 }
-                print_line(&serde_json::to_string(&report)?)?;
+                print_json(&report, false)?;
             }
             Err(message) => {
                 unreadable += 1;

@@ -9,7 +9,7 @@ use anyhow::{Context, Result, bail};
 use clap::Subcommand;
 use serde_json::json;
 
-use super::{Outcome, print_line};
+use super::{Outcome, print_json, print_line};
 use crate::form::{self, Form};
 use crate::paths;
 
@@ -108,9 +108,7 @@ fn check(paths: &[PathBuf]) -> Result<Outcome> {
             }
         }
     }
-    print_line(&serde_json::to_string_pretty(
-        &json!({ "ok": all_ok, "forms": reports }),
-    )?)?;
+    print_json(&json!({ "ok": all_ok, "forms": reports }), true)?;
     Ok(if all_ok {
         Outcome::Done
     } else {
@@ -269,7 +267,7 @@ fn list(forms_dir: Option<&Path>, as_json: bool) -> Result<Outcome> {
     let found = discover(forms_dir)?;
     if as_json {
         let items: Vec<_> = found.iter().map(|(p, f)| describe(f, p)).collect();
-        print_line(&serde_json::to_string_pretty(&items)?)?;
+        print_json(&items, true)?;
     } else {
         for (path, f) in &found {
             print_line(&format!(

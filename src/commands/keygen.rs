@@ -73,7 +73,7 @@ pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {
                 text.as_bytes().to_vec()
             };
             write_new(&args.out, &bytes, true)?;
-            eprintln!(
+            crate::say!(
                 "fieldkit: data manager identity written to {}. Add the public key below to the \
                  deployment's keys/recipients.txt; keep the file itself off the enumerators' laptops.",
                 args.out.display()
@@ -91,12 +91,12 @@ pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {
             let pem = key.to_openssh(ssh_key::LineEnding::LF)?;
             write_new(&args.out, pem.as_bytes(), true)?;
             let public = key.public_key().to_openssh()?;
-            eprintln!(
+            crate::say!(
                 "fieldkit: supervisor key written to {}. Add this line to the deployment's \
-                 keys/supervisors:\n{} namespaces=\"fieldkit-receipt\" {public}",
-                args.out.display(),
-                args.id
+                 keys/supervisors:",
+                args.out.display()
             );
+            crate::say!("{} namespaces=\"fieldkit-receipt\" {public}", args.id);
             print_line(&public)?;
         }
     }

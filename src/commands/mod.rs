@@ -189,10 +189,15 @@ pub(crate) fn print_line(line: &str) -> Result<()> {
     write_out(&crate::printable::escape(line))
 }
 
-/// Writes text of several lines by design (pretty-printed JSON) to
-/// standard output, every other control character escaped.
-pub(crate) fn print_text(text: &str) -> Result<()> {
-    write_out(&crate::printable::escape_keep_newlines(text))
+/// Writes JSON (pretty-printed or not) to standard output, every control
+/// character in its strings escaped the JSON way.
+pub(crate) fn print_json(value: &impl serde::Serialize, pretty: bool) -> Result<()> {
+    let text = if pretty {
+        serde_json::to_string_pretty(value)?
+    } else {
+        serde_json::to_string(value)?
+    };
+    write_out(&crate::printable::escape_json(&text))
 }
 
 fn write_out(text: &str) -> Result<()> {

@@ -45,9 +45,9 @@ pub fn run(args: Args, _globals: &Globals) -> Result<Outcome> {
     let report = verify::verify(&args.bundle.display().to_string(), &bytes, &signers);
     if !report.ok {
         for p in &report.problems {
-            eprintln!("fieldkit: {}: {p}", args.bundle.display());
+            crate::say!("fieldkit: {}: {p}", args.bundle.display());
         }
-        eprintln!("fieldkit: no receipt written: the bundle did not verify");
+        crate::say!("fieldkit: no receipt written: the bundle did not verify");
         return Ok(Outcome::Invalid);
     }
     let manifest = report
@@ -66,9 +66,10 @@ pub fn run(args: Args, _globals: &Globals) -> Result<Outcome> {
     };
     let signed = receipt::sign(&receipt, &key).map_err(anyhow::Error::msg)?;
     write_new(&args.out, &signed, false)?;
-    eprintln!(
+    crate::say!(
         "fieldkit: receipt for {} ({} records) written; give it to the enumerator to import with 'fieldkit ack'",
-        manifest.bundle_id, report.records
+        manifest.bundle_id,
+        report.records
     );
     print_line(&args.out.display().to_string())?;
     Ok(Outcome::Done)

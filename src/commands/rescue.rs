@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{Result, anyhow};
 
-use super::{Globals, Outcome, print_line};
+use super::{Globals, Outcome, print_json};
 use crate::store::{profile, rescue};
 
 #[derive(Debug, clap::Args)]
@@ -33,6 +33,6 @@ pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {
         args.out.display(),
         report.unreadable
     );
-    print_line(&serde_json::to_string(&report)?)?;
+    print_json(&report, false)?;
     Ok(Outcome::Done)
 }

@@ -3,7 +3,7 @@
 
 use anyhow::Result;
 
-use super::{Globals, Outcome, print_line};
+use super::{Globals, Outcome, print_json, print_line};
 use crate::store::Store;
 
 #[derive(Debug, clap::Args)]
@@ -18,7 +18,7 @@ pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {
     let public = home.public()?;
     let status = Store::counts(home.clone())?;
     if args.json {
-        print_line(&serde_json::to_string(&status)?)?;
+        print_json(&status, false)?;
     } else {
         print_line(&format!(
             "{} ({}): {} draft(s), {} finalized in the outbox, {} sent awaiting a receipt, {} \

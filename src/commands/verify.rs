@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use serde_json::json;
 
-use super::{Globals, Outcome, print_line};
+use super::{Globals, Outcome, print_json, print_line};
 use crate::bundle::archive::MAX_BUNDLE_BYTES;
 use crate::bundle::signers::AllowedSigners;
 use crate::bundle::verify::{self, Report};
@@ -95,11 +95,14 @@ pub fn run(args: Args, _globals: &Globals) -> Result<Outcome> {
     let sequence = verify::sequences(&reports);
     let ok = reports.iter().all(|r| r.ok) && sequence.is_empty();
     if args.json {
-        print_line(&serde_json::to_string_pretty(&json!({
-            "ok": ok,
-            "bundles": reports,
-            "sequence_problems": sequence,
-        }))?)?;
+        print_json(
+            &json!({
+                "ok": ok,
+                "bundles": reports,
+                "sequence_problems": sequence,
+            }),
+            true,
+        )?;
     } else {
         for r in &reports {
             let what = match (&r.enumerator_id, r.sequence) {

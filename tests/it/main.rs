@@ -14,6 +14,7 @@ mod shipped;
 mod signers;
 mod store;
 mod support;
+mod terminal;
 mod tui_e2e;
 mod tui_setup;
 mod xlsform;
