@@ -523,7 +523,7 @@ mod tests {
             let err = AllowedSigners::parse(&line).expect_err(options);
             assert!(err.starts_with("line 1: "), "{err}");
         }
-        assert!(AllowedSigners::parse(&format!("enum-01 namespaces=\"a\" \n")).is_err());
+        assert!(AllowedSigners::parse("enum-01 namespaces=\"a\" \n").is_err());
     }
 
     #[test]
