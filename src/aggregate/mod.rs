@@ -184,10 +184,13 @@ fn verify_all(
                 scope.spawn(move || {
                     part.iter()
                         .map(|file| {
-                            let bytes = std::fs::read(file)
-                                .map_err(|e| io(&format!("cannot read {}", file.display()), e))?;
-                            let report =
-                                verify::verify(&file.display().to_string(), &bytes, signers);
+                            let name = file.display().to_string();
+                            let bytes = read_capped(file)?;
+                            let report = match &bytes {
+                                Ok(bytes) => verify::verify(&name, bytes, signers),
+                                Err(why) => verify::Report::refused(&name, why),
+                            };
+                            let bytes = bytes.unwrap_or_default();
                             let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
                             progress(show, "verifying", n, files.len());
                             let mut forms = Vec::new();
@@ -506,9 +509,23 @@ fn changed(good: &Good) -> String {
     )
 }
 
+/// A bundle file's bytes; Ok(Err(why)) for a file over the bundle size
+/// cap, which is not read.
+fn read_capped(file: &Path) -> Result<Result<Vec<u8>, String>, String> {
+    let cannot = |e| io(&format!("cannot read {}", file.display()), e);
+    let size = std::fs::metadata(file).map_err(cannot)?.len();
+    if size > archive::MAX_BUNDLE_BYTES {
+        return Ok(Err(format!(
+            "{size} bytes, over the bundle limit of {} bytes",
+            archive::MAX_BUNDLE_BYTES
+        )));
+    }
+    std::fs::read(file).map(Ok).map_err(cannot)
+}
+
 /// A verified bundle read again: its bytes.
 fn reread(good: &Good) -> Result<Vec<u8>, String> {
-    std::fs::read(&good.file).map_err(|e| io(&format!("cannot read {}", good.file.display()), e))
+    read_capped(&good.file)?.map_err(|_| changed(good))
 }
 
 /// The manifest and the entries by name of a bundle read again, checked

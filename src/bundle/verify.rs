@@ -49,6 +49,13 @@ pub struct Report {
 }
 
 impl Report {
+    /// The report of a file not read at all, and why.
+    pub fn refused(file: &str, why: &str) -> Self {
+        let mut report = Report::new(file);
+        report.problems.push(why.into());
+        report
+    }
+
     fn new(file: &str) -> Self {
         Report {
             file: file.into(),

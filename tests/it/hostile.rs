@@ -525,3 +525,31 @@ fn another_text_under_the_same_form_version_is_a_form_conflict() {
         std::fs::read(dir.path().join("ba/hostile_test.csv")).unwrap()
     );
 }
+
+/// A file over the bundle size cap is reported and not read (a sparse
+/// file: it takes no disk); the other bundles are aggregated.
+#[cfg(unix)]
+#[test]
+fn a_file_over_the_bundle_size_cap_is_left_out_unread() {
+    let a = Laptop::new("enum-a");
+    let (dir, usb, signers) = place(&[&a]);
+    let id = new_id();
+    std::fs::write(
+        usb.join("a.zip"),
+        a.bundle(&[(&id, a.body(&id, "Site A"))], &[form()]).zip,
+    )
+    .unwrap();
+    let huge = std::fs::File::create(usb.join("huge.zip")).unwrap();
+    huge.set_len(fieldkit::bundle::archive::MAX_BUNDLE_BYTES + 1)
+        .unwrap();
+    let out = dir.path().join("out");
+    let run = aggregate(&out, &[&usb], &signers);
+    assert_eq!(run.status.code(), Some(1), "{}", stderr(&run));
+    let s = summary(&out);
+    assert_eq!(s["records"], 1);
+    let failed = s["failed_bundles"].to_string();
+    assert!(
+        failed.contains("huge.zip") && failed.contains("over the bundle limit"),
+        "{failed}"
+    );
+}
