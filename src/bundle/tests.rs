@@ -70,6 +70,19 @@ fn new_key() -> ssh_key::PrivateKey {
     ssh_key::PrivateKey::random(&mut OsRng, ssh_key::Algorithm::Ed25519).expect("key")
 }
 
+/// Bundle 1 of enum-03's device holding `records`.
+fn bundle_one(records: &[Outgoing], key: &ssh_key::PrivateKey) -> Built {
+    let plan = Plan {
+        enumerator_id: "enum-03",
+        device_id: "01a00000-0000-7000-8000-00000000de01",
+        sequence: 1,
+        prev_manifest_sha256: NO_PREVIOUS,
+        records,
+        forms: &forms(),
+    };
+    build(&plan, key).expect("build")
+}
+
 fn fixture() -> Fixture {
     fixture_with(1, NO_PREVIOUS, new_key())
 }
@@ -148,15 +161,7 @@ fn a_built_bundle_verifies_and_is_deterministic() {
         r.manifest_sha256.as_deref(),
         Some(f.built.manifest_sha256.as_str())
     );
-    let plan = Plan {
-        enumerator_id: "enum-03",
-        device_id: "01a00000-0000-7000-8000-00000000de01",
-        sequence: 1,
-        prev_manifest_sha256: NO_PREVIOUS,
-        records: &f.records,
-        forms: &forms(),
-    };
-    let again = build(&plan, &f.key).expect("build");
+    let again = bundle_one(&f.records, &f.key);
     assert_eq!(again.zip, f.built.zip, "same content, same bytes");
 }
 
@@ -278,15 +283,7 @@ fn age_headers_with_thousands_of_stanzas_or_megabytes_are_capped() {
     for (data, expect) in [(many, "longer than"), (long, "longer than")] {
         let mut records = f.records.clone_records();
         records[0].ciphertext = data;
-        let plan = Plan {
-            enumerator_id: "enum-03",
-            device_id: "01a00000-0000-7000-8000-00000000de01",
-            sequence: 1,
-            prev_manifest_sha256: NO_PREVIOUS,
-            records: &records,
-            forms: &forms(),
-        };
-        let built = build(&plan, &f.key).unwrap();
+        let built = bundle_one(&records, &f.key);
         let r = check(&f, &built.zip);
         assert!(!r.ok);
         assert!(problems(&r).contains(expect), "{}", problems(&r));
@@ -611,12 +608,7 @@ fn names_that_could_become_paths_are_refused_even_when_signed() {
     for (change, expect) in cases {
         let r = check(&f, &with_manifest(&f, &f.key, change));
         assert!(!r.ok);
-        assert!(
-            problems(&r).contains(&format!("malformed manifest: {expect}"))
-                || problems(&r).contains(expect),
-            "{expect}: {}",
-            problems(&r)
-        );
+        assert!(problems(&r).contains(expect), "{expect}: {}", problems(&r));
     }
 }
 
@@ -632,15 +624,7 @@ fn a_record_id_is_accepted_in_one_spelling_only() {
         "01a00000000070008000000000000001",
     ];
     let records: Vec<Outgoing> = ids.iter().map(|id| record(id, &dm)).collect();
-    let plan = Plan {
-        enumerator_id: "enum-03",
-        device_id: "01a00000-0000-7000-8000-00000000de01",
-        sequence: 1,
-        prev_manifest_sha256: NO_PREVIOUS,
-        records: &records,
-        forms: &forms(),
-    };
-    let built = build(&plan, &f.key).unwrap();
+    let built = bundle_one(&records, &f.key);
     let r = check(&f, &built.zip);
     assert!(!r.ok);
     let refused: Vec<&String> = r
@@ -673,15 +657,7 @@ fn verification_looks_each_entry_up_once() {
                 finalized_at: one.finalized_at.clone(),
             })
             .collect();
-        let plan = Plan {
-            enumerator_id: "enum-03",
-            device_id: "01a00000-0000-7000-8000-00000000de01",
-            sequence: 1,
-            prev_manifest_sha256: NO_PREVIOUS,
-            records: &records,
-            forms: &forms(),
-        };
-        let built = build(&plan, &key).unwrap();
+        let built = bundle_one(&records, &key);
         let (report, compared) = verify::verify_counted("big.zip", &built.zip, &signers);
         assert!(report.ok, "{}", problems(&report));
         compared
