@@ -483,10 +483,7 @@ fn work(
             let data = &job.bytes[item.at.clone()];
             // The very bytes that were verified (a stick may change under us).
             if sha(data)[..] != item.sha256[..] {
-                outcome = Err(format!(
-                    "{} changed while it was being read; run again",
-                    this.file.display()
-                ));
+                outcome = Err(changed(this));
                 break;
             }
             let prepared = prepare(identities, data, item, forms, this);
