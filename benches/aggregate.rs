@@ -66,7 +66,7 @@ fn generate(dir: &Path, bundles: usize, per: usize) -> (String, String) {
                                     .collect();
                                 let plain = json!({
                                     "format": "fieldkit-record/1", "record_id": id, "form_id": "bench",
-                                    "form_version": "1", "enumerator_id": "bench", "device_id": "dev",
+                                    "form_version": "1", "enumerator_id": "bench", "device_id": "01a00000-0000-7000-8000-0000000be4c4",
                                     "started": "2026-11-22T09:00:00+07:00",
                                     "finalized_at": "2026-11-22T10:00:00+07:00", "values": values,
                                 });
@@ -94,7 +94,7 @@ fn generate(dir: &Path, bundles: usize, per: usize) -> (String, String) {
         });
         let plan = Plan {
             enumerator_id: "bench",
-            device_id: "01a00000-0000-7000-8000-0000000bench",
+            device_id: "01a00000-0000-7000-8000-0000000be4c4",
             sequence: b as u64 + 1,
             prev_manifest_sha256: &prev,
             records: &records,

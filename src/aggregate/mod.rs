@@ -74,11 +74,32 @@ struct Prepared {
     /// (table, CSV line) of every row.
     rows: Vec<(usize, Vec<u8>)>,
     facts: summary::Facts,
+    /// What the record's body says that the signed manifest does not
+    /// (another enumerator or device): kept, credited to the signer.
+    disagrees: Option<String>,
 }
 
-/// A verified bundle to read: (device, sequence, manifest SHA-256, file,
-/// bundle id). Sorted, so rows come in the same order every time.
-type Good = (String, u64, String, PathBuf, String);
+/// A verified bundle to read. Sorted by device, sequence and manifest,
+/// so rows come in the same order every time, whatever the order given.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Good {
+    device_id: String,
+    sequence: u64,
+    manifest_sha256: String,
+    file: PathBuf,
+    bundle_id: String,
+    /// Who signed it: the records are credited to them.
+    enumerator_id: String,
+}
+
+impl Good {
+    /// The same bundle (given twice).
+    fn same(&self, other: &Good) -> bool {
+        self.device_id == other.device_id
+            && self.sequence == other.sequence
+            && self.manifest_sha256 == other.manifest_sha256
+    }
+}
 
 /// Records in a worker's run: small enough to share the work out evenly,
 /// large enough that passing runs around costs nothing.
@@ -102,6 +123,9 @@ struct Item {
     /// Its position in the bundle's manifest.
     entry: u32,
     record_id: String,
+    /// Its form and version as the signed manifest gives them.
+    form_id: String,
+    form_version: String,
     /// Where the record's file lies in the run's bytes.
     at: Range<usize>,
     /// Its SHA-256 as the signed manifest gives it.
@@ -137,9 +161,11 @@ fn sha(bytes: &[u8]) -> [u8; 32] {
     sha2::Sha256::digest(bytes).into()
 }
 
-/// A verified bundle: file, report, and the forms it carries as (form_id,
-/// version, text).
-type Verified = (PathBuf, verify::Report, Vec<(String, String, Vec<u8>)>);
+/// A form carried in a bundle: form_id, version, SHA-256, text.
+type Carried = (String, String, String, Vec<u8>);
+
+/// A verified bundle: file, report, and the forms it carries.
+type Verified = (PathBuf, verify::Report, Vec<Carried>);
 
 /// Reads and verifies every bundle on `threads` threads, in the order given.
 fn verify_all(
@@ -158,10 +184,13 @@ fn verify_all(
                 scope.spawn(move || {
                     part.iter()
                         .map(|file| {
-                            let bytes = std::fs::read(file)
-                                .map_err(|e| io(&format!("cannot read {}", file.display()), e))?;
-                            let report =
-                                verify::verify(&file.display().to_string(), &bytes, signers);
+                            let name = file.display().to_string();
+                            let bytes = read_capped(file)?;
+                            let report = match &bytes {
+                                Ok(bytes) => verify::verify(&name, bytes, signers),
+                                Err(why) => verify::Report::refused(&name, why),
+                            };
+                            let bytes = bytes.unwrap_or_default();
                             let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
                             progress(show, "verifying", n, files.len());
                             let mut forms = Vec::new();
@@ -169,13 +198,16 @@ fn verify_all(
                                 && report.ok
                                 && let Ok(entries) = archive::read_verified(&bytes)
                             {
+                                let by_name: HashMap<&str, &[u8]> =
+                                    entries.iter().map(|e| (e.name.as_str(), e.data)).collect();
                                 for f in &m.forms {
                                     let path = bundle::form_path(&f.form_id, &f.version);
-                                    if let Some(e) = entries.iter().find(|e| e.name == path) {
+                                    if let Some(data) = by_name.get(path.as_str()) {
                                         forms.push((
                                             f.form_id.clone(),
                                             f.version.clone(),
-                                            e.data.to_vec(),
+                                            f.sha256.clone(),
+                                            data.to_vec(),
                                         ));
                                     }
                                 }
@@ -209,8 +241,13 @@ fn io(context: &str, e: std::io::Error) -> String {
     format!("{context}: {e}")
 }
 
+/// A table's file name is at most this many bytes (what file systems
+/// allow for one name).
+const MAX_FILE_NAME: usize = 255;
+
 /// Loads a form version carried in a bundle; its CSV choice lists are
-/// looked for in `forms_dir`.
+/// looked for in `forms_dir`. Its tables' file names must each be one safe
+/// file name.
 fn load_form(
     text: &[u8],
     form_id: &str,
@@ -225,14 +262,57 @@ fn load_form(
     let mut last = String::new();
     for dir in dirs.iter().chain(std::iter::once(&PathBuf::from("."))) {
         match form::load_str(text, &dir.join(format!("{form_id}@{version}.toml"))) {
-            Ok(f) => return Ok(f),
+            Ok(f) => return check_table_names(f, form_id, version),
             Err(errors) => last = errors.first().map(|e| e.to_string()).unwrap_or_default(),
         }
     }
+    let hint = if last.contains("choices file") {
+        "give the folder of the forms' CSV choice lists with --forms DIR and run again"
+    } else {
+        "the form itself is broken (a changed or damaged form on the laptop that made the \
+         bundle): have it fixed and checked with 'fieldkit forms check', and these records \
+         sent again with a form that loads"
+    };
     Err(format!(
-        "the form {form_id} {version} carried in the bundle does not load here ({last}); \
-         give the folder of its CSV lists with --forms DIR"
+        "the form {form_id} {version} carried in this bundle does not load ({last}); \
+         the bundle is left out: {hint}"
     ))
+}
+
+/// A loaded form, if every table it makes has a safe file name.
+fn check_table_names(form: Form, form_id: &str, version: &str) -> Result<Form, String> {
+    let mut layout = Layout::default();
+    layout.add_version(&form, None);
+    for table in &layout.tables {
+        let name = table.file_name(form_id);
+        if let Some(why) = verify::unsafe_component(&name, MAX_FILE_NAME) {
+            return Err(format!(
+                "the form {form_id} {version} carried in this bundle would make a table \
+                 {name:?}, whose name {why}; the bundle is left out: rename the repeat in the form"
+            ));
+        }
+    }
+    Ok(form)
+}
+
+/// `out` joined with `parts`, each checked to be one safe file name, so
+/// that the path stays inside `out` whatever a bundle says.
+fn under(out: &Path, parts: &[&str]) -> Result<PathBuf, String> {
+    let mut path = out.to_path_buf();
+    for part in parts {
+        if let Some(why) = verify::unsafe_component(part, MAX_FILE_NAME) {
+            return Err(format!(
+                "refusing to write {part:?} in {}: the name {why}",
+                out.display()
+            ));
+        }
+        path.push(part);
+    }
+    if path.starts_with(out) {
+        Ok(path)
+    } else {
+        Err(format!("refusing to write outside {}", out.display()))
+    }
 }
 
 /// One CSV line (with its line end) from cells.
@@ -249,7 +329,7 @@ fn csv_line<S: AsRef<str>>(cells: impl IntoIterator<Item = S>) -> Vec<u8> {
 fn open_tables(ft: &FormTables, opts: &Options) -> Result<Vec<TableFile>, String> {
     let mut writers = Vec::new();
     for table in &ft.layout.tables {
-        let path = opts.out.join(table.file_name(&ft.form_id));
+        let path = under(&opts.out, &[&table.file_name(&ft.form_id)])?;
         let mut file = BufWriter::new(
             File::create(&path).map_err(|e| io(&format!("cannot write {}", path.display()), e))?,
         );
@@ -284,17 +364,18 @@ fn open_tables(ft: &FormTables, opts: &Options) -> Result<Vec<TableFile>, String
     Ok(writers)
 }
 
-/// A record's rows in every table of its form.
-fn rows(layout: &Layout, record: &RecordRef, bundle_id: &str) -> Vec<(usize, Vec<u8>)> {
+/// A record's rows in every table of its form, credited to the bundle's
+/// signer and device.
+fn rows(layout: &Layout, record: &RecordRef, good: &Good) -> Vec<(usize, Vec<u8>)> {
     let mut out = Vec::new();
     for (t, table) in layout.tables.iter().enumerate() {
         if table.repeat.is_none() {
             let mut line = Line::with_capacity(4096);
             for meta in [
                 &*record.record_id,
-                &record.enumerator_id,
-                &record.device_id,
-                bundle_id,
+                &good.enumerator_id,
+                &good.device_id,
+                &good.bundle_id,
                 &record.form_version,
                 &record.started,
                 &record.finalized_at,
@@ -317,36 +398,67 @@ fn rows(layout: &Layout, record: &RecordRef, bundle_id: &str) -> Vec<(usize, Vec
     out
 }
 
-/// Decrypts a record, reads it and makes its rows; `record_id` is the id
-/// the manifest gives it.
+/// Decrypts a record, reads it and makes its rows. The signed manifest
+/// says what the record is (`item`: id, form, version) and who made it
+/// (`good`): a body naming another id or form is left out (which table
+/// and which id would be a guess); a body naming another enumerator or
+/// device is kept, credited to the signer, and the disagreement said.
 fn prepare(
     identities: &[crypt::X25519Identity],
     data: &[u8],
-    record_id: &str,
+    item: &Item,
     forms: &[FormTables],
-    bundle_id: &str,
+    good: &Good,
 ) -> Result<Prepared, String> {
     let plain = crypt::decrypt_with_any(identities, data)?;
     let record: RecordRef =
         serde_json::from_slice(&plain).map_err(|e| format!("not a record ({e})"))?;
+    if record.record_id != item.record_id {
+        return Err(format!(
+            "its body names the record id {:?}, the signed manifest {}; left out",
+            record.record_id, item.record_id
+        ));
+    }
+    if record.form_id != item.form_id || record.form_version != item.form_version {
+        return Err(format!(
+            "its body names the form {:?} {:?}, the signed manifest {} {}; left out",
+            record.form_id, record.form_version, item.form_id, item.form_version
+        ));
+    }
     let form = forms
         .iter()
-        .position(|f| f.form_id == record.form_id)
+        .position(|f| f.form_id == item.form_id)
         .ok_or("its form is not in the bundle")?;
-    let rows = rows(&forms[form].layout, &record, bundle_id);
+    let rows = rows(&forms[form].layout, &record, good);
     let model = forms[form]
         .versions
-        .get(record.form_version.as_ref())
+        .get(item.form_version.as_str())
         .map(|f| f.as_ref());
-    if record.record_id != record_id {
-        return Err("the record inside names another id".into());
+    let mut disagrees = Vec::new();
+    if record.enumerator_id != good.enumerator_id {
+        disagrees.push(format!("enumerator {:?}", record.enumerator_id));
     }
+    if record.device_id != good.device_id {
+        disagrees.push(format!("device {:?}", record.device_id));
+    }
+    let disagrees = (!disagrees.is_empty()).then(|| {
+        format!(
+            "its body says {}, but the bundle is signed by {} on device {}: credited to {}",
+            disagrees.join(" and "),
+            good.enumerator_id,
+            good.device_id,
+            good.enumerator_id
+        )
+    });
     let digest = sha(&plain);
+    let mut facts = summary::Facts::of(&record, model);
+    facts.enumerator = good.enumerator_id.clone();
     Ok(Prepared {
         sha: digest[..8].try_into().unwrap_or_default(),
-        facts: summary::Facts::of(&record, model),
+        facts,
         form,
         rows,
+        disagrees,
     })
 }
 
@@ -364,20 +476,17 @@ fn work(
             Err(_) => return,
         };
         let Ok(job) = job else { return };
-        let (_, _, _, file, bundle_id) = &good[job.bundle as usize];
+        let this = &good[job.bundle as usize];
         let mut out = Vec::with_capacity(job.items.len());
         let mut outcome = Ok(());
         for item in &job.items {
             let data = &job.bytes[item.at.clone()];
             // The very bytes that were verified (a stick may change under us).
             if sha(data)[..] != item.sha256[..] {
-                outcome = Err(format!(
-                    "{} changed while it was being read; run again",
-                    file.display()
-                ));
+                outcome = Err(changed(this));
                 break;
             }
-            let prepared = prepare(identities, data, &item.record_id, forms, bundle_id);
+            let prepared = prepare(identities, data, item, forms, this);
             out.push((item.entry, item.record_id.clone(), prepared));
         }
         if done
@@ -389,6 +498,49 @@ fn work(
     }
 }
 
+/// What to say when a verified bundle is no longer the bundle verified.
+fn changed(good: &Good) -> String {
+    format!(
+        "{} changed while it was being read; run again",
+        good.file.display()
+    )
+}
+
+/// A bundle file's bytes; Ok(Err(why)) for a file over the bundle size
+/// cap, which is not read.
+fn read_capped(file: &Path) -> Result<Result<Vec<u8>, String>, String> {
+    let cannot = |e| io(&format!("cannot read {}", file.display()), e);
+    let size = std::fs::metadata(file).map_err(cannot)?.len();
+    if size > archive::MAX_BUNDLE_BYTES {
+        return Ok(Err(format!(
+            "{size} bytes, over the bundle limit of {} bytes",
+            archive::MAX_BUNDLE_BYTES
+        )));
+    }
+    std::fs::read(file).map(Ok).map_err(cannot)
+}
+
+/// A verified bundle read again: its bytes.
+fn reread(good: &Good) -> Result<Vec<u8>, String> {
+    read_capped(&good.file)?.map_err(|_| changed(good))
+}
+
+/// The manifest and the entries by name of a bundle read again, checked
+/// to be the one verified (a stick may change under us).
+fn reopen<'a>(
+    good: &Good,
+    bytes: &'a [u8],
+) -> Result<(bundle::Manifest, HashMap<String, &'a [u8]>), String> {
+    let entries = archive::read_verified(bytes).map_err(|_| changed(good))?;
+    let by_name: HashMap<String, &[u8]> = entries.into_iter().map(|e| (e.name, e.data)).collect();
+    let manifest_bytes = by_name.get(bundle::MANIFEST).ok_or_else(|| changed(good))?;
+    if bundle::sha256_hex(manifest_bytes) != good.manifest_sha256 {
+        return Err(changed(good));
+    }
+    let manifest = serde_json::from_slice(manifest_bytes).map_err(|_| changed(good))?;
+    Ok((manifest, by_name))
+}
+
 /// Reads a verified bundle again, checks it is the one verified, and
 /// cuts its records into runs for `send` (which says false to stop).
 fn runs_of(
@@ -397,23 +549,9 @@ fn runs_of(
     seq: &mut usize,
     send: &mut dyn FnMut(Job) -> bool,
 ) -> Result<(), String> {
-    let (_, _, manifest_sha, file, _) = good;
-    let bytes =
-        std::fs::read(file).map_err(|e| io(&format!("cannot read {}", file.display()), e))?;
-    let changed = || {
-        format!(
-            "{} changed while it was being read; run again",
-            file.display()
-        )
-    };
-    let entries = archive::read_verified(&bytes).map_err(|_| changed())?;
-    let by_name: HashMap<&str, &[u8]> = entries.iter().map(|e| (e.name.as_str(), e.data)).collect();
-    let manifest_bytes = by_name.get(bundle::MANIFEST).ok_or_else(changed)?;
-    if bundle::sha256_hex(manifest_bytes) != *manifest_sha {
-        return Err(changed());
-    }
-    let manifest: bundle::Manifest =
-        serde_json::from_slice(manifest_bytes).map_err(|_| changed())?;
+    let bytes = reread(good)?;
+    let (manifest, by_name) = reopen(good, &bytes)?;
+    let changed = || changed(good);
     for (r, run) in manifest.entries.chunks(RUN).enumerate() {
         let mut job = Job {
             seq: *seq,
@@ -428,6 +566,8 @@ fn runs_of(
             job.items.push(Item {
                 entry: (r * RUN + k) as u32,
                 record_id: e.record_id.clone(),
+                form_id: e.form_id.clone(),
+                form_version: e.form_version.clone(),
                 at: start..job.bytes.len(),
                 sha256: crypt::from_hex(&e.sha256).ok_or_else(changed)?,
             });
@@ -466,49 +606,60 @@ fn read_record(data: &[u8], identities: &[crypt::X25519Identity]) -> Result<Valu
     serde_json::from_slice(&crypt::decrypt_with_any(identities, data)?).map_err(|e| e.to_string())
 }
 
-/// The record at position `entry` of a bundle's manifest, decrypted: a
-/// conflict's versions, read back from their (already verified) files.
-fn record_at(
-    file: &Path,
-    entry: usize,
-    identities: &[crypt::X25519Identity],
-) -> Result<Value, String> {
-    let bytes =
-        std::fs::read(file).map_err(|e| io(&format!("cannot read {}", file.display()), e))?;
-    let entries = archive::read(&bytes)?;
-    let find = |name: &str| entries.iter().find(|e| e.name == name).map(|e| e.data);
-    let manifest: bundle::Manifest = find(bundle::MANIFEST)
-        .and_then(|m| serde_json::from_slice(m).ok())
-        .ok_or_else(|| format!("{}: no manifest", file.display()))?;
-    let path = &manifest
-        .entries
-        .get(entry)
-        .ok_or("the record vanished")?
-        .path;
-    read_record(find(path).ok_or("the record vanished")?, identities)
-}
+/// A record kept aside in a conflict: (bundle, entry).
+type Aside = (u32, u32);
 
-fn write_conflict(
+/// Writes both versions of every conflict to
+/// `conflicts/<record_id>/<bundle_id>.json`, once all records are merged:
+/// each bundle involved is read once and each version decrypted once
+/// (reading both bundles again for each conflict made 2,000 conflicts take
+/// 88 s). Every name comes from a verified manifest and is checked again
+/// as a single file name before it touches a path.
+fn write_conflicts(
     out: &Path,
-    record_id: &str,
-    bundle_id: &str,
-    record: &Value,
+    good: &[Good],
+    aside: &[Aside],
+    identities: &[crypt::X25519Identity],
 ) -> Result<(), String> {
-    let dir = out.join("conflicts").join(record_id);
-    std::fs::create_dir_all(&dir).map_err(|e| io("cannot write conflicts", e))?;
-    let file = dir.join(format!("{bundle_id}.json"));
-    if file.exists() {
-        return Ok(());
+    let mut by_bundle: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
+    for &(bundle, entry) in aside {
+        by_bundle.entry(bundle).or_default().push(entry);
     }
-    std::fs::write(file, serde_json::to_vec_pretty(record).unwrap_or_default())
-        .map_err(|e| io("cannot write conflicts", e))
+    for (bundle, mut wanted) in by_bundle {
+        wanted.sort_unstable();
+        wanted.dedup();
+        let this = &good[bundle as usize];
+        let bytes = reread(this)?;
+        let (manifest, by_name) = reopen(this, &bytes)?;
+        for entry in wanted {
+            let e = manifest
+                .entries
+                .get(entry as usize)
+                .ok_or_else(|| changed(this))?;
+            let data = by_name.get(e.path.as_str()).ok_or_else(|| changed(this))?;
+            let dir = under(out, &["conflicts", &e.record_id])?;
+            let file = under(&dir, &[&format!("{}.json", this.bundle_id)])?;
+            if file.exists() {
+                continue;
+            }
+            let record = read_record(data, identities)?;
+            std::fs::create_dir_all(&dir).map_err(|e| io("cannot write conflicts", e))?;
+            std::fs::write(
+                &file,
+                serde_json::to_vec_pretty(&record).unwrap_or_default(),
+            )
+            .map_err(|e| io("cannot write conflicts", e))?;
+        }
+    }
+    Ok(())
 }
 
 /// The merge: runs taken in order, each record once.
 struct Merge<'a> {
     opts: &'a Options,
     good: &'a [Good],
-    identities: &'a [crypt::X25519Identity],
+    /// Both versions of every conflict, written at the end.
+    aside: &'a mut Vec<Aside>,
     /// Every form's table files.
     files: &'a mut [Vec<TableFile>],
     seen: &'a mut HashMap<u128, Seen>,
@@ -559,7 +710,7 @@ impl Merge<'_> {
         record_id: &str,
         result: Result<Prepared, String>,
     ) -> Result<(), String> {
-        let (_, _, _, file, bundle_id) = &self.good[bundle as usize];
+        let bundle_id = &self.good[bundle as usize].bundle_id;
         let p = match result {
             Ok(p) => p,
             Err(why) => {
@@ -567,21 +718,25 @@ impl Merge<'_> {
                 return Ok(());
             }
         };
-        let id = uuid::Uuid::parse_str(record_id)
-            .map(|u| u.as_u128())
-            .unwrap_or(0);
-        if let Some(first) = self.seen.get(&id) {
-            if first.sha == p.sha {
-                self.summary.duplicates += 1;
-            } else {
-                let out = &self.opts.out;
-                let (_, _, _, first_file, first_bundle) = &self.good[first.bundle as usize];
-                let original = record_at(first_file, first.entry as usize, self.identities)?;
-                write_conflict(out, record_id, first_bundle, &original)?;
-                let this = record_at(file, entry as usize, self.identities)?;
-                write_conflict(out, record_id, bundle_id, &this)?;
-                self.summary.conflict(record_id, first_bundle, bundle_id);
-            }
+        // Verified: one spelling of a UUID.
+        let Ok(id) = uuid::Uuid::parse_str(record_id).map(|u| u.as_u128()) else {
+            self.summary
+                .undecryptable(bundle_id, record_id, "its id is not a UUID");
+            return Ok(());
+        };
+        let seen = self.seen.get(&id);
+        if seen.is_some_and(|first| first.sha == p.sha) {
+            self.summary.duplicates += 1;
+            return Ok(());
+        }
+        if let Some(why) = &p.disagrees {
+            self.summary.disagreement(bundle_id, record_id, why);
+        }
+        if let Some(first) = seen {
+            let first_bundle = &self.good[first.bundle as usize].bundle_id;
+            self.aside.push((first.bundle, first.entry));
+            self.aside.push((bundle, entry));
+            self.summary.conflict(record_id, first_bundle, bundle_id);
             return Ok(());
         }
         let files = &mut self.files[p.form];
@@ -604,6 +759,71 @@ impl Merge<'_> {
     }
 }
 
+/// Loads the forms the bundles carry, in the bundles' order. A form is
+/// its (form_id, version): the first text in that order is used; another
+/// text under the same form_id and version is a form conflict, named (the
+/// bundle's records are still read, with the first text). A bundle
+/// carrying a form that does not load is reported and left out, the
+/// others go on. Returns the bundles to read, the forms and the number of
+/// records.
+fn load_forms(
+    candidates: Vec<(Good, verify::Report, Vec<Carried>)>,
+    opts: &Options,
+    summary: &mut Summary,
+) -> (Vec<Good>, Vec<FormTables>, usize) {
+    let mut good = Vec::new();
+    let mut forms: Vec<FormTables> = Vec::new();
+    let mut form_at: HashMap<String, usize> = HashMap::new();
+    // (form_id, version) -> (sha256, bundle id) of the text used.
+    let mut used: HashMap<(String, String), (String, String)> = HashMap::new();
+    let mut total_records = 0;
+    for (bundle, report, carried) in candidates {
+        let mut problems = Vec::new();
+        let mut loaded = Vec::new();
+        let mut conflicts = Vec::new();
+        for (form_id, version, sha256, text) in carried {
+            let key = (form_id, version);
+            if let Some((first_sha, first_bundle)) = used.get(&key) {
+                if *first_sha != sha256 {
+                    conflicts.push(summary::FormConflict {
+                        form_id: key.0.clone(),
+                        version: key.1.clone(),
+                        used: first_bundle.clone(),
+                        used_sha256: first_sha.clone(),
+                        other: bundle.bundle_id.clone(),
+                        other_sha256: sha256,
+                    });
+                }
+                continue;
+            }
+            match load_form(&text, &key.0, &key.1, opts.forms_dir.as_deref()) {
+                Ok(form) => loaded.push((key, sha256, form)),
+                Err(why) => problems.push(why),
+            }
+        }
+        if !problems.is_empty() {
+            summary.failed_bundle(&report.file, &problems);
+            continue;
+        }
+        summary.form_conflicts.extend(conflicts);
+        for ((form_id, version), sha256, form) in loaded {
+            let at = *form_at.entry(form_id.clone()).or_insert_with(|| {
+                forms.push(FormTables {
+                    form_id: form_id.clone(),
+                    versions: BTreeMap::new(),
+                    layout: Layout::default(),
+                });
+                forms.len() - 1
+            });
+            forms[at].versions.insert(version.clone(), Arc::new(form));
+            used.insert((form_id, version), (sha256, bundle.bundle_id.clone()));
+        }
+        total_records += report.records;
+        good.push(bundle);
+    }
+    (good, forms, total_records)
+}
+
 /// Runs the whole aggregation; the summary (also written to the folder).
 pub fn run(files: &[PathBuf], opts: &Options) -> Result<Summary, String> {
     std::fs::create_dir_all(&opts.out).map_err(|e| io("cannot create the output folder", e))?;
@@ -611,62 +831,35 @@ pub fn run(files: &[PathBuf], opts: &Options) -> Result<Summary, String> {
 
     // 1. Verify every bundle, on all cores.
     let verified = verify_all(files, &opts.signers, opts.threads, opts.progress)?;
-    let mut good: Vec<Good> = Vec::new();
-    let mut reports = Vec::new();
-    let mut forms: Vec<FormTables> = Vec::new();
-    let mut total_records = 0;
+    let mut candidates: Vec<(Good, verify::Report, Vec<Carried>)> = Vec::new();
     for (file, report, carried) in verified {
         if !report.ok {
             summary.failed_bundle(&report.file, &report.problems);
             continue;
         }
-        for (form_id, version, text) in carried {
-            let at = match forms.iter().position(|f| f.form_id == form_id) {
-                Some(i) => i,
-                None => {
-                    forms.push(FormTables {
-                        form_id: form_id.clone(),
-                        versions: BTreeMap::new(),
-                        layout: Layout::default(),
-                    });
-                    forms.len() - 1
-                }
-            };
-            if let std::collections::btree_map::Entry::Vacant(slot) =
-                forms[at].versions.entry(version)
-            {
-                let form = load_form(&text, &form_id, slot.key(), opts.forms_dir.as_deref())?;
-                slot.insert(Arc::new(form));
-            }
-        }
-        good.push((
-            report.device_id.clone().unwrap_or_default(),
-            report.sequence.unwrap_or(0),
-            report.manifest_sha256.clone().unwrap_or_default(),
+        let good = Good {
+            device_id: report.device_id.clone().unwrap_or_default(),
+            sequence: report.sequence.unwrap_or(0),
+            manifest_sha256: report.manifest_sha256.clone().unwrap_or_default(),
             file,
-            report.bundle_id.clone().unwrap_or_default(),
-        ));
-        total_records += report.records;
-        reports.push(report);
+            bundle_id: report.bundle_id.clone().unwrap_or_default(),
+            enumerator_id: report.enumerator_id.clone().unwrap_or_default(),
+        };
+        candidates.push((good, report, carried));
     }
-    good.sort();
+    // In (device, sequence, manifest) order, whatever the order given:
+    // which form text comes first, and the rows' order, depend only on
+    // which bundles were given.
+    candidates.sort_by(|a, b| a.0.cmp(&b.0));
     // The same bundle given twice is read once (data managers often
     // receive a stick twice): counted, not a problem.
-    let before = good.len();
-    good.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1 && a.2 == b.2);
-    summary.duplicate_bundles = before - good.len();
-    reports.sort_by(|a, b| {
-        (&a.device_id, a.sequence, &a.manifest_sha256).cmp(&(
-            &b.device_id,
-            b.sequence,
-            &b.manifest_sha256,
-        ))
-    });
-    reports.dedup_by(|a, b| {
-        a.device_id == b.device_id
-            && a.sequence == b.sequence
-            && a.manifest_sha256 == b.manifest_sha256
-    });
+    let before = candidates.len();
+    candidates.dedup_by(|a, b| a.0.same(&b.0));
+    summary.duplicate_bundles = before - candidates.len();
+    let reports: Vec<verify::Report> = candidates.iter().map(|c| c.1.clone()).collect();
+    let (good, mut forms, total_records) = load_forms(candidates, opts, &mut summary);
+    // Bundles left out for their forms are still part of their device's
+    // chain: the sequence check sees them all.
     summary.sequence_problems = verify::sequences(&reports);
     drop(reports);
 
@@ -692,6 +885,7 @@ pub fn run(files: &[PathBuf], opts: &Options) -> Result<Summary, String> {
         .collect();
     // Sized once: growing a table of a million ids holds two at a time.
     let mut seen: HashMap<u128, Seen> = HashMap::with_capacity(total_records);
+    let mut aside: Vec<Aside> = Vec::new();
     let merged = std::thread::scope(|scope| {
         let (job_tx, job_rx) = std::sync::mpsc::sync_channel::<Job>(QUEUED);
         let (done_tx, done_rx) = std::sync::mpsc::channel::<Done>();
@@ -707,7 +901,7 @@ pub fn run(files: &[PathBuf], opts: &Options) -> Result<Summary, String> {
         let merge = Merge {
             opts,
             good: &good,
-            identities: &identities,
+            aside: &mut aside,
             files: &mut files,
             seen: &mut seen,
             summary: &mut summary,
@@ -717,6 +911,8 @@ pub fn run(files: &[PathBuf], opts: &Options) -> Result<Summary, String> {
         // workers' next send fails and they stop, then the reader.
     });
     merged?;
+    write_conflicts(&opts.out, &good, &aside, &identities)?;
+    drop(aside);
     summary.bundles_read = good.len();
     drop(seen);
     if timing {

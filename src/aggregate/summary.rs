@@ -3,7 +3,7 @@
 //! form tags with `#affected...` HXL, and every problem found. Also the
 //! XLSX workbooks, written from the CSV tables.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use super::tables::{RecordRef, cell};
@@ -22,6 +22,28 @@ pub struct FailedBundle {
 pub struct Conflict {
     pub record_id: String,
     pub bundles: Vec<String>,
+}
+
+/// Two bundles carrying different texts under one form_id and version.
+#[derive(Debug, Clone, Serialize)]
+pub struct FormConflict {
+    pub form_id: String,
+    pub version: String,
+    /// The bundle whose text is used: the first in (device, sequence)
+    /// order.
+    pub used: String,
+    pub used_sha256: String,
+    pub other: String,
+    pub other_sha256: String,
+}
+
+/// A record whose body says another enumerator or device than the signed
+/// manifest: kept, credited to the manifest's.
+#[derive(Debug, Clone, Serialize)]
+pub struct Disagreement {
+    pub bundle_id: String,
+    pub record_id: String,
+    pub problem: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -48,6 +70,11 @@ pub struct Summary {
     pub failed_bundles: Vec<FailedBundle>,
     pub sequence_problems: Vec<String>,
     pub conflicts: Vec<Conflict>,
+    /// Where each record id is in `conflicts`.
+    #[serde(skip)]
+    conflict_at: HashMap<String, usize>,
+    pub form_conflicts: Vec<FormConflict>,
+    pub disagreements: Vec<Disagreement>,
     pub undecryptable: Vec<Unreadable>,
     /// (file, rows) of every table written.
     pub tables: Vec<(String, usize)>,
@@ -70,19 +97,33 @@ impl Summary {
     }
 
     pub fn conflict(&mut self, record_id: &str, first: &str, other: &str) {
-        match self.conflicts.iter_mut().find(|c| c.record_id == record_id) {
-            Some(c) => c.bundles.push(other.into()),
-            None => self.conflicts.push(Conflict {
-                record_id: record_id.into(),
-                bundles: vec![first.into(), other.into()],
-            }),
+        match self.conflict_at.get(record_id) {
+            Some(&at) => self.conflicts[at].bundles.push(other.into()),
+            None => {
+                self.conflict_at
+                    .insert(record_id.into(), self.conflicts.len());
+                self.conflicts.push(Conflict {
+                    record_id: record_id.into(),
+                    bundles: vec![first.into(), other.into()],
+                })
+            }
         }
+    }
+
+    pub fn disagreement(&mut self, bundle_id: &str, record_id: &str, problem: &str) {
+        self.disagreements.push(Disagreement {
+            bundle_id: bundle_id.into(),
+            record_id: record_id.into(),
+            problem: problem.into(),
+        });
     }
 
     pub fn problems(&self) -> usize {
         self.failed_bundles.len()
             + self.sequence_problems.len()
             + self.conflicts.len()
+            + self.form_conflicts.len()
+            + self.disagreements.len()
             + self.undecryptable.len()
     }
 
@@ -172,6 +213,20 @@ impl Summary {
                 c.record_id,
                 c.bundles.join(" and "),
                 c.record_id
+            ));
+        }
+        for f in &self.form_conflicts {
+            md.push_str(&format!(
+                "- form conflict: {} {} in bundle {} (SHA-256 {}) is another text than in \
+                 bundle {} (SHA-256 {}); the text of {} is used, the first in device and \
+                 sequence order: give each changed form a new version\n",
+                f.form_id, f.version, f.other, f.other_sha256, f.used, f.used_sha256, f.used
+            ));
+        }
+        for d in &self.disagreements {
+            md.push_str(&format!(
+                "- record {} in {}: {}\n",
+                d.record_id, d.bundle_id, d.problem
             ));
         }
         for u in &self.undecryptable {
@@ -316,6 +371,7 @@ pub(super) fn write_xlsx(
             }
         }
     }
-    book.save(out.join(format!("{form_id}.xlsx")))
+    let path = super::under(out, &[&format!("{form_id}.xlsx")])?;
+    book.save(path)
         .map_err(|e| format!("cannot write {form_id}.xlsx: {e}"))
 }

@@ -76,6 +76,25 @@ pub fn file_name(enumerator_id: &str, device_id: &str, sequence: u64) -> String 
     format!("fieldkit-{enumerator_id}-{short}-{sequence:06}.zip")
 }
 
+/// A bundle's id: `{enumerator}-{sequence:06}-{12 hex}`, the hex from the
+/// device, sequence, previous manifest and the entries' hashes, so that the
+/// same content gives the same id. `verify` derives it again: an id that
+/// is anything else (a path, say) is refused.
+pub fn bundle_id(
+    enumerator_id: &str,
+    device_id: &str,
+    sequence: u64,
+    prev_manifest_sha256: &str,
+    entries: &[ManifestEntry],
+) -> String {
+    let mut id_input = format!("{device_id}\n{sequence}\n{prev_manifest_sha256}\n");
+    for e in entries {
+        id_input.push_str(&e.sha256);
+    }
+    let digest = sha256_hex(id_input.as_bytes());
+    format!("{enumerator_id}-{sequence:06}-{}", &digest[..12])
+}
+
 /// A record going into a bundle.
 pub struct Outgoing {
     pub record_id: String,
@@ -139,21 +158,14 @@ pub fn build(plan: &Plan, key: &ssh_key::PrivateKey) -> Result<Built, String> {
         .max()
         .unwrap_or("")
         .to_string();
-    let mut id_input = format!(
-        "{}\n{}\n{}\n",
-        plan.device_id, plan.sequence, plan.prev_manifest_sha256
-    );
-    for e in &entries {
-        id_input.push_str(&e.sha256);
-    }
-    let digest = sha256_hex(id_input.as_bytes());
     let manifest = Manifest {
         format: FORMAT.into(),
-        bundle_id: format!(
-            "{}-{:06}-{}",
+        bundle_id: bundle_id(
             plan.enumerator_id,
+            plan.device_id,
             plan.sequence,
-            &digest[..12]
+            plan.prev_manifest_sha256,
+            &entries,
         ),
         device_id: plan.device_id.into(),
         enumerator_id: plan.enumerator_id.into(),

@@ -46,7 +46,7 @@ fn fixture_with(sequence: u64, prev: &str, key: ssh_key::PrivateKey) -> Fixture 
     ];
     let plan = Plan {
         enumerator_id: "enum-03",
-        device_id: "01a00000-0000-7000-8000-00000000dev1",
+        device_id: "01a00000-0000-7000-8000-00000000de01",
         sequence,
         prev_manifest_sha256: prev,
         records: &records,
@@ -68,6 +68,19 @@ fn fixture_with(sequence: u64, prev: &str, key: ssh_key::PrivateKey) -> Fixture 
 
 fn new_key() -> ssh_key::PrivateKey {
     ssh_key::PrivateKey::random(&mut OsRng, ssh_key::Algorithm::Ed25519).expect("key")
+}
+
+/// Bundle 1 of enum-03's device holding `records`.
+fn bundle_one(records: &[Outgoing], key: &ssh_key::PrivateKey) -> Built {
+    let plan = Plan {
+        enumerator_id: "enum-03",
+        device_id: "01a00000-0000-7000-8000-00000000de01",
+        sequence: 1,
+        prev_manifest_sha256: NO_PREVIOUS,
+        records,
+        forms: &forms(),
+    };
+    build(&plan, key).expect("build")
 }
 
 fn fixture() -> Fixture {
@@ -148,15 +161,7 @@ fn a_built_bundle_verifies_and_is_deterministic() {
         r.manifest_sha256.as_deref(),
         Some(f.built.manifest_sha256.as_str())
     );
-    let plan = Plan {
-        enumerator_id: "enum-03",
-        device_id: "01a00000-0000-7000-8000-00000000dev1",
-        sequence: 1,
-        prev_manifest_sha256: NO_PREVIOUS,
-        records: &f.records,
-        forms: &forms(),
-    };
-    let again = build(&plan, &f.key).expect("build");
+    let again = bundle_one(&f.records, &f.key);
     assert_eq!(again.zip, f.built.zip, "same content, same bytes");
 }
 
@@ -278,15 +283,7 @@ fn age_headers_with_thousands_of_stanzas_or_megabytes_are_capped() {
     for (data, expect) in [(many, "longer than"), (long, "longer than")] {
         let mut records = f.records.clone_records();
         records[0].ciphertext = data;
-        let plan = Plan {
-            enumerator_id: "enum-03",
-            device_id: "01a00000-0000-7000-8000-00000000dev1",
-            sequence: 1,
-            prev_manifest_sha256: NO_PREVIOUS,
-            records: &records,
-            forms: &forms(),
-        };
-        let built = build(&plan, &f.key).unwrap();
+        let built = bundle_one(&records, &f.key);
         let r = check(&f, &built.zip);
         assert!(!r.ok);
         assert!(problems(&r).contains(expect), "{}", problems(&r));
@@ -524,5 +521,150 @@ fn every_single_byte_flip_of_a_bundle_fails() {
                 "flipping byte {i} with {mask:#04x} went unnoticed"
             );
         }
+    }
+}
+
+#[test]
+fn names_are_single_safe_file_names() {
+    for ok in ["2026.1", "v2", "dtm_site_assessment", "ວຽງຈັນ", "a-b_c.d"] {
+        assert_eq!(verify::unsafe_component(ok, 64), None, "{ok}");
+    }
+    for bad in [
+        "",
+        "..",
+        ".hidden",
+        "../../x",
+        "/tmp/x",
+        "a\\b",
+        "C:x",
+        "a\nb",
+        "a\u{1b}[2J",
+        "trailing.",
+        "space ",
+        "con",
+        "NUL.txt",
+        "com1",
+        "Lpt9.csv",
+        "a|b",
+        "a*b",
+    ] {
+        assert!(verify::unsafe_component(bad, 64).is_some(), "{bad:?}");
+    }
+    assert!(verify::unsafe_component(&"a".repeat(65), 64).is_some());
+    assert!(verify::canonical_uuid(
+        "01a00000-0000-7000-8000-000000000001"
+    ));
+    for other in [
+        "01A00000-0000-7000-8000-000000000001",
+        "{01a00000-0000-7000-8000-000000000001}",
+        "urn:uuid:01a00000-0000-7000-8000-000000000001",
+        "01a0000000007000800000000000000001",
+        "01a00000000070008000000000000001",
+        "not a uuid",
+    ] {
+        assert!(!verify::canonical_uuid(other), "{other}");
+    }
+}
+
+#[test]
+fn names_that_could_become_paths_are_refused_even_when_signed() {
+    let f = fixture();
+    type Change = Box<dyn Fn(&mut Manifest)>;
+    let cases: Vec<(Change, &str)> = vec![
+        (Box::new(|m| m.bundle_id = "../../../x".into()), "bundle_id"),
+        (
+            Box::new(|m| m.bundle_id = "/tmp/planted".into()),
+            "bundle_id",
+        ),
+        (
+            // The right shape, but not this bundle's.
+            Box::new(|m| m.bundle_id = "enum-03-000001-000000000000".into()),
+            "bundle_id",
+        ),
+        (
+            Box::new(|m| m.enumerator_id = "../enum".into()),
+            "enumerator_id",
+        ),
+        (
+            Box::new(|m| m.device_id = "01A00000-0000-7000-8000-00000000DE01".into()),
+            "device_id",
+        ),
+        (Box::new(|m| m.device_id = "../../dev".into()), "device_id"),
+        (
+            Box::new(|m| m.forms[0].version = "../x".into()),
+            "form version",
+        ),
+        (Box::new(|m| m.forms[0].form_id = "con".into()), "form_id"),
+        (Box::new(|m| m.forms[0].form_id = "a:b".into()), "form_id"),
+        (
+            Box::new(|m| m.prev_manifest_sha256 = "../".repeat(21) + "x"),
+            "prev_manifest_sha256",
+        ),
+        (
+            Box::new(|m| m.entries[0].form_version = "9".into()),
+            "which the bundle does not carry",
+        ),
+    ];
+    for (change, expect) in cases {
+        let r = check(&f, &with_manifest(&f, &f.key, change));
+        assert!(!r.ok);
+        assert!(problems(&r).contains(expect), "{expect}: {}", problems(&r));
+    }
+}
+
+#[test]
+fn a_record_id_is_accepted_in_one_spelling_only() {
+    let f = fixture();
+    let dm = age::x25519::Identity::generate().to_public();
+    let ids = [
+        "01a00000-0000-7000-8000-000000000001",
+        "01A00000-0000-7000-8000-000000000001",
+        "{01a00000-0000-7000-8000-000000000001}",
+        "urn:uuid:01a00000-0000-7000-8000-000000000001",
+        "01a00000000070008000000000000001",
+    ];
+    let records: Vec<Outgoing> = ids.iter().map(|id| record(id, &dm)).collect();
+    let built = bundle_one(&records, &f.key);
+    let r = check(&f, &built.zip);
+    assert!(!r.ok);
+    let refused: Vec<&String> = r
+        .problems
+        .iter()
+        .filter(|p| p.contains("record id"))
+        .collect();
+    assert_eq!(refused.len(), 4, "{}", problems(&r));
+    for id in &ids[1..] {
+        assert!(problems(&r).contains(&format!("{id:?}")), "{id}");
+    }
+}
+
+#[test]
+fn verification_looks_each_entry_up_once() {
+    let key = new_key();
+    let dm = age::x25519::Identity::generate().to_public();
+    let one = record("01a00000-0000-7000-8000-000000000001", &dm);
+    let signers = fixture_with(1, NO_PREVIOUS, key.clone()).signers;
+    // Name comparisons made to find entries, for n records: linear, not
+    // the n * n of a search along the entries for each manifest entry.
+    let compared = |n: usize| {
+        let records: Vec<Outgoing> = (0..n)
+            .map(|i| Outgoing {
+                record_id: format!("01a00000-0000-7000-8000-{i:012}"),
+                ciphertext: one.ciphertext.clone(),
+                form_id: one.form_id.clone(),
+                form_version: one.form_version.clone(),
+                form_sha256: one.form_sha256.clone(),
+                finalized_at: one.finalized_at.clone(),
+            })
+            .collect();
+        let built = bundle_one(&records, &key);
+        let (report, compared) = verify::verify_counted("big.zip", &built.zip, &signers);
+        assert!(report.ok, "{}", problems(&report));
+        compared
+    };
+    for n in [10, 300, 3000] {
+        let c = compared(n);
+        // The manifest, its signature, each record, each form.
+        assert!(c <= n + 4, "{n} entries: {c} names compared");
     }
 }
