@@ -825,7 +825,7 @@ fn export_and_receipts_from_the_home_page() {
         }
     }
     app.update(Action::Exported(Ok((
-        Some("/media/usb/fieldkit-enum-03-1.zip".into()),
+        vec!["/media/usb/fieldkit-enum-03-1.zip".into()],
         listing,
     ))));
     assert_eq!(app.progress, None);
