@@ -346,12 +346,18 @@ fn killed_mid_export_never_forks_the_chain() {
     let mut seen = HashMap::new();
     let one_a_bundle = [("FIELDKIT_BUNDLE_MAX_RECORDS", "1")];
     let zips = |usb: &Path| names(usb).iter().filter(|n| n.ends_with(".zip")).count();
-    let partial = |usb: &Path| names(usb).iter().any(|n| n.ends_with(".partial"));
+    let partials = |usb: &Path| -> Vec<String> {
+        names(usb)
+            .into_iter()
+            .filter(|n| n.ends_with(".partial"))
+            .collect()
+    };
     let mut filled = 0;
     for round in 0..ROUNDS {
         finalize(&e, &format!("round {round}"), EACH);
         filled += EACH as u64;
         let before = zips(&usb);
+        let stale = partials(&usb);
         let mut child = e
             .command(&["export", "--out", usb.to_str().unwrap()])
             .envs(one_a_bundle)
@@ -364,12 +370,12 @@ fn killed_mid_export_never_forks_the_chain() {
         // is renamed into place (before or after the store notes it).
         let k = rng.below(EACH as u64) as usize;
         let on_partial = rng.below(2) == 0;
-        let then = Duration::from_micros(rng.below(3_000));
+        let then = Duration::from_micros(rng.below(2) * rng.below(3_000));
         let start = Instant::now();
         let mut when = None;
         while child.try_wait().unwrap().is_none() && start.elapsed() < Duration::from_secs(60) {
             let hit = if on_partial {
-                zips(&usb) >= before + k && partial(&usb)
+                zips(&usb) >= before + k && partials(&usb).iter().any(|p| !stale.contains(p))
             } else {
                 zips(&usb) > before + k
             };
@@ -382,7 +388,6 @@ fn killed_mid_export_never_forks_the_chain() {
         let _ = child.kill();
         let status = child.wait().unwrap();
         collect(&usb, &mut seen, seed);
-        eprintln!("DBG round {round} k {k} {on_partial} when {when:?} {status} {:?} {}", names(&usb), e.status());
         // The store opens after every kill.
         let out = e.run(&["status", "--json"]);
         assert_eq!(
