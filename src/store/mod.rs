@@ -899,6 +899,18 @@ impl Store {
             State::Sent => Tree::Sent,
             State::Draft => return Err(StoreError::NotFound(id.to_string())),
         };
+        let (listing, value) = self.stored(id, tree)?;
+        let ciphertext = envelope::unwrap(&value)
+            .map(|(_, _, _, payload)| payload.to_vec())
+            .ok_or_else(|| StoreError::Damaged {
+                id: id.to_string(),
+                reason: "its envelope is damaged".into(),
+            })?;
+        Ok((listing, ciphertext))
+    }
+
+    /// A record's listing and its stored value (an envelope) in `tree`.
+    fn stored(&self, id: &str, tree: Tree) -> Result<(Listing, Vec<u8>), StoreError> {
         let key = parse_id(id)?;
         let key = key.as_bytes();
         let value = self
@@ -914,14 +926,7 @@ impl Store {
                 id: id.to_string(),
                 reason: "it has no listing".into(),
             })?;
-        let listing: Listing = self.unsealed(Tree::Listing, key, &sealed)?;
-        let ciphertext = envelope::unwrap(&value)
-            .map(|(_, _, _, payload)| payload.to_vec())
-            .ok_or_else(|| StoreError::Damaged {
-                id: id.to_string(),
-                reason: "its envelope is damaged".into(),
-            })?;
-        Ok((listing, ciphertext))
+        Ok((self.unsealed(Tree::Listing, key, &sealed)?, value))
     }
 
     /// The text of the form with this SHA-256, as kept at finalizing.
@@ -989,17 +994,7 @@ impl Store {
         for id in &facts.records {
             let uuid = parse_id(id)?;
             let key = uuid.as_bytes();
-            let value = self
-                .backend
-                .get(Tree::Outbox, key)
-                .map_err(|e| self.backend_err(e))?
-                .ok_or_else(|| StoreError::NotFound(id.clone()))?;
-            let sealed = self
-                .backend
-                .get(Tree::Listing, key)
-                .map_err(|e| self.backend_err(e))?
-                .ok_or_else(|| StoreError::NotFound(id.clone()))?;
-            let mut listing: Listing = self.unsealed(Tree::Listing, key, &sealed)?;
+            let (mut listing, value) = self.stored(id, Tree::Outbox)?;
             listing.state = State::Sent;
             listing.bundle = Some(facts.sequence);
             changes.extend([

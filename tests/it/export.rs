@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use crate::crash::Rng;
 use crate::support::{Enumerator, repo, stderr};
 
 fn record(place: &str) -> String {
@@ -300,18 +301,6 @@ fn unfinished_files_of_an_interrupted_export_are_removed_or_named() {
     assert!(left.iter().any(|n| n == other) && left.iter().any(|n| n == ".notes.partial"));
 }
 
-/// A small xorshift generator: random kill points without a dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-}
-
 /// Every bundle file in `usb` so far; a name seen before must hold the
 /// same bytes (a different bundle under a number already used is a fork).
 fn collect(usb: &Path, seen: &mut HashMap<String, Vec<u8>>, seed: u64) {
@@ -337,11 +326,7 @@ fn killed_mid_export_never_forks_the_chain() {
     let (e, signers) = with_records(0);
     let usb = e.dir.path().join("usb");
     std::fs::create_dir_all(&usb).unwrap();
-    let seed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as u64
-        | 1;
+    let seed = crate::crash::seed();
     let mut rng = Rng(seed);
     let mut seen = HashMap::new();
     let one_a_bundle = [("FIELDKIT_BUNDLE_MAX_RECORDS", "1")];
