@@ -442,8 +442,8 @@ fn rebuild(
     } else {
         bail!(
             "bundle {} was exported by an older fieldkit that did not keep the bundle it \
-             follows, and that one has been acknowledged since: it cannot be rebuilt. Its file \
-             on the stick or the supervisor's copy is the only one",
+             follows, and that one has been acknowledged since: it cannot be rebuilt. Copy \
+             its file from the stick it was exported to, or ask your supervisor",
             facts.sequence
         );
     };
@@ -486,8 +486,7 @@ fn partial_name(file: &str) -> String {
 fn clean_partials(store: &Store, out: &Path, done: &mut Exported) -> Result<()> {
     let public = &store.profile().public;
     let first = bundle::file_name(&public.enumerator_id, &public.device_id, 0);
-    let ours = partial_name(first.trim_end_matches("000000.zip"));
-    let ours = ours.trim_end_matches(".partial");
+    let ours = format!(".{}", first.trim_end_matches("000000.zip"));
     let entries =
         std::fs::read_dir(out).with_context(|| format!("cannot read {}", out.display()))?;
     for entry in entries.flatten() {
@@ -497,15 +496,17 @@ fn clean_partials(store: &Store, out: &Path, done: &mut Exported) -> Result<()> 
         }
         let path = entry.path();
         let is_ours = name
-            .strip_prefix(ours)
+            .strip_prefix(&ours)
             .and_then(|rest| rest.strip_suffix(".zip.partial"))
             .is_some_and(|n| n.len() >= 6 && n.bytes().all(|b| b.is_ascii_digit()));
         let is_file = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_file());
         if !is_ours || !is_file {
+            // The name is anyone's: printed with its control characters escaped.
             done.left.push(format!(
-                "{} is an unfinished file of another laptop's export; it was left as it is \
-                 (delete it once no export is running)",
-                path.display()
+                "{} (in {}) is an unfinished file of another laptop's export; it was left as it \
+                 is (delete it once no export is running)",
+                name.escape_debug(),
+                out.display()
             ));
             continue;
         }
