@@ -857,6 +857,23 @@ fn export_and_receipts_from_the_home_page() {
 }
 
 #[test]
+fn an_export_in_several_bundles_names_the_first_and_the_last() {
+    let mut app = home();
+    let listing = app.listing().to_vec();
+    let paths = (1..=3)
+        .map(|n| format!("/media/usb/fieldkit-enum-03-ab-{n:06}.zip"))
+        .collect();
+    app.update(Action::Exported(Ok((paths, listing))));
+    let (text, problem) = app.status.clone().unwrap();
+    assert!(!problem, "{text}");
+    assert!(
+        text.contains("fieldkit-enum-03-ab-000001.zip … fieldkit-enum-03-ab-000003.zip (3)")
+            && text.contains("(in /media/usb)"),
+        "{text}"
+    );
+}
+
+#[test]
 fn screen_export_dialog() {
     snapshots("export_dialog", || {
         let mut app = home();
