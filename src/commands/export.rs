@@ -361,7 +361,10 @@ fn build(
     };
     let built = bundle::build(&plan, &store.profile().signing_key).map_err(anyhow::Error::msg)?;
     if let Err(why) = archive::read(&built.zip) {
-        bail!("bundle {sequence} came out unreadable ({why}); nothing was written. Report this");
+        bail!(
+            "bundle {sequence} would be refused by a supervisor's fieldkit ({why}); nothing was \
+             written"
+        );
     }
     Ok(built)
 }
