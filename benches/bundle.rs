@@ -65,9 +65,8 @@ fn main() {
     let out = dir.path().join("usb");
     std::fs::create_dir_all(&out).expect("usb");
     let start = Instant::now();
-    let path = export(&store, &out, &mut |_, _| {})
-        .expect("export")
-        .expect("a bundle");
+    let done = export(&store, &out, &mut |_, _| {}).expect("export");
+    let path = done.paths.first().expect("a bundle").clone();
     let took = start.elapsed();
     let bytes = std::fs::read(&path).expect("bundle");
     println!(

@@ -83,6 +83,11 @@ pub enum StoreError {
         context: String,
         source: std::io::Error,
     },
+    #[error(
+        "bundle {sequence} does not follow the last bundle exported ({last}); nothing was \
+         recorded. Run the export again"
+    )]
+    OutOfChain { sequence: u64, last: u64 },
 }
 
 impl StoreError {
@@ -843,35 +848,85 @@ fn open_backend(home: &Home) -> Result<SledBackend, StoreError> {
     Ok(backend)
 }
 
-/// A bundle this laptop exported, kept until a receipt covers it.
+/// A bundle this laptop exported, kept until a receipt covers it: with
+/// the records in "sent" and the kept forms, what rebuilds its file byte
+/// for byte (`fieldkit export --again`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BundleFacts {
     pub sequence: u64,
     pub bundle_id: String,
     pub manifest_sha256: String,
+    /// The manifest hash it chains to. Empty in stores written before it
+    /// was kept (the previous bundle's facts may still say it).
+    #[serde(default)]
+    pub prev_manifest_sha256: String,
     pub file: String,
     pub exported_at: String,
+    /// Whether its file was written and synced. The store records a
+    /// bundle before its file is written, so a failure in between leaves
+    /// it unwritten, and the next export writes the same bytes. Bundles
+    /// recorded before this was kept were written first.
+    #[serde(default = "already_written")]
+    pub written: bool,
     pub records: Vec<String>,
 }
 
+fn already_written() -> bool {
+    true
+}
+
 impl Store {
-    /// The finalized records waiting in the outbox: listing and ciphertext.
-    pub fn outbox(&self) -> Result<Vec<(Listing, Vec<u8>)>, StoreError> {
-        let mut out = Vec::new();
-        for (id, ct) in self.records(State::Outbox)? {
-            let key = parse_id(&id)?;
-            let sealed = self
-                .backend
-                .get(Tree::Listing, key.as_bytes())
-                .map_err(|e| self.backend_err(e))?
-                .ok_or_else(|| StoreError::Damaged {
-                    id: id.clone(),
-                    reason: "it has no listing".into(),
-                })?;
-            let listing: Listing = self.unsealed(Tree::Listing, key.as_bytes(), &sealed)?;
-            out.push((listing, ct));
-        }
-        Ok(out)
+    /// The ids of the records waiting in the outbox, oldest first (ids
+    /// are UUIDv7), read from the small `states` tree.
+    pub fn outbox_ids(&self) -> Result<Vec<String>, StoreError> {
+        let mut ids = Vec::new();
+        self.backend
+            .visit(Tree::States, &mut |k, v| {
+                if v.first() == Some(&State::Outbox.byte()) {
+                    ids.push(display_key(k));
+                }
+                true
+            })
+            .map_err(|e| self.backend_err(e))?;
+        Ok(ids)
+    }
+
+    /// A finalized record in the outbox or in "sent": its listing and its
+    /// ciphertext.
+    pub fn finalized(&self, id: &str, state: State) -> Result<(Listing, Vec<u8>), StoreError> {
+        let tree = match state {
+            State::Outbox => Tree::Outbox,
+            State::Sent => Tree::Sent,
+            State::Draft => return Err(StoreError::NotFound(id.to_string())),
+        };
+        let (listing, value) = self.stored(id, tree)?;
+        let ciphertext = envelope::unwrap(&value)
+            .map(|(_, _, _, payload)| payload.to_vec())
+            .ok_or_else(|| StoreError::Damaged {
+                id: id.to_string(),
+                reason: "its envelope is damaged".into(),
+            })?;
+        Ok((listing, ciphertext))
+    }
+
+    /// A record's listing and its stored value (an envelope) in `tree`.
+    fn stored(&self, id: &str, tree: Tree) -> Result<(Listing, Vec<u8>), StoreError> {
+        let key = parse_id(id)?;
+        let key = key.as_bytes();
+        let value = self
+            .backend
+            .get(tree, key)
+            .map_err(|e| self.backend_err(e))?
+            .ok_or_else(|| StoreError::NotFound(id.to_string()))?;
+        let sealed = self
+            .backend
+            .get(Tree::Listing, key)
+            .map_err(|e| self.backend_err(e))?
+            .ok_or_else(|| StoreError::Damaged {
+                id: id.to_string(),
+                reason: "it has no listing".into(),
+            })?;
+        Ok((self.unsealed(Tree::Listing, key, &sealed)?, value))
     }
 
     /// The text of the form with this SHA-256, as kept at finalizing.
@@ -910,9 +965,18 @@ impl Store {
         })
     }
 
-    /// Records an export: its records move from the outbox to sent, the
-    /// bundle is kept until a receipt, the chain moves on. One write.
+    /// Records an export before its file is written: its records move
+    /// from the outbox to sent, the bundle is kept (as `facts.written`
+    /// says) until a receipt, the chain moves on. One write. The bundle
+    /// must follow the chain's head, so no two bundles share a sequence.
     pub fn record_export(&self, facts: &BundleFacts) -> Result<(), StoreError> {
+        let (last, prev) = self.chain_head()?;
+        if facts.sequence != last + 1 || facts.prev_manifest_sha256 != prev {
+            return Err(StoreError::OutOfChain {
+                sequence: facts.sequence,
+                last,
+            });
+        }
         let seq_key = facts.sequence.to_be_bytes();
         let mut changes = vec![
             Change::put(
@@ -930,17 +994,7 @@ impl Store {
         for id in &facts.records {
             let uuid = parse_id(id)?;
             let key = uuid.as_bytes();
-            let value = self
-                .backend
-                .get(Tree::Outbox, key)
-                .map_err(|e| self.backend_err(e))?
-                .ok_or_else(|| StoreError::NotFound(id.clone()))?;
-            let sealed = self
-                .backend
-                .get(Tree::Listing, key)
-                .map_err(|e| self.backend_err(e))?
-                .ok_or_else(|| StoreError::NotFound(id.clone()))?;
-            let mut listing: Listing = self.unsealed(Tree::Listing, key, &sealed)?;
+            let (mut listing, value) = self.stored(id, Tree::Outbox)?;
             listing.state = State::Sent;
             listing.bundle = Some(facts.sequence);
             changes.extend([
@@ -960,6 +1014,30 @@ impl Store {
     /// The bundles exported and not yet receipted, oldest first.
     pub fn bundles(&self) -> Result<Vec<BundleFacts>, StoreError> {
         self.unsealed_all(Tree::Bundles)
+    }
+
+    /// A bundle's file is on the stick (written and synced): `event` says
+    /// which write it was ("written", "written again"). One write.
+    pub fn mark_written(
+        &self,
+        facts: &BundleFacts,
+        event: &str,
+        now: &str,
+    ) -> Result<(), StoreError> {
+        let seq_key = facts.sequence.to_be_bytes();
+        let facts = BundleFacts {
+            written: true,
+            ..facts.clone()
+        };
+        let event = self.event(now, event, "", "", &facts.bundle_id)?;
+        self.apply(&[
+            Change::put(
+                Tree::Bundles,
+                seq_key.to_vec(),
+                self.sealed(Tree::Bundles, &seq_key, &facts),
+            ),
+            event,
+        ])
     }
 
     /// A receipt arrived: exactly that bundle's records leave the store.

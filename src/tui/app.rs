@@ -49,7 +49,8 @@ pub enum Action {
         total: usize,
     },
     /// The bundle's path (None: the outbox was empty) and the new listing.
-    Exported(Result<(Option<String>, Vec<Listing>), String>),
+    /// The bundles written (several when the outbox was split).
+    Exported(Result<(Vec<String>, Vec<Listing>), String>),
     /// What the receipt did, and the new listing.
     Acked(Result<(String, Vec<Listing>), String>),
 }
@@ -394,27 +395,33 @@ impl App {
             Action::Exported(result) => {
                 self.progress = None;
                 match result {
-                    Ok((path, listing)) => {
+                    Ok((paths, listing)) => {
                         if let Some(w) = &mut self.who {
                             w.listing = listing;
                         }
-                        match path {
-                            Some(p) => {
-                                // The name first: the status line is short.
-                                let path = std::path::Path::new(&p);
-                                let name = path
-                                    .file_name()
-                                    .map_or(p.clone(), |n| n.to_string_lossy().into_owned());
-                                let folder = path
+                        match (paths.first(), paths.last()) {
+                            (Some(first), Some(last)) => {
+                                // The names first: the status line is short.
+                                let name = |p: &String| {
+                                    std::path::Path::new(p)
+                                        .file_name()
+                                        .map_or(p.clone(), |n| n.to_string_lossy().into_owned())
+                                };
+                                let names = if paths.len() == 1 {
+                                    name(first)
+                                } else {
+                                    format!("{} … {} ({})", name(first), name(last), paths.len())
+                                };
+                                let folder = std::path::Path::new(first)
                                     .parent()
                                     .map(|d| d.display().to_string())
                                     .unwrap_or_default();
                                 self.say(
-                                    format!("{}: {name} (in {folder})", self.t(Msg::ExportDone)),
+                                    format!("{}: {names} (in {folder})", self.t(Msg::ExportDone)),
                                     false,
                                 )
                             }
-                            None => self.say(self.t(Msg::OutboxEmpty), false),
+                            _ => self.say(self.t(Msg::OutboxEmpty), false),
                         }
                     }
                     Err(e) => self.say(e, true),

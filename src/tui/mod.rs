@@ -105,9 +105,9 @@ impl Runtime {
             worker.join()
         });
         Action::Exported(match result {
-            Ok(Ok(path)) => self
-                .opened()
-                .map(|o| (path.map(|p| p.display().to_string()), o.listing)),
+            Ok(Ok(done)) => {
+                exported(done).and_then(|paths| self.opened().map(|o| (paths, o.listing)))
+            }
             Ok(Err(e)) => Err(format!("{e:#}")),
             Err(_) => Err("the export stopped unexpectedly; nothing was marked as sent".into()),
         })
@@ -194,6 +194,24 @@ impl Runtime {
         self.store = Some(store);
         self.opened()
     }
+}
+/// The bundle paths of an export, or what stopped it or left records
+/// behind (after the paths of the bundles it did write).
+fn exported(done: crate::commands::export::Exported) -> Result<Vec<String>, String> {
+    let paths: Vec<String> = done.paths.iter().map(|p| p.display().to_string()).collect();
+    let mut problems: Vec<String> = done.refused;
+    if let Some(e) = done.stopped {
+        problems.push(format!("{e:#}"));
+    }
+    if problems.is_empty() {
+        return Ok(paths);
+    }
+    let written = if paths.is_empty() {
+        String::new()
+    } else {
+        format!("{} bundle(s) written ({}); ", paths.len(), paths.join(", "))
+    };
+    Err(format!("{written}{}", problems.join("; ")))
 }
 
 /// The shipped forms with their hashes.

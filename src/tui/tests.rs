@@ -825,7 +825,7 @@ fn export_and_receipts_from_the_home_page() {
         }
     }
     app.update(Action::Exported(Ok((
-        Some("/media/usb/fieldkit-enum-03-1.zip".into()),
+        vec!["/media/usb/fieldkit-enum-03-1.zip".into()],
         listing,
     ))));
     assert_eq!(app.progress, None);
@@ -854,6 +854,23 @@ fn export_and_receipts_from_the_home_page() {
     ));
     app.update(Action::Acked(Err("forged or damaged receipt".into())));
     assert!(app.status.as_ref().unwrap().1, "shown as a problem");
+}
+
+#[test]
+fn an_export_in_several_bundles_names_the_first_and_the_last() {
+    let mut app = home();
+    let listing = app.listing().to_vec();
+    let paths = (1..=3)
+        .map(|n| format!("/media/usb/fieldkit-enum-03-ab-{n:06}.zip"))
+        .collect();
+    app.update(Action::Exported(Ok((paths, listing))));
+    let (text, problem) = app.status.clone().unwrap();
+    assert!(!problem, "{text}");
+    assert!(
+        text.contains("fieldkit-enum-03-ab-000001.zip … fieldkit-enum-03-ab-000003.zip (3)")
+            && text.contains("(in /media/usb)"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -13,10 +13,19 @@ use crate::support::{Enumerator, stderr};
 const ROUNDS: usize = 30;
 
 /// A small xorshift generator: random kill points without a dependency.
-struct Rng(u64);
+pub(crate) struct Rng(pub(crate) u64);
+
+/// A seed from the clock (odd, as xorshift needs), printed on failure.
+pub(crate) fn seed() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+        | 1
+}
 
 impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
@@ -36,11 +45,7 @@ fn record(i: usize) -> String {
 #[test]
 fn killed_mid_save_loses_no_reported_save_and_the_store_opens() {
     let e = Enumerator::init("enum-03");
-    let seed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as u64
-        | 1;
+    let seed = seed();
     let mut rng = Rng(seed);
     let mut reported: Vec<(String, String)> = Vec::new();
     let mut sent = 0usize;
