@@ -351,12 +351,15 @@ impl Store {
 
     fn open_unlocked(home: Home, profile: Profile, lock: File) -> Result<Self, StoreError> {
         let backend = open_backend(&home)?;
-        Ok(Store {
+        let mut store = Store {
             home,
             profile,
             backend: Box::new(backend),
             _lock: lock,
-        })
+        };
+        // The profile's sealed facts against the store's copy (profile.rs).
+        store.check_sealed_profile()?;
+        Ok(store)
     }
 
     /// The record counts, without the passphrase (they say nothing about
