@@ -590,7 +590,7 @@ pub fn default_home() -> Option<PathBuf> {
 /// The key of the store's own copy of the sealed facts (in its meta tree,
 /// sealed with the profile's seal key): a profile of an earlier fieldkit
 /// put back from an old backup is checked against it before it is sealed.
-const STORE_COPY: &[u8] = b"profile-sealed";
+pub(super) const STORE_COPY: &[u8] = b"profile-sealed";
 
 impl super::Store {
     /// Called when the store opens: keeps the store's copy of the sealed
@@ -667,5 +667,7 @@ fn store_copy_changes(stored: &Sealed, now: &Sealed) -> Vec<String> {
     if out.is_empty() {
         out.push("its recipients file differs from the one the store was used with".into());
     }
-    out
+    out.into_iter()
+        .map(|c| format!("compared with what the store was used with: {c}"))
+        .collect()
 }

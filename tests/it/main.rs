@@ -9,6 +9,7 @@ mod cli;
 mod crash;
 mod fuzz;
 mod load_errors;
+mod profile;
 mod sessions;
 mod shipped;
 mod store;
