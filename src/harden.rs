@@ -50,5 +50,10 @@ mod tests {
             rustix::process::getrlimit(rustix::process::Resource::Core).maximum,
             Some(0)
         );
+        #[cfg(target_os = "linux")]
+        assert_eq!(
+            rustix::process::dumpable_behavior().ok(),
+            Some(rustix::process::DumpableBehavior::NotDumpable)
+        );
     }
 }

@@ -45,10 +45,15 @@ pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {
         ),
         Some(_) => format!("no drafts ({} left in the store)", report.drafts_left),
     };
+    let drafts_note = if report.drafts > 0 {
+        "Drafts are encrypted to this profile and to the data managers; records to the data \
+         managers only"
+    } else {
+        "Records are encrypted to the data managers only"
+    };
     eprintln!(
         "fieldkit: rescued {drafts}, {} outbox and {} sent record(s) into {}. The store was not \
-         changed. Drafts are encrypted to this profile and to the data managers; records to the \
-         data managers only. See rescue.json there.",
+         changed. {drafts_note}. See rescue.json there.",
         report.outbox,
         report.sent,
         args.out.display(),

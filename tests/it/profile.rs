@@ -26,6 +26,12 @@ fn attacker() -> (String, age::x25519::Identity) {
     (format!("{}\n", id.to_public()), id)
 }
 
+/// The demo data manager's identity (keys/recipients.txt's key).
+fn data_manager() -> age::x25519::Identity {
+    let text = std::fs::read_to_string(repo().join("keys/demo/data-manager.key")).unwrap();
+    crypt::parse_identities(&text).unwrap().remove(0)
+}
+
 /// Every age file fieldkit wrote under `dir` (the envelopes in the store's
 /// files hold whole age files; a scan for the header finds them) that the
 /// identity can open.
@@ -223,77 +229,27 @@ fn is_sealed(home: &Path) -> bool {
 
 #[test]
 fn a_profile_of_an_earlier_fieldkit_is_sealed_on_first_use_and_not_again() {
-    let e = Enumerator::init("enum-03");
+    // Made before sealing existed and never opened since: its store has no
+    // copy of the facts either (as with an earlier fieldkit's store).
+    let e = Enumerator::init("enum-04");
     let genuine = std::fs::read_to_string(e.home.join("recipients.txt")).unwrap();
-    // Made before sealing existed, and never opened since: the store has
-    // no copy of the facts either (as with an earlier fieldkit's store).
-    let fresh = tempfile::tempdir().unwrap();
-    let legacy_home = fresh.path().join("home");
-    {
-        let out = crate::support::command(&[
-            "--home",
-            legacy_home.to_str().unwrap(),
-            "--passphrase-file",
-            e.passphrase_file.to_str().unwrap(),
-            "init",
-            "--enumerator",
-            "enum-04",
-        ])
-        .output()
-        .unwrap();
-        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    }
-    let legacy = make_legacy(&legacy_home);
-    assert!(!is_sealed(&legacy_home));
-    let run = |args: &[&str]| {
-        let mut all = vec![
-            "--home",
-            legacy_home.to_str().unwrap(),
-            "--passphrase-file",
-            e.passphrase_file.to_str().unwrap(),
-        ];
-        all.extend_from_slice(args);
-        crate::support::command(&all).output().unwrap()
-    };
-    let out = run(&["status", "--json"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let legacy = make_legacy(&e.home);
+    assert!(!is_sealed(&e.home));
+    assert_eq!(e.status()["drafts"], 0);
     assert!(
-        !is_sealed(&legacy_home),
+        !is_sealed(&e.home),
         "status needs no passphrase, seals nothing"
     );
 
     // The first unlock seals what is on disk, and says so in the audit log.
-    let mut cmd = crate::support::command(&[
-        "--home",
-        legacy_home.to_str().unwrap(),
-        "--passphrase-file",
-        e.passphrase_file.to_str().unwrap(),
-        "fill",
+    let out = e.fill(
         "dtm_flow_monitoring",
-        "--answers",
-        "-",
-        "--finalize",
-    ]);
-    let out = {
-        use std::io::Write;
-        let mut child = cmd
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(valid_record(json!({})).as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap()
-    };
+        &valid_record(json!({})),
+        &["--finalize"],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(is_sealed(&legacy_home), "sealed on first use");
-    let home = fieldkit::store::profile::Home::new(legacy_home.clone());
-    let store = fieldkit::store::Store::open(home.clone(), &crypt::passphrase(PASSPHRASE)).unwrap();
+    assert!(is_sealed(&e.home), "sealed on first use");
+    let store = e.open();
     let sealed: Vec<_> = store
         .audit()
         .unwrap()
@@ -307,13 +263,14 @@ fn a_profile_of_an_earlier_fieldkit_is_sealed_on_first_use_and_not_again() {
         sealed[0]
     );
     drop(store);
+    let out = e.fill("dtm_flow_monitoring", r#"{"consent": "yes"}"#, &[]);
+    assert_eq!(out.status.code(), Some(1), "a draft: {}", stderr(&out));
 
     // From now on a replaced recipients file is refused...
     let (text, attacker_id) = attacker();
-    std::fs::write(legacy_home.join("recipients.txt"), &text).unwrap();
-    let out = run(&["status", "--json"]);
-    assert_eq!(out.status.code(), Some(0));
-    let out = run(&["rescue", "--out", fresh.path().join("r1").to_str().unwrap()]);
+    std::fs::write(e.home.join("recipients.txt"), &text).unwrap();
+    let rescued = |name: &str| e.dir.path().join(name);
+    let out = e.run(&["rescue", "--out", rescued("r1").to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("the drafts were not rescued"),
@@ -322,60 +279,43 @@ fn a_profile_of_an_earlier_fieldkit_is_sealed_on_first_use_and_not_again() {
     );
     // ... and so is the earlier fieldkit's profile.age put back with it
     // (e.g. from an old backup): the store's copy of the facts says no.
-    std::fs::write(legacy_home.join("profile.age"), &legacy).unwrap();
-    assert!(!is_sealed(&legacy_home));
-    let mut cmd = crate::support::command(&[
-        "--home",
-        legacy_home.to_str().unwrap(),
-        "--passphrase-file",
-        e.passphrase_file.to_str().unwrap(),
-        "fill",
+    std::fs::write(e.home.join("profile.age"), &legacy).unwrap();
+    let out = e.fill(
         "dtm_flow_monitoring",
-        "--answers",
-        "-",
-        "--finalize",
-    ]);
-    let out = {
-        use std::io::Write;
-        let mut child = cmd
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(valid_record(json!({})).as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap()
-    };
+        &valid_record(json!({})),
+        &["--finalize"],
+    );
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("compared with what the store was used with"),
         "{}",
         stderr(&out)
     );
-    assert!(
-        !is_sealed(&legacy_home),
-        "not sealed with the attacker's key"
-    );
-    assert_eq!(opened_by(&legacy_home, &attacker_id), 0);
+    assert!(!is_sealed(&e.home), "not sealed with the attacker's key");
+    assert_eq!(opened_by(&e.home, &attacker_id), 0);
     // A rescue with that profile encrypts drafts to the store's copy of
     // the recipients, never to the replaced file's.
-    let out = run(&["rescue", "--out", fresh.path().join("r2").to_str().unwrap()]);
+    let draft = e.fill("dtm_flow_monitoring", r#"{"consent": "yes"}"#, &[]);
+    assert_eq!(
+        draft.status.code(),
+        Some(2),
+        "refused too: {}",
+        stderr(&draft)
+    );
+    let out = e.run(&["rescue", "--out", rescued("r2").to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert_eq!(opened_by(&fresh.path().join("r2"), &attacker_id), 0);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["drafts"], 1, "{report}");
+    assert_eq!(opened_by(&rescued("r2"), &attacker_id), 0);
+    assert_eq!(opened_by(&rescued("r2").join("drafts"), &data_manager()), 1);
 
     // The old backup with the genuine recipients opens and is sealed again.
-    std::fs::write(legacy_home.join("recipients.txt"), &genuine).unwrap();
-    let out = run(&["status", "--json"]);
-    assert_eq!(out.status.code(), Some(0));
-    let store = fieldkit::store::Store::open(home, &crypt::passphrase(PASSPHRASE)).unwrap();
-    assert_eq!(store.status().unwrap().outbox, 1);
-    drop(store);
-    assert!(is_sealed(&legacy_home));
+    std::fs::write(e.home.join("recipients.txt"), &genuine).unwrap();
+    assert_eq!(e.status()["outbox"], 1);
+    let out = e.fill("dtm_flow_monitoring", r#"{"consent": "yes"}"#, &[]);
+    assert_eq!(out.status.code(), Some(1), "a draft: {}", stderr(&out));
+    assert!(is_sealed(&e.home));
+    assert_eq!(e.status()["drafts"], 2);
 }
 
 #[test]
@@ -453,10 +393,7 @@ fn a_damaged_secrets_file_says_what_to_do_and_rescue_still_copies_the_records() 
         json!({"drafts": 1, "outbox": 1, "sent": 2, "bundles": 1})
     );
     let good = std::fs::read(e.home.join("profile.age")).unwrap();
-    let dm = crypt::parse_identities(
-        &std::fs::read_to_string(repo().join("keys/demo/data-manager.key")).unwrap(),
-    )
-    .unwrap();
+    let dm = [data_manager()];
 
     for how in 0..4 {
         damage(&e.home.join("profile.age"), how);
