@@ -478,7 +478,7 @@ fn public_changes(disk: &PublicProfile, sealed: &PublicProfile) -> Vec<String> {
 
 /// What differs between `recipients.txt` (None: unreadable) and the sealed
 /// recipients: keys, not comments or order.
-pub fn recipients_changes(disk: Option<&str>, sealed: &[age::x25519::Recipient]) -> Vec<String> {
+fn recipients_changes(disk: Option<&str>, sealed: &[age::x25519::Recipient]) -> Vec<String> {
     let sealed: std::collections::BTreeSet<String> = sealed.iter().map(|r| r.to_string()).collect();
     let holds = || {
         format!(
@@ -609,7 +609,7 @@ impl super::Store {
         };
         let facts = self.profile.sealed.clone();
         if let Some(stored) = &stored
-            && *stored != facts
+            && !store_copy_changes(stored, &facts).is_empty()
         {
             return Err(ProfileError::Changed {
                 dir: self.home.dir.clone(),
@@ -647,7 +647,7 @@ impl super::Store {
 }
 
 /// What differs between the facts of the profile on disk and the store's
-/// copy of them.
+/// copy of them (nothing: the same profile).
 fn store_copy_changes(stored: &Sealed, now: &Sealed) -> Vec<String> {
     let mut out = Vec::new();
     if stored.device_id != now.device_id {
@@ -662,11 +662,9 @@ fn store_copy_changes(stored: &Sealed, now: &Sealed) -> Vec<String> {
             now.created_at, stored.created_at
         ));
     }
+    // The keys count, not the comments of the file they came in.
     let stored_keys = crypt::parse_recipients(&stored.recipients).unwrap_or_default();
     out.extend(recipients_changes(Some(&now.recipients), &stored_keys));
-    if out.is_empty() {
-        out.push("its recipients file differs from the one the store was used with".into());
-    }
     out.into_iter()
         .map(|c| format!("compared with what the store was used with: {c}"))
         .collect()
