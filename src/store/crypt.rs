@@ -344,9 +344,15 @@ impl SealKey {
     }
 
     pub fn from_hex(hex: &str) -> Option<Self> {
-        let bytes = Zeroizing::new(from_hex(hex)?);
-        let key: [u8; 32] = bytes.as_slice().try_into().ok()?;
-        Some(SealKey(Zeroizing::new(key)))
+        // Decoded in place: no temporary copy of the key.
+        if hex.len() != 64 {
+            return None;
+        }
+        let mut key = Zeroizing::new([0u8; 32]);
+        for (i, b) in key.iter_mut().enumerate() {
+            *b = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+        }
+        Some(SealKey(key))
     }
 
     pub fn to_hex(&self) -> Zeroizing<String> {
@@ -470,6 +476,29 @@ mod tests {
             &unwrap_with_passphrase(&p, &armored).unwrap()[..],
             b"secret"
         );
+    }
+
+    #[test]
+    fn secret_buffers_are_never_reallocated() {
+        let value = serde_json::json!({"age_identity": "AGE-SECRET-KEY-1X", "n": [1, 2, 3]});
+        let json = secret_json(&value);
+        assert_eq!(&json[..], &serde_json::to_vec(&value).unwrap()[..]);
+        assert_eq!(json.capacity(), json.len(), "sized once, never grown");
+        let p = passphrase("correct horse");
+        let plain = vec![7u8; 200_000];
+        let ct = wrap_with_passphrase(&p, &plain, true).unwrap();
+        let back = unwrap_with_passphrase(&p, &ct).unwrap();
+        assert_eq!(&back[..], &plain[..]);
+        assert_eq!(back.capacity(), ct.len() + 64, "sized once, never grown");
+        let id = age::x25519::Identity::generate();
+        let ct = encrypt_to(&[id.to_public()], &plain).unwrap();
+        let back = decrypt_with(&id, &ct).unwrap();
+        assert_eq!((&back[..], back.capacity()), (&plain[..], ct.len() + 64));
+        let key = SealKey::generate();
+        let hex = key.to_hex();
+        assert_eq!((hex.len(), hex.capacity()), (64, 64));
+        assert!(SealKey::from_hex(&hex[..63]).is_none());
+        assert!(SealKey::from_hex(&format!("{}zz", &hex[..62])).is_none());
     }
 
     #[test]
