@@ -10,15 +10,8 @@ use std::path::Path;
 use fieldkit::store::crypt;
 use serde_json::{Value, json};
 
+use crate::store::valid_record;
 use crate::support::{Enumerator, PASSPHRASE, Tmux, have, repo, skip, stderr};
-
-fn valid_record(extra: Value) -> String {
-    let mut v: Value = serde_json::from_str(&crate::cli::readme_fill_example()).unwrap();
-    for (k, x) in extra.as_object().unwrap() {
-        v[k] = x.clone();
-    }
-    v.to_string()
-}
 
 /// An attacker's age key: its recipients file text and its identity.
 fn attacker() -> (String, age::x25519::Identity) {
