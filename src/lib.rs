@@ -8,6 +8,7 @@ pub mod bundle;
 pub mod cli;
 pub mod commands;
 pub mod form;
+pub mod harden;
 pub mod paths;
 pub mod printable;
 pub mod store;

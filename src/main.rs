@@ -9,6 +9,11 @@ use fieldkit::cli::Cli;
 use fieldkit::commands::{self, Outcome};
 
 fn main() -> ExitCode {
+    // First, before any secret is in memory: no core dumps. A failure is
+    // said, never fatal (a container may forbid prctl).
+    for problem in fieldkit::harden::no_core_dumps() {
+        eprintln!("fieldkit: warning: {problem}");
+    }
     let cli = Cli::parse();
     match commands::run(cli) {
         Ok(Outcome::Done) => ExitCode::SUCCESS,

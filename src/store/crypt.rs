@@ -78,13 +78,54 @@ pub fn decrypt_with(
     identity: &age::x25519::Identity,
     ciphertext: &[u8],
 ) -> Result<Zeroizing<Vec<u8>>, CryptError> {
-    let plain = age::decrypt(identity, ciphertext).map_err(|e| match e {
+    let damaged = |e| match e {
         age::DecryptError::DecryptionFailed => {
             CryptError::Malformed("the payload is damaged".into())
         }
         other => map_decrypt(other),
-    })?;
-    Ok(Zeroizing::new(plain))
+    };
+    let decryptor = age::Decryptor::new_buffered(ciphertext).map_err(damaged)?;
+    let reader = decryptor
+        .decrypt(std::iter::once(identity as &dyn age::Identity))
+        .map_err(damaged)?;
+    read_plaintext(reader, ciphertext.len())
+        .map_err(|_| CryptError::Malformed("the payload is damaged".into()))
+}
+
+/// Reads a decrypted stream into a buffer that is wiped on drop, sized
+/// up front (the plaintext is shorter than its ciphertext) so that no
+/// partly filled copy is left behind in freed memory by a reallocation.
+fn read_plaintext(
+    mut reader: impl std::io::Read,
+    ciphertext_len: usize,
+) -> std::io::Result<Zeroizing<Vec<u8>>> {
+    let mut plain = Zeroizing::new(Vec::with_capacity(ciphertext_len.saturating_add(64)));
+    reader.read_to_end(&mut plain)?;
+    Ok(plain)
+}
+
+/// JSON of a value holding secrets, in a buffer wiped on drop: the size is
+/// counted first so that the buffer is never reallocated (which would
+/// leave partial copies in freed memory).
+pub fn secret_json<T: serde::Serialize>(value: &T) -> Zeroizing<Vec<u8>> {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    // A value that cannot be serialized gives empty JSON, as before.
+    let _ = serde_json::to_writer(&mut count, value);
+    let mut out = Zeroizing::new(Vec::with_capacity(count.0));
+    if serde_json::to_writer(&mut *out, value).is_err() {
+        out.clear();
+    }
+    out
 }
 
 /// Wraps with a passphrase (age's scrypt recipient at [`WORK_FACTOR`]),
@@ -125,13 +166,10 @@ pub fn unwrap_with_passphrase(
     identity.set_max_work_factor(MAX_WORK_FACTOR);
     let reader = age::armor::ArmoredReader::new(ciphertext);
     let decryptor = age::Decryptor::new_buffered(reader).map_err(map_decrypt)?;
-    let mut reader = decryptor
+    let reader = decryptor
         .decrypt(std::iter::once(&identity as &dyn age::Identity))
         .map_err(map_decrypt)?;
-    let mut plain = Zeroizing::new(Vec::new());
-    std::io::Read::read_to_end(&mut reader, &mut plain)
-        .map_err(|e| CryptError::Malformed(e.to_string()))?;
-    Ok(plain)
+    read_plaintext(reader, ciphertext.len()).map_err(|e| CryptError::Malformed(e.to_string()))
 }
 
 /// Whether bytes look like a passphrase-wrapped age file rather than a
@@ -230,7 +268,8 @@ impl X25519Identity {
         let text = identity.to_string();
         let bytes = bech32::decode(text.expose_secret())
             .ok()
-            .and_then(|(_, data)| <[u8; 32]>::try_from(data.as_slice()).ok())
+            .map(|(_, data)| Zeroizing::new(data))
+            .and_then(|data| <[u8; 32]>::try_from(data.as_slice()).ok())
             .map(Zeroizing::new)
             .expect("an age identity is 32 bytes in bech32");
         let secret = x25519_dalek::StaticSecret::from(*bytes);
@@ -305,13 +344,27 @@ impl SealKey {
     }
 
     pub fn from_hex(hex: &str) -> Option<Self> {
-        let bytes = from_hex(hex)?;
-        let key: [u8; 32] = bytes.as_slice().try_into().ok()?;
-        Some(SealKey(Zeroizing::new(key)))
+        // Decoded in place: no temporary copy of the key.
+        if hex.len() != 64 {
+            return None;
+        }
+        let mut key = Zeroizing::new([0u8; 32]);
+        for (i, b) in key.iter_mut().enumerate() {
+            *b = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+        }
+        Some(SealKey(key))
     }
 
     pub fn to_hex(&self) -> Zeroizing<String> {
-        Zeroizing::new(to_hex(self.0.as_ref()))
+        // Written into a buffer of the final size: no reallocation leaves
+        // a partial copy of the key behind.
+        let mut out = Zeroizing::new(String::with_capacity(64));
+        for b in self.0.iter() {
+            for nibble in [b >> 4, b & 0xf] {
+                out.push(char::from_digit(u32::from(nibble), 16).unwrap_or('0'));
+            }
+        }
+        out
     }
 }
 
@@ -423,6 +476,29 @@ mod tests {
             &unwrap_with_passphrase(&p, &armored).unwrap()[..],
             b"secret"
         );
+    }
+
+    #[test]
+    fn secret_buffers_are_never_reallocated() {
+        let value = serde_json::json!({"age_identity": "AGE-SECRET-KEY-1X", "n": [1, 2, 3]});
+        let json = secret_json(&value);
+        assert_eq!(&json[..], &serde_json::to_vec(&value).unwrap()[..]);
+        assert_eq!(json.capacity(), json.len(), "sized once, never grown");
+        let p = passphrase("correct horse");
+        let plain = vec![7u8; 200_000];
+        let ct = wrap_with_passphrase(&p, &plain, true).unwrap();
+        let back = unwrap_with_passphrase(&p, &ct).unwrap();
+        assert_eq!(&back[..], &plain[..]);
+        assert_eq!(back.capacity(), ct.len() + 64, "sized once, never grown");
+        let id = age::x25519::Identity::generate();
+        let ct = encrypt_to(&[id.to_public()], &plain).unwrap();
+        let back = decrypt_with(&id, &ct).unwrap();
+        assert_eq!((&back[..], back.capacity()), (&plain[..], ct.len() + 64));
+        let key = SealKey::generate();
+        let hex = key.to_hex();
+        assert_eq!((hex.len(), hex.capacity()), (64, 64));
+        assert!(SealKey::from_hex(&hex[..63]).is_none());
+        assert!(SealKey::from_hex(&format!("{}zz", &hex[..62])).is_none());
     }
 
     #[test]

@@ -43,6 +43,13 @@ pub enum StoreError {
     )]
     Locked(PathBuf),
     #[error(
+        "the store in {0} is in use by another fieldkit, but its lock file store.lock was missing \
+         or replaced (deleted while that fieldkit ran?). Nothing is damaged and nothing was \
+         changed. Close the other fieldkit window or command (look in every terminal) and try \
+         again; this fieldkit made a new lock file"
+    )]
+    LockReplaced(PathBuf),
+    #[error(
         "the store in {path} was written by a newer fieldkit (store schema {found}; this one \
          reads up to {SCHEMA}). Install the newer fieldkit; nothing was changed"
     )]
@@ -283,6 +290,9 @@ pub fn lock(home: &Home) -> Result<File, StoreError> {
             source,
         })?;
     match file.try_lock() {
+        // The store's own files may still be held by a fieldkit whose lock
+        // file was deleted: sled locks its `db` file too (see lock_probe).
+        Ok(()) if lock_probe(home) => Err(StoreError::LockReplaced(home.dir.clone())),
         Ok(()) => Ok(file),
         Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::Locked(home.dir.clone())),
         Err(std::fs::TryLockError::Error(source)) => Err(StoreError::Io {
@@ -290,6 +300,13 @@ pub fn lock(home: &Home) -> Result<File, StoreError> {
             source,
         }),
     }
+}
+
+/// Whether another process holds sled's lock on the store's `db` file
+/// (sled takes an exclusive `flock`/`LockFileEx` on it while open).
+fn lock_probe(home: &Home) -> bool {
+    std::fs::File::open(home.store_path().join("db"))
+        .is_ok_and(|db| matches!(db.try_lock(), Err(std::fs::TryLockError::WouldBlock)))
 }
 
 impl Store {
@@ -356,12 +373,15 @@ impl Store {
 
     fn open_unlocked(home: Home, profile: Profile, lock: File) -> Result<Self, StoreError> {
         let backend = open_backend(&home)?;
-        Ok(Store {
+        let mut store = Store {
             home,
             profile,
             backend: Box::new(backend),
             _lock: lock,
-        })
+        };
+        // The profile's sealed facts against the store's copy (profile.rs).
+        store.check_sealed_profile()?;
+        Ok(store)
     }
 
     /// The record counts, without the passphrase (they say nothing about

@@ -3,6 +3,13 @@
 //! signing key for bundles, the key that seals listing and audit entries)
 //! in one passphrase-wrapped file, and the deployment's recipients. Owns
 //! the layout of the home folder; the store itself is in `store/mod.rs`.
+//!
+//! Every fact that decides where data goes or whose it is (recipients,
+//! device id, enumerator id, the public keys) is sealed inside the
+//! passphrase-wrapped `profile.age` (age authenticates it: nobody without
+//! the passphrase can make a file that opens with it). `profile.toml` and
+//! `recipients.txt` are readable copies, compared with the sealed facts at
+//! every unlock: a changed copy is refused, never used.
 
 use std::fs;
 use std::io::Write;
@@ -12,11 +19,15 @@ use std::str::FromStr;
 use age::secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use ssh_key::rand_core::OsRng;
-use zeroize::Zeroizing;
 
 use super::crypt::{self, CryptError, SealKey};
 
+/// The layout of `profile.toml` (unchanged since the first fieldkit).
 pub const PROFILE_FORMAT: &str = "fieldkit-profile/1";
+/// The layout of the secrets inside `profile.age`: /2 holds the sealed
+/// facts ([`Sealed`]); /1, written by earlier fieldkits, does not and is
+/// sealed on its first unlock (see [`unlock`]).
+pub const SECRETS_FORMAT: &str = "fieldkit-profile/2";
 /// The SSHSIG namespace of bundle signatures.
 pub const BUNDLE_NAMESPACE: &str = "fieldkit-bundle";
 /// Shortest passphrase `init` accepts.
@@ -38,6 +49,23 @@ pub enum ProfileError {
     WrongPassphrase(String),
     #[error("the profile in {path} cannot be read: {reason}")]
     Unreadable { path: PathBuf, reason: String },
+    #[error(
+        "the profile's secrets file {path} is damaged or missing ({reason}), so no passphrase \
+         can open it. Restore profile.age from a backup of this laptop's fieldkit folder (a copy \
+         of this same profile: the passphrase stays the same), or ask your supervisor. \
+         Finalized records need no profile: 'fieldkit rescue --out DIR' still copies the \
+         outbox and sent records out of the store"
+    )]
+    SecretsDamaged { path: PathBuf, reason: String },
+    #[error(
+        "the profile in {dir} was changed after it was made, so fieldkit will not use it \
+         (no record is encrypted or signed with facts that are not the profile's own): {}. \
+         Put the original file(s) back from a backup of this laptop's fieldkit folder, or \
+         write back what the profile holds (said above), with your supervisor. Keys are \
+         never changed by editing these files",
+        changes.join("; ")
+    )]
+    Changed { dir: PathBuf, changes: Vec<String> },
     #[error(
         "enumerator id '{0}' cannot be used: use 1 to 64 letters, digits, '.', '_', '-' or '@' \
          (no spaces), e.g. enum-03"
@@ -165,6 +193,28 @@ struct Secrets {
     age_identity: String,
     signing_key: String,
     seal_key: String,
+    /// Absent in the secrets of earlier fieldkits (format /1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sealed: Option<Sealed>,
+}
+
+/// The public facts of a profile that are not derived from its keys,
+/// sealed in `profile.age` (the recipient and the signing key are derived
+/// from the secret keys; the enumerator id is in the secrets already).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, zeroize::Zeroize)]
+pub struct Sealed {
+    pub device_id: String,
+    pub created_at: String,
+    /// The deployment's recipients file, as copied at `init`.
+    pub recipients: String,
+}
+
+/// A profile of an earlier fieldkit, unlocked: its secrets re-wrapped with
+/// the facts found on disk, written when the store opens (after checking
+/// the store's own copy of the facts, see [`super::Store`]).
+pub(super) struct Reseal {
+    pub(super) facts: Sealed,
+    pub(super) wrapped: Vec<u8>,
 }
 
 /// An unlocked profile.
@@ -174,8 +224,20 @@ pub struct Profile {
     pub identity: age::x25519::Identity,
     pub signing_key: ssh_key::PrivateKey,
     pub seal_key: SealKey,
-    /// Who finalized records are encrypted to.
+    /// Who finalized records are encrypted to (from the sealed copy).
     pub recipients: Vec<age::x25519::Recipient>,
+    /// The facts sealed in `profile.age` (or about to be, see `reseal`).
+    pub sealed: Sealed,
+    /// Set for a profile made by an earlier fieldkit (secrets format /1).
+    pub(super) reseal: Option<Reseal>,
+}
+
+impl Profile {
+    /// Whether `profile.age` lacks the sealed facts (an earlier fieldkit
+    /// made it; opening its store seals them).
+    pub fn is_unsealed(&self) -> bool {
+        self.reseal.is_some()
+    }
 }
 
 pub fn check_enumerator_id(id: &str) -> Result<(), ProfileError> {
@@ -229,8 +291,13 @@ pub fn create(
     let seal_key = SealKey::generate();
     let device_id = uuid::Uuid::now_v7().to_string();
 
+    let sealed = Sealed {
+        device_id: device_id.clone(),
+        created_at: created_at.into(),
+        recipients: recipients_text.into(),
+    };
     let secrets = Secrets {
-        format: PROFILE_FORMAT.into(),
+        format: SECRETS_FORMAT.into(),
         enumerator_id: enumerator_id.into(),
         name: name.into(),
         age_identity: identity.to_string().expose_secret().to_string(),
@@ -239,8 +306,9 @@ pub fn create(
             .map_err(|e| CryptError::Key(e.to_string()))?
             .to_string(),
         seal_key: seal_key.to_hex().to_string(),
+        sealed: Some(sealed.clone()),
     };
-    let plain = Zeroizing::new(serde_json::to_vec(&secrets).unwrap_or_default());
+    let plain = crypt::secret_json(&secrets);
     drop(secrets);
     let wrapped = crypt::wrap_with_passphrase(passphrase, &plain, true)?;
 
@@ -264,6 +332,8 @@ pub fn create(
         signing_key,
         seal_key,
         recipients,
+        sealed,
+        reseal: None,
     })
 }
 
@@ -274,55 +344,191 @@ pub fn finish(home: &Home, public: &PublicProfile) -> Result<(), ProfileError> {
     super::backend::sync_dir(&home.dir).map_err(io(format!("cannot sync {}", home.dir.display())))
 }
 
-/// Unlocks the profile in `home` with the passphrase.
+/// Unlocks the profile in `home` with the passphrase, and checks the
+/// readable copies (`profile.toml`, `recipients.txt`) against the facts
+/// sealed in `profile.age`: a difference is refused ([`ProfileError::Changed`]).
+///
+/// A profile made by an earlier fieldkit has no sealed facts: those on
+/// disk are taken as they are (trust on first use) and the profile is
+/// marked for sealing ([`Profile::is_unsealed`]); the store seals it when
+/// it opens, after comparing with its own copy if it has one.
 pub fn unlock(home: &Home, passphrase: &SecretString) -> Result<Profile, ProfileError> {
     let public = home.public()?;
     let path = home.secrets_path();
-    let wrapped = fs::read(&path).map_err(io(format!(
-        "cannot read the profile's secrets {}",
-        path.display()
-    )))?;
-    let plain = crypt::unwrap_with_passphrase(passphrase, &wrapped).map_err(|e| match e {
-        CryptError::WrongPassphrase => ProfileError::WrongPassphrase(public.enumerator_id.clone()),
-        other => ProfileError::Unreadable {
-            path: path.clone(),
-            reason: other.to_string(),
-        },
-    })?;
-    let unreadable = |reason: String| ProfileError::Unreadable {
+    let damaged = |reason: String| ProfileError::SecretsDamaged {
         path: path.clone(),
         reason,
     };
-    let secrets: Secrets = serde_json::from_slice(&plain).map_err(|e| unreadable(e.to_string()))?;
-    if secrets.enumerator_id != public.enumerator_id {
-        return Err(unreadable(format!(
-            "profile.toml says '{}' but the secrets belong to '{}'",
-            public.enumerator_id, secrets.enumerator_id
-        )));
-    }
-    let identity = age::x25519::Identity::from_str(&secrets.age_identity)
-        .map_err(|e| unreadable(format!("bad age identity: {e}")))?;
-    let signing_key = ssh_key::PrivateKey::from_openssh(&secrets.signing_key)
-        .map_err(|e| unreadable(format!("bad signing key: {e}")))?;
-    let seal_key =
-        SealKey::from_hex(&secrets.seal_key).ok_or_else(|| unreadable("bad seal key".into()))?;
-    let rpath = home.recipients_path();
-    let rtext = fs::read_to_string(&rpath).map_err(io(format!(
-        "cannot read the deployment's recipients {}",
-        rpath.display()
-    )))?;
-    let recipients = crypt::parse_recipients(&rtext).map_err(|e| ProfileError::Unreadable {
-        path: rpath,
-        reason: e.to_string(),
+    let wrapped = fs::read(&path).map_err(|e| {
+        damaged(if e.kind() == std::io::ErrorKind::NotFound {
+            "the file is missing".into()
+        } else {
+            e.to_string()
+        })
     })?;
+    let plain = crypt::unwrap_with_passphrase(passphrase, &wrapped).map_err(|e| match e {
+        CryptError::WrongPassphrase => ProfileError::WrongPassphrase(public.enumerator_id.clone()),
+        CryptError::ExcessiveWork { .. } => ProfileError::Unreadable {
+            path: path.clone(),
+            reason: e.to_string(),
+        },
+        other => damaged(other.to_string()),
+    })?;
+    let mut secrets: Secrets =
+        serde_json::from_slice(&plain).map_err(|e| damaged(e.to_string()))?;
+    drop(plain);
+    let identity = age::x25519::Identity::from_str(&secrets.age_identity)
+        .map_err(|e| damaged(format!("bad age identity: {e}")))?;
+    let signing_key = ssh_key::PrivateKey::from_openssh(&secrets.signing_key)
+        .map_err(|e| damaged(format!("bad signing key: {e}")))?;
+    let seal_key =
+        SealKey::from_hex(&secrets.seal_key).ok_or_else(|| damaged("bad seal key".into()))?;
+    let signing_public = signing_key
+        .public_key()
+        .to_openssh()
+        .map_err(|e| damaged(format!("bad signing key: {e}")))?;
+
+    let rpath = home.recipients_path();
+    let on_disk = fs::read_to_string(&rpath);
+    let unsealed = secrets.sealed.is_none();
+    let facts = match &secrets.sealed {
+        Some(facts) => facts.clone(),
+        // An earlier fieldkit's profile: what is on disk now.
+        None => Sealed {
+            device_id: public.device_id.clone(),
+            created_at: public.created_at.clone(),
+            recipients: match &on_disk {
+                Ok(text) => text.clone(),
+                Err(e) => {
+                    return Err(ProfileError::Io {
+                        context: format!(
+                            "cannot read the deployment's recipients {}",
+                            rpath.display()
+                        ),
+                        source: std::io::Error::new(e.kind(), e.to_string()),
+                    });
+                }
+            },
+        },
+    };
+    let expected = PublicProfile {
+        format: PROFILE_FORMAT.into(),
+        enumerator_id: secrets.enumerator_id.clone(),
+        device_id: facts.device_id.clone(),
+        created_at: facts.created_at.clone(),
+        recipient: identity.to_public().to_string(),
+        signing_key: signing_public,
+    };
+    let mut changes = public_changes(&public, &expected);
+    let recipients = crypt::parse_recipients(&facts.recipients).map_err(|e| {
+        if unsealed {
+            ProfileError::Unreadable {
+                path: rpath.clone(),
+                reason: e.to_string(),
+            }
+        } else {
+            damaged(format!("its sealed recipients: {e}"))
+        }
+    })?;
+    changes.extend(recipients_changes(on_disk.as_deref().ok(), &recipients));
+    if !changes.is_empty() {
+        return Err(ProfileError::Changed {
+            dir: home.dir.clone(),
+            changes,
+        });
+    }
+    let reseal = if unsealed {
+        secrets.format = SECRETS_FORMAT.into();
+        secrets.sealed = Some(facts.clone());
+        let plain = crypt::secret_json(&secrets);
+        let wrapped = crypt::wrap_with_passphrase(passphrase, &plain, true)?;
+        Some(Reseal {
+            facts: facts.clone(),
+            wrapped,
+        })
+    } else {
+        None
+    };
     Ok(Profile {
         name: secrets.name.clone(),
-        public,
+        public: expected,
         identity,
         signing_key,
         seal_key,
         recipients,
+        sealed: facts,
+        reseal,
     })
+}
+
+/// What differs between `profile.toml` and what the profile holds.
+fn public_changes(disk: &PublicProfile, sealed: &PublicProfile) -> Vec<String> {
+    [
+        ("enumerator_id", &disk.enumerator_id, &sealed.enumerator_id),
+        ("device_id", &disk.device_id, &sealed.device_id),
+        ("created_at", &disk.created_at, &sealed.created_at),
+        ("recipient", &disk.recipient, &sealed.recipient),
+        ("signing_key", &disk.signing_key, &sealed.signing_key),
+    ]
+    .into_iter()
+    .filter(|(_, d, s)| d != s)
+    .map(|(field, d, s)| format!("profile.toml says {field} = \"{d}\", the profile holds \"{s}\""))
+    .collect()
+}
+
+/// What differs between `recipients.txt` (None: unreadable) and the sealed
+/// recipients: keys, not comments or order.
+fn recipients_changes(disk: Option<&str>, sealed: &[age::x25519::Recipient]) -> Vec<String> {
+    let sealed: std::collections::BTreeSet<String> = sealed.iter().map(|r| r.to_string()).collect();
+    let holds = || {
+        format!(
+            "the profile encrypts finalized records to {}",
+            sealed.iter().cloned().collect::<Vec<_>>().join(", ")
+        )
+    };
+    let Some(text) = disk else {
+        return vec![format!(
+            "recipients.txt is missing or unreadable; {}",
+            holds()
+        )];
+    };
+    let listed: std::collections::BTreeSet<String> = match crypt::parse_recipients(text) {
+        Ok(keys) => keys.iter().map(|r| r.to_string()).collect(),
+        Err(e) => return vec![format!("recipients.txt no longer reads ({e}); {}", holds())],
+    };
+    if listed == sealed {
+        return Vec::new();
+    }
+    let added: Vec<String> = listed.difference(&sealed).cloned().collect();
+    let removed: Vec<String> = sealed.difference(&listed).cloned().collect();
+    let mut what = Vec::new();
+    if !added.is_empty() {
+        what.push(format!(
+            "lists {} that the profile was not made with",
+            added.join(", ")
+        ));
+    }
+    if !removed.is_empty() {
+        what.push(format!("no longer lists {}", removed.join(", ")));
+    }
+    vec![format!(
+        "recipients.txt {}; {}",
+        what.join(" and "),
+        holds()
+    )]
+}
+
+/// Replaces `profile.age` with `wrapped` (the same secrets, sealed):
+/// written beside it, synced, renamed over it, the folder synced, so that
+/// a crash leaves the old file or the new one, never a torn one.
+pub(super) fn replace_secrets(home: &Home, wrapped: &[u8]) -> Result<(), ProfileError> {
+    let path = home.secrets_path();
+    let next = home.dir.join("profile.age.new");
+    // Left by an earlier attempt that stopped before the rename.
+    let _ = fs::remove_file(&next);
+    write_new(&next, wrapped, true)?;
+    fs::rename(&next, &path).map_err(io(format!("cannot replace {}", path.display())))?;
+    super::backend::sync_dir(&home.dir).map_err(io(format!("cannot sync {}", home.dir.display())))
 }
 
 /// Writes a file that must not exist yet, synced; `secret` files are
@@ -379,4 +585,87 @@ pub fn default_home() -> Option<PathBuf> {
     var("XDG_DATA_HOME")
         .or_else(|| var("HOME").map(|h| h.join(".local/share")))
         .map(|d| d.join("fieldkit"))
+}
+
+/// The key of the store's own copy of the sealed facts (in its meta tree,
+/// sealed with the profile's seal key): a profile of an earlier fieldkit
+/// put back from an old backup is checked against it before it is sealed.
+pub(super) const STORE_COPY: &[u8] = b"profile-sealed";
+
+impl super::Store {
+    /// Called when the store opens: keeps the store's copy of the sealed
+    /// facts, refuses a profile whose facts differ from it, and seals a
+    /// profile of an earlier fieldkit (rewrites `profile.age` with the
+    /// facts, says so in the audit log).
+    pub(super) fn check_sealed_profile(&mut self) -> Result<(), super::StoreError> {
+        use super::backend::{Change, Tree};
+        let stored = self
+            .backend
+            .get(Tree::Meta, STORE_COPY)
+            .map_err(|e| self.backend_err(e))?;
+        let stored: Option<Sealed> = match stored {
+            Some(bytes) => Some(self.unsealed(Tree::Meta, STORE_COPY, &bytes)?),
+            None => None,
+        };
+        let facts = self.profile.sealed.clone();
+        if let Some(stored) = &stored
+            && !store_copy_changes(stored, &facts).is_empty()
+        {
+            return Err(ProfileError::Changed {
+                dir: self.home.dir.clone(),
+                changes: store_copy_changes(stored, &facts),
+            }
+            .into());
+        }
+        let mut changes = Vec::new();
+        if stored.is_none() {
+            let sealed = self.sealed(Tree::Meta, STORE_COPY, &facts);
+            changes.push(Change::put(Tree::Meta, STORE_COPY.to_vec(), sealed));
+        }
+        if let Some(reseal) = self.profile.reseal.take() {
+            replace_secrets(&self.home, &reseal.wrapped)?;
+            let keys = self
+                .profile
+                .recipients
+                .iter()
+                .map(|r| r.to_string())
+                .collect::<Vec<_>>()
+                .join(", ");
+            let detail = format!(
+                "profile.age of an earlier fieldkit sealed with the facts on disk: device {}, \
+                 recipients {keys}",
+                reseal.facts.device_id
+            );
+            let now = crate::paths::now().to_string();
+            changes.push(self.event(&now, "profile sealed", "", "", &detail)?);
+        }
+        if !changes.is_empty() {
+            self.apply(&changes)?;
+        }
+        Ok(())
+    }
+}
+
+/// What differs between the facts of the profile on disk and the store's
+/// copy of them (nothing: the same profile).
+fn store_copy_changes(stored: &Sealed, now: &Sealed) -> Vec<String> {
+    let mut out = Vec::new();
+    if stored.device_id != now.device_id {
+        out.push(format!(
+            "its device id is '{}', the store was used with '{}'",
+            now.device_id, stored.device_id
+        ));
+    }
+    if stored.created_at != now.created_at {
+        out.push(format!(
+            "it says it was created at {}, the store was used with a profile created at {}",
+            now.created_at, stored.created_at
+        ));
+    }
+    // The keys count, not the comments of the file they came in.
+    let stored_keys = crypt::parse_recipients(&stored.recipients).unwrap_or_default();
+    out.extend(recipients_changes(Some(&now.recipients), &stored_keys));
+    out.into_iter()
+        .map(|c| format!("compared with what the store was used with: {c}"))
+        .collect()
 }

@@ -6,6 +6,11 @@
 //! written re-encrypted to the profile and the deployment's recipients;
 //! finalized records are copied as they are (age files only the data
 //! managers can read). Nothing is ever deleted.
+//!
+//! Finalized records need no profile: when the profile cannot be unlocked
+//! (its secrets file damaged or missing, the passphrase lost), the outbox
+//! and sent records are still copied and the drafts are counted, not
+//! copied (only the profile can read them).
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -16,8 +21,9 @@ use serde::Serialize;
 use super::backend::{Backend, SledBackend, Tree};
 use super::crypt;
 use super::envelope;
-use super::profile::{Home, Profile};
-use super::{Draft, display_key};
+use super::profile::STORE_COPY;
+use super::profile::{Home, Profile, Sealed};
+use super::{Draft, context, display_key};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Rescued {
@@ -42,6 +48,11 @@ pub struct RescueReport {
     pub sent: usize,
     /// Draft versions found that no longer decrypt (torn or damaged).
     pub unreadable: usize,
+    /// Why the profile was not used (drafts then stay in the store).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub without_profile: Option<String>,
+    /// Drafts found but not copied: they need the profile.
+    pub drafts_left: usize,
     pub records: Vec<Rescued>,
 }
 
@@ -53,8 +64,14 @@ struct Candidate {
     from_store: bool,
 }
 
-/// Rescues the store of `home` into `out` (created; must be empty).
-pub fn rescue(home: &Home, profile: &Profile, out: &Path) -> Result<RescueReport, String> {
+/// Rescues the store of `home` into `out` (created; must be empty). With
+/// `profile` an `Err` (why it cannot be used), only finalized records are
+/// copied.
+pub fn rescue(
+    home: &Home,
+    profile: Result<&Profile, String>,
+    out: &Path,
+) -> Result<RescueReport, String> {
     if out.exists()
         && fs::read_dir(out)
             .map(|mut d| d.next().is_some())
@@ -80,9 +97,11 @@ pub fn rescue(home: &Home, profile: &Profile, out: &Path) -> Result<RescueReport
         .unwrap_or(0);
     let copy = std::env::temp_dir().join(format!("fieldkit-rescue-{}-{stamp}", std::process::id()));
     let mut open_error = None;
+    let mut store_copy = None;
     copy_dir(&store, &copy);
     match SledBackend::open(&copy) {
         Ok(db) => {
+            store_copy = db.get(Tree::Meta, STORE_COPY).ok().flatten();
             for (tree, state) in [
                 (Tree::Drafts, "draft"),
                 (Tree::Outbox, "outbox"),
@@ -126,10 +145,18 @@ pub fn rescue(home: &Home, profile: &Profile, out: &Path) -> Result<RescueReport
         outbox: 0,
         sent: 0,
         unreadable: 0,
+        without_profile: profile.as_ref().err().cloned(),
+        drafts_left: 0,
         records: Vec::new(),
     };
-    let mut recipients = vec![profile.identity.to_public()];
-    recipients.extend(profile.recipients.iter().cloned());
+    let recipients = match profile {
+        Ok(p) => {
+            let mut all = vec![p.identity.to_public()];
+            all.extend(draft_recipients(p, store_copy.as_deref()));
+            all
+        }
+        Err(_) => Vec::new(),
+    };
     for (id, mut candidates) in found {
         let id = display_key(&id);
         // Newest first; a finalized record supersedes any draft of it.
@@ -155,6 +182,12 @@ pub fn rescue(home: &Home, profile: &Profile, out: &Path) -> Result<RescueReport
             });
             continue;
         }
+        let Ok(profile) = profile else {
+            if candidates.iter().any(|c| c.kind == envelope::DRAFT) {
+                report.drafts_left += 1;
+            }
+            continue;
+        };
         let mut rescued = None;
         for c in candidates.iter().filter(|c| c.kind == envelope::DRAFT) {
             let draft = crypt::decrypt_with(&profile.identity, &c.payload)
@@ -169,7 +202,7 @@ pub fn rescue(home: &Home, profile: &Profile, out: &Path) -> Result<RescueReport
             }
         }
         if let Some((draft, from_store)) = rescued {
-            let plain = zeroize::Zeroizing::new(serde_json::to_vec(&draft).unwrap_or_default());
+            let plain = crypt::secret_json(&draft);
             let ct = crypt::encrypt_to(&recipients, &plain).map_err(|e| e.to_string())?;
             let file = format!("drafts/{id}.age");
             write(out, &file, &ct)?;
@@ -186,6 +219,23 @@ pub fn rescue(home: &Home, profile: &Profile, out: &Path) -> Result<RescueReport
     let json = serde_json::to_string_pretty(&report).unwrap_or_default();
     write(out, "rescue.json", json.as_bytes())?;
     Ok(report)
+}
+
+/// Who rescued drafts are encrypted to besides the profile: its sealed
+/// recipients, or for a profile of an earlier fieldkit not sealed yet, the
+/// store's own copy of them when it has one (`recipients.txt` is not
+/// trusted for that when the store says otherwise).
+fn draft_recipients(profile: &Profile, store_copy: Option<&[u8]>) -> Vec<age::x25519::Recipient> {
+    if profile.is_unsealed() {
+        let stored = store_copy
+            .and_then(|v| crypt::open(&profile.seal_key, &context(Tree::Meta, STORE_COPY), v).ok())
+            .and_then(|plain| serde_json::from_slice::<Sealed>(&plain).ok())
+            .and_then(|facts| crypt::parse_recipients(&facts.recipients).ok());
+        if let Some(keys) = stored {
+            return keys;
+        }
+    }
+    profile.recipients.clone()
 }
 
 fn add(

@@ -329,7 +329,7 @@ fn rescue_copies_out_drafts_and_records_from_a_store_that_will_not_open() {
         Err(StoreError::Corrupted { .. })
     ));
     let out = dir.path().join("rescued");
-    let report = rescue::rescue(&home, &profile, &out).unwrap();
+    let report = rescue::rescue(&home, Ok(&profile), &out).unwrap();
     assert!(!report.opened);
     assert_eq!((report.drafts, report.outbox), (1, 1), "{report:?}");
     let draft_file = std::fs::read(out.join(format!("drafts/{}.age", kept.id))).unwrap();
@@ -349,7 +349,7 @@ fn rescue_copies_out_drafts_and_records_from_a_store_that_will_not_open() {
         "rescue changes nothing in the store"
     );
     assert!(
-        rescue::rescue(&home, &profile, &out).is_err(),
+        rescue::rescue(&home, Ok(&profile), &out).is_err(),
         "a non-empty output folder is refused"
     );
 }

@@ -11,6 +11,7 @@ mod export;
 mod fuzz;
 mod hostile;
 mod load_errors;
+mod profile;
 mod sessions;
 mod shipped;
 mod signers;

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::support::{Enumerator, PASSPHRASE, Tmux, have, repo, skip, stderr, wait_until};
 
 /// A valid flow-monitoring record (the README's example).
-fn valid_record(extra: Value) -> String {
+pub fn valid_record(extra: Value) -> String {
     let mut v: Value = serde_json::from_str(&crate::cli::readme_fill_example()).unwrap();
     for (k, x) in extra.as_object().unwrap() {
         v[k] = x.clone();
