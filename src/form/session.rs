@@ -4,6 +4,8 @@
 //! enumerator sees, lists what is missing or violated, and produces the
 //! record. Pure: no I/O, no clock (the caller passes `Env`), no terminal.
 
+use std::cell::Cell;
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -12,7 +14,9 @@ use serde_json::{Map, Value};
 use super::answer::{self, AnswerError};
 use super::dates::DateTime;
 use super::eval::{XVal, eval};
-use super::load::MAX_REPEAT_COUNT;
+use super::limits::{
+    self, MAX_RECORD_VALUE_BYTES, MAX_RECORD_VALUES, MAX_REPEAT_COUNT, MAX_TEXT_BYTES,
+};
 use super::model::{ChoiceList, Default, Form, Kind, NodeId, Required, Text};
 
 /// Repeat instances from the outermost in: (repeat node, 0-based index).
@@ -53,6 +57,8 @@ pub enum ViolationKind {
     Constraint,
     Type,
     Unknown,
+    /// A value or the record went over one of fieldkit's caps (`limits`).
+    Limit,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -81,6 +87,24 @@ impl Instance {
             repeats: vec![Vec::new(); slots],
         }
     }
+
+    /// What counts against [`MAX_RECORD_VALUES`]: its values, and itself.
+    fn cost(slots: usize) -> usize {
+        slots + 1
+    }
+
+    /// Values and bytes of values held by this instance and every
+    /// instance inside it.
+    fn held(&self) -> (usize, usize) {
+        let mut stack = vec![self];
+        let (mut values, mut bytes) = (0, 0);
+        while let Some(inst) = stack.pop() {
+            values += Instance::cost(inst.values.len());
+            bytes += inst.values.iter().map(String::len).sum::<usize>();
+            stack.extend(inst.repeats.iter().flatten());
+        }
+        (values, bytes)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -89,6 +113,12 @@ pub struct Session {
     env: Env,
     language: Option<String>,
     root: Instance,
+    /// Values held in all instances, against [`MAX_RECORD_VALUES`].
+    values: usize,
+    /// Bytes of all values held, against [`MAX_RECORD_VALUE_BYTES`].
+    bytes: usize,
+    /// What the last recomputation could not do within the caps.
+    limits: Vec<Violation>,
 }
 
 impl Session {
@@ -97,6 +127,9 @@ impl Session {
         let language = form.default_language.clone();
         let mut s = Session {
             root: Instance::new(form.root_slots),
+            values: Instance::cost(form.root_slots),
+            bytes: 0,
+            limits: Vec::new(),
             form,
             env,
             language,
@@ -128,7 +161,8 @@ impl Session {
             .collect();
         for id in ends {
             let slot = self.form.nodes[id].slot;
-            self.root.values[slot] = now.to_string();
+            // A time is a few bytes: it fits unless the record is full.
+            let _ = self.put(&[], slot, now.to_string());
         }
     }
 
@@ -203,16 +237,13 @@ impl Session {
                 (_, Some(Default::Literal(v))) => v.clone(),
                 _ => continue,
             };
-            if let Some(inst) = self.instance_mut(path) {
-                inst.values[node.slot] = value;
-            }
+            // A default that does not fit leaves the question empty.
+            let _ = self.put(path, node.slot, value);
         }
         for &id in &members {
             if let Some(Default::Dynamic(e)) = &form.nodes[id].default {
                 let value = eval(e, &self.ctx(path, Some(id))).into_string();
-                if let Some(inst) = self.instance_mut(path) {
-                    inst.values[form.nodes[id].slot] = value;
-                }
+                let _ = self.put(path, form.nodes[id].slot, value);
             }
         }
     }
@@ -232,12 +263,18 @@ impl Session {
         }
         let slots = self.form.slots(Some(repeat));
         let slot = node.slot;
+        let cost = Instance::cost(slots);
+        let full = self.values + cost > MAX_RECORD_VALUES;
         let inst = self.instance_mut(path).ok_or(AnswerError::NoSuchPlace)?;
         if inst.repeats[slot].len() >= MAX_REPEAT_COUNT {
             return Err(AnswerError::NoSuchPlace);
         }
+        if full {
+            return Err(AnswerError::RecordFull);
+        }
         inst.repeats[slot].push(Instance::new(slots));
         let index = inst.repeats[slot].len() - 1;
+        self.values += cost;
         let mut new_path = path.to_vec();
         new_path.push((repeat, index));
         self.fill_new_instance(&new_path);
@@ -258,7 +295,9 @@ impl Session {
         if index >= inst.repeats[slot].len() {
             return Err(AnswerError::NoSuchPlace);
         }
-        inst.repeats[slot].remove(index);
+        let (values, bytes) = inst.repeats[slot].remove(index).held();
+        self.values -= values;
+        self.bytes -= bytes;
         self.recompute();
         Ok(())
     }
@@ -323,24 +362,49 @@ impl Session {
         if node.scope() != pos.path.last().map(|p| p.0) {
             return Err(AnswerError::NoSuchPlace);
         }
+        if raw.len() > MAX_TEXT_BYTES {
+            return Err(AnswerError::TooLong(raw.len()));
+        }
         let value = answer::canonical(
             &node.kind,
             raw,
             form.list_of(pos.node),
             self.env.now.offset_s,
         )?;
-        let inst = self
-            .instance_mut(&pos.path)
-            .ok_or(AnswerError::NoSuchPlace)?;
-        inst.values[node.slot] = value;
+        self.put(&pos.path, node.slot, value)
+    }
+
+    /// Stores `value` in `slot` of the instance at `path`, keeping count
+    /// of the bytes the record holds: refused when it would take the
+    /// record over [`MAX_RECORD_VALUE_BYTES`].
+    fn put(
+        &mut self,
+        path: &[(NodeId, usize)],
+        slot: usize,
+        value: String,
+    ) -> Result<(), AnswerError> {
+        let held = self.bytes;
+        let inst = self.instance_mut(path).ok_or(AnswerError::NoSuchPlace)?;
+        let old = inst.values.get(slot).ok_or(AnswerError::NoSuchPlace)?.len();
+        let total = held - old + value.len();
+        if value.len() > old && total > MAX_RECORD_VALUE_BYTES {
+            return Err(AnswerError::RecordFull);
+        }
+        inst.values[slot] = value;
+        self.bytes = total;
         Ok(())
     }
 
     // ----- recomputation ---------------------------------------------------
 
-    /// Recomputes relevance, calculations and repeat counts in dependency order.
+    /// Recomputes relevance, calculations and repeat counts in dependency
+    /// order. What does not fit in the caps (a value over
+    /// [`MAX_TEXT_BYTES`], more repeat entries than the record holds) is
+    /// left empty or out, and reported by `violations`.
     pub fn recompute(&mut self) {
         let form = Arc::clone(&self.form);
+        self.limits.clear();
+        let mut reported: HashSet<NodeId> = HashSet::new();
         for &id in &form.order {
             let node = &form.nodes[id];
             for path in self.instance_paths(node.scope()) {
@@ -360,8 +424,21 @@ impl Session {
                         .relevant
                         .as_ref()
                         .is_none_or(|e| eval(e, &self.ctx(&path, Some(id))).to_bool());
+                let mut problem = None;
                 let calculated = match &node.calculation {
-                    Some(e) if relevant => Some(eval(e, &self.ctx(&path, Some(id))).into_string()),
+                    Some(e) if relevant => {
+                        let ctx = self.ctx(&path, Some(id));
+                        let value = eval(e, &ctx).into_string();
+                        if ctx.overflow.get() {
+                            problem = Some(format!(
+                                "{}: the calculation makes a text longer than {}, fieldkit's cap \
+                                 for a value; it is left empty",
+                                node.name,
+                                limits::bytes(MAX_TEXT_BYTES as u64)
+                            ));
+                        }
+                        Some(value)
+                    }
                     _ => None,
                 };
                 let count = match &node.repeat_count {
@@ -375,25 +452,79 @@ impl Session {
                     }
                     _ => None,
                 };
-                let slots = form.slots(Some(id));
                 let Some(inst) = self.instance_mut(&path) else {
                     continue;
                 };
                 inst.relevant[node.slot] = relevant;
-                if let Some(v) = calculated {
-                    inst.values[node.slot] = v;
+                if let Some(v) = calculated
+                    && self.put(&path, node.slot, v).is_err()
+                {
+                    let _ = self.put(&path, node.slot, String::new());
+                    problem = Some(AnswerError::RecordFull.to_string());
                 }
-                if let Some(n) = count {
-                    let have = inst.repeats[node.slot].len();
-                    inst.repeats[node.slot].resize_with(n, || Instance::new(slots));
-                    for i in have..n {
-                        let mut p = path.clone();
-                        p.push((id, i));
-                        self.fill_new_instance(&p);
-                    }
+                if let Some(n) = count
+                    && let Err(e) = self.resize(&path, id, n)
+                {
+                    problem = Some(format!("{}: {e}", node.name));
+                }
+                if let Some(message) = problem
+                    && reported.insert(id)
+                {
+                    let pos = Pos {
+                        path: path.clone(),
+                        node: id,
+                    };
+                    self.limits.push(Violation {
+                        name: node.name.clone(),
+                        path: self.describe(&pos),
+                        kind: ViolationKind::Limit,
+                        message,
+                        pos: Some(pos),
+                    });
                 }
             }
         }
+    }
+
+    /// Gives the repeat `id` inside the instance at `path` `n` instances
+    /// (new ones filled in); refused past [`MAX_RECORD_VALUES`], with as
+    /// many as fit.
+    fn resize(&mut self, path: &[(NodeId, usize)], id: NodeId, n: usize) -> Result<(), String> {
+        let slots = self.form.slots(Some(id));
+        let slot = self.form.nodes[id].slot;
+        let cost = Instance::cost(slots);
+        let room = MAX_RECORD_VALUES.saturating_sub(self.values) / cost;
+        let Some(inst) = self.instance_mut(path) else {
+            return Ok(());
+        };
+        let have = inst.repeats[slot].len();
+        if n <= have {
+            let (mut values, mut bytes) = (0, 0);
+            for gone in inst.repeats[slot].drain(n..) {
+                let (v, b) = gone.held();
+                values += v;
+                bytes += b;
+            }
+            self.values -= values;
+            self.bytes -= bytes;
+            return Ok(());
+        }
+        let fits = n.min(have + room);
+        inst.repeats[slot].resize_with(fits, || Instance::new(slots));
+        self.values += (fits - have) * cost;
+        for i in have..fits {
+            let mut p = path.to_vec();
+            p.push((id, i));
+            self.fill_new_instance(&p);
+        }
+        if fits < n {
+            return Err(format!(
+                "its repeat_count asks for {n} entries here, but only {} fit: a record holds at \
+                 most {MAX_RECORD_VALUES} values (questions times repeat entries)",
+                fits
+            ));
+        }
+        Ok(())
     }
 
     fn ctx<'a>(&'a self, path: &'a [(NodeId, usize)], current: Option<NodeId>) -> Ctx<'a> {
@@ -402,6 +533,7 @@ impl Session {
             path,
             current,
             choice: None,
+            overflow: Cell::new(false),
         }
     }
 
@@ -482,6 +614,7 @@ impl Session {
                     path: &pos.path,
                     current: Some(pos.node),
                     choice: Some((list, i)),
+                    overflow: Cell::new(false),
                 };
                 eval(&filter.expr, &ctx).to_bool()
             })
@@ -511,7 +644,13 @@ impl Session {
             match after.find('}') {
                 Some(end) => {
                     if let Some(id) = self.form.find(&after[..end]) {
-                        out.push_str(&self.lookup(id, path).into_string());
+                        let value = self.lookup(id, path).into_string();
+                        // A label shows at most MAX_TEXT_BYTES of answers.
+                        if out.len() + value.len() > MAX_TEXT_BYTES {
+                            out.push('…');
+                            return out;
+                        }
+                        out.push_str(&value);
                     }
                     rest = &after[end + 1..];
                 }
@@ -704,9 +843,23 @@ impl Session {
             }
             return None;
         }
-        if let Some(c) = &node.constraint
-            && !eval(c, &ctx).to_bool()
+        let checked = node
+            .constraint
+            .as_ref()
+            .map(|c| (c, eval(c, &ctx).to_bool()));
+        if let Some((c, _)) = checked
+            && ctx.overflow.get()
         {
+            return violation(
+                ViolationKind::Limit,
+                format!(
+                    "the constraint ({c}) makes a text longer than {}, fieldkit's cap for a \
+                     value, and cannot be checked",
+                    limits::bytes(MAX_TEXT_BYTES as u64)
+                ),
+            );
+        }
+        if let Some((c, false)) = checked {
             let message = self.message(&node.constraint_message, &pos.path, || {
                 format!(
                     "{} ({c})",
@@ -759,6 +912,7 @@ impl Session {
                 out.extend(self.check(pos));
             }
         });
+        out.extend(self.limits.iter().cloned());
         out
     }
 
@@ -1013,6 +1167,8 @@ struct Ctx<'a> {
     path: &'a [(NodeId, usize)],
     current: Option<NodeId>,
     choice: Option<(&'a ChoiceList, usize)>,
+    /// Set when a string would have gone over [`MAX_TEXT_BYTES`].
+    overflow: Cell<bool>,
 }
 
 impl super::eval::Scope for Ctx<'_> {
@@ -1086,5 +1242,9 @@ impl super::eval::Scope for Ctx<'_> {
 
     fn regex_match(&self, text: &str, pattern: &str) -> bool {
         self.s.form.regex(pattern).is_some_and(|r| r.is_match(text))
+    }
+
+    fn too_long(&self) {
+        self.overflow.set(true);
     }
 }
