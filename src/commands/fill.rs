@@ -100,23 +100,20 @@ fn read_line_capped<R: std::io::BufRead>(
     }
     let ended = out.last() == Some(&b'\n');
     out.truncate(start);
-    while !ended {
+    if ended {
+        return Ok(false);
+    }
+    loop {
         let buf = input.fill_buf()?;
-        if buf.is_empty() {
+        let (used, done) = match buf.iter().position(|&b| b == b'\n') {
+            Some(i) => (i + 1, true),
+            None => (buf.len(), buf.is_empty()),
+        };
+        input.consume(used);
+        if done {
             return Ok(false);
         }
-        match buf.iter().position(|&b| b == b'\n') {
-            Some(i) => {
-                input.consume(i + 1);
-                return Ok(false);
-            }
-            None => {
-                let n = buf.len();
-                input.consume(n);
-            }
-        }
     }
-    Ok(false)
 }
 
 impl<R: std::io::BufRead> Iterator for Records<R> {

@@ -44,19 +44,21 @@ pub const MAX_WORKBOOK_ENTRIES: usize = 1_000;
 pub const MAX_WORKBOOK_PART_BYTES: u64 = 32 * MIB as u64;
 /// Largest workbook once unzipped, all its files together, in bytes.
 pub const MAX_WORKBOOK_BYTES: u64 = 64 * MIB as u64;
-/// Most cells read from all sheets of a workbook (each row counted up to
-/// its last value).
+/// Most cells read from all sheets of a workbook: each cell with a value,
+/// plus each row's width from column A to its last value.
 pub const MAX_WORKBOOK_CELLS: usize = 2_000_000;
 /// Rightmost column read in a sheet (1-based; column AMJ).
 pub const MAX_SHEET_COLUMNS: u32 = 1_024;
 /// Most bytes of cell text read from all sheets of a workbook.
-pub const MAX_WORKBOOK_TEXT_BYTES: usize = 64 * MIB;
+pub const MAX_WORKBOOK_TEXT_BYTES: usize = 32 * MIB;
+/// Longest text in one cell of a workbook, in bytes.
+pub const MAX_CELL_BYTES: usize = 64 * KIB;
 
 /// `n` bytes as people read a cap: "64 KiB", "8 MiB".
 pub fn bytes(n: u64) -> String {
     const UNITS: [(u64, &str); 3] = [(1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")];
     for (size, unit) in UNITS {
-        if n >= size && n % size == 0 {
+        if n >= size && n.is_multiple_of(size) {
             return format!("{} {unit}", n / size);
         }
     }

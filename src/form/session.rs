@@ -1248,3 +1248,97 @@ impl super::eval::Scope for Ctx<'_> {
         self.overflow.set(true);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::form::dates::parse_datetime;
+
+    const FORM: &str = r#"
+[[survey]]
+type = "text"
+name = "a"
+label = "a"
+
+[[survey]]
+type = "integer"
+name = "n"
+label = "n"
+
+[[survey]]
+type = "begin_repeat"
+name = "r"
+label = "r"
+
+[[survey]]
+type = "text"
+name = "b"
+label = "b"
+
+[[survey]]
+type = "calculate"
+name = "c"
+calculation = "concat(${b}, ${a})"
+
+[[survey]]
+type = "begin_repeat"
+name = "f"
+label = "f"
+repeat_count = "${n}"
+
+[[survey]]
+type = "text"
+name = "d"
+label = "d"
+default = "concat(${a}, 'x')"
+
+[[survey]]
+type = "end_repeat"
+
+[[survey]]
+type = "end_repeat"
+"#;
+
+    /// The running counts against the caps match what the record holds.
+    fn counted(s: &Session) {
+        assert_eq!((s.values, s.bytes), s.root.held());
+    }
+
+    #[test]
+    fn the_counts_against_the_caps_follow_every_change() {
+        let form = crate::form::load_str(FORM, std::path::Path::new("t.toml"))
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        let env = Env {
+            now: parse_datetime("2026-11-22T09:00:00+07:00", 0).expect("clock"),
+            device_id: "d".into(),
+            username: "u".into(),
+        };
+        let mut s = Session::new(Arc::new(form), env);
+        let node = |s: &Session, name: &str| s.form().find(name).expect("node");
+        let (a, n, r, b) = (node(&s, "a"), node(&s, "n"), node(&s, "r"), node(&s, "b"));
+        let at = |path: &Path, node| Pos {
+            path: path.clone(),
+            node,
+        };
+        counted(&s);
+        s.answer(&at(&vec![], a), "hello").expect("a");
+        counted(&s);
+        let first = s.add_instance(&[], r).expect("add");
+        let second = s.add_instance(&[], r).expect("add");
+        counted(&s);
+        s.answer(&at(&first, b), "one").expect("b");
+        s.answer(&at(&second, b), "two two").expect("b");
+        counted(&s);
+        s.answer(&at(&vec![], n), "3").expect("n");
+        counted(&s);
+        assert_eq!(s.instance_count(&second, node(&s, "f")), 3);
+        s.answer(&at(&vec![], n), "1").expect("n");
+        counted(&s);
+        s.remove_instance(&first).expect("remove");
+        counted(&s);
+        s.answer(&at(&vec![], a), "").expect("a");
+        counted(&s);
+        s.touch(parse_datetime("2026-11-22T10:00:00+07:00", 0).expect("clock"));
+        counted(&s);
+    }
+}

@@ -8,6 +8,7 @@ mod bundle;
 mod cli;
 mod crash;
 mod fuzz;
+mod hostile_forms;
 mod load_errors;
 mod sessions;
 mod shipped;
