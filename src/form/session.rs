@@ -254,6 +254,17 @@ impl Session {
         path: &[(NodeId, usize)],
         repeat: NodeId,
     ) -> Result<Path, AnswerError> {
+        let new_path = self.push_instance(path, repeat)?;
+        self.recompute();
+        Ok(new_path)
+    }
+
+    /// `add_instance` without the recomputation.
+    fn push_instance(
+        &mut self,
+        path: &[(NodeId, usize)],
+        repeat: NodeId,
+    ) -> Result<Path, AnswerError> {
         let node = &self.form.nodes[repeat];
         if node.kind != Kind::Repeat
             || node.repeat_count.is_some()
@@ -278,7 +289,6 @@ impl Session {
         let mut new_path = path.to_vec();
         new_path.push((repeat, index));
         self.fill_new_instance(&new_path);
-        self.recompute();
         Ok(new_path)
     }
 
@@ -1014,44 +1024,66 @@ impl Session {
 
     /// Loads answers in the form of a record (`{"name": value, "repeat":
     /// [{...}]}`); returns the answers it could not take, as type and
-    /// unknown-field violations.
+    /// unknown-field violations. Loads one depth of repeats at a time and
+    /// recomputes once per depth, so that the work grows with the record,
+    /// not with its square.
     pub fn load_answers(&mut self, answers: &Map<String, Value>) -> Vec<Violation> {
         let mut problems = Vec::new();
-        self.load_object(answers, &[], &mut problems);
+        let mut level: Vec<(Path, &Map<String, Value>)> = vec![(Vec::new(), answers)];
+        while !level.is_empty() {
+            let mut repeats = Vec::new();
+            for (path, object) in &level {
+                self.load_values(object, path, &mut problems, &mut repeats);
+            }
+            // Repeat counts worked out from the answers just loaded.
+            self.recompute();
+            let mut next = Vec::new();
+            for (path, id, value) in repeats {
+                self.load_entries(&path, id, value, &mut problems, &mut next);
+            }
+            level = next;
+        }
         self.recompute();
         problems
     }
 
-    fn load_object(
+    /// A problem with the answer `name` inside the instance at `path`.
+    fn problem(
+        &self,
+        problems: &mut Vec<Violation>,
+        path: &[(NodeId, usize)],
+        name: &str,
+        kind: ViolationKind,
+        message: String,
+    ) {
+        let prefix: String = path
+            .iter()
+            .map(|&(r, i)| format!("{}[{}]/", self.form.nodes[r].name, i + 1))
+            .collect();
+        problems.push(Violation {
+            name: name.to_string(),
+            path: format!("{prefix}{name}"),
+            kind,
+            message,
+            pos: None,
+        });
+    }
+
+    /// Stores the answers of one object (the record, or a repeat entry);
+    /// its repeats go to `repeats`, loaded after a recomputation.
+    fn load_values<'v>(
         &mut self,
-        answers: &Map<String, Value>,
+        answers: &'v Map<String, Value>,
         path: &[(NodeId, usize)],
         problems: &mut Vec<Violation>,
+        repeats: &mut Vec<(Path, NodeId, &'v Value)>,
     ) {
         let form = Arc::clone(&self.form);
         let scope = path.last().map(|p| p.0);
-        let prefix: String = path
-            .iter()
-            .map(|&(r, i)| format!("{}[{}]/", form.nodes[r].name, i + 1))
-            .collect();
-        let problem = |problems: &mut Vec<Violation>, name: &str, kind, message: String| {
-            problems.push(Violation {
-                name: name.to_string(),
-                path: format!("{prefix}{name}"),
-                kind,
-                message,
-                pos: None,
-            });
-        };
-        let mut repeats = Vec::new();
         for (key, value) in answers {
             let Some(id) = form.find(key) else {
-                problem(
-                    problems,
-                    key,
-                    ViolationKind::Unknown,
-                    format!("the form has no field '{key}'"),
-                );
+                let message = format!("the form has no field '{key}'");
+                self.problem(problems, path, key, ViolationKind::Unknown, message);
                 continue;
             };
             let node = &form.nodes[id];
@@ -1062,29 +1094,24 @@ impl Session {
                     }
                     None => format!("'{key}' is not part of this repeat; give it at the top level"),
                 };
-                problem(problems, key, ViolationKind::Unknown, message);
+                self.problem(problems, path, key, ViolationKind::Unknown, message);
                 continue;
             }
+            let worked_out =
+                format!("'{key}' is worked out by the form; leave it out of the answers");
             match node.kind {
-                Kind::Group => problem(
-                    problems,
-                    key,
-                    ViolationKind::Unknown,
-                    format!("'{key}' is a group; give the answers inside it at this level"),
-                ),
-                Kind::Repeat => repeats.push((id, value)),
-                Kind::Note | Kind::Calculate => problem(
-                    problems,
-                    key,
-                    ViolationKind::Unknown,
-                    format!("'{key}' is worked out by the form; leave it out of the answers"),
-                ),
-                _ if node.calculation.is_some() => problem(
-                    problems,
-                    key,
-                    ViolationKind::Unknown,
-                    format!("'{key}' is worked out by the form; leave it out of the answers"),
-                ),
+                Kind::Group => {
+                    let message =
+                        format!("'{key}' is a group; give the answers inside it at this level");
+                    self.problem(problems, path, key, ViolationKind::Unknown, message);
+                }
+                Kind::Repeat => repeats.push((path.to_vec(), id, value)),
+                Kind::Note | Kind::Calculate => {
+                    self.problem(problems, path, key, ViolationKind::Unknown, worked_out);
+                }
+                _ if node.calculation.is_some() => {
+                    self.problem(problems, path, key, ViolationKind::Unknown, worked_out);
+                }
                 _ => {
                     let pos = Pos {
                         path: path.to_vec(),
@@ -1093,62 +1120,59 @@ impl Session {
                     let stored = answer::json_to_raw(&node.kind, value)
                         .and_then(|raw| self.set_value(&pos, &raw).map_err(|e| e.to_string()));
                     if let Err(message) = stored {
-                        problem(problems, key, ViolationKind::Type, message);
+                        self.problem(problems, path, key, ViolationKind::Type, message);
                     }
                 }
             }
         }
-        self.recompute();
-        for (id, value) in repeats {
-            let name = &form.nodes[id].name;
-            let Value::Array(items) = value else {
-                problem(
-                    problems,
-                    name,
-                    ViolationKind::Type,
-                    format!("'{name}' is a repeat: give a list of objects, one per entry"),
-                );
+    }
+
+    /// Makes the entries of the repeat `id` inside the instance at `path`;
+    /// their objects go to `next`, loaded at the next depth.
+    fn load_entries<'v>(
+        &mut self,
+        path: &[(NodeId, usize)],
+        id: NodeId,
+        value: &'v Value,
+        problems: &mut Vec<Violation>,
+        next: &mut Vec<(Path, &'v Map<String, Value>)>,
+    ) {
+        let form = Arc::clone(&self.form);
+        let name = &form.nodes[id].name;
+        let Value::Array(items) = value else {
+            let message = format!("'{name}' is a repeat: give a list of objects, one per entry");
+            self.problem(problems, path, name, ViolationKind::Type, message);
+            return;
+        };
+        let fixed = form.nodes[id].repeat_count.is_some();
+        for (i, item) in items.iter().enumerate() {
+            let Value::Object(obj) = item else {
+                let message = format!("entry {} of '{name}' is not an object", i + 1);
+                self.problem(problems, path, name, ViolationKind::Type, message);
                 continue;
             };
-            let fixed = form.nodes[id].repeat_count.is_some();
-            for (i, item) in items.iter().enumerate() {
-                let Value::Object(obj) = item else {
-                    problem(
-                        problems,
-                        name,
-                        ViolationKind::Type,
-                        format!("entry {} of '{name}' is not an object", i + 1),
+            if i >= self.instance_count(path, id) {
+                if fixed {
+                    let message = format!(
+                        "'{name}' has {} entries, but its repeat_count allows {}",
+                        items.len(),
+                        self.instance_count(path, id)
                     );
-                    continue;
-                };
-                if i >= self.instance_count(path, id) {
-                    if fixed {
-                        problem(
-                            problems,
-                            name,
-                            ViolationKind::Constraint,
-                            format!(
-                                "'{name}' has {} entries, but its repeat_count allows {}",
-                                items.len(),
-                                self.instance_count(path, id)
-                            ),
-                        );
-                        break;
-                    }
-                    if self.add_instance(path, id).is_err() {
-                        problem(
-                            problems,
-                            name,
-                            ViolationKind::Type,
-                            format!("'{name}' has too many entries"),
-                        );
-                        break;
-                    }
+                    self.problem(problems, path, name, ViolationKind::Constraint, message);
+                    break;
                 }
-                let mut inner = path.to_vec();
-                inner.push((id, i));
-                self.load_object(obj, &inner, problems);
+                if let Err(e) = self.push_instance(path, id) {
+                    let message = match e {
+                        AnswerError::RecordFull => format!("'{name}': {e}"),
+                        _ => format!("'{name}' has too many entries"),
+                    };
+                    self.problem(problems, path, name, ViolationKind::Type, message);
+                    break;
+                }
             }
+            let mut inner = path.to_vec();
+            inner.push((id, i));
+            next.push((inner, obj));
         }
     }
 }
