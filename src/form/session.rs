@@ -1118,9 +1118,20 @@ impl Session {
                         node: id,
                     };
                     let stored = answer::json_to_raw(&node.kind, value)
-                        .and_then(|raw| self.set_value(&pos, &raw).map_err(|e| e.to_string()));
-                    if let Err(message) = stored {
-                        self.problem(problems, path, key, ViolationKind::Type, message);
+                        .map_err(|message| (ViolationKind::Type, message))
+                        .and_then(|raw| {
+                            self.set_value(&pos, &raw).map_err(|e| {
+                                let kind = match e {
+                                    AnswerError::TooLong(_) | AnswerError::RecordFull => {
+                                        ViolationKind::Limit
+                                    }
+                                    _ => ViolationKind::Type,
+                                };
+                                (kind, e.to_string())
+                            })
+                        });
+                    if let Err((kind, message)) = stored {
+                        self.problem(problems, path, key, kind, message);
                     }
                 }
             }
@@ -1162,11 +1173,14 @@ impl Session {
                     break;
                 }
                 if let Err(e) = self.push_instance(path, id) {
-                    let message = match e {
-                        AnswerError::RecordFull => format!("'{name}': {e}"),
-                        _ => format!("'{name}' has too many entries"),
+                    let (kind, message) = match e {
+                        AnswerError::RecordFull => (ViolationKind::Limit, format!("'{name}': {e}")),
+                        _ => (
+                            ViolationKind::Type,
+                            format!("'{name}' has too many entries"),
+                        ),
                     };
-                    self.problem(problems, path, name, ViolationKind::Type, message);
+                    self.problem(problems, path, name, kind, message);
                     break;
                 }
             }

@@ -246,6 +246,32 @@ fn nested_repeat_counts_cannot_multiply_past_the_record_cap() {
 }
 
 #[test]
+fn answers_with_more_entries_than_a_record_holds_are_refused() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut r: Vec<String> = (0..2)
+        .map(|i| format!("type = \"begin_repeat\"\nname = \"r{i}\"\nlabel = \"r\"\n"))
+        .collect();
+    r.push("type = \"text\"\nname = \"q\"\nlabel = \"q\"\n".into());
+    r.extend((0..2).map(|_| "type = \"end_repeat\"\n".to_string()));
+    let form = write(dir.path(), "nest.toml", &rows(&r));
+    // 300,000 entries in 0.9 MB: each costs a value and itself.
+    let inner = vec!["{}"; 1000].join(",");
+    let outer = vec![format!("{{\"r1\": [{inner}]}}"); 300].join(",");
+    let (out, reports) = dry_run(dir.path(), &form, &format!("{{\"r0\": [{outer}]}}\n"));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let violations = reports[0]["violations"].as_array().expect("violations");
+    assert_eq!(violations[0]["path"], "r0[100]/r1", "{:?}", violations[0]);
+    assert_eq!(violations[0]["kind"], "limit");
+    assert!(
+        violations[0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("the record is full: it holds at most 200000 values")),
+        "{:?}",
+        violations[0]
+    );
+}
+
+#[test]
 fn an_answers_line_over_the_cap_is_skipped_with_a_message() {
     let dir = tempfile::tempdir().expect("tmp");
     let form = write(
@@ -294,7 +320,7 @@ fn a_text_answer_over_the_cap_is_refused_wherever_it_comes_from() {
     );
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let violation = &reports[0]["violations"][0];
-    assert_eq!(violation["kind"], "type");
+    assert_eq!(violation["kind"], "limit");
     assert!(
         violation["message"]
             .as_str()
