@@ -10,7 +10,7 @@
 //! column. Never panics, whatever the bytes.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::fmt::Write as _;
+use std::fmt::{Display, Write as _};
 use std::io::Cursor;
 use std::path::Path;
 
@@ -455,16 +455,7 @@ impl Reading {
     ) -> Option<Vec<((u32, u32), Data)>> {
         let mut reader = match book.worksheet_cells_reader(actual) {
             Ok(r) => r,
-            Err(e) => {
-                self.errors.push(error(
-                    &self.path,
-                    name,
-                    None,
-                    None,
-                    format!("the sheet '{actual}' cannot be read ({e}); save the workbook again"),
-                ));
-                return None;
-            }
+            Err(e) => return self.unreadable(name, actual, e),
         };
         let mut cells = Vec::new();
         // Cells of each row up to its last value, as `sheet` lays them out.
@@ -473,18 +464,7 @@ impl Reading {
             let cell = match reader.next_cell() {
                 Ok(Some(cell)) => cell,
                 Ok(None) => break,
-                Err(e) => {
-                    self.errors.push(error(
-                        &self.path,
-                        name,
-                        None,
-                        None,
-                        format!(
-                            "the sheet '{actual}' cannot be read ({e}); save the workbook again"
-                        ),
-                    ));
-                    return None;
-                }
+                Err(e) => return self.unreadable(name, actual, e),
             };
             let (row, col) = cell.get_position();
             let text = match cell.get_value() {
@@ -546,6 +526,13 @@ impl Reading {
         Some(cells)
     }
 
+    fn unreadable<T>(&mut self, name: &'static str, actual: &str, e: impl Display) -> Option<T> {
+        let message = format!("the sheet '{actual}' cannot be read ({e}); save the workbook again");
+        self.errors
+            .push(error(&self.path, name, None, None, message));
+        None
+    }
+
     fn warn(&mut self, sheet: &'static str, row: Option<usize>, column: Option<&str>, m: String) {
         self.warnings.push(error(&self.path, sheet, row, column, m));
     }
@@ -580,9 +567,15 @@ fn check_zip(bytes: &[u8]) -> Result<(), String> {
     let too_large = |what: String| {
         format!(
             "{what}, over fieldkit's caps for a workbook ({} for one file inside it, {} in all); \
-             a form is far smaller: this workbook is damaged or made to exhaust the computer",
+             a form is far smaller: the file is broken, or made to exhaust the computer",
             limits::bytes(MAX_WORKBOOK_PART_BYTES),
             limits::bytes(MAX_WORKBOOK_BYTES)
+        )
+    };
+    let too_many = |n: usize| {
+        format!(
+            "the workbook holds {n} files, over fieldkit's cap of {MAX_WORKBOOK_ENTRIES}; a form \
+             never has that many: check that this is the right file"
         )
     };
     // The entry count, from the end record, before the zip crate lists
@@ -594,10 +587,7 @@ fn check_zip(bytes: &[u8]) -> Result<(), String> {
     if let Some(total) = eocd.and_then(|i| bytes.get(i + 10..i + 12)) {
         let total = usize::from(u16::from_le_bytes([total[0], total[1]]));
         if total > MAX_WORKBOOK_ENTRIES {
-            return Err(format!(
-                "the workbook holds {total} files, over fieldkit's cap of {MAX_WORKBOOK_ENTRIES}; \
-                 it is damaged or not a form"
-            ));
+            return Err(too_many(total));
         }
     }
     // Anything else wrong with the zip is calamine's to report.
@@ -605,11 +595,7 @@ fn check_zip(bytes: &[u8]) -> Result<(), String> {
         return Ok(());
     };
     if zip.len() > MAX_WORKBOOK_ENTRIES {
-        return Err(format!(
-            "the workbook holds {} files, over fieldkit's cap of {MAX_WORKBOOK_ENTRIES}; it is \
-             damaged or not a form",
-            zip.len()
-        ));
+        return Err(too_many(zip.len()));
     }
     let mut declared: u64 = 0;
     for i in 0..zip.len() {

@@ -62,6 +62,11 @@ fn rows(rows: &[String]) -> String {
     out
 }
 
+/// A form of one text question, q.
+fn one_question() -> String {
+    rows(&["type = \"text\"\nname = \"q\"\nlabel = \"q\"\n".into()])
+}
+
 fn nested(kind: &str, depth: usize) -> String {
     let mut r: Vec<String> = (0..depth)
         .map(|i| format!("type = \"begin_{kind}\"\nname = \"g{i}\"\nlabel = \"g\"\n"))
@@ -88,14 +93,7 @@ fn twenty_thousand_nested_groups_are_refused_not_a_crash() {
     let form = write(dir.path(), "groups.toml", &nested("group", 20_000));
     refused(&check(&form), "over fieldkit's cap of 10000");
     // fill loads the form the same way: refused, never a stack overflow.
-    let answers = write(dir.path(), "a.json", "{\"q\": \"a\"}\n");
-    let out = capped(&[
-        "fill",
-        form.to_str().expect("utf-8"),
-        "--answers",
-        answers.to_str().expect("utf-8"),
-        "--dry-run",
-    ]);
+    let (out, _) = dry_run(dir.path(), &form, "{\"q\": \"a\"}\n");
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("cap of 10000"), "{}", stderr(&out));
 }
@@ -274,11 +272,7 @@ fn answers_with_more_entries_than_a_record_holds_are_refused() {
 #[test]
 fn an_answers_line_over_the_cap_is_skipped_with_a_message() {
     let dir = tempfile::tempdir().expect("tmp");
-    let form = write(
-        dir.path(),
-        "form.toml",
-        &rows(&["type = \"text\"\nname = \"q\"\nlabel = \"q\"\n".into()]),
-    );
+    let form = write(dir.path(), "form.toml", &one_question());
     let long = format!("{{\"q\": \"{}\"}}\n", "a".repeat(2 * MAX_RECORD_BYTES));
     let (out, reports) = dry_run(dir.path(), &form, &format!("{long}{{\"q\": \"b\"}}\n"));
     let err = stderr(&out);
@@ -308,11 +302,7 @@ fn an_answers_line_over_the_cap_is_skipped_with_a_message() {
 #[test]
 fn a_text_answer_over_the_cap_is_refused_wherever_it_comes_from() {
     let dir = tempfile::tempdir().expect("tmp");
-    let form = write(
-        dir.path(),
-        "form.toml",
-        &rows(&["type = \"text\"\nname = \"q\"\nlabel = \"q\"\n".into()]),
-    );
+    let form = write(dir.path(), "form.toml", &one_question());
     let (out, reports) = dry_run(
         dir.path(),
         &form,
@@ -328,9 +318,7 @@ fn a_text_answer_over_the_cap_is_refused_wherever_it_comes_from() {
         "{violation:?}"
     );
     // The screen goes through the same session: refused there too.
-    let mut s = session(&rows(&[
-        "type = \"text\"\nname = \"q\"\nlabel = \"q\"\n".into()
-    ]));
+    let mut s = session(&one_question());
     let q = s.form().find("q").expect("q");
     let pos = Pos {
         path: Vec::new(),
