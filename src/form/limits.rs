@@ -12,6 +12,9 @@ const MIB: usize = 1024 * KIB;
 /// Largest TOML form, in bytes (a workbook's TOML twin included; the
 /// largest real one is 1.1 MB).
 pub const MAX_FORM_BYTES: usize = 8 * MIB;
+/// Most `=` signs in a TOML form (every key and value has one; the
+/// largest real form has 46,377): what the TOML parser's memory grows with.
+pub const MAX_FORM_KEYS: usize = 400_000;
 /// Most `[[survey]]` rows (questions, groups, repeats and their ends).
 pub const MAX_SURVEY_ROWS: usize = 10_000;
 /// Deepest nesting of groups and repeats.

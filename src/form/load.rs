@@ -12,7 +12,8 @@ use toml::Spanned;
 
 use super::expr::{self, BinOp, Expr, Func};
 use super::limits::{
-    self, MAX_CHOICES, MAX_CSV_BYTES, MAX_FORM_BYTES, MAX_NESTING, MAX_SURVEY_ROWS, MAX_TEXT_BYTES,
+    self, MAX_CHOICES, MAX_CSV_BYTES, MAX_FORM_BYTES, MAX_FORM_KEYS, MAX_NESTING, MAX_SURVEY_ROWS,
+    MAX_TEXT_BYTES,
 };
 use super::model::{
     Choice, ChoiceFilter, ChoiceList, Default, Form, Kind, Node, NodeId, Required, Text,
@@ -191,15 +192,27 @@ fn file_error(path: &str, line: Option<usize>, message: String) -> FormError {
 
 /// Loads a form from TOML text; `path` names it in errors and locates its CSVs.
 pub fn load_str(src: &str, path: &Path) -> Result<Form, Vec<FormError>> {
-    if src.len() > MAX_FORM_BYTES {
+    let keys = src.bytes().filter(|&b| b == b'=').count();
+    let too_large = if src.len() > MAX_FORM_BYTES {
+        Some(format!(
+            "{} bytes, over fieldkit's cap of {}",
+            src.len(),
+            limits::bytes(MAX_FORM_BYTES as u64)
+        ))
+    } else if keys > MAX_FORM_KEYS {
+        Some(format!(
+            "{keys} '=' signs (keys and values), over fieldkit's cap of {MAX_FORM_KEYS}"
+        ))
+    } else {
+        None
+    };
+    if let Some(what) = too_large {
         return Err(vec![file_error(
             &path.display().to_string(),
             None,
             format!(
-                "the form is {} bytes, over fieldkit's cap of {} for a form; a real form is far \
-                 smaller: check that this is the right file",
-                src.len(),
-                limits::bytes(MAX_FORM_BYTES as u64)
+                "the form has {what} for a form; a real form is far smaller: check that this is \
+                 the right file"
             ),
         )]);
     }

@@ -9,7 +9,8 @@ use std::process::Output;
 
 use fieldkit::form::answer::AnswerError;
 use fieldkit::form::limits::{
-    MAX_CHOICES, MAX_FORM_BYTES, MAX_RECORD_BYTES, MAX_TEXT_BYTES, MAX_WORKBOOK_PART_BYTES,
+    MAX_CHOICES, MAX_FORM_BYTES, MAX_FORM_KEYS, MAX_RECORD_BYTES, MAX_TEXT_BYTES,
+    MAX_WORKBOOK_PART_BYTES,
 };
 use fieldkit::form::{Pos, ViolationKind};
 
@@ -129,6 +130,14 @@ fn a_form_file_over_the_cap_is_not_read() {
     refused(
         &check(&form),
         "larger than 8 MiB, fieldkit's cap for a form",
+    );
+    // Small keys cost the TOML parser the most: their number is capped too.
+    let mut text = nested("group", 1);
+    text.push_str(&"a=1\n".repeat(MAX_FORM_KEYS));
+    let form = write(dir.path(), "keys.toml", &text);
+    refused(
+        &check(&form),
+        "the form has 400009 '=' signs (keys and values), over fieldkit's cap of 400000",
     );
 }
 
