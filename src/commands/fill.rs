@@ -9,6 +9,7 @@ use anyhow::{Context, Result, bail};
 use serde_json::{Map, Value, json};
 
 use super::{Globals, Outcome, print_json};
+use crate::form::limits::{self, MAX_RECORD_BYTES};
 use crate::form::{Env, Form, Session};
 use crate::paths;
 use crate::store::{Draft, State, Store};
@@ -39,46 +40,140 @@ type Line = (usize, Result<Map<String, Value>, String>);
 /// Reads records as they come: JSON Lines (one object per line) or one
 /// object spread over several lines. Each record is handed on as soon as
 /// its last line is read, so a long stdin stream is saved as it arrives.
+/// Never holds more than [`MAX_RECORD_BYTES`] of input: a longer line is
+/// skipped, a longer record spread over lines ends the reading.
 struct Records<R> {
     input: R,
     line: usize,
     done: bool,
 }
 
+/// Where a record's JSON stands after the bytes read so far: it is parsed
+/// once its brackets close (or a string runs past the end of a line), so
+/// a record spread over many lines is parsed once, not once per line.
+#[derive(Default)]
+struct Brackets {
+    depth: i64,
+    in_string: bool,
+    escaped: bool,
+}
+
+impl Brackets {
+    fn feed(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            if self.in_string {
+                match b {
+                    _ if self.escaped => self.escaped = false,
+                    b'\\' => self.escaped = true,
+                    b'"' => self.in_string = false,
+                    _ => {}
+                }
+            } else {
+                match b {
+                    b'"' => self.in_string = true,
+                    b'{' | b'[' => self.depth += 1,
+                    b'}' | b']' => self.depth -= 1,
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    fn complete(&self) -> bool {
+        self.depth <= 0 || self.in_string
+    }
+}
+
+/// Reads one line (with its newline) into `out`, at most `cap` bytes of
+/// it; a longer line is read to its end without being kept, and gives
+/// false.
+fn read_line_capped<R: std::io::BufRead>(
+    input: &mut R,
+    out: &mut Vec<u8>,
+    cap: usize,
+) -> std::io::Result<bool> {
+    use std::io::{BufRead as _, Read as _};
+    let start = out.len();
+    input.by_ref().take(cap as u64 + 1).read_until(b'\n', out)?;
+    if out.len() - start <= cap {
+        return Ok(true);
+    }
+    let ended = out.last() == Some(&b'\n');
+    out.truncate(start);
+    if ended {
+        return Ok(false);
+    }
+    loop {
+        let buf = input.fill_buf()?;
+        let (used, done) = match buf.iter().position(|&b| b == b'\n') {
+            Some(i) => (i + 1, true),
+            None => (buf.len(), buf.is_empty()),
+        };
+        input.consume(used);
+        if done {
+            return Ok(false);
+        }
+    }
+}
+
 impl<R: std::io::BufRead> Iterator for Records<R> {
     type Item = Line;
 
     fn next(&mut self) -> Option<Line> {
-        let mut buffer = String::new();
+        let mut buffer: Vec<u8> = Vec::new();
+        let mut brackets = Brackets::default();
         let mut first = 0;
+        let too_long = || {
+            format!(
+                "the record is longer than {}, fieldkit's cap for one record; split it or \
+                 shorten its answers",
+                limits::bytes(MAX_RECORD_BYTES as u64)
+            )
+        };
         while !self.done {
-            let mut text = String::new();
-            match self.input.read_line(&mut text) {
-                Ok(0) => self.done = true,
-                Ok(_) => {
+            let blank = buffer.iter().all(u8::is_ascii_whitespace);
+            if blank {
+                buffer.clear();
+                brackets = Brackets::default();
+            }
+            let room = MAX_RECORD_BYTES - buffer.len();
+            let start = buffer.len();
+            match read_line_capped(&mut self.input, &mut buffer, room) {
+                Ok(true) if buffer.len() == start => self.done = true,
+                Ok(fits) => {
                     self.line += 1;
-                    if self.line == 1 {
-                        text = text.trim_start_matches('\u{FEFF}').to_string();
+                    if self.line == 1 && buffer.starts_with("\u{FEFF}".as_bytes()) {
+                        buffer.drain(..3);
                     }
-                    if buffer.trim().is_empty() {
+                    if blank {
                         first = self.line;
-                        buffer.clear();
                     }
-                    buffer.push_str(&text);
-                    if buffer.trim().is_empty() {
+                    if !fits {
+                        // A record spread over lines: what follows is its
+                        // middle, not a record.
+                        self.done = !blank;
+                        let also = if blank {
+                            ""
+                        } else {
+                            "; the rest of the file is not read"
+                        };
+                        return Some((first, Err(format!("{}{also}", too_long()))));
+                    }
+                    if buffer.iter().all(u8::is_ascii_whitespace) {
                         continue;
                     }
-                    match serde_json::from_str::<Value>(&buffer) {
-                        Ok(Value::Object(map)) => return Some((first, Ok(map))),
-                        Ok(_) => {
-                            return Some((
-                                first,
-                                Err("this is not a JSON object {\"name\": value, ...}".into()),
-                            ));
-                        }
-                        Err(e) if e.is_eof() => continue,
-                        Err(e) => return Some((first, Err(format!("this line is not JSON: {e}")))),
+                    brackets.feed(&buffer[start..]);
+                    if !brackets.complete() {
+                        continue;
                     }
+                    return Some((
+                        first,
+                        match serde_json::from_slice::<Value>(&buffer) {
+                            Ok(Value::Object(map)) => Ok(map),
+                            Ok(_) => Err("this is not a JSON object {\"name\": value, ...}".into()),
+                            Err(e) => Err(format!("this line is not JSON: {e}")),
+                        },
+                    ));
                 }
                 Err(e) => {
                     self.done = true;
@@ -86,7 +181,7 @@ impl<R: std::io::BufRead> Iterator for Records<R> {
                 }
             }
         }
-        if buffer.trim().is_empty() {
+        if buffer.iter().all(u8::is_ascii_whitespace) {
             None
         } else {
             Some((

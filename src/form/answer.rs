@@ -32,6 +32,18 @@ pub enum AnswerError {
     ReadOnly,
     #[error("there is no such question or repeat instance here")]
     NoSuchPlace,
+    #[error(
+        "the answer is {0} bytes long, over fieldkit's cap of {cap} for one answer; shorten it",
+        cap = super::limits::bytes(super::limits::MAX_TEXT_BYTES as u64)
+    )]
+    TooLong(usize),
+    #[error(
+        "the record is full: it holds at most {values} values and {bytes} of text in all (answers, \
+         calculations and repeat entries together); remove entries or shorten answers",
+        values = super::limits::MAX_RECORD_VALUES,
+        bytes = super::limits::bytes(super::limits::MAX_RECORD_VALUE_BYTES as u64)
+    )]
+    RecordFull,
 }
 
 /// Checks `raw` for a question of `kind` and returns the stored form; an

@@ -5,6 +5,7 @@
 
 use super::dates::{self, DateTime};
 use super::expr::{BinOp, Expr, Func};
+use super::limits::MAX_TEXT_BYTES;
 use super::model::NodeId;
 
 /// The value of an expression.
@@ -36,6 +37,9 @@ pub trait Scope {
     /// `indexed-repeat()`: `field` with the given repeats at 1-based instances.
     fn indexed_repeat(&self, field: NodeId, at: &[(NodeId, usize)]) -> XVal;
     fn regex_match(&self, text: &str, pattern: &str) -> bool;
+    /// Told when a string would be longer than [`MAX_TEXT_BYTES`]: the
+    /// evaluation gives an empty string instead, and the scope reports it.
+    fn too_long(&self) {}
 }
 
 /// XPath's string form of a number: integers without a fraction.
@@ -254,7 +258,9 @@ fn round_digits(x: f64, digits: f64) -> f64 {
     }
 }
 
-fn format_date(date: &XVal, pattern: &str) -> String {
+/// The date written by `pattern`; None when that is longer than
+/// [`MAX_TEXT_BYTES`].
+fn format_date(date: &XVal, pattern: &str) -> Option<String> {
     let as_datetime = match date {
         XVal::DateTime(dt) => Some(*dt),
         XVal::Str(text) => dates::parse_datetime(text.trim(), 0),
@@ -264,7 +270,7 @@ fn format_date(date: &XVal, pattern: &str) -> String {
         Some(dt) => dt.local(),
         None => match date.to_date() {
             Some(d) => (d, 0),
-            None => return String::new(),
+            None => return Some(String::new()),
         },
     };
     const MONTHS: [&str; 12] = [
@@ -276,6 +282,9 @@ fn format_date(date: &XVal, pattern: &str) -> String {
     let mut out = String::new();
     let mut chars = pattern.chars();
     while let Some(c) = chars.next() {
+        if out.len() > MAX_TEXT_BYTES {
+            return None;
+        }
         if c != '%' {
             out.push(c);
             continue;
@@ -300,7 +309,7 @@ fn format_date(date: &XVal, pattern: &str) -> String {
             None => out.push('%'),
         }
     }
-    out
+    (out.len() <= MAX_TEXT_BYTES).then_some(out)
 }
 
 /// Evaluates `expr` in `scope`. Never panics; bad arithmetic gives NaN and
@@ -382,8 +391,30 @@ fn call(func: Func, args: &[Expr], scope: &impl Scope) -> XVal {
             Str(scope.choice_label(name, text(0).trim()))
         }
         Func::StringLength => Num(current_or(0).chars().count() as f64),
-        Func::Concat => Str(args.iter().flat_map(|a| eval(a, scope).strings()).collect()),
-        Func::Join => Str(arg(1).strings().join(&text(0))),
+        Func::Concat => {
+            let mut out = String::new();
+            for a in args {
+                for piece in eval(a, scope).strings() {
+                    if out.len() + piece.len() > MAX_TEXT_BYTES {
+                        scope.too_long();
+                        return Str(String::new());
+                    }
+                    out.push_str(&piece);
+                }
+            }
+            Str(out)
+        }
+        Func::Join => {
+            let pieces = arg(1).strings();
+            let separator = text(0);
+            let total = pieces.iter().map(String::len).sum::<usize>()
+                + separator.len() * pieces.len().saturating_sub(1);
+            if total > MAX_TEXT_BYTES {
+                scope.too_long();
+                return Str(String::new());
+            }
+            Str(pieces.join(&separator))
+        }
         Func::Substr => {
             let s: Vec<char> = text(0).chars().collect();
             let len = s.len() as f64;
@@ -491,7 +522,13 @@ fn call(func: Func, args: &[Expr], scope: &impl Scope) -> XVal {
             DateTime(dt) => Num(dt.decimal_days()),
             other => Num(other.to_num()),
         },
-        Func::FormatDate => Str(format_date(&arg(0), &text(1))),
+        Func::FormatDate => match format_date(&arg(0), &text(1)) {
+            Some(text) => Str(text),
+            None => {
+                scope.too_long();
+                Str(String::new())
+            }
+        },
     }
 }
 

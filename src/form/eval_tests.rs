@@ -26,6 +26,8 @@ struct TestScope {
     instances: HashMap<(String, Vec<(String, usize)>), XVal>,
     /// Names of the fields read, in order, to observe short-circuiting.
     reads: RefCell<Vec<String>>,
+    /// Times a string over MAX_TEXT_BYTES was refused.
+    too_long: std::cell::Cell<usize>,
 }
 
 fn str_val(s: &str) -> XVal {
@@ -52,6 +54,7 @@ impl TestScope {
             labels: HashMap::new(),
             instances: HashMap::new(),
             reads: RefCell::new(Vec::new()),
+            too_long: std::cell::Cell::new(0),
         }
     }
 
@@ -166,6 +169,10 @@ impl Scope for TestScope {
 
     fn regex_match(&self, text: &str, pattern: &str) -> bool {
         regex::Regex::new(pattern).is_ok_and(|r| r.is_match(text))
+    }
+
+    fn too_long(&self) {
+        self.too_long.set(self.too_long.get() + 1);
     }
 }
 
@@ -1414,5 +1421,43 @@ proptest! {
             let shown = value.to_string();
             prop_assert_eq!(value.into_string(), shown);
         }
+    }
+}
+
+#[test]
+fn texts_over_the_cap_are_refused_before_they_are_built() {
+    use crate::form::limits::MAX_TEXT_BYTES;
+    let half = "a".repeat(MAX_TEXT_BYTES / 2);
+    let over = "a".repeat(MAX_TEXT_BYTES / 2 + 1);
+    let s = scope()
+        .with("half", str_val(&half))
+        .with("over", str_val(&over))
+        .with("overs", XVal::Set(vec![over.clone(), over.clone()]))
+        .with("pattern", str_val(&"%Y".repeat(MAX_TEXT_BYTES / 4 + 1)));
+    // At the cap: built.
+    assert_eq!(
+        s.eval("concat(${half}, ${half})").into_string().len(),
+        MAX_TEXT_BYTES
+    );
+    assert_eq!(s.too_long.get(), 0);
+    // Over it: an empty string, and the scope is told.
+    for (i, src) in [
+        "concat(${over}, ${over})",
+        "concat(${overs})",
+        "join('', ${overs})",
+        "join(${half}, ${overs})",
+        "format-date('2026-11-22', ${pattern})",
+        "string-length(concat(${over}, ${over}))",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let value = s.eval(src).into_string();
+        assert!(
+            value.is_empty() || value == "0",
+            "{src}: {} bytes",
+            value.len()
+        );
+        assert_eq!(s.too_long.get(), i + 1, "{src}");
     }
 }

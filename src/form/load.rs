@@ -11,6 +11,10 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::expr::{self, BinOp, Expr, Func};
+use super::limits::{
+    self, MAX_CHOICES, MAX_CSV_BYTES, MAX_FORM_BYTES, MAX_FORM_KEYS, MAX_NESTING, MAX_SURVEY_ROWS,
+    MAX_TEXT_BYTES,
+};
 use super::model::{
     Choice, ChoiceFilter, ChoiceList, Default, Form, Kind, Node, NodeId, Required, Text,
 };
@@ -102,8 +106,6 @@ const TYPES: &str = "text, integer, decimal, select_one LIST, select_multiple LI
 select_one_from_file FILE.csv, select_multiple_from_file FILE.csv, date, time, datetime, \
 geopoint, note, acknowledge, calculate, hidden, begin_group, end_group, begin_repeat, \
 end_repeat, start, end, today, deviceid, username";
-/// Most instances a repeat_count may ask for.
-pub const MAX_REPEAT_COUNT: usize = 1000;
 
 type Cell = Spanned<toml::Value>;
 type Row = BTreeMap<String, Cell>;
@@ -128,12 +130,16 @@ pub fn load(path: &Path) -> Result<Form, Vec<FormError>> {
         return super::xlsform::load(path);
     }
     let shown = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|e| {
-        vec![file_error(
-            &shown,
-            None,
-            format!("cannot read the form: {e}. Check the path."),
-        )]
+    let bytes = read_capped(path, MAX_FORM_BYTES).map_err(|e| {
+        let message = match e {
+            Capped::TooLarge => format!(
+                "the form file is larger than {}, fieldkit's cap for a form; a real form is \
+                 far smaller: check that this is the right file",
+                limits::bytes(MAX_FORM_BYTES as u64)
+            ),
+            Capped::Io(e) => format!("cannot read the form: {e}. Check the path."),
+        };
+        vec![file_error(&shown, None, message)]
     })?;
     let src = String::from_utf8(bytes).map_err(|e| {
         vec![file_error(
@@ -146,6 +152,31 @@ pub fn load(path: &Path) -> Result<Form, Vec<FormError>> {
         )]
     })?;
     load_str(&src, path)
+}
+
+/// Why `read_capped` read nothing.
+pub(crate) enum Capped {
+    TooLarge,
+    Io(std::io::Error),
+}
+
+/// The file's bytes, refused when over `cap` bytes: never more than `cap`
+/// + 1 bytes are read, whatever size the file claims.
+pub(crate) fn read_capped(path: &Path, cap: usize) -> Result<Vec<u8>, Capped> {
+    use std::io::Read as _;
+    let file = std::fs::File::open(path).map_err(Capped::Io)?;
+    let claimed = file.metadata().map(|m| m.len()).unwrap_or(0);
+    if claimed > cap as u64 {
+        return Err(Capped::TooLarge);
+    }
+    let mut bytes = Vec::new();
+    file.take(cap as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(Capped::Io)?;
+    if bytes.len() > cap {
+        return Err(Capped::TooLarge);
+    }
+    Ok(bytes)
 }
 
 fn file_error(path: &str, line: Option<usize>, message: String) -> FormError {
@@ -161,6 +192,30 @@ fn file_error(path: &str, line: Option<usize>, message: String) -> FormError {
 
 /// Loads a form from TOML text; `path` names it in errors and locates its CSVs.
 pub fn load_str(src: &str, path: &Path) -> Result<Form, Vec<FormError>> {
+    let keys = src.bytes().filter(|&b| b == b'=').count();
+    let too_large = if src.len() > MAX_FORM_BYTES {
+        Some(format!(
+            "{} bytes, over fieldkit's cap of {}",
+            src.len(),
+            limits::bytes(MAX_FORM_BYTES as u64)
+        ))
+    } else if keys > MAX_FORM_KEYS {
+        Some(format!(
+            "{keys} '=' signs (keys and values), over fieldkit's cap of {MAX_FORM_KEYS}"
+        ))
+    } else {
+        None
+    };
+    if let Some(what) = too_large {
+        return Err(vec![file_error(
+            &path.display().to_string(),
+            None,
+            format!(
+                "the form has {what} for a form; a real form is far smaller: check that this is \
+                 the right file"
+            ),
+        )]);
+    }
     let mut cx = Loader {
         path: path.display().to_string(),
         dir: path.parent().map(Path::to_path_buf).unwrap_or_default(),
@@ -323,6 +378,9 @@ impl Loader {
         if let Some(row) = &raw.settings {
             self.settings(row, &mut settings);
         }
+        if !self.within_caps(&raw) {
+            return None;
+        }
         let mut lists = self.choice_lists(&raw.choices, settings.allow_duplicates);
         let (mut nodes, top, mut sources) = self.survey(&raw.survey);
         if nodes.is_empty() && self.errors.is_empty() {
@@ -411,6 +469,10 @@ impl Loader {
             return None;
         }
         let order = self.evaluation_order(&nodes, &sources)?;
+        self.growing_texts(&nodes, &order, &sources);
+        if !self.errors.is_empty() {
+            return None;
+        }
         let (root_slots, repeat_slots) = assign_slots(&mut nodes, &top);
         let languages = languages(&settings, &nodes, &lists);
         Some(Form {
@@ -433,6 +495,47 @@ impl Loader {
             by_name,
             regexes,
         })
+    }
+
+    /// Refuses a form with more rows or choices than fieldkit's caps,
+    /// before any work on its rows.
+    fn within_caps(&mut self, raw: &RawForm) -> bool {
+        let counts = [
+            (
+                "survey",
+                raw.survey.len(),
+                MAX_SURVEY_ROWS,
+                "[[survey]] rows",
+            ),
+            (
+                "choices",
+                raw.choices.len(),
+                MAX_CHOICES,
+                "[[choices]] rows",
+            ),
+        ];
+        let mut ok = true;
+        for (sheet, count, cap, what) in counts {
+            if count > cap {
+                let line = match sheet {
+                    "survey" => raw.survey.get(cap),
+                    _ => raw.choices.get(cap),
+                }
+                .map(|row| self.line(row.span().start));
+                self.err(
+                    sheet,
+                    Some(cap + 1),
+                    None,
+                    line,
+                    format!(
+                        "the form has {count} {what}, over fieldkit's cap of {cap}; split it into \
+                         several forms"
+                    ),
+                );
+                ok = false;
+            }
+        }
+        ok
     }
 
     fn settings(&mut self, row: &Row, s: &mut Settings) {
@@ -774,11 +877,32 @@ impl Loader {
                 Some(p) => nodes[p].children.push(id),
                 None => top.push(id),
             }
-            if matches!(kind, Kind::Group | Kind::Repeat) {
+            let opens = matches!(kind, Kind::Group | Kind::Repeat);
+            if opens {
                 open.push((id, kind == Kind::Repeat));
             }
             nodes.push(node);
             sources.push(source);
+            if opens && open.len() > MAX_NESTING {
+                self.err(
+                    "survey",
+                    Some(n),
+                    Some("type"),
+                    type_line,
+                    format!(
+                        "this {} is nested {} deep, over fieldkit's cap of {MAX_NESTING} groups \
+                         and repeats inside each other; close some groups before it",
+                        if kind == Kind::Repeat {
+                            "repeat"
+                        } else {
+                            "group"
+                        },
+                        open.len()
+                    ),
+                );
+                // The rest would only repeat this error: stop here.
+                return (nodes, top, sources);
+            }
         }
         for (id, is_repeat) in open.into_iter().rev() {
             let line = sources[id].line;
@@ -1024,7 +1148,8 @@ impl Loader {
                 continue;
             }
             let file = self.dir.join(list);
-            match read_choice_csv(&file, list) {
+            let room = MAX_CHOICES.saturating_sub(lists.values().map(|l| l.choices.len()).sum());
+            match read_choice_csv(&file, list, room) {
                 Ok(l) => {
                     lists.insert(list.to_string(), l);
                 }
@@ -1109,6 +1234,77 @@ impl Loader {
             ),
         );
         None
+    }
+}
+
+impl Loader {
+    /// Refuses calculations (and defaults) whose text is longer than
+    /// [`MAX_TEXT_BYTES`] even when every answer is one character: such a
+    /// value can only grow by feeding on itself (`concat(${c}, ${c})` row
+    /// after row), and a record would hit the cap as soon as it is filled.
+    fn growing_texts(&mut self, nodes: &[Node], order: &[NodeId], sources: &[RowSource]) {
+        let mut least = vec![1usize; nodes.len()];
+        for &id in order {
+            let node = &nodes[id];
+            let (column, e) = match (&node.calculation, &node.default) {
+                (Some(e), _) => ("calculation", e),
+                (None, Some(Default::Dynamic(e))) => ("default", e),
+                _ => continue,
+            };
+            let size = least_text(e, &least);
+            least[id] = size;
+            if size > MAX_TEXT_BYTES {
+                let shown = if size == usize::MAX {
+                    "more bytes than a computer holds".to_string()
+                } else {
+                    format!("{size} bytes")
+                };
+                self.err(
+                    "survey",
+                    Some(node.row),
+                    Some(column),
+                    sources[id].lines.get(column).copied(),
+                    format!(
+                        "{}: this {column} makes a text of {shown} even when every answer is one \
+                         character, over fieldkit's cap of {} for a value; it feeds on itself \
+                         (each row doubling the one before?): rewrite it",
+                        node.name,
+                        limits::bytes(MAX_TEXT_BYTES as u64)
+                    ),
+                );
+                // Rows built on it would only say the same.
+                return;
+            }
+        }
+    }
+}
+
+/// The length of the text `e` makes at least, when every answer is one
+/// character (`least` holds it for the calculations worked out before).
+fn least_text(e: &Expr, least: &[usize]) -> usize {
+    let all = |args: &[Expr]| {
+        args.iter()
+            .fold(0usize, |n, a| n.saturating_add(least_text(a, least)))
+    };
+    let first = |args: &[Expr]| args.first().map_or(1, |a| least_text(a, least));
+    match e {
+        Expr::Str(s) => s.len(),
+        Expr::Ref(r) => r.node.and_then(|n| least.get(n)).copied().unwrap_or(1),
+        Expr::Call(func, args) => match func {
+            Func::Concat => all(args),
+            Func::Join => args.get(1).map_or(0, |a| least_text(a, least)),
+            Func::If => args
+                .get(1..)
+                .unwrap_or(&[])
+                .iter()
+                .map(|a| least_text(a, least))
+                .min()
+                .unwrap_or(0),
+            Func::Coalesce => args.iter().map(|a| least_text(a, least)).min().unwrap_or(0),
+            Func::String | Func::NormalizeSpace => first(args),
+            _ => 1,
+        },
+        _ => 1,
     }
 }
 
@@ -1357,16 +1553,22 @@ fn parse_type(text: &str) -> Result<RowType, String> {
     Ok(RowType::Kind(kind))
 }
 
-fn read_choice_csv(file: &Path, list: &str) -> Result<ChoiceList, String> {
+/// Reads a choices CSV; `room` is how many more choices the form may have.
+fn read_choice_csv(file: &Path, list: &str, room: usize) -> Result<ChoiceList, String> {
+    let bytes = read_capped(file, MAX_CSV_BYTES).map_err(|e| match e {
+        Capped::TooLarge => format!(
+            "the choices file {} is larger than {}, fieldkit's cap for a choices file",
+            file.display(),
+            limits::bytes(MAX_CSV_BYTES as u64)
+        ),
+        Capped::Io(e) => format!(
+            "cannot read the choices file {}: {e}. Put {list} beside the form",
+            file.display()
+        ),
+    })?;
     let mut reader = csv::ReaderBuilder::new()
         .flexible(false)
-        .from_path(file)
-        .map_err(|e| {
-            format!(
-                "cannot read the choices file {}: {e}. Put {list} beside the form",
-                file.display()
-            )
-        })?;
+        .from_reader(bytes.as_slice());
     let headers: Vec<String> = reader
         .headers()
         .map_err(|e| format!("{list}: cannot read the header row: {e}"))?
@@ -1404,6 +1606,12 @@ fn read_choice_csv(file: &Path, list: &str) -> Result<ChoiceList, String> {
     let mut seen = HashSet::new();
     for (i, record) in reader.records().enumerate() {
         let line = i + 2;
+        if i >= room {
+            return Err(format!(
+                "{list} line {line}: the form now has more than {MAX_CHOICES} choices in all its \
+                 lists, fieldkit's cap; split the list or the form"
+            ));
+        }
         let record = record.map_err(|e| format!("{list} line {line}: {e}"))?;
         let name = record.get(name_col).unwrap_or("").trim().to_string();
         if name.is_empty() {

@@ -4,6 +4,8 @@
 //! enumerator sees, lists what is missing or violated, and produces the
 //! record. Pure: no I/O, no clock (the caller passes `Env`), no terminal.
 
+use std::cell::Cell;
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -12,7 +14,9 @@ use serde_json::{Map, Value};
 use super::answer::{self, AnswerError};
 use super::dates::DateTime;
 use super::eval::{XVal, eval};
-use super::load::MAX_REPEAT_COUNT;
+use super::limits::{
+    self, MAX_RECORD_VALUE_BYTES, MAX_RECORD_VALUES, MAX_REPEAT_COUNT, MAX_TEXT_BYTES,
+};
 use super::model::{ChoiceList, Default, Form, Kind, NodeId, Required, Text};
 
 /// Repeat instances from the outermost in: (repeat node, 0-based index).
@@ -53,6 +57,8 @@ pub enum ViolationKind {
     Constraint,
     Type,
     Unknown,
+    /// A value or the record went over one of fieldkit's caps (`limits`).
+    Limit,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -81,6 +87,24 @@ impl Instance {
             repeats: vec![Vec::new(); slots],
         }
     }
+
+    /// What counts against [`MAX_RECORD_VALUES`]: its values, and itself.
+    fn cost(slots: usize) -> usize {
+        slots + 1
+    }
+
+    /// Values and bytes of values held by this instance and every
+    /// instance inside it.
+    fn held(&self) -> (usize, usize) {
+        let mut stack = vec![self];
+        let (mut values, mut bytes) = (0, 0);
+        while let Some(inst) = stack.pop() {
+            values += Instance::cost(inst.values.len());
+            bytes += inst.values.iter().map(String::len).sum::<usize>();
+            stack.extend(inst.repeats.iter().flatten());
+        }
+        (values, bytes)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -89,6 +113,12 @@ pub struct Session {
     env: Env,
     language: Option<String>,
     root: Instance,
+    /// Values held in all instances, against [`MAX_RECORD_VALUES`].
+    values: usize,
+    /// Bytes of all values held, against [`MAX_RECORD_VALUE_BYTES`].
+    bytes: usize,
+    /// What the last recomputation could not do within the caps.
+    limits: Vec<Violation>,
 }
 
 impl Session {
@@ -97,6 +127,9 @@ impl Session {
         let language = form.default_language.clone();
         let mut s = Session {
             root: Instance::new(form.root_slots),
+            values: Instance::cost(form.root_slots),
+            bytes: 0,
+            limits: Vec::new(),
             form,
             env,
             language,
@@ -128,7 +161,8 @@ impl Session {
             .collect();
         for id in ends {
             let slot = self.form.nodes[id].slot;
-            self.root.values[slot] = now.to_string();
+            // A time is a few bytes: it fits unless the record is full.
+            let _ = self.put(&[], slot, now.to_string());
         }
     }
 
@@ -203,22 +237,30 @@ impl Session {
                 (_, Some(Default::Literal(v))) => v.clone(),
                 _ => continue,
             };
-            if let Some(inst) = self.instance_mut(path) {
-                inst.values[node.slot] = value;
-            }
+            // A default that does not fit leaves the question empty.
+            let _ = self.put(path, node.slot, value);
         }
         for &id in &members {
             if let Some(Default::Dynamic(e)) = &form.nodes[id].default {
                 let value = eval(e, &self.ctx(path, Some(id))).into_string();
-                if let Some(inst) = self.instance_mut(path) {
-                    inst.values[form.nodes[id].slot] = value;
-                }
+                let _ = self.put(path, form.nodes[id].slot, value);
             }
         }
     }
 
     /// Adds an instance of `repeat` inside `path`; returns the new instance's path.
     pub fn add_instance(
+        &mut self,
+        path: &[(NodeId, usize)],
+        repeat: NodeId,
+    ) -> Result<Path, AnswerError> {
+        let new_path = self.push_instance(path, repeat)?;
+        self.recompute();
+        Ok(new_path)
+    }
+
+    /// `add_instance` without the recomputation.
+    fn push_instance(
         &mut self,
         path: &[(NodeId, usize)],
         repeat: NodeId,
@@ -232,16 +274,21 @@ impl Session {
         }
         let slots = self.form.slots(Some(repeat));
         let slot = node.slot;
+        let cost = Instance::cost(slots);
+        let full = self.values + cost > MAX_RECORD_VALUES;
         let inst = self.instance_mut(path).ok_or(AnswerError::NoSuchPlace)?;
         if inst.repeats[slot].len() >= MAX_REPEAT_COUNT {
             return Err(AnswerError::NoSuchPlace);
         }
+        if full {
+            return Err(AnswerError::RecordFull);
+        }
         inst.repeats[slot].push(Instance::new(slots));
         let index = inst.repeats[slot].len() - 1;
+        self.values += cost;
         let mut new_path = path.to_vec();
         new_path.push((repeat, index));
         self.fill_new_instance(&new_path);
-        self.recompute();
         Ok(new_path)
     }
 
@@ -258,7 +305,9 @@ impl Session {
         if index >= inst.repeats[slot].len() {
             return Err(AnswerError::NoSuchPlace);
         }
-        inst.repeats[slot].remove(index);
+        let (values, bytes) = inst.repeats[slot].remove(index).held();
+        self.values -= values;
+        self.bytes -= bytes;
         self.recompute();
         Ok(())
     }
@@ -323,24 +372,49 @@ impl Session {
         if node.scope() != pos.path.last().map(|p| p.0) {
             return Err(AnswerError::NoSuchPlace);
         }
+        if raw.len() > MAX_TEXT_BYTES {
+            return Err(AnswerError::TooLong(raw.len()));
+        }
         let value = answer::canonical(
             &node.kind,
             raw,
             form.list_of(pos.node),
             self.env.now.offset_s,
         )?;
-        let inst = self
-            .instance_mut(&pos.path)
-            .ok_or(AnswerError::NoSuchPlace)?;
-        inst.values[node.slot] = value;
+        self.put(&pos.path, node.slot, value)
+    }
+
+    /// Stores `value` in `slot` of the instance at `path`, keeping count
+    /// of the bytes the record holds: refused when it would take the
+    /// record over [`MAX_RECORD_VALUE_BYTES`].
+    fn put(
+        &mut self,
+        path: &[(NodeId, usize)],
+        slot: usize,
+        value: String,
+    ) -> Result<(), AnswerError> {
+        let held = self.bytes;
+        let inst = self.instance_mut(path).ok_or(AnswerError::NoSuchPlace)?;
+        let old = inst.values.get(slot).ok_or(AnswerError::NoSuchPlace)?.len();
+        let total = held - old + value.len();
+        if value.len() > old && total > MAX_RECORD_VALUE_BYTES {
+            return Err(AnswerError::RecordFull);
+        }
+        inst.values[slot] = value;
+        self.bytes = total;
         Ok(())
     }
 
     // ----- recomputation ---------------------------------------------------
 
-    /// Recomputes relevance, calculations and repeat counts in dependency order.
+    /// Recomputes relevance, calculations and repeat counts in dependency
+    /// order. What does not fit in the caps (a value over
+    /// [`MAX_TEXT_BYTES`], more repeat entries than the record holds) is
+    /// left empty or out, and reported by `violations`.
     pub fn recompute(&mut self) {
         let form = Arc::clone(&self.form);
+        self.limits.clear();
+        let mut reported: HashSet<NodeId> = HashSet::new();
         for &id in &form.order {
             let node = &form.nodes[id];
             for path in self.instance_paths(node.scope()) {
@@ -360,8 +434,21 @@ impl Session {
                         .relevant
                         .as_ref()
                         .is_none_or(|e| eval(e, &self.ctx(&path, Some(id))).to_bool());
+                let mut problem = None;
                 let calculated = match &node.calculation {
-                    Some(e) if relevant => Some(eval(e, &self.ctx(&path, Some(id))).into_string()),
+                    Some(e) if relevant => {
+                        let ctx = self.ctx(&path, Some(id));
+                        let value = eval(e, &ctx).into_string();
+                        if ctx.overflow.get() {
+                            problem = Some(format!(
+                                "{}: the calculation makes a text longer than {}, fieldkit's cap \
+                                 for a value; it is left empty",
+                                node.name,
+                                limits::bytes(MAX_TEXT_BYTES as u64)
+                            ));
+                        }
+                        Some(value)
+                    }
                     _ => None,
                 };
                 let count = match &node.repeat_count {
@@ -375,25 +462,79 @@ impl Session {
                     }
                     _ => None,
                 };
-                let slots = form.slots(Some(id));
                 let Some(inst) = self.instance_mut(&path) else {
                     continue;
                 };
                 inst.relevant[node.slot] = relevant;
-                if let Some(v) = calculated {
-                    inst.values[node.slot] = v;
+                if let Some(v) = calculated
+                    && self.put(&path, node.slot, v).is_err()
+                {
+                    let _ = self.put(&path, node.slot, String::new());
+                    problem = Some(AnswerError::RecordFull.to_string());
                 }
-                if let Some(n) = count {
-                    let have = inst.repeats[node.slot].len();
-                    inst.repeats[node.slot].resize_with(n, || Instance::new(slots));
-                    for i in have..n {
-                        let mut p = path.clone();
-                        p.push((id, i));
-                        self.fill_new_instance(&p);
-                    }
+                if let Some(n) = count
+                    && let Err(e) = self.resize(&path, id, n)
+                {
+                    problem = Some(format!("{}: {e}", node.name));
+                }
+                if let Some(message) = problem
+                    && reported.insert(id)
+                {
+                    let pos = Pos {
+                        path: path.clone(),
+                        node: id,
+                    };
+                    self.limits.push(Violation {
+                        name: node.name.clone(),
+                        path: self.describe(&pos),
+                        kind: ViolationKind::Limit,
+                        message,
+                        pos: Some(pos),
+                    });
                 }
             }
         }
+    }
+
+    /// Gives the repeat `id` inside the instance at `path` `n` instances
+    /// (new ones filled in); refused past [`MAX_RECORD_VALUES`], with as
+    /// many as fit.
+    fn resize(&mut self, path: &[(NodeId, usize)], id: NodeId, n: usize) -> Result<(), String> {
+        let slots = self.form.slots(Some(id));
+        let slot = self.form.nodes[id].slot;
+        let cost = Instance::cost(slots);
+        let room = MAX_RECORD_VALUES.saturating_sub(self.values) / cost;
+        let Some(inst) = self.instance_mut(path) else {
+            return Ok(());
+        };
+        let have = inst.repeats[slot].len();
+        if n <= have {
+            let (mut values, mut bytes) = (0, 0);
+            for gone in inst.repeats[slot].drain(n..) {
+                let (v, b) = gone.held();
+                values += v;
+                bytes += b;
+            }
+            self.values -= values;
+            self.bytes -= bytes;
+            return Ok(());
+        }
+        let fits = n.min(have + room);
+        inst.repeats[slot].resize_with(fits, || Instance::new(slots));
+        self.values += (fits - have) * cost;
+        for i in have..fits {
+            let mut p = path.to_vec();
+            p.push((id, i));
+            self.fill_new_instance(&p);
+        }
+        if fits < n {
+            return Err(format!(
+                "its repeat_count asks for {n} entries here, but only {} fit: a record holds at \
+                 most {MAX_RECORD_VALUES} values (questions times repeat entries)",
+                fits
+            ));
+        }
+        Ok(())
     }
 
     fn ctx<'a>(&'a self, path: &'a [(NodeId, usize)], current: Option<NodeId>) -> Ctx<'a> {
@@ -402,6 +543,7 @@ impl Session {
             path,
             current,
             choice: None,
+            overflow: Cell::new(false),
         }
     }
 
@@ -482,6 +624,7 @@ impl Session {
                     path: &pos.path,
                     current: Some(pos.node),
                     choice: Some((list, i)),
+                    overflow: Cell::new(false),
                 };
                 eval(&filter.expr, &ctx).to_bool()
             })
@@ -511,7 +654,13 @@ impl Session {
             match after.find('}') {
                 Some(end) => {
                     if let Some(id) = self.form.find(&after[..end]) {
-                        out.push_str(&self.lookup(id, path).into_string());
+                        let value = self.lookup(id, path).into_string();
+                        // A label shows at most MAX_TEXT_BYTES of answers.
+                        if out.len() + value.len() > MAX_TEXT_BYTES {
+                            out.push('…');
+                            return out;
+                        }
+                        out.push_str(&value);
                     }
                     rest = &after[end + 1..];
                 }
@@ -704,9 +853,23 @@ impl Session {
             }
             return None;
         }
-        if let Some(c) = &node.constraint
-            && !eval(c, &ctx).to_bool()
+        let checked = node
+            .constraint
+            .as_ref()
+            .map(|c| (c, eval(c, &ctx).to_bool()));
+        if let Some((c, _)) = checked
+            && ctx.overflow.get()
         {
+            return violation(
+                ViolationKind::Limit,
+                format!(
+                    "the constraint ({c}) makes a text longer than {}, fieldkit's cap for a \
+                     value, and cannot be checked",
+                    limits::bytes(MAX_TEXT_BYTES as u64)
+                ),
+            );
+        }
+        if let Some((c, false)) = checked {
             let message = self.message(&node.constraint_message, &pos.path, || {
                 format!(
                     "{} ({c})",
@@ -759,6 +922,7 @@ impl Session {
                 out.extend(self.check(pos));
             }
         });
+        out.extend(self.limits.iter().cloned());
         out
     }
 
@@ -860,44 +1024,66 @@ impl Session {
 
     /// Loads answers in the form of a record (`{"name": value, "repeat":
     /// [{...}]}`); returns the answers it could not take, as type and
-    /// unknown-field violations.
+    /// unknown-field violations. Loads one depth of repeats at a time and
+    /// recomputes once per depth, so that the work grows with the record,
+    /// not with its square.
     pub fn load_answers(&mut self, answers: &Map<String, Value>) -> Vec<Violation> {
         let mut problems = Vec::new();
-        self.load_object(answers, &[], &mut problems);
+        let mut level: Vec<(Path, &Map<String, Value>)> = vec![(Vec::new(), answers)];
+        while !level.is_empty() {
+            let mut repeats = Vec::new();
+            for (path, object) in &level {
+                self.load_values(object, path, &mut problems, &mut repeats);
+            }
+            // Repeat counts worked out from the answers just loaded.
+            self.recompute();
+            let mut next = Vec::new();
+            for (path, id, value) in repeats {
+                self.load_entries(&path, id, value, &mut problems, &mut next);
+            }
+            level = next;
+        }
         self.recompute();
         problems
     }
 
-    fn load_object(
+    /// A problem with the answer `name` inside the instance at `path`.
+    fn problem(
+        &self,
+        problems: &mut Vec<Violation>,
+        path: &[(NodeId, usize)],
+        name: &str,
+        kind: ViolationKind,
+        message: String,
+    ) {
+        let prefix: String = path
+            .iter()
+            .map(|&(r, i)| format!("{}[{}]/", self.form.nodes[r].name, i + 1))
+            .collect();
+        problems.push(Violation {
+            name: name.to_string(),
+            path: format!("{prefix}{name}"),
+            kind,
+            message,
+            pos: None,
+        });
+    }
+
+    /// Stores the answers of one object (the record, or a repeat entry);
+    /// its repeats go to `repeats`, loaded after a recomputation.
+    fn load_values<'v>(
         &mut self,
-        answers: &Map<String, Value>,
+        answers: &'v Map<String, Value>,
         path: &[(NodeId, usize)],
         problems: &mut Vec<Violation>,
+        repeats: &mut Vec<(Path, NodeId, &'v Value)>,
     ) {
         let form = Arc::clone(&self.form);
         let scope = path.last().map(|p| p.0);
-        let prefix: String = path
-            .iter()
-            .map(|&(r, i)| format!("{}[{}]/", form.nodes[r].name, i + 1))
-            .collect();
-        let problem = |problems: &mut Vec<Violation>, name: &str, kind, message: String| {
-            problems.push(Violation {
-                name: name.to_string(),
-                path: format!("{prefix}{name}"),
-                kind,
-                message,
-                pos: None,
-            });
-        };
-        let mut repeats = Vec::new();
         for (key, value) in answers {
             let Some(id) = form.find(key) else {
-                problem(
-                    problems,
-                    key,
-                    ViolationKind::Unknown,
-                    format!("the form has no field '{key}'"),
-                );
+                let message = format!("the form has no field '{key}'");
+                self.problem(problems, path, key, ViolationKind::Unknown, message);
                 continue;
             };
             let node = &form.nodes[id];
@@ -908,93 +1094,99 @@ impl Session {
                     }
                     None => format!("'{key}' is not part of this repeat; give it at the top level"),
                 };
-                problem(problems, key, ViolationKind::Unknown, message);
+                self.problem(problems, path, key, ViolationKind::Unknown, message);
                 continue;
             }
+            let worked_out =
+                format!("'{key}' is worked out by the form; leave it out of the answers");
             match node.kind {
-                Kind::Group => problem(
-                    problems,
-                    key,
-                    ViolationKind::Unknown,
-                    format!("'{key}' is a group; give the answers inside it at this level"),
-                ),
-                Kind::Repeat => repeats.push((id, value)),
-                Kind::Note | Kind::Calculate => problem(
-                    problems,
-                    key,
-                    ViolationKind::Unknown,
-                    format!("'{key}' is worked out by the form; leave it out of the answers"),
-                ),
-                _ if node.calculation.is_some() => problem(
-                    problems,
-                    key,
-                    ViolationKind::Unknown,
-                    format!("'{key}' is worked out by the form; leave it out of the answers"),
-                ),
+                Kind::Group => {
+                    let message =
+                        format!("'{key}' is a group; give the answers inside it at this level");
+                    self.problem(problems, path, key, ViolationKind::Unknown, message);
+                }
+                Kind::Repeat => repeats.push((path.to_vec(), id, value)),
+                Kind::Note | Kind::Calculate => {
+                    self.problem(problems, path, key, ViolationKind::Unknown, worked_out);
+                }
+                _ if node.calculation.is_some() => {
+                    self.problem(problems, path, key, ViolationKind::Unknown, worked_out);
+                }
                 _ => {
                     let pos = Pos {
                         path: path.to_vec(),
                         node: id,
                     };
                     let stored = answer::json_to_raw(&node.kind, value)
-                        .and_then(|raw| self.set_value(&pos, &raw).map_err(|e| e.to_string()));
-                    if let Err(message) = stored {
-                        problem(problems, key, ViolationKind::Type, message);
+                        .map_err(|message| (ViolationKind::Type, message))
+                        .and_then(|raw| {
+                            self.set_value(&pos, &raw).map_err(|e| {
+                                let kind = match e {
+                                    AnswerError::TooLong(_) | AnswerError::RecordFull => {
+                                        ViolationKind::Limit
+                                    }
+                                    _ => ViolationKind::Type,
+                                };
+                                (kind, e.to_string())
+                            })
+                        });
+                    if let Err((kind, message)) = stored {
+                        self.problem(problems, path, key, kind, message);
                     }
                 }
             }
         }
-        self.recompute();
-        for (id, value) in repeats {
-            let name = &form.nodes[id].name;
-            let Value::Array(items) = value else {
-                problem(
-                    problems,
-                    name,
-                    ViolationKind::Type,
-                    format!("'{name}' is a repeat: give a list of objects, one per entry"),
-                );
+    }
+
+    /// Makes the entries of the repeat `id` inside the instance at `path`;
+    /// their objects go to `next`, loaded at the next depth.
+    fn load_entries<'v>(
+        &mut self,
+        path: &[(NodeId, usize)],
+        id: NodeId,
+        value: &'v Value,
+        problems: &mut Vec<Violation>,
+        next: &mut Vec<(Path, &'v Map<String, Value>)>,
+    ) {
+        let form = Arc::clone(&self.form);
+        let name = &form.nodes[id].name;
+        let Value::Array(items) = value else {
+            let message = format!("'{name}' is a repeat: give a list of objects, one per entry");
+            self.problem(problems, path, name, ViolationKind::Type, message);
+            return;
+        };
+        let fixed = form.nodes[id].repeat_count.is_some();
+        for (i, item) in items.iter().enumerate() {
+            let Value::Object(obj) = item else {
+                let message = format!("entry {} of '{name}' is not an object", i + 1);
+                self.problem(problems, path, name, ViolationKind::Type, message);
                 continue;
             };
-            let fixed = form.nodes[id].repeat_count.is_some();
-            for (i, item) in items.iter().enumerate() {
-                let Value::Object(obj) = item else {
-                    problem(
-                        problems,
-                        name,
-                        ViolationKind::Type,
-                        format!("entry {} of '{name}' is not an object", i + 1),
+            if i >= self.instance_count(path, id) {
+                if fixed {
+                    let message = format!(
+                        "'{name}' has {} entries, but its repeat_count allows {}",
+                        items.len(),
+                        self.instance_count(path, id)
                     );
-                    continue;
-                };
-                if i >= self.instance_count(path, id) {
-                    if fixed {
-                        problem(
-                            problems,
-                            name,
-                            ViolationKind::Constraint,
-                            format!(
-                                "'{name}' has {} entries, but its repeat_count allows {}",
-                                items.len(),
-                                self.instance_count(path, id)
-                            ),
-                        );
-                        break;
-                    }
-                    if self.add_instance(path, id).is_err() {
-                        problem(
-                            problems,
-                            name,
+                    self.problem(problems, path, name, ViolationKind::Constraint, message);
+                    break;
+                }
+                if let Err(e) = self.push_instance(path, id) {
+                    let (kind, message) = match e {
+                        AnswerError::RecordFull => (ViolationKind::Limit, format!("'{name}': {e}")),
+                        _ => (
                             ViolationKind::Type,
                             format!("'{name}' has too many entries"),
-                        );
-                        break;
-                    }
+                        ),
+                    };
+                    self.problem(problems, path, name, kind, message);
+                    break;
                 }
-                let mut inner = path.to_vec();
-                inner.push((id, i));
-                self.load_object(obj, &inner, problems);
             }
+            let mut inner = path.to_vec();
+            inner.push((id, i));
+            next.push((inner, obj));
         }
     }
 }
@@ -1013,6 +1205,8 @@ struct Ctx<'a> {
     path: &'a [(NodeId, usize)],
     current: Option<NodeId>,
     choice: Option<(&'a ChoiceList, usize)>,
+    /// Set when a string would have gone over [`MAX_TEXT_BYTES`].
+    overflow: Cell<bool>,
 }
 
 impl super::eval::Scope for Ctx<'_> {
@@ -1086,5 +1280,103 @@ impl super::eval::Scope for Ctx<'_> {
 
     fn regex_match(&self, text: &str, pattern: &str) -> bool {
         self.s.form.regex(pattern).is_some_and(|r| r.is_match(text))
+    }
+
+    fn too_long(&self) {
+        self.overflow.set(true);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::form::dates::parse_datetime;
+
+    const FORM: &str = r#"
+[[survey]]
+type = "text"
+name = "a"
+label = "a"
+
+[[survey]]
+type = "integer"
+name = "n"
+label = "n"
+
+[[survey]]
+type = "begin_repeat"
+name = "r"
+label = "r"
+
+[[survey]]
+type = "text"
+name = "b"
+label = "b"
+
+[[survey]]
+type = "calculate"
+name = "c"
+calculation = "concat(${b}, ${a})"
+
+[[survey]]
+type = "begin_repeat"
+name = "f"
+label = "f"
+repeat_count = "${n}"
+
+[[survey]]
+type = "text"
+name = "d"
+label = "d"
+default = "concat(${a}, 'x')"
+
+[[survey]]
+type = "end_repeat"
+
+[[survey]]
+type = "end_repeat"
+"#;
+
+    /// The running counts against the caps match what the record holds.
+    fn counted(s: &Session) {
+        assert_eq!((s.values, s.bytes), s.root.held());
+    }
+
+    #[test]
+    fn the_counts_against_the_caps_follow_every_change() {
+        let form = crate::form::load_str(FORM, std::path::Path::new("t.toml"))
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        let env = Env {
+            now: parse_datetime("2026-11-22T09:00:00+07:00", 0).expect("clock"),
+            device_id: "d".into(),
+            username: "u".into(),
+        };
+        let mut s = Session::new(Arc::new(form), env);
+        let node = |s: &Session, name: &str| s.form().find(name).expect("node");
+        let (a, n, r, b) = (node(&s, "a"), node(&s, "n"), node(&s, "r"), node(&s, "b"));
+        let at = |path: &Path, node| Pos {
+            path: path.clone(),
+            node,
+        };
+        counted(&s);
+        s.answer(&at(&vec![], a), "hello").expect("a");
+        counted(&s);
+        let first = s.add_instance(&[], r).expect("add");
+        let second = s.add_instance(&[], r).expect("add");
+        counted(&s);
+        s.answer(&at(&first, b), "one").expect("b");
+        s.answer(&at(&second, b), "two two").expect("b");
+        counted(&s);
+        s.answer(&at(&vec![], n), "3").expect("n");
+        counted(&s);
+        assert_eq!(s.instance_count(&second, node(&s, "f")), 3);
+        s.answer(&at(&vec![], n), "1").expect("n");
+        counted(&s);
+        s.remove_instance(&first).expect("remove");
+        counted(&s);
+        s.answer(&at(&vec![], a), "").expect("a");
+        counted(&s);
+        s.touch(parse_datetime("2026-11-22T10:00:00+07:00", 0).expect("clock"));
+        counted(&s);
     }
 }

@@ -10,13 +10,17 @@
 //! column. Never panics, whatever the bytes.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::fmt::Write as _;
+use std::fmt::{Display, Write as _};
 use std::io::Cursor;
 use std::path::Path;
 
-use calamine::{Data, Reader};
+use calamine::{Data, DataRef, Reader};
 
-use super::load::{FormError, load_str};
+use super::limits::{
+    self, MAX_CELL_BYTES, MAX_CHOICES, MAX_SHEET_COLUMNS, MAX_SURVEY_ROWS, MAX_WORKBOOK_BYTES,
+    MAX_WORKBOOK_CELLS, MAX_WORKBOOK_ENTRIES, MAX_WORKBOOK_PART_BYTES, MAX_WORKBOOK_TEXT_BYTES,
+};
+use super::load::{Capped, FormError, load_str, read_capped};
 use super::model::Form;
 
 /// A workbook turned into a TOML form.
@@ -39,14 +43,16 @@ pub struct Converted {
 /// and warnings name the sheet, the spreadsheet row and the column.
 pub fn load(path: &Path) -> Result<Form, Vec<FormError>> {
     let shown = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|e| {
-        vec![error(
-            &shown,
-            "file",
-            None,
-            None,
-            format!("cannot read the workbook: {e}. Check the path."),
-        )]
+    let bytes = read_capped(path, MAX_WORKBOOK_BYTES as usize).map_err(|e| {
+        let message = match e {
+            Capped::TooLarge => format!(
+                "the workbook is larger than {}, fieldkit's cap for a workbook; a form is far \
+                 smaller: check that this is the right file",
+                limits::bytes(MAX_WORKBOOK_BYTES)
+            ),
+            Capped::Io(e) => format!("cannot read the workbook: {e}. Check the path."),
+        };
+        vec![error(&shown, "file", None, None, message)]
     })?;
     let converted = convert(&bytes, &shown)?;
     let mut errors = converted.errors.clone();
@@ -340,6 +346,9 @@ struct Reading {
     path: String,
     errors: Vec<FormError>,
     warnings: Vec<FormError>,
+    /// Cells and bytes of cell text read so far, against the caps.
+    cells: usize,
+    text: usize,
 }
 
 impl Reading {
@@ -350,24 +359,28 @@ impl Reading {
         name: &'static str,
         aliases: &[(&str, &[&str])],
     ) -> Option<Sheet> {
-        let range = match book.worksheet_range(actual) {
-            Ok(r) => r,
-            Err(e) => {
-                self.errors.push(error(
-                    &self.path,
-                    name,
-                    None,
-                    None,
-                    format!("the sheet '{actual}' cannot be read ({e}); save the workbook again"),
-                ));
-                return None;
+        let cells = self.cells(book, actual, name)?;
+        let first_row = cells.iter().map(|(p, _)| p.0).min().unwrap_or(0) as usize;
+        let first_col = cells.iter().map(|(p, _)| p.1).min().unwrap_or(0) as usize;
+        let width = cells
+            .iter()
+            .map(|(p, _)| p.1 as usize - first_col + 1)
+            .max()
+            .unwrap_or(0);
+        // Rows from the first with a value, each as wide as its last value
+        // (the header as wide as the widest).
+        let mut grid: BTreeMap<usize, Vec<Data>> = BTreeMap::new();
+        for ((row, col), value) in cells {
+            let at = grid.entry(row as usize).or_default();
+            let c = col as usize - first_col;
+            if at.len() <= c {
+                at.resize(c + 1, Data::Empty);
             }
-        };
-        let (first_row, first_col) = range.start().unwrap_or((0, 0));
-        let mut rows = range.rows();
-        let head: Vec<Option<(String, Option<String>)>> = rows
-            .next()
-            .unwrap_or(&[])
+            at[c] = value;
+        }
+        let mut head_cells = grid.remove(&first_row).unwrap_or_default();
+        head_cells.resize(width, Data::Empty);
+        let head: Vec<Option<(String, Option<String>)>> = head_cells
             .iter()
             .map(|c| {
                 let text = cell_text(c);
@@ -385,26 +398,26 @@ impl Reading {
                 self.errors.push(error(
                     &self.path,
                     name,
-                    Some(first_row as usize + 1),
+                    Some(first_row + 1),
                     Some(&shown),
                     format!(
                         "the column '{shown}' appears twice (columns {} and {}); keep one",
-                        column_letters(first_col as usize + first),
-                        column_letters(first_col as usize + i)
+                        column_letters(first_col + first),
+                        column_letters(first_col + i)
                     ),
                 ));
             }
         }
         let mut out = Vec::new();
-        for (i, row) in rows.enumerate() {
-            let at = first_row as usize + i + 2;
-            for (c, cell) in row.iter().enumerate() {
+        for (row, values) in grid {
+            let at = row + 1;
+            for (c, cell) in values.iter().enumerate() {
                 if let Data::Error(e) = cell {
                     let column = head
                         .get(c)
                         .cloned()
                         .flatten()
-                        .map_or_else(|| column_letters(first_col as usize + c), |h| h.0);
+                        .map_or_else(|| column_letters(first_col + c), |h| h.0);
                     self.errors.push(error(
                         &self.path,
                         name,
@@ -417,7 +430,7 @@ impl Reading {
                     ));
                 }
             }
-            let cells: Vec<String> = row.iter().map(cell_text).collect();
+            let cells: Vec<String> = values.iter().map(cell_text).collect();
             if cells.iter().all(String::is_empty) {
                 continue;
             }
@@ -425,11 +438,99 @@ impl Reading {
         }
         Some(Sheet {
             name,
-            header_row: first_row as usize + 1,
-            first_col: first_col as usize,
+            header_row: first_row + 1,
+            first_col,
             columns: head,
             rows: out,
         })
+    }
+
+    /// The sheet's cells with a value, by (row, column) from 0, within
+    /// the workbook caps: a refused sheet gives None and an error.
+    fn cells(
+        &mut self,
+        book: &mut calamine::Xlsx<Cursor<&[u8]>>,
+        actual: &str,
+        name: &'static str,
+    ) -> Option<Vec<((u32, u32), Data)>> {
+        let mut reader = match book.worksheet_cells_reader(actual) {
+            Ok(r) => r,
+            Err(e) => return self.unreadable(name, actual, e),
+        };
+        let mut cells = Vec::new();
+        // Cells of each row up to its last value, as `sheet` lays them out.
+        let mut widths: HashMap<u32, u32> = HashMap::new();
+        loop {
+            let cell = match reader.next_cell() {
+                Ok(Some(cell)) => cell,
+                Ok(None) => break,
+                Err(e) => return self.unreadable(name, actual, e),
+            };
+            let (row, col) = cell.get_position();
+            let text = match cell.get_value() {
+                DataRef::Empty => continue,
+                DataRef::String(s) | DataRef::DateTimeIso(s) | DataRef::DurationIso(s) => s.len(),
+                DataRef::SharedString(s) => s.len(),
+                _ => 0,
+            };
+            let at = Some(row as usize + 1);
+            let letters = column_letters(col as usize);
+            if col >= MAX_SHEET_COLUMNS {
+                self.refuse(
+                    name,
+                    at,
+                    Some(&letters),
+                    format!(
+                        "the sheet '{actual}' has a value in column {letters}, beyond fieldkit's \
+                         cap of {MAX_SHEET_COLUMNS} columns; delete the columns after the form's \
+                         last one"
+                    ),
+                );
+                return None;
+            }
+            if text > MAX_CELL_BYTES {
+                self.refuse(
+                    name,
+                    at,
+                    Some(&letters),
+                    format!(
+                        "the cell holds {text} bytes of text, over fieldkit's cap of {} for a \
+                         cell; shorten it",
+                        limits::bytes(MAX_CELL_BYTES as u64)
+                    ),
+                );
+                return None;
+            }
+            self.text += text;
+            // A cell counts once, and a row as wide as from column A to
+            // its last value (what `sheet` lays out, at most).
+            let width = widths.entry(row).or_default();
+            self.cells += 1 + (col + 1).saturating_sub(*width) as usize;
+            *width = (*width).max(col + 1);
+            if self.text > MAX_WORKBOOK_TEXT_BYTES || self.cells > MAX_WORKBOOK_CELLS {
+                self.refuse(
+                    name,
+                    at,
+                    None,
+                    format!(
+                        "the workbook holds more than {MAX_WORKBOOK_CELLS} cells or {} of text, \
+                         fieldkit's caps for a workbook; a form is far smaller: check that this \
+                         is the right file",
+                        limits::bytes(MAX_WORKBOOK_TEXT_BYTES as u64)
+                    ),
+                );
+                return None;
+            }
+            cells.push(((row, col), Data::from(cell.get_value().clone())));
+        }
+        Some(cells)
+    }
+
+    fn unreadable<T>(&mut self, name: &'static str, actual: &str, e: impl Display) -> Option<T> {
+        let message = format!("the sheet '{actual}' cannot be read ({e}); save the workbook again");
+        self.errors
+            .push(error(&self.path, name, None, None, message));
+        None
     }
 
     fn warn(&mut self, sheet: &'static str, row: Option<usize>, column: Option<&str>, m: String) {
@@ -458,7 +559,103 @@ pub fn convert(bytes: &[u8], path: &str) -> Result<Converted, Vec<FormError>> {
     })
 }
 
+/// Checks the workbook's zip against the caps before calamine reads it:
+/// how many files, and how large each is and all are once unzipped, as
+/// declared and as they really unzip (a declared size can lie).
+fn check_zip(bytes: &[u8]) -> Result<(), String> {
+    use std::io::Read as _;
+    let too_large = |what: String| {
+        format!(
+            "{what}, over fieldkit's caps for a workbook ({} for one file inside it, {} in all); \
+             a form is far smaller: the file is broken, or made to exhaust the computer",
+            limits::bytes(MAX_WORKBOOK_PART_BYTES),
+            limits::bytes(MAX_WORKBOOK_BYTES)
+        )
+    };
+    let too_many = |n: usize| {
+        format!(
+            "the workbook holds {n} files, over fieldkit's cap of {MAX_WORKBOOK_ENTRIES}; a form \
+             never has that many: check that this is the right file"
+        )
+    };
+    // The entry count, from the end record, before the zip crate lists
+    // them all.
+    let lowest = bytes.len().saturating_sub(22 + 65_535);
+    let eocd = (lowest..bytes.len().saturating_sub(21))
+        .rev()
+        .find(|&i| bytes[i..].starts_with(&[0x50, 0x4b, 0x05, 0x06]));
+    if let Some(total) = eocd.and_then(|i| bytes.get(i + 10..i + 12)) {
+        let total = usize::from(u16::from_le_bytes([total[0], total[1]]));
+        if total > MAX_WORKBOOK_ENTRIES {
+            return Err(too_many(total));
+        }
+    }
+    // Anything else wrong with the zip is calamine's to report.
+    let Ok(mut zip) = zip::ZipArchive::new(Cursor::new(bytes)) else {
+        return Ok(());
+    };
+    if zip.len() > MAX_WORKBOOK_ENTRIES {
+        return Err(too_many(zip.len()));
+    }
+    let mut declared: u64 = 0;
+    for i in 0..zip.len() {
+        let Ok(entry) = zip.by_index_raw(i) else {
+            continue;
+        };
+        if entry.size() > MAX_WORKBOOK_PART_BYTES {
+            return Err(too_large(format!(
+                "{} says it unzips to {} bytes",
+                shown_name(entry.name()),
+                entry.size()
+            )));
+        }
+        declared = declared.saturating_add(entry.size());
+        if declared > MAX_WORKBOOK_BYTES {
+            return Err(too_large(format!(
+                "its files say they unzip to more than {declared} bytes"
+            )));
+        }
+    }
+    let mut unzipped: u64 = 0;
+    for i in 0..zip.len() {
+        let Ok(entry) = zip.by_index(i) else {
+            continue;
+        };
+        let name = shown_name(entry.name());
+        let Ok(size) = std::io::copy(
+            &mut entry.take(MAX_WORKBOOK_PART_BYTES + 1),
+            &mut std::io::sink(),
+        ) else {
+            continue;
+        };
+        if size > MAX_WORKBOOK_PART_BYTES {
+            return Err(too_large(format!(
+                "{name} unzips to more than {MAX_WORKBOOK_PART_BYTES} bytes"
+            )));
+        }
+        unzipped += size;
+        if unzipped > MAX_WORKBOOK_BYTES {
+            return Err(too_large(format!(
+                "its files unzip to more than {MAX_WORKBOOK_BYTES} bytes"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A file name from inside a zip, quoted with its control characters
+/// escaped.
+fn shown_name<E>(name: Result<std::borrow::Cow<'_, str>, E>) -> String {
+    match name {
+        Ok(name) => format!("{name:?}"),
+        Err(_) => "a file".into(),
+    }
+}
+
 fn convert_inner(bytes: &[u8], path: &str) -> Result<Converted, Vec<FormError>> {
+    if let Err(message) = check_zip(bytes) {
+        return Err(vec![error(path, "file", None, None, message)]);
+    }
     let mut book = match calamine::Xlsx::new(Cursor::new(bytes)) {
         Ok(b) => b,
         Err(e) => {
@@ -478,6 +675,8 @@ fn convert_inner(bytes: &[u8], path: &str) -> Result<Converted, Vec<FormError>> 
         path: path.to_string(),
         errors: Vec::new(),
         warnings: Vec::new(),
+        cells: 0,
+        text: 0,
     };
     let names = book.sheet_names();
     let find = |want: &str| {
@@ -530,6 +729,33 @@ fn convert_inner(bytes: &[u8], path: &str) -> Result<Converted, Vec<FormError>> 
     let Some(survey) = survey else {
         return Err(r.errors);
     };
+    let choice_count: usize = [&choices, &external]
+        .into_iter()
+        .flatten()
+        .map(|c| c.rows.len())
+        .sum();
+    for (sheet, count, cap, what) in [
+        ("survey", survey.rows.len(), MAX_SURVEY_ROWS, "survey rows"),
+        ("choices", choice_count, MAX_CHOICES, "choices"),
+    ] {
+        if count > cap {
+            let row = survey
+                .rows
+                .get(cap)
+                .filter(|_| sheet == "survey")
+                .map(|(r, _)| *r);
+            r.refuse(
+                sheet,
+                row,
+                None,
+                format!(
+                    "the workbook has {count} {what}, over fieldkit's cap of {cap}; split it into \
+                     several forms"
+                ),
+            );
+            return Err(r.errors);
+        }
+    }
     if !survey
         .columns
         .iter()

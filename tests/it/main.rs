@@ -10,6 +10,7 @@ mod crash;
 mod export;
 mod fuzz;
 mod hostile;
+mod hostile_forms;
 mod load_errors;
 mod profile;
 mod sessions;
