@@ -12,7 +12,7 @@ fn main() -> ExitCode {
     // First, before any secret is in memory: no core dumps. A failure is
     // said, never fatal (a container may forbid prctl).
     for problem in fieldkit::harden::no_core_dumps() {
-        eprintln!("fieldkit: warning: {problem}");
+        fieldkit::say!("fieldkit: warning: {problem}");
     }
     let cli = Cli::parse();
     match commands::run(cli) {

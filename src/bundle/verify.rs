@@ -133,10 +133,6 @@ pub fn check_age_header(data: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
-/// Names from a manifest that become parts of file names (conflict
-/// folders, tables, workbooks) are at most this many bytes.
-pub const MAX_NAME_BYTES: usize = 64;
-
 /// Whether `id` is a UUID written the one way fieldkit writes it:
 /// lowercase and hyphenated, 8-4-4-4-12. Braces, `urn:uuid:`, capitals or
 /// no hyphens are other spellings of the same id, so they are refused.
@@ -144,41 +140,7 @@ pub fn canonical_uuid(id: &str) -> bool {
     uuid::Uuid::parse_str(id).is_ok_and(|u| u.hyphenated().to_string() == id)
 }
 
-/// Why `name` cannot be a single file or folder name on every laptop, if
-/// it cannot: empty or longer than `max` bytes, a path separator, a
-/// control character or one Windows refuses, a leading dot (hidden, or
-/// `..`), a trailing dot or space, or a Windows device name (`con`,
-/// `nul`, `com1`...).
-pub fn unsafe_component(name: &str, max: usize) -> Option<&'static str> {
-    if name.is_empty() {
-        return Some("is empty");
-    }
-    if name.len() > max {
-        return Some("is too long");
-    }
-    if name.chars().any(|c| {
-        c.is_control() || matches!(c, '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|')
-    }) {
-        return Some("holds a character a file name cannot have");
-    }
-    if name.starts_with('.') || name.ends_with('.') || name.ends_with(' ') {
-        return Some("starts or ends with a dot or ends with a space");
-    }
-    let stem = name
-        .split('.')
-        .next()
-        .unwrap_or("")
-        .trim_end()
-        .to_ascii_lowercase();
-    let device = matches!(stem.as_str(), "con" | "prn" | "aux" | "nul")
-        || ((stem.starts_with("com") || stem.starts_with("lpt"))
-            && stem.len() == 4
-            && stem.as_bytes()[3].is_ascii_digit());
-    if device {
-        return Some("is a device name on Windows");
-    }
-    None
-}
+pub use crate::form::load::{MAX_NAME_BYTES, unsafe_component};
 
 /// Every name of a signed manifest that anything downstream turns into a
 /// path or a table, checked to a strict pattern: a bundle with one bad

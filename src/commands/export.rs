@@ -612,23 +612,23 @@ pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {
         Some(which) => {
             let done = again(&store, &args.out, which)?;
             if done.paths.is_empty() && done.stopped.is_none() {
-                eprintln!("fieldkit: no bundle is waiting for a receipt: nothing to write");
+                crate::say!("fieldkit: no bundle is waiting for a receipt: nothing to write");
             }
             done
         }
         None => export_with(&store, &args.out, limits, &mut |_, _| {})?,
     };
     for path in &done.removed {
-        eprintln!(
+        crate::say!(
             "fieldkit: removed {}, an unfinished file of an interrupted export",
             path.display()
         );
     }
     for note in &done.left {
-        eprintln!("fieldkit: {note}");
+        crate::say!("fieldkit: {note}");
     }
     if done.rewritten > 0 && args.again.is_none() {
-        eprintln!(
+        crate::say!(
             "fieldkit: {} bundle(s) recorded by an earlier export but not written are written \
              now, the same bytes",
             done.rewritten
@@ -638,16 +638,16 @@ pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {
         print_line(&path.display().to_string())?;
     }
     for why in &done.refused {
-        eprintln!("fieldkit: {why}");
+        crate::say!("fieldkit: {why}");
     }
     if !done.paths.is_empty() {
-        eprintln!(
+        crate::say!(
             "fieldkit: {} bundle(s) written; their records wait in 'sent' until a supervisor's \
              receipt",
             done.paths.len()
         );
     } else if args.again.is_none() && done.refused.is_empty() && done.stopped.is_none() {
-        eprintln!("fieldkit: the outbox is empty: nothing to export, nothing written");
+        crate::say!("fieldkit: the outbox is empty: nothing to export, nothing written");
     }
     if let Some(e) = done.stopped {
         return Err(e);

@@ -308,7 +308,7 @@ pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {
             }
             Err(message) => {
                 unreadable += 1;
-                eprintln!("{source}:{line}: {message}");
+                crate::say!("{source}:{line}: {message}");
             }
         }
     }

@@ -87,7 +87,7 @@ fn check(paths: &[PathBuf]) -> Result<Outcome> {
         match form::load(&file) {
             Ok(form) => {
                 for w in &form.warnings {
-                    eprintln!("warning: {w}");
+                    crate::say!("warning: {w}");
                 }
                 let mut report = describe(&form, &file);
                 report["ok"] = json!(true);
@@ -98,7 +98,7 @@ fn check(paths: &[PathBuf]) -> Result<Outcome> {
             Err(errors) => {
                 all_ok = false;
                 for e in &errors {
-                    eprintln!("{e}");
+                    crate::say!("{e}");
                 }
                 reports.push(json!({
                     "path": file.display().to_string(),
@@ -155,9 +155,9 @@ fn import(file: &Path, out: Option<&Path>) -> Result<Outcome> {
         Ok(f) => f,
         Err(errors) => {
             for e in &errors {
-                eprintln!("{e}");
+                crate::say!("{e}");
             }
-            eprintln!(
+            crate::say!(
                 "fieldkit: {} has {} problem(s) (above); nothing was written",
                 file.display(),
                 errors.len()
@@ -166,7 +166,7 @@ fn import(file: &Path, out: Option<&Path>) -> Result<Outcome> {
         }
     };
     for w in &form.warnings {
-        eprintln!("warning: {w}");
+        crate::say!("warning: {w}");
     }
     let name = file
         .file_name()
@@ -199,7 +199,7 @@ fn import(file: &Path, out: Option<&Path>) -> Result<Outcome> {
         Some(out) => {
             crate::store::profile::write_new(out, text.as_bytes(), false)?;
             let n = form.question_count();
-            eprintln!(
+            crate::say!(
                 "fieldkit: wrote {} ({n} question{}); check it with 'fieldkit forms check {}'",
                 out.display(),
                 if n == 1 { "" } else { "s" },
@@ -236,7 +236,7 @@ pub fn discover(forms_dir: Option<&Path>) -> Result<Vec<(PathBuf, Arc<Form>)>> {
                     None => out.push((file, Arc::new(f))),
                     // The same form twice (a workbook and its imported
                     // TOML, say): the first by name is used, and said so.
-                    Some((first, _)) if first.parent() == file.parent() => eprintln!(
+                    Some((first, _)) if first.parent() == file.parent() => crate::say!(
                         "fieldkit: skipping {}: it has the same form_id '{}' as {}, which is \
                          used; keep one of them in the folder",
                         file.display(),
@@ -245,7 +245,7 @@ pub fn discover(forms_dir: Option<&Path>) -> Result<Vec<(PathBuf, Arc<Form>)>> {
                     ),
                     Some(_) => {}
                 },
-                Err(errors) => eprintln!(
+                Err(errors) => crate::say!(
                     "fieldkit: skipping {}: {} (run 'fieldkit forms check {}')",
                     file.display(),
                     errors
@@ -289,7 +289,7 @@ pub fn resolve(spec: &str, forms_dir: Option<&Path>) -> Result<Arc<Form>> {
     if as_path.is_file() {
         return form::load(as_path).map(Arc::new).map_err(|errors| {
             for e in &errors {
-                eprintln!("{e}");
+                crate::say!("{e}");
             }
             anyhow::anyhow!(
                 "the form {spec} has {} error(s); fix them (see above) and try again",

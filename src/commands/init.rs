@@ -72,14 +72,17 @@ pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {
     let recipients_n = made.recipients.len();
     drop(Store::create(home.clone(), made, &now)?);
     profile::finish(&home, &public)?;
-    eprintln!(
+    crate::say!(
         "fieldkit: profile '{}' created in {}; finalized records will be encrypted to {} \
-         recipient(s) from {}.\nAdd this line to the deployment's keys/allowed_signers so \
-         supervisors can verify this laptop's bundles:",
+         recipient(s) from {}.",
         enumerator,
         home.dir.display(),
         recipients_n,
         recipients.display()
+    );
+    crate::say!(
+        "Add this line to the deployment's keys/allowed_signers so supervisors can verify this \
+         laptop's bundles:"
     );
     print_line(&line)?;
     Ok(Outcome::Done)
@@ -103,7 +106,7 @@ fn set_aside_leftovers(home: &profile::Home) -> Result<()> {
                 .with_context(|| format!("cannot move {} aside", path.display()))?;
         }
     }
-    eprintln!(
+    crate::say!(
         "fieldkit: an earlier init in {} did not finish; its files were moved to {}",
         home.dir.display(),
         aside.display()
@@ -128,7 +131,7 @@ fn new_store(home: &profile::Home, globals: &Globals) -> Result<Outcome> {
         unlocked,
         &paths::now().to_string(),
     )?);
-    eprintln!(
+    crate::say!(
         "fieldkit: a new, empty store was created for '{}' in {}",
         public.enumerator_id,
         home.store_path().display()

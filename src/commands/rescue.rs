@@ -51,7 +51,7 @@ pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {
     } else {
         "Records are encrypted to the data managers only"
     };
-    eprintln!(
+    crate::say!(
         "fieldkit: rescued {drafts}, {} outbox and {} sent record(s) into {}. The store was not \
          changed. {drafts_note}. See rescue.json there.",
         report.outbox,

@@ -564,7 +564,9 @@ impl Loader {
                     };
                     match k {
                         "form_id" => {
-                            if valid_name(&value) {
+                            if valid_name(&value)
+                                && unsafe_component(&value, MAX_NAME_BYTES).is_none()
+                            {
                                 s.id = value;
                             } else {
                                 self.err(
@@ -574,7 +576,8 @@ impl Loader {
                                     line,
                                     format!(
                                         "form_id '{value}' must start with a letter and hold \
-                                         only letters, digits, '_', '-' or '.'"
+                                         only letters, digits, '_', '-' or '.' (at most \
+                                         {MAX_NAME_BYTES} bytes, not a Windows device name)"
                                     ),
                                 );
                             }
@@ -586,7 +589,20 @@ impl Loader {
                             line,
                             "version is empty: give the form a version such as \"2026.1\"",
                         ),
-                        "version" => s.version = value,
+                        "version" => match unsafe_component(&value, MAX_NAME_BYTES) {
+                            None => s.version = value,
+                            Some(why) => self.err(
+                                "settings",
+                                None,
+                                Some(key),
+                                line,
+                                format!(
+                                    "version '{value}' {why}: it becomes part of file names, so \
+                                     use at most {MAX_NAME_BYTES} bytes without / \\ : * ? \" < > \
+                                     | or a leading dot, such as \"2026.1\""
+                                ),
+                            ),
+                        },
                         "default_language" => s.default_language = Some(value),
                         "instance_name" => s.instance_name = line.map(|l| (value, l)),
                         "allow_choice_duplicates" => {
@@ -1652,6 +1668,47 @@ fn yes_no(v: &str) -> Option<bool> {
         "no" | "false" | "false()" | "" => Some(false),
         _ => None,
     }
+}
+
+/// A form id or version is at most this many bytes: both become parts of
+/// file names (bundle entries, conflict folders, tables, workbooks), and
+/// `verify` refuses longer ones in a manifest.
+pub const MAX_NAME_BYTES: usize = 64;
+
+/// Why `name` cannot be a single file or folder name on every laptop, if
+/// it cannot: empty or longer than `max` bytes, a path separator, a
+/// control character or one Windows refuses, a leading dot (hidden, or
+/// `..`), a trailing dot or space, or a Windows device name (`con`,
+/// `nul`, `com1`...).
+pub fn unsafe_component(name: &str, max: usize) -> Option<&'static str> {
+    if name.is_empty() {
+        return Some("is empty");
+    }
+    if name.len() > max {
+        return Some("is too long");
+    }
+    if name.chars().any(|c| {
+        c.is_control() || matches!(c, '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|')
+    }) {
+        return Some("holds a character a file name cannot have");
+    }
+    if name.starts_with('.') || name.ends_with('.') || name.ends_with(' ') {
+        return Some("starts or ends with a dot or ends with a space");
+    }
+    let stem = name
+        .split('.')
+        .next()
+        .unwrap_or("")
+        .trim_end()
+        .to_ascii_lowercase();
+    let device = matches!(stem.as_str(), "con" | "prn" | "aux" | "nul")
+        || ((stem.starts_with("com") || stem.starts_with("lpt"))
+            && stem.len() == 4
+            && stem.as_bytes()[3].is_ascii_digit());
+    if device {
+        return Some("is a device name on Windows");
+    }
+    None
 }
 
 pub(crate) fn valid_name(name: &str) -> bool {
