@@ -55,6 +55,48 @@ fn make_receipt(bundle: &str, signers: &str, key: &str, out: &str) -> std::proce
     ])
 }
 
+/// `ssh-keygen -Y verify` of a bundle's manifest as `principal` against
+/// `signers`, with extra options (`-O verify-time=...`); `dir` holds the
+/// signature file it needs.
+pub fn ssh_keygen_verify(
+    bundle: &Path,
+    signers: &Path,
+    principal: &str,
+    dir: &Path,
+    options: &[&str],
+) -> std::process::Output {
+    let sig = dir.join("manifest.sig");
+    std::fs::write(&sig, unzip(bundle, "manifest.sig")).unwrap();
+    let mut child = std::process::Command::new("ssh-keygen")
+        .args(["-Y", "verify", "-f"])
+        .arg(signers)
+        .args(["-I", principal, "-n", "fieldkit-bundle"])
+        .args(options)
+        .arg("-s")
+        .arg(&sig)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(
+        &mut child.stdin.take().unwrap(),
+        &unzip(bundle, "manifest.json"),
+    )
+    .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// The demo supervisor's receipt for `bundle`, checked against `signers`.
+pub fn demo_receipt(bundle: &Path, signers: &Path, out: &Path) -> std::process::Output {
+    make_receipt(
+        bundle.to_str().unwrap(),
+        signers.to_str().unwrap(),
+        repo().join("keys/demo/supervisor").to_str().unwrap(),
+        out.to_str().unwrap(),
+    )
+}
+
 pub fn unzip(bundle: &Path, entry: &str) -> Vec<u8> {
     let entries = fieldkit::bundle::archive::read(&std::fs::read(bundle).unwrap())
         .unwrap()
@@ -330,24 +372,7 @@ fn standard_tools_check_a_bundle_without_fieldkit() {
         assert!(String::from_utf8_lossy(&out.stdout).contains("No errors detected"));
     }
     if have("ssh-keygen", test) {
-        let sig = e.dir.path().join("manifest.sig");
-        std::fs::write(&sig, unzip(&bundle, "manifest.sig")).unwrap();
-        let mut child = std::process::Command::new("ssh-keygen")
-            .args(["-Y", "verify", "-f"])
-            .arg(&signers)
-            .args(["-I", "enum-03", "-n", "fieldkit-bundle", "-s"])
-            .arg(&sig)
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        std::io::Write::write_all(
-            &mut child.stdin.take().unwrap(),
-            &unzip(&bundle, "manifest.json"),
-        )
-        .unwrap();
-        let out = child.wait_with_output().unwrap();
+        let out = ssh_keygen_verify(&bundle, &signers, "enum-03", e.dir.path(), &[]);
         assert!(
             out.status.success(),
             "{}{}",

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::crash::Rng;
-use crate::support::{Enumerator, repo, stderr};
+use crate::support::{Enumerator, stderr};
 
 fn record(place: &str) -> String {
     let mut v: Value = serde_json::from_str(&crate::cli::readme_fill_example()).unwrap();
@@ -172,16 +172,7 @@ fn export_again_writes_the_same_bytes_and_refuses_what_it_does_not_hold() {
 
     // Bundle 1 acknowledged: it is no longer held, and says so.
     let receipt = e.dir.path().join("receipt.json");
-    let out = crate::support::fieldkit(&[
-        "receipt",
-        first[0].to_str().unwrap(),
-        "--signers",
-        signers.to_str().unwrap(),
-        "--key",
-        repo().join("keys/demo/supervisor").to_str().unwrap(),
-        "--out",
-        receipt.to_str().unwrap(),
-    ]);
+    let out = crate::bundle::demo_receipt(&first[0], &signers, &receipt);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let out = e.run(&["ack", receipt.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));

@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use crate::bundle::{export, unzip, with_records};
+use crate::bundle::{demo_receipt, export, ssh_keygen_verify, with_records};
 use crate::support::{fieldkit, have, repo, stderr};
 
 /// The pinned test clock, as ssh-keygen's `verify-time` reads it.
@@ -25,26 +25,10 @@ fn line(signers_line: &str, principals: &str, options: &str) -> String {
 /// `ssh-keygen -Y verify` of the bundle's manifest against `signers` as
 /// `principal`, at the test clock: whether it says "Good".
 fn ssh_keygen_accepts(bundle: &Path, signers: &Path, principal: &str, dir: &Path) -> bool {
-    let sig = dir.join("manifest.sig");
-    std::fs::write(&sig, unzip(bundle, "manifest.sig")).unwrap();
-    let mut child = std::process::Command::new("ssh-keygen")
-        .args(["-Y", "verify", "-f"])
-        .arg(signers)
-        .args(["-I", principal, "-n", "fieldkit-bundle", "-O"])
-        .arg(format!("verify-time={TEST_TIME}"))
-        .arg("-s")
-        .arg(&sig)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::io::Write::write_all(
-        &mut child.stdin.take().unwrap(),
-        &unzip(bundle, "manifest.json"),
-    )
-    .unwrap();
-    child.wait_with_output().unwrap().status.success()
+    let time = format!("verify-time={TEST_TIME}");
+    ssh_keygen_verify(bundle, signers, principal, dir, &["-O", &time])
+        .status
+        .success()
 }
 
 #[test]
@@ -111,16 +95,7 @@ fn a_retired_supervisors_receipt_purges_nothing() {
     let (e, signers) = with_records(2);
     let bundle = export(&e, &e.dir.path().join("usb"));
     let receipt = e.dir.path().join("receipt.json");
-    let out = fieldkit(&[
-        "receipt",
-        bundle.to_str().unwrap(),
-        "--signers",
-        signers.to_str().unwrap(),
-        "--key",
-        repo().join("keys/demo/supervisor").to_str().unwrap(),
-        "--out",
-        receipt.to_str().unwrap(),
-    ]);
+    let out = demo_receipt(&bundle, &signers, &receipt);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let shipped = std::fs::read_to_string(repo().join("keys/supervisors")).unwrap();
     let retired = shipped.replace(

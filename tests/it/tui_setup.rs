@@ -134,16 +134,7 @@ fn export_and_receipt_from_the_screen() {
     let signers = e.dir.path().join("signers");
     std::fs::write(&signers, format!("{}\n", e.signers_line)).unwrap();
     let receipt = e.dir.path().join("receipt.json");
-    let out = crate::support::fieldkit(&[
-        "receipt",
-        bundles[0].path().to_str().unwrap(),
-        "--signers",
-        signers.to_str().unwrap(),
-        "--key",
-        repo().join("keys/demo/supervisor").to_str().unwrap(),
-        "--out",
-        receipt.to_str().unwrap(),
-    ]);
+    let out = crate::bundle::demo_receipt(&bundles[0].path(), &signers, &receipt);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     term.send("a", &[]);
     assert!(term.wait_for("Receipt file"), "{}", term.screen());
