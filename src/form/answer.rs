@@ -46,6 +46,42 @@ pub enum AnswerError {
     RecordFull,
 }
 
+impl AnswerError {
+    /// The same message in Lao (draft text, to be reviewed by a Lao
+    /// speaker): the screen and `fill --language "Lao (lo)"` say it in the
+    /// language the enumerator chose.
+    pub fn in_lao(&self) -> String {
+        use super::limits::{MAX_RECORD_VALUE_BYTES, MAX_RECORD_VALUES, MAX_TEXT_BYTES, bytes};
+        match self {
+            AnswerError::NotInteger(v) => format!("'{v}' ບໍ່ແມ່ນຈຳນວນເຕັມ"),
+            AnswerError::NotNumber(v) => format!("'{v}' ບໍ່ແມ່ນຕົວເລກ"),
+            AnswerError::NotDate(v) => format!("'{v}' ບໍ່ແມ່ນວັນທີ; ຂຽນເປັນ YYYY-MM-DD"),
+            AnswerError::NotTime(v) => format!("'{v}' ບໍ່ແມ່ນເວລາ; ຂຽນເປັນ HH:MM"),
+            AnswerError::NotDateTime(v) => {
+                format!("'{v}' ບໍ່ແມ່ນວັນທີ ແລະ ເວລາ; ຂຽນເປັນ YYYY-MM-DDTHH:MM")
+            }
+            AnswerError::NotGeopoint(v) => {
+                format!("'{v}' ບໍ່ແມ່ນບ່ອນຕັ້ງ; ຂຽນເສັ້ນຂະໜານ ແລະ ເສັ້ນແວງ ເປັນອົງສາ, ເຊັ່ນ '17.97 102.61'")
+            }
+            AnswerError::UnknownChoice { value, list } => {
+                format!("'{value}' ບໍ່ແມ່ນຕົວເລືອກໃນລາຍການ '{list}'")
+            }
+            AnswerError::NotAnswerable => "ຄຳຕອບນີ້ແບບຟອມຄິດໄລ່ເອງ, ພິມໃສ່ບໍ່ໄດ້".into(),
+            AnswerError::ReadOnly => "ຄຳຕອບນີ້ອ່ານໄດ້ຢ່າງດຽວ".into(),
+            AnswerError::NoSuchPlace => "ບໍ່ມີຄຳຖາມ ຫຼື ລາຍການຊ້ຳນີ້ຢູ່ບ່ອນນີ້".into(),
+            AnswerError::TooLong(n) => format!(
+                "ຄຳຕອບຍາວ {n} ໄບຕ໌, ເກີນຂອບເຂດ {} ສຳລັບຄຳຕອບໜຶ່ງ; ກະລຸນາຫຍໍ້ລົງ",
+                bytes(MAX_TEXT_BYTES as u64)
+            ),
+            AnswerError::RecordFull => format!(
+                "ບັນທຶກນີ້ເຕັມແລ້ວ: ມີໄດ້ບໍ່ເກີນ {MAX_RECORD_VALUES} ຄ່າ ແລະ ຂໍ້ຄວາມ {} ລວມກັນ; \
+                 ລຶບລາຍການອອກ ຫຼື ຫຍໍ້ຄຳຕອບລົງ",
+                bytes(MAX_RECORD_VALUE_BYTES as u64)
+            ),
+        }
+    }
+}
+
 /// Checks `raw` for a question of `kind` and returns the stored form; an
 /// empty (or blank) answer clears the question.
 pub fn canonical(

@@ -827,6 +827,11 @@ impl Session {
         if is_lao { lao } else { english }.to_string()
     }
 
+    /// A refused answer, said in the session's language.
+    pub fn explain(&self, error: &AnswerError) -> String {
+        self.chrome(&error.to_string(), &error.in_lao())
+    }
+
     /// What stops this question from being complete, if anything.
     pub fn check(&self, pos: &Pos) -> Option<Violation> {
         let node = &self.form.nodes[pos.node];
@@ -1127,7 +1132,7 @@ impl Session {
                                     }
                                     _ => ViolationKind::Type,
                                 };
-                                (kind, e.to_string())
+                                (kind, self.explain(&e))
                             })
                         });
                     if let Err((kind, message)) = stored {
@@ -1174,7 +1179,10 @@ impl Session {
                 }
                 if let Err(e) = self.push_instance(path, id) {
                     let (kind, message) = match e {
-                        AnswerError::RecordFull => (ViolationKind::Limit, format!("'{name}': {e}")),
+                        AnswerError::RecordFull => (
+                            ViolationKind::Limit,
+                            format!("'{name}': {}", self.explain(&e)),
+                        ),
                         _ => (
                             ViolationKind::Type,
                             format!("'{name}' has too many entries"),
