@@ -20,6 +20,9 @@ const PASS: &str = "correct horse battery";
 const RECORDS: usize = 10_000;
 
 /// A draft of about 2 KB of JSON: 50 answers.
+/// The form text the records are made with (its hash is in every draft).
+const FORM: &[u8] = b"[settings]\nform_id = \"t\"\n";
+
 fn answers(i: usize) -> Map<String, Value> {
     (0..50)
         .map(|k| {
@@ -35,7 +38,7 @@ fn draft(i: usize) -> Draft {
     let mut d = Draft::new(
         "dtm_site_assessment",
         "2026.1",
-        "0000000000000000000000000000000000000000000000000000000000000000",
+        &fieldkit::bundle::sha256_hex(FORM),
         "2026-11-22T09:00:00+07:00",
     );
     d.answers = answers(i);
@@ -91,12 +94,7 @@ fn build(dir: &Path) {
         store.save_draft(&d, "").expect("save");
         if i % 10 < 7 {
             store
-                .finalize(
-                    &d,
-                    &d.answers,
-                    "2026-11-22T10:00:00+07:00",
-                    b"[settings]\nform_id = \"t\"\n",
-                )
+                .finalize(&d, &d.answers, "2026-11-22T10:00:00+07:00", FORM)
                 .expect("finalize");
         }
     }

@@ -79,6 +79,17 @@ pub enum StoreError {
     Unconfirmed(std::io::Error),
     #[error("record {0} cannot be encrypted: {1}")]
     Encrypt(String, String),
+    #[error(
+        "record {id} was started with another text of the form {form_id} (SHA-256 {expected}) \
+         than the one given to finalize it ({given}); nothing was finalized. Finalize it with \
+         the form text it was started with"
+    )]
+    FormMismatch {
+        id: String,
+        form_id: String,
+        expected: String,
+        given: String,
+    },
     #[error("record {id} is already {state:?}, not a draft; it cannot be changed")]
     NotADraft { id: String, state: State },
     #[error("no record {0} in this store")]
@@ -639,6 +650,18 @@ impl Store {
     ) -> Result<Vec<Change>, StoreError> {
         let id = parse_id(&draft.id)?;
         let key = id.as_bytes();
+        // The form kept for a bundle is the very text the draft was made
+        // with: another text (or none at all) under its hash would make
+        // every later bundle fail verification.
+        let given = crate::bundle::sha256_hex(form_text);
+        if given != draft.form_sha256 {
+            return Err(StoreError::FormMismatch {
+                id: draft.id.clone(),
+                form_id: draft.form_id.clone(),
+                expected: draft.form_sha256.clone(),
+                given,
+            });
+        }
         let record = serde_json::json!({
             "format": RECORD_FORMAT,
             "record_id": draft.id,

@@ -34,11 +34,14 @@ fn fresh() -> (tempfile::TempDir, Store, age::x25519::Identity) {
     (dir, store, dm)
 }
 
+/// The form text the test drafts are made with.
+const FORM: &[u8] = b"[settings]\nform_id = \"t\"\n";
+
 fn draft(answer: &str) -> Draft {
     let mut d = Draft::new(
         "dtm_site_assessment",
         "2026.1",
-        "abc",
+        &crate::bundle::sha256_hex(FORM),
         "2026-11-22T09:00:00+07:00",
     );
     d.answers.insert("site_name".into(), json!(answer));
@@ -79,12 +82,7 @@ fn finalize_moves_to_the_outbox_encrypted_to_the_deployment_only() {
     store.save_draft(&d, "").unwrap();
     let values = serde_json::Map::from_iter([("site_name".to_string(), json!("Ban Nong"))]);
     store
-        .finalize(
-            &d,
-            &values,
-            "2026-11-22T10:00:00+07:00",
-            b"[settings]\nform_id = \"t\"\n",
-        )
+        .finalize(&d, &values, "2026-11-22T10:00:00+07:00", FORM)
         .unwrap();
     assert_eq!(
         store.status().unwrap(),
@@ -123,23 +121,47 @@ fn finalize_moves_to_the_outbox_encrypted_to_the_deployment_only() {
         })
     ));
     assert!(matches!(
-        store.finalize(&d, &values, "later", b"[settings]\nform_id = \"t\"\n"),
+        store.finalize(&d, &values, "later", FORM),
         Err(StoreError::NotADraft { .. })
     ));
     assert!(matches!(
-        store.save_final(&d, &values, "later", b"[settings]\nform_id = \"t\"\n"),
+        store.save_final(&d, &values, "later", FORM),
         Err(StoreError::NotADraft { .. })
     ));
     assert!(store.delete_draft(&d.id, "now").is_err());
     assert!(matches!(
-        store.finalize(
-            &draft("never saved"),
-            &values,
-            "now",
-            b"[settings]\nform_id = \"t\"\n"
-        ),
+        store.finalize(&draft("never saved"), &values, "now", FORM),
         Err(StoreError::NotFound(_))
     ));
+}
+
+#[test]
+fn a_record_is_never_finalized_with_another_form_text_than_its_own() {
+    let (_dir, store, _) = fresh();
+    let d = draft("Ban Nong");
+    store.save_draft(&d, "").unwrap();
+    let values = serde_json::Map::new();
+    // An empty text (a resumed draft whose form text was not found) or
+    // another version's text: refused, the draft left as it was, and the
+    // kept form under the draft's hash never overwritten.
+    for other in [&b""[..], b"[settings]\nform_id = \"t\"\nversion = \"2\"\n"] {
+        assert!(matches!(
+            store.finalize(&d, &values, "later", other),
+            Err(StoreError::FormMismatch { .. })
+        ));
+        assert!(matches!(
+            store.save_final(&draft("other"), &values, "later", other),
+            Err(StoreError::FormMismatch { .. })
+        ));
+    }
+    assert_eq!(store.status().unwrap().drafts, 1);
+    assert_eq!(store.status().unwrap().outbox, 0);
+    assert_eq!(store.form_text(&d.form_sha256).unwrap(), None);
+    store.finalize(&d, &values, "later", FORM).unwrap();
+    assert_eq!(
+        store.form_text(&d.form_sha256).unwrap().as_deref(),
+        Some(FORM)
+    );
 }
 
 #[test]
@@ -151,7 +173,7 @@ fn save_final_creates_and_finalizes_in_one_write() {
             &d,
             &serde_json::Map::new(),
             "2026-11-22T10:00:00+07:00",
-            b"[settings]\nform_id = \"t\"\n",
+            FORM,
         )
         .unwrap();
     assert_eq!(store.status().unwrap().drafts, 0);
@@ -315,7 +337,7 @@ fn rescue_copies_out_drafts_and_records_from_a_store_that_will_not_open() {
             &done,
             &serde_json::Map::new(),
             "2026-11-22T10:00:00+07:00",
-            b"[settings]\nform_id = \"t\"\n",
+            FORM,
         )
         .unwrap();
     let home = store.home.clone();
