@@ -15,6 +15,7 @@ mod shipped;
 mod signers;
 mod store;
 mod support;
+mod tables;
 mod terminal;
 mod tui_e2e;
 mod tui_setup;
