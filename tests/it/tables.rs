@@ -521,3 +521,52 @@ fn the_terminal_lists_problems_up_to_twenty() {
     );
     assert!(err.contains("  ... and 5 more (see summary.md)"), "{err}");
 }
+
+/// Converts a CSV to XLSX with LibreOffice headless, formulas evaluated
+/// (the worst case of a double-click); the formulas calamine finds in it.
+fn libreoffice_formulas(csv_file: &Path, dir: &Path) -> Vec<String> {
+    let profile = dir.join("lo-profile");
+    let out = std::process::Command::new("soffice")
+        .arg(format!("-env:UserInstallation=file://{}", profile.display()))
+        .args([
+            "--headless",
+            "--infilter=CSV:44,34,76,1,,1033,false,true,false,false,false,-1,true",
+            "--convert-to",
+            "xlsx",
+            "--outdir",
+        ])
+        .arg(dir)
+        .arg(csv_file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let xlsx = dir.join(csv_file.with_extension("xlsx").file_name().unwrap());
+    let mut book: calamine::Xlsx<_> = calamine::open_workbook(&xlsx).unwrap();
+    let name = book.sheet_names()[0].clone();
+    let formulas = book.worksheet_formula(&name).unwrap();
+    formulas
+        .rows()
+        .flatten()
+        .filter(|f| !f.is_empty())
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn libreoffice_opens_the_csv_without_a_single_formula() {
+    if !crate::support::have("soffice", "libreoffice_opens_the_csv_without_a_single_formula") {
+        return;
+    }
+    let (tables, run, e) = run(&[], |_| {});
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    let dir = e.dir.path().join("lo");
+    std::fs::create_dir_all(&dir).unwrap();
+    // The check can fail: a raw formula is a formula once opened.
+    let control = dir.join("control.csv");
+    std::fs::write(&control, "a,b\n=1+2,x\n").unwrap();
+    assert_eq!(libreoffice_formulas(&control, &dir), ["1+2"]);
+    for table in ["tricky.csv", "tricky__choices.csv"] {
+        let formulas = libreoffice_formulas(&tables.join(table), &dir);
+        assert!(formulas.is_empty(), "{table}: {formulas:?}");
+    }
+}
