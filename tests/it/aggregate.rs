@@ -22,7 +22,7 @@ fn flow(place: &str) -> String {
     v.to_string()
 }
 
-fn fill(e: &Enumerator, form: &str, lines: &[String]) -> Vec<String> {
+pub(crate) fn fill(e: &Enumerator, form: &str, lines: &[String]) -> Vec<String> {
     let out = e.fill(form, &(lines.join("\n") + "\n"), &["--finalize"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     String::from_utf8_lossy(&out.stdout)
@@ -36,7 +36,7 @@ fn fill(e: &Enumerator, form: &str, lines: &[String]) -> Vec<String> {
         .collect()
 }
 
-fn export(e: &Enumerator, usb: &Path) -> PathBuf {
+pub(crate) fn export(e: &Enumerator, usb: &Path) -> PathBuf {
     let out = e.run(&["export", "--out", usb.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())

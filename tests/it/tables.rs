@@ -202,16 +202,10 @@ fn run(extra: &[&str], before: impl Fn(&Path)) -> (PathBuf, std::process::Output
     let form = e.dir.path().join("tricky.toml");
     std::fs::write(&form, FORM).unwrap();
     let lines: Vec<String> = answers().iter().map(Value::to_string).collect();
-    let out = e.fill(
-        form.to_str().unwrap(),
-        &(lines.join("\n") + "\n"),
-        &["--finalize"],
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    crate::aggregate::fill(&e, form.to_str().unwrap(), &lines);
     let usb = e.dir.path().join("usb");
     std::fs::create_dir_all(&usb).unwrap();
-    let out = e.run(&["export", "--out", usb.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    crate::aggregate::export(&e, &usb);
     let signers = e.dir.path().join("allowed_signers");
     std::fs::write(&signers, format!("{}\n", e.signers_line)).unwrap();
     let tables = e.dir.path().join("tables");
@@ -527,7 +521,10 @@ fn the_terminal_lists_problems_up_to_twenty() {
 fn libreoffice_formulas(csv_file: &Path, dir: &Path) -> Vec<String> {
     let profile = dir.join("lo-profile");
     let out = std::process::Command::new("soffice")
-        .arg(format!("-env:UserInstallation=file://{}", profile.display()))
+        .arg(format!(
+            "-env:UserInstallation=file://{}",
+            profile.display()
+        ))
         .args([
             "--headless",
             "--infilter=CSV:44,34,76,1,,1033,false,true,false,false,false,-1,true",
@@ -554,7 +551,10 @@ fn libreoffice_formulas(csv_file: &Path, dir: &Path) -> Vec<String> {
 
 #[test]
 fn libreoffice_opens_the_csv_without_a_single_formula() {
-    if !crate::support::have("soffice", "libreoffice_opens_the_csv_without_a_single_formula") {
+    if !crate::support::have(
+        "soffice",
+        "libreoffice_opens_the_csv_without_a_single_formula",
+    ) {
         return;
     }
     let (tables, run, e) = run(&[], |_| {});
