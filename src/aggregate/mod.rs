@@ -13,6 +13,7 @@
 
 pub mod summary;
 pub mod tables;
+pub mod xlsx;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
@@ -933,8 +934,19 @@ pub fn run(files: &[PathBuf], opts: &Options) -> Result<Summary, String> {
             ));
         }
         if opts.xlsx {
+            // One workbook that cannot be written costs neither the
+            // summary nor the other tables: it is a problem, said.
             let latest = ft.versions.values().last().map(|f| f.as_ref());
-            summary::write_xlsx(&opts.out, &ft.form_id, &written, latest)?;
+            let problems = xlsx::write(
+                &opts.out,
+                &ft.form_id,
+                &ft.layout,
+                &written,
+                latest,
+                opts.labels.as_deref(),
+                opts.hxl,
+            );
+            summary.workbook_problems.extend(problems);
         }
         summary.tables.extend(written);
     }

@@ -1,7 +1,6 @@
 //! The summary of an aggregation (`summary.json` and `summary.md`): records
 //! by form, enumerator, day and admin area, DTM totals from the fields a
-//! form tags with `#affected...` HXL, and every problem found. Also the
-//! XLSX workbooks, written from the CSV tables.
+//! form tags with `#affected...` HXL, and every problem found.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -9,7 +8,6 @@ use std::path::Path;
 use super::tables::{RecordRef, cell};
 use serde::Serialize;
 
-use crate::form::Form as FormModel;
 use crate::form::{Form, Kind};
 
 #[derive(Debug, Clone, Serialize)]
@@ -76,6 +74,8 @@ pub struct Summary {
     pub form_conflicts: Vec<FormConflict>,
     pub disagreements: Vec<Disagreement>,
     pub undecryptable: Vec<Unreadable>,
+    /// What could not be put in a workbook (the CSV tables have it all).
+    pub workbook_problems: Vec<String>,
     /// (file, rows) of every table written.
     pub tables: Vec<(String, usize)>,
 }
@@ -125,6 +125,55 @@ impl Summary {
             + self.form_conflicts.len()
             + self.disagreements.len()
             + self.undecryptable.len()
+            + self.workbook_problems.len()
+    }
+
+    /// Every problem, one line each, as the summary and the terminal say
+    /// them.
+    pub fn problem_lines(&self) -> Vec<String> {
+        let mut lines = Vec::with_capacity(self.problems());
+        for f in &self.failed_bundles {
+            lines.push(format!(
+                "bundle left out, {}: {}",
+                f.file,
+                f.problems.join("; ")
+            ));
+        }
+        for s in &self.sequence_problems {
+            lines.push(format!("sequence: {s}"));
+        }
+        for c in &self.conflicts {
+            lines.push(format!(
+                "conflict: record {} differs between bundles {} (versions in conflicts/{}/)",
+                c.record_id,
+                c.bundles.join(" and "),
+                c.record_id
+            ));
+        }
+        for f in &self.form_conflicts {
+            lines.push(format!(
+                "form conflict: {} {} in bundle {} (SHA-256 {}) is another text than in \
+                 bundle {} (SHA-256 {}); the text of {} is used, the first in device and \
+                 sequence order: give each changed form a new version",
+                f.form_id, f.version, f.other, f.other_sha256, f.used, f.used_sha256, f.used
+            ));
+        }
+        for d in &self.disagreements {
+            lines.push(format!(
+                "record {} in {}: {}",
+                d.record_id, d.bundle_id, d.problem
+            ));
+        }
+        for u in &self.undecryptable {
+            lines.push(format!(
+                "record {} in {} not read: {}",
+                u.record_id, u.bundle_id, u.reason
+            ));
+        }
+        for w in &self.workbook_problems {
+            lines.push(format!("workbook: {w}"));
+        }
+        lines
     }
 
     /// Counts a record taken into the tables.
@@ -197,43 +246,8 @@ impl Summary {
         if self.problems() == 0 {
             md.push_str("None.\n");
         }
-        for f in &self.failed_bundles {
-            md.push_str(&format!(
-                "- bundle left out, {}: {}\n",
-                f.file,
-                f.problems.join("; ")
-            ));
-        }
-        for s in &self.sequence_problems {
-            md.push_str(&format!("- sequence: {s}\n"));
-        }
-        for c in &self.conflicts {
-            md.push_str(&format!(
-                "- conflict: record {} differs between bundles {} (versions in conflicts/{}/)\n",
-                c.record_id,
-                c.bundles.join(" and "),
-                c.record_id
-            ));
-        }
-        for f in &self.form_conflicts {
-            md.push_str(&format!(
-                "- form conflict: {} {} in bundle {} (SHA-256 {}) is another text than in \
-                 bundle {} (SHA-256 {}); the text of {} is used, the first in device and \
-                 sequence order: give each changed form a new version\n",
-                f.form_id, f.version, f.other, f.other_sha256, f.used, f.used_sha256, f.used
-            ));
-        }
-        for d in &self.disagreements {
-            md.push_str(&format!(
-                "- record {} in {}: {}\n",
-                d.record_id, d.bundle_id, d.problem
-            ));
-        }
-        for u in &self.undecryptable {
-            md.push_str(&format!(
-                "- record {} in {} not read: {}\n",
-                u.record_id, u.bundle_id, u.reason
-            ));
+        for line in self.problem_lines() {
+            md.push_str(&format!("- {line}\n"));
         }
         if !self.tables.is_empty() {
             md.push_str("\n## Tables\n\n| file | rows |\n|---|---:|\n");
@@ -290,88 +304,4 @@ impl Facts {
         }
         facts
     }
-}
-
-/// One workbook per form: a sheet per table (read back from the CSVs
-/// just written) and a sheet of the choice lists.
-pub(super) fn write_xlsx(
-    out: &Path,
-    form_id: &str,
-    written: &[(String, usize)],
-    latest: Option<&FormModel>,
-) -> Result<(), String> {
-    let mut book = rust_xlsxwriter::Workbook::new();
-    for (i, (file, _)) in written.iter().enumerate() {
-        let sheet = book
-            .add_worksheet_with_constant_memory()
-            .map_err(|e| e.to_string())?;
-        let name = if i == 0 {
-            "records".to_string()
-        } else {
-            let repeat = file
-                .trim_end_matches(".csv")
-                .split("__")
-                .nth(1)
-                .unwrap_or("repeat")
-                .to_string();
-            repeat.chars().take(31).collect()
-        };
-        sheet.set_name(name).map_err(|e| e.to_string())?;
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .from_path(out.join(file))
-            .map_err(|e| e.to_string())?;
-        for (r, rec) in reader.records().enumerate() {
-            let rec = rec.map_err(|e| e.to_string())?;
-            for (c, value) in rec.iter().enumerate() {
-                let value = if r == 0 && c == 0 {
-                    value.trim_start_matches('\u{FEFF}')
-                } else {
-                    value
-                };
-                let (row, col) = (r as u32, c as u16);
-                match value.parse::<f64>() {
-                    Ok(n) if r > 0 && !value.is_empty() && value.len() < 16 => {
-                        sheet.write_number(row, col, n).map_err(|e| e.to_string())?
-                    }
-                    _ => sheet
-                        .write_string(row, col, value)
-                        .map_err(|e| e.to_string())?,
-                };
-            }
-        }
-    }
-    if let Some(form) = latest {
-        let sheet = book
-            .add_worksheet_with_constant_memory()
-            .map_err(|e| e.to_string())?;
-        sheet.set_name("choices").map_err(|e| e.to_string())?;
-        let mut row = 0u32;
-        for (c, h) in ["list_name", "name", "label"].iter().enumerate() {
-            sheet
-                .write_string(row, c as u16, *h)
-                .map_err(|e| e.to_string())?;
-        }
-        for (name, list) in &form.lists {
-            for choice in &list.choices {
-                row += 1;
-                let label = choice
-                    .label
-                    .get(form.default_language.as_deref(), None)
-                    .unwrap_or("");
-                sheet
-                    .write_string(row, 0, name)
-                    .map_err(|e| e.to_string())?;
-                sheet
-                    .write_string(row, 1, &choice.name)
-                    .map_err(|e| e.to_string())?;
-                sheet
-                    .write_string(row, 2, label)
-                    .map_err(|e| e.to_string())?;
-            }
-        }
-    }
-    let path = super::under(out, &[&format!("{form_id}.xlsx")])?;
-    book.save(path)
-        .map_err(|e| format!("cannot write {form_id}.xlsx: {e}"))
 }

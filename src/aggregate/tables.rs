@@ -3,10 +3,17 @@
 //! repeat (`<form_id>__<repeat>.csv`, nested repeats too). Groups are
 //! flattened with their path in the column name (`group/field`); a
 //! select_multiple is a space-separated column plus a 0/1 column per
-//! choice (`field/choice`). Versions of a form share one table: the union
-//! of their columns, first version first. Records are read without
-//! copying their values (each stays a slice of the decrypted JSON until it
-//! is written). Pure: no files.
+//! choice (`field/choice`); a choice field's label column (`--labels`) is
+//! `field:label` (names cannot hold `:`, so it never meets a choice column
+//! such as `tags/label`); a geopoint is its column plus Kobo's split
+//! columns `_field_latitude`, `_field_longitude`, `_field_altitude`,
+//! `_field_precision`. Headers are unique: a column whose header is taken
+//! (by a key column, or by another column in another version) gets `~2`,
+//! `~3`... Versions of a form share one table: the union of their
+//! columns, first version first. Every column knows what its cells are
+//! (numbers or text) from the field's type, never from the text. Records
+//! are read without copying their values (each stays a slice of the
+//! decrypted JSON until it is written). Pure: no files.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -38,6 +45,106 @@ pub enum Source {
     Choice { field: String, choice: String },
     /// The label(s) of a select field's answer.
     Label(String),
+    /// One number of a geopoint's answer (0 latitude, 1 longitude, 2
+    /// altitude, 3 precision): empty when not given.
+    GeoPart { field: String, part: usize },
+}
+
+/// What a column's cells are, from the field's type (never from the text).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cell {
+    Text,
+    /// An integer field: a number when the answer is a whole number.
+    Integer,
+    /// A decimal field (or a geopoint's part): a number when the answer is
+    /// a number as JSON writes it.
+    Decimal,
+    /// A select_multiple's 0/1 column.
+    Flag,
+}
+
+impl Cell {
+    /// The number a cell holds, when the column holds numbers and the text
+    /// is a valid number of its type, exactly (within 15 significant
+    /// digits, what a spreadsheet keeps); None for text.
+    pub fn number(self, text: &str) -> Option<f64> {
+        match self {
+            Cell::Text => None,
+            Cell::Flag => match text {
+                "0" => Some(0.0),
+                "1" => Some(1.0),
+                _ => None,
+            },
+            Cell::Integer => {
+                let digits = text.strip_prefix('-').unwrap_or(text);
+                let plain = json_number(text) && !text.contains(['.', 'e', 'E']);
+                (plain && digits.len() <= 15)
+                    .then(|| text.parse::<f64>().ok())
+                    .flatten()
+            }
+            Cell::Decimal => {
+                let significant = text.bytes().take_while(|b| !matches!(b, b'e' | b'E'));
+                let digits = significant.filter(u8::is_ascii_digit).count();
+                (json_number(text) && digits <= 17)
+                    .then(|| text.parse::<f64>().ok())
+                    .flatten()
+                    .filter(|n| n.is_finite())
+            }
+        }
+    }
+}
+
+/// Whether `text` is a number as JSON writes it: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`
+/// (no `+`, no leading zeros, no `inf` or `NaN`).
+pub fn json_number(text: &str) -> bool {
+    let b = text.as_bytes();
+    let mut i = usize::from(b.first() == Some(&b'-'));
+    let digits = |i: &mut usize| {
+        let start = *i;
+        while b.get(*i).is_some_and(u8::is_ascii_digit) {
+            *i += 1;
+        }
+        *i - start
+    };
+    let start = i;
+    let n = digits(&mut i);
+    if n == 0 || (n > 1 && b[start] == b'0') {
+        return false;
+    }
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        if digits(&mut i) == 0 {
+            return false;
+        }
+    }
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(b.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        if digits(&mut i) == 0 {
+            return false;
+        }
+    }
+    i == b.len()
+}
+
+/// Whether a CSV cell gets the `'` guard against formula injection
+/// (OWASP): it starts with `=`, `+`, `-`, `@`, a tab or a carriage return
+/// (what spreadsheets read as a formula), or with `'` itself (so that
+/// removing one leading `'` always gives back the text exactly). A number
+/// such as `-5` is left as it is: it is no formula.
+pub fn guarded(text: &str) -> bool {
+    match text.as_bytes().first() {
+        Some(b'=' | b'+' | b'@' | b'\t' | b'\r' | b'\'') => true,
+        Some(b'-') => !json_number(text),
+        _ => false,
+    }
+}
+
+/// A CSV cell as it was before [`guarded`]: one leading `'` removed.
+pub fn unguard(cell: &str) -> &str {
+    cell.strip_prefix('\'').unwrap_or(cell)
 }
 
 #[derive(Debug, Clone)]
@@ -45,6 +152,7 @@ pub struct Column {
     pub header: String,
     pub source: Source,
     pub hxl: String,
+    pub cell: Cell,
 }
 
 /// One table: the main one (`repeat` None) or a repeat's.
@@ -65,11 +173,51 @@ impl Table {
         }
     }
 
-    fn add(&mut self, column: Column) {
-        if !self.columns.iter().any(|c| c.header == column.header) {
-            self.columns.push(column);
+    /// The key columns before the form's own.
+    pub fn keys(&self) -> &'static [&'static str] {
+        if self.repeat.is_none() {
+            &META
+        } else {
+            &REPEAT_KEYS
         }
     }
+
+    /// Adds a column, unless the same one is already there (another
+    /// version's); one whose header is taken by another gets `~2`, `~3`...
+    /// A column two versions give different types holds text.
+    fn add(&mut self, mut column: Column) {
+        if let Some(same) = self
+            .columns
+            .iter_mut()
+            .find(|c| c.source == column.source && renamed(&c.header, &column.header))
+        {
+            if same.cell != column.cell {
+                same.cell = Cell::Text;
+            }
+            return;
+        }
+        let taken =
+            |t: &Table, h: &str| t.keys().contains(&h) || t.columns.iter().any(|c| c.header == h);
+        if taken(self, &column.header) {
+            let base = column.header.clone();
+            let mut n = 2;
+            while taken(self, &format!("{base}~{n}")) {
+                n += 1;
+            }
+            column.header = format!("{base}~{n}");
+        }
+        self.columns.push(column);
+    }
+}
+
+/// Whether `header` is `base`, or `base` renamed `base~N`.
+fn renamed(header: &str, base: &str) -> bool {
+    header.strip_prefix(base).is_some_and(|rest| {
+        rest.is_empty()
+            || rest
+                .strip_prefix('~')
+                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    })
 }
 
 /// The tables of a form: built from its versions, in order.
@@ -137,11 +285,38 @@ impl Layout {
                     let hxl = node.hxl.clone().unwrap_or_default();
                     let list = form.list_of(id);
                     let table = self.table(repeats);
+                    let cell = match kind {
+                        Kind::Integer => Cell::Integer,
+                        Kind::Decimal => Cell::Decimal,
+                        _ => Cell::Text,
+                    };
                     table.add(Column {
                         header: header.clone(),
                         source: Source::Field(node.name.clone()),
                         hxl,
+                        cell,
                     });
+                    if let Kind::Geopoint = kind {
+                        // Kobo's names: `group/_name_latitude`.
+                        let prefix = &header[..header.len() - node.name.len()];
+                        let parts = [
+                            ("latitude", "#geo+lat"),
+                            ("longitude", "#geo+lon"),
+                            ("altitude", ""),
+                            ("precision", ""),
+                        ];
+                        for (part, (suffix, tag)) in parts.iter().enumerate() {
+                            table.add(Column {
+                                header: format!("{prefix}_{}_{suffix}", node.name),
+                                source: Source::GeoPart {
+                                    field: node.name.clone(),
+                                    part,
+                                },
+                                hxl: tag.to_string(),
+                                cell: Cell::Decimal,
+                            });
+                        }
+                    }
                     if let (Kind::SelectMultiple { .. }, Some(list)) = (kind, list) {
                         for c in &list.choices {
                             table.add(Column {
@@ -151,14 +326,16 @@ impl Layout {
                                     choice: c.name.clone(),
                                 },
                                 hxl: String::new(),
+                                cell: Cell::Flag,
                             });
                         }
                     }
                     if let (Some(lang), Some(list)) = (label_language, list) {
                         table.add(Column {
-                            header: format!("{header}/label"),
+                            header: format!("{header}:label"),
                             source: Source::Label(node.name.clone()),
                             hxl: String::new(),
+                            cell: Cell::Text,
                         });
                         let names = list
                             .choices
@@ -251,13 +428,19 @@ impl Line {
         self.fields += 1;
     }
 
+    /// Adds a cell, with the `'` guard when [`guarded`].
     pub fn field(&mut self, text: &str) {
         self.start();
-        if text
-            .bytes()
-            .any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r'))
+        let guard = guarded(text);
+        if guard
+            || text
+                .bytes()
+                .any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r'))
         {
             self.bytes.push(b'"');
+            if guard {
+                self.bytes.push(b'\'');
+            }
             for b in text.bytes() {
                 if b == b'"' {
                     self.bytes.push(b'"');
@@ -335,6 +518,10 @@ pub fn write_row(
                     .collect::<Vec<_>>()
                     .join(", ");
                 line.field(&text);
+            }
+            Source::GeoPart { field, part } => {
+                let answer = cell(values, field);
+                line.field(answer.split_whitespace().nth(*part).unwrap_or(""));
             }
         }
     }

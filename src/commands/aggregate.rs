@@ -37,6 +37,10 @@ pub struct Args {
     pub labels: Option<String>,
 }
 
+/// Problems said on the terminal, one line each; the rest are in
+/// summary.md.
+const SHOWN_PROBLEMS: usize = 20;
+
 pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {
     let signers = load_signers(args.signers.as_deref(), "allowed_signers")?;
     let bytes = std::fs::read(&args.identity)
@@ -82,13 +86,23 @@ pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {
         threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
     };
     let summary = aggregate::run(&files, &opts).map_err(anyhow::Error::msg)?;
-    eprintln!(
+    crate::say!(
         "fieldkit: {} record(s) from {} bundle(s) into {}; {} problem(s) (see summary.md)",
         summary.records,
         summary.bundles_read,
         args.out.display(),
         summary.problems()
     );
+    let lines = summary.problem_lines();
+    for line in lines.iter().take(SHOWN_PROBLEMS) {
+        crate::say!("  - {line}");
+    }
+    if lines.len() > SHOWN_PROBLEMS {
+        crate::say!(
+            "  ... and {} more (see summary.md)",
+            lines.len() - SHOWN_PROBLEMS
+        );
+    }
     print_line(&args.out.join("summary.md").display().to_string())?;
     Ok(if summary.problems() == 0 {
         Outcome::Done

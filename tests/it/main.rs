@@ -19,6 +19,7 @@ mod shipped;
 mod signers;
 mod store;
 mod support;
+mod tables;
 mod terminal;
 mod tui_e2e;
 mod tui_setup;
