@@ -386,7 +386,10 @@ fn closed_pipes_never_panic() {
             ],
             0,
         ),
-        (vec!["init".into(), "--enumerator".into(), "enum-03".into()], 2),
+        (
+            vec!["init".into(), "--enumerator".into(), "enum-03".into()],
+            2,
+        ),
     ];
     for (args, code) in &read_only {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -408,7 +411,13 @@ fn closed_pipes_never_panic() {
         assert_eq!(got, Some(0));
         assert!(Path::new(&import).is_file());
         let got = run_with_closed(
-            e.command(&["fill", "dtm_flow_monitoring", "--finalize", "--answers", &answers]),
+            e.command(&[
+                "fill",
+                "dtm_flow_monitoring",
+                "--finalize",
+                "--answers",
+                &answers,
+            ]),
             mode,
             "fill --finalize",
         );
@@ -432,14 +441,28 @@ fn closed_pipes_never_panic() {
         }
         let receipt = out("receipt.json");
         let args = [
-            "receipt", bundle, "--signers", &s, "--key", sup_key, "--out", &receipt,
+            "receipt",
+            bundle,
+            "--signers",
+            &s,
+            "--key",
+            sup_key,
+            "--out",
+            &receipt,
         ];
         assert_eq!(run_with_closed(e.command(&args), mode, "receipt"), Some(0));
         let args = ["ack", &receipt];
         assert_eq!(run_with_closed(e.command(&args), mode, "ack"), Some(0));
         let tables = out("tables");
         let args = [
-            "aggregate", "--identity", dm_key, "--signers", &s, "--out", &tables, &usb,
+            "aggregate",
+            "--identity",
+            dm_key,
+            "--signers",
+            &s,
+            "--out",
+            &tables,
+            &usb,
         ];
         // commands/aggregate.rs (another helper's) still prints its last
         // line with eprintln!, which panics on a closed stderr: only
@@ -447,10 +470,64 @@ fn closed_pipes_never_panic() {
         let got = run_with_closed(e.command(&args), "stdout", "aggregate");
         assert_eq!(got, Some(0));
         let key = out("sup-key");
-        let args = ["keygen", "--role", "supervisor", "--id", "sup-x", "--out", &key];
+        let args = [
+            "keygen",
+            "--role",
+            "supervisor",
+            "--id",
+            "sup-x",
+            "--out",
+            &key,
+        ];
         assert_eq!(run_with_closed(e.command(&args), mode, "keygen"), Some(0));
         let rescued = out("rescued");
         let args = ["rescue", "--out", &rescued];
         assert_eq!(run_with_closed(e.command(&args), mode, "rescue"), Some(0));
     }
+}
+
+/// Two forms with one form_id in a folder: `forms check` names both and
+/// exits 1 (fieldkit would use only the first by name).
+#[test]
+fn forms_check_refuses_one_form_id_twice_in_a_folder() {
+    let toml = "[settings]\nform_id = \"twice\"\n\n[[survey]]\ntype = \"text\"\nname = \"t\"\nlabel = \"T\"\n";
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.toml"), toml).unwrap();
+    std::fs::write(dir.path().join("b.toml"), toml).unwrap();
+    let out = fieldkit(&["forms", "check", dir.path().to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("b.toml:settings:form_id: the form_id 'twice' is also")
+            && stderr.contains("a.toml"),
+        "{stderr}"
+    );
+    let report = stdout_json(&out);
+    assert_eq!(report["ok"], Value::Bool(false));
+    assert_eq!(report["forms"][0]["ok"], Value::Bool(true));
+    assert_eq!(report["forms"][1]["ok"], Value::Bool(false));
+}
+
+/// `receipt --key` given the data manager's age key (or anything but an
+/// OpenSSH private key) says once what it needs and where it comes from.
+#[test]
+fn receipt_with_an_age_key_says_which_key_it_needs() {
+    let dm_key = crate::support::repo().join("keys/demo/data-manager.key");
+    let out = fieldkit(&[
+        "receipt",
+        "no-bundle.zip",
+        "--key",
+        dm_key.to_str().unwrap(),
+        "--out",
+        "/nonexistent/r.json",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("is an age identity")
+            && stderr.contains("fieldkit keygen --role supervisor")
+            && !stderr.contains("PEM"),
+        "{stderr}"
+    );
 }
