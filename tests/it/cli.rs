@@ -531,3 +531,44 @@ fn receipt_with_an_age_key_says_which_key_it_needs() {
         "{stderr}"
     );
 }
+
+/// The shipped forms' hints say what the form does: every answer is saved
+/// (so no "do not save"), and the site form's list has its own choice for
+/// a dam collapse, which the hint names.
+#[test]
+fn shipped_hints_match_what_the_forms_do() {
+    let read = |name: &str| -> toml::Value {
+        toml::from_str(&std::fs::read_to_string(crate::support::shipped(name)).unwrap()).unwrap()
+    };
+    let english_hint = |form: &toml::Value, name: &str| -> String {
+        let row = form["survey"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r.get("name").and_then(|n| n.as_str()) == Some(name))
+            .unwrap_or_else(|| panic!("no question {name}"));
+        row["hint"]["English (en)"].as_str().unwrap().to_string()
+    };
+    let baseline = read("dtm_baseline.toml");
+    let hint = english_hint(&baseline, "ki_consent");
+    assert!(!hint.to_lowercase().contains("save"), "{hint}");
+
+    let site = read("dtm_site_assessment.toml");
+    let hint = english_hint(&site, "m0329_loc_reason_disp_idp");
+    let dam = site["choices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| {
+            c["list_name"].as_str() == Some("reason_disp")
+                && c["name"].as_str() == Some("dam_collapse")
+        })
+        .expect("the dam choice");
+    let label = dam["label"]["English (en)"].as_str().unwrap();
+    let short = label.split(" (").next().unwrap();
+    assert!(
+        hint.contains(&format!("'{short}'")),
+        "{hint} does not name '{short}'"
+    );
+    assert!(!hint.contains("non-climate"), "{hint}");
+}
