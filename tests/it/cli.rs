@@ -214,7 +214,7 @@ fn readme_form_example_loads() {
 
 /// The README's `fill` example record (one JSON line).
 pub fn readme_fill_example() -> String {
-    let block = readme_block("fill dtm_flow_monitoring --dry-run", "<<'EOF'");
+    let block = readme_block("cat > flow-record.json", "<<'EOF'");
     block.lines().next().unwrap().to_string()
 }
 

@@ -13,6 +13,7 @@ mod hostile;
 mod hostile_forms;
 mod load_errors;
 mod profile;
+mod readme;
 mod sessions;
 mod shipped;
 mod signers;
