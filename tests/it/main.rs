@@ -14,6 +14,7 @@ mod hostile_forms;
 mod language;
 mod load_errors;
 mod profile;
+mod readme;
 mod sessions;
 mod shipped;
 mod signers;

@@ -637,39 +637,6 @@ fn a_passphrase_file_saved_by_notepad_works() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }
 
-/// The README's store example, run as written (with the real binary in
-/// place of `cargo run --release --` and a temp folder in place of /tmp).
-#[test]
-fn readme_store_example_runs_as_written() {
-    let block = crate::cli::readme_block("## The enumerator's profile and store", "```sh");
-    let dir = tempfile::tempdir().unwrap();
-    let scratch = dir.path().join("fieldkit-demo");
-    let script = block
-        .replace(
-            "cargo run --release --",
-            &format!("'{}'", env!("CARGO_BIN_EXE_fieldkit")),
-        )
-        .replace("/tmp/fieldkit-demo", scratch.to_str().unwrap());
-    let out = std::process::Command::new("bash")
-        .arg("-c")
-        .arg(&script)
-        .current_dir(repo())
-        .env_remove("FIELDKIT_HOME")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", stderr(&out));
-    let lines: Vec<&str> = stdout.lines().collect();
-    assert!(lines[0].starts_with("enum-03 namespaces=\"fieldkit-bundle\" ssh-ed25519"));
-    let fill: Value = serde_json::from_str(lines[1]).unwrap();
-    assert_eq!(fill["saved"], "draft");
-    assert_eq!(
-        lines.last().unwrap(),
-        &r#"{"drafts":1,"outbox":0,"sent":0,"bundles":0}"#
-    );
-    assert!(scratch.join("profile.age").is_file());
-}
-
 /// A passphrase-wrapped data-manager key from `keygen --protect` works
 /// with the reference `age` CLI, which asks for the passphrase on a
 /// terminal: typed into a real one (tmux).
