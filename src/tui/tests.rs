@@ -737,7 +737,10 @@ fn a_filter_may_hold_spaces_and_never_answers_by_accident() {
     );
     goto(&mut app, "health_main_problems");
     type_text(&mut app, "diarr");
-    assert!(press(&mut app, KeyCode::Enter).is_none(), "Enter never ticks");
+    assert!(
+        press(&mut app, KeyCode::Enter).is_none(),
+        "Enter never ticks"
+    );
     assert_eq!(focused_name(&app), "health_main_problems");
     press(&mut app, KeyCode::Down);
     let draft = saved(press(&mut app, KeyCode::Char(' ')));
@@ -1085,10 +1088,9 @@ fn note_given(app: &App, code: KeyCode, ctrl: bool, given: &mut Given) {
             }
         }
         (Editor::Choices(c), KeyCode::Char(' ')) => {
-            if let (Some(&i), Some(list)) = (
-                c.visible.get(c.cursor),
-                r.session.form().list_of(pos.node),
-            ) {
+            if let (Some(&i), Some(list)) =
+                (c.visible.get(c.cursor), r.session.form().list_of(pos.node))
+            {
                 set.insert(list.choices[i].name.clone());
             }
         }
@@ -1126,7 +1128,11 @@ fn check_given(answers: &Map<String, Value>, given: &Given) -> Result<(), String
                 }
             }
             Value::Null => {}
-            other => return Err(format!("{name}: {other} was never typed or picked ({set:?})")),
+            other => {
+                return Err(format!(
+                    "{name}: {other} was never typed or picked ({set:?})"
+                ));
+            }
         }
     }
     Ok(())
@@ -1339,7 +1345,10 @@ fn the_review_lists_every_answer_in_the_language_and_jumps_to_it() {
             _ => None,
         })
         .expect("the enumerator's sex is listed");
-    let value = site_complete()["m1470_meta_enum_sex"].as_str().unwrap().to_string();
+    let value = site_complete()["m1470_meta_enum_sex"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert_ne!(sex, value, "a label, not the name");
     let frame = format!("{:?}", draw(&app, 80, 24).backend());
     assert!(frame.contains("Every question and its answer"), "{frame}");
@@ -1353,13 +1362,19 @@ fn the_review_lists_every_answer_in_the_language_and_jumps_to_it() {
     let super::record::ReviewItem::Question { entry, .. } = &items[cursor] else {
         panic!()
     };
-    assert!(frame.contains(&entry.label[..entry.label.len().min(20)]), "{frame}");
+    assert!(
+        frame.contains(&entry.label[..entry.label.len().min(20)]),
+        "{frame}"
+    );
     assert!(press(&mut app, KeyCode::Enter).is_none());
     assert!(app.overlay.is_none());
     let Page::Record(r) = &app.page else { panic!() };
     assert_eq!(r.focused().as_ref(), Some(&entry.pos));
     // In Lao, the labels are Lao.
-    app.update(Action::Key(KeyEvent::new(KeyCode::F(2), KeyModifiers::NONE)));
+    app.update(Action::Key(KeyEvent::new(
+        KeyCode::F(2),
+        KeyModifiers::NONE,
+    )));
     let Page::Record(r) = &app.page else { panic!() };
     let lao = r.review_items();
     assert_ne!(lao, items);
@@ -1381,6 +1396,26 @@ fn problems_wrap_their_reasons_instead_of_losing_their_end() {
         .collect::<Vec<_>>()
         .join(" ");
     let last = text.split_whitespace().last().unwrap();
-    assert!(text.chars().count() > 56, "long enough to need wrapping: {text}");
+    assert!(
+        text.chars().count() > 56,
+        "long enough to need wrapping: {text}"
+    );
     assert!(shown.contains(last), "'{last}' is on screen:\n{shown}");
+}
+
+#[test]
+fn a_village_not_in_the_list_is_reached_with_enter() {
+    let mut app = record(
+        "dtm_site_assessment",
+        site_without(&["m0306_meta_adm4_pcode", "m0306_meta_adm4_pcode_other"]),
+    );
+    goto(&mut app, "m0306_meta_adm4_pcode");
+    assert!(press(&mut app, KeyCode::Enter).is_none(), "nothing picked");
+    assert_eq!(focused_name(&app), "m0306_meta_adm4_pcode_other");
+    // A village picked by mistake is cleared, and the path opens again.
+    goto(&mut app, "m0306_meta_adm4_pcode");
+    saved(press(&mut app, KeyCode::Char(' ')));
+    saved(app.update(ctrl('u')));
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(focused_name(&app), "m0306_meta_adm4_pcode_other");
 }

@@ -769,7 +769,13 @@ fn draw_overlay(app: &App, overlay: &Overlay, frame: &mut Frame, area: Rect, the
 
 /// The review page's lines, wrapped to the overlay and scrolled so the
 /// entry at `cursor` is in view.
-fn review<'a>(app: &App, r: &RecordView, cursor: usize, rect: Rect, theme: &Theme) -> Vec<Line<'a>> {
+fn review<'a>(
+    app: &App,
+    r: &RecordView,
+    cursor: usize,
+    rect: Rect,
+    theme: &Theme,
+) -> Vec<Line<'a>> {
     let room = (rect.width as usize).saturating_sub(4);
     let rows = rect.height.saturating_sub(2) as usize;
     let items = r.review_items();
@@ -790,11 +796,7 @@ fn review<'a>(app: &App, r: &RecordView, cursor: usize, rect: Rect, theme: &Them
     let mut answers_heading = false;
     for (i, item) in items.iter().enumerate() {
         let (text, style, indent) = match item {
-            ReviewItem::Finalize => (
-                app.t(Msg::ReviewFinalize).to_string(),
-                theme.heading(),
-                0,
-            ),
+            ReviewItem::Finalize => (app.t(Msg::ReviewFinalize).to_string(), theme.heading(), 0),
             ReviewItem::Problem { text, .. } => (format!("! {text}"), theme.problem(), 0),
             ReviewItem::Question { entry, answer } => {
                 if !answers_heading {

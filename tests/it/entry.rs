@@ -186,6 +186,10 @@ fn enter_through_optional_questions_records_nothing_and_the_csv_shows_it() {
         "needs",
         "remarks",
     ] {
-        assert_eq!(cell(empty), "", "{empty} was never answered: {headers:?} {row:?}");
+        assert_eq!(
+            cell(empty),
+            "",
+            "{empty} was never answered: {headers:?} {row:?}"
+        );
     }
 }
