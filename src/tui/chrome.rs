@@ -67,6 +67,7 @@ messages! {
     ReviewAnswers => "Every question and its answer (Enter on one goes to it):", "ທຸກຄຳຖາມ ແລະ ຄຳຕອບ (Enter ເພື່ອໄປຫາຄຳຖາມ):";
     ReviewKeys => "↑↓/PgUp/PgDn scroll · Enter go to the question (or finalize) · Esc back", "↑↓/PgUp/PgDn ເລື່ອນ · Enter ໄປຫາຄຳຖາມ (ຫຼື ສຳເລັດ) · Esc ກັບ";
     NoAnswer => "(no answer)", "(ບໍ່ມີຄຳຕອບ)";
+    // Added for issue 15 (Lao to review): words, not a number.
     WholeNumber => "(a whole number)", "(ຈຳນວນຖ້ວນ)";
     Number => "(a number)", "(ຕົວເລກ)";
     Question => "Question", "ຄຳຖາມ";
@@ -78,6 +79,7 @@ messages! {
     Showing => "showing", "ສະແດງ";
     NoMatch => "Nothing matches; Backspace to widen.", "ບໍ່ພົບ; ກົດ Backspace ເພື່ອຂະຫຍາຍ.";
     SpaceToggles => "Space: tick or untick   Enter: next", "Space: ໝາຍ ຫຼື ຍົກເລີກ   Enter: ຕໍ່ໄປ";
+    // Added for issue 15 (Lao to review).
     SpacePicks => "Space: pick   Enter: next (Enter never picks)", "Space: ເລືອກ   Enter: ຕໍ່ໄປ (Enter ບໍ່ເລືອກ)";
     AckPrompt => "Space: mark as acknowledged", "Space: ໝາຍວ່າຮັບຊາບ";
     Acknowledged => "Acknowledged", "ຮັບຊາບແລ້ວ";
@@ -144,6 +146,7 @@ pub fn help(lang: Lang) -> Vec<(&'static str, &'static str)> {
                 "ຄົ້ນຫາໃນລາຍການ (ແລ້ວ ↓, Space ເລືອກ)",
             ),
         ),
+        // Added for issue 15 (Lao to review).
         (
             "Ctrl-U / Ctrl-T",
             pick(
