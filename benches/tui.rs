@@ -1,7 +1,8 @@
 //! Enumerator-screen figures (`cargo bench --bench tui`): start to the
 //! first frame with a passphrase file (and the key derivation in it), key
 //! press to finished frame (update and render to an 80x24 TestBackend)
-//! while filtering all 8,916 villages and on the baseline form, and, with
+//! while filtering all 8,916 villages, on the baseline form and on its
+//! review page (every question with its answer), and, with
 //! the real binary in tmux, CPU used while idle for a minute and resident
 //! memory with the baseline form open. Asserts nothing.
 //! FIELDKIT_BENCH_IDLE sets the idle seconds (default 60; 0 skips tmux).
@@ -170,6 +171,20 @@ appearance = "search"
     }
     let samples = timed_keys(&mut app, &keys);
     percentiles("key to frame, baseline form (text and lists)", samples);
+
+    // The review page lists every relevant question with its answer.
+    let mut app = app_on(&repo().join("forms"), "dtm_baseline");
+    let _ = app.update(Action::Key(KeyEvent::new(
+        KeyCode::Char('f'),
+        KeyModifiers::CONTROL,
+    )));
+    let mut keys = Vec::new();
+    for _ in 0..10 {
+        keys.extend(std::iter::repeat_n(KeyCode::Down, 15));
+        keys.extend([KeyCode::PageDown, KeyCode::End, KeyCode::Home]);
+    }
+    let samples = timed_keys(&mut app, &keys);
+    percentiles("key to frame, review page (every answer)", samples);
 }
 
 /// Runs the real binary in tmux: idle CPU and resident memory.

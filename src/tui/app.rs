@@ -824,20 +824,24 @@ impl App {
                     self.overlay = None;
                     return None;
                 };
-                let problems = r.session.violations();
-                match key.code {
-                    KeyCode::Esc => self.overlay = None,
-                    KeyCode::Up => {
-                        self.overlay = Some(Overlay::Review {
-                            cursor: cursor.saturating_sub(1),
-                        })
-                    }
-                    KeyCode::Down => {
-                        self.overlay = Some(Overlay::Review {
-                            cursor: (cursor + 1).min(problems.len().saturating_sub(1)),
-                        })
-                    }
-                    KeyCode::Enter if problems.is_empty() => {
+                let items = r.review_items();
+                let last = items.len().saturating_sub(1);
+                let moved = match key.code {
+                    KeyCode::Up => Some(cursor.saturating_sub(1)),
+                    KeyCode::Down => Some((cursor + 1).min(last)),
+                    KeyCode::PageUp => Some(cursor.saturating_sub(10)),
+                    KeyCode::PageDown => Some((cursor + 10).min(last)),
+                    KeyCode::Home => Some(0),
+                    KeyCode::End => Some(last),
+                    _ => None,
+                };
+                if let Some(cursor) = moved {
+                    self.overlay = Some(Overlay::Review { cursor });
+                    return None;
+                }
+                match (key.code, items.get(cursor)) {
+                    (KeyCode::Esc, _) => self.overlay = None,
+                    (KeyCode::Enter, Some(record::ReviewItem::Finalize)) => {
                         let (draft, values) = r.final_record(now);
                         let form_text = self
                             .forms
@@ -851,10 +855,14 @@ impl App {
                             form_text,
                         });
                     }
-                    KeyCode::Enter => {
-                        if let Some(pos) = problems.get(cursor).and_then(|p| p.pos.clone()) {
-                            r.go_to(&pos);
+                    (KeyCode::Enter, Some(record::ReviewItem::Problem { pos, .. })) => {
+                        if let Some(pos) = pos {
+                            r.go_to(pos);
                         }
+                        self.overlay = None;
+                    }
+                    (KeyCode::Enter, Some(record::ReviewItem::Question { entry, .. })) => {
+                        r.go_to(&entry.pos);
                         self.overlay = None;
                     }
                     _ => {}

@@ -56,7 +56,20 @@ messages! {
     NoDrafts => "No drafts.", "ບໍ່ມີຮ່າງ.";
     Untitled => "(no name yet)", "(ຍັງບໍ່ມີຊື່)";
     HomeKeys => "Enter open · Tab switch · e export · a receipt · Del delete · F1 help · q quit", "Enter ເປີດ · Tab ສະຫຼັບ · e ສົ່ງອອກ · a ໃບຮັບ · Del ລຶບ · F1 ຊ່ວຍ · q ອອກ";
-    FormKeys => "Enter next · PgUp/PgDn page · ^J jump · ^F finish · F2 lang · F1 help · Esc home", "Enter ຕໍ່ · PgUp/PgDn ໜ້າ · ^J ໄປຫາ · ^F ສຳເລັດ · F2 ພາສາ · F1 ຊ່ວຍ · Esc ໜ້າຫຼັກ";
+    FormKeys => "Enter next · ^U clear · PgUp/Dn page · ^J jump · ^F finish · F1 help · Esc home", "Enter ຕໍ່ · ^U ລຶບ · PgUp/PgDn ໜ້າ · ^J ໄປຫາ · ^F ສຳເລັດ · F1 ຊ່ວຍ · Esc ໜ້າຫຼັກ";
+    // Added for issue 15: the Lao of these is a draft to review too.
+    DateKeys => "Enter next · ^T today · ^U clear · PgUp/Dn page · ^J jump · ^F finish · F1 help", "Enter ຕໍ່ · ^T ມື້ນີ້ · ^U ລຶບ · PgUp/PgDn ໜ້າ · ^J ໄປຫາ · ^F ສຳເລັດ · F1 ຊ່ວຍ";
+    ListKeys => "Space pick · ↑↓ move · Enter next · ^U clear · ^J jump · ^F finish · F1 help", "Space ເລືອກ · ↑↓ ເລື່ອນ · Enter ຕໍ່ · ^U ລຶບ · ^J ໄປຫາ · ^F ສຳເລັດ · F1 ຊ່ວຍ";
+    TickKeys => "Space tick · ↑↓ move · Enter next · ^U clear · ^J jump · ^F finish · F1 help", "Space ໝາຍ · ↑↓ ເລື່ອນ · Enter ຕໍ່ · ^U ລຶບ · ^J ໄປຫາ · ^F ສຳເລັດ · F1 ຊ່ວຍ";
+    AckKeys => "Space tick · Enter next · ^U clear · ^J jump · ^F finish · F1 help · Esc home", "Space ໝາຍ · Enter ຕໍ່ · ^U ລຶບ · ^J ໄປຫາ · ^F ສຳເລັດ · F1 ຊ່ວຍ · Esc ໜ້າຫຼັກ";
+    ListFiltering => "Typing filters. ↓ goes into the list, then Space picks.", "ການພິມແມ່ນຄົ້ນຫາ. ກົດ ↓ ເພື່ອເຂົ້າລາຍການ, ແລ້ວ Space ເພື່ອເລືອກ.";
+    NothingPicked => "Nothing is chosen: press ↓ then Space to pick, or ^U to clear the filter and go on.", "ຍັງບໍ່ໄດ້ເລືອກ: ກົດ ↓ ແລ້ວ Space ເພື່ອເລືອກ, ຫຼື ^U ເພື່ອລຶບຄຳຄົ້ນຫາ ແລ້ວໄປຕໍ່.";
+    ReviewAnswers => "Every question and its answer (Enter on one goes to it):", "ທຸກຄຳຖາມ ແລະ ຄຳຕອບ (Enter ເພື່ອໄປຫາຄຳຖາມ):";
+    ReviewKeys => "↑↓/PgUp/PgDn scroll · Enter go to the question (or finalize) · Esc back", "↑↓/PgUp/PgDn ເລື່ອນ · Enter ໄປຫາຄຳຖາມ (ຫຼື ສຳເລັດ) · Esc ກັບ";
+    NoAnswer => "(no answer)", "(ບໍ່ມີຄຳຕອບ)";
+    // Added for issue 15 (Lao to review): words, not a number.
+    WholeNumber => "(a whole number)", "(ຈຳນວນຖ້ວນ)";
+    Number => "(a number)", "(ຕົວເລກ)";
     Question => "Question", "ຄຳຖາມ";
     Of => "of", "ຈາກ";
     Required => "required", "ຈຳເປັນ";
@@ -66,7 +79,8 @@ messages! {
     Showing => "showing", "ສະແດງ";
     NoMatch => "Nothing matches; Backspace to widen.", "ບໍ່ພົບ; ກົດ Backspace ເພື່ອຂະຫຍາຍ.";
     SpaceToggles => "Space: tick or untick   Enter: next", "Space: ໝາຍ ຫຼື ຍົກເລີກ   Enter: ຕໍ່ໄປ";
-    EnterChooses => "Enter: choose   Up/Down: move", "Enter: ເລືອກ   ຂຶ້ນ/ລົງ: ເລື່ອນ";
+    // Added for issue 15 (Lao to review).
+    SpacePicks => "Space: pick   Enter: next (Enter never picks)", "Space: ເລືອກ   Enter: ຕໍ່ໄປ (Enter ບໍ່ເລືອກ)";
     AckPrompt => "Space: mark as acknowledged", "Space: ໝາຍວ່າຮັບຊາບ";
     Acknowledged => "Acknowledged", "ຮັບຊາບແລ້ວ";
     NoteHint => "Enter: continue", "Enter: ສືບຕໍ່";
@@ -82,8 +96,8 @@ messages! {
     Violated => "check", "ກວດຄືນ";
     ReviewTitle => "Review before finalizing", "ກວດກ່ອນສຳເລັດ";
     ReviewClean => "Every required question is answered and every answer passes its checks.", "ຕອບຄຳຖາມທີ່ຈຳເປັນຄົບ ແລະ ທຸກຄຳຕອບຜ່ານການກວດ.";
-    ReviewFinalize => "Enter: finalize. The record is then encrypted for the data managers and can no longer be opened here.", "Enter: ສຳເລັດ. ຂໍ້ມູນຈະຖືກເຂົ້າລະຫັດໃຫ້ຜູ້ຈັດການຂໍ້ມູນ ແລະ ເປີດຢູ່ນີ້ບໍ່ໄດ້ອີກ.";
-    ReviewProblems => "Fix these before finalizing (Enter jumps to the question):", "ແກ້ໄຂສິ່ງເຫຼົ່ານີ້ກ່ອນ (Enter ເພື່ອໄປຫາຄຳຖາມ):";
+    ReviewFinalize => "Finalize (Enter). The record is then encrypted for the data managers and can no longer be opened here.", "ສຳເລັດ (Enter). ຂໍ້ມູນຈະຖືກເຂົ້າລະຫັດໃຫ້ຜູ້ຈັດການຂໍ້ມູນ ແລະ ເປີດຢູ່ນີ້ບໍ່ໄດ້ອີກ.";
+    ReviewProblems => "Fix these before finalizing (Enter goes to the question):", "ແກ້ໄຂສິ່ງເຫຼົ່ານີ້ກ່ອນ (Enter ເພື່ອໄປຫາຄຳຖາມ):";
     FinalizedStatus => "Record finalized and encrypted for the data managers.", "ສຳເລັດ ແລະ ເຂົ້າລະຫັດໃຫ້ຜູ້ຈັດການຂໍ້ມູນແລ້ວ.";
     ConfirmDelete => "Delete this draft? Its answers are lost. y: delete   n: keep", "ລຶບຮ່າງນີ້ບໍ? ຄຳຕອບຈະເສຍໄປ. y: ລຶບ   n: ເກັບໄວ້";
     ConfirmRemove => "Remove this entry and its answers? y: remove   n: keep", "ລຶບລາຍການນີ້ ແລະ ຄຳຕອບບໍ? y: ລຶບ   n: ເກັບໄວ້";
@@ -109,7 +123,10 @@ pub fn help(lang: Lang) -> Vec<(&'static str, &'static str)> {
     vec![
         (
             "Enter",
-            pick("answer and go to the next question", "ຕອບ ແລະ ໄປຄຳຖາມຕໍ່ໄປ"),
+            pick(
+                "answer what is typed and go on (never picks a choice)",
+                "ຕອບສິ່ງທີ່ພິມ ແລະ ໄປຕໍ່ (ບໍ່ເລືອກໃຫ້)",
+            ),
         ),
         ("PgDn / Ctrl-N", pick("next page", "ໜ້າຕໍ່ໄປ")),
         ("PgUp / Ctrl-P", pick("previous page", "ໜ້າກ່ອນ")),
@@ -121,12 +138,20 @@ pub fn help(lang: Lang) -> Vec<(&'static str, &'static str)> {
             "Up / Down",
             pick("move in a list of choices", "ເລື່ອນໃນລາຍການ"),
         ),
-        ("Space", pick("choose, or tick a choice", "ເລືອກ ຫຼື ໝາຍ")),
+        ("Space", pick("pick, or tick a choice", "ເລືອກ ຫຼື ໝາຍ")),
         (
             "letters",
             pick(
-                "filter a list (then Enter picks or ticks)",
-                "ຄົ້ນຫາໃນລາຍການ (ແລ້ວ Enter ເພື່ອເລືອກ)",
+                "filter a list (then Down, Space picks)",
+                "ຄົ້ນຫາໃນລາຍການ (ແລ້ວ ↓, Space ເລືອກ)",
+            ),
+        ),
+        // Added for issue 15 (Lao to review).
+        (
+            "Ctrl-U / Ctrl-T",
+            pick(
+                "clear the answer (Del too, in lists) / today's date",
+                "ລຶບຄຳຕອບ (Del ໃນລາຍການ) / ວັນທີມື້ນີ້",
             ),
         ),
         ("Ctrl-J", pick("jump to any question", "ໄປຫາຄຳຖາມໃດໜຶ່ງ")),

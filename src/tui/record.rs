@@ -9,6 +9,7 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use serde_json::{Map, Value};
 
 use super::app::Effect;
+use super::chrome::{Lang, Msg};
 use super::input::Input;
 use crate::form::dates::DateTime;
 use crate::form::{Kind, Pos, Screen, Session, ViolationKind};
@@ -22,6 +23,11 @@ pub struct Choices {
     /// Indexes into the list's choices: those allowed here that match the filter.
     pub visible: Vec<usize>,
     pub multiple: bool,
+    /// Whether the highlight is in the list (Space picks) rather than in
+    /// the filter (Space is part of the filter, as in "ban na"). True while
+    /// the filter is empty and after an arrow key; typing returns to the
+    /// filter.
+    pub browsing: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -48,6 +54,17 @@ pub struct JumpEntry {
     pub state: QuestionState,
     /// Repeat depth, for indenting.
     pub depth: usize,
+}
+
+/// One entry of the review page, Enter acts on it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReviewItem {
+    /// Only when nothing is wrong: Enter finalizes.
+    Finalize,
+    /// What stops finalizing: "label: reason"; Enter goes to the question.
+    Problem { pos: Option<Pos>, text: String },
+    /// A relevant question and its answer as shown (choice labels).
+    Question { entry: JumpEntry, answer: String },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,19 +132,22 @@ impl RecordView {
         self.questions().get(self.focus).cloned()
     }
 
-    /// "Question n of m": the focused question among the questions that
-    /// are relevant now (m changes as answers open or close questions).
+    /// "Question n of m": where the focused question stands among all
+    /// the form's questions, in the form's order. Both stay put as answers
+    /// open or close questions (skipped questions are skipped over, and a
+    /// repeat's questions count once).
     pub fn progress(&self) -> (usize, usize) {
-        let mut before = 0;
-        let mut total = 0;
-        for screen in self.session.screens() {
-            let n = self.session.questions_on(&screen).len();
-            if screen == self.screen {
-                before = total + self.focus.min(n.saturating_sub(1));
-            }
-            total += n;
-        }
-        (before + 1, total.max(1))
+        let form = self.session.form();
+        let shown = |id: &usize| form.nodes[*id].kind.is_visible();
+        let total = (0..form.nodes.len()).filter(shown).count();
+        let at = match &self.screen {
+            Screen::AddRepeat { repeat, .. } => last_inside(form, *repeat),
+            _ => self.focused().map_or(0, |p| p.node),
+        };
+        let before = (0..=at.min(form.nodes.len().saturating_sub(1)))
+            .filter(shown)
+            .count();
+        (before.max(1), total.max(1))
     }
 
     fn load_editor(&mut self) {
@@ -144,6 +164,7 @@ impl RecordView {
                     cursor: 0,
                     visible: Vec::new(),
                     multiple,
+                    browsing: true,
                 };
                 c.visible = self.session.choices(&pos);
                 // Start on the chosen answer of a select_one.
@@ -392,6 +413,60 @@ impl RecordView {
         out
     }
 
+    /// The review page: finalize (or the problems), then every relevant
+    /// question with its answer.
+    pub fn review_items(&self) -> Vec<ReviewItem> {
+        let problems = self.session.violations();
+        let mut out = Vec::new();
+        if problems.is_empty() {
+            out.push(ReviewItem::Finalize);
+        }
+        for p in problems {
+            let label = p
+                .pos
+                .as_ref()
+                .map(|pos| self.session.label(pos))
+                .unwrap_or_default();
+            let label = label
+                .lines()
+                .next()
+                .filter(|l| !l.is_empty())
+                .unwrap_or(&p.path)
+                .to_string();
+            out.push(ReviewItem::Problem {
+                text: format!("{label}: {}", p.message),
+                pos: p.pos,
+            });
+        }
+        for entry in self.jump_entries() {
+            if entry.state == QuestionState::Note {
+                continue;
+            }
+            let answer = self.shown_value(&entry.pos);
+            out.push(ReviewItem::Question { entry, answer });
+        }
+        out
+    }
+
+    /// An answer as the enumerator reads it: choice labels in the chosen
+    /// language, not names.
+    pub fn shown_value(&self, pos: &Pos) -> String {
+        let value = self.session.raw_value(pos);
+        let form = self.session.form();
+        match (&form.nodes[pos.node].kind, form.list_of(pos.node)) {
+            (Kind::SelectOne { .. } | Kind::SelectMultiple { .. }, Some(list)) => value
+                .split_whitespace()
+                .map(|name| {
+                    list.index_of(name).map_or(name.to_string(), |i| {
+                        self.session.choice_label(list, i).to_string()
+                    })
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
+            _ => value.to_string(),
+        }
+    }
+
     pub fn jump_position(&self) -> usize {
         let Some(pos) = self.focused() else {
             return 0;
@@ -518,8 +593,10 @@ impl RecordView {
         }
     }
 
-    /// Enter: answer what is in the editor, then go on unless the answer
-    /// is refused, breaks a constraint, or a required answer is missing.
+    /// Enter: answer what is typed in a text editor, then go on unless the
+    /// answer is refused, breaks a constraint, or a required answer is
+    /// missing. Enter never picks a choice: an unanswered list stays
+    /// unanswered (Space picks).
     fn enter(&mut self, pos: &Pos, now: DateTime) -> Outcome {
         let mut effect = None;
         match &self.editor {
@@ -530,31 +607,15 @@ impl RecordView {
                     Err(()) => return Outcome::Stay(None),
                 }
             }
-            // A filter that matches nothing: say so, answer nothing.
-            Editor::Choices(c) if !c.filter.text.is_empty() && c.visible.is_empty() => {
+            // A filter typed and nothing chosen: say how to pick rather
+            // than leave the question empty unnoticed.
+            Editor::Choices(c)
+                if !c.filter.text.is_empty() && self.session.raw_value(pos).is_empty() =>
+            {
+                let lang = Lang::of_form_language(self.session.language());
+                self.messages
+                    .insert(pos.clone(), Msg::NothingPicked.text(lang).to_string());
                 return Outcome::Stay(None);
-            }
-            Editor::Choices(c) if !c.multiple => {
-                if let (Some(&i), Some(list)) = (
-                    c.visible.get(c.cursor),
-                    self.session.form().list_of(pos.node),
-                ) {
-                    let name = list.choices[i].name.clone();
-                    match self.commit(pos, &name, now) {
-                        Ok(e) => effect = e,
-                        Err(()) => return Outcome::Stay(None),
-                    }
-                }
-            }
-            // In a multiple choice, Enter after a filter ticks what is
-            // highlighted and clears the filter; Enter without one goes on.
-            Editor::Choices(c) if !c.filter.text.is_empty() => {
-                let effect = self.toggle(pos, now);
-                if let Editor::Choices(c) = &mut self.editor {
-                    c.filter.clear();
-                }
-                self.refresh_choices();
-                return Outcome::Stay(effect);
             }
             _ => {}
         }
@@ -568,6 +629,21 @@ impl RecordView {
         } else {
             Outcome::End(effect)
         }
+    }
+
+    /// Clears the answer in focus (Ctrl-U, or Delete on a list), saved at
+    /// once like any answer.
+    fn clear(&mut self, pos: &Pos, now: DateTime) -> Option<Effect> {
+        match &mut self.editor {
+            Editor::Text(input) => input.clear(),
+            Editor::Choices(c) => {
+                c.filter.clear();
+                c.browsing = true;
+            }
+            _ => {}
+        }
+        self.refresh_choices();
+        self.commit(pos, "", now).ok().flatten()
     }
 
     /// Picks (select_one) or ticks and unticks (select_multiple) the
@@ -603,6 +679,24 @@ impl RecordView {
     fn edit(&mut self, pos: &Pos, key: KeyEvent, now: DateTime) -> Outcome {
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
         let questions = self.questions().len();
+        let kind = self.session.form().nodes[pos.node].kind.clone();
+        // Ctrl-U clears the answer, whatever the question (a list's filter
+        // first, when one is typed).
+        if ctrl && key.code == KeyCode::Char('u') {
+            if matches!(self.editor, Editor::Note | Editor::Nothing) {
+                return Outcome::Stay(None);
+            }
+            if let Editor::Choices(c) = &mut self.editor
+                && !c.filter.text.is_empty()
+            {
+                c.filter.clear();
+                c.browsing = true;
+                c.cursor = 0;
+                self.refresh_choices();
+                return Outcome::Stay(None);
+            }
+            return Outcome::Stay(self.clear(pos, now));
+        }
         match &mut self.editor {
             Editor::Text(input) => {
                 match key.code {
@@ -618,6 +712,14 @@ impl RecordView {
                         self.load_editor();
                         return Outcome::Stay(effect);
                     }
+                    // Ctrl-T: today (or now), answered at once.
+                    KeyCode::Char('t') if ctrl => {
+                        let Some(today) = today(&kind, now) else {
+                            return Outcome::Stay(None);
+                        };
+                        *input = Input::new(&today);
+                        return Outcome::Stay(self.commit(pos, &today, now).ok().flatten());
+                    }
                     _ => {
                         input.handle(&key);
                     }
@@ -626,17 +728,24 @@ impl RecordView {
             }
             Editor::Choices(c) => {
                 match key.code {
+                    // The first arrow after typing goes into the list on
+                    // its first match; then arrows move.
+                    KeyCode::Up | KeyCode::Down if !c.browsing => c.browsing = true,
                     KeyCode::Up => c.cursor = c.cursor.saturating_sub(1),
                     KeyCode::Down => {
                         c.cursor = (c.cursor + 1).min(c.visible.len().saturating_sub(1))
                     }
                     KeyCode::PageUp | KeyCode::Home if ctrl => c.cursor = 0,
-                    // Space picks or ticks; once a filter is typed it is
-                    // part of the filter ("in person").
-                    KeyCode::Char(' ') if c.filter.text.is_empty() => {
+                    // Space picks or ticks in the list; while a filter is
+                    // being typed it is part of the filter ("in person").
+                    KeyCode::Char(' ') if c.browsing || c.filter.text.is_empty() => {
                         let effect = self.toggle(pos, now);
                         self.refresh_choices();
                         return Outcome::Stay(effect);
+                    }
+                    // Delete with no filter clears the answer.
+                    KeyCode::Delete if c.filter.text.is_empty() => {
+                        return Outcome::Stay(self.clear(pos, now));
                     }
                     KeyCode::Char(_)
                     | KeyCode::Backspace
@@ -648,25 +757,46 @@ impl RecordView {
                         if c.filter.handle(&key) =>
                     {
                         c.cursor = 0;
+                        c.browsing = c.filter.text.is_empty();
                         self.refresh_choices();
                     }
                     _ => {}
                 }
                 Outcome::Stay(None)
             }
-            Editor::Acknowledge => {
-                if key.code == KeyCode::Char(' ') {
+            Editor::Acknowledge => match key.code {
+                KeyCode::Char(' ') => {
                     let raw = if self.session.raw_value(pos) == "OK" {
                         ""
                     } else {
                         "OK"
                     };
-                    return Outcome::Stay(self.commit(pos, raw, now).ok().flatten());
+                    Outcome::Stay(self.commit(pos, raw, now).ok().flatten())
                 }
-                Outcome::Stay(None)
-            }
+                KeyCode::Delete | KeyCode::Backspace => Outcome::Stay(self.clear(pos, now)),
+                _ => Outcome::Stay(None),
+            },
             Editor::Note | Editor::Nothing => Outcome::Stay(None),
         }
+    }
+}
+
+/// The last node inside a group or repeat (itself when empty).
+fn last_inside(form: &crate::form::Form, id: usize) -> usize {
+    form.nodes[id]
+        .children
+        .last()
+        .map_or(id, |&c| last_inside(form, c))
+}
+
+/// What Ctrl-T answers on a date, time or date-time question.
+fn today(kind: &Kind, now: DateTime) -> Option<String> {
+    let stamp = now.to_string();
+    match kind {
+        Kind::Date => Some(crate::form::dates::format_date(now.local_date())),
+        Kind::Time => stamp.get(11..16).map(str::to_string),
+        Kind::DateTime => stamp.get(..16).map(str::to_string),
+        _ => None,
     }
 }
 

@@ -316,11 +316,12 @@ fn a_new_record_is_saved_at_its_first_answer_and_moves_on() {
     assert_eq!(draft.answers["m1855_meta_assessment_date"], "2026-11-20");
     assert_eq!(draft.form_id, "dtm_site_assessment");
     assert_eq!(focused_name(&app), "m1470_meta_enum_sex");
-    // A select_one: Down then Enter picks the second choice and moves on.
+    // A select_one: Down then Space picks the second choice, Enter goes on.
     let second = forms()[site].form.lists["enum_sex"].choices[1].name.clone();
     press(&mut app, KeyCode::Down);
-    let draft = saved(press(&mut app, KeyCode::Enter));
+    let draft = saved(press(&mut app, KeyCode::Char(' ')));
     assert_eq!(draft.answers["m1470_meta_enum_sex"], json!(second));
+    assert!(press(&mut app, KeyCode::Enter).is_none());
     assert_eq!(focused_name(&app), "m1725_meta_interview_type");
     app.update(Action::Saved(Ok(())));
     assert!(app.status.as_ref().unwrap().0.starts_with("Saved 09:00:00"));
@@ -374,7 +375,12 @@ fn the_village_list_filters_as_you_type() {
     assert!(!c.visible.is_empty() && c.visible.len() < all);
     let list = r.session.form().list_of(r.focused().unwrap().node).unwrap();
     let first = list.choices[c.visible[0]].name.clone();
-    let draft = saved(press(&mut app, KeyCode::Enter));
+    // Enter never picks: it says how to.
+    assert!(press(&mut app, KeyCode::Enter).is_none());
+    assert_eq!(focused_name(&app), "m0306_meta_adm4_pcode");
+    // Down goes into the list on its first match; Space picks it.
+    press(&mut app, KeyCode::Down);
+    let draft = saved(press(&mut app, KeyCode::Char(' ')));
     assert_eq!(draft.answers["m0306_meta_adm4_pcode"], json!(first));
 }
 
@@ -724,25 +730,21 @@ fn a_filter_may_hold_spaces_and_never_answers_by_accident() {
         "no match: no answer"
     );
     assert_eq!(focused_name(&app), "m1725_meta_interview_type");
-    // A multiple choice: filter, Enter ticks and clears the filter, Enter goes on.
+    // A multiple choice: filter, Down, Space ticks; Enter goes on.
     let mut app = record(
         "dtm_site_assessment",
         site_without(&["health_main_problems"]),
     );
     goto(&mut app, "health_main_problems");
     type_text(&mut app, "diarr");
-    let draft = saved(press(&mut app, KeyCode::Enter));
-    assert_eq!(draft.answers["health_main_problems"], json!(["diarrhoea"]));
-    assert_eq!(
-        focused_name(&app),
-        "health_main_problems",
-        "stays to tick more"
+    assert!(
+        press(&mut app, KeyCode::Enter).is_none(),
+        "Enter never ticks"
     );
-    let Page::Record(r) = &app.page else { panic!() };
-    let Editor::Choices(c) = &r.editor else {
-        panic!()
-    };
-    assert_eq!(c.filter.text, "");
+    assert_eq!(focused_name(&app), "health_main_problems");
+    press(&mut app, KeyCode::Down);
+    let draft = saved(press(&mut app, KeyCode::Char(' ')));
+    assert_eq!(draft.answers["health_main_problems"], json!(["diarrhoea"]));
     press(&mut app, KeyCode::Enter);
     assert_ne!(focused_name(&app), "health_main_problems");
 }
@@ -902,4 +904,518 @@ fn the_setup_page_shows_the_cursor_in_its_field_at_80_columns() {
         at.y
     );
     assert_eq!(usize::from(at.x), "▸ Enumerator id: enum".chars().count());
+}
+
+// ----- nothing recorded that was not given (issue 15) ---------------------
+
+/// A form with every kind of question, none with a default or a
+/// calculation: every answer in it can only come from the keyboard.
+const EVERY_KIND: &str = r#"
+[settings]
+form_id = "every_kind"
+version = "1"
+form_title = { "English (en)" = "Every kind", "Lao (lo)" = "ທຸກຊະນິດ" }
+default_language = "English (en)"
+
+[[survey]]
+type = "text"
+name = "t_text"
+label = { "English (en)" = "Text", "Lao (lo)" = "ຂໍ້ຄວາມ" }
+
+[[survey]]
+type = "select_one abc"
+name = "t_one"
+label = { "English (en)" = "One", "Lao (lo)" = "ໜຶ່ງ" }
+
+[[survey]]
+type = "integer"
+name = "t_int"
+label = { "English (en)" = "Integer", "Lao (lo)" = "ຈຳນວນ" }
+required = "yes"
+
+[[survey]]
+type = "select_one abc"
+name = "t_one_req"
+label = { "English (en)" = "One, required", "Lao (lo)" = "ໜຶ່ງ" }
+required = "yes"
+
+[[survey]]
+type = "decimal"
+name = "t_dec"
+label = { "English (en)" = "Decimal", "Lao (lo)" = "ທົດສະນິຍົມ" }
+
+[[survey]]
+type = "date"
+name = "t_date"
+label = { "English (en)" = "Date", "Lao (lo)" = "ວັນທີ" }
+
+[[survey]]
+type = "select_multiple abc"
+name = "t_many"
+label = { "English (en)" = "Many", "Lao (lo)" = "ຫຼາຍ" }
+
+[[survey]]
+type = "acknowledge"
+name = "t_ack"
+label = { "English (en)" = "Acknowledge", "Lao (lo)" = "ຮັບຊາບ" }
+
+[[survey]]
+type = "geopoint"
+name = "t_geo"
+label = { "English (en)" = "Point", "Lao (lo)" = "ຈຸດ" }
+
+[[survey]]
+type = "begin_group"
+name = "g_page"
+label = { "English (en)" = "Page", "Lao (lo)" = "ໜ້າ" }
+appearance = "field-list"
+
+[[survey]]
+type = "select_one abc"
+name = "fl_one"
+label = { "English (en)" = "On a page", "Lao (lo)" = "ໃນໜ້າ" }
+
+[[survey]]
+type = "text"
+name = "fl_text"
+label = { "English (en)" = "Text on a page", "Lao (lo)" = "ຂໍ້ຄວາມ" }
+
+[[survey]]
+type = "end_group"
+name = "g_page"
+
+[[survey]]
+type = "begin_repeat"
+name = "people"
+label = { "English (en)" = "People", "Lao (lo)" = "ຄົນ" }
+
+[[survey]]
+type = "text"
+name = "p_name"
+label = { "English (en)" = "Name", "Lao (lo)" = "ຊື່" }
+
+[[survey]]
+type = "select_one abc"
+name = "p_one"
+label = { "English (en)" = "Choice", "Lao (lo)" = "ເລືອກ" }
+
+[[survey]]
+type = "end_repeat"
+name = "people"
+
+[[choices]]
+list_name = "abc"
+name = "a1"
+label = { "English (en)" = "Alpha", "Lao (lo)" = "ກ" }
+
+[[choices]]
+list_name = "abc"
+name = "b2"
+label = { "English (en)" = "Banana nut", "Lao (lo)" = "ຂ" }
+
+[[choices]]
+list_name = "abc"
+name = "c3"
+label = { "English (en)" = "Cherry", "Lao (lo)" = "ຄ" }
+"#;
+
+fn every_kind_app() -> App {
+    let form = crate::form::load::load_str(EVERY_KIND, std::path::Path::new("every_kind.toml"))
+        .expect("the test form loads");
+    let entry = FormEntry {
+        form: std::sync::Arc::new(form),
+        sha256: crate::bundle::sha256_hex(EVERY_KIND.as_bytes()),
+        text: std::sync::Arc::new(EVERY_KIND.as_bytes().to_vec()),
+    };
+    let mut app = App::new(vec![entry], Page::Busy, now());
+    app.update(Action::Opened(Ok(Opened {
+        enumerator: "enum-03".into(),
+        device_id: "device-1".into(),
+        listing: Vec::new(),
+    })));
+    press(&mut app, KeyCode::Enter);
+    assert!(matches!(app.page, Page::Record(_)));
+    app
+}
+
+/// The keys the property test presses.
+const KEYS: &[(KeyCode, bool)] = &[
+    (KeyCode::Enter, false),
+    (KeyCode::Enter, false),
+    (KeyCode::Enter, false),
+    (KeyCode::Char(' '), false),
+    (KeyCode::Up, false),
+    (KeyCode::Down, false),
+    (KeyCode::Tab, false),
+    (KeyCode::BackTab, false),
+    (KeyCode::PageDown, false),
+    (KeyCode::PageUp, false),
+    (KeyCode::Backspace, false),
+    (KeyCode::Delete, false),
+    (KeyCode::Char('u'), true),
+    (KeyCode::Char('t'), true),
+    (KeyCode::Char('f'), true),
+    (KeyCode::Char('j'), true),
+    (KeyCode::Char('d'), true),
+    (KeyCode::Char('a'), false),
+    (KeyCode::Char('b'), false),
+    (KeyCode::Char('n'), false),
+    (KeyCode::Char('1'), false),
+    (KeyCode::Char('2'), false),
+    (KeyCode::Char('.'), false),
+    (KeyCode::Char('-'), false),
+    (KeyCode::Char('y'), false),
+    (KeyCode::Esc, false),
+];
+
+/// What the keys gave, per question name: texts seen in the editor,
+/// choices highlighted when Space was pressed, today's date on Ctrl-T.
+type Given = std::collections::HashMap<String, std::collections::HashSet<String>>;
+
+fn note_given(app: &App, code: KeyCode, ctrl: bool, given: &mut Given) {
+    let Page::Record(r) = &app.page else { return };
+    if app.overlay.is_some() {
+        return;
+    }
+    let Some(pos) = r.focused() else { return };
+    let name = r.session.form().nodes[pos.node].name.clone();
+    let set = given.entry(name).or_default();
+    match (&r.editor, code) {
+        (Editor::Text(input), _) => {
+            set.insert(input.text.clone());
+            if ctrl && code == KeyCode::Char('t') {
+                set.insert(crate::form::dates::format_date(now().local_date()));
+            }
+        }
+        (Editor::Choices(c), KeyCode::Char(' ')) => {
+            if let (Some(&i), Some(list)) =
+                (c.visible.get(c.cursor), r.session.form().list_of(pos.node))
+            {
+                set.insert(list.choices[i].name.clone());
+            }
+        }
+        (Editor::Acknowledge, KeyCode::Char(' ')) => {
+            set.insert("OK".into());
+        }
+        _ => {}
+    }
+}
+
+/// Every value saved was given: a text typed, a choice picked.
+fn check_given(answers: &Map<String, Value>, given: &Given) -> Result<(), String> {
+    let empty = std::collections::HashSet::new();
+    for (name, value) in answers {
+        let set = given.get(name).unwrap_or(&empty);
+        let was_given = |s: &str| s.is_empty() || set.iter().any(|g| g.trim() == s.trim());
+        match value {
+            Value::Array(items) => {
+                for item in items {
+                    match item {
+                        Value::Object(inner) => check_given(inner, given)?,
+                        Value::String(s) if was_given(s) => {}
+                        other => return Err(format!("{name}: {other} was never picked")),
+                    }
+                }
+            }
+            Value::String(s) if was_given(s) => {}
+            Value::Number(n) => {
+                let n = n.as_f64().unwrap_or(f64::NAN);
+                if !set
+                    .iter()
+                    .any(|g| g.trim().parse::<f64>().is_ok_and(|g| g == n))
+                {
+                    return Err(format!("{name}: {n} was never typed (given: {set:?})"));
+                }
+            }
+            Value::Null => {}
+            other => {
+                return Err(format!(
+                    "{name}: {other} was never typed or picked ({set:?})"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+
+    /// Random keys on every kind of question: every answer saved was
+    /// typed or explicitly picked (Enter on a list never picks).
+    #[test]
+    fn every_saved_answer_was_typed_or_picked(
+        keys in proptest::collection::vec(0..KEYS.len(), 1..120)
+    ) {
+        let mut app = every_kind_app();
+        let mut given = Given::new();
+        for k in keys {
+            let (code, ctrl) = KEYS[k];
+            if !matches!(app.page, Page::Record(_)) {
+                break;
+            }
+            note_given(&app, code, ctrl, &mut given);
+            let modifiers = if ctrl { KeyModifiers::CONTROL } else { KeyModifiers::NONE };
+            let effect = app.update(Action::Key(KeyEvent::new(code, modifiers)));
+            let draft = match effect {
+                Some(Effect::Save { draft, .. })
+                | Some(Effect::SaveAndQuit { draft, .. })
+                | Some(Effect::Finalize { draft, .. }) => draft,
+                _ => continue,
+            };
+            if let Err(e) = check_given(&draft.answers, &given) {
+                proptest::prop_assert!(false, "{e}");
+            }
+        }
+    }
+}
+
+/// The focused question's answer as it stands in the session.
+fn raw(app: &App) -> String {
+    let Page::Record(r) = &app.page else {
+        panic!("not on a record")
+    };
+    r.session.raw_value(&r.focused().unwrap()).to_string()
+}
+
+#[test]
+fn enter_on_a_list_never_picks() {
+    let mut app = every_kind_app();
+    type_text(&mut app, "x");
+    saved(press(&mut app, KeyCode::Enter));
+    // Optional: Enter leaves it empty and goes on, nothing saved.
+    assert_eq!(focused_name(&app), "t_one");
+    assert!(press(&mut app, KeyCode::Enter).is_none());
+    assert_eq!(focused_name(&app), "t_int");
+    type_text(&mut app, "3");
+    saved(press(&mut app, KeyCode::Enter));
+    // Required: Enter says so and stays.
+    assert_eq!(focused_name(&app), "t_one_req");
+    assert!(press(&mut app, KeyCode::Enter).is_none());
+    assert_eq!(focused_name(&app), "t_one_req");
+    let Page::Record(r) = &app.page else { panic!() };
+    assert_eq!(
+        r.message(&r.focused().unwrap()).as_deref(),
+        Some("This question needs an answer.")
+    );
+    assert_eq!(raw(&app), "");
+    // Space picks the highlighted choice.
+    let draft = saved(press(&mut app, KeyCode::Char(' ')));
+    assert_eq!(draft.answers["t_one_req"], "a1");
+    assert!(press(&mut app, KeyCode::Enter).is_none());
+    assert_eq!(focused_name(&app), "t_dec");
+}
+
+#[test]
+fn space_in_a_filter_types_until_an_arrow_goes_into_the_list() {
+    let mut app = every_kind_app();
+    goto(&mut app, "t_one");
+    type_text(&mut app, "banana nut");
+    assert_eq!(raw(&app), "", "the space was part of the filter");
+    // Down goes into the list on the first match, without moving.
+    press(&mut app, KeyCode::Down);
+    let draft = saved(press(&mut app, KeyCode::Char(' ')));
+    assert_eq!(draft.answers["t_one"], "b2");
+    // Typing goes back to the filter, where Space is a space again.
+    type_text(&mut app, "x ");
+    let Page::Record(r) = &app.page else { panic!() };
+    let Editor::Choices(c) = &r.editor else {
+        panic!()
+    };
+    assert_eq!(c.filter.text, "banana nutx ");
+    assert!(!c.browsing);
+    assert_eq!(raw(&app), "b2");
+}
+
+#[test]
+fn every_answer_can_be_cleared_and_the_clearing_is_saved() {
+    let mut app = every_kind_app();
+    // A text: Ctrl-U clears what is saved, at once.
+    type_text(&mut app, "Camp");
+    saved(press(&mut app, KeyCode::Enter));
+    goto(&mut app, "t_text");
+    let draft = saved(app.update(ctrl('u')));
+    assert!(!draft.answers.contains_key("t_text") || draft.answers["t_text"] == "");
+    // A single choice: Ctrl-U, and Delete.
+    goto(&mut app, "t_one");
+    saved(press(&mut app, KeyCode::Char(' ')));
+    assert_eq!(raw(&app), "a1");
+    saved(app.update(ctrl('u')));
+    assert_eq!(raw(&app), "");
+    saved(press(&mut app, KeyCode::Char(' ')));
+    saved(press(&mut app, KeyCode::Delete));
+    assert_eq!(raw(&app), "");
+    // With a filter typed, Ctrl-U clears the filter first.
+    saved(press(&mut app, KeyCode::Char(' ')));
+    type_text(&mut app, "ch");
+    assert!(app.update(ctrl('u')).is_none());
+    assert_eq!(raw(&app), "a1");
+    saved(app.update(ctrl('u')));
+    assert_eq!(raw(&app), "");
+    // Ticks, acknowledge.
+    goto(&mut app, "t_many");
+    saved(press(&mut app, KeyCode::Char(' ')));
+    saved(app.update(ctrl('u')));
+    assert_eq!(raw(&app), "");
+    goto(&mut app, "t_ack");
+    saved(press(&mut app, KeyCode::Char(' ')));
+    assert_eq!(raw(&app), "OK");
+    saved(press(&mut app, KeyCode::Delete));
+    assert_eq!(raw(&app), "");
+}
+
+#[test]
+fn ctrl_t_answers_today_on_a_date() {
+    let mut app = every_kind_app();
+    goto(&mut app, "t_date");
+    let draft = saved(app.update(ctrl('t')));
+    assert_eq!(draft.answers["t_date"], "2026-11-22");
+    // Not on other questions.
+    goto(&mut app, "t_text");
+    assert!(app.update(ctrl('t')).is_none());
+    assert_eq!(raw(&app), "");
+    let Page::Record(r) = &app.page else { panic!() };
+    assert_eq!(super::view::hint_for_tests(r), super::chrome::Msg::FormKeys);
+    goto(&mut app, "t_date");
+    let Page::Record(r) = &app.page else { panic!() };
+    assert_eq!(super::view::hint_for_tests(r), super::chrome::Msg::DateKeys);
+}
+
+#[test]
+fn number_fields_show_no_number_before_one_is_typed() {
+    let mut app = every_kind_app();
+    goto(&mut app, "t_int");
+    let screen = format!("{:?}", draw(&app, 80, 24).backend());
+    let answer_line = screen
+        .lines()
+        .find(|l| l.contains("   > "))
+        .expect("the answer line");
+    assert!(
+        !answer_line.chars().any(|c| c.is_ascii_digit()),
+        "{answer_line}"
+    );
+    goto(&mut app, "t_dec");
+    let screen = format!("{:?}", draw(&app, 80, 24).backend());
+    let answer_line = screen.lines().find(|l| l.contains("   > ")).unwrap();
+    assert!(
+        !answer_line.chars().any(|c| c.is_ascii_digit()),
+        "{answer_line}"
+    );
+}
+
+#[test]
+fn the_question_count_stays_put_as_questions_become_relevant() {
+    // On the site form, answers open and close questions: "of m" stays.
+    let mut app = record("dtm_site_assessment", json!({}));
+    let Page::Record(r) = &app.page else { panic!() };
+    let (_, total) = r.progress();
+    goto(&mut app, "m1725_meta_interview_type");
+    let Page::Record(r) = &app.page else { panic!() };
+    let (at, m) = r.progress();
+    assert_eq!(m, total);
+    // Picking "in person at the site" makes the GPS question required,
+    // other answers open whole sections: neither number moves.
+    press(&mut app, KeyCode::Char(' '));
+    let Page::Record(r) = &app.page else { panic!() };
+    assert_eq!(r.progress(), (at, total));
+    let mut app = record("dtm_site_assessment", site_without(&["agencies_present"]));
+    let Page::Record(r) = &app.page else { panic!() };
+    assert_eq!(r.progress().1, total, "a complete record counts the same");
+    to_add_repeat(&mut app);
+    let Page::Record(r) = &app.page else { panic!() };
+    assert!(r.progress().0 <= total);
+}
+
+#[test]
+fn the_review_lists_every_answer_in_the_language_and_jumps_to_it() {
+    let mut app = record("dtm_site_assessment", Value::Object(site_complete()));
+    app.update(ctrl('f'));
+    let Page::Record(r) = &app.page else { panic!() };
+    let items = r.review_items();
+    assert_eq!(items[0], super::record::ReviewItem::Finalize);
+    // Choice labels, not names.
+    let sex = items
+        .iter()
+        .find_map(|i| match i {
+            super::record::ReviewItem::Question { entry, answer }
+                if r.session.form().nodes[entry.pos.node].name == "m1470_meta_enum_sex" =>
+            {
+                Some(answer.clone())
+            }
+            _ => None,
+        })
+        .expect("the enumerator's sex is listed");
+    let value = site_complete()["m1470_meta_enum_sex"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(sex, value, "a label, not the name");
+    let frame = format!("{:?}", draw(&app, 80, 24).backend());
+    assert!(frame.contains("Every question and its answer"), "{frame}");
+    // Scrolls and jumps: End, then Enter goes to the last question.
+    press(&mut app, KeyCode::End);
+    let Some(Overlay::Review { cursor }) = app.overlay.clone() else {
+        panic!()
+    };
+    assert_eq!(cursor, items.len() - 1);
+    let frame = format!("{:?}", draw(&app, 80, 24).backend());
+    let super::record::ReviewItem::Question { entry, .. } = &items[cursor] else {
+        panic!()
+    };
+    assert!(
+        frame.contains(&entry.label[..entry.label.len().min(20)]),
+        "{frame}"
+    );
+    assert!(press(&mut app, KeyCode::Enter).is_none());
+    assert!(app.overlay.is_none());
+    let Page::Record(r) = &app.page else { panic!() };
+    assert_eq!(r.focused().as_ref(), Some(&entry.pos));
+    // In Lao, the labels are Lao.
+    app.update(Action::Key(KeyEvent::new(
+        KeyCode::F(2),
+        KeyModifiers::NONE,
+    )));
+    let Page::Record(r) = &app.page else { panic!() };
+    let lao = r.review_items();
+    assert_ne!(lao, items);
+}
+
+#[test]
+fn problems_wrap_their_reasons_instead_of_losing_their_end() {
+    let mut app = record("dtm_site_assessment", site_without(&["wash_num_latrines"]));
+    app.update(ctrl('f'));
+    let Page::Record(r) = &app.page else { panic!() };
+    let Some(super::record::ReviewItem::Problem { text, .. }) = r.review_items().first().cloned()
+    else {
+        panic!("a problem first")
+    };
+    let frame = draw(&app, 60, 20);
+    let shown: String = format!("{:?}", frame.backend())
+        .lines()
+        .map(|l| l.trim_matches(|c: char| c == '"' || c == '│' || c == ' '))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let last = text.split_whitespace().last().unwrap();
+    assert!(
+        text.chars().count() > 56,
+        "long enough to need wrapping: {text}"
+    );
+    assert!(shown.contains(last), "'{last}' is on screen:\n{shown}");
+}
+
+#[test]
+fn a_village_not_in_the_list_is_reached_with_enter() {
+    let mut app = record(
+        "dtm_site_assessment",
+        site_without(&["m0306_meta_adm4_pcode", "m0306_meta_adm4_pcode_other"]),
+    );
+    goto(&mut app, "m0306_meta_adm4_pcode");
+    assert!(press(&mut app, KeyCode::Enter).is_none(), "nothing picked");
+    assert_eq!(focused_name(&app), "m0306_meta_adm4_pcode_other");
+    // A village picked by mistake is cleared, and the path opens again.
+    goto(&mut app, "m0306_meta_adm4_pcode");
+    saved(press(&mut app, KeyCode::Char(' ')));
+    saved(app.update(ctrl('u')));
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(focused_name(&app), "m0306_meta_adm4_pcode_other");
 }

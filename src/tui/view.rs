@@ -12,7 +12,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use super::app::{App, Overlay, Page, Pane, SetupField};
 use super::chrome::{self, Msg};
 use super::input::Input;
-use super::record::{Editor, QuestionState, RecordView};
+use super::record::{Editor, QuestionState, RecordView, ReviewItem};
 use crate::form::{Kind, Screen};
 
 /// Styles, with or without colour.
@@ -77,14 +77,12 @@ pub fn render(app: &App, frame: &mut Frame) {
     );
 
     let hint = match &app.page {
+        _ if matches!(app.overlay, Some(Overlay::Review { .. })) => app.t(Msg::ReviewKeys),
         Page::Setup(_) => app.t(Msg::SetupKeys),
         Page::Unlock { .. } => app.t(Msg::UnlockKeys),
         Page::Busy => app.t(Msg::Working),
         Page::Home(_) => app.t(Msg::HomeKeys),
-        Page::Record(r) => match r.screen {
-            Screen::AddRepeat { .. } => app.t(Msg::AddKeys),
-            _ => app.t(Msg::FormKeys),
-        },
+        Page::Record(r) => app.t(record_keys(r)),
     };
     frame.render_widget(para(hint).style(theme.dim()), keys);
     if let Some((done, total)) = app.progress {
@@ -115,6 +113,30 @@ pub fn render(app: &App, frame: &mut Frame) {
     }
     if let Some(overlay) = &app.overlay {
         draw_overlay(app, overlay, frame, body, &theme);
+    }
+}
+
+/// The key hints of a record page: what the keys do on the question in
+/// focus (how to pick, clear, or give today's date).
+fn record_keys(r: &RecordView) -> Msg {
+    if let Screen::AddRepeat { .. } = r.screen {
+        return Msg::AddKeys;
+    }
+    match &r.editor {
+        Editor::Choices(c) if c.multiple => Msg::TickKeys,
+        Editor::Choices(_) => Msg::ListKeys,
+        Editor::Acknowledge => Msg::AckKeys,
+        Editor::Text(_)
+            if r.focused().is_some_and(|p| {
+                matches!(
+                    r.session.form().nodes[p.node].kind,
+                    Kind::Date | Kind::Time | Kind::DateTime
+                )
+            }) =>
+        {
+            Msg::DateKeys
+        }
+        _ => Msg::FormKeys,
     }
 }
 
@@ -508,8 +530,9 @@ fn record(app: &App, r: &RecordView, frame: &mut Frame, area: Rect, theme: &Them
                     Kind::Time => "HH:MM",
                     Kind::DateTime => "YYYY-MM-DDTHH:MM",
                     Kind::Geopoint => "lat lon [alt [acc]]",
-                    Kind::Integer => "123",
-                    Kind::Decimal => "12.5",
+                    // Words, not a number that reads as an answer given.
+                    Kind::Integer => app.t(Msg::WholeNumber),
+                    Kind::Decimal => app.t(Msg::Number),
                     _ => "",
                 };
                 let mut spans = vec![
@@ -545,9 +568,16 @@ fn record(app: &App, r: &RecordView, frame: &mut Frame, area: Rect, theme: &Them
                         theme.dim(),
                     ),
                 ]));
-                if !c.filter.text.is_empty() {
+                if !c.browsing {
                     cursor = Some((5 + c.filter.cursor_column(), lines.len() - 1));
                 }
+                // How to pick: Enter never does.
+                let how = match (c.browsing, c.multiple) {
+                    (false, _) => Msg::ListFiltering,
+                    (true, true) => Msg::SpaceToggles,
+                    (true, false) => Msg::SpacePicks,
+                };
+                lines.push(Line::styled(format!("   {}", app.t(how)), theme.dim()));
                 list_at = Some(lines.len());
             }
             (Editor::Acknowledge, true) | (_, false) if node.kind == Kind::Acknowledge => {
@@ -555,7 +585,7 @@ fn record(app: &App, r: &RecordView, frame: &mut Frame, area: Rect, theme: &Them
                 lines.push(Line::raw(format!("   {mark} {}", app.t(Msg::Acknowledged))));
             }
             (_, _) if node.kind.is_input() => {
-                let shown = shown_value(r, pos, value);
+                let shown = r.shown_value(pos);
                 if !shown.is_empty() {
                     lines.push(Line::raw(format!("   = {shown}")));
                 }
@@ -597,7 +627,8 @@ fn record(app: &App, r: &RecordView, frame: &mut Frame, area: Rect, theme: &Them
                 };
                 let text = format!("   {mark} {}", r.session.choice_label(lst, i));
                 let line = Line::raw(truncate(&text, body.width as usize));
-                list.push(if k == c.cursor {
+                // The highlight shows once Space would pick it.
+                list.push(if k == c.cursor && c.browsing {
                     line.style(theme.selected())
                 } else {
                     line
@@ -619,23 +650,6 @@ fn record(app: &App, r: &RecordView, frame: &mut Frame, area: Rect, theme: &Them
         && y >= scroll
     {
         set_cursor(frame, body, x, y - scroll);
-    }
-}
-
-/// An answer as the enumerator reads it: choice labels, not names.
-fn shown_value(r: &RecordView, pos: &crate::form::Pos, value: &str) -> String {
-    let form = r.session.form();
-    match (&form.nodes[pos.node].kind, form.list_of(pos.node)) {
-        (Kind::SelectOne { .. } | Kind::SelectMultiple { .. }, Some(list)) => value
-            .split_whitespace()
-            .map(|name| {
-                list.index_of(name).map_or(name.to_string(), |i| {
-                    r.session.choice_label(list, i).to_string()
-                })
-            })
-            .collect::<Vec<_>>()
-            .join(", "),
-        _ => value.to_string(),
     }
 }
 
@@ -734,35 +748,16 @@ fn draw_overlay(app: &App, overlay: &Overlay, frame: &mut Frame, area: Rect, the
         }
         Overlay::Review { cursor } => {
             let Page::Record(r) = &app.page else { return };
-            let problems = r.session.violations();
-            let mut lines = Vec::new();
-            if problems.is_empty() {
-                lines.push(Line::styled(app.t(Msg::ReviewClean), theme.good()));
-                lines.push(Line::raw(""));
-                lines.push(Line::styled(app.t(Msg::ReviewFinalize), theme.heading()));
-            } else {
-                lines.push(Line::styled(app.t(Msg::ReviewProblems), theme.problem()));
-                let rows = rect.height.saturating_sub(3) as usize;
-                let first = cursor
-                    .saturating_sub(rows / 2)
-                    .min(problems.len().saturating_sub(rows));
-                for (i, p) in problems.iter().enumerate().skip(first).take(rows) {
-                    let label = p
-                        .pos
-                        .as_ref()
-                        .map(|pos| r.session.label(pos))
-                        .unwrap_or_default();
-                    let label = label.lines().next().unwrap_or(&p.path).to_string();
-                    let text = format!("{label}: {}", p.message);
-                    let line = Line::raw(truncate(&text, (rect.width as usize).saturating_sub(2)));
-                    lines.push(if i == *cursor {
-                        line.style(theme.selected())
-                    } else {
-                        line
-                    });
-                }
-            }
-            (app.t(Msg::ReviewTitle), lines)
+            let lines = review(app, r, *cursor, rect, theme);
+            let block = Block::default()
+                .borders(Borders::ALL)
+                .title(shaped(Line::styled(
+                    format!(" {} ", app.t(Msg::ReviewTitle)),
+                    theme.heading(),
+                )));
+            // Wrapped by `review`, so the paragraph must not wrap again.
+            frame.render_widget(para(lines).block(block), rect);
+            return;
         }
     };
     let mut block = Block::default().borders(Borders::ALL);
@@ -770,6 +765,91 @@ fn draw_overlay(app: &App, overlay: &Overlay, frame: &mut Frame, area: Rect, the
         block = block.title(shaped(Line::styled(format!(" {title} "), theme.heading())));
     }
     frame.render_widget(para(lines).block(block).wrap(Wrap { trim: false }), rect);
+}
+
+/// The review page's lines, wrapped to the overlay and scrolled so the
+/// entry at `cursor` is in view.
+fn review<'a>(
+    app: &App,
+    r: &RecordView,
+    cursor: usize,
+    rect: Rect,
+    theme: &Theme,
+) -> Vec<Line<'a>> {
+    let room = (rect.width as usize).saturating_sub(4);
+    let rows = rect.height.saturating_sub(2) as usize;
+    let items = r.review_items();
+    let mut lines: Vec<Line> = Vec::new();
+    // (first line, line after) of the entry at the cursor.
+    let mut at = (0, 0);
+    let heading = |lines: &mut Vec<Line<'a>>, text: &str, style: Style| {
+        for l in wrap(text, room + 2) {
+            lines.push(Line::styled(l, style));
+        }
+    };
+    let clean = matches!(items.first(), Some(ReviewItem::Finalize));
+    if clean {
+        heading(&mut lines, app.t(Msg::ReviewClean), theme.good());
+    } else {
+        heading(&mut lines, app.t(Msg::ReviewProblems), theme.problem());
+    }
+    let mut answers_heading = false;
+    for (i, item) in items.iter().enumerate() {
+        let (text, style, indent) = match item {
+            ReviewItem::Finalize => (app.t(Msg::ReviewFinalize).to_string(), theme.heading(), 0),
+            ReviewItem::Problem { text, .. } => (format!("! {text}"), theme.problem(), 0),
+            ReviewItem::Question { entry, answer } => {
+                if !answers_heading {
+                    answers_heading = true;
+                    lines.push(Line::raw(""));
+                    heading(&mut lines, app.t(Msg::ReviewAnswers), theme.heading());
+                }
+                let (mark, style) = match entry.state {
+                    QuestionState::Answered => ("✓", Style::default()),
+                    QuestionState::Missing => ("!", theme.problem()),
+                    QuestionState::Violated => ("✗", theme.problem()),
+                    QuestionState::Empty | QuestionState::Note => ("·", theme.dim()),
+                };
+                let answer = if answer.is_empty() {
+                    app.t(Msg::NoAnswer).to_string()
+                } else {
+                    answer.replace('\n', " ")
+                };
+                (
+                    format!("{mark} {}: {answer}", entry.label),
+                    style,
+                    2 * entry.depth,
+                )
+            }
+        };
+        let start = lines.len();
+        let width = room.saturating_sub(indent).max(8);
+        for (k, l) in wrap(&text, width).into_iter().enumerate() {
+            let pad = " ".repeat(indent + if k == 0 { 0 } else { 2 });
+            let line = Line::styled(format!("{pad}{l}"), style);
+            lines.push(if i == cursor {
+                line.style(theme.selected())
+            } else {
+                line
+            });
+        }
+        if i == cursor {
+            at = (start, lines.len());
+        }
+    }
+    // Scroll: the cursor's entry in view, a third of the way down.
+    let scroll = if at.1 <= rows {
+        0
+    } else {
+        at.0.saturating_sub(rows / 3)
+            .min(lines.len().saturating_sub(rows))
+    };
+    lines.into_iter().skip(scroll).take(rows.max(1)).collect()
+}
+
+#[cfg(test)]
+pub fn hint_for_tests(r: &RecordView) -> Msg {
+    record_keys(r)
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ mod aggregate;
 mod bundle;
 mod cli;
 mod crash;
+mod entry;
 mod export;
 mod fuzz;
 mod hostile;

@@ -22,18 +22,23 @@ const PATIENCE: Duration = Duration::from_secs(20);
 
 /// The real `fieldkit` (no subcommand: the enumerator's screen) in an
 /// 80x24 tmux terminal, and what it wrote to stderr.
-struct Screen {
+pub(crate) struct Screen {
     term: Tmux,
     log: PathBuf,
 }
 
 impl Screen {
-    fn start(e: &Enumerator, name: &str) -> Screen {
+    pub(crate) fn start(e: &Enumerator, name: &str) -> Screen {
+        Screen::start_with(e, name, "")
+    }
+
+    /// With more arguments (e.g. `--forms 'DIR'`), as shell words.
+    pub(crate) fn start_with(e: &Enumerator, name: &str, args: &str) -> Screen {
         let log = e.dir.path().join(format!("{name}.stderr"));
         let cmd = format!(
             "cd '{}' && unset FIELDKIT_HOME FIELDKIT_FORMS; \
              FIELDKIT_NOW='{NOW}' XDG_DATA_HOME=/nonexistent/fieldkit-tests \
-             exec '{}' --home '{}' --passphrase-file '{}' 2>'{}'",
+             exec '{}' --home '{}' --passphrase-file '{}' {args} 2>'{}'",
             repo().display(),
             env!("CARGO_BIN_EXE_fieldkit"),
             e.home.display(),
@@ -46,12 +51,12 @@ impl Screen {
         }
     }
 
-    fn screen(&self) -> String {
+    pub(crate) fn screen(&self) -> String {
         self.term.screen()
     }
 
     /// The screen and the program's stderr, for assertion messages.
-    fn shows(&self) -> String {
+    pub(crate) fn shows(&self) -> String {
         let err = std::fs::read_to_string(&self.log).unwrap_or_default();
         format!(
             "the screen shows:\n{}\n--- stderr:\n{err}",
@@ -60,7 +65,7 @@ impl Screen {
     }
 
     /// Waits until `ok` holds for the screen; fails the test otherwise.
-    fn wait(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
+    pub(crate) fn wait(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
         let start = Instant::now();
         loop {
             let screen = self.screen();
@@ -74,26 +79,26 @@ impl Screen {
         }
     }
 
-    fn see(&self, text: &str) -> String {
+    pub(crate) fn see(&self, text: &str) -> String {
         self.wait(&format!("'{text}'"), |s| s.contains(text))
     }
 
-    fn keys(&self, keys: &[&str]) {
+    pub(crate) fn keys(&self, keys: &[&str]) {
         self.term.send("", keys);
     }
 
-    fn type_text(&self, text: &str) {
+    pub(crate) fn type_text(&self, text: &str) {
         self.term.send(text, &[]);
     }
 
     /// Waits until the question labelled `label` has the focus: on a page
     /// of several questions its line carries the ▸ marker.
-    fn at(&self, label: &str) {
+    pub(crate) fn at(&self, label: &str) {
         self.wait(&format!("the focus on '{label}'"), |s| focused_on(s, label));
     }
 
     /// Types an answer and Enter.
-    fn answer(&self, label: &str, value: &str) {
+    pub(crate) fn answer(&self, label: &str, value: &str) {
         self.at(label);
         self.type_text(value);
         self.keys(&["Enter"]);
@@ -106,8 +111,8 @@ impl Screen {
     }
 
     /// Types `filter` in a list of choices, checks that `choice` is the
-    /// first (highlighted) match, and leaves it highlighted. Once a filter
-    /// is typed, Space is part of it ("on this device").
+    /// first match, and goes into the list on it (Down). Once a filter is
+    /// typed, Space is part of it ("on this device") until an arrow key.
     fn filter(&self, filter: &str, choice: &str) {
         self.keys(&["C-u"]);
         self.type_text(filter);
@@ -115,22 +120,29 @@ impl Screen {
             &format!("'{choice}' first when filtered by '{filter}'"),
             |s| first_choice(s, filter).is_some_and(|c| c == choice),
         );
+        self.keys(&["Down"]);
     }
 
-    /// select_one: filters, then Enter picks the first match and goes on.
+    /// select_one: filters, Down then Space picks the first match, Enter
+    /// goes on (Enter alone never picks).
     fn choose(&self, label: &str, filter: &str, choice: &str) {
         self.at(label);
         self.filter(filter, choice);
+        self.keys(&["Space"]);
+        let picked = format!("(•) {choice}");
+        self.wait(&format!("'{picked}'"), |s| {
+            s.lines().any(|l| l.trim() == picked)
+        });
         self.keys(&["Enter"]);
     }
 
-    /// select_multiple: ticks each (filter, choice): the filter, then Enter
-    /// ticks the highlighted choice and clears the filter; Enter goes on.
+    /// select_multiple: ticks each (filter, choice): the filter, Down, then
+    /// Space ticks the highlighted choice; Enter goes on.
     fn tick(&self, label: &str, picks: &[(&str, &str)]) {
         self.at(label);
         for (filter, choice) in picks {
             self.filter(filter, choice);
-            self.keys(&["Enter"]);
+            self.keys(&["Space"]);
             let ticked = format!("[x] {choice}");
             self.wait(&format!("'{ticked}'"), |s| {
                 s.lines().any(|l| l.trim() == ticked)
@@ -168,7 +180,7 @@ impl Screen {
     }
 
     /// Waits for the program to end (its terminal closes with it).
-    fn wait_gone(&self) {
+    pub(crate) fn wait_gone(&self) {
         let start = Instant::now();
         while std::process::Command::new("tmux")
             .args(["has-session", "-t", &self.term.session])
@@ -184,7 +196,7 @@ impl Screen {
 }
 
 /// The screen with a frame, so that its edges show in a failure message.
-fn frame(screen: &str) -> String {
+pub(crate) fn frame(screen: &str) -> String {
     let mut out = String::from("+--------\n");
     for line in screen.lines() {
         out.push('|');
@@ -198,7 +210,7 @@ fn frame(screen: &str) -> String {
 /// Whether the question labelled `label` has the focus: its line shows
 /// and, when a line carries the ▸ marker (pages of several questions),
 /// that line is the one.
-fn focused_on(screen: &str, label: &str) -> bool {
+pub(crate) fn focused_on(screen: &str, label: &str) -> bool {
     let marked = screen.lines().any(|l| l.starts_with('▸'));
     screen
         .lines()
@@ -211,7 +223,8 @@ fn first_choice(screen: &str, filter: &str) -> Option<String> {
     let at = lines
         .iter()
         .position(|l| l.starts_with(&format!("   / {filter}  showing")))?;
-    let line = lines.get(at + 1)?.trim();
+    // The line after it says how to pick; then the choices.
+    let line = lines.get(at + 2)?.trim();
     // "( ) label", "(•) label", "[ ] label" or "[x] label".
     let (_, label) = line.split_once([')', ']'])?;
     Some(label.trim().to_string())
@@ -291,7 +304,7 @@ fn an_enumerator_types_a_site_assessment_survives_a_dead_terminal_and_finalizes(
     s.see("showing 47 of 47");
     s.filter("ຫີນລ", "ຫີນລາດ");
     s.see("showing 1 of 47");
-    s.keys(&["Enter"]);
+    s.keys(&["Space", "Enter"]);
     s.answer("GPS coordinates of the site", "14.79 106.83");
     s.choose(
         "Type of site",
@@ -554,10 +567,10 @@ fn an_enumerator_types_a_site_assessment_survives_a_dead_terminal_and_finalizes(
     );
     s.at("SECOND priority need");
     s.filter("drinking", "Drinking water");
-    s.keys(&["Enter"]);
+    s.keys(&["Space", "Enter"]);
     s.see("! The second need must differ from the first need.");
     s.filter("medic", "Medicines");
-    s.keys(&["Enter"]);
+    s.keys(&["Space", "Enter"]);
     s.choose(
         "THIRD priority need",
         "household",
