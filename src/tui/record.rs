@@ -205,7 +205,8 @@ impl RecordView {
         }
         match self.session.answer(pos, raw) {
             Err(e) => {
-                self.messages.insert(pos.clone(), e.to_string());
+                let message = self.session.explain(&e);
+                self.messages.insert(pos.clone(), message);
                 Err(())
             }
             Ok(()) => {
@@ -509,12 +510,13 @@ impl RecordView {
                             Outcome::Stay(Some(self.save(now, &name)))
                         }
                         Err(e) => {
+                            let message = self.session.explain(&e);
                             self.messages.insert(
                                 Pos {
                                     path: path.clone(),
                                     node: repeat,
                                 },
-                                e.to_string(),
+                                message,
                             );
                             Outcome::Stay(None)
                         }

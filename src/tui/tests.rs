@@ -484,6 +484,25 @@ fn the_language_switches_labels_and_chrome() {
     assert_eq!(app.lang(), super::chrome::Lang::Lo);
 }
 
+#[test]
+fn a_refused_answer_is_said_in_the_chosen_language() {
+    for (switch, expected) in [(false, "is not a whole number"), (true, "ບໍ່ແມ່ນຈຳນວນເຕັມ")]
+    {
+        let mut app = record(
+            "dtm_site_assessment",
+            site_without(&["m0310_loc_num_idp_ind"]),
+        );
+        if switch {
+            app.update(key(KeyCode::F(2)));
+        }
+        type_text(&mut app, "38,2");
+        assert!(press(&mut app, KeyCode::Enter).is_none(), "nothing saved");
+        let Page::Record(r) = &app.page else { panic!() };
+        let message = r.message(&r.focused().unwrap()).unwrap_or_default();
+        assert!(message.contains(expected), "{message}");
+    }
+}
+
 // ----- screens -------------------------------------------------------------
 
 #[test]
