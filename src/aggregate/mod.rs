@@ -147,13 +147,16 @@ fn progress(on: bool, what: &str, done: usize, total: usize) {
     }
     let width = 30;
     let filled = done * width / total;
-    eprint!(
+    // Our own text; a closed stderr is ignored (never a panic).
+    let mut err = std::io::stderr().lock();
+    let _ = write!(
+        err,
         "\r{what:<12} [{}{}] {done}/{total}",
         "#".repeat(filled),
         "-".repeat(width - filled)
     );
     if done == total {
-        eprintln!();
+        let _ = writeln!(err);
     }
 }
 
@@ -917,7 +920,7 @@ pub fn run(files: &[PathBuf], opts: &Options) -> Result<Summary, String> {
     summary.bundles_read = good.len();
     drop(seen);
     if timing {
-        eprintln!("timing: decrypt, merge and rows {:?}", t0.elapsed());
+        crate::say!("timing: decrypt, merge and rows {:?}", t0.elapsed());
     }
 
     // 4. Close the tables; the workbooks; the summary.

@@ -464,10 +464,7 @@ fn closed_pipes_never_panic() {
             &tables,
             &usb,
         ];
-        // commands/aggregate.rs (another helper's) still prints its last
-        // line with eprintln!, which panics on a closed stderr: only
-        // stdout is closed here until that line goes through say!.
-        let got = run_with_closed(e.command(&args), "stdout", "aggregate");
+        let got = run_with_closed(e.command(&args), mode, "aggregate");
         assert_eq!(got, Some(0));
         let key = out("sup-key");
         let args = [
