@@ -11,6 +11,7 @@ mod export;
 mod fuzz;
 mod hostile;
 mod hostile_forms;
+mod lao_search;
 mod load_errors;
 mod profile;
 mod sessions;
