@@ -296,7 +296,9 @@ fn syllable(chars: &[char], mut i: usize, out: &mut String) -> usize {
     let mut init = String::new();
     if let Some(c) = at(i).filter(|c| is_consonant(*c)) {
         i += 1;
-        if c == 'ຫ' && at(i).is_some_and(is_sonorant) && starts_here(chars, i) {
+        let cluster = at(i).is_some_and(is_sonorant)
+            && (starts_here(chars, i) || (pre.is_some() && at(i + 1).is_some_and(is_consonant)));
+        if c == 'ຫ' && cluster {
             init.push_str(initial(chars[i]));
             i += 1;
         } else {
@@ -464,8 +466,9 @@ fn sounds(text: &str) -> String {
         ("z", "s"),
         ("j", "ch"),
         ("w", "v"),
-        ("r", "l"),
+        ("ck", "k"),
         ("ee", "i"),
+        ("ie", "ia"),
         ("eua", "ua"),
         ("uea", "ua"),
         ("oua", "ua"),
@@ -484,15 +487,25 @@ fn sounds(text: &str) -> String {
     while i < b.len() {
         let c = b[i];
         let next = b.get(i + 1).copied();
-        let after_vowel = i > 0 && is_vowel(b[i - 1]);
+        let after_vowel = out.as_bytes().last().is_some_and(|c| is_vowel(*c));
         let closes = |j: usize| b.get(j).is_none_or(|n| !is_vowel(*n));
         match c {
-            // y after a vowel is i ("xay", "xai").
-            b'y' if after_vowel => out.push('i'),
-            // The French "-ne" of a final n ("Done"): n.
-            b'e' if i >= 2 && b[i - 1] == b'n' && is_vowel(b[i - 2]) && closes(i + 1) => {}
-            // A final d or th is t ("Sisavath", "Hadsadi").
+            // y after a vowel or before a consonant is i ("xay", "xai";
+            // "Phosy", "phosi").
+            b'y' if after_vowel || closes(i + 1) => out.push('i'),
+            // The French "-ne", "-me" of a final n, m ("Done", "Sihome").
+            b'e' if i >= 2
+                && matches!(b[i - 1], b'n' | b'm')
+                && is_vowel(b[i - 2])
+                && closes(i + 1) => {}
+            // The French r after a vowel is not said ("Akard", "Bor"); ຣ is l.
+            b'r' if after_vowel && closes(i + 1) => {}
+            b'r' => out.push('l'),
+            // A final w (v) is the o of BGN ("Kaoliew", "kaoliao").
+            b'v' if after_vowel && closes(i + 1) => out.push('o'),
+            // A final d or th is t ("Sisavath", "Hadsadi"), a final b p.
             b'd' if after_vowel && closes(i + 1) => out.push('t'),
+            b'b' if after_vowel && closes(i + 1) => out.push('p'),
             b't' if next == Some(b'h') && after_vowel && closes(i + 2) => {
                 out.push('t');
                 i += 1;
@@ -598,6 +611,7 @@ mod tests {
             ("ດອນວຽງ", "donviang"),
             ("ນາຂວາ", "nakhoua"),
             ("ບ້ານວັງ", "banvang"),
+            ("ດົງປ່າແຫຼບ", "dongpalep"),
         ] {
             assert_eq!(romanize(lao), latin, "{lao}");
         }
@@ -613,6 +627,15 @@ mod tests {
             ("Sisavath", "ສີສະຫວາດ"),
             ("Hadsadineua", "ຫັດສະດີເໜືອ"),
             ("Jommani", "ຈອມມະນີ"),
+            ("Bornangoua", "ບໍ່ນາງົວ"),
+            ("Dongpalaep", "ດົງປ່າແຫຼບ"),
+            ("Dongmieng", "ດົງໝ້ຽງ"),
+            ("Sihome", "ສີຫອມ"),
+            ("Sysaked", "ສີສະເກດ"),
+            ("Akard", "ອາກາດ"),
+            ("Kaoliew", "ເກົ້າລ້ຽວ"),
+            ("Nonkhileck", "ໂນ້ນຂີ້ເຫຼັກ"),
+            ("Viengsavanh", "ວຽງສະຫວັນ"),
         ] {
             let keys = latin_keys(lao);
             let query = loose(official);
