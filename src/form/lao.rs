@@ -322,8 +322,7 @@ fn syllable(chars: &[char], mut i: usize, out: &mut String) -> usize {
     }
     // The vowel letters after the consonant.
     let mut post = String::new();
-    loop {
-        let Some(c) = at(i) else { break };
+    while let Some(c) = at(i) {
         let next_attaches = at(i + 1).is_some_and(attaches);
         let takes = match c {
             'າ' => post.is_empty() || post == "ຽ",
@@ -361,11 +360,10 @@ fn syllable(chars: &[char], mut i: usize, out: &mut String) -> usize {
     }
     // A final consonant: one not starting the next syllable, or the one a
     // vowel that is never open must have (ັ, ົ; ອ, ວ, ຽ as vowel letters).
-    let needs_final = match (pre, marks.as_str(), post.as_str()) {
-        (_, "ັ" | "ົ", "") => true,
-        (None, "" | "ັ", "ອ" | "ວ" | "ຽ") => true,
-        _ => false,
-    };
+    let needs_final = matches!(
+        (pre, marks.as_str(), post.as_str()),
+        (_, "ັ" | "ົ", "") | (None, "" | "ັ", "ອ" | "ວ" | "ຽ")
+    );
     let mut fin = "";
     if let Some(c) = at(i)
         && is_consonant(c)
