@@ -8,38 +8,15 @@
 mod common;
 use common::percentiles;
 
-use std::path::PathBuf;
 use std::time::Instant;
 
 use fieldkit::form::lao;
 use fieldkit::form::model::ChoiceList;
 use fieldkit::form::search::SearchIndex;
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
 fn villages() -> (tempfile::TempDir, std::sync::Arc<fieldkit::form::Form>) {
     let dir = tempfile::tempdir().expect("temp dir");
-    std::fs::copy(
-        repo().join("forms/lao_villages.csv"),
-        dir.path().join("lao_villages.csv"),
-    )
-    .expect("csv");
-    let path = dir.path().join("villages.toml");
-    std::fs::write(
-        &path,
-        r#"[settings]
-form_id = "villages"
-version = "1"
-form_title = "Villages"
-[[survey]]
-type = "select_one_from_file lao_villages.csv"
-name = "village"
-label = "Village"
-"#,
-    )
-    .expect("form");
+    let path = common::villages_form(dir.path());
     let form = fieldkit::form::load(&path).expect("the village form");
     (dir, std::sync::Arc::new(form))
 }
