@@ -540,13 +540,22 @@ fn gn_to_y(text: &str) -> String {
     out
 }
 
-/// A doubled letter is one ("savannakhet", "savanakhet").
+/// A doubled letter is one ("savannakhet", "savanakhet"); three or more
+/// are left as typed ("zzz" is no name, and must not become "s").
 fn undouble(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
     let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if !(c.is_ascii_alphabetic() && out.ends_with(c)) {
-            out.push(c);
-        }
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let run = chars[i..].iter().take_while(|&&d| d == c).count();
+        let keep = if run == 2 && c.is_ascii_alphabetic() {
+            1
+        } else {
+            run
+        };
+        out.extend(std::iter::repeat_n(c, keep));
+        i += run;
     }
     out
 }
@@ -648,6 +657,8 @@ mod tests {
         assert_eq!(latin_keys("ໜອງຄັນຍູ"), ["nongkhanyu"]);
         assert_eq!(loose("nongnok"), "nongnok");
         assert_eq!(loose("Gnot"), loose("Nyot"));
+        assert_eq!(loose("zzz"), "sss");
+        assert_eq!(loose("savannakhet"), "savanakhet");
         assert!(loose_readings("dongneng").contains(&latin_keys("ດອນແຍງ")[0]));
         assert_eq!(loose("kongtayoun"), latin_keys("ກົງຕາຢູນ")[0]);
         assert_eq!(loose("kelegnai"), latin_keys("ແກແລໃຫຍ່")[0]);

@@ -103,7 +103,16 @@ impl SearchIndex {
                 } else {
                     Vec::new()
                 };
-                (w, readings.into_iter().filter(|l| !l.is_empty()).collect())
+                // A reading much shorter than the word (one letter left)
+                // would match almost anything.
+                let shortest = w.chars().count().min(2);
+                (
+                    w,
+                    readings
+                        .into_iter()
+                        .filter(|l| l.len() >= shortest)
+                        .collect(),
+                )
             })
             .collect();
         candidates
@@ -207,7 +216,9 @@ mod tests {
         assert_eq!(idx.filter(&all, "phonesavanh"), vec![3]);
         assert_eq!(idx.filter(&all, "phonxavang"), vec![3]);
         assert_eq!(idx.filter(&all, "nongbua"), vec![0]);
-        // A word that is in no name.
+        // A word that is in no name, nor loosely ("zzz" is not "s").
         assert_eq!(idx.filter(&all, "nong xyz"), Vec::<usize>::new());
+        assert_eq!(idx.filter(&all, "nong zzz"), Vec::<usize>::new());
+        assert_eq!(idx.filter(&all, "nong hh"), Vec::<usize>::new());
     }
 }
