@@ -132,27 +132,8 @@ fn filter_keys(words: &[&str]) -> Vec<KeyCode> {
 
 fn bench_keys(scratch: &Path) {
     // A form with all 8,916 villages in one list, no district filter.
-    let dir = scratch.join("villages");
-    std::fs::create_dir_all(&dir).expect("dir");
-    std::fs::copy(
-        repo().join("forms/lao_villages.csv"),
-        dir.join("lao_villages.csv"),
-    )
-    .expect("csv");
-    std::fs::write(
-        dir.join("villages.toml"),
-        r#"[settings]
-form_id = "villages"
-version = "1"
-form_title = "Villages"
-[[survey]]
-type = "select_one_from_file lao_villages.csv"
-name = "village"
-label = "Village"
-appearance = "search"
-"#,
-    )
-    .expect("form");
+    let form = common::villages_form(scratch);
+    let dir = form.parent().expect("folder").to_path_buf();
     let mut app = app_on(&dir, "villages");
     assert!(
         matches!(app.page, Page::Record(_)),

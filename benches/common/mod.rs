@@ -28,3 +28,31 @@ pub fn proc_kb(field: &str) -> Option<u64> {
         .parse()
         .ok()
 }
+
+/// A folder under `scratch` with a form that has all 8,916 villages in one
+/// list (no district filter), and the form's path.
+pub fn villages_form(scratch: &std::path::Path) -> std::path::PathBuf {
+    let dir = scratch.join("villages");
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::copy(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("forms/lao_villages.csv"),
+        dir.join("lao_villages.csv"),
+    )
+    .expect("csv");
+    let path = dir.join("villages.toml");
+    std::fs::write(
+        &path,
+        r#"[settings]
+form_id = "villages"
+version = "1"
+form_title = "Villages"
+[[survey]]
+type = "select_one_from_file lao_villages.csv"
+name = "village"
+label = "Village"
+appearance = "search"
+"#,
+    )
+    .expect("form");
+    path
+}

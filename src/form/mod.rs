@@ -8,6 +8,7 @@ pub mod answer;
 pub mod dates;
 pub mod eval;
 pub mod expr;
+pub mod lao;
 pub mod limits;
 pub mod load;
 pub mod model;

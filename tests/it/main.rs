@@ -13,6 +13,7 @@ mod fuzz;
 mod hostile;
 mod hostile_forms;
 mod language;
+mod lao_search;
 mod load_errors;
 mod profile;
 mod readme;
