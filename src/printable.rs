@@ -37,34 +37,31 @@ pub fn escape_keep_newlines(text: &str) -> Cow<'_, str> {
 /// to any reader. (Outside strings JSON holds only ASCII, so they can only
 /// be in strings, where serde_json leaves C1 and bidi controls raw.)
 pub fn escape_json(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(|c| is_unsafe(c) && c != '\n') {
-        return Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        if is_unsafe(c) && c != '\n' {
-            // Every unsafe character is in the Basic Multilingual Plane.
-            let _ = write!(out, "\\u{:04x}", u32::from(c));
-        } else {
-            out.push(c);
-        }
-    }
-    Cow::Owned(out)
+    // Every unsafe character is in the Basic Multilingual Plane.
+    escape_with(text, Some('\n'), |out, code| {
+        let _ = write!(out, "\\u{code:04x}");
+    })
 }
 
 fn escape_except(text: &str, keep: Option<char>) -> Cow<'_, str> {
+    escape_with(text, keep, |out, code| {
+        let _ = if code < 0x80 {
+            write!(out, "\\x{code:02x}")
+        } else {
+            write!(out, "\\u{{{code:x}}}")
+        };
+    })
+}
+
+/// `text` with every unsafe character but `keep` written by `escape`.
+fn escape_with(text: &str, keep: Option<char>, escape: fn(&mut String, u32)) -> Cow<'_, str> {
     if !text.chars().any(|c| is_unsafe(c) && Some(c) != keep) {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 8);
     for c in text.chars() {
         if is_unsafe(c) && Some(c) != keep {
-            let code = u32::from(c);
-            if code < 0x80 {
-                let _ = write!(out, "\\x{code:02x}");
-            } else {
-                let _ = write!(out, "\\u{{{code:x}}}");
-            }
+            escape(&mut out, u32::from(c));
         } else {
             out.push(c);
         }

@@ -68,12 +68,18 @@ pub fn form_path(form_id: &str, version: &str) -> String {
 
 /// The file name of a bundle: enumerator, device, sequence.
 pub fn file_name(enumerator_id: &str, device_id: &str, sequence: u64) -> String {
+    format!("{}{sequence:06}.zip", file_prefix(enumerator_id, device_id))
+}
+
+/// What every bundle file name of one laptop starts with:
+/// `fieldkit-<enumerator>-<last 8 hex digits of the device>-`.
+pub fn file_prefix(enumerator_id: &str, device_id: &str) -> String {
     let device: String = device_id
         .chars()
         .filter(|c| c.is_ascii_hexdigit())
         .collect();
     let short = device.get(device.len().saturating_sub(8)..).unwrap_or("");
-    format!("fieldkit-{enumerator_id}-{short}-{sequence:06}.zip")
+    format!("fieldkit-{enumerator_id}-{short}-")
 }
 
 /// A bundle's id: `{enumerator}-{sequence:06}-{12 hex}`, the hex from the

@@ -488,8 +488,10 @@ fn partial_name(file: &str) -> String {
 /// same bytes); names other laptops' ones and leaves them.
 fn clean_partials(store: &Store, out: &Path, done: &mut Exported) -> Result<()> {
     let public = &store.profile().public;
-    let first = bundle::file_name(&public.enumerator_id, &public.device_id, 0);
-    let ours = format!(".{}", first.trim_end_matches("000000.zip"));
+    let ours = format!(
+        ".{}",
+        bundle::file_prefix(&public.enumerator_id, &public.device_id)
+    );
     let entries =
         std::fs::read_dir(out).with_context(|| format!("cannot read {}", out.display()))?;
     for entry in entries.flatten() {

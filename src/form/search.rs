@@ -115,12 +115,15 @@ impl SearchIndex {
                 )
             })
             .collect();
+        // The romanized part is looked for only when a word has loose
+        // Latin readings (never for a Lao query).
+        let latin = words.iter().any(|(_, loose)| !loose.is_empty());
         candidates
             .iter()
             .copied()
             .filter(|&i| {
                 self.keys.get(i).is_some_and(|k| {
-                    let r = roman(k);
+                    let r = if latin { roman(k) } else { "" };
                     words.iter().all(|(w, loose)| {
                         k.contains(w) || loose.iter().any(|l| r.contains(l.as_str()))
                     })

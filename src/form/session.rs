@@ -1048,7 +1048,7 @@ impl Session {
             }
             level = next;
         }
-        self.recompute();
+        // The last depth loaded no entries: its recompute is the last one.
         problems
     }
 

@@ -440,17 +440,7 @@ impl Store {
         key: &[u8],
         sealed: &[u8],
     ) -> Result<T, StoreError> {
-        let plain =
-            crypt::open(&self.profile.seal_key, &context(tree, key), sealed).map_err(|e| {
-                StoreError::Damaged {
-                    id: display_key(key),
-                    reason: e.to_string(),
-                }
-            })?;
-        serde_json::from_slice(&plain).map_err(|e| StoreError::Damaged {
-            id: display_key(key),
-            reason: e.to_string(),
-        })
+        unseal(&self.profile.seal_key, tree, key, sealed)
     }
 
     /// An audit event as a change to apply with the rest.
@@ -1117,6 +1107,23 @@ impl Store {
         self.apply(&changes)?;
         Ok(facts.records.len())
     }
+}
+
+/// A sealed entry of `tree` under `key`, opened with the profile's seal
+/// key and read (also for rescue, which has no open store).
+fn unseal<T: for<'de> Deserialize<'de>>(
+    seal_key: &crypt::SealKey,
+    tree: Tree,
+    key: &[u8],
+    sealed: &[u8],
+) -> Result<T, StoreError> {
+    let damaged = |reason: String| StoreError::Damaged {
+        id: display_key(key),
+        reason,
+    };
+    let plain =
+        crypt::open(seal_key, &context(tree, key), sealed).map_err(|e| damaged(e.to_string()))?;
+    serde_json::from_slice(&plain).map_err(|e| damaged(e.to_string()))
 }
 
 /// What a sealed entry is bound to: its tree and key.

@@ -608,12 +608,14 @@ impl super::Store {
             None => None,
         };
         let facts = self.profile.sealed.clone();
-        if let Some(stored) = &stored
-            && !store_copy_changes(stored, &facts).is_empty()
-        {
+        let differences = stored
+            .as_ref()
+            .map(|stored| store_copy_changes(stored, &facts))
+            .unwrap_or_default();
+        if !differences.is_empty() {
             return Err(ProfileError::Changed {
                 dir: self.home.dir.clone(),
-                changes: store_copy_changes(stored, &facts),
+                changes: differences,
             }
             .into());
         }

@@ -23,7 +23,7 @@ use super::crypt;
 use super::envelope;
 use super::profile::STORE_COPY;
 use super::profile::{Home, Profile, Sealed};
-use super::{Draft, context, display_key};
+use super::{Draft, display_key};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Rescued {
@@ -228,8 +228,9 @@ pub fn rescue(
 fn draft_recipients(profile: &Profile, store_copy: Option<&[u8]>) -> Vec<age::x25519::Recipient> {
     if profile.is_unsealed() {
         let stored = store_copy
-            .and_then(|v| crypt::open(&profile.seal_key, &context(Tree::Meta, STORE_COPY), v).ok())
-            .and_then(|plain| serde_json::from_slice::<Sealed>(&plain).ok())
+            .and_then(|v| {
+                super::unseal::<Sealed>(&profile.seal_key, Tree::Meta, STORE_COPY, v).ok()
+            })
             .and_then(|facts| crypt::parse_recipients(&facts.recipients).ok());
         if let Some(keys) = stored {
             return keys;
