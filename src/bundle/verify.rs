@@ -137,7 +137,9 @@ pub fn check_age_header(data: &[u8]) -> Result<(), String> {
 /// lowercase and hyphenated, 8-4-4-4-12. Braces, `urn:uuid:`, capitals or
 /// no hyphens are other spellings of the same id, so they are refused.
 pub fn canonical_uuid(id: &str) -> bool {
-    uuid::Uuid::parse_str(id).is_ok_and(|u| u.hyphenated().to_string() == id)
+    // Written into a stack buffer: this runs for every entry of a bundle.
+    let mut buf = uuid::Uuid::encode_buffer();
+    uuid::Uuid::parse_str(id).is_ok_and(|u| u.hyphenated().encode_lower(&mut buf) == id)
 }
 
 pub use crate::form::load::{MAX_NAME_BYTES, unsafe_component};
