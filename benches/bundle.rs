@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use fieldkit::bundle::signers::AllowedSigners;
 use fieldkit::bundle::verify;
-use fieldkit::commands::export::export;
+use fieldkit::delivery::export::export;
 use fieldkit::store::profile::{self, Home};
 use fieldkit::store::{Draft, Store, crypt};
 use serde_json::{Map, Value, json};

@@ -9,6 +9,7 @@ pub mod aggregate;
 pub mod bundle;
 pub mod cli;
 pub mod commands;
+pub mod delivery;
 pub mod form;
 pub mod harden;
 pub mod paths;

@@ -1,6 +1,5 @@
 //! `fieldkit ack RECEIPT [--supervisors FILE]`: imports a supervisor's
-//! receipt. Only a receipt signed by a listed supervisor, for a bundle
-//! this laptop exported, purges anything: exactly that bundle's records.
+//! receipt through `crate::delivery::ack` and says what it did.
 
 use std::path::PathBuf;
 
@@ -9,9 +8,7 @@ use anyhow::{Context, Result};
 use super::verify::load_signers;
 use super::{Globals, Outcome, print_json};
 use crate::bundle::receipt;
-use crate::bundle::signers::AllowedSigners;
-use crate::paths;
-use crate::store::Store;
+use crate::delivery::ack::ack;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -21,44 +18,6 @@ pub struct Args {
     /// Supervisors whose receipts count (default: keys/supervisors).
     #[arg(long, value_name = "FILE")]
     pub supervisors: Option<PathBuf>,
-}
-
-/// What an ack did.
-pub struct Acked {
-    pub bundle_id: String,
-    pub purged: usize,
-    pub by: String,
-}
-
-/// Checks a receipt and purges the bundle it covers. `Ok(Err(why))`: the
-/// receipt was read and refused (nothing purged); `Err`: the store failed.
-pub fn ack(
-    store: &Store,
-    receipt_bytes: &[u8],
-    supervisors: &AllowedSigners,
-) -> Result<Result<Acked, String>> {
-    let (receipt, by) = match receipt::check(receipt_bytes, supervisors) {
-        Ok(r) => r,
-        Err(why) => return Ok(Err(format!("{why}; nothing was purged"))),
-    };
-    let bundles = store.bundles()?;
-    let Some(facts) = bundles.iter().find(|b| {
-        b.bundle_id == receipt.bundle_id
-            && b.manifest_sha256 == receipt.manifest_sha256
-            && b.sequence == receipt.sequence
-    }) else {
-        return Ok(Err(format!(
-            "the receipt is for {}, which matches no bundle this laptop is holding \
-             (already acknowledged, or exported by another laptop); nothing was purged",
-            receipt.bundle_id
-        )));
-    };
-    let purged = store.purge_bundle(facts, &by, &paths::now().to_string())?;
-    Ok(Ok(Acked {
-        bundle_id: facts.bundle_id.clone(),
-        purged,
-        by,
-    }))
 }
 
 pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {

@@ -89,7 +89,7 @@ impl Runtime {
         let (tx, rx) = std::sync::mpsc::channel();
         let result = std::thread::scope(|scope| {
             let worker = scope.spawn(move || {
-                crate::commands::export::export(store, dir, &mut |done, total| {
+                crate::delivery::export::export(store, dir, &mut |done, total| {
                     let _ = tx.send((done, total));
                 })
             });
@@ -122,7 +122,7 @@ impl Runtime {
         let supervisors = crate::commands::verify::load_signers(None, "supervisors")
             .map_err(|e| format!("{e:#}"))?;
         let store = self.store.as_ref().ok_or("the store is not open")?;
-        let done = crate::commands::ack::ack(store, &bytes, &supervisors)
+        let done = crate::delivery::ack::ack(store, &bytes, &supervisors)
             .map_err(|e| format!("{e:#}"))??;
         let listing = self.opened()?.listing;
         Ok((
@@ -197,7 +197,7 @@ impl Runtime {
 }
 /// The bundle paths of an export, or what stopped it or left records
 /// behind (after the paths of the bundles it did write).
-fn exported(done: crate::commands::export::Exported) -> Result<Vec<String>, String> {
+fn exported(done: crate::delivery::export::Exported) -> Result<Vec<String>, String> {
     let paths: Vec<String> = done.paths.iter().map(|p| p.display().to_string()).collect();
     let mut problems: Vec<String> = done.refused;
     if let Some(e) = done.stopped {

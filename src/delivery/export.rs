@@ -1,0 +1,690 @@
+//! Export: the outbox as the laptop's next signed bundles, with the forms
+//! their records were made with (`fieldkit export --out DIR` and the
+//! home page's 'e'); and a bundle already exported and not yet covered by a
+//! receipt, written again byte for byte (`--again SEQ|all`).
+//!
+//! The outbox is split so that every bundle passes the supervisor's
+//! strict reader (`bundle::archive`): at most [`MAX_RECORDS`] records and
+//! [`MAX_RECORD_BYTES`] of records per bundle, consecutive sequences, each
+//! chained to the one before. Only one bundle's records are in memory at a
+//! time. A record too large for any bundle is named and left in the
+//! outbox; the others still go.
+//!
+//! Each bundle is recorded in the store first (its records move to "sent",
+//! the chain moves on, the bundle is marked unwritten: one write), then its
+//! file is written under a temporary name, synced and renamed, then the
+//! store notes it written. Bundles are deterministic (ids and times come
+//! from the content, the signature is deterministic Ed25519), so a failure
+//! between the steps never forks the chain: the next export first writes
+//! any unwritten bundle again, the same bytes, before making new ones.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+
+use crate::bundle::{self, Built, NO_PREVIOUS, Outgoing, Plan, archive};
+use crate::paths;
+use crate::store::{BundleFacts, Listing, State, Store};
+
+/// At most this many records in one bundle: far below the zip's 65,535
+/// entries, a manifest of a few MB, a supervisor's check in seconds.
+/// Export's memory grows with one bundle's records (about 40 KB each,
+/// mostly the store's one write that moves them to "sent"): 430 MB at
+/// 10,000 records of 2.4 KB, measured.
+pub const MAX_RECORDS: usize = 10_000;
+/// At most this many bytes of records (ciphertext) in one bundle: about
+/// 390 MB of memory at export for 32 MiB of 13 KB records (measured; 740
+/// MB at 64 MiB, 1.4 GB at 128 MiB), so a 2 GB laptop exports any outbox.
+pub const MAX_RECORD_BYTES: u64 = 32 * 1024 * 1024;
+/// Environment overrides of the two limits (tests, benchmarks).
+pub const MAX_RECORDS_ENV: &str = "FIELDKIT_BUNDLE_MAX_RECORDS";
+pub const MAX_BYTES_ENV: &str = "FIELDKIT_BUNDLE_MAX_BYTES";
+/// Bytes counted for each entry beyond its content: its two zip headers
+/// and its line in the manifest (about 500 bytes), generously.
+const ENTRY_OVERHEAD: u64 = 1024;
+/// Entries in a zip without zip64 (which the reader refuses).
+const ZIP_ENTRIES: usize = 65_535;
+
+/// Which bundles `--again` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Again {
+    All,
+    Sequence(u64),
+}
+
+/// How many records and bytes of records go in one bundle at most.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub records: usize,
+    pub bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            records: MAX_RECORDS,
+            bytes: MAX_RECORD_BYTES,
+        }
+    }
+}
+
+impl Limits {
+    /// The defaults, or what [`MAX_RECORDS_ENV`] and [`MAX_BYTES_ENV`] say.
+    pub fn from_env() -> Result<Limits> {
+        let read = |name: &str| -> Result<Option<u64>> {
+            match std::env::var(name) {
+                Err(_) => Ok(None),
+                Ok(text) => match text.trim().parse::<u64>() {
+                    Ok(n) if n > 0 => Ok(Some(n)),
+                    _ => {
+                        bail!("{name}={text:?} is not a positive whole number; unset it or fix it")
+                    }
+                },
+            }
+        };
+        let default = Limits::default();
+        Ok(Limits {
+            records: read(MAX_RECORDS_ENV)?.map_or(default.records, |n| {
+                usize::try_from(n).unwrap_or(usize::MAX)
+            }),
+            bytes: read(MAX_BYTES_ENV)?.unwrap_or(default.bytes),
+        })
+    }
+
+    /// Never past the reader's caps, however they were set: a record may
+    /// bring its form (two entries), plus the manifest and its signature;
+    /// a bundle of one record over the byte limit, its form, and the
+    /// limit itself stay under the reader's total.
+    fn within_caps(self) -> Limits {
+        let entries = archive::MAX_ENTRIES.min(ZIP_ENTRIES);
+        Limits {
+            records: self.records.clamp(1, (entries - 2) / 2),
+            bytes: self.bytes.min(archive::MAX_BUNDLE_BYTES / 4),
+        }
+    }
+}
+
+/// What an export did.
+#[derive(Debug, Default)]
+pub struct Exported {
+    /// The bundle files written, in sequence order.
+    pub paths: Vec<PathBuf>,
+    /// How many of them an earlier export had recorded but not written.
+    pub rewritten: usize,
+    /// Records left in the outbox, each with why.
+    pub refused: Vec<String>,
+    /// Unfinished files of an interrupted export of this laptop, removed.
+    pub removed: Vec<PathBuf>,
+    /// Other unfinished fieldkit files, left as they are, with why.
+    pub left: Vec<String>,
+    /// What stopped the export after `paths` were written.
+    pub stopped: Option<anyhow::Error>,
+}
+
+/// Exports the outbox into `out` within the limits the environment sets
+/// (see [`export_with`]). `progress` is told (done, total) as records
+/// are read.
+pub fn export(
+    store: &Store,
+    out: &Path,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<Exported> {
+    export_with(store, out, Limits::from_env()?, progress)
+}
+
+/// Writes any bundle recorded but not written by an earlier export, then
+/// the outbox as new bundles within `limits`. `Err`: nothing was done;
+/// otherwise `stopped` says what stopped it after the bundles in `paths`.
+pub fn export_with(
+    store: &Store,
+    out: &Path,
+    limits: Limits,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<Exported> {
+    check_folder(out)?;
+    let limits = limits.within_caps();
+    let mut done = Exported::default();
+    clean_partials(store, out, &mut done)?;
+    let mut forms = Forms::default();
+    let held = store.bundles()?;
+    for facts in held.iter().filter(|f| !f.written) {
+        let written = rebuild(store, facts, &held, &mut forms)
+            .and_then(|built| write_recorded(store, out, facts, &built.zip, "written"));
+        match written {
+            Ok(path) => {
+                done.paths.push(path);
+                done.rewritten += 1;
+            }
+            Err(e) => {
+                done.stopped = Some(e.context("nothing new was exported"));
+                return Ok(done);
+            }
+        }
+    }
+    if let Err(e) = export_outbox(store, out, limits, &mut forms, &mut done, progress) {
+        done.stopped = Some(e);
+    }
+    Ok(done)
+}
+
+/// The outbox as new bundles, one bundle's records in memory at a time.
+fn export_outbox(
+    store: &Store,
+    out: &Path,
+    limits: Limits,
+    forms: &mut Forms,
+    done: &mut Exported,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<()> {
+    let ids = store.outbox_ids()?;
+    let total = ids.len();
+    let mut batch = Batch::default();
+    for (i, id) in ids.into_iter().enumerate() {
+        let (listing, ciphertext) = store.finalized(&id, State::Outbox)?;
+        progress(i + 1, total);
+        let form = forms.get(store, &listing)?;
+        let form = match (too_large(&listing, ciphertext.len(), form), form) {
+            (None, Some(form)) => form,
+            (why, _) => {
+                done.refused.extend(why);
+                continue;
+            }
+        };
+        if !batch.fits(batch.cost(ciphertext.len(), form), limits) {
+            ship(store, out, std::mem::take(&mut batch), done)?;
+        }
+        let cost = batch.cost(ciphertext.len(), form);
+        batch.add(outgoing(listing, ciphertext), form, cost);
+    }
+    if !batch.records.is_empty() {
+        ship(store, out, batch, done)?;
+    }
+    Ok(())
+}
+
+fn check_folder(out: &Path) -> Result<()> {
+    if !out.is_dir() {
+        bail!(
+            "{} is not a folder; plug in the USB stick or create the folder, then try again",
+            out.display()
+        );
+    }
+    Ok(())
+}
+
+/// (form_id, version, sha256, text) of a form, as a bundle carries it.
+type FormText = (String, String, String, Vec<u8>);
+
+/// The forms read from the store so far, by SHA-256 (None: missing).
+#[derive(Default)]
+struct Forms(HashMap<String, Option<FormText>>);
+
+impl Forms {
+    fn get(&mut self, store: &Store, listing: &Listing) -> Result<Option<&FormText>> {
+        let sha = &listing.form_sha256;
+        if !self.0.contains_key(sha) {
+            let text = store.form_text(sha)?.map(|text| {
+                (
+                    listing.form_id.clone(),
+                    listing.form_version.clone(),
+                    sha.clone(),
+                    text,
+                )
+            });
+            self.0.insert(sha.clone(), text);
+        }
+        Ok(self.0.get(sha).and_then(Option::as_ref))
+    }
+}
+
+/// Why a record can go in no bundle, if it cannot.
+fn too_large(listing: &Listing, size: usize, form: Option<&FormText>) -> Option<String> {
+    let mib = |n: usize| n.div_ceil(1024 * 1024);
+    let cap = archive::MAX_ENTRY_BYTES;
+    match form {
+        None => Some(format!(
+            "record {} was not exported: this laptop no longer has its form {} {}; it stays in \
+             the outbox. Ask your supervisor",
+            listing.id, listing.form_id, listing.form_version
+        )),
+        Some(_) if size > cap => Some(format!(
+            "record {} ({} {}) was not exported: it is {} MiB encrypted, and a bundle entry \
+             may hold {} MiB at most (a supervisor's fieldkit refuses larger ones); it stays in \
+             the outbox. Ask your supervisor how to deliver it",
+            listing.id,
+            listing.form_id,
+            listing.form_version,
+            mib(size),
+            mib(cap)
+        )),
+        Some(f) if f.3.len() > cap => Some(format!(
+            "record {} was not exported: its form {} {} is {} MiB, and a bundle entry may hold \
+             {} MiB at most; it stays in the outbox. Ask your supervisor",
+            listing.id,
+            listing.form_id,
+            listing.form_version,
+            mib(f.3.len()),
+            mib(cap)
+        )),
+        Some(_) => None,
+    }
+}
+
+fn outgoing(listing: Listing, ciphertext: Vec<u8>) -> Outgoing {
+    Outgoing {
+        record_id: listing.id,
+        form_id: listing.form_id,
+        form_version: listing.form_version,
+        form_sha256: listing.form_sha256,
+        finalized_at: listing.finalized.unwrap_or_default(),
+        ciphertext,
+    }
+}
+
+/// The records of the next bundle, with the forms they use.
+#[derive(Default)]
+struct Batch {
+    records: Vec<Outgoing>,
+    forms: Vec<FormText>,
+    /// Records, forms and what each adds to the archive, counted.
+    bytes: u64,
+}
+
+impl Batch {
+    /// What a record adds: itself, and its form if the batch lacks it.
+    fn cost(&self, size: usize, form: &FormText) -> u64 {
+        let form_cost = if self.forms.iter().any(|f| f.2 == form.2) {
+            0
+        } else {
+            form.3.len() as u64 + ENTRY_OVERHEAD
+        };
+        size as u64 + ENTRY_OVERHEAD + form_cost
+    }
+
+    /// Whether a record costing `cost` may join: a bundle takes at least
+    /// one record, however large (within the entry cap).
+    fn fits(&self, cost: u64, limits: Limits) -> bool {
+        self.records.is_empty()
+            || (self.records.len() < limits.records && self.bytes + cost <= limits.bytes)
+    }
+
+    fn add(&mut self, record: Outgoing, form: &FormText, cost: u64) {
+        if !self.forms.iter().any(|f| f.2 == form.2) {
+            self.forms.push(form.clone());
+        }
+        self.records.push(record);
+        self.bytes += cost;
+    }
+}
+
+/// Builds and signs a bundle, checked with the supervisor's own reader.
+fn build(
+    store: &Store,
+    sequence: u64,
+    prev: &str,
+    records: &[Outgoing],
+    forms: &[FormText],
+) -> Result<Built> {
+    let public = &store.profile().public;
+    let plan = Plan {
+        enumerator_id: &public.enumerator_id,
+        device_id: &public.device_id,
+        sequence,
+        prev_manifest_sha256: prev,
+        records,
+        forms,
+    };
+    let built = bundle::build(&plan, &store.profile().signing_key).map_err(anyhow::Error::msg)?;
+    if let Err(why) = archive::read(&built.zip) {
+        bail!(
+            "bundle {sequence} would be refused by a supervisor's fieldkit ({why}); nothing was \
+             written"
+        );
+    }
+    Ok(built)
+}
+
+/// Makes the next bundle of `batch`: recorded in the store, then written.
+fn ship(store: &Store, out: &Path, batch: Batch, done: &mut Exported) -> Result<()> {
+    let (last, prev) = store.chain_head()?;
+    let sequence = last + 1;
+    let built = build(store, sequence, &prev, &batch.records, &batch.forms)?;
+    let public = &store.profile().public;
+    let facts = BundleFacts {
+        sequence,
+        bundle_id: built.manifest.bundle_id.clone(),
+        manifest_sha256: built.manifest_sha256.clone(),
+        prev_manifest_sha256: prev,
+        file: bundle::file_name(&public.enumerator_id, &public.device_id, sequence),
+        exported_at: paths::now().to_string(),
+        written: false,
+        records: batch.records.iter().map(|r| r.record_id.clone()).collect(),
+    };
+    drop(batch);
+    store.record_export(&facts).with_context(|| {
+        format!(
+            "bundle {sequence} could not be recorded on this laptop: nothing was written to \
+             {}, its records stay in the outbox",
+            out.display()
+        )
+    })?;
+    let path = write_recorded(store, out, &facts, &built.zip, "written")?;
+    done.paths.push(path);
+    Ok(())
+}
+
+/// Writes a bundle the store holds, then notes it written.
+fn write_recorded(
+    store: &Store,
+    out: &Path,
+    facts: &BundleFacts,
+    zip: &[u8],
+    event: &str,
+) -> Result<PathBuf> {
+    let path = write_bundle(out, &facts.file, zip).with_context(|| {
+        format!(
+            "bundle {} is recorded on this laptop but its file could not be written; check the \
+             stick (full? read-only?) and run 'fieldkit export --out DIR' again: it writes \
+             the same bundle, byte for byte",
+            facts.sequence
+        )
+    })?;
+    store
+        .mark_written(facts, event, &paths::now().to_string())
+        .with_context(|| {
+            format!(
+                "bundle {} was written to {}, but this laptop could not note it; the next \
+                 export writes it again (the same bytes)",
+                facts.sequence,
+                path.display()
+            )
+        })?;
+    Ok(path)
+}
+
+/// A bundle the store holds, built again from its records in "sent", the
+/// kept forms and its place in the chain; refused unless its manifest is
+/// the one recorded (then the whole file is the same, byte for byte).
+fn rebuild(
+    store: &Store,
+    facts: &BundleFacts,
+    held: &[BundleFacts],
+    forms: &mut Forms,
+) -> Result<Built> {
+    let prev = if !facts.prev_manifest_sha256.is_empty() {
+        facts.prev_manifest_sha256.clone()
+    } else if facts.sequence == 1 {
+        NO_PREVIOUS.to_string()
+    } else if let Some(before) = held.iter().find(|b| b.sequence + 1 == facts.sequence) {
+        before.manifest_sha256.clone()
+    } else {
+        bail!(
+            "bundle {} was exported by an older fieldkit that did not keep the bundle it \
+             follows, and that one has been acknowledged since: it cannot be rebuilt. Copy \
+             its file from the stick it was exported to, or ask your supervisor",
+            facts.sequence
+        );
+    };
+    let mut records = Vec::with_capacity(facts.records.len());
+    let mut carried: Vec<FormText> = Vec::new();
+    for id in &facts.records {
+        let (listing, ciphertext) = store
+            .finalized(id, State::Sent)
+            .with_context(|| format!("bundle {} cannot be rebuilt", facts.sequence))?;
+        let form = forms.get(store, &listing)?.with_context(|| {
+            format!(
+                "bundle {} cannot be rebuilt: this laptop no longer has the form {} {}",
+                facts.sequence, listing.form_id, listing.form_version
+            )
+        })?;
+        if !carried.iter().any(|f| f.2 == form.2) {
+            carried.push(form.clone());
+        }
+        records.push(outgoing(listing, ciphertext));
+    }
+    let built = build(store, facts.sequence, &prev, &records, &carried)?;
+    if built.manifest_sha256 != facts.manifest_sha256 {
+        bail!(
+            "bundle {} cannot be rebuilt byte for byte (its manifest comes out different from \
+             the one exported); nothing was written. Report this",
+            facts.sequence
+        );
+    }
+    Ok(built)
+}
+
+/// The temporary name a bundle file is written under.
+fn partial_name(file: &str) -> String {
+    format!(".{file}.partial")
+}
+
+/// Removes this laptop's unfinished bundle files (`.fieldkit-...zip.partial`,
+/// left by an export stopped mid-write: that bundle is written again, the
+/// same bytes); names other laptops' ones and leaves them.
+fn clean_partials(store: &Store, out: &Path, done: &mut Exported) -> Result<()> {
+    let public = &store.profile().public;
+    let ours = format!(
+        ".{}",
+        bundle::file_prefix(&public.enumerator_id, &public.device_id)
+    );
+    let entries =
+        std::fs::read_dir(out).with_context(|| format!("cannot read {}", out.display()))?;
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !(name.starts_with(".fieldkit-") && name.ends_with(".zip.partial")) {
+            continue;
+        }
+        let path = entry.path();
+        let is_ours = name
+            .strip_prefix(&ours)
+            .and_then(|rest| rest.strip_suffix(".zip.partial"))
+            .is_some_and(|n| n.len() >= 6 && n.bytes().all(|b| b.is_ascii_digit()));
+        let is_file = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_file());
+        if !is_ours || !is_file {
+            // The name is anyone's: printed with its control characters escaped.
+            done.left.push(format!(
+                "{} (in {}) is an unfinished file of another laptop's export; it was left as it \
+                 is (delete it once no export is running)",
+                name.escape_debug(),
+                out.display()
+            ));
+            continue;
+        }
+        match std::fs::remove_file(&path) {
+            Ok(()) => done.removed.push(path),
+            Err(e) => done.left.push(format!(
+                "{} is an unfinished file of an interrupted export and could not be removed \
+                 ({e}); delete it",
+                path.display()
+            )),
+        }
+    }
+    Ok(())
+}
+
+/// Writes a bundle under a temporary name, syncs it, renames it: a stick
+/// pulled out half-way never holds half a bundle under the real name.
+fn write_bundle(out: &Path, file: &str, bytes: &[u8]) -> Result<PathBuf> {
+    let path = out.join(file);
+    let partial = out.join(partial_name(file));
+    let written = write_synced(&partial, bytes).and_then(|()| {
+        std::fs::rename(&partial, &path)
+            .with_context(|| format!("cannot rename {} to {}", partial.display(), path.display()))
+    });
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&partial);
+        return Err(e);
+    }
+    crate::store::backend::sync_dir(out)
+        .with_context(|| format!("cannot sync {}", out.display()))?;
+    Ok(path)
+}
+
+fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut file =
+        std::fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
+    std::io::Write::write_all(&mut file, bytes)
+        .and_then(|()| file.sync_all())
+        .with_context(|| format!("cannot write {} (is the stick full?)", path.display()))
+}
+
+/// `--again`: the bundles chosen, rebuilt and written again, the same
+/// bytes. Refused (nothing written) for a bundle this laptop does not hold.
+pub fn again(store: &Store, out: &Path, which: Again) -> Result<Exported> {
+    check_folder(out)?;
+    let held = store.bundles()?;
+    let chosen: Vec<&BundleFacts> = match which {
+        Again::All => held.iter().collect(),
+        Again::Sequence(n) => match held.iter().find(|f| f.sequence == n) {
+            Some(f) => vec![f],
+            None => bail!("{}", not_held(store, n, &held)?),
+        },
+    };
+    let mut done = Exported::default();
+    clean_partials(store, out, &mut done)?;
+    let mut forms = Forms::default();
+    for facts in chosen {
+        let written = rebuild(store, facts, &held, &mut forms)
+            .and_then(|built| write_recorded(store, out, facts, &built.zip, "written again"));
+        match written {
+            Ok(path) => {
+                done.paths.push(path);
+                if !facts.written {
+                    done.rewritten += 1;
+                }
+            }
+            Err(e) => {
+                done.stopped = Some(e);
+                break;
+            }
+        }
+    }
+    Ok(done)
+}
+
+/// Why `--again N` writes nothing.
+fn not_held(store: &Store, n: u64, held: &[BundleFacts]) -> Result<String> {
+    let (last, _) = store.chain_head()?;
+    let why = if n <= last {
+        format!(
+            "bundle {n} is no longer on this laptop: a supervisor's receipt covered it and its \
+             records were purged"
+        )
+    } else {
+        format!("there is no bundle {n}: this laptop has exported {last} bundle(s)")
+    };
+    let waiting = if held.is_empty() {
+        "No bundle is waiting for a receipt".to_string()
+    } else {
+        let numbers: Vec<String> = held.iter().map(|f| f.sequence.to_string()).collect();
+        format!("Bundles waiting for a receipt: {}", numbers.join(", "))
+    };
+    Ok(format!("{why}. {waiting}. Nothing was written"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form(sha: &str, len: usize) -> FormText {
+        ("f".into(), "1".into(), sha.into(), vec![b'x'; len])
+    }
+
+    fn record(id: &str, len: usize) -> Outgoing {
+        Outgoing {
+            record_id: id.into(),
+            form_id: "f".into(),
+            form_version: "1".into(),
+            form_sha256: "a".into(),
+            finalized_at: String::new(),
+            ciphertext: vec![0; len],
+        }
+    }
+
+    #[test]
+    fn a_batch_stops_at_either_limit_and_counts_each_form_once() {
+        let limits = Limits {
+            records: 3,
+            bytes: 10_000,
+        };
+        let a = form("a", 100);
+        let mut batch = Batch::default();
+        let first = batch.cost(500, &a);
+        assert_eq!(first, 500 + 100 + 2 * ENTRY_OVERHEAD);
+        assert!(batch.fits(first, limits));
+        batch.add(record("1", 500), &a, first);
+        let second = batch.cost(500, &a);
+        assert_eq!(second, 500 + ENTRY_OVERHEAD, "the form is in already");
+        batch.add(record("2", 500), &a, second);
+        assert!(batch.fits(second, limits));
+        batch.add(record("3", 500), &a, second);
+        assert!(
+            !batch.fits(second, limits),
+            "a fourth record is one too many"
+        );
+        let mut batch = Batch::default();
+        let big = batch.cost(20_000, &a);
+        assert!(batch.fits(big, limits), "one record always fits alone");
+        batch.add(record("1", 20_000), &a, big);
+        assert!(!batch.fits(batch.cost(1, &a), limits), "over the bytes");
+    }
+
+    #[test]
+    fn limits_never_pass_the_readers_caps() {
+        let wild = Limits {
+            records: usize::MAX,
+            bytes: u64::MAX,
+        }
+        .within_caps();
+        assert!(wild.records * 2 + 2 <= archive::MAX_ENTRIES.min(ZIP_ENTRIES));
+        let worst =
+            wild.bytes + wild.records as u64 * ENTRY_OVERHEAD + 2 * archive::MAX_ENTRY_BYTES as u64;
+        assert!(worst < archive::MAX_BUNDLE_BYTES);
+        assert_eq!(Limits::default().within_caps(), Limits::default());
+    }
+
+    #[test]
+    fn a_record_over_the_entry_cap_is_named() {
+        let listing = Listing {
+            id: "0190-rec".into(),
+            state: State::Outbox,
+            form_id: "f".into(),
+            form_version: "1".into(),
+            form_sha256: "a".into(),
+            instance_name: String::new(),
+            started: String::new(),
+            updated: String::new(),
+            finalized: None,
+            bundle: None,
+            size: 0,
+        };
+        let f = form("a", 10);
+        assert_eq!(
+            too_large(&listing, archive::MAX_ENTRY_BYTES, Some(&f)),
+            None
+        );
+        let why = too_large(&listing, archive::MAX_ENTRY_BYTES + 1, Some(&f)).unwrap();
+        assert!(
+            why.contains("record 0190-rec") && why.contains("stays in the outbox"),
+            "{why}"
+        );
+        assert!(
+            too_large(&listing, 10, None)
+                .unwrap()
+                .contains("no longer has its form")
+        );
+    }
+
+    #[test]
+    fn bundle_facts_of_older_stores_still_read() {
+        let old = r#"{"sequence": 2, "bundle_id": "enum-03-000002-abc", "manifest_sha256": "ff",
+            "file": "f.zip", "exported_at": "2026-11-22T09:00:00+07:00", "records": ["r"]}"#;
+        let facts: BundleFacts = serde_json::from_str(old).unwrap();
+        assert!(
+            facts.written,
+            "bundles were written before they were recorded"
+        );
+        assert_eq!(facts.prev_manifest_sha256, "");
+    }
+}
