@@ -4,9 +4,9 @@
 
 use serde_json::Value;
 
-use super::dates;
+use super::dates::{self, DatePrecision};
 use super::eval::number_to_string;
-use super::model::{ChoiceList, Kind};
+use super::model::{ChoiceList, Kind, Node};
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum AnswerError {
@@ -16,6 +16,18 @@ pub enum AnswerError {
     NotNumber(String),
     #[error("'{0}' is not a date; write it as YYYY-MM-DD")]
     NotDate(String),
+    #[error("'{0}' is not a month and year; write it as YYYY-MM, like 2026-09")]
+    NotMonthYear(String),
+    #[error(
+        "'{value}' gives a day, but this question asks only for the month and year: type {month}"
+    )]
+    DayInMonthYear { value: String, month: String },
+    #[error("'{0}' is not a year; write it as YYYY, like 2026")]
+    NotYear(String),
+    #[error(
+        "'{value}' gives more than the year, but this question asks only for the year: type {year}"
+    )]
+    MoreThanYear { value: String, year: String },
     #[error("'{0}' is not a time; write it as HH:MM")]
     NotTime(String),
     #[error("'{0}' is not a date and time; write it as YYYY-MM-DDTHH:MM")]
@@ -56,6 +68,17 @@ impl AnswerError {
             AnswerError::NotInteger(v) => format!("'{v}' ບໍ່ແມ່ນຈຳນວນເຕັມ"),
             AnswerError::NotNumber(v) => format!("'{v}' ບໍ່ແມ່ນຕົວເລກ"),
             AnswerError::NotDate(v) => format!("'{v}' ບໍ່ແມ່ນວັນທີ; ຂຽນເປັນ YYYY-MM-DD"),
+            // Added for issue 15 (Lao to review): month-year and year questions.
+            AnswerError::NotMonthYear(v) => {
+                format!("'{v}' ບໍ່ແມ່ນເດືອນ ແລະ ປີ; ຂຽນເປັນ YYYY-MM, ເຊັ່ນ 2026-09")
+            }
+            AnswerError::DayInMonthYear { value, month } => {
+                format!("'{value}' ມີວັນທີ, ແຕ່ຄຳຖາມນີ້ຖາມພຽງເດືອນ ແລະ ປີ: ພິມ {month}")
+            }
+            AnswerError::NotYear(v) => format!("'{v}' ບໍ່ແມ່ນປີ; ຂຽນເປັນ YYYY, ເຊັ່ນ 2026"),
+            AnswerError::MoreThanYear { value, year } => {
+                format!("'{value}' ມີຫຼາຍກວ່າປີ, ແຕ່ຄຳຖາມນີ້ຖາມພຽງປີ: ພິມ {year}")
+            }
             AnswerError::NotTime(v) => format!("'{v}' ບໍ່ແມ່ນເວລາ; ຂຽນເປັນ HH:MM"),
             AnswerError::NotDateTime(v) => {
                 format!("'{v}' ບໍ່ແມ່ນວັນທີ ແລະ ເວລາ; ຂຽນເປັນ YYYY-MM-DDTHH:MM")
@@ -79,6 +102,53 @@ impl AnswerError {
                 bytes(MAX_RECORD_VALUE_BYTES as u64)
             ),
         }
+    }
+}
+
+/// `canonical` for the question `node`: its type, and for a date what
+/// its appearance asks for (see [`partial_date`]).
+pub fn canonical_for(
+    node: &Node,
+    raw: &str,
+    list: Option<&ChoiceList>,
+    offset_s: i32,
+) -> Result<String, AnswerError> {
+    match node.date_precision() {
+        DatePrecision::Day => canonical(&node.kind, raw, list, offset_s),
+        precision => partial_date(raw.trim(), precision),
+    }
+}
+
+/// A month-year or year answer as XLSForm stores it: `2026-09` becomes
+/// `2026-09-01`, `2026` becomes `2026-01-01`. The stored form is accepted
+/// as typed (answers files, resumed drafts). A date that says more than
+/// the question asks (a day that is not the 1st, a month that is not
+/// January) is refused with what to type, never cut short silently.
+pub fn partial_date(t: &str, precision: DatePrecision) -> Result<String, AnswerError> {
+    if t.is_empty() {
+        return Ok(String::new());
+    }
+    let whole = dates::parse_date(t);
+    let month = dates::parse_date(&format!("{t}-01"));
+    let days = match precision {
+        DatePrecision::Year => whole.or(month).or(dates::parse_date(&format!("{t}-01-01"))),
+        _ => whole.or(month),
+    };
+    let parts = days.map(|days| (days, dates::civil_from_days(days)));
+    match (precision, parts) {
+        (DatePrecision::MonthYear, Some((days, (_, _, 1)))) => Ok(dates::format_date(days)),
+        (DatePrecision::MonthYear, Some((_, (y, m, _)))) => Err(AnswerError::DayInMonthYear {
+            value: t.to_string(),
+            month: format!("{y:04}-{m:02}"),
+        }),
+        (DatePrecision::MonthYear, None) => Err(AnswerError::NotMonthYear(t.to_string())),
+        (DatePrecision::Year, Some((days, (_, 1, 1)))) => Ok(dates::format_date(days)),
+        (DatePrecision::Year, Some((_, (y, _, _)))) => Err(AnswerError::MoreThanYear {
+            value: t.to_string(),
+            year: format!("{y:04}"),
+        }),
+        (DatePrecision::Year, None) => Err(AnswerError::NotYear(t.to_string())),
+        (DatePrecision::Day, _) => canonical(&Kind::Date, t, None, 0),
     }
 }
 
@@ -277,6 +347,65 @@ mod tests {
         );
         assert!(canonical(&Kind::Geopoint, "95 10", None, 0).is_err());
         assert!(canonical(&Kind::Geopoint, "17.9", None, 0).is_err());
+    }
+
+    #[test]
+    fn month_year_answers_are_stored_as_the_first_of_the_month() {
+        let my = DatePrecision::MonthYear;
+        assert_eq!(partial_date("2026-09", my), Ok("2026-09-01".into()));
+        // The stored form comes back from answers files and drafts.
+        assert_eq!(partial_date("2026-09-01", my), Ok("2026-09-01".into()));
+        assert_eq!(partial_date("", my), Ok(String::new()));
+        // A day the enumerator typed is never dropped: refused, with what to type.
+        let e = partial_date("2026-09-15", my).unwrap_err();
+        assert_eq!(
+            e,
+            AnswerError::DayInMonthYear {
+                value: "2026-09-15".into(),
+                month: "2026-09".into()
+            }
+        );
+        assert!(e.to_string().contains("type 2026-09"), "{e}");
+        assert!(e.in_lao().contains("2026-09"), "{}", e.in_lao());
+        for bad in ["2026", "2026-13", "2026-9", "Sept 2026", "2026-02-30"] {
+            assert_eq!(
+                partial_date(bad, my),
+                Err(AnswerError::NotMonthYear(bad.into())),
+                "{bad}"
+            );
+        }
+        assert!(
+            AnswerError::NotMonthYear("x".into())
+                .to_string()
+                .contains("YYYY-MM")
+        );
+    }
+
+    #[test]
+    fn year_answers_are_stored_as_the_first_of_january() {
+        let y = DatePrecision::Year;
+        assert_eq!(partial_date("2026", y), Ok("2026-01-01".into()));
+        assert_eq!(partial_date("2026-01-01", y), Ok("2026-01-01".into()));
+        for more in ["2026-09", "2026-09-01", "2026-01-15"] {
+            let e = partial_date(more, y).unwrap_err();
+            assert_eq!(
+                e,
+                AnswerError::MoreThanYear {
+                    value: more.into(),
+                    year: "2026".into()
+                },
+                "{more}"
+            );
+            assert!(e.to_string().contains("type 2026"), "{e}");
+        }
+        for bad in ["26", "20266", "year", "-2026"] {
+            assert_eq!(
+                partial_date(bad, y),
+                Err(AnswerError::NotYear(bad.into())),
+                "{bad}"
+            );
+        }
+        assert!(AnswerError::NotYear("x".into()).in_lao().contains("YYYY"));
     }
 
     #[test]

@@ -8,6 +8,7 @@ use std::sync::{Mutex, OnceLock};
 
 use regex::Regex;
 
+use super::dates::DatePrecision;
 use super::expr::Expr;
 use super::search::SearchIndex;
 
@@ -168,6 +169,20 @@ pub struct Node {
 impl Node {
     pub fn has_appearance(&self, word: &str) -> bool {
         self.appearance.iter().any(|a| a == word)
+    }
+
+    /// What a date question asks for: a day, or with the `month-year` or
+    /// `year` appearance only a month or a year. `Day` for other questions.
+    pub fn date_precision(&self) -> DatePrecision {
+        if self.kind != Kind::Date {
+            DatePrecision::Day
+        } else if self.has_appearance("year") {
+            DatePrecision::Year
+        } else if self.has_appearance("month-year") {
+            DatePrecision::MonthYear
+        } else {
+            DatePrecision::Day
+        }
     }
 
     /// The repeat whose instances hold this node's value; `None` is the root.

@@ -375,12 +375,8 @@ impl Session {
         if raw.len() > MAX_TEXT_BYTES {
             return Err(AnswerError::TooLong(raw.len()));
         }
-        let value = answer::canonical(
-            &node.kind,
-            raw,
-            form.list_of(pos.node),
-            self.env.now.offset_s,
-        )?;
+        let value =
+            answer::canonical_for(node, raw, form.list_of(pos.node), self.env.now.offset_s)?;
         self.put(&pos.path, node.slot, value)
     }
 
@@ -1386,5 +1382,108 @@ type = "end_repeat"
         counted(&s);
         s.touch(parse_datetime("2026-11-22T10:00:00+07:00", 0).expect("clock"));
         counted(&s);
+    }
+
+    const DATES: &str = r#"
+[[survey]]
+type = "date"
+name = "arrived"
+label = "Month of arrival"
+appearance = "month-year"
+constraint = ". <= today()"
+
+[[survey]]
+type = "date"
+name = "born"
+label = "Year of birth"
+appearance = "year"
+constraint = ". >= date('1900-01-01')"
+
+[[survey]]
+type = "date"
+name = "visit"
+label = "Day of the visit"
+"#;
+
+    fn dated_session() -> (Session, Pos, Pos, Pos) {
+        let form = crate::form::load_str(DATES, std::path::Path::new("t.toml"))
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        let env = Env {
+            now: parse_datetime("2026-09-15T09:00:00+07:00", 0).expect("clock"),
+            device_id: "d".into(),
+            username: "u".into(),
+        };
+        let s = Session::new(Arc::new(form), env);
+        let at = |name: &str| Pos {
+            path: Vec::new(),
+            node: s.form().find(name).expect("node"),
+        };
+        let (a, b, v) = (at("arrived"), at("born"), at("visit"));
+        (s, a, b, v)
+    }
+
+    #[test]
+    fn month_year_and_year_questions_store_the_first_day() {
+        let (mut s, arrived, born, visit) = dated_session();
+        s.answer(&arrived, "2026-09").expect("month");
+        assert_eq!(s.raw_value(&arrived), "2026-09-01");
+        s.answer(&born, "1984").expect("year");
+        assert_eq!(s.raw_value(&born), "1984-01-01");
+        // The stored forms are accepted as typed.
+        s.answer(&arrived, "2026-08-01").expect("stored month");
+        s.answer(&born, "1984-01-01").expect("stored year");
+        // A plain date question is unchanged.
+        assert!(s.answer(&visit, "2026-09").is_err());
+        s.answer(&visit, "2026-09-15").expect("day");
+        // A full date in a month-year question is refused and nothing changes.
+        let e = s.answer(&arrived, "2026-09-15").unwrap_err();
+        assert_eq!(s.raw_value(&arrived), "2026-08-01");
+        assert!(s.explain(&e).contains("type 2026-09"), "{}", s.explain(&e));
+        s.set_language(Some("Lao (lo)".into()));
+        assert!(s.explain(&e).contains("ພິມ 2026-09"), "{}", s.explain(&e));
+        let e = s.answer(&born, "1984-06").unwrap_err();
+        assert_eq!(s.raw_value(&born), "1984-01-01");
+        assert!(s.explain(&e).contains("1984"));
+    }
+
+    #[test]
+    fn constraints_and_today_work_on_the_stored_date() {
+        let (mut s, arrived, born, _) = dated_session();
+        // Today is 2026-09-15: this month is not after today, next month is.
+        s.answer(&arrived, "2026-09").expect("month");
+        assert_eq!(s.check(&arrived), None);
+        s.answer(&arrived, "2026-10").expect("month");
+        let v = s.check(&arrived).expect("after today");
+        assert_eq!(v.kind, ViolationKind::Constraint);
+        s.answer(&born, "1899").expect("year");
+        assert_eq!(
+            s.check(&born).map(|v| v.kind),
+            Some(ViolationKind::Constraint)
+        );
+        s.answer(&born, "1900").expect("year");
+        assert_eq!(s.check(&born), None);
+    }
+
+    #[test]
+    fn answers_files_and_drafts_keep_month_year_answers_and_refuse_a_day() {
+        let (mut s, arrived, born, _) = dated_session();
+        let answers = serde_json::json!({"arrived": "2026-07-01", "born": "1984-01-01"});
+        let problems = s.load_answers(answers.as_object().expect("object"));
+        assert_eq!(problems, Vec::new());
+        assert_eq!(s.raw_value(&arrived), "2026-07-01");
+        // What the session gives back loads again unchanged (a resumed draft).
+        let again = s.answers();
+        let (mut t, ..) = dated_session();
+        assert_eq!(t.load_answers(&again), Vec::new());
+        assert_eq!(t.answers(), again);
+        assert_eq!(t.raw_value(&born), "1984-01-01");
+        // A stored month-year value whose day is not the 1st is refused.
+        let (mut u, arrived, ..) = dated_session();
+        let bad = serde_json::json!({"arrived": "2026-07-15"});
+        let problems = u.load_answers(bad.as_object().expect("object"));
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].kind, ViolationKind::Type);
+        assert!(problems[0].message.contains("type 2026-07"), "{problems:?}");
+        assert_eq!(u.raw_value(&arrived), "");
     }
 }
