@@ -6,6 +6,7 @@
 
 pub mod answer;
 pub mod dates;
+pub mod error;
 pub mod eval;
 pub mod expr;
 pub mod lao;
@@ -16,6 +17,7 @@ pub mod search;
 pub mod session;
 pub mod xlsform;
 
-pub use load::{FormError, load, load_str};
+pub use error::FormError;
+pub use load::{load, load_str};
 pub use model::{Form, Kind, NodeId};
 pub use session::{Env, Pos, Screen, Session, Violation, ViolationKind};

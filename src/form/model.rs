@@ -303,7 +303,7 @@ pub struct Form {
     pub converted: Option<std::sync::Arc<String>>,
     /// What loading left out, with where (workbook columns and questions
     /// fieldkit does not use).
-    pub warnings: Vec<super::load::FormError>,
+    pub warnings: Vec<super::error::FormError>,
     pub(crate) by_name: HashMap<String, NodeId>,
     pub(crate) regexes: HashMap<String, Regex>,
 }
