@@ -94,7 +94,11 @@ pub(super) const IGNORED_QUIETLY: &[&str] = &["media", "image", "audio", "video"
 
 /// A header cell: (canonical column, language), or None when fieldkit
 /// keeps the column under its own name (choices' extra columns).
-pub(super) fn header(raw: &str, aliases: &[(&str, &[&str])], keep_case: bool) -> (String, Option<String>) {
+pub(super) fn header(
+    raw: &str,
+    aliases: &[(&str, &[&str])],
+    keep_case: bool,
+) -> (String, Option<String>) {
     let raw = raw.trim();
     let lower = raw.to_lowercase();
     let find = |text: &str| {
@@ -398,18 +402,35 @@ impl Reading {
         Some(cells)
     }
 
-    pub(super) fn unreadable<T>(&mut self, name: &'static str, actual: &str, e: impl Display) -> Option<T> {
+    pub(super) fn unreadable<T>(
+        &mut self,
+        name: &'static str,
+        actual: &str,
+        e: impl Display,
+    ) -> Option<T> {
         let message = format!("the sheet '{actual}' cannot be read ({e}); save the workbook again");
         self.errors
             .push(error(&self.path, name, None, None, message));
         None
     }
 
-    pub(super) fn warn(&mut self, sheet: &'static str, row: Option<usize>, column: Option<&str>, m: String) {
+    pub(super) fn warn(
+        &mut self,
+        sheet: &'static str,
+        row: Option<usize>,
+        column: Option<&str>,
+        m: String,
+    ) {
         self.warnings.push(error(&self.path, sheet, row, column, m));
     }
 
-    pub(super) fn refuse(&mut self, sheet: &'static str, row: Option<usize>, column: Option<&str>, m: String) {
+    pub(super) fn refuse(
+        &mut self,
+        sheet: &'static str,
+        row: Option<usize>,
+        column: Option<&str>,
+        m: String,
+    ) {
         self.errors.push(error(&self.path, sheet, row, column, m));
     }
 }
