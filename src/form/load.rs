@@ -22,7 +22,9 @@ use toml::Spanned;
 
 use super::error::{FormError, file_error};
 use super::limits::{self, MAX_CHOICES, MAX_FORM_BYTES, MAX_FORM_KEYS, MAX_SURVEY_ROWS};
-use super::model::{ChoiceFilter, ChoiceList, Default, Form, Node, NodeId, Required, Text};
+use super::model::{
+    ChoiceFilter, ChoiceList, Default, Form, Node, NodeId, Required, Text, sha256_hex,
+};
 use resolve::{Resolver, assign_slots, equality_filter, output_refs};
 
 const TRANSLATED: &[&str] = &["label", "hint", "required_message", "constraint_message"];
@@ -48,65 +50,6 @@ struct RawForm {
     survey: Vec<Spanned<Row>>,
     #[serde(default)]
     choices: Vec<Spanned<Row>>,
-}
-
-/// Loads and checks the form at `path` (TOML, or an XLSForm workbook
-/// when it ends in .xlsx); CSVs are read from its folder.
-pub fn load(path: &Path) -> Result<Form, Vec<FormError>> {
-    if path
-        .extension()
-        .is_some_and(|x| x.eq_ignore_ascii_case("xlsx"))
-    {
-        return super::xlsform::load(path);
-    }
-    let shown = path.display().to_string();
-    let bytes = read_capped(path, MAX_FORM_BYTES).map_err(|e| {
-        let message = match e {
-            Capped::TooLarge => format!(
-                "the form file is larger than {}, fieldkit's cap for a form; a real form is \
-                 far smaller: check that this is the right file",
-                limits::bytes(MAX_FORM_BYTES as u64)
-            ),
-            Capped::Io(e) => format!("cannot read the form: {e}. Check the path."),
-        };
-        vec![file_error(&shown, None, message)]
-    })?;
-    let src = String::from_utf8(bytes).map_err(|e| {
-        vec![file_error(
-            &shown,
-            None,
-            format!(
-                "the file is not UTF-8 text (bad byte at offset {}). Save it as UTF-8.",
-                e.utf8_error().valid_up_to()
-            ),
-        )]
-    })?;
-    load_str(&src, path)
-}
-
-/// Why `read_capped` read nothing.
-pub(crate) enum Capped {
-    TooLarge,
-    Io(std::io::Error),
-}
-
-/// The file's bytes, refused when over `cap` bytes: never more than `cap`
-/// + 1 bytes are read, whatever size the file claims.
-pub(crate) fn read_capped(path: &Path, cap: usize) -> Result<Vec<u8>, Capped> {
-    use std::io::Read as _;
-    let file = std::fs::File::open(path).map_err(Capped::Io)?;
-    let claimed = file.metadata().map(|m| m.len()).unwrap_or(0);
-    if claimed > cap as u64 {
-        return Err(Capped::TooLarge);
-    }
-    let mut bytes = Vec::new();
-    file.take(cap as u64 + 1)
-        .read_to_end(&mut bytes)
-        .map_err(Capped::Io)?;
-    if bytes.len() > cap {
-        return Err(Capped::TooLarge);
-    }
-    Ok(bytes)
 }
 
 /// Loads a form from TOML text; `path` names it in errors and locates its CSVs.
@@ -155,7 +98,7 @@ pub fn load_str(src: &str, path: &Path) -> Result<Form, Vec<FormError>> {
             return Err(vec![file_error(&cx.path, line, message)]);
         }
     };
-    let form = cx.build(raw);
+    let form = cx.build(raw, src);
     if cx.errors.is_empty() {
         form.ok_or_else(Vec::new)
     } else {
@@ -284,7 +227,7 @@ impl Loader {
         }
     }
 
-    fn build(&mut self, raw: RawForm) -> Option<Form> {
+    fn build(&mut self, raw: RawForm, src: &str) -> Option<Form> {
         let stem = Path::new(&self.path)
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
@@ -409,7 +352,8 @@ impl Loader {
             root_slots,
             repeat_slots,
             source: PathBuf::from(&self.path),
-            converted: None,
+            text: std::sync::Arc::from(src),
+            sha256: sha256_hex(src.as_bytes()),
             warnings: Vec::new(),
             by_name,
             regexes,

@@ -15,9 +15,20 @@ pub mod load;
 pub mod model;
 pub mod search;
 pub mod session;
+pub mod source;
 pub mod xlsform;
 
 pub use error::FormError;
-pub use load::{load, load_str};
+pub use load::load_str;
 pub use model::{Form, Kind, NodeId};
 pub use session::{Env, Pos, Screen, Session, Violation, ViolationKind};
+
+/// Loads and checks the form at `path` (TOML, or an XLSForm workbook when
+/// it ends in .xlsx): read once at the edge (`source::read`), then parsed
+/// from what was read. CSVs named by the form are read from its folder.
+pub fn load(path: &std::path::Path) -> Result<Form, Vec<FormError>> {
+    match source::read(path)? {
+        source::FormFile::Toml(text) => load::load_str(&text, path),
+        source::FormFile::Workbook(bytes) => xlsform::from_bytes(&bytes, path),
+    }
+}

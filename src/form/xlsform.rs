@@ -30,7 +30,7 @@ use super::limits::{
     self, MAX_CHOICES, MAX_SURVEY_ROWS, MAX_WORKBOOK_BYTES, MAX_WORKBOOK_ENTRIES,
     MAX_WORKBOOK_PART_BYTES,
 };
-use super::load::{Capped, load_str, read_capped};
+use super::load::load_str;
 use super::model::Form;
 
 /// A workbook turned into a TOML form.
@@ -49,27 +49,16 @@ pub struct Converted {
     choice_rows: Vec<(&'static str, usize)>,
 }
 
-/// Loads a workbook: converted, then checked like any TOML form. Errors
-/// and warnings name the sheet, the spreadsheet row and the column.
-pub fn load(path: &Path) -> Result<Form, Vec<FormError>> {
+/// Loads a workbook's bytes: converted, then checked like any TOML form;
+/// the form keeps the TOML text (what bundles carry). Errors and warnings
+/// name the sheet, the spreadsheet row and the column.
+pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Form, Vec<FormError>> {
     let shown = path.display().to_string();
-    let bytes = read_capped(path, MAX_WORKBOOK_BYTES as usize).map_err(|e| {
-        let message = match e {
-            Capped::TooLarge => format!(
-                "the workbook is larger than {}, fieldkit's cap for a workbook; a form is far \
-                 smaller: check that this is the right file",
-                limits::bytes(MAX_WORKBOOK_BYTES)
-            ),
-            Capped::Io(e) => format!("cannot read the workbook: {e}. Check the path."),
-        };
-        vec![error(&shown, "file", None, None, message)]
-    })?;
-    let converted = convert(&bytes, &shown)?;
+    let converted = convert(bytes, &shown)?;
     let mut errors = converted.errors.clone();
     match load_str(&converted.toml, path) {
         Ok(mut form) if errors.is_empty() => {
             form.warnings = converted.warnings.clone();
-            form.converted = Some(std::sync::Arc::new(converted.toml));
             Ok(form)
         }
         Ok(_) => Err(errors),

@@ -722,6 +722,13 @@ fn month_year_and_year_questions_go_from_fill_to_the_table_as_first_days() {
     assert!(imported.node(arrived).has_appearance("month-year"));
     let born = imported.find("born").unwrap();
     assert!(imported.node(born).has_appearance("year"));
+    // The workbook's form holds the TOML it was turned into, and its hash.
+    let loaded = form::load(&workbook).unwrap();
+    assert!(loaded.text().contains("appearance = \"month-year\""));
+    assert_eq!(
+        loaded.sha256(),
+        fieldkit::bundle::sha256_hex(loaded.text().as_bytes())
+    );
     // A full date is refused with what to type, in the chosen language.
     let answers = e.dir.path().join("day.json");
     std::fs::write(

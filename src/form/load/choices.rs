@@ -7,9 +7,10 @@ use std::path::Path;
 
 use toml::Spanned;
 
-use super::{Capped, Loader, Row, RowSource, read_capped};
+use super::{Loader, Row, RowSource};
 use crate::form::limits::{self, MAX_CHOICES, MAX_CSV_BYTES};
 use crate::form::model::{Choice, ChoiceList, Node, Text};
+use crate::form::source::{Capped, read_capped};
 
 impl Loader {
     pub(super) fn choice_lists(
