@@ -38,6 +38,23 @@ pub enum AnswerError {
     NotGeopoint(String),
     #[error("'{value}' is not a choice of the list '{list}'")]
     UnknownChoice { value: String, list: String },
+    #[error(
+        "{0} is too large a number to store; give it as text in quotes if it is an identifier \
+         (a phone or ID number)"
+    )]
+    NumberNotStorable(String),
+    #[error(
+        "{0} is not a choice name; give the choices' names as texts, like [\"water\", \"food\"]"
+    )]
+    NotChoiceName(String),
+    #[error(
+        "a list is only accepted for select_multiple questions; give one value (a text or a number)"
+    )]
+    ListNotAccepted,
+    #[error(
+        "an object is only accepted inside a repeat's list; give one value (a text or a number)"
+    )]
+    ObjectNotAccepted,
     #[error("this answer is worked out by the form and cannot be typed in")]
     NotAnswerable,
     #[error("this answer is read-only")]
@@ -88,6 +105,19 @@ impl AnswerError {
             }
             AnswerError::UnknownChoice { value, list } => {
                 format!("'{value}' ບໍ່ແມ່ນຕົວເລືອກໃນລາຍການ '{list}'")
+            }
+            // Added for issue 16 (Lao to review): answers files.
+            AnswerError::NumberNotStorable(v) => {
+                format!("{v} ເປັນຕົວເລກທີ່ໃຫຍ່ເກີນໄປ; ຖ້າເປັນເລກລະຫັດ (ເບີໂທ ຫຼື ເລກບັດ) ໃຫ້ຂຽນເປັນຂໍ້ຄວາມໃນວົງຢືມ")
+            }
+            AnswerError::NotChoiceName(v) => {
+                format!("{v} ບໍ່ແມ່ນຊື່ຕົວເລືອກ; ໃຫ້ຊື່ຕົວເລືອກເປັນຂໍ້ຄວາມ, ເຊັ່ນ [\"water\", \"food\"]")
+            }
+            AnswerError::ListNotAccepted => {
+                "ລາຍການ (list) ໃຊ້ໄດ້ສະເພາະຄຳຖາມ select_multiple; ໃຫ້ຄ່າດຽວ (ຂໍ້ຄວາມ ຫຼື ຕົວເລກ)".into()
+            }
+            AnswerError::ObjectNotAccepted => {
+                "object ໃຊ້ໄດ້ສະເພາະໃນລາຍການຂອງກຸ່ມຊ້ຳ (repeat); ໃຫ້ຄ່າດຽວ (ຂໍ້ຄວາມ ຫຼື ຕົວເລກ)".into()
             }
             AnswerError::NotAnswerable => "ຄຳຕອບນີ້ແບບຟອມຄິດໄລ່ເອງ, ພິມໃສ່ບໍ່ໄດ້".into(),
             AnswerError::ReadOnly => "ຄຳຕອບນີ້ອ່ານໄດ້ຢ່າງດຽວ".into(),
@@ -252,7 +282,7 @@ fn geopoint(t: &str) -> Option<String> {
 }
 
 /// A JSON answer (from an answers file) as the text the enumerator would type.
-pub fn json_to_raw(kind: &Kind, value: &Value) -> Result<String, String> {
+pub fn json_to_raw(kind: &Kind, value: &Value) -> Result<String, AnswerError> {
     match value {
         Value::Null => Ok(String::new()),
         Value::String(s) => Ok(s.clone()),
@@ -263,7 +293,7 @@ pub fn json_to_raw(kind: &Kind, value: &Value) -> Result<String, String> {
                 Ok(format!("{}", x as i64))
             }
             (None, Some(x)) => Ok(number_to_string(x)),
-            _ => Err(format!("{n} is not a number fieldkit can store")),
+            _ => Err(AnswerError::NumberNotStorable(n.to_string())),
         },
         Value::Array(items) if matches!(kind, Kind::SelectMultiple { .. }) => {
             let mut names = Vec::new();
@@ -274,13 +304,13 @@ pub fn json_to_raw(kind: &Kind, value: &Value) -> Result<String, String> {
                     {
                         names.push(s.as_str())
                     }
-                    other => return Err(format!("{other} is not a choice name")),
+                    other => return Err(AnswerError::NotChoiceName(other.to_string())),
                 }
             }
             Ok(names.join(" "))
         }
-        Value::Array(_) => Err("a list is only accepted for select_multiple questions".into()),
-        Value::Object(_) => Err("an object is only accepted inside a repeat's list".into()),
+        Value::Array(_) => Err(AnswerError::ListNotAccepted),
+        Value::Object(_) => Err(AnswerError::ObjectNotAccepted),
     }
 }
 
@@ -421,7 +451,29 @@ mod tests {
             ),
             Ok("a b".into())
         );
-        assert!(json_to_raw(&Kind::Text, &serde_json::json!(["a"])).is_err());
+        assert_eq!(
+            json_to_raw(&Kind::Text, &serde_json::json!(["a"])),
+            Err(AnswerError::ListNotAccepted)
+        );
+        assert_eq!(
+            json_to_raw(&Kind::Text, &serde_json::json!({"a": 1})),
+            Err(AnswerError::ObjectNotAccepted)
+        );
+        let multiple = Kind::SelectMultiple { list: "x".into() };
+        assert_eq!(
+            json_to_raw(&multiple, &serde_json::json!(["a", 3])),
+            Err(AnswerError::NotChoiceName("3".into()))
+        );
+        // Each says what to do instead, in English and in (draft) Lao.
+        for e in [
+            AnswerError::NumberNotStorable("1e400".into()),
+            AnswerError::NotChoiceName("3".into()),
+            AnswerError::ListNotAccepted,
+            AnswerError::ObjectNotAccepted,
+        ] {
+            assert!(e.to_string().contains("; give"), "{e}");
+            assert!(e.in_lao().contains("ໃຫ້"), "{}", e.in_lao());
+        }
         assert_eq!(to_json(&Kind::Integer, "7"), serde_json::json!(7));
         assert_eq!(
             to_json(&Kind::SelectMultiple { list: "x".into() }, "a b"),

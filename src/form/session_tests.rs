@@ -194,3 +194,35 @@ fn answers_files_and_drafts_keep_month_year_answers_and_refuse_a_day() {
     assert!(problems[0].message.contains("type 2026-07"), "{problems:?}");
     assert_eq!(u.raw_value(&arrived), "");
 }
+
+/// Issue 16, point 6: what an answers file gets wrong is said with what
+/// to do instead.
+#[test]
+fn answers_file_problems_say_what_to_do() {
+    let form = crate::form::load_str(FORM, std::path::Path::new("t.toml"))
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let env = Env {
+        now: parse_datetime("2026-11-22T09:00:00+07:00", 0).expect("clock"),
+        device_id: "d".into(),
+        username: "u".into(),
+    };
+    let mut s = Session::new(Arc::new(form), env);
+    let answers = serde_json::json!({
+        "nmae": "x",
+        "a": ["not", "a", "list"],
+        "r": [7, {"b": {"x": 1}}],
+    });
+    let problems = s.load_answers(answers.as_object().expect("object"));
+    let said = |name: &str| -> Vec<String> {
+        problems
+            .iter()
+            .filter(|p| p.name == name)
+            .map(|p| p.message.clone())
+            .collect()
+    };
+    assert_eq!(problems.len(), 4, "{problems:#?}");
+    assert!(said("nmae")[0].contains("; check its spelling"), "{problems:#?}");
+    assert!(said("a")[0].contains("; give one value"), "{problems:#?}");
+    assert!(said("r")[0].contains("; give each entry as an object"), "{problems:#?}");
+    assert!(said("b")[0].contains("; give one value"), "{problems:#?}");
+}

@@ -163,7 +163,10 @@ impl Session {
         let scope = path.last().map(|p| p.0);
         for (key, value) in answers {
             let Some(id) = form.find(key) else {
-                let message = format!("the form has no field '{key}'");
+                let message = format!(
+                    "the form has no field '{key}'; check its spelling against the names in the \
+                     form's survey, or leave it out"
+                );
                 self.problem(problems, path, key, ViolationKind::Unknown, message);
                 continue;
             };
@@ -199,7 +202,7 @@ impl Session {
                         node: id,
                     };
                     let stored = answer::json_to_raw(&node.kind, value)
-                        .map_err(|message| (ViolationKind::Type, message))
+                        .map_err(|e| (ViolationKind::Type, self.explain(&e)))
                         .and_then(|raw| {
                             self.set_value(&pos, &raw).map_err(|e| {
                                 let kind = match e {
@@ -239,14 +242,19 @@ impl Session {
         let fixed = form.nodes[id].repeat_count.is_some();
         for (i, item) in items.iter().enumerate() {
             let Value::Object(obj) = item else {
-                let message = format!("entry {} of '{name}' is not an object", i + 1);
+                let message = format!(
+                    "entry {} of '{name}' is not an object; give each entry as an object of \
+                     answers, like {{\"age\": 30}}",
+                    i + 1
+                );
                 self.problem(problems, path, name, ViolationKind::Type, message);
                 continue;
             };
             if i >= self.instance_count(path, id) {
                 if fixed {
                     let message = format!(
-                        "'{name}' has {} entries, but its repeat_count allows {}",
+                        "'{name}' has {} entries, but its repeat_count allows {}; give at most that many \
+                         (the count comes from the form)",
                         items.len(),
                         self.instance_count(path, id)
                     );
@@ -261,7 +269,11 @@ impl Session {
                         ),
                         _ => (
                             ViolationKind::Type,
-                            format!("'{name}' has too many entries"),
+                            format!(
+                                "'{name}' has too many entries; fieldkit keeps at most {} \
+                                 entries of a repeat, so split the record",
+                                crate::form::limits::MAX_REPEAT_COUNT
+                            ),
                         ),
                     };
                     self.problem(problems, path, name, kind, message);
