@@ -2,7 +2,9 @@
 //! XLSForm workbooks. It owns
 //! the form model, loading and checking, the expression language, and the
 //! session that fills one record. It never touches sled, zip or a terminal;
-//! commands and the TUI depend on it, never the other way round.
+//! commands and the TUI depend on it, never the other way round. Files
+//! are read in one place, `source` (a form file and the CSVs beside it);
+//! everything else works on text or bytes handed in.
 
 pub mod answer;
 pub mod dates;

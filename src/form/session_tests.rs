@@ -49,6 +49,18 @@ type = "end_repeat"
 type = "end_repeat"
 "#;
 
+/// A session of the form `toml` at the clock `now`.
+fn session_at(toml: &str, now: &str) -> Session {
+    let form = crate::form::load_str(toml, std::path::Path::new("t.toml"))
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let env = Env {
+        now: parse_datetime(now, 0).expect("clock"),
+        device_id: "d".into(),
+        username: "u".into(),
+    };
+    Session::new(Arc::new(form), env)
+}
+
 /// The running counts against the caps match what the record holds.
 fn counted(s: &Session) {
     assert_eq!((s.values, s.bytes), s.root.held());
@@ -56,14 +68,7 @@ fn counted(s: &Session) {
 
 #[test]
 fn the_counts_against_the_caps_follow_every_change() {
-    let form = crate::form::load_str(FORM, std::path::Path::new("t.toml"))
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    let env = Env {
-        now: parse_datetime("2026-11-22T09:00:00+07:00", 0).expect("clock"),
-        device_id: "d".into(),
-        username: "u".into(),
-    };
-    let mut s = Session::new(Arc::new(form), env);
+    let mut s = session_at(FORM, "2026-11-22T09:00:00+07:00");
     let node = |s: &Session, name: &str| s.form().find(name).expect("node");
     let (a, n, r, b) = (node(&s, "a"), node(&s, "n"), node(&s, "r"), node(&s, "b"));
     let at = |path: &Path, node| Pos {
@@ -114,14 +119,7 @@ label = "Day of the visit"
 "#;
 
 fn dated_session() -> (Session, Pos, Pos, Pos) {
-    let form = crate::form::load_str(DATES, std::path::Path::new("t.toml"))
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    let env = Env {
-        now: parse_datetime("2026-09-15T09:00:00+07:00", 0).expect("clock"),
-        device_id: "d".into(),
-        username: "u".into(),
-    };
-    let s = Session::new(Arc::new(form), env);
+    let s = session_at(DATES, "2026-09-15T09:00:00+07:00");
     let at = |name: &str| Pos {
         path: Vec::new(),
         node: s.form().find(name).expect("node"),
@@ -199,14 +197,7 @@ fn answers_files_and_drafts_keep_month_year_answers_and_refuse_a_day() {
 /// to do instead.
 #[test]
 fn answers_file_problems_say_what_to_do() {
-    let form = crate::form::load_str(FORM, std::path::Path::new("t.toml"))
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    let env = Env {
-        now: parse_datetime("2026-11-22T09:00:00+07:00", 0).expect("clock"),
-        device_id: "d".into(),
-        username: "u".into(),
-    };
-    let mut s = Session::new(Arc::new(form), env);
+    let mut s = session_at(FORM, "2026-11-22T09:00:00+07:00");
     let answers = serde_json::json!({
         "nmae": "x",
         "a": ["not", "a", "list"],
@@ -221,8 +212,14 @@ fn answers_file_problems_say_what_to_do() {
             .collect()
     };
     assert_eq!(problems.len(), 4, "{problems:#?}");
-    assert!(said("nmae")[0].contains("; check its spelling"), "{problems:#?}");
+    assert!(
+        said("nmae")[0].contains("; check its spelling"),
+        "{problems:#?}"
+    );
     assert!(said("a")[0].contains("; give one value"), "{problems:#?}");
-    assert!(said("r")[0].contains("; give each entry as an object"), "{problems:#?}");
+    assert!(
+        said("r")[0].contains("; give each entry as an object"),
+        "{problems:#?}"
+    );
     assert!(said("b")[0].contains("; give one value"), "{problems:#?}");
 }
