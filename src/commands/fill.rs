@@ -253,9 +253,7 @@ pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {
         Some(globals.open_store()?)
     };
     let form_text = match store {
-        Some(_) => form
-            .text()
-            .with_context(|| format!("cannot read the form file {}", form.source.display()))?,
+        Some(_) => form.text().as_bytes().to_vec(),
         None => Vec::new(),
     };
     let form_sha256 = crate::bundle::sha256_hex(&form_text);

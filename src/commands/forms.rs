@@ -231,7 +231,7 @@ fn import(file: &Path, out: Option<&Path>) -> Result<Outcome> {
         text.push_str(&comment(format!("# left out: {w}")));
     }
     text.push('\n');
-    text.push_str(form.converted.as_deref().map(String::as_str).unwrap_or(""));
+    text.push_str(form.text());
     match out {
         None => print_line(text.trim_end())?,
         Some(out) => {

@@ -4,9 +4,9 @@
 
 use serde_json::Value;
 
-use super::dates;
+use super::dates::{self, DatePrecision};
 use super::eval::number_to_string;
-use super::model::{ChoiceList, Kind};
+use super::model::{ChoiceList, Kind, Node};
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum AnswerError {
@@ -16,6 +16,18 @@ pub enum AnswerError {
     NotNumber(String),
     #[error("'{0}' is not a date; write it as YYYY-MM-DD")]
     NotDate(String),
+    #[error("'{0}' is not a month and year; write it as YYYY-MM, like 2026-09")]
+    NotMonthYear(String),
+    #[error(
+        "'{value}' gives a day, but this question asks only for the month and year: type {month}"
+    )]
+    DayInMonthYear { value: String, month: String },
+    #[error("'{0}' is not a year; write it as YYYY, like 2026")]
+    NotYear(String),
+    #[error(
+        "'{value}' gives more than the year, but this question asks only for the year: type {year}"
+    )]
+    MoreThanYear { value: String, year: String },
     #[error("'{0}' is not a time; write it as HH:MM")]
     NotTime(String),
     #[error("'{0}' is not a date and time; write it as YYYY-MM-DDTHH:MM")]
@@ -26,6 +38,23 @@ pub enum AnswerError {
     NotGeopoint(String),
     #[error("'{value}' is not a choice of the list '{list}'")]
     UnknownChoice { value: String, list: String },
+    #[error(
+        "{0} is too large a number to store; give it as text in quotes if it is an identifier \
+         (a phone or ID number)"
+    )]
+    NumberNotStorable(String),
+    #[error(
+        "{0} is not a choice name; give the choices' names as texts, like [\"water\", \"food\"]"
+    )]
+    NotChoiceName(String),
+    #[error(
+        "a list is only accepted for select_multiple questions; give one value (a text or a number)"
+    )]
+    ListNotAccepted,
+    #[error(
+        "an object is only accepted inside a repeat's list; give one value (a text or a number)"
+    )]
+    ObjectNotAccepted,
     #[error("this answer is worked out by the form and cannot be typed in")]
     NotAnswerable,
     #[error("this answer is read-only")]
@@ -56,6 +85,17 @@ impl AnswerError {
             AnswerError::NotInteger(v) => format!("'{v}' ບໍ່ແມ່ນຈຳນວນເຕັມ"),
             AnswerError::NotNumber(v) => format!("'{v}' ບໍ່ແມ່ນຕົວເລກ"),
             AnswerError::NotDate(v) => format!("'{v}' ບໍ່ແມ່ນວັນທີ; ຂຽນເປັນ YYYY-MM-DD"),
+            // Added for issue 15 (Lao to review): month-year and year questions.
+            AnswerError::NotMonthYear(v) => {
+                format!("'{v}' ບໍ່ແມ່ນເດືອນ ແລະ ປີ; ຂຽນເປັນ YYYY-MM, ເຊັ່ນ 2026-09")
+            }
+            AnswerError::DayInMonthYear { value, month } => {
+                format!("'{value}' ມີວັນທີ, ແຕ່ຄຳຖາມນີ້ຖາມພຽງເດືອນ ແລະ ປີ: ພິມ {month}")
+            }
+            AnswerError::NotYear(v) => format!("'{v}' ບໍ່ແມ່ນປີ; ຂຽນເປັນ YYYY, ເຊັ່ນ 2026"),
+            AnswerError::MoreThanYear { value, year } => {
+                format!("'{value}' ມີຫຼາຍກວ່າປີ, ແຕ່ຄຳຖາມນີ້ຖາມພຽງປີ: ພິມ {year}")
+            }
             AnswerError::NotTime(v) => format!("'{v}' ບໍ່ແມ່ນເວລາ; ຂຽນເປັນ HH:MM"),
             AnswerError::NotDateTime(v) => {
                 format!("'{v}' ບໍ່ແມ່ນວັນທີ ແລະ ເວລາ; ຂຽນເປັນ YYYY-MM-DDTHH:MM")
@@ -65,6 +105,19 @@ impl AnswerError {
             }
             AnswerError::UnknownChoice { value, list } => {
                 format!("'{value}' ບໍ່ແມ່ນຕົວເລືອກໃນລາຍການ '{list}'")
+            }
+            // Added for issue 16 (Lao to review): answers files.
+            AnswerError::NumberNotStorable(v) => {
+                format!("{v} ເປັນຕົວເລກທີ່ໃຫຍ່ເກີນໄປ; ຖ້າເປັນເລກລະຫັດ (ເບີໂທ ຫຼື ເລກບັດ) ໃຫ້ຂຽນເປັນຂໍ້ຄວາມໃນວົງຢືມ")
+            }
+            AnswerError::NotChoiceName(v) => {
+                format!("{v} ບໍ່ແມ່ນຊື່ຕົວເລືອກ; ໃຫ້ຊື່ຕົວເລືອກເປັນຂໍ້ຄວາມ, ເຊັ່ນ [\"water\", \"food\"]")
+            }
+            AnswerError::ListNotAccepted => {
+                "ລາຍການ (list) ໃຊ້ໄດ້ສະເພາະຄຳຖາມ select_multiple; ໃຫ້ຄ່າດຽວ (ຂໍ້ຄວາມ ຫຼື ຕົວເລກ)".into()
+            }
+            AnswerError::ObjectNotAccepted => {
+                "object ໃຊ້ໄດ້ສະເພາະໃນລາຍການຂອງກຸ່ມຊ້ຳ (repeat); ໃຫ້ຄ່າດຽວ (ຂໍ້ຄວາມ ຫຼື ຕົວເລກ)".into()
             }
             AnswerError::NotAnswerable => "ຄຳຕອບນີ້ແບບຟອມຄິດໄລ່ເອງ, ພິມໃສ່ບໍ່ໄດ້".into(),
             AnswerError::ReadOnly => "ຄຳຕອບນີ້ອ່ານໄດ້ຢ່າງດຽວ".into(),
@@ -79,6 +132,53 @@ impl AnswerError {
                 bytes(MAX_RECORD_VALUE_BYTES as u64)
             ),
         }
+    }
+}
+
+/// `canonical` for the question `node`: its type, and for a date what
+/// its appearance asks for (see [`partial_date`]).
+pub fn canonical_for(
+    node: &Node,
+    raw: &str,
+    list: Option<&ChoiceList>,
+    offset_s: i32,
+) -> Result<String, AnswerError> {
+    match node.date_precision() {
+        DatePrecision::Day => canonical(&node.kind, raw, list, offset_s),
+        precision => partial_date(raw.trim(), precision),
+    }
+}
+
+/// A month-year or year answer as XLSForm stores it: `2026-09` becomes
+/// `2026-09-01`, `2026` becomes `2026-01-01`. The stored form is accepted
+/// as typed (answers files, resumed drafts). A date that says more than
+/// the question asks (a day that is not the 1st, a month that is not
+/// January) is refused with what to type, never cut short silently.
+pub fn partial_date(t: &str, precision: DatePrecision) -> Result<String, AnswerError> {
+    if t.is_empty() {
+        return Ok(String::new());
+    }
+    let whole = dates::parse_date(t);
+    let month = dates::parse_date(&format!("{t}-01"));
+    let days = match precision {
+        DatePrecision::Year => whole.or(month).or(dates::parse_date(&format!("{t}-01-01"))),
+        _ => whole.or(month),
+    };
+    let parts = days.map(|days| (days, dates::civil_from_days(days)));
+    match (precision, parts) {
+        (DatePrecision::MonthYear, Some((days, (_, _, 1)))) => Ok(dates::format_date(days)),
+        (DatePrecision::MonthYear, Some((_, (y, m, _)))) => Err(AnswerError::DayInMonthYear {
+            value: t.to_string(),
+            month: format!("{y:04}-{m:02}"),
+        }),
+        (DatePrecision::MonthYear, None) => Err(AnswerError::NotMonthYear(t.to_string())),
+        (DatePrecision::Year, Some((days, (_, 1, 1)))) => Ok(dates::format_date(days)),
+        (DatePrecision::Year, Some((_, (y, _, _)))) => Err(AnswerError::MoreThanYear {
+            value: t.to_string(),
+            year: format!("{y:04}"),
+        }),
+        (DatePrecision::Year, None) => Err(AnswerError::NotYear(t.to_string())),
+        (DatePrecision::Day, _) => canonical(&Kind::Date, t, None, 0),
     }
 }
 
@@ -182,7 +282,7 @@ fn geopoint(t: &str) -> Option<String> {
 }
 
 /// A JSON answer (from an answers file) as the text the enumerator would type.
-pub fn json_to_raw(kind: &Kind, value: &Value) -> Result<String, String> {
+pub fn json_to_raw(kind: &Kind, value: &Value) -> Result<String, AnswerError> {
     match value {
         Value::Null => Ok(String::new()),
         Value::String(s) => Ok(s.clone()),
@@ -193,7 +293,7 @@ pub fn json_to_raw(kind: &Kind, value: &Value) -> Result<String, String> {
                 Ok(format!("{}", x as i64))
             }
             (None, Some(x)) => Ok(number_to_string(x)),
-            _ => Err(format!("{n} is not a number fieldkit can store")),
+            _ => Err(AnswerError::NumberNotStorable(n.to_string())),
         },
         Value::Array(items) if matches!(kind, Kind::SelectMultiple { .. }) => {
             let mut names = Vec::new();
@@ -204,13 +304,13 @@ pub fn json_to_raw(kind: &Kind, value: &Value) -> Result<String, String> {
                     {
                         names.push(s.as_str())
                     }
-                    other => return Err(format!("{other} is not a choice name")),
+                    other => return Err(AnswerError::NotChoiceName(other.to_string())),
                 }
             }
             Ok(names.join(" "))
         }
-        Value::Array(_) => Err("a list is only accepted for select_multiple questions".into()),
-        Value::Object(_) => Err("an object is only accepted inside a repeat's list".into()),
+        Value::Array(_) => Err(AnswerError::ListNotAccepted),
+        Value::Object(_) => Err(AnswerError::ObjectNotAccepted),
     }
 }
 
@@ -280,6 +380,65 @@ mod tests {
     }
 
     #[test]
+    fn month_year_answers_are_stored_as_the_first_of_the_month() {
+        let my = DatePrecision::MonthYear;
+        assert_eq!(partial_date("2026-09", my), Ok("2026-09-01".into()));
+        // The stored form comes back from answers files and drafts.
+        assert_eq!(partial_date("2026-09-01", my), Ok("2026-09-01".into()));
+        assert_eq!(partial_date("", my), Ok(String::new()));
+        // A day the enumerator typed is never dropped: refused, with what to type.
+        let e = partial_date("2026-09-15", my).unwrap_err();
+        assert_eq!(
+            e,
+            AnswerError::DayInMonthYear {
+                value: "2026-09-15".into(),
+                month: "2026-09".into()
+            }
+        );
+        assert!(e.to_string().contains("type 2026-09"), "{e}");
+        assert!(e.in_lao().contains("2026-09"), "{}", e.in_lao());
+        for bad in ["2026", "2026-13", "2026-9", "Sept 2026", "2026-02-30"] {
+            assert_eq!(
+                partial_date(bad, my),
+                Err(AnswerError::NotMonthYear(bad.into())),
+                "{bad}"
+            );
+        }
+        assert!(
+            AnswerError::NotMonthYear("x".into())
+                .to_string()
+                .contains("YYYY-MM")
+        );
+    }
+
+    #[test]
+    fn year_answers_are_stored_as_the_first_of_january() {
+        let y = DatePrecision::Year;
+        assert_eq!(partial_date("2026", y), Ok("2026-01-01".into()));
+        assert_eq!(partial_date("2026-01-01", y), Ok("2026-01-01".into()));
+        for more in ["2026-09", "2026-09-01", "2026-01-15"] {
+            let e = partial_date(more, y).unwrap_err();
+            assert_eq!(
+                e,
+                AnswerError::MoreThanYear {
+                    value: more.into(),
+                    year: "2026".into()
+                },
+                "{more}"
+            );
+            assert!(e.to_string().contains("type 2026"), "{e}");
+        }
+        for bad in ["26", "20266", "year", "-2026"] {
+            assert_eq!(
+                partial_date(bad, y),
+                Err(AnswerError::NotYear(bad.into())),
+                "{bad}"
+            );
+        }
+        assert!(AnswerError::NotYear("x".into()).in_lao().contains("YYYY"));
+    }
+
+    #[test]
     fn json_values() {
         assert_eq!(
             json_to_raw(&Kind::Integer, &serde_json::json!(3.0)),
@@ -292,7 +451,29 @@ mod tests {
             ),
             Ok("a b".into())
         );
-        assert!(json_to_raw(&Kind::Text, &serde_json::json!(["a"])).is_err());
+        assert_eq!(
+            json_to_raw(&Kind::Text, &serde_json::json!(["a"])),
+            Err(AnswerError::ListNotAccepted)
+        );
+        assert_eq!(
+            json_to_raw(&Kind::Text, &serde_json::json!({"a": 1})),
+            Err(AnswerError::ObjectNotAccepted)
+        );
+        let multiple = Kind::SelectMultiple { list: "x".into() };
+        assert_eq!(
+            json_to_raw(&multiple, &serde_json::json!(["a", 3])),
+            Err(AnswerError::NotChoiceName("3".into()))
+        );
+        // Each says what to do instead, in English and in (draft) Lao.
+        for e in [
+            AnswerError::NumberNotStorable("1e400".into()),
+            AnswerError::NotChoiceName("3".into()),
+            AnswerError::ListNotAccepted,
+            AnswerError::ObjectNotAccepted,
+        ] {
+            assert!(e.to_string().contains("; give"), "{e}");
+            assert!(e.in_lao().contains("ໃຫ້"), "{}", e.in_lao());
+        }
         assert_eq!(to_json(&Kind::Integer, "7"), serde_json::json!(7));
         assert_eq!(
             to_json(&Kind::SelectMultiple { list: "x".into() }, "a b"),

@@ -11,6 +11,17 @@ pub struct DateTime {
 
 const MS_PER_DAY: i64 = 86_400_000;
 
+/// How much of a date a question asks for. XLSForm's `month-year` and
+/// `year` appearances still store a whole date: the first day of the month
+/// (`2026-09-01`) or of the year (`2026-01-01`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DatePrecision {
+    #[default]
+    Day,
+    MonthYear,
+    Year,
+}
+
 /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
 pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };

@@ -4,8 +4,6 @@
 
 use std::fmt;
 
-use super::model::NodeId;
-
 /// Longest expression accepted, in characters: a guard for fuzzed input, far
 /// above anything a form designer writes.
 pub const MAX_LEN: usize = 20_000;
@@ -35,7 +33,10 @@ pub enum Expr {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Ref {
     pub name: String,
-    pub node: Option<NodeId>,
+    /// The survey node named, once resolved: a `model::NodeId` (an index
+    /// into `Form::nodes`), spelled `usize` so that expressions do not
+    /// import the model that holds them.
+    pub node: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -715,7 +715,7 @@ fn walk_visits_every_node() {
             r.node = Some(r.name.len() * 10);
         }
     });
-    let nodes: Vec<Option<NodeId>> = e.refs().iter().map(|r| r.node).collect();
+    let nodes: Vec<Option<usize>> = e.refs().iter().map(|r| r.node).collect();
     assert_eq!(nodes, [Some(10), Some(10)]);
 }
 

@@ -8,6 +8,7 @@ use std::sync::{Mutex, OnceLock};
 
 use regex::Regex;
 
+use super::dates::DatePrecision;
 use super::expr::Expr;
 use super::search::SearchIndex;
 
@@ -170,6 +171,20 @@ impl Node {
         self.appearance.iter().any(|a| a == word)
     }
 
+    /// What a date question asks for: a day, or with the `month-year` or
+    /// `year` appearance only a month or a year. `Day` for other questions.
+    pub fn date_precision(&self) -> DatePrecision {
+        if self.kind != Kind::Date {
+            DatePrecision::Day
+        } else if self.has_appearance("year") {
+            DatePrecision::Year
+        } else if self.has_appearance("month-year") {
+            DatePrecision::MonthYear
+        } else {
+            DatePrecision::Day
+        }
+    }
+
     /// The repeat whose instances hold this node's value; `None` is the root.
     pub fn scope(&self) -> Option<NodeId> {
         self.repeats.last().copied()
@@ -283,24 +298,30 @@ pub struct Form {
     /// Number of value slots in an instance of each repeat.
     pub repeat_slots: HashMap<NodeId, usize>,
     pub source: PathBuf,
-    /// The TOML form a workbook was turned into (None for a TOML form):
-    /// what bundles carry.
-    pub converted: Option<std::sync::Arc<String>>,
+    /// The TOML text this form was parsed from (for a workbook, the TOML
+    /// it was turned into): what bundles carry.
+    pub(crate) text: std::sync::Arc<str>,
+    /// The SHA-256 of `text`, lowercase hex.
+    pub(crate) sha256: String,
     /// What loading left out, with where (workbook columns and questions
     /// fieldkit does not use).
-    pub warnings: Vec<super::load::FormError>,
+    pub warnings: Vec<super::error::FormError>,
     pub(crate) by_name: HashMap<String, NodeId>,
     pub(crate) regexes: HashMap<String, Regex>,
 }
 
 impl Form {
-    /// The form's text as bundles carry it: the file's bytes, or for a
-    /// workbook the TOML form it was turned into.
-    pub fn text(&self) -> std::io::Result<Vec<u8>> {
-        match &self.converted {
-            Some(toml) => Ok(toml.as_bytes().to_vec()),
-            None => std::fs::read(&self.source),
-        }
+    /// The form's text as bundles carry it: exactly the TOML text it was
+    /// parsed from (for a workbook, the TOML form it was turned into),
+    /// whatever happened to the file since.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The SHA-256 of [`Form::text`], lowercase hex: the form's hash in
+    /// drafts, records and bundle manifests.
+    pub fn sha256(&self) -> &str {
+        &self.sha256
     }
 
     pub fn node(&self, id: NodeId) -> &Node {
@@ -342,4 +363,15 @@ impl Form {
             .build()
             .ok()
     }
+}
+
+/// SHA-256 of `bytes` as lowercase hex.
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    use std::fmt::Write as _;
+    let mut hex = String::with_capacity(64);
+    for b in sha2::Sha256::digest(bytes) {
+        let _ = write!(hex, "{b:02x}");
+    }
+    hex
 }

@@ -220,11 +220,9 @@ pub fn load_forms(globals: &Globals) -> Result<Vec<FormEntry>> {
     found
         .into_iter()
         .map(|(_, form)| {
-            let text = form
-                .text()
-                .with_context(|| format!("cannot read the form file {}", form.source.display()))?;
+            let text = form.text().as_bytes().to_vec();
             Ok(FormEntry {
-                sha256: crate::bundle::sha256_hex(&text),
+                sha256: form.sha256().to_string(),
                 text: std::sync::Arc::new(text),
                 form,
             })

@@ -346,7 +346,7 @@ fn baseline_base() -> Value {
         "m2968_loc_num_men_idp": 15, "m2969_loc_num_women_idp": 17, "m2970_loc_num_children_idp": 18,
         "idp_girls_0_5": 4, "idp_boys_0_5": 5, "idp_girls_6_17": 4, "idp_boys_6_17": 5,
         "idp_women_18_59": 14, "idp_men_18_59": 13, "idp_women_60_plus": 3, "idp_men_60_plus": 2,
-        "m1727_loc_main_group_arrival_date": "2026-09-03", "m2686_loc_arrivals_origin_adm1": "LA17",
+        "m1727_loc_main_group_arrival_date": "2026-09", "m2686_loc_arrivals_origin_adm1": "LA17",
         "m2685_loc_arrivals_origin_adm2": "LA1704", "m0329_loc_reason_disp_idp": ["dam_collapse", "climate_floods"],
         "m2688_loc_arrivals_site_type": "collective_centre", "s2878_loc_top_3_priority_need_idp": ["food", "shelter", "health"],
         "m1461_loc_return_obs_unit": "no", "retmig_present": "no", "formig_present": "dnk", "m1690_loc_depart_hh": "no",

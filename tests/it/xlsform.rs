@@ -643,11 +643,7 @@ fn a_workbook_form_goes_from_fill_to_the_data_managers_table() {
         &["--finalize"],
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let usb = e.dir.path().join("usb");
-    std::fs::create_dir_all(&usb).unwrap();
-    let out = e.run(&["export", "--out", usb.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let bundle = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    let (bundle, table) = export_and_aggregate(&e, "pyxform__specify_other");
     // The form inside (its id from the file name, as the workbook has no
     // settings) is TOML, and loads.
     let bytes = std::fs::read(&bundle).unwrap();
@@ -659,6 +655,22 @@ fn a_workbook_form_goes_from_fill_to_the_data_managers_table() {
     let text = std::str::from_utf8(carried.data).unwrap();
     assert!(text.contains("[[survey]]"), "{text}");
     form::load_str(text, Path::new("specify_other.toml")).unwrap();
+    let mut rows = csv::Reader::from_path(table).unwrap();
+    let headers = rows.headers().unwrap().clone();
+    let row = rows.records().next().unwrap().unwrap();
+    let at = |h: &str| headers.iter().position(|x| x == h).unwrap();
+    assert_eq!(&row[at("sex")], "other");
+    assert_eq!(&row[at("sex_other")], "prefers to self-describe");
+}
+
+/// Exports the enumerator's finalized records and aggregates the bundle
+/// as the data manager: the bundle's path and the CSV table of `form_id`.
+fn export_and_aggregate(e: &crate::support::Enumerator, form_id: &str) -> (PathBuf, PathBuf) {
+    let usb = e.dir.path().join("usb");
+    std::fs::create_dir_all(&usb).unwrap();
+    let out = e.run(&["export", "--out", usb.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let bundle = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
     let signers = e.dir.path().join("allowed_signers");
     std::fs::write(&signers, format!("{}\n", e.signers_line)).unwrap();
     let tables = e.dir.path().join("tables");
@@ -673,12 +685,87 @@ fn a_workbook_form_goes_from_fill_to_the_data_managers_table() {
         bundle.to_str().unwrap(),
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let mut rows = csv::Reader::from_path(tables.join("pyxform__specify_other.csv")).unwrap();
+    (bundle, tables.join(format!("{form_id}.csv")))
+}
+
+const ARRIVALS: &str = r#"
+[settings]
+form_id = "arrivals"
+
+[[survey]]
+type = "date"
+name = "arrived"
+label = "Month of arrival"
+appearance = "month-year"
+
+[[survey]]
+type = "date"
+name = "born"
+label = "Year of birth"
+appearance = "year"
+"#;
+
+/// Issue 15, point 5: a workbook's `month-year` and `year` appearances
+/// survive import and check; `fill` stores `2026-09` as `2026-09-01` and
+/// `1984` as `1984-01-01` (and takes the stored form back), refuses a full
+/// date saying what to type, and the data manager's table shows the dates.
+#[test]
+fn month_year_and_year_questions_go_from_fill_to_the_table_as_first_days() {
+    let e = crate::support::Enumerator::init("enum-07");
+    let workbook = e.dir.path().join("arrivals.xlsx");
+    std::fs::write(&workbook, workbook_of(ARRIVALS)).unwrap();
+    let check = fieldkit(&["forms", "check", workbook.to_str().unwrap()]);
+    assert_eq!(check.status.code(), Some(0), "{}", stderr(&check));
+    assert!(!stderr(&check).contains("appearance"), "{}", stderr(&check));
+    let imported = import(&workbook, e.dir.path());
+    let arrived = imported.find("arrived").unwrap();
+    assert!(imported.node(arrived).has_appearance("month-year"));
+    let born = imported.find("born").unwrap();
+    assert!(imported.node(born).has_appearance("year"));
+    // The workbook's form holds the TOML it was turned into, and its hash.
+    let loaded = form::load(&workbook).unwrap();
+    assert!(loaded.text().contains("appearance = \"month-year\""));
+    assert_eq!(
+        loaded.sha256(),
+        fieldkit::bundle::sha256_hex(loaded.text().as_bytes())
+    );
+    // A full date is refused with what to type, in the chosen language.
+    let answers = e.dir.path().join("day.json");
+    std::fs::write(
+        &answers,
+        "{\"arrived\": \"2026-09-15\", \"born\": \"1984\"}\n",
+    )
+    .unwrap();
+    let (code, lines) = dry_run(&workbook, &answers);
+    assert_eq!(code, Some(1), "{lines:?}");
+    let message = lines[0]["violations"][0]["message"].as_str().unwrap();
+    assert!(message.contains("type 2026-09"), "{message}");
+    // The stored form round trips through --answers.
+    let out = e.fill(
+        workbook.to_str().unwrap(),
+        "{\"arrived\": \"2026-09\", \"born\": \"1984\"}\n{\"arrived\": \"2026-08-01\", \"born\": \"1984-01-01\"}\n",
+        &["--finalize"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let (_, table) = export_and_aggregate(&e, "arrivals");
+    let mut rows = csv::Reader::from_path(table).unwrap();
     let headers = rows.headers().unwrap().clone();
-    let row = rows.records().next().unwrap().unwrap();
     let at = |h: &str| headers.iter().position(|x| x == h).unwrap();
-    assert_eq!(&row[at("sex")], "other");
-    assert_eq!(&row[at("sex_other")], "prefers to self-describe");
+    let mut got: Vec<(String, String)> = rows
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            (r[at("arrived")].to_string(), r[at("born")].to_string())
+        })
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            ("2026-08-01".to_string(), "1984-01-01".to_string()),
+            ("2026-09-01".to_string(), "1984-01-01".to_string())
+        ]
+    );
 }
 
 #[test]

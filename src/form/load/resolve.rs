@@ -1,0 +1,412 @@
+//! Resolution: expression text turned into `Expr`s whose names are
+//! checked against the form's questions, the evaluation order (with the
+//! cycle named when there is one), the equality shortcut of choice
+//! filters, calculations that can only grow past the cap, and each
+//! node's value slot.
+
+use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
+
+use super::{Loader, RowSource};
+use crate::form::expr::{self, BinOp, Expr, Func};
+use crate::form::limits::{self, MAX_TEXT_BYTES};
+use crate::form::model::{ChoiceList, Default, Kind, Node, NodeId};
+
+impl Loader {
+    /// Orders every node after what its relevance, calculation and repeat
+    /// count read, and after its parent; a cycle is an error.
+    pub(super) fn evaluation_order(
+        &mut self,
+        nodes: &[Node],
+        sources: &[RowSource],
+    ) -> Option<Vec<NodeId>> {
+        let count = nodes.len();
+        let mut deps: Vec<Vec<NodeId>> = vec![Vec::new(); count];
+        for (id, node) in nodes.iter().enumerate() {
+            let mut add = |e: &Option<Expr>| {
+                if let Some(e) = e {
+                    deps[id].extend(e.refs().iter().filter_map(|r| r.node));
+                }
+            };
+            add(&node.relevant);
+            add(&node.calculation);
+            add(&node.repeat_count);
+            if let Some(p) = node.parent {
+                deps[id].push(p);
+            }
+        }
+        let mut dependents: Vec<Vec<NodeId>> = vec![Vec::new(); count];
+        let mut waiting = vec![0usize; count];
+        for (id, ds) in deps.iter().enumerate() {
+            for &d in ds {
+                dependents[d].push(id);
+                waiting[id] += 1;
+            }
+        }
+        // Kahn's algorithm, taking the earliest ready node in document order.
+        let mut ready: BinaryHeap<std::cmp::Reverse<NodeId>> = (0..count)
+            .filter(|&i| waiting[i] == 0)
+            .map(std::cmp::Reverse)
+            .collect();
+        let mut order = Vec::with_capacity(count);
+        while let Some(std::cmp::Reverse(id)) = ready.pop() {
+            order.push(id);
+            for &d in &dependents[id] {
+                waiting[d] -= 1;
+                if waiting[d] == 0 {
+                    ready.push(std::cmp::Reverse(d));
+                }
+            }
+        }
+        if order.len() == count {
+            return Some(order);
+        }
+        let stuck: HashSet<NodeId> = (0..count).filter(|&i| waiting[i] > 0).collect();
+        let cycle = find_cycle(&deps, &stuck);
+        let first = cycle.first().copied().unwrap_or(0);
+        let names: Vec<&str> = cycle
+            .iter()
+            .chain(cycle.first())
+            .map(|&i| nodes[i].name.as_str())
+            .collect();
+        let node = &nodes[first];
+        let column = if node.calculation.is_some() {
+            "calculation"
+        } else {
+            "relevant"
+        };
+        self.err(
+            "survey",
+            Some(node.row),
+            Some(column),
+            sources[first].lines.get(column).copied(),
+            format!(
+                "these fields depend on each other in a cycle: {}. Break the cycle so each value \
+                 can be worked out from answers given before it",
+                names.join(" -> ")
+            ),
+        );
+        None
+    }
+
+    /// Refuses calculations (and defaults) whose text is longer than
+    /// [`MAX_TEXT_BYTES`] even when every answer is one character: such a
+    /// value can only grow by feeding on itself (`concat(${c}, ${c})` row
+    /// after row), and a record would hit the cap as soon as it is filled.
+    pub(super) fn growing_texts(
+        &mut self,
+        nodes: &[Node],
+        order: &[NodeId],
+        sources: &[RowSource],
+    ) {
+        let mut least = vec![1usize; nodes.len()];
+        for &id in order {
+            let node = &nodes[id];
+            let (column, e) = match (&node.calculation, &node.default) {
+                (Some(e), _) => ("calculation", e),
+                (None, Some(Default::Dynamic(e))) => ("default", e),
+                _ => continue,
+            };
+            let size = least_text(e, &least);
+            least[id] = size;
+            if size > MAX_TEXT_BYTES {
+                let shown = if size == usize::MAX {
+                    "more bytes than a computer holds".to_string()
+                } else {
+                    format!("{size} bytes")
+                };
+                self.err(
+                    "survey",
+                    Some(node.row),
+                    Some(column),
+                    sources[id].lines.get(column).copied(),
+                    format!(
+                        "{}: this {column} makes a text of {shown} even when every answer is one \
+                         character, over fieldkit's cap of {} for a value; it feeds on itself \
+                         (each row doubling the one before?): rewrite it",
+                        node.name,
+                        limits::bytes(MAX_TEXT_BYTES as u64)
+                    ),
+                );
+                // Rows built on it would only say the same.
+                return;
+            }
+        }
+    }
+}
+
+/// The length of the text `e` makes at least, when every answer is one
+/// character (`least` holds it for the calculations worked out before).
+pub(super) fn least_text(e: &Expr, least: &[usize]) -> usize {
+    let all = |args: &[Expr]| {
+        args.iter()
+            .fold(0usize, |n, a| n.saturating_add(least_text(a, least)))
+    };
+    let first = |args: &[Expr]| args.first().map_or(1, |a| least_text(a, least));
+    match e {
+        Expr::Str(s) => s.len(),
+        Expr::Ref(r) => r.node.and_then(|n| least.get(n)).copied().unwrap_or(1),
+        Expr::Call(func, args) => match func {
+            Func::Concat => all(args),
+            Func::Join => args.get(1).map_or(0, |a| least_text(a, least)),
+            Func::If => args
+                .get(1..)
+                .unwrap_or(&[])
+                .iter()
+                .map(|a| least_text(a, least))
+                .min()
+                .unwrap_or(0),
+            Func::Coalesce => args.iter().map(|a| least_text(a, least)).min().unwrap_or(0),
+            Func::String | Func::NormalizeSpace => first(args),
+            _ => 1,
+        },
+        _ => 1,
+    }
+}
+
+/// Turns expression text into a resolved `Expr`, checking every name.
+pub(super) struct Resolver<'r> {
+    pub(super) by_name: &'r HashMap<String, NodeId>,
+    pub(super) nodes: &'r [Node],
+    pub(super) lists: &'r BTreeMap<String, ChoiceList>,
+    pub(super) regexes: &'r mut HashMap<String, regex::Regex>,
+}
+
+impl Resolver<'_> {
+    /// `id` is the row's node, or usize::MAX for settings.
+    pub(super) fn expression(
+        &mut self,
+        id: NodeId,
+        column: &str,
+        text: &str,
+    ) -> Result<Expr, String> {
+        let mut e = expr::parse(text).map_err(|err| {
+            format!("the expression '{text}' does not parse: {err}. Fix it; see \"Writing forms\" in README.md")
+        })?;
+        let mut problem: Option<String> = None;
+        let node = self.nodes.get(id);
+        let list = node
+            .filter(|_| column == "choice_filter")
+            .and_then(|n| n.kind.list())
+            .and_then(|l| self.lists.get(l));
+        let by_name = self.by_name;
+        e.walk_mut(&mut |sub| {
+            if problem.is_some() {
+                return;
+            }
+            match sub {
+                Expr::Ref(r) => match by_name.get(&r.name) {
+                    Some(&target) => r.node = Some(target),
+                    None => {
+                        problem = Some(format!(
+                            "${{{}}} does not name any field of this form; check the spelling",
+                            r.name
+                        ))
+                    }
+                },
+                Expr::Column(c) => match list {
+                    Some(l) => {
+                        if c != "name" && c != "label" && l.column(c).is_none() {
+                            problem = Some(format!(
+                                "the choices of '{}' have no column '{c}'; add the column to the \
+                                 list or fix the filter",
+                                l.name
+                            ));
+                        }
+                    }
+                    None => {
+                        problem = Some(format!(
+                            "'{c}' is a bare name; refer to a field as ${{{c}}} (bare names are \
+                             choice columns, only in choice_filter)"
+                        ))
+                    }
+                },
+                Expr::Current if column == "calculation" => {
+                    problem = Some(
+                        "'.' in a calculation refers to the value being calculated; refer to \
+                         other fields with ${name}"
+                            .into(),
+                    )
+                }
+                _ => {}
+            }
+        });
+        if let Some(p) = problem {
+            return Err(p);
+        }
+        self.check_calls(&e)?;
+        Ok(e)
+    }
+
+    fn check_calls(&mut self, e: &Expr) -> Result<(), String> {
+        let mut problem = None;
+        e.walk(&mut |sub| {
+            let Expr::Call(func, args) = sub else {
+                return;
+            };
+            if problem.is_some() {
+                return;
+            }
+            match func {
+                Func::ChoiceName => match &args[1] {
+                    Expr::Str(s) => {
+                        let name = s
+                            .trim()
+                            .strip_prefix("${")
+                            .and_then(|x| x.strip_suffix('}'))
+                            .unwrap_or(s.trim());
+                        let is_select = self
+                            .by_name
+                            .get(name)
+                            .is_some_and(|&n| self.nodes[n].kind.list().is_some());
+                        if !is_select {
+                            problem = Some(format!(
+                                "jr:choice-name() needs a select question as its second argument, \
+                                 written '${{name}}' in quotes; '{s}' is not one"
+                            ));
+                        }
+                    }
+                    _ => {
+                        problem = Some(
+                            "jr:choice-name() takes the select question in quotes: \
+                             jr:choice-name(${q}, '${q}')"
+                                .into(),
+                        )
+                    }
+                },
+                Func::IndexedRepeat => {
+                    let refs_ok = args.iter().enumerate().all(|(i, a)| {
+                        i % 2 == 0 && i > 0
+                            || match a {
+                                Expr::Ref(r) => {
+                                    i == 0 || {
+                                        r.node.is_some_and(|n| self.nodes[n].kind == Kind::Repeat)
+                                    }
+                                }
+                                _ => false,
+                            }
+                    });
+                    if !refs_ok {
+                        problem = Some(
+                            "indexed-repeat() takes ${field}, then pairs of ${repeat} and a \
+                             position"
+                                .into(),
+                        );
+                    }
+                }
+                Func::Regex => {
+                    if let Expr::Str(pattern) = &args[1] {
+                        match regex::RegexBuilder::new(pattern)
+                            .size_limit(1 << 20)
+                            .build()
+                        {
+                            Ok(r) => {
+                                self.regexes.insert(pattern.clone(), r);
+                            }
+                            Err(err) => {
+                                problem = Some(format!(
+                                    "the pattern '{pattern}' of regex() is not a valid regular \
+                                     expression: {}",
+                                    err.to_string().lines().last().unwrap_or("")
+                                ))
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+        });
+        problem.map_or(Ok(()), Err)
+    }
+}
+
+/// The `${name}` references shown inside a label or hint.
+pub fn output_refs(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        let after = &rest[start + 2..];
+        match after.find('}') {
+            Some(end) => {
+                out.push(after[..end].to_string());
+                rest = &after[end + 1..];
+            }
+            None => break,
+        }
+    }
+    out
+}
+
+/// `column = expr` (either way round) on an extra column, where `expr`
+/// reads no choice column: such a filter can go through an index.
+pub(super) fn equality_filter(e: &Expr, list: Option<&ChoiceList>) -> Option<(usize, Expr)> {
+    let list = list?;
+    let Expr::Binary(BinOp::Eq, a, b) = e else {
+        return None;
+    };
+    let reads_column = |x: &Expr| {
+        let mut found = false;
+        x.walk(&mut |s| found |= matches!(s, Expr::Column(_)));
+        found
+    };
+    match (a.as_ref(), b.as_ref()) {
+        (Expr::Column(c), other) | (other, Expr::Column(c)) if !reads_column(other) => {
+            Some((list.column(c)?, other.clone()))
+        }
+        _ => None,
+    }
+}
+
+pub(super) fn find_cycle(deps: &[Vec<NodeId>], stuck: &HashSet<NodeId>) -> Vec<NodeId> {
+    let Some(&start) = stuck.iter().min() else {
+        return Vec::new();
+    };
+    // Walk dependencies inside the stuck set until a node repeats.
+    let mut path = vec![start];
+    let mut seen: HashMap<NodeId, usize> = HashMap::from([(start, 0)]);
+    let mut at = start;
+    loop {
+        let Some(&next) = deps[at].iter().find(|d| stuck.contains(d)) else {
+            return path;
+        };
+        if let Some(&i) = seen.get(&next) {
+            let mut cycle = path[i..].to_vec();
+            cycle.reverse();
+            return cycle;
+        }
+        seen.insert(next, path.len());
+        path.push(next);
+        at = next;
+    }
+}
+
+/// Gives each node its slot in its scope's instances; returns the slot
+/// counts of the root and of each repeat.
+pub(super) fn assign_slots(nodes: &mut [Node], top: &[NodeId]) -> (usize, HashMap<NodeId, usize>) {
+    fn walk(
+        nodes: &mut [Node],
+        children: &[NodeId],
+        repeats: &[NodeId],
+        counter: &mut usize,
+        counts: &mut HashMap<NodeId, usize>,
+    ) {
+        for &c in children {
+            nodes[c].repeats = repeats.to_vec();
+            nodes[c].slot = *counter;
+            *counter += 1;
+            let grandchildren = nodes[c].children.clone();
+            if nodes[c].kind == Kind::Repeat {
+                let mut inner = repeats.to_vec();
+                inner.push(c);
+                let mut inner_counter = 0;
+                walk(nodes, &grandchildren, &inner, &mut inner_counter, counts);
+                counts.insert(c, inner_counter);
+            } else {
+                walk(nodes, &grandchildren, repeats, counter, counts);
+            }
+        }
+    }
+    let mut counts = HashMap::new();
+    let mut root = 0;
+    walk(nodes, top, &[], &mut root, &mut counts);
+    (root, counts)
+}

@@ -1,0 +1,549 @@
+//! The `[[survey]]` rows: each row's type and columns read into a `Node`
+//! (labels, hints, required, relevance and the other expressions kept as
+//! text until every name is known), groups and repeats nested. Checks
+//! every cell it reads; resolution of the expressions is `resolve`'s job.
+
+use std::collections::HashMap;
+
+use toml::Spanned;
+
+use super::{Loader, Row, RowSource, suggest, valid_name, yes_no};
+use crate::form::limits::MAX_NESTING;
+use crate::form::model::{Default, Kind, Node, NodeId, Required, Text};
+
+pub(super) const SURVEY_COLUMNS: &[&str] = &[
+    "type",
+    "name",
+    "label",
+    "hint",
+    "required",
+    "required_message",
+    "relevant",
+    "constraint",
+    "constraint_message",
+    "calculation",
+    "default",
+    "read_only",
+    "appearance",
+    "choice_filter",
+    "repeat_count",
+    "hxl",
+];
+/// Appearances fieldkit knows; the TUI acts on the first three.
+pub(crate) const APPEARANCES: &[&str] = &[
+    "field-list",
+    "minimal",
+    "search",
+    "autocomplete",
+    "multiline",
+    "numbers",
+    "thousands-sep",
+    "month-year",
+    "year",
+    "no-calendar",
+    "horizontal",
+    "horizontal-compact",
+    "compact",
+    "likert",
+    "quick",
+    "list-nolabel",
+    "label",
+    "table-list",
+];
+pub(super) const TYPES: &str = "text, integer, decimal, select_one LIST, select_multiple LIST, \
+select_one_from_file FILE.csv, select_multiple_from_file FILE.csv, date, time, datetime, \
+geopoint, note, acknowledge, calculate, hidden, begin_group, end_group, begin_repeat, \
+end_repeat, start, end, today, deviceid, username";
+
+impl Loader {
+    pub(super) fn survey(
+        &mut self,
+        rows: &[Spanned<Row>],
+    ) -> (Vec<Node>, Vec<NodeId>, Vec<RowSource>) {
+        let mut nodes: Vec<Node> = Vec::new();
+        let mut sources: Vec<RowSource> = Vec::new();
+        let mut top = Vec::new();
+        // Open groups and repeats: (node, is_repeat, row).
+        let mut open: Vec<(NodeId, bool)> = Vec::new();
+        let mut names: HashMap<String, usize> = HashMap::new();
+        for (i, spanned) in rows.iter().enumerate() {
+            let n = i + 1;
+            let line = self.line(spanned.span().start);
+            let row = spanned.get_ref();
+            let mut source = RowSource {
+                line,
+                ..RowSource::default()
+            };
+            for (key, cell) in row {
+                let key_line = self.line(cell.span().start);
+                match SURVEY_COLUMNS.iter().find(|c| **c == key) {
+                    Some(c) => {
+                        source.lines.insert((*c).to_string(), key_line);
+                    }
+                    None => {
+                        let hint = suggest(key, SURVEY_COLUMNS);
+                        self.err(
+                            "survey",
+                            Some(n),
+                            Some(key),
+                            Some(key_line),
+                            format!(
+                                "unknown column '{key}'{hint}. Survey columns are: {}",
+                                SURVEY_COLUMNS.join(", ")
+                            ),
+                        );
+                    }
+                }
+            }
+            let Some(type_cell) = row.get("type") else {
+                self.err(
+                    "survey",
+                    Some(n),
+                    Some("type"),
+                    Some(line),
+                    format!("the row has no type; give one of: {TYPES}"),
+                );
+                continue;
+            };
+            let Some(type_text) = self.plain("survey", Some(n), "type", type_cell) else {
+                continue;
+            };
+            let type_line = Some(self.line(type_cell.span().start));
+            let parsed = match parse_type(&type_text) {
+                Ok(t) => t,
+                Err(msg) => {
+                    self.err("survey", Some(n), Some("type"), type_line, msg);
+                    continue;
+                }
+            };
+            let kind = match parsed {
+                RowType::End { repeat } => {
+                    match open.pop() {
+                        Some((_, was_repeat)) if was_repeat == repeat => {}
+                        Some((id, was_repeat)) => {
+                            let (opened, closing) = if was_repeat {
+                                ("repeat", "end_repeat")
+                            } else {
+                                ("group", "end_group")
+                            };
+                            self.err(
+                                "survey",
+                                Some(n),
+                                Some("type"),
+                                type_line,
+                                format!(
+                                    "this row closes a {} but the innermost open one is the {opened} \
+                                     '{}' (survey row {}); close it with {closing} first",
+                                    if repeat { "repeat" } else { "group" },
+                                    nodes[id].name,
+                                    nodes[id].row
+                                ),
+                            );
+                        }
+                        None => self.err(
+                            "survey",
+                            Some(n),
+                            Some("type"),
+                            type_line,
+                            format!(
+                                "'{type_text}' closes nothing: there is no open {}; remove the row \
+                                 or add the matching begin row",
+                                if repeat { "repeat" } else { "group" }
+                            ),
+                        ),
+                    }
+                    continue;
+                }
+                RowType::Kind(k) => k,
+            };
+            let name = match row.get("name") {
+                Some(c) => self.plain("survey", Some(n), "name", c).unwrap_or_default(),
+                None => String::new(),
+            };
+            let name_line = source.lines.get("name").copied().or(Some(line));
+            if name.is_empty() {
+                self.err(
+                    "survey",
+                    Some(n),
+                    Some("name"),
+                    name_line,
+                    "the row has no name; every question, group and repeat needs a unique name",
+                );
+                continue;
+            }
+            if !valid_name(&name) {
+                self.err(
+                    "survey",
+                    Some(n),
+                    Some("name"),
+                    name_line,
+                    format!(
+                        "'{name}' is not a valid name: start with a letter or '_', then use only \
+                         letters, digits, '_', '-' or '.'"
+                    ),
+                );
+                continue;
+            }
+            if let Some(first) = names.insert(name.clone(), n) {
+                self.err(
+                    "survey",
+                    Some(n),
+                    Some("name"),
+                    name_line,
+                    format!(
+                        "the name '{name}' is already used by survey row {first}; names must be \
+                         unique in the whole form"
+                    ),
+                );
+                continue;
+            }
+            let id = nodes.len();
+            let mut node = Node {
+                name,
+                kind: kind.clone(),
+                label: Text::default(),
+                hint: Text::default(),
+                required: Required::No,
+                required_message: Text::default(),
+                relevant: None,
+                constraint: None,
+                constraint_message: Text::default(),
+                calculation: None,
+                default: None,
+                read_only: false,
+                appearance: Vec::new(),
+                choice_filter: None,
+                repeat_count: None,
+                hxl: None,
+                parent: open.last().map(|(p, _)| *p),
+                children: Vec::new(),
+                repeats: Vec::new(),
+                slot: 0,
+                row: n,
+            };
+            self.columns(n, row, &mut node, &mut source);
+            match node.parent {
+                Some(p) => nodes[p].children.push(id),
+                None => top.push(id),
+            }
+            let opens = matches!(kind, Kind::Group | Kind::Repeat);
+            if opens {
+                open.push((id, kind == Kind::Repeat));
+            }
+            nodes.push(node);
+            sources.push(source);
+            if opens && open.len() > MAX_NESTING {
+                self.err(
+                    "survey",
+                    Some(n),
+                    Some("type"),
+                    type_line,
+                    format!(
+                        "this {} is nested {} deep, over fieldkit's cap of {MAX_NESTING} groups \
+                         and repeats inside each other; close some groups before it",
+                        if kind == Kind::Repeat {
+                            "repeat"
+                        } else {
+                            "group"
+                        },
+                        open.len()
+                    ),
+                );
+                // The rest would only repeat this error: stop here.
+                return (nodes, top, sources);
+            }
+        }
+        for (id, is_repeat) in open.into_iter().rev() {
+            let line = sources[id].line;
+            self.err(
+                "survey",
+                Some(nodes[id].row),
+                Some("type"),
+                Some(line),
+                format!(
+                    "the {} '{}' is never closed; add a row with type = \"{}\" after its last \
+                     question",
+                    if is_repeat { "repeat" } else { "group" },
+                    nodes[id].name,
+                    if is_repeat { "end_repeat" } else { "end_group" }
+                ),
+            );
+        }
+        (nodes, top, sources)
+    }
+
+    /// Reads the columns other than type and name into `node`, keeping
+    /// expressions as text in `source` until every name is known.
+    pub(super) fn columns(&mut self, n: usize, row: &Row, node: &mut Node, source: &mut RowSource) {
+        let kind = node.kind.clone();
+        let is_field = !matches!(kind, Kind::Group | Kind::Repeat);
+        for (key, cell) in row {
+            let line = Some(self.line(cell.span().start));
+            let name = node.name.clone();
+            let not_here = |this: &mut Self, what: &str| {
+                this.err(
+                    "survey",
+                    Some(n),
+                    Some(key),
+                    line,
+                    format!("{name}: {key} {what}; remove it from this row"),
+                );
+            };
+            match key.as_str() {
+                "label" | "hint" | "required_message" | "constraint_message" => {
+                    let text = self.text("survey", Some(n), key, cell);
+                    let column: &'static str = match key.as_str() {
+                        "label" => "label",
+                        "hint" => "hint",
+                        "required_message" => "required_message",
+                        _ => "constraint_message",
+                    };
+                    for t in text.texts() {
+                        source.label_texts.push((column, t.to_string()));
+                    }
+                    match column {
+                        "label" => node.label = text,
+                        "hint" => node.hint = text,
+                        "required_message" => node.required_message = text,
+                        _ => node.constraint_message = text,
+                    }
+                }
+                "required" => {
+                    let Some(v) = self.plain("survey", Some(n), key, cell) else {
+                        continue;
+                    };
+                    match yes_no(&v) {
+                        Some(true) => node.required = Required::Yes,
+                        Some(false) => {}
+                        None => source.exprs.push(("required", v)),
+                    }
+                    if !kind.is_input() && node.required != Required::No {
+                        not_here(self, "only applies to questions the enumerator answers");
+                    }
+                }
+                "read_only" => {
+                    let Some(v) = self.plain("survey", Some(n), key, cell) else {
+                        continue;
+                    };
+                    match yes_no(&v) {
+                        Some(b) => node.read_only = b,
+                        None => self.err(
+                            "survey",
+                            Some(n),
+                            Some(key),
+                            line,
+                            format!("{}: read_only is \"yes\" or \"no\", not '{v}'", node.name),
+                        ),
+                    }
+                }
+                "appearance" => {
+                    let Some(v) = self.plain("survey", Some(n), key, cell) else {
+                        continue;
+                    };
+                    for word in v.split_whitespace() {
+                        if APPEARANCES.contains(&word) {
+                            node.appearance.push(word.to_string());
+                        } else {
+                            let hint = suggest(word, APPEARANCES);
+                            self.err(
+                                "survey",
+                                Some(n),
+                                Some(key),
+                                line,
+                                format!(
+                                    "{}: unknown appearance '{word}'{hint}. fieldkit knows: {}",
+                                    node.name,
+                                    APPEARANCES.join(", ")
+                                ),
+                            );
+                        }
+                    }
+                }
+                "hxl" => {
+                    let Some(v) = self.plain("survey", Some(n), key, cell) else {
+                        continue;
+                    };
+                    if valid_hxl(&v) {
+                        node.hxl = Some(v);
+                    } else {
+                        self.err(
+                            "survey",
+                            Some(n),
+                            Some(key),
+                            line,
+                            format!(
+                                "{}: '{v}' is not an HXL hashtag; write it like #affected+idps+f",
+                                node.name
+                            ),
+                        );
+                    }
+                }
+                "default" => {
+                    let Some(v) = self.plain("survey", Some(n), key, cell) else {
+                        continue;
+                    };
+                    if !is_field {
+                        not_here(self, "does not apply to a group or repeat");
+                    } else if v.contains("${") || v.contains('(') {
+                        source.exprs.push(("default", v));
+                    } else if !v.is_empty() {
+                        node.default = Some(Default::Literal(v));
+                    }
+                }
+                "relevant" | "constraint" | "calculation" | "choice_filter" | "repeat_count" => {
+                    let Some(v) = self.plain("survey", Some(n), key, cell) else {
+                        continue;
+                    };
+                    let column: &'static str = match key.as_str() {
+                        "relevant" => "relevant",
+                        "constraint" => "constraint",
+                        "calculation" => "calculation",
+                        "choice_filter" => "choice_filter",
+                        _ => "repeat_count",
+                    };
+                    let allowed = match column {
+                        "constraint" => kind.is_input(),
+                        "calculation" => is_field,
+                        "choice_filter" => kind.list().is_some(),
+                        "repeat_count" => kind == Kind::Repeat,
+                        _ => true,
+                    };
+                    if !allowed {
+                        let what = match column {
+                            "constraint" => "only applies to questions the enumerator answers",
+                            "calculation" => "does not apply to a group or repeat",
+                            "choice_filter" => "only applies to select questions",
+                            _ => "only applies to begin_repeat rows",
+                        };
+                        not_here(self, what);
+                    } else if !v.is_empty() {
+                        source.exprs.push((column, v));
+                    }
+                }
+                _ => {}
+            }
+        }
+        let has_label = !node.label.is_empty() && node.label.texts().any(|t| !t.is_empty());
+        if kind.is_visible() && !has_label && node.hint.is_empty() {
+            self.err(
+                "survey",
+                Some(n),
+                Some("label"),
+                Some(source.line),
+                format!(
+                    "{}: the question has no label; write what the enumerator should ask",
+                    node.name
+                ),
+            );
+        }
+        let has_calculation = source.exprs.iter().any(|(c, _)| *c == "calculation");
+        if kind == Kind::Calculate && !has_calculation {
+            self.err(
+                "survey",
+                Some(n),
+                Some("calculation"),
+                Some(source.line),
+                format!(
+                    "{}: a calculate row needs a calculation; add calculation = \"...\"",
+                    node.name
+                ),
+            );
+        }
+    }
+}
+
+pub(super) enum RowType {
+    Kind(Kind),
+    End { repeat: bool },
+}
+
+pub(super) fn parse_type(text: &str) -> Result<RowType, String> {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let Some(&first) = words.first() else {
+        return Err(format!("the type is empty; give one of: {TYPES}"));
+    };
+    let (head, rest) = match (first, words.get(1)) {
+        ("begin" | "end", Some(&w @ ("group" | "repeat"))) => (format!("{first}_{w}"), &words[2..]),
+        _ => (first.to_string(), &words[1..]),
+    };
+    let no_argument = |k: Kind| {
+        if rest.is_empty() {
+            Ok(k)
+        } else {
+            Err(format!(
+                "'{head}' takes nothing after it, but the type says '{text}'"
+            ))
+        }
+    };
+    let list = |multiple: bool, from_file: bool| match rest {
+        [list] if from_file && !list.to_ascii_lowercase().ends_with(".csv") => Err(format!(
+            "'{head}' needs a CSV file name, like '{head} villages.csv'"
+        )),
+        [list] => Ok(if multiple {
+            Kind::SelectMultiple {
+                list: (*list).to_string(),
+            }
+        } else {
+            Kind::SelectOne {
+                list: (*list).to_string(),
+            }
+        }),
+        [_, extra, ..] if *extra == "or_other" => Err(
+            "'or_other' is not supported: add an 'other' choice and a text question relevant \
+             when it is selected"
+                .to_string(),
+        ),
+        [] => Err(format!(
+            "'{head}' needs the name of its choice list: '{head} LIST'"
+        )),
+        _ => Err(format!("'{text}' has too many words; write '{head} LIST'")),
+    };
+    let kind = match head.as_str() {
+        "text" | "string" => no_argument(Kind::Text),
+        "integer" | "int" => no_argument(Kind::Integer),
+        "decimal" => no_argument(Kind::Decimal),
+        "select_one" => list(false, false),
+        "select_multiple" => list(true, false),
+        "select_one_from_file" => list(false, true),
+        "select_multiple_from_file" => list(true, true),
+        "date" => no_argument(Kind::Date),
+        "time" => no_argument(Kind::Time),
+        "datetime" | "dateTime" => no_argument(Kind::DateTime),
+        "geopoint" => no_argument(Kind::Geopoint),
+        "note" => no_argument(Kind::Note),
+        "acknowledge" => no_argument(Kind::Acknowledge),
+        "calculate" => no_argument(Kind::Calculate),
+        "hidden" => no_argument(Kind::Hidden),
+        "begin_group" => no_argument(Kind::Group),
+        "begin_repeat" => no_argument(Kind::Repeat),
+        "end_group" => return no_argument(Kind::Group).map(|_| RowType::End { repeat: false }),
+        "end_repeat" => return no_argument(Kind::Repeat).map(|_| RowType::End { repeat: true }),
+        "start" => no_argument(Kind::Start),
+        "end" => no_argument(Kind::End),
+        "today" => no_argument(Kind::Today),
+        "deviceid" => no_argument(Kind::DeviceId),
+        "username" => no_argument(Kind::Username),
+        _ => {
+            let known: Vec<&str> = TYPES
+                .split(", ")
+                .map(|t| t.split(' ').next().unwrap_or(t))
+                .collect();
+            let hint = suggest(&head, &known);
+            Err(format!("unknown type '{head}'{hint}. Types are: {TYPES}"))
+        }
+    }?;
+    Ok(RowType::Kind(kind))
+}
+
+pub(super) fn valid_hxl(tag: &str) -> bool {
+    let Some(rest) = tag.strip_prefix('#') else {
+        return false;
+    };
+    let mut parts = rest.split('+');
+    let ok = |p: &str| {
+        !p.is_empty()
+            && p.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    };
+    parts.next().is_some_and(ok) && parts.all(ok)
+}
