@@ -10,7 +10,7 @@ use age::secrecy::SecretString;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use serde_json::{Map, Value};
 
-use super::chrome::{Lang, Msg};
+use super::chrome::{Lang, Msg, Notice};
 use super::input::Input;
 use super::record::{self, RecordView};
 use crate::form::dates::DateTime;
@@ -34,11 +34,19 @@ pub struct Opened {
     pub listing: Vec<Listing>,
 }
 
+/// What a receipt did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Receipted {
+    pub by: String,
+    pub purged: usize,
+    pub bundle_id: String,
+}
+
 #[derive(Debug)]
 pub enum Action {
     Key(KeyEvent),
     Resize,
-    Opened(Result<Opened, String>),
+    Opened(Result<Opened, Notice>),
     Saved(Result<(), String>),
     DraftLoaded(Result<Draft, String>),
     Finalized(Result<(), String>),
@@ -48,11 +56,11 @@ pub enum Action {
         done: usize,
         total: usize,
     },
-    /// The bundle's path (None: the outbox was empty) and the new listing.
-    /// The bundles written (several when the outbox was split).
-    Exported(Result<(Vec<String>, Vec<Listing>), String>),
-    /// What the receipt did, and the new listing.
-    Acked(Result<(String, Vec<Listing>), String>),
+    /// The bundles written (several when the outbox was split; none when
+    /// the outbox was empty) and the store as it now stands.
+    Exported(Result<(Vec<String>, Opened), String>),
+    /// What the receipt did, and the store as it now stands.
+    Acked(Result<(Receipted, Opened), String>),
 }
 
 /// I/O for the loop to do; its result comes back as an `Action`.
@@ -125,7 +133,7 @@ pub struct Setup {
     pub again: Input,
     pub recipients: Input,
     pub focus: SetupField,
-    pub error: Option<String>,
+    pub error: Option<Notice>,
 }
 
 impl Setup {
@@ -184,7 +192,7 @@ pub enum Page {
     Setup(Setup),
     Unlock {
         passphrase: Input,
-        error: Option<String>,
+        error: Option<Notice>,
     },
     /// Waiting for an effect (unlocking takes the key derivation's time).
     Busy,
@@ -223,8 +231,8 @@ pub struct App {
     /// The chosen language, as forms name it ("English (en)", "Lao (lo)").
     pub language: String,
     pub who: Option<Opened>,
-    /// The status line: text, and whether it reports a problem.
-    pub status: Option<(String, bool)>,
+    /// The status line, worded when drawn.
+    pub status: Option<Notice>,
     /// The clock, set by the loop before each update.
     pub now: DateTime,
     pub color: bool,
@@ -289,8 +297,36 @@ impl App {
         c
     }
 
-    fn say(&mut self, text: impl Into<String>, problem: bool) {
-        self.status = Some((text.into(), problem));
+    fn say(&mut self, notice: Notice) {
+        self.status = Some(notice);
+    }
+
+    /// The status line in the chosen language, and whether it reports a
+    /// problem.
+    pub fn status_line(&self) -> Option<(String, bool)> {
+        let n = self.status.as_ref()?;
+        Some((n.text(self.lang()), n.problem))
+    }
+
+    /// The draft behind a listing id as the enumerator knows it: its
+    /// name (or "no name yet"), its form's title, when it was started.
+    pub fn draft_words(&self, id: &str) -> [String; 3] {
+        let Some(l) = self.listing().iter().find(|l| l.id == id) else {
+            return [id.to_string(), String::new(), String::new()];
+        };
+        let name = if l.instance_name.trim().is_empty() {
+            self.t(Msg::Untitled).to_string()
+        } else {
+            l.instance_name.clone()
+        };
+        let form = self
+            .forms
+            .iter()
+            .find(|f| f.form.id == l.form_id)
+            .map_or(l.form_id.clone(), |f| {
+                f.form.title_in(Some(&self.language)).to_string()
+            });
+        [name, form, short_time(&l.started)]
     }
 
     fn go_home(&mut self) {
@@ -349,8 +385,7 @@ impl App {
             }
             Action::Saved(Ok(())) => {
                 let at = self.now.to_string();
-                let time = at.get(11..19).unwrap_or("").to_string();
-                self.say(format!("{} {time}", self.t(Msg::Saved)), false);
+                self.say(Notice::good(Msg::Saved, &[at.get(11..19).unwrap_or("")]));
                 if let Page::Record(r) = &self.page {
                     let listing = r.listing();
                     self.put_listing(listing);
@@ -358,7 +393,7 @@ impl App {
                 None
             }
             Action::Saved(Err(e)) => {
-                self.say(format!("{}: {e}", self.t(Msg::NotSaved)), true);
+                self.say(Notice::failed(Msg::NotSaved, e));
                 if let Page::Record(r) = &mut self.page {
                     r.mark_unsaved();
                 }
@@ -368,13 +403,9 @@ impl App {
                 self.open_draft(draft);
                 None
             }
-            Action::DraftLoaded(Err(e)) | Action::Finalized(Err(e)) | Action::Deleted(Err(e)) => {
-                self.say(e, true);
-                if matches!(self.page, Page::Busy) {
-                    self.go_home();
-                }
-                None
-            }
+            Action::DraftLoaded(Err(e)) => self.failed(Msg::LoadFailed, e),
+            Action::Finalized(Err(e)) => self.failed(Msg::FinalizeFailed, e),
+            Action::Deleted(Err(e)) => self.failed(Msg::DeleteFailed, e),
             Action::Finalized(Ok(())) => {
                 if let Page::Record(r) = &self.page {
                     let mut listing = r.listing();
@@ -385,7 +416,7 @@ impl App {
                 }
                 self.overlay = None;
                 self.go_home();
-                self.say(self.t(Msg::FinalizedStatus), false);
+                self.say(Notice::good(Msg::FinalizedStatus, &[]));
                 None
             }
             Action::ExportProgress { done, total } => {
@@ -395,10 +426,8 @@ impl App {
             Action::Exported(result) => {
                 self.progress = None;
                 match result {
-                    Ok((paths, listing)) => {
-                        if let Some(w) = &mut self.who {
-                            w.listing = listing;
-                        }
+                    Ok((paths, opened)) => {
+                        self.who = Some(opened);
                         match (paths.first(), paths.last()) {
                             (Some(first), Some(last)) => {
                                 // The names first: the status line is short.
@@ -416,41 +445,50 @@ impl App {
                                     .parent()
                                     .map(|d| d.display().to_string())
                                     .unwrap_or_default();
-                                self.say(
-                                    format!("{}: {names} (in {folder})", self.t(Msg::ExportDone)),
-                                    false,
-                                )
+                                self.say(Notice::good(Msg::ExportDone, &[&names, &folder]))
                             }
-                            _ => self.say(self.t(Msg::OutboxEmpty), false),
+                            _ => self.say(Notice::good(Msg::OutboxEmpty, &[])),
                         }
                     }
-                    Err(e) => self.say(e, true),
+                    Err(e) => self.say(Notice::failed(Msg::ExportFailed, e)),
                 }
                 None
             }
             Action::Acked(result) => {
                 match result {
-                    Ok((what, listing)) => {
-                        if let Some(w) = &mut self.who {
-                            w.listing = listing;
-                        }
-                        self.say(what, false);
+                    Ok((done, opened)) => {
+                        self.who = Some(opened);
+                        let purged = done.purged.to_string();
+                        self.say(Notice::good(
+                            Msg::Receipted,
+                            &[&done.by, &purged, &done.bundle_id],
+                        ));
                     }
-                    Err(e) => self.say(e, true),
+                    Err(e) => self.say(Notice::failed(Msg::ReceiptFailed, e)),
                 }
                 None
             }
             Action::Deleted(Ok(id)) => {
+                let [name, ..] = self.draft_words(&id);
                 if let Some(w) = &mut self.who {
                     w.listing.retain(|l| l.id != id);
                 }
-                self.say(self.t(Msg::Deleted), false);
+                self.say(Notice::good(Msg::Deleted, &[&name]));
                 if let Page::Home(h) = &mut self.page {
                     h.draft = h.draft.saturating_sub(1);
                 }
                 None
             }
         }
+    }
+
+    /// An effect failed: say what, and leave a waiting page.
+    fn failed(&mut self, what: Msg, detail: String) -> Option<Effect> {
+        self.say(Notice::failed(what, detail));
+        if matches!(self.page, Page::Busy) {
+            self.go_home();
+        }
+        None
     }
 
     fn put_listing(&mut self, listing: Listing) {
@@ -522,25 +560,19 @@ impl App {
                 s.focus = SetupField::ALL[(at + SetupField::ALL.len() - 1) % SetupField::ALL.len()];
             }
             KeyCode::Enter => {
-                if let Err(e) = crate::store::profile::check_enumerator_id(&s.id.text) {
-                    s.error = Some(e.to_string());
+                let shortest = crate::store::profile::MIN_PASSPHRASE.to_string();
+                if crate::store::profile::check_enumerator_id(&s.id.text).is_err() {
+                    s.error = Some(Notice::problem(Msg::BadEnumeratorId, &[&s.id.text]));
                     s.focus = SetupField::Id;
                 } else if s.pass.text.chars().count() < crate::store::profile::MIN_PASSPHRASE {
-                    s.error =
-                        Some(crate::store::profile::ProfileError::ShortPassphrase.to_string());
+                    s.error = Some(Notice::problem(Msg::ShortPassphrase, &[&shortest]));
                     s.focus = SetupField::Pass;
                 } else if s.pass.text != s.again.text {
-                    s.error = Some(
-                        Msg::PassphrasesDiffer
-                            .text(Lang::of_form_language(Some(&self.language)))
-                            .into(),
-                    );
+                    s.error = Some(Notice::problem(Msg::PassphrasesDiffer, &[]));
                     s.again.clear();
                     s.focus = SetupField::Again;
                 } else if s.recipients.text.trim().is_empty() {
-                    s.error = Some(
-                        "give the file of the data managers' keys (keys/recipients.txt)".into(),
-                    );
+                    s.error = Some(Notice::problem(Msg::RecipientsMissing, &[]));
                     s.focus = SetupField::Recipients;
                 } else {
                     let effect = Effect::CreateProfile {
@@ -648,13 +680,7 @@ impl App {
 
     fn open_draft(&mut self, draft: Draft) {
         let Some(entry) = self.forms.iter().find(|f| f.form.id == draft.form_id) else {
-            self.say(
-                format!(
-                    "the form '{}' of this draft is not installed; ask your supervisor",
-                    draft.form_id
-                ),
-                true,
-            );
+            self.say(Notice::problem(Msg::FormMissing, &[&draft.form_id]));
             self.go_home();
             return;
         };
@@ -663,18 +689,11 @@ impl App {
         let mut view = RecordView::new(session, draft, &self.language);
         view.resume_point();
         if !problems.is_empty() {
-            self.say(
-                format!(
-                    "{} answer(s) of this draft no longer fit the form: {}",
-                    problems.len(),
-                    problems
-                        .iter()
-                        .map(|p| p.path.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-                true,
-            );
+            let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
+            self.say(Notice::problem(
+                Msg::AnswersMisfit,
+                &[&problems.len().to_string(), &paths.join(", ")],
+            ));
         }
         self.page = Page::Record(Box::new(view));
     }
@@ -871,4 +890,9 @@ impl App {
             }
         }
     }
+}
+
+/// "2026-11-21 08:00" of a stored time.
+pub fn short_time(at: &str) -> String {
+    at.get(..16).unwrap_or(at).replace('T', " ")
 }

@@ -73,7 +73,7 @@ messages! {
     Question => "Question", "ຄຳຖາມ";
     Of => "of", "ຈາກ";
     Required => "required", "ຈຳເປັນ";
-    Saved => "Saved", "ບັນທຶກແລ້ວ";
+    Saved => "Saved {0}", "ບັນທຶກແລ້ວ {0}";
     NotSaved => "NOT SAVED", "ບໍ່ໄດ້ບັນທຶກ";
     TypeToFilter => "type to filter", "ພິມເພື່ອຄົ້ນຫາ";
     Showing => "showing", "ສະແດງ";
@@ -99,21 +99,115 @@ messages! {
     ReviewFinalize => "Finalize (Enter). The record is then encrypted for the data managers and can no longer be opened here.", "ສຳເລັດ (Enter). ຂໍ້ມູນຈະຖືກເຂົ້າລະຫັດໃຫ້ຜູ້ຈັດການຂໍ້ມູນ ແລະ ເປີດຢູ່ນີ້ບໍ່ໄດ້ອີກ.";
     ReviewProblems => "Fix these before finalizing (Enter goes to the question):", "ແກ້ໄຂສິ່ງເຫຼົ່ານີ້ກ່ອນ (Enter ເພື່ອໄປຫາຄຳຖາມ):";
     FinalizedStatus => "Record finalized and encrypted for the data managers.", "ສຳເລັດ ແລະ ເຂົ້າລະຫັດໃຫ້ຜູ້ຈັດການຂໍ້ມູນແລ້ວ.";
-    ConfirmDelete => "Delete this draft? Its answers are lost. y: delete   n: keep", "ລຶບຮ່າງນີ້ບໍ? ຄຳຕອບຈະເສຍໄປ. y: ລຶບ   n: ເກັບໄວ້";
-    ConfirmRemove => "Remove this entry and its answers? y: remove   n: keep", "ລຶບລາຍການນີ້ ແລະ ຄຳຕອບບໍ? y: ລຶບ   n: ເກັບໄວ້";
-    Deleted => "Draft deleted.", "ລຶບຮ່າງແລ້ວ.";
+    // Added for issue 15 point 8 (Lao to review): confirmations name
+    // what they delete; {0}, {1}... are the facts filled in.
+    ConfirmDelete => "Delete the draft \"{0}\" of {1}, started {2}? Its answers are lost. y: delete   n: keep", "ລຶບຮ່າງ \"{0}\" ຂອງ {1}, ເລີ່ມ {2} ບໍ? ຄຳຕອບຈະເສຍໄປ. y: ລຶບ   n: ເກັບໄວ້";
+    ConfirmRemove => "Remove entry {0} of \"{1}\" and its answers? y: remove   n: keep", "ລຶບລາຍການທີ {0} ຂອງ \"{1}\" ແລະ ຄຳຕອບບໍ? y: ລຶບ   n: ເກັບໄວ້";
+    Deleted => "Draft \"{0}\" deleted.", "ລຶບຮ່າງ \"{0}\" ແລ້ວ.";
     HelpTitle => "Keys", "ປຸ່ມ";
     Close => "Esc: close", "Esc: ປິດ";
     Outbox => "outbox", "ລໍຖ້າສົ່ງ";
     Language => "Language", "ພາສາ";
     ExportTitle => "Export the finalized records to a bundle", "ສົ່ງອອກຂໍ້ມູນທີ່ສຳເລັດແລ້ວເປັນຊຸດ";
     ExportPrompt => "Folder on the USB stick (e.g. /media/usb or E:\\)", "ໂຟນເດີໃນ USB (ເຊັ່ນ /media/usb ຫຼື E:\\)";
-    ExportDone => "Bundle written", "ຂຽນຊຸດຂໍ້ມູນແລ້ວ";
+    ExportDone => "Bundle written: {0} (in {1})", "ຂຽນຊຸດຂໍ້ມູນແລ້ວ: {0} (ໃນ {1})";
     OutboxEmpty => "The outbox is empty: nothing to export.", "ບໍ່ມີຂໍ້ມູນລໍຖ້າສົ່ງ.";
     Exporting => "Exporting", "ກຳລັງສົ່ງອອກ";
     AckTitle => "Import a supervisor's receipt", "ນຳເຂົ້າໃບຮັບຈາກຫົວໜ້າ";
     ReceiptFile => "Receipt file", "ໄຟລ໌ໃບຮັບ";
     DialogKeys => "Enter: go · Esc: cancel", "Enter: ຕົກລົງ · Esc: ຍົກເລີກ";
+    // Added for issue 15 point 8 (Lao to review): what the status line
+    // and the setup and unlock pages say, worded when drawn. A `Failed`
+    // line is followed by the detail the store gave (in English).
+    Receipted => "Receipt by {0} accepted: {1} record(s) of {2} purged from this laptop", "ຮັບໃບຮັບຈາກ {0} ແລ້ວ: {1} ລາຍການຂອງ {2} ຖືກລຶບອອກຈາກຄອມພິວເຕີນີ້ແລ້ວ";
+    ExportFailed => "The export did not finish", "ການສົ່ງອອກບໍ່ສຳເລັດ";
+    ReceiptFailed => "The receipt was not taken", "ບໍ່ໄດ້ຮັບໃບຮັບ";
+    OpenFailed => "The profile did not open", "ເປີດໂປຣໄຟລ໌ບໍ່ໄດ້";
+    CreateFailed => "The profile was not made", "ສ້າງໂປຣໄຟລ໌ບໍ່ໄດ້";
+    LoadFailed => "The draft did not open", "ເປີດຮ່າງບໍ່ໄດ້";
+    FinalizeFailed => "The record was not finalized", "ຂໍ້ມູນຍັງບໍ່ສຳເລັດ";
+    DeleteFailed => "The draft was not deleted", "ຮ່າງຍັງບໍ່ຖືກລຶບ";
+    WrongPassphrase => "wrong passphrase for profile '{0}'. Type it again; there is no recovery without it", "ລະຫັດຜ່ານຂອງໂປຣໄຟລ໌ '{0}' ບໍ່ຖືກ. ກະລຸນາພິມໃໝ່; ຖ້າລືມ ຈະກູ້ຄືນບໍ່ໄດ້";
+    FormMissing => "The form '{0}' of this draft is not installed; ask your supervisor", "ແບບຟອມ '{0}' ຂອງຮ່າງນີ້ບໍ່ໄດ້ຕິດຕັ້ງ; ກະລຸນາຖາມຫົວໜ້າ";
+    AnswersMisfit => "{0} answer(s) of this draft no longer fit the form: {1}", "{0} ຄຳຕອບຂອງຮ່າງນີ້ບໍ່ເຂົ້າກັບແບບຟອມແລ້ວ: {1}";
+    BadEnumeratorId => "Enumerator id '{0}' cannot be used: use 1 to 64 letters, digits, '.', '_', '-' or '@' (no spaces), e.g. enum-03", "ໃຊ້ລະຫັດພະນັກງານ '{0}' ບໍ່ໄດ້: ໃຊ້ຕົວອັກສອນລາຕິນ, ຕົວເລກ, '.', '_', '-' ຫຼື '@' 1 ຫາ 64 ຕົວ (ບໍ່ມີຍະຫວ່າງ), ເຊັ່ນ enum-03";
+    ShortPassphrase => "The passphrase is too short: use at least {0} characters", "ລະຫັດຜ່ານສັ້ນເກີນໄປ: ໃຊ້ຢ່າງໜ້ອຍ {0} ຕົວອັກສອນ";
+    RecipientsMissing => "Give the file of the data managers' keys (keys/recipients.txt)", "ກະລຸນາໃສ່ໄຟລ໌ກະແຈຂອງຜູ້ຈັດການຂໍ້ມູນ (keys/recipients.txt)";
+}
+
+impl Msg {
+    /// The text with its facts in place of {0}, {1}...: one pass, so a
+    /// fact that holds "{1}" stays as it is.
+    pub fn fill(self, lang: Lang, facts: &[String]) -> String {
+        let template = self.text(lang);
+        let mut out = String::with_capacity(template.len());
+        let mut rest = template;
+        while let Some(open) = rest.find('{') {
+            out.push_str(&rest[..open]);
+            let after = &rest[open + 1..];
+            let fact = after.find('}').and_then(|close| {
+                let n: usize = after[..close].parse().ok()?;
+                Some((facts.get(n)?, close))
+            });
+            match fact {
+                Some((fact, close)) => {
+                    out.push_str(fact);
+                    rest = &after[close + 1..];
+                }
+                None => {
+                    out.push('{');
+                    rest = after;
+                }
+            }
+        }
+        out.push_str(rest);
+        out
+    }
+}
+
+/// A message for the status line or a page: the facts, kept as they
+/// are, and the words, chosen when drawn, so F2 changes them too.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub words: Msg,
+    pub facts: Vec<String>,
+    /// What a lower layer said (the store, the export), after the words.
+    pub detail: Option<String>,
+    pub problem: bool,
+}
+
+impl Notice {
+    pub fn good(words: Msg, facts: &[&str]) -> Notice {
+        Notice {
+            words,
+            facts: facts.iter().map(|f| f.to_string()).collect(),
+            detail: None,
+            problem: false,
+        }
+    }
+
+    pub fn problem(words: Msg, facts: &[&str]) -> Notice {
+        Notice {
+            problem: true,
+            ..Notice::good(words, facts)
+        }
+    }
+
+    /// Something failed: what (worded), then why (as the layer said it).
+    pub fn failed(words: Msg, detail: impl Into<String>) -> Notice {
+        Notice {
+            detail: Some(detail.into()),
+            ..Notice::problem(words, &[])
+        }
+    }
+
+    pub fn text(&self, lang: Lang) -> String {
+        let words = self.words.fill(lang, &self.facts);
+        match &self.detail {
+            Some(d) => format!("{words}: {d}"),
+            None => words,
+        }
+    }
 }
 
 /// The help overlay: (keys, what they do) per line.
@@ -205,5 +299,18 @@ mod tests {
         assert_eq!(help(Lang::En).len(), help(Lang::Lo).len());
         assert_eq!(Lang::of_form_language(Some("Lao (lo)")), Lang::Lo);
         assert_eq!(Lang::of_form_language(Some("English (en)")), Lang::En);
+    }
+
+    #[test]
+    fn facts_fill_their_places_once() {
+        let facts = ["a {1}".to_string(), "b".to_string()];
+        assert_eq!(
+            Msg::ConfirmRemove.fill(Lang::En, &facts),
+            "Remove entry a {1} of \"b\" and its answers? y: remove   n: keep"
+        );
+        assert_eq!(Msg::Saved.fill(Lang::En, &[]), "Saved {0}");
+        let n = Notice::failed(Msg::ExportFailed, "disk full");
+        assert_eq!(n.text(Lang::En), "The export did not finish: disk full");
+        assert!(n.problem);
     }
 }

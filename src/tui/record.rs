@@ -360,9 +360,10 @@ impl RecordView {
         }
     }
 
-    /// Removes the repeat entry in view (or the last one, on "add another").
-    pub fn remove_instance(&mut self, now: DateTime) -> Option<Effect> {
-        let instance = match &self.screen {
+    /// The repeat entry in view (or the last one, on "add another"): its
+    /// path.
+    fn instance_in_view(&self) -> Option<Vec<(usize, usize)>> {
+        Some(match &self.screen {
             Screen::AddRepeat { path, repeat } => {
                 let n = self.session.instance_count(path, *repeat);
                 let mut p = path.clone();
@@ -370,7 +371,29 @@ impl RecordView {
                 p
             }
             _ => self.focused()?.path,
+        })
+    }
+
+    /// The repeat entry Ctrl-D would remove, as the enumerator knows it:
+    /// its number (from 1) and the repeat's label.
+    pub fn entry_in_view(&self) -> Option<(usize, String)> {
+        let instance = self.instance_in_view()?;
+        let &(repeat, index) = instance.last()?;
+        let pos = Pos {
+            path: instance[..instance.len() - 1].to_vec(),
+            node: repeat,
         };
+        let label = self.session.label(&pos);
+        let label = match label.lines().next() {
+            Some(l) if !l.is_empty() => l.to_string(),
+            _ => self.session.form().nodes[repeat].name.clone(),
+        };
+        Some((index + 1, label))
+    }
+
+    /// Removes the repeat entry in view (or the last one, on "add another").
+    pub fn remove_instance(&mut self, now: DateTime) -> Option<Effect> {
+        let instance = self.instance_in_view()?;
         self.session.remove_instance(&instance).ok()?;
         let (repeat, _) = *instance.last()?;
         let outer = instance[..instance.len() - 1].to_vec();

@@ -10,7 +10,10 @@ use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use serde_json::{Map, Value, json};
 
-use super::app::{Action, App, Effect, FormEntry, LAO, Opened, Overlay, Page, Pane, Setup};
+use super::app::{
+    Action, App, Effect, FormEntry, LAO, Opened, Overlay, Page, Pane, Receipted, Setup,
+};
+use super::chrome::{Msg, Notice};
 use super::input::Input;
 use super::record::Editor;
 use crate::form::dates::{DateTime, parse_datetime};
@@ -74,6 +77,35 @@ fn home() -> App {
         ],
     })));
     app
+}
+
+/// The store as it stands after an export or a receipt.
+fn opened_with(app: &App, listing: Vec<Listing>) -> Opened {
+    Opened {
+        listing,
+        ..app.who.clone().expect("opened")
+    }
+}
+
+fn error_text(error: &Option<Notice>) -> String {
+    error
+        .as_ref()
+        .map(|n| n.text(super::chrome::Lang::En))
+        .unwrap_or_default()
+}
+
+/// The screen's text, row by row.
+fn screen_text(app: &App, width: u16, height: u16) -> String {
+    let terminal = draw(app, width, height);
+    let buffer = terminal.backend().buffer();
+    let mut out = String::new();
+    for y in 0..buffer.area.height {
+        for x in 0..buffer.area.width {
+            out.push_str(buffer[(x, y)].symbol());
+        }
+        out.push('\n');
+    }
+    out
 }
 
 fn key(code: KeyCode) -> Action {
@@ -206,7 +238,7 @@ fn setup_checks_every_field_then_asks_to_create_the_profile() {
     type_text(&mut app, "enum 03");
     assert!(press(&mut app, KeyCode::Enter).is_none());
     let Page::Setup(s) = &app.page else { panic!() };
-    assert!(s.error.as_deref().unwrap_or("").contains("cannot be used"));
+    assert!(error_text(&s.error).contains("cannot be used"));
     press(&mut app, KeyCode::Home);
     press(&mut app, KeyCode::End);
     for _ in 0..3 {
@@ -221,7 +253,7 @@ fn setup_checks_every_field_then_asks_to_create_the_profile() {
     type_text(&mut app, "a long passphrasX");
     assert!(press(&mut app, KeyCode::Enter).is_none());
     let Page::Setup(s) = &app.page else { panic!() };
-    assert!(s.error.as_deref().unwrap_or("").contains("differ"));
+    assert!(error_text(&s.error).contains("differ"));
     assert_eq!(s.again.text, "", "the second passphrase is cleared");
     type_text(&mut app, "a long passphrase");
     match press(&mut app, KeyCode::Enter) {
@@ -256,7 +288,10 @@ fn unlock_asks_the_loop_and_shows_a_wrong_passphrase() {
         Some(Effect::Unlock { .. })
     ));
     assert!(matches!(app.page, Page::Busy));
-    app.update(Action::Opened(Err("wrong passphrase".into())));
+    app.update(Action::Opened(Err(Notice::problem(
+        Msg::WrongPassphrase,
+        &["enum-03"],
+    ))));
     assert!(matches!(app.page, Page::Unlock { error: Some(_), .. }));
     assert!(matches!(app.update(ctrl('c')), Some(Effect::Quit)));
 }
@@ -324,7 +359,7 @@ fn a_new_record_is_saved_at_its_first_answer_and_moves_on() {
     assert!(press(&mut app, KeyCode::Enter).is_none());
     assert_eq!(focused_name(&app), "m1725_meta_interview_type");
     app.update(Action::Saved(Ok(())));
-    assert!(app.status.as_ref().unwrap().0.starts_with("Saved 09:00:00"));
+    assert!(app.status_line().unwrap().0.starts_with("Saved 09:00:00"));
     // Esc goes home; the draft is listed.
     press(&mut app, KeyCode::Esc);
     assert!(matches!(app.page, Page::Home(_)));
@@ -523,7 +558,7 @@ fn screen_unlock() {
             forms(),
             Page::Unlock {
                 passphrase: Input::secret(),
-                error: Some("wrong passphrase for profile 'enum-03'".into()),
+                error: Some(Notice::problem(Msg::WrongPassphrase, &["enum-03"])),
             },
             now(),
         )
@@ -819,7 +854,7 @@ fn a_failed_save_is_shown_and_retried_on_leaving() {
     type_text(&mut app, "R07");
     saved(press(&mut app, KeyCode::Enter));
     app.update(Action::Saved(Err("the disk is full".into())));
-    let (text, problem) = app.status.clone().unwrap();
+    let (text, problem) = app.status_line().unwrap();
     assert!(problem && text.contains("NOT SAVED") && text.contains("disk is full"));
     let draft = saved(press(&mut app, KeyCode::Esc));
     assert_eq!(draft.answers["m0489_meta_survey_round"], "R07");
@@ -845,14 +880,14 @@ fn export_and_receipts_from_the_home_page() {
             l.state = State::Sent;
         }
     }
+    let opened = opened_with(&app, listing);
     app.update(Action::Exported(Ok((
         vec!["/media/usb/fieldkit-enum-03-1.zip".into()],
-        listing,
+        opened,
     ))));
     assert_eq!(app.progress, None);
     assert!(
-        app.status
-            .as_ref()
+        app.status_line()
             .unwrap()
             .0
             .contains("fieldkit-enum-03-1.zip")
@@ -874,7 +909,7 @@ fn export_and_receipts_from_the_home_page() {
         Some(Effect::Ack { .. })
     ));
     app.update(Action::Acked(Err("forged or damaged receipt".into())));
-    assert!(app.status.as_ref().unwrap().1, "shown as a problem");
+    assert!(app.status_line().unwrap().1, "shown as a problem");
 }
 
 #[test]
@@ -884,8 +919,8 @@ fn an_export_in_several_bundles_names_the_first_and_the_last() {
     let paths = (1..=3)
         .map(|n| format!("/media/usb/fieldkit-enum-03-ab-{n:06}.zip"))
         .collect();
-    app.update(Action::Exported(Ok((paths, listing))));
-    let (text, problem) = app.status.clone().unwrap();
+    app.update(Action::Exported(Ok((paths, opened_with(&app, listing)))));
+    let (text, problem) = app.status_line().unwrap();
     assert!(!problem, "{text}");
     assert!(
         text.contains("fieldkit-enum-03-ab-000001.zip … fieldkit-enum-03-ab-000003.zip (3)")
@@ -1437,4 +1472,78 @@ fn a_village_not_in_the_list_is_reached_with_enter() {
     saved(app.update(ctrl('u')));
     press(&mut app, KeyCode::Enter);
     assert_eq!(focused_name(&app), "m0306_meta_adm4_pcode_other");
+}
+
+// ----- issue 15 point 8: messages in the chosen language, whole --------
+
+#[test]
+fn saved_is_worded_in_the_language_chosen_after_it() {
+    let mut app = record("dtm_site_assessment", json!({}));
+    goto(&mut app, "m0489_meta_survey_round");
+    type_text(&mut app, "R07");
+    saved(press(&mut app, KeyCode::Enter));
+    app.update(Action::Saved(Ok(())));
+    assert_eq!(app.status_line().unwrap().0, "Saved 09:00:00");
+    // F2 on the record: the form's next language (Lao); the time stays.
+    press(&mut app, KeyCode::F(2));
+    assert_eq!(app.language, LAO);
+    assert_eq!(app.status_line().unwrap().0, "ບັນທຶກແລ້ວ 09:00:00");
+    assert!(screen_text(&app, 80, 24).contains("ບັນທຶກແລ້ວ 09:00:00"));
+}
+
+#[test]
+fn a_long_status_wraps_onto_more_rows_instead_of_losing_its_end() {
+    let mut app = home();
+    let opened = opened_with(&app, Vec::new());
+    app.update(Action::Acked(Ok((
+        Receipted {
+            by: "supervisor-vientiane-02".into(),
+            purged: 3,
+            bundle_id: "enum-07-000001-91a2c3d4e5f60718".into(),
+        },
+        opened,
+    ))));
+    for (w, h) in [(80, 24), (60, 20)] {
+        let shown = screen_text(&app, w, h);
+        // The last words are on screen, on a row of their own if need be.
+        assert!(shown.contains("purged from this"), "{shown}");
+        assert!(shown.contains("laptop"), "{shown}");
+        assert!(shown.contains("Enter open"), "the key hints stay: {shown}");
+    }
+    let mut lao = app;
+    lao.language = LAO.into();
+    let shown = screen_text(&lao, 80, 24);
+    assert!(shown.contains("ຄອມພິວເຕີນີ້ແລ້ວ"), "{shown}");
+}
+
+#[test]
+fn confirmations_name_what_they_delete() {
+    let mut app = home();
+    press(&mut app, KeyCode::Delete);
+    let shown = screen_text(&app, 80, 24);
+    assert!(
+        shown.contains("Sanamxay evacuation site 2026-11-20")
+            && shown.contains("DTM Site Assessment")
+            && shown.contains("2026-11-21 08:00"),
+        "{shown}"
+    );
+    press(&mut app, KeyCode::Char('y'));
+    app.update(Action::Deleted(Ok(
+        "01a00000-0000-7000-8000-000000000001".into()
+    )));
+    assert!(
+        app.status_line()
+            .unwrap()
+            .0
+            .contains("Sanamxay evacuation site 2026-11-20")
+    );
+
+    let mut app = record("dtm_site_assessment", Value::Object(site_complete()));
+    to_add_repeat(&mut app);
+    press(&mut app, KeyCode::Char('y'));
+    app.update(ctrl('d'));
+    assert_eq!(app.overlay, Some(Overlay::ConfirmRemove));
+    let shown = screen_text(&app, 80, 24);
+    assert!(shown.contains("Remove entry "), "{shown}");
+    assert!(!shown.contains("{0}") && !shown.contains("{1}"), "{shown}");
 }

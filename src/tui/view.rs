@@ -52,14 +52,26 @@ impl Theme {
     }
 }
 
+/// The most rows the status line takes.
+const STATUS_ROWS: u16 = 4;
+
 pub fn render(app: &App, frame: &mut Frame) {
     let theme = Theme { color: app.color };
     let area = frame.area();
+    // The status line grows to the rows its message needs (a few at most)
+    // rather than lose its end.
+    let said = app.status_line().filter(|_| app.progress.is_none());
+    let said_lines = said
+        .as_ref()
+        .map(|(text, _)| wrap(text, area.width as usize))
+        .unwrap_or_default();
+    let most = (area.height / 4).clamp(1, STATUS_ROWS);
+    let rows = (said_lines.len() as u16).clamp(1, most);
     let [top, body, keys, status] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Min(1),
         Constraint::Length(1),
-        Constraint::Length(1),
+        Constraint::Length(rows),
     ])
     .areas(area);
 
@@ -95,13 +107,21 @@ pub fn render(app: &App, frame: &mut Frame) {
             "░".repeat(room - filled)
         );
         frame.render_widget(para(bar).style(theme.heading()), status);
-    } else if let Some((text, problem)) = &app.status {
+    } else if let Some((_, problem)) = &said {
         let style = if *problem {
             theme.problem()
         } else {
             theme.good()
         };
-        frame.render_widget(para(text.as_str()).style(style), status);
+        let mut lines = said_lines;
+        if lines.len() > rows as usize {
+            lines.truncate(rows as usize);
+            if let Some(last) = lines.last_mut() {
+                *last = truncate(&format!("{last} …"), status.width as usize);
+            }
+        }
+        let lines: Vec<Line> = lines.into_iter().map(Line::raw).collect();
+        frame.render_widget(para(lines).style(style), status);
     }
 
     match &app.page {
@@ -216,7 +236,10 @@ fn setup(app: &App, s: &super::app::Setup, frame: &mut Frame, area: Rect, theme:
     }
     if let Some(e) = &s.error {
         lines.push(Line::raw(""));
-        lines.push(Line::styled(format!("! {e}"), theme.problem()));
+        lines.push(Line::styled(
+            format!("! {}", e.text(app.lang())),
+            theme.problem(),
+        ));
     }
     frame.render_widget(para(lines).wrap(Wrap { trim: false }), area);
     if let Some((x, y)) = cursor {
@@ -233,7 +256,7 @@ fn set_cursor(frame: &mut Frame, area: Rect, x: usize, y: usize) {
 fn unlock(
     app: &App,
     passphrase: &Input,
-    error: &Option<String>,
+    error: &Option<super::chrome::Notice>,
     frame: &mut Frame,
     area: Rect,
     theme: &Theme,
@@ -245,7 +268,10 @@ fn unlock(
     ];
     if let Some(e) = error {
         lines.push(Line::raw(""));
-        lines.push(Line::styled(format!("! {e}"), theme.problem()));
+        lines.push(Line::styled(
+            format!("! {}", e.text(app.lang())),
+            theme.problem(),
+        ));
     }
     frame.render_widget(para(lines).wrap(Wrap { trim: false }), area);
     let x = 2 + width(app.t(Msg::Passphrase)) + 2 + passphrase.cursor_column();
@@ -704,14 +730,24 @@ fn draw_overlay(app: &App, overlay: &Overlay, frame: &mut Frame, area: Rect, the
                 dialog(app, app.t(Msg::ReceiptFile), file, theme),
             )
         }
-        Overlay::ConfirmDelete { .. } => (
+        Overlay::ConfirmDelete { id } => (
             "",
-            vec![Line::styled(app.t(Msg::ConfirmDelete), theme.problem())],
+            vec![Line::styled(
+                Msg::ConfirmDelete.fill(app.lang(), &app.draft_words(id)),
+                theme.problem(),
+            )],
         ),
-        Overlay::ConfirmRemove => (
-            "",
-            vec![Line::styled(app.t(Msg::ConfirmRemove), theme.problem())],
-        ),
+        Overlay::ConfirmRemove => {
+            let Page::Record(r) = &app.page else { return };
+            let (n, label) = r.entry_in_view().unwrap_or_default();
+            (
+                "",
+                vec![Line::styled(
+                    Msg::ConfirmRemove.fill(app.lang(), &[n.to_string(), label]),
+                    theme.problem(),
+                )],
+            )
+        }
         Overlay::Jump { cursor } => {
             let Page::Record(r) = &app.page else { return };
             let entries = r.jump_entries();
