@@ -15,7 +15,7 @@ use super::input::Input;
 use super::record::{self, RecordView};
 use crate::form::dates::DateTime;
 use crate::form::{Env, Form, Session};
-use crate::store::{Draft, Listing, State};
+use crate::store::{Draft, Listing, State, Tallies};
 
 /// A form the enumerator can fill, with the hash records name it by.
 #[derive(Debug, Clone)]
@@ -32,6 +32,8 @@ pub struct Opened {
     pub enumerator: String,
     pub device_id: String,
     pub listing: Vec<Listing>,
+    /// Per form id, what was sent and receipted (kept after a purge).
+    pub tallies: Tallies,
 }
 
 /// What a receipt did.
@@ -295,6 +297,11 @@ impl App {
             }
         }
         c
+    }
+
+    /// What was sent and receipted of a form, if anything ever was.
+    pub fn tally(&self, form_id: &str) -> Option<&crate::store::FormTally> {
+        self.who.as_ref()?.tallies.get(form_id)
     }
 
     fn say(&mut self, notice: Notice) {

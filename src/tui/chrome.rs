@@ -132,6 +132,8 @@ messages! {
     AnswersMisfit => "{0} answer(s) of this draft no longer fit the form: {1}", "{0} ຄຳຕອບຂອງຮ່າງນີ້ບໍ່ເຂົ້າກັບແບບຟອມແລ້ວ: {1}";
     BadEnumeratorId => "Enumerator id '{0}' cannot be used: use 1 to 64 letters, digits, '.', '_', '-' or '@' (no spaces), e.g. enum-03", "ໃຊ້ລະຫັດພະນັກງານ '{0}' ບໍ່ໄດ້: ໃຊ້ຕົວອັກສອນລາຕິນ, ຕົວເລກ, '.', '_', '-' ຫຼື '@' 1 ຫາ 64 ຕົວ (ບໍ່ມີຍະຫວ່າງ), ເຊັ່ນ enum-03";
     ShortPassphrase => "The passphrase is too short: use at least {0} characters", "ລະຫັດຜ່ານສັ້ນເກີນໄປ: ໃຊ້ຢ່າງໜ້ອຍ {0} ຕົວອັກສອນ";
+    // Added for issue 15 point 11 (Lao to review): a form's history.
+    History => "sent {0}, last {1} · receipted {2}, last {3}", "ສົ່ງແລ້ວ {0}, ຫຼ້າສຸດ {1} · ໄດ້ໃບຮັບ {2}, ຫຼ້າສຸດ {3}";
     RecipientsMissing => "Give the file of the data managers' keys (keys/recipients.txt)", "ກະລຸນາໃສ່ໄຟລ໌ກະແຈຂອງຜູ້ຈັດການຂໍ້ມູນ (keys/recipients.txt)";
 }
 

@@ -152,6 +152,7 @@ impl Runtime {
             enumerator: store.profile().public.enumerator_id.clone(),
             device_id: store.profile().public.device_id.clone(),
             listing,
+            tallies: store.tallies().map_err(|e| e.to_string())?,
         })
     }
 

@@ -55,6 +55,7 @@ fn home() -> App {
     app.update(Action::Opened(Ok(Opened {
         enumerator: "enum-03".into(),
         device_id: "device-1".into(),
+        tallies: Default::default(),
         listing: vec![
             listing(
                 "01a00000-0000-7000-8000-000000000001",
@@ -1086,6 +1087,7 @@ fn every_kind_app() -> App {
         enumerator: "enum-03".into(),
         device_id: "device-1".into(),
         listing: Vec::new(),
+        tallies: Default::default(),
     })));
     press(&mut app, KeyCode::Enter);
     assert!(matches!(app.page, Page::Record(_)));
@@ -1546,4 +1548,45 @@ fn confirmations_name_what_they_delete() {
     let shown = screen_text(&app, 80, 24);
     assert!(shown.contains("Remove entry "), "{shown}");
     assert!(!shown.contains("{0}") && !shown.contains("{1}"), "{shown}");
+}
+
+// ----- issue 15 point 11: the home page keeps a history -----------------
+
+#[test]
+fn the_home_page_keeps_what_was_sent_and_receipted_after_a_purge() {
+    let mut app = home();
+    let mut tallies = crate::store::Tallies::new();
+    tallies.insert(
+        "dtm_flow_monitoring".into(),
+        crate::store::FormTally {
+            sent: 3,
+            receipted: 2,
+            last_export: "2026-11-20T16:00:00.000+07:00".into(),
+            last_receipt: "2026-11-21T10:00:00.000+07:00".into(),
+        },
+    );
+    let listing = Vec::new();
+    let opened = Opened {
+        tallies,
+        ..opened_with(&app, listing)
+    };
+    app.update(Action::Acked(Ok((
+        Receipted {
+            by: "sup-01".into(),
+            purged: 2,
+            bundle_id: "enum-03-000001".into(),
+        },
+        opened,
+    ))));
+    assert_eq!(app.counts("dtm_flow_monitoring"), (0, 0, 0));
+    for (w, h) in [(80, 24), (60, 20)] {
+        let shown = screen_text(&app, w, h);
+        assert!(
+            shown.contains("sent 3, last 2026-11-20 · receipted 2, last 2026-11-21"),
+            "{shown}"
+        );
+    }
+    app.language = LAO.into();
+    let shown = screen_text(&app, 80, 24);
+    assert!(shown.contains("ສົ່ງແລ້ວ 3"), "{shown}");
 }

@@ -140,7 +140,16 @@ fn export_and_receipt_from_the_screen() {
     assert!(term.wait_for("Receipt file"), "{}", term.screen());
     term.send(receipt.to_str().unwrap(), &["Enter"]);
     assert!(term.wait_for("2 record(s)"), "{}", term.screen());
-    assert!(term.screen().contains("0 ·   0 ·   0"), "{}", term.screen());
+    let screen = term.screen();
+    assert!(screen.contains("0 ·   0 ·   0"), "{screen}");
+    // The whole message is on screen at 80x24, its end too (issue 15
+    // point 8), and the form's history stays after the purge (point 11).
+    let flat = screen.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(flat.contains("purged from this laptop"), "{screen}");
+    assert!(
+        screen.contains("sent 2, last ") && screen.contains("receipted 2, last "),
+        "{screen}"
+    );
     term.send("q", &[]);
     assert!(gone(&term));
     assert_eq!(
