@@ -12,6 +12,7 @@ use super::app::Effect;
 use super::chrome::{Lang, Msg};
 use super::input::Input;
 use crate::form::dates::DateTime;
+use crate::form::model::Node;
 use crate::form::{Kind, Pos, Screen, Session, ViolationKind};
 use crate::store::{Draft, Listing};
 
@@ -179,8 +180,17 @@ impl RecordView {
             Kind::Acknowledge => Editor::Acknowledge,
             Kind::Note => Editor::Note,
             _ if node.read_only || node.calculation.is_some() => Editor::Note,
-            _ => Editor::Text(Input::new(self.session.raw_value(&pos))),
+            _ => Editor::Text(Input::new(&self.shown_raw(&pos))),
         };
+    }
+
+    /// An answer as its editor shows it: a month-year date as YYYY-MM, a
+    /// year as YYYY (stored as XLSForm stores them, YYYY-MM-01, YYYY-01-01).
+    pub fn shown_raw(&self, pos: &Pos) -> String {
+        let node = &self.session.form().nodes[pos.node];
+        DateShape::of(node)
+            .shown(self.session.raw_value(pos))
+            .to_string()
     }
 
     /// Re-filters the choice list after the filter or other answers changed.
@@ -200,7 +210,7 @@ impl RecordView {
     /// Sets an answer; `Some(Save)` when it changed. A refused answer
     /// (wrong type) leaves a message and changes nothing.
     fn commit(&mut self, pos: &Pos, raw: &str, now: DateTime) -> Result<Option<Effect>, ()> {
-        if self.session.raw_value(pos) == raw {
+        if self.session.raw_value(pos) == raw || self.shown_raw(pos) == raw {
             return Ok(None);
         }
         match self.session.answer(pos, raw) {
@@ -487,7 +497,7 @@ impl RecordView {
                 })
                 .collect::<Vec<_>>()
                 .join(", "),
-            _ => value.to_string(),
+            _ => self.shown_raw(pos),
         }
     }
 
@@ -739,7 +749,8 @@ impl RecordView {
                     }
                     // Ctrl-T: today (or now), answered at once.
                     KeyCode::Char('t') if ctrl => {
-                        let Some(today) = today(&kind, now) else {
+                        let node = &self.session.form().nodes[pos.node];
+                        let Some(today) = today(&kind, DateShape::of(node), now) else {
                             return Outcome::Stay(None);
                         };
                         *input = Input::new(&today);
@@ -815,13 +826,60 @@ fn last_inside(form: &crate::form::Form, id: usize) -> usize {
 }
 
 /// What Ctrl-T answers on a date, time or date-time question.
-fn today(kind: &Kind, now: DateTime) -> Option<String> {
+fn today(kind: &Kind, shape: DateShape, now: DateTime) -> Option<String> {
     let stamp = now.to_string();
     match kind {
-        Kind::Date => Some(crate::form::dates::format_date(now.local_date())),
+        Kind::Date => {
+            let date = crate::form::dates::format_date(now.local_date());
+            Some(shape.shown(&date).to_string())
+        }
         Kind::Time => stamp.get(11..16).map(str::to_string),
         Kind::DateTime => stamp.get(..16).map(str::to_string),
         _ => None,
+    }
+}
+
+/// How a date question is typed: the whole date, or XLSForm's
+/// `month-year` and `year` appearances.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DateShape {
+    Day,
+    MonthYear,
+    Year,
+}
+
+impl DateShape {
+    pub fn of(node: &Node) -> DateShape {
+        if node.kind != Kind::Date {
+            DateShape::Day
+        } else if node.has_appearance("month-year") {
+            DateShape::MonthYear
+        } else if node.has_appearance("year") {
+            DateShape::Year
+        } else {
+            DateShape::Day
+        }
+    }
+
+    /// What the empty editor shows as the shape to type.
+    pub fn placeholder(self) -> &'static str {
+        match self {
+            DateShape::Day => "YYYY-MM-DD",
+            DateShape::MonthYear => "YYYY-MM",
+            DateShape::Year => "YYYY",
+        }
+    }
+
+    /// A stored date (YYYY-MM-DD) as this shape is typed; anything else
+    /// as it is.
+    pub fn shown(self, stored: &str) -> &str {
+        let is_date =
+            stored.len() == 10 && stored.as_bytes()[4] == b'-' && stored.as_bytes()[7] == b'-';
+        match self {
+            DateShape::MonthYear if is_date => &stored[..7],
+            DateShape::Year if is_date => &stored[..4],
+            _ => stored,
+        }
     }
 }
 

@@ -1590,3 +1590,108 @@ fn the_home_page_keeps_what_was_sent_and_receipted_after_a_purge() {
     let shown = screen_text(&app, 80, 24);
     assert!(shown.contains("ສົ່ງແລ້ວ 3"), "{shown}");
 }
+
+// ----- issue 15 point 5: month-year and year dates on screen -----------
+
+const MONTHS: &str = r#"
+[settings]
+form_id = "months"
+version = "1"
+form_title = { "English (en)" = "Months", "Lao (lo)" = "ເດືອນ" }
+default_language = "English (en)"
+
+[[survey]]
+type = "date"
+name = "d_month"
+appearance = "month-year"
+label = { "English (en)" = "Arrived (month and year)", "Lao (lo)" = "ມາຮອດ (ເດືອນ ແລະ ປີ)" }
+
+[[survey]]
+type = "date"
+name = "d_year"
+appearance = "year"
+label = { "English (en)" = "Born (year)", "Lao (lo)" = "ເກີດ (ປີ)" }
+
+[[survey]]
+type = "date"
+name = "d_day"
+label = { "English (en)" = "Interview date", "Lao (lo)" = "ວັນທີສຳພາດ" }
+"#;
+
+/// A draft of the MONTHS form holding `answers`, opened.
+fn months_app(answers: Value) -> App {
+    let form = crate::form::load::load_str(MONTHS, std::path::Path::new("months.toml"))
+        .expect("the test form loads");
+    let sha256 = crate::bundle::sha256_hex(MONTHS.as_bytes());
+    let entry = FormEntry {
+        form: std::sync::Arc::new(form),
+        sha256: sha256.clone(),
+        text: std::sync::Arc::new(MONTHS.as_bytes().to_vec()),
+    };
+    let mut app = App::new(vec![entry], Page::Busy, now());
+    app.update(Action::Opened(Ok(Opened {
+        enumerator: "enum-03".into(),
+        device_id: "device-1".into(),
+        listing: Vec::new(),
+        tallies: Default::default(),
+    })));
+    let mut draft = Draft::new("months", "1", &sha256, &now().to_string());
+    draft.answers = answers.as_object().cloned().unwrap_or_default();
+    app.update(Action::DraftLoaded(Ok(draft)));
+    assert!(matches!(app.page, Page::Record(_)));
+    app
+}
+
+fn editor_text(app: &App) -> String {
+    let Page::Record(r) = &app.page else {
+        panic!("not on a record")
+    };
+    match &r.editor {
+        Editor::Text(input) => input.text.clone(),
+        other => panic!("not a text editor: {other:?}"),
+    }
+}
+
+#[test]
+fn month_year_and_year_dates_are_typed_and_shown_in_their_shape() {
+    let mut app = months_app(json!({"d_month": "2026-09-01", "d_year": "2025-01-01"}));
+    // Resumed: the stored dates are shown as they are typed.
+    goto(&mut app, "d_month");
+    assert_eq!(editor_text(&app), "2026-09");
+    assert!(screen_text(&app, 80, 24).contains("> 2026-09 "));
+    // Leaving it unchanged changes nothing.
+    assert!(press(&mut app, KeyCode::PageDown).is_none());
+    assert_eq!(focused_name(&app), "d_year");
+    assert_eq!(editor_text(&app), "2025");
+    // The review page shows them so too.
+    app.update(ctrl('f'));
+    let shown = screen_text(&app, 80, 24);
+    assert!(
+        shown.contains("2026-09") && !shown.contains("2026-09-01"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains(": 2025") && !shown.contains("2025-01-01"),
+        "{shown}"
+    );
+    press(&mut app, KeyCode::Esc);
+
+    // Empty, the editor shows the shape to type; Ctrl-T gives this
+    // month, this year, today.
+    for (name, shape, today) in [
+        ("d_month", "YYYY-MM", "2026-11"),
+        ("d_year", "YYYY", "2026"),
+        ("d_day", "YYYY-MM-DD", "2026-11-22"),
+    ] {
+        goto(&mut app, name);
+        app.update(ctrl('u'));
+        assert_eq!(editor_text(&app), "");
+        let shown = screen_text(&app, 80, 24);
+        assert!(shown.contains(&format!(">  {shape} ")), "{name}: {shown}");
+        if shape == "YYYY-MM-DD" {
+            assert!(!shown.contains("YYYY-MM "), "{shown}");
+        }
+        app.update(ctrl('t'));
+        assert_eq!(editor_text(&app), today, "{name}");
+    }
+}

@@ -590,7 +590,7 @@ fn record(app: &App, r: &RecordView, frame: &mut Frame, area: Rect, theme: &Them
         match (&r.editor, focused) {
             (Editor::Text(input), true) => {
                 let example = match node.kind {
-                    Kind::Date => "YYYY-MM-DD",
+                    Kind::Date => super::record::DateShape::of(node).placeholder(),
                     Kind::Time => "HH:MM",
                     Kind::DateTime => "YYYY-MM-DDTHH:MM",
                     Kind::Geopoint => "lat lon [alt [acc]]",
