@@ -4,12 +4,24 @@
 //! save, finalize, delete) and feeds the result back. It blocks on the
 //! terminal between keys, so an idle screen costs no CPU. The terminal is
 //! restored on quit, on error and on panic (ratatui's hook).
+//!
+//! The parts: `app` (the model and `update`), `action` (what passes
+//! between the model and this loop), `keys` (what keys do), `setup`,
+//! `record` (a record being filled), `editing` (keys on a record),
+//! `review` (the jump list and the review page), `input` (a line editor),
+//! `words` (the program's words in English and Lao), `view/` (drawing,
+//! a file per page). No module here imports one that imports it.
 
+pub mod action;
 pub mod app;
-pub mod chrome;
+pub mod editing;
 pub mod input;
+pub mod keys;
 pub mod record;
+pub mod review;
+pub mod setup;
 pub mod view;
+pub mod words;
 
 use std::fs::File;
 use std::path::PathBuf;
@@ -23,8 +35,8 @@ use crate::paths;
 use crate::store::profile::{self, Home};
 use crate::store::{Store, StoreError};
 use app::{Action, App, Effect, FormEntry, Opened, Page, Receipted, Setup};
-use chrome::{Msg, Notice};
 use input::Input;
+use words::{Msg, Notice};
 
 /// Everything the loop owns besides the model.
 pub struct Runtime {
@@ -277,7 +289,7 @@ pub fn start(globals: &Globals) -> Result<(App, Runtime)> {
         let passphrase = globals.passphrase("", false)?;
         let opened = runtime
             .unlock(&passphrase)
-            .map_err(|e| anyhow::Error::msg(e.text(chrome::Lang::En)))?;
+            .map_err(|e| anyhow::Error::msg(e.text(words::Lang::En)))?;
         app.update(Action::Opened(Ok(opened)));
     }
     Ok((app, runtime))

@@ -1,6 +1,9 @@
 //! The TUI without a terminal: the update function driven by actions
 //! (state in, action in, state and effect out), and every screen drawn to
 //! a TestBackend at 80x24 and 60x20, in English and in Lao, snapshotted.
+//! One file over 700 lines: the snapshot files are named after this
+//! module (`fieldkit__tui__tests__*`), and the fixtures are shared by
+//! every test here.
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -13,9 +16,9 @@ use serde_json::{Map, Value, json};
 use super::app::{
     Action, App, Effect, FormEntry, LAO, Opened, Overlay, Page, Pane, Receipted, Setup,
 };
-use super::chrome::{Msg, Notice};
 use super::input::Input;
 use super::record::Editor;
+use super::words::{Msg, Notice};
 use crate::form::dates::{DateTime, parse_datetime};
 use crate::store::{Draft, Listing, State};
 
@@ -91,7 +94,7 @@ fn opened_with(app: &App, listing: Vec<Listing>) -> Opened {
 fn error_text(error: &Option<Notice>) -> String {
     error
         .as_ref()
-        .map(|n| n.text(super::chrome::Lang::En))
+        .map(|n| n.text(super::words::Lang::En))
         .unwrap_or_default()
 }
 
@@ -215,10 +218,7 @@ fn snapshots(name: &str, make: impl Fn() -> App) {
     for (lang, suffix) in [(None, "en"), (Some(LAO), "lo")] {
         let mut app = make();
         if let Some(l) = lang {
-            app.language = l.into();
-            if let Page::Record(r) = &mut app.page {
-                r.set_language(l);
-            }
+            app.set_language(l);
         }
         for (w, h) in [(80, 24), (60, 20)] {
             let terminal = draw(&app, w, h);
@@ -501,7 +501,7 @@ fn the_jump_list_shows_states_and_moves() {
         r.session.form().nodes[entries[cursor].pos.node].name,
         "ki_type"
     );
-    assert_eq!(entries[cursor].state, super::record::QuestionState::Missing);
+    assert_eq!(entries[cursor].state, super::review::QuestionState::Missing);
     press(&mut app, KeyCode::Up);
     press(&mut app, KeyCode::Enter);
     assert!(app.overlay.is_none());
@@ -517,7 +517,7 @@ fn the_language_switches_labels_and_chrome() {
     assert_eq!(app.language, LAO);
     let Page::Record(r) = &app.page else { panic!() };
     assert_ne!(r.session.label(&r.focused().unwrap()), english);
-    assert_eq!(app.lang(), super::chrome::Lang::Lo);
+    assert_eq!(app.lang(), super::words::Lang::Lo);
 }
 
 #[test]
@@ -1331,10 +1331,10 @@ fn ctrl_t_answers_today_on_a_date() {
     assert!(app.update(ctrl('t')).is_none());
     assert_eq!(raw(&app), "");
     let Page::Record(r) = &app.page else { panic!() };
-    assert_eq!(super::view::hint_for_tests(r), super::chrome::Msg::FormKeys);
+    assert_eq!(super::view::hint_for_tests(r), super::words::Msg::FormKeys);
     goto(&mut app, "t_date");
     let Page::Record(r) = &app.page else { panic!() };
-    assert_eq!(super::view::hint_for_tests(r), super::chrome::Msg::DateKeys);
+    assert_eq!(super::view::hint_for_tests(r), super::words::Msg::DateKeys);
 }
 
 #[test]
@@ -1388,12 +1388,12 @@ fn the_review_lists_every_answer_in_the_language_and_jumps_to_it() {
     app.update(ctrl('f'));
     let Page::Record(r) = &app.page else { panic!() };
     let items = r.review_items();
-    assert_eq!(items[0], super::record::ReviewItem::Finalize);
+    assert_eq!(items[0], super::review::ReviewItem::Finalize);
     // Choice labels, not names.
     let sex = items
         .iter()
         .find_map(|i| match i {
-            super::record::ReviewItem::Question { entry, answer }
+            super::review::ReviewItem::Question { entry, answer }
                 if r.session.form().nodes[entry.pos.node].name == "m1470_meta_enum_sex" =>
             {
                 Some(answer.clone())
@@ -1415,7 +1415,7 @@ fn the_review_lists_every_answer_in_the_language_and_jumps_to_it() {
     };
     assert_eq!(cursor, items.len() - 1);
     let frame = format!("{:?}", draw(&app, 80, 24).backend());
-    let super::record::ReviewItem::Question { entry, .. } = &items[cursor] else {
+    let super::review::ReviewItem::Question { entry, .. } = &items[cursor] else {
         panic!()
     };
     assert!(
@@ -1441,7 +1441,7 @@ fn problems_wrap_their_reasons_instead_of_losing_their_end() {
     let mut app = record("dtm_site_assessment", site_without(&["wash_num_latrines"]));
     app.update(ctrl('f'));
     let Page::Record(r) = &app.page else { panic!() };
-    let Some(super::record::ReviewItem::Problem { text, .. }) = r.review_items().first().cloned()
+    let Some(super::review::ReviewItem::Problem { text, .. }) = r.review_items().first().cloned()
     else {
         panic!("a problem first")
     };

@@ -1,9 +1,9 @@
-//! The program's own words on screen (the chrome), in English and Lao, in
+//! The program's own words on screen (as opposed to the form's), in English and Lao, in
 //! one table so that a translator reviews them in one place. The form's
 //! own text comes from the form. The Lao column is a draft: a Lao speaker
 //! must review it before fielding (README, "Lao text to review").
 
-/// The language of the chrome.
+/// The language of the program's words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {
     En,
@@ -22,7 +22,7 @@ impl Lang {
 
 macro_rules! messages {
     ($($name:ident => $en:literal, $lo:literal;)*) => {
-        /// Every message of the chrome.
+        /// Every message of the program.
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
         pub enum Msg { $($name),* }
 
