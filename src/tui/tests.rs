@@ -1695,3 +1695,22 @@ fn month_year_and_year_dates_are_typed_and_shown_in_their_shape() {
         assert_eq!(editor_text(&app), today, "{name}");
     }
 }
+
+// ----- issue 16: the review page is made when it opens -----------------
+
+#[test]
+fn the_review_page_is_made_when_it_opens_and_again_in_another_language() {
+    let mut app = record("dtm_site_assessment", Value::Object(site_complete()));
+    assert!(app.review.is_empty());
+    app.update(ctrl('f'));
+    let Page::Record(r) = &app.page else { panic!() };
+    assert_eq!(app.review, r.review_items());
+    let english = app.review.clone();
+    press(&mut app, KeyCode::Down);
+    assert_eq!(app.overlay, Some(Overlay::Review { cursor: 1 }));
+    assert_eq!(app.review, english, "kept while moving in it");
+    app.set_language(LAO);
+    let Page::Record(r) = &app.page else { panic!() };
+    assert_ne!(app.review, english);
+    assert_eq!(app.review, r.review_items());
+}

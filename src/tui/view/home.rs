@@ -5,7 +5,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders};
 
-use super::{Theme, list_row, para, shaped, title_of, truncate, width};
+use super::parts::{Theme, list_row, para, shaped, title_of, truncate, width};
 use crate::tui::app::{App, HomePage, Pane};
 use crate::tui::words::Msg;
 

@@ -7,7 +7,7 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Wrap};
 
-use super::{Theme, para, set_cursor, shaped, truncate, wrap};
+use super::parts::{Theme, para, set_cursor, shaped, truncate, wrap};
 use crate::tui::app::{App, Overlay, Page};
 use crate::tui::input::Input;
 use crate::tui::review::{QuestionState, ReviewItem};

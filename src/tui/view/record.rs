@@ -7,7 +7,7 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Wrap;
 
-use super::{Theme, para, set_cursor, title_of, truncate, width, wrap};
+use super::parts::{Theme, para, set_cursor, title_of, truncate, width, wrap};
 use crate::form::{Kind, Screen};
 use crate::tui::app::App;
 use crate::tui::record::{DateShape, Editor, RecordView};

@@ -5,7 +5,7 @@ use ratatui::layout::Rect;
 use ratatui::text::Line;
 use ratatui::widgets::Wrap;
 
-use super::{Theme, input_line, para, set_cursor, width, wrap};
+use super::parts::{Theme, input_line, para, set_cursor, width, wrap};
 use crate::tui::app::{App, SetupField};
 use crate::tui::input::Input;
 use crate::tui::words::Msg;
