@@ -1,10 +1,11 @@
 //! What a key does on a record page: move between questions and pages,
 //! type, pick, tick, clear, give today's date. Enter never picks.
 
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::crossterm::event::KeyEvent;
 
 use super::action::Effect;
 use super::input::Input;
+use super::keymap::{Command, Context, command};
 use super::record::{DateShape, Editor, RecordView};
 use super::words::{Lang, Msg};
 use crate::form::dates::DateTime;
@@ -18,50 +19,64 @@ pub enum AfterKey {
 }
 
 impl RecordView {
+    /// The contexts a key is looked up in on this page, first first.
+    pub fn key_contexts(&self) -> &'static [Context] {
+        if let Screen::AddRepeat { .. } = self.screen {
+            return &[Context::AddRepeat];
+        }
+        let kind = self
+            .focused()
+            .map(|p| &self.session.form().nodes[p.node].kind);
+        match &self.editor {
+            Editor::Choices(c) if c.multiple => &[Context::Question, Context::Ticks],
+            Editor::Choices(_) => &[Context::Question, Context::List],
+            Editor::Acknowledge => &[Context::Question, Context::Ack],
+            Editor::Text(_) if matches!(kind, Some(Kind::Date | Kind::Time | Kind::DateTime)) => {
+                &[Context::Question, Context::Date, Context::Text]
+            }
+            Editor::Text(_) => &[Context::Question, Context::Text],
+            Editor::Note | Editor::Nothing => &[Context::Question],
+        }
+    }
+
     pub fn key(&mut self, key: KeyEvent, now: DateTime) -> AfterKey {
-        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        let pressed = command(self.key_contexts(), &key);
         if let Screen::AddRepeat { path, repeat } = self.screen.clone() {
-            return match key.code {
-                KeyCode::Enter | KeyCode::Char('y') | KeyCode::Char('Y') => {
-                    match self.session.add_instance(&path, repeat) {
-                        Ok(inner) => {
-                            self.dirty = true;
-                            let first = self
-                                .session
-                                .screens()
-                                .into_iter()
-                                .find(|s| screen_in(s, &inner));
-                            if let Some(s) = first {
-                                self.show(s, 0);
-                            }
-                            let name = self.session.form().nodes[repeat].name.clone();
-                            AfterKey::Stay(Some(self.save(now, &name)))
+            return match pressed {
+                Some(Command::AddEntry) => match self.session.add_instance(&path, repeat) {
+                    Ok(inner) => {
+                        self.dirty = true;
+                        let first = self
+                            .session
+                            .screens()
+                            .into_iter()
+                            .find(|s| screen_in(s, &inner));
+                        if let Some(s) = first {
+                            self.show(s, 0);
                         }
-                        Err(e) => {
-                            let message = self.session.explain(&e);
-                            self.messages.insert(
-                                Pos {
-                                    path: path.clone(),
-                                    node: repeat,
-                                },
-                                message,
-                            );
-                            AfterKey::Stay(None)
-                        }
+                        let name = self.session.form().nodes[repeat].name.clone();
+                        AfterKey::Stay(Some(self.save(now, &name)))
                     }
-                }
-                KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::PageDown => {
+                    Err(e) => {
+                        let message = self.session.explain(&e);
+                        self.messages.insert(
+                            Pos {
+                                path: path.clone(),
+                                node: repeat,
+                            },
+                            message,
+                        );
+                        AfterKey::Stay(None)
+                    }
+                },
+                Some(Command::NextPage) => {
                     if self.next_page() {
                         AfterKey::Stay(None)
                     } else {
                         AfterKey::End(None)
                     }
                 }
-                KeyCode::PageUp => {
-                    self.previous_page();
-                    AfterKey::Stay(None)
-                }
-                KeyCode::Char('p') if ctrl => {
+                Some(Command::PreviousPage) => {
                     self.previous_page();
                     AfterKey::Stay(None)
                 }
@@ -75,8 +90,8 @@ impl RecordView {
                 AfterKey::End(None)
             };
         };
-        match key.code {
-            KeyCode::PageDown => {
+        match pressed {
+            Some(Command::NextPage) => {
                 let effect = self.commit_pending(now);
                 if self.next_page() {
                     AfterKey::Stay(effect)
@@ -84,25 +99,12 @@ impl RecordView {
                     AfterKey::End(effect)
                 }
             }
-            KeyCode::Char('n') if ctrl => {
-                let effect = self.commit_pending(now);
-                if self.next_page() {
-                    AfterKey::Stay(effect)
-                } else {
-                    AfterKey::End(effect)
-                }
-            }
-            KeyCode::PageUp => {
+            Some(Command::PreviousPage) => {
                 let effect = self.commit_pending(now);
                 self.previous_page();
                 AfterKey::Stay(effect)
             }
-            KeyCode::Char('p') if ctrl => {
-                let effect = self.commit_pending(now);
-                self.previous_page();
-                AfterKey::Stay(effect)
-            }
-            KeyCode::Tab => {
+            Some(Command::NextField) => {
                 let effect = self.commit_pending(now);
                 if self.focus + 1 < self.questions().len() {
                     self.focus += 1;
@@ -110,7 +112,7 @@ impl RecordView {
                 }
                 AfterKey::Stay(effect)
             }
-            KeyCode::BackTab => {
+            Some(Command::PreviousField) => {
                 let effect = self.commit_pending(now);
                 if self.focus > 0 {
                     self.focus -= 1;
@@ -118,8 +120,8 @@ impl RecordView {
                 }
                 AfterKey::Stay(effect)
             }
-            KeyCode::Enter => self.enter(&pos, now),
-            _ => self.edit(&pos, key, now),
+            Some(Command::Submit) => self.enter(&pos, now),
+            other => self.edit(&pos, other, key, now),
         }
     }
 
@@ -206,44 +208,45 @@ impl RecordView {
         self.commit(pos, &raw, now).ok().flatten()
     }
 
-    fn edit(&mut self, pos: &Pos, key: KeyEvent, now: DateTime) -> AfterKey {
-        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    /// A key on the editor in focus: its command (a field's Up and Down,
+    /// Ctrl-T, picking, clearing, moving in a list) or, with none or one
+    /// that does not apply here, typed into the editor.
+    fn edit(
+        &mut self,
+        pos: &Pos,
+        pressed: Option<Command>,
+        key: KeyEvent,
+        now: DateTime,
+    ) -> AfterKey {
         let questions = self.questions().len();
         let kind = self.session.form().nodes[pos.node].kind.clone();
-        // Ctrl-U clears the answer, whatever the question (a list's filter
-        // first, when one is typed).
-        if ctrl && key.code == KeyCode::Char('u') {
+        // Clearing clears the answer, whatever the question; in a list
+        // with a filter typed, the key goes to the filter (Ctrl-U empties
+        // it, Delete deletes a letter).
+        let filtering = matches!(&self.editor, Editor::Choices(c) if !c.filter.text.is_empty());
+        if pressed == Some(Command::Clear) && !filtering {
             if matches!(self.editor, Editor::Note | Editor::Nothing) {
-                return AfterKey::Stay(None);
-            }
-            if let Editor::Choices(c) = &mut self.editor
-                && !c.filter.text.is_empty()
-            {
-                c.filter.clear();
-                c.browsing = true;
-                c.cursor = 0;
-                self.refresh_choices();
                 return AfterKey::Stay(None);
             }
             return AfterKey::Stay(self.clear(pos, now));
         }
         match &mut self.editor {
             Editor::Text(input) => {
-                match key.code {
-                    KeyCode::Up if self.focus > 0 => {
+                match pressed {
+                    Some(Command::PreviousField) if self.focus > 0 => {
                         let effect = self.commit_pending(now);
                         self.focus -= 1;
                         self.load_editor();
                         return AfterKey::Stay(effect);
                     }
-                    KeyCode::Down if self.focus + 1 < questions => {
+                    Some(Command::NextField) if self.focus + 1 < questions => {
                         let effect = self.commit_pending(now);
                         self.focus += 1;
                         self.load_editor();
                         return AfterKey::Stay(effect);
                     }
-                    // Ctrl-T: today (or now), answered at once.
-                    KeyCode::Char('t') if ctrl => {
+                    // Today (or now), answered at once.
+                    Some(Command::Today) => {
                         let node = &self.session.form().nodes[pos.node];
                         let Some(today) = today(&kind, DateShape::of(node), now) else {
                             return AfterKey::Stay(None);
@@ -258,35 +261,23 @@ impl RecordView {
                 AfterKey::Stay(None)
             }
             Editor::Choices(c) => {
-                match key.code {
+                match pressed {
                     // The first arrow after typing goes into the list on
                     // its first match; then arrows move.
-                    KeyCode::Up | KeyCode::Down if !c.browsing => c.browsing = true,
-                    KeyCode::Up => c.cursor = c.cursor.saturating_sub(1),
-                    KeyCode::Down => {
+                    Some(Command::Up | Command::Down) if !c.browsing => c.browsing = true,
+                    Some(Command::Up) => c.cursor = c.cursor.saturating_sub(1),
+                    Some(Command::Down) => {
                         c.cursor = (c.cursor + 1).min(c.visible.len().saturating_sub(1))
                     }
-                    KeyCode::PageUp | KeyCode::Home if ctrl => c.cursor = 0,
+                    Some(Command::Top) => c.cursor = 0,
                     // Space picks or ticks in the list; while a filter is
                     // being typed it is part of the filter ("in person").
-                    KeyCode::Char(' ') if c.browsing || c.filter.text.is_empty() => {
+                    Some(Command::Pick) if c.browsing || c.filter.text.is_empty() => {
                         let effect = self.toggle(pos, now);
                         self.refresh_choices();
                         return AfterKey::Stay(effect);
                     }
-                    // Delete with no filter clears the answer.
-                    KeyCode::Delete if c.filter.text.is_empty() => {
-                        return AfterKey::Stay(self.clear(pos, now));
-                    }
-                    KeyCode::Char(_)
-                    | KeyCode::Backspace
-                    | KeyCode::Delete
-                    | KeyCode::Left
-                    | KeyCode::Right
-                    | KeyCode::Home
-                    | KeyCode::End
-                        if c.filter.handle(&key) =>
-                    {
+                    _ if c.filter.handle(&key) => {
                         c.cursor = 0;
                         c.browsing = c.filter.text.is_empty();
                         self.refresh_choices();
@@ -295,8 +286,8 @@ impl RecordView {
                 }
                 AfterKey::Stay(None)
             }
-            Editor::Acknowledge => match key.code {
-                KeyCode::Char(' ') => {
+            Editor::Acknowledge => match pressed {
+                Some(Command::Pick) => {
                     let raw = if self.session.raw_value(pos) == "OK" {
                         ""
                     } else {
@@ -304,7 +295,6 @@ impl RecordView {
                     };
                     AfterKey::Stay(self.commit(pos, raw, now).ok().flatten())
                 }
-                KeyCode::Delete | KeyCode::Backspace => AfterKey::Stay(self.clear(pos, now)),
                 _ => AfterKey::Stay(None),
             },
             Editor::Note | Editor::Nothing => AfterKey::Stay(None),

@@ -1,23 +1,25 @@
 //! What keys do on each page and overlay: the part of `App::update`
-//! that takes a key. Pure, like the rest of the update.
+//! that takes a key. The key's command comes from the keymap
+//! (`keymap.rs`); a key with none is typed into the field in focus.
+//! Pure, like the rest of the update.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::crossterm::event::KeyEvent;
 
 use super::action::Effect;
 use super::app::{App, Overlay, Page, Pane};
 use super::editing::AfterKey;
 use super::input::Input;
+use super::keymap::{Command, Context, command};
 use super::review::ReviewItem;
 use super::setup::SetupField;
 use super::words::{Msg, Notice};
 
 impl App {
     pub(super) fn key(&mut self, key: KeyEvent) -> Option<Effect> {
-        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-        if ctrl && key.code == KeyCode::Char('c') {
+        if command(&[Context::Always], &key) == Some(Command::Quit) {
             let now = self.now;
             if let Page::Record(r) = &mut self.page
                 && let Some(Effect::Save { draft, detail }) = r.save_if_dirty(now)
@@ -29,19 +31,22 @@ impl App {
         if let Some(overlay) = self.overlay.clone() {
             return self.overlay_key(overlay, key);
         }
-        if key.code == KeyCode::F(1) {
-            self.overlay = Some(Overlay::Help);
-            return None;
-        }
-        if key.code == KeyCode::F(2) {
-            self.switch_language();
-            return None;
+        match command(&[Context::Everywhere], &key) {
+            Some(Command::Help) => {
+                self.overlay = Some(Overlay::Help);
+                return None;
+            }
+            Some(Command::Language) => {
+                self.switch_language();
+                return None;
+            }
+            _ => {}
         }
         match &mut self.page {
             Page::Setup(_) => self.setup_key(key),
-            Page::Unlock { passphrase, error } => match key.code {
-                KeyCode::Esc => Some(Effect::Quit),
-                KeyCode::Enter if !passphrase.text.is_empty() => {
+            Page::Unlock { passphrase, error } => match command(&[Context::Unlock], &key) {
+                Some(Command::Quit) => Some(Effect::Quit),
+                Some(Command::Submit) if !passphrase.text.is_empty() => {
                     let passphrase = crate::store::crypt::passphrase(&passphrase.text);
                     self.page = Page::Busy;
                     Some(Effect::Unlock { passphrase })
@@ -66,15 +71,15 @@ impl App {
             .iter()
             .position(|f| *f == s.focus)
             .unwrap_or(0);
-        match key.code {
-            KeyCode::Esc => return Some(Effect::Quit),
-            KeyCode::Tab | KeyCode::Down => {
+        match command(&[Context::Setup], &key) {
+            Some(Command::Quit) => return Some(Effect::Quit),
+            Some(Command::NextField) => {
                 s.focus = SetupField::ALL[(at + 1) % SetupField::ALL.len()];
             }
-            KeyCode::BackTab | KeyCode::Up => {
+            Some(Command::PreviousField) => {
                 s.focus = SetupField::ALL[(at + SetupField::ALL.len() - 1) % SetupField::ALL.len()];
             }
-            KeyCode::Enter => {
+            Some(Command::Submit) => {
                 let shortest = crate::store::profile::MIN_PASSPHRASE.to_string();
                 if crate::store::profile::check_enumerator_id(&s.id.text).is_err() {
                     s.error = Some(Notice::problem(Msg::BadEnumeratorId, &[&s.id.text]));
@@ -114,38 +119,38 @@ impl App {
         let Page::Home(h) = &mut self.page else {
             return None;
         };
-        match key.code {
-            KeyCode::Char('q') | KeyCode::Esc => return Some(Effect::Quit),
-            KeyCode::Tab | KeyCode::BackTab => {
+        match command(&[Context::Home], &key) {
+            Some(Command::Quit) => return Some(Effect::Quit),
+            Some(Command::SwitchPane) => {
                 h.pane = match h.pane {
                     Pane::Forms => Pane::Drafts,
                     Pane::Drafts => Pane::Forms,
                 };
             }
-            KeyCode::Up => match h.pane {
+            Some(Command::Up) => match h.pane {
                 Pane::Forms => h.form = h.form.saturating_sub(1),
                 Pane::Drafts => h.draft = h.draft.saturating_sub(1),
             },
-            KeyCode::Down => match h.pane {
+            Some(Command::Down) => match h.pane {
                 Pane::Forms => h.form = (h.form + 1).min(forms.saturating_sub(1)),
                 Pane::Drafts => h.draft = (h.draft + 1).min(drafts.len().saturating_sub(1)),
             },
-            KeyCode::Char('e') => {
+            Some(Command::Export) => {
                 self.overlay = Some(Overlay::Export {
                     dir: Input::new(&self.export_dir),
                 });
             }
-            KeyCode::Char('a') => {
+            Some(Command::Receipt) => {
                 self.overlay = Some(Overlay::Ack {
                     file: Input::default(),
                 });
             }
-            KeyCode::Delete | KeyCode::Char('d') if h.pane == Pane::Drafts => {
+            Some(Command::Delete) if h.pane == Pane::Drafts => {
                 if let Some(id) = drafts.get(h.draft) {
                     self.overlay = Some(Overlay::ConfirmDelete { id: id.clone() });
                 }
             }
-            KeyCode::Enter => match h.pane {
+            Some(Command::Submit) => match h.pane {
                 Pane::Forms => {
                     let form = h.form;
                     self.start_record(form);
@@ -168,26 +173,25 @@ impl App {
         let Page::Record(r) = &mut self.page else {
             return None;
         };
-        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-        match key.code {
-            KeyCode::Esc => {
+        match command(&[Context::Record], &key) {
+            Some(Command::Home) => {
                 let save = r.save_if_dirty(now);
                 self.go_home();
                 return save;
             }
-            KeyCode::Char('j') if ctrl => {
+            Some(Command::Jump) => {
                 let effect = r.commit_pending(now);
                 self.overlay = Some(Overlay::Jump {
                     cursor: r.jump_position(),
                 });
                 return effect;
             }
-            KeyCode::Char('f') if ctrl => {
+            Some(Command::Review) => {
                 let effect = r.commit_pending(now);
                 self.open_review();
                 return effect;
             }
-            KeyCode::Char('d') if ctrl => {
+            Some(Command::RemoveEntry) => {
                 if r.in_repeat_instance() {
                     self.overlay = Some(Overlay::ConfirmRemove);
                 }
@@ -208,24 +212,24 @@ impl App {
         let now = self.now;
         match overlay {
             Overlay::Help => {
-                if matches!(key.code, KeyCode::Esc | KeyCode::F(1) | KeyCode::Enter) {
+                if command(&[Context::Help], &key) == Some(Command::Close) {
                     self.overlay = None;
                 }
                 None
             }
             Overlay::ConfirmDelete { id } => {
                 self.overlay = None;
-                match key.code {
-                    KeyCode::Char('y') | KeyCode::Char('Y') => Some(Effect::Delete { id }),
+                match command(&[Context::Confirm], &key) {
+                    Some(Command::Yes) => Some(Effect::Delete { id }),
                     _ => None,
                 }
             }
-            Overlay::Export { mut dir } => match key.code {
-                KeyCode::Esc => {
+            Overlay::Export { mut dir } => match command(&[Context::Dialog], &key) {
+                Some(Command::Close) => {
                     self.overlay = None;
                     None
                 }
-                KeyCode::Enter if !dir.text.trim().is_empty() => {
+                Some(Command::Submit) if !dir.text.trim().is_empty() => {
                     self.overlay = None;
                     self.export_dir = dir.text.trim().to_string();
                     self.progress = Some((0, 0));
@@ -239,12 +243,12 @@ impl App {
                     None
                 }
             },
-            Overlay::Ack { mut file } => match key.code {
-                KeyCode::Esc => {
+            Overlay::Ack { mut file } => match command(&[Context::Dialog], &key) {
+                Some(Command::Close) => {
                     self.overlay = None;
                     None
                 }
-                KeyCode::Enter if !file.text.trim().is_empty() => {
+                Some(Command::Submit) if !file.text.trim().is_empty() => {
                     self.overlay = None;
                     Some(Effect::Ack {
                         file: PathBuf::from(file.text.trim()),
@@ -258,10 +262,8 @@ impl App {
             },
             Overlay::ConfirmRemove => {
                 self.overlay = None;
-                match (&mut self.page, key.code) {
-                    (Page::Record(r), KeyCode::Char('y') | KeyCode::Char('Y')) => {
-                        r.remove_instance(now)
-                    }
+                match (&mut self.page, command(&[Context::Confirm], &key)) {
+                    (Page::Record(r), Some(Command::Yes)) => r.remove_instance(now),
                     _ => None,
                 }
             }
@@ -271,29 +273,29 @@ impl App {
                     return None;
                 };
                 let entries = r.jump_entries();
-                match key.code {
-                    KeyCode::Esc => self.overlay = None,
-                    KeyCode::Up => {
+                match command(&[Context::Jump], &key) {
+                    Some(Command::Close) => self.overlay = None,
+                    Some(Command::Up) => {
                         self.overlay = Some(Overlay::Jump {
                             cursor: cursor.saturating_sub(1),
                         })
                     }
-                    KeyCode::Down => {
+                    Some(Command::Down) => {
                         self.overlay = Some(Overlay::Jump {
                             cursor: (cursor + 1).min(entries.len().saturating_sub(1)),
                         })
                     }
-                    KeyCode::PageUp => {
+                    Some(Command::PageUp) => {
                         self.overlay = Some(Overlay::Jump {
                             cursor: cursor.saturating_sub(10),
                         })
                     }
-                    KeyCode::PageDown => {
+                    Some(Command::PageDown) => {
                         self.overlay = Some(Overlay::Jump {
                             cursor: (cursor + 10).min(entries.len().saturating_sub(1)),
                         })
                     }
-                    KeyCode::Enter => {
+                    Some(Command::Submit) => {
                         if let Some(e) = entries.get(cursor) {
                             r.go_to(&e.pos);
                         }
@@ -310,22 +312,23 @@ impl App {
                 };
                 let items = &self.review;
                 let last = items.len().saturating_sub(1);
-                let moved = match key.code {
-                    KeyCode::Up => Some(cursor.saturating_sub(1)),
-                    KeyCode::Down => Some((cursor + 1).min(last)),
-                    KeyCode::PageUp => Some(cursor.saturating_sub(10)),
-                    KeyCode::PageDown => Some((cursor + 10).min(last)),
-                    KeyCode::Home => Some(0),
-                    KeyCode::End => Some(last),
+                let pressed = command(&[Context::Review], &key);
+                let moved = match pressed {
+                    Some(Command::Up) => Some(cursor.saturating_sub(1)),
+                    Some(Command::Down) => Some((cursor + 1).min(last)),
+                    Some(Command::PageUp) => Some(cursor.saturating_sub(10)),
+                    Some(Command::PageDown) => Some((cursor + 10).min(last)),
+                    Some(Command::Top) => Some(0),
+                    Some(Command::Bottom) => Some(last),
                     _ => None,
                 };
                 if let Some(cursor) = moved {
                     self.overlay = Some(Overlay::Review { cursor });
                     return None;
                 }
-                match (key.code, items.get(cursor)) {
-                    (KeyCode::Esc, _) => self.overlay = None,
-                    (KeyCode::Enter, Some(ReviewItem::Finalize)) => {
+                match (pressed, items.get(cursor)) {
+                    (Some(Command::Close), _) => self.overlay = None,
+                    (Some(Command::Submit), Some(ReviewItem::Finalize)) => {
                         let (draft, values) = r.final_record(now);
                         let form_text = self
                             .forms
@@ -339,13 +342,13 @@ impl App {
                             form_text,
                         });
                     }
-                    (KeyCode::Enter, Some(ReviewItem::Problem { pos, .. })) => {
+                    (Some(Command::Submit), Some(ReviewItem::Problem { pos, .. })) => {
                         if let Some(pos) = pos {
                             r.go_to(pos);
                         }
                         self.overlay = None;
                     }
-                    (KeyCode::Enter, Some(ReviewItem::Question { entry, .. })) => {
+                    (Some(Command::Submit), Some(ReviewItem::Question { entry, .. })) => {
                         r.go_to(&entry.pos);
                         self.overlay = None;
                     }

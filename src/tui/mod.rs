@@ -16,6 +16,7 @@ pub mod action;
 pub mod app;
 pub mod editing;
 pub mod input;
+pub mod keymap;
 pub mod keys;
 pub mod record;
 pub mod review;

@@ -1331,10 +1331,10 @@ fn ctrl_t_answers_today_on_a_date() {
     assert!(app.update(ctrl('t')).is_none());
     assert_eq!(raw(&app), "");
     let Page::Record(r) = &app.page else { panic!() };
-    assert_eq!(super::view::hint_for_tests(r), super::words::Msg::FormKeys);
+    assert_eq!(super::view::hint_for_tests(r), super::keymap::Hints::Text);
     goto(&mut app, "t_date");
     let Page::Record(r) = &app.page else { panic!() };
-    assert_eq!(super::view::hint_for_tests(r), super::words::Msg::DateKeys);
+    assert_eq!(super::view::hint_for_tests(r), super::keymap::Hints::Date);
 }
 
 #[test]

@@ -10,6 +10,7 @@ use ratatui::layout::{Constraint, Layout};
 use ratatui::text::Line;
 
 use super::app::{App, Overlay, Page};
+use super::keymap::Hints;
 use super::words::Msg;
 
 mod home;
@@ -56,14 +57,15 @@ pub fn render(app: &App, frame: &mut Frame) {
         top,
     );
 
-    let hint = match &app.page {
-        _ if matches!(app.overlay, Some(Overlay::Review { .. })) => app.t(Msg::ReviewKeys),
-        Page::Setup(_) => app.t(Msg::SetupKeys),
-        Page::Unlock { .. } => app.t(Msg::UnlockKeys),
-        Page::Busy => app.t(Msg::Working),
-        Page::Home(_) => app.t(Msg::HomeKeys),
-        Page::Record(r) => app.t(record::record_keys(r)),
+    let hints = match &app.page {
+        _ if matches!(app.overlay, Some(Overlay::Review { .. })) => Some(Hints::Review),
+        Page::Setup(_) => Some(Hints::Setup),
+        Page::Unlock { .. } => Some(Hints::Unlock),
+        Page::Busy => None,
+        Page::Home(_) => Some(Hints::Home),
+        Page::Record(r) => Some(record::record_keys(r)),
     };
+    let hint = hints.map_or(app.t(Msg::Working).to_string(), |h| h.line(app.lang()));
     frame.render_widget(para(hint).style(theme.dim()), keys);
     if let Some((done, total)) = app.progress {
         let room = (status.width as usize).saturating_sub(40).clamp(10, 40);
@@ -107,7 +109,7 @@ pub fn render(app: &App, frame: &mut Frame) {
 }
 
 #[cfg(test)]
-pub fn hint_for_tests(r: &super::record::RecordView) -> Msg {
+pub fn hint_for_tests(r: &super::record::RecordView) -> Hints {
     record::record_keys(r)
 }
 

@@ -10,8 +10,9 @@ use ratatui::widgets::{Block, Borders, Clear, Wrap};
 use super::parts::{Theme, para, set_cursor, shaped, truncate, wrap};
 use crate::tui::app::{App, Overlay, Page};
 use crate::tui::input::Input;
+use crate::tui::keymap;
 use crate::tui::review::{QuestionState, ReviewItem};
-use crate::tui::words::{self, Msg};
+use crate::tui::words::Msg;
 
 /// A question and a line to type the answer in.
 fn dialog<'a>(app: &App, prompt: &'a str, input: &Input, theme: &Theme) -> Vec<Line<'a>> {
@@ -43,11 +44,11 @@ pub(super) fn draw_overlay(
     let (title, lines): (&str, Vec<Line>) = match overlay {
         Overlay::Help => (
             app.t(Msg::HelpTitle),
-            words::help(app.lang())
+            keymap::help(app.lang())
                 .into_iter()
                 .map(|(k, what)| {
                     Line::from(vec![
-                        Span::styled(format!("{k:<16}"), theme.heading()),
+                        Span::styled(format!("{k:<15} "), theme.heading()),
                         Span::raw(what),
                     ])
                 })

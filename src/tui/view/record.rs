@@ -10,30 +10,27 @@ use ratatui::widgets::Wrap;
 use super::parts::{Theme, para, set_cursor, title_of, truncate, width, wrap};
 use crate::form::{Kind, Screen};
 use crate::tui::app::App;
+use crate::tui::keymap::{Context, Hints};
 use crate::tui::record::{DateShape, Editor, RecordView};
 use crate::tui::words::Msg;
 
 /// The key hints of a record page: what the keys do on the question in
 /// focus (how to pick, clear, or give today's date).
-pub(super) fn record_keys(r: &RecordView) -> Msg {
-    if let Screen::AddRepeat { .. } = r.screen {
-        return Msg::AddKeys;
-    }
-    match &r.editor {
-        Editor::Choices(c) if c.multiple => Msg::TickKeys,
-        Editor::Choices(_) => Msg::ListKeys,
-        Editor::Acknowledge => Msg::AckKeys,
-        Editor::Text(_)
-            if r.focused().is_some_and(|p| {
-                matches!(
-                    r.session.form().nodes[p.node].kind,
-                    Kind::Date | Kind::Time | Kind::DateTime
-                )
-            }) =>
-        {
-            Msg::DateKeys
-        }
-        _ => Msg::FormKeys,
+pub(super) fn record_keys(r: &RecordView) -> Hints {
+    let contexts = r.key_contexts();
+    let has = |c: Context| contexts.contains(&c);
+    if has(Context::AddRepeat) {
+        Hints::AddRepeat
+    } else if has(Context::Ticks) {
+        Hints::Ticks
+    } else if has(Context::List) {
+        Hints::List
+    } else if has(Context::Ack) {
+        Hints::Ack
+    } else if has(Context::Date) {
+        Hints::Date
+    } else {
+        Hints::Text
     }
 }
 
