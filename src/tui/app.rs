@@ -166,6 +166,12 @@ impl App {
         let Some(l) = self.listing().iter().find(|l| l.id == id) else {
             return [id.to_string(), String::new(), String::new()];
         };
+        let (name, form) = self.draft_names(l);
+        [name, form, short_time(&l.started)]
+    }
+
+    /// A draft's name (or "no name yet") and its form's title.
+    pub fn draft_names(&self, l: &Listing) -> (String, String) {
         let name = if l.instance_name.trim().is_empty() {
             self.t(Msg::Untitled).to_string()
         } else {
@@ -178,7 +184,7 @@ impl App {
             .map_or(l.form_id.clone(), |f| {
                 f.form.title_in(Some(&self.language)).to_string()
             });
-        [name, form, short_time(&l.started)]
+        (name, form)
     }
 
     pub(super) fn go_home(&mut self) {

@@ -460,6 +460,15 @@ impl Hints {
     /// The contexts its commands are found in, and the commands.
     fn commands(self) -> (&'static [Context], &'static [Command]) {
         const ON_QUESTION: &[Context] = &[X::Question, X::Record, X::Everywhere];
+        const ON_LIST: &[Command] = &[
+            C::Pick,
+            C::Up,
+            C::Submit,
+            C::Clear,
+            C::Jump,
+            C::Review,
+            C::Help,
+        ];
         match self {
             Hints::Setup => (&[X::Setup], &[C::NextField, C::Submit, C::Quit]),
             Hints::Unlock => (&[X::Unlock], &[C::Submit, C::Quit]),
@@ -499,30 +508,8 @@ impl Hints {
                     C::Help,
                 ],
             ),
-            Hints::List => (
-                &[X::List, X::Question, X::Record, X::Everywhere],
-                &[
-                    C::Pick,
-                    C::Up,
-                    C::Submit,
-                    C::Clear,
-                    C::Jump,
-                    C::Review,
-                    C::Help,
-                ],
-            ),
-            Hints::Ticks => (
-                &[X::Ticks, X::Question, X::Record, X::Everywhere],
-                &[
-                    C::Pick,
-                    C::Up,
-                    C::Submit,
-                    C::Clear,
-                    C::Jump,
-                    C::Review,
-                    C::Help,
-                ],
-            ),
+            Hints::List => (&[X::List, X::Question, X::Record, X::Everywhere], ON_LIST),
+            Hints::Ticks => (&[X::Ticks, X::Question, X::Record, X::Everywhere], ON_LIST),
             Hints::Ack => (
                 &[X::Ack, X::Question, X::Record, X::Everywhere],
                 &[

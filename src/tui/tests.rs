@@ -1074,13 +1074,14 @@ name = "c3"
 label = { "English (en)" = "Cherry", "Lao (lo)" = "ຄ" }
 "#;
 
-fn every_kind_app() -> App {
-    let form = crate::form::load::load_str(EVERY_KIND, std::path::Path::new("every_kind.toml"))
+/// An app with one form made from `text`, the store opened.
+fn app_with_form(text: &str) -> App {
+    let form = crate::form::load::load_str(text, std::path::Path::new("test.toml"))
         .expect("the test form loads");
     let entry = FormEntry {
         form: std::sync::Arc::new(form),
-        sha256: crate::bundle::sha256_hex(EVERY_KIND.as_bytes()),
-        text: std::sync::Arc::new(EVERY_KIND.as_bytes().to_vec()),
+        sha256: crate::bundle::sha256_hex(text.as_bytes()),
+        text: std::sync::Arc::new(text.as_bytes().to_vec()),
     };
     let mut app = App::new(vec![entry], Page::Busy, now());
     app.update(Action::Opened(Ok(Opened {
@@ -1089,6 +1090,11 @@ fn every_kind_app() -> App {
         listing: Vec::new(),
         tallies: Default::default(),
     })));
+    app
+}
+
+fn every_kind_app() -> App {
+    let mut app = app_with_form(EVERY_KIND);
     press(&mut app, KeyCode::Enter);
     assert!(matches!(app.page, Page::Record(_)));
     app
@@ -1620,21 +1626,8 @@ label = { "English (en)" = "Interview date", "Lao (lo)" = "ວັນທີສຳ
 
 /// A draft of the MONTHS form holding `answers`, opened.
 fn months_app(answers: Value) -> App {
-    let form = crate::form::load::load_str(MONTHS, std::path::Path::new("months.toml"))
-        .expect("the test form loads");
+    let mut app = app_with_form(MONTHS);
     let sha256 = crate::bundle::sha256_hex(MONTHS.as_bytes());
-    let entry = FormEntry {
-        form: std::sync::Arc::new(form),
-        sha256: sha256.clone(),
-        text: std::sync::Arc::new(MONTHS.as_bytes().to_vec()),
-    };
-    let mut app = App::new(vec![entry], Page::Busy, now());
-    app.update(Action::Opened(Ok(Opened {
-        enumerator: "enum-03".into(),
-        device_id: "device-1".into(),
-        listing: Vec::new(),
-        tallies: Default::default(),
-    })));
     let mut draft = Draft::new("months", "1", &sha256, &now().to_string());
     draft.answers = answers.as_object().cloned().unwrap_or_default();
     app.update(Action::DraftLoaded(Ok(draft)));

@@ -4,13 +4,13 @@
 //! records leave. The screen's side is in `tui_setup.rs` (export and
 //! receipt in tmux) and in the TUI's unit tests.
 
+use std::path::PathBuf;
+
 use crate::support::{Enumerator, stderr};
 
-#[test]
-fn the_store_tallies_what_was_sent_and_receipted_per_form() {
-    let e = Enumerator::init("enum-03");
-    // A store that never exported has no tally, and opens fine.
-    assert!(e.open().tallies().unwrap().is_empty());
+/// Two flow-monitoring records finalized (`fill`), and an empty folder
+/// for the bundle.
+pub(crate) fn two_records_and_a_stick(e: &Enumerator) -> PathBuf {
     let line = crate::cli::readme_fill_example();
     let out = e.fill(
         "dtm_flow_monitoring",
@@ -20,6 +20,15 @@ fn the_store_tallies_what_was_sent_and_receipted_per_form() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let usb = e.dir.path().join("usb");
     std::fs::create_dir_all(&usb).unwrap();
+    usb
+}
+
+#[test]
+fn the_store_tallies_what_was_sent_and_receipted_per_form() {
+    let e = Enumerator::init("enum-03");
+    // A store that never exported has no tally, and opens fine.
+    assert!(e.open().tallies().unwrap().is_empty());
+    let usb = two_records_and_a_stick(&e);
     let out = e.run(&["export", "--out", usb.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 

@@ -95,15 +95,7 @@ fn export_and_receipt_from_the_screen() {
         return;
     }
     let e = crate::support::Enumerator::init("enum-03");
-    let line = crate::cli::readme_fill_example();
-    let out = e.fill(
-        "dtm_flow_monitoring",
-        &format!("{line}\n{line}\n"),
-        &["--finalize"],
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let usb = e.dir.path().join("usb");
-    std::fs::create_dir_all(&usb).unwrap();
+    let usb = crate::tui_history::two_records_and_a_stick(&e);
     let log = e.dir.path().join("stderr");
     let cmd = format!(
         "cd '{}' && unset FIELDKIT_HOME FIELDKIT_FORMS; exec '{}' --home '{}' --passphrase-file '{}' 2>'{}'",

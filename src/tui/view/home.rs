@@ -6,7 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders};
 
 use super::parts::{Theme, list_row, para, shaped, title_of, truncate, width};
-use crate::tui::app::{App, HomePage, Pane};
+use crate::tui::app::{App, HomePage, Pane, short_time};
 use crate::tui::words::Msg;
 
 pub(super) fn home(app: &App, h: &HomePage, frame: &mut Frame, area: Rect, theme: &Theme) {
@@ -89,17 +89,8 @@ pub(super) fn home(app: &App, h: &HomePage, frame: &mut Frame, area: Rect, theme
     let rows = drafts_area.height.saturating_sub(1) as usize;
     let first = h.draft.saturating_sub(rows.saturating_sub(1));
     for (i, d) in drafts.iter().enumerate().skip(first).take(rows) {
-        let name = if d.instance_name.trim().is_empty() {
-            app.t(Msg::Untitled).to_string()
-        } else {
-            d.instance_name.clone()
-        };
-        let form = app
-            .forms
-            .iter()
-            .find(|f| f.form.id == d.form_id)
-            .map_or(d.form_id.clone(), |f| title_of(&f.form, lang));
-        let when = d.updated.get(..16).unwrap_or(&d.updated).replace('T', " ");
+        let (name, form) = app.draft_names(d);
+        let when = short_time(&d.updated);
         let room = (drafts_area.width as usize).saturating_sub(width(&when) + 4);
         let selected = h.pane == Pane::Drafts && h.draft == i;
         lines.push(list_row(
