@@ -96,6 +96,7 @@ fn app_on(dir: &Path, form_id: &str) -> App {
         enumerator: "bench".into(),
         device_id: "bench".into(),
         listing: Vec::new(),
+        tallies: Default::default(),
     })));
     // No drafts: the forms pane has the focus.
     for _ in 0..index {

@@ -908,7 +908,67 @@ fn already_written() -> bool {
     true
 }
 
+/// What this laptop sent of one form, and what supervisors receipted:
+/// kept after a receipt purges the records, so the home page still shows
+/// the work done. Issue 15 point 11.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FormTally {
+    /// Records exported in bundles, ever.
+    pub sent: usize,
+    /// Of those, records a receipt covered (and purged).
+    pub receipted: usize,
+    /// When the last bundle with records of the form was exported.
+    #[serde(default)]
+    pub last_export: String,
+    /// When the last receipt covering records of the form was taken.
+    #[serde(default)]
+    pub last_receipt: String,
+}
+
+/// The key of the tallies in the `meta` tree: one small sealed map of
+/// form id -> [`FormTally`], changed in the same write as the export or
+/// the purge it counts. Stores made before it have none (no history yet).
+const TALLIES: &[u8] = b"tallies";
+
+/// Form id -> what was sent and receipted of it.
+pub type Tallies = std::collections::BTreeMap<String, FormTally>;
+
 impl Store {
+    /// What was sent and receipted, per form id (empty in a store that
+    /// never exported, or was made before tallies were kept).
+    pub fn tallies(&self) -> Result<Tallies, StoreError> {
+        match self
+            .backend
+            .get(Tree::Meta, TALLIES)
+            .map_err(|e| self.backend_err(e))?
+        {
+            None => Ok(Tallies::new()),
+            Some(sealed) => self.unsealed(Tree::Meta, TALLIES, &sealed),
+        }
+    }
+
+    /// The tallies with `count(tally, records of the form)` applied to the
+    /// forms of `form_ids`, as a change for the same write.
+    fn tally_change(
+        &self,
+        form_ids: &[String],
+        count: impl Fn(&mut FormTally, usize),
+    ) -> Result<Change, StoreError> {
+        let mut tallies = self.tallies()?;
+        let mut per_form = std::collections::BTreeMap::<&str, usize>::new();
+        for form in form_ids {
+            *per_form.entry(form).or_default() += 1;
+        }
+        for (form, n) in per_form {
+            count(tallies.entry(form.to_string()).or_default(), n);
+        }
+        Ok(Change::put(
+            Tree::Meta,
+            TALLIES.to_vec(),
+            self.sealed(Tree::Meta, TALLIES, &tallies),
+        ))
+    }
+
     /// The ids of the records waiting in the outbox, oldest first (ids
     /// are UUIDv7), read from the small `states` tree.
     pub fn outbox_ids(&self) -> Result<Vec<String>, StoreError> {
@@ -1024,10 +1084,12 @@ impl Store {
             ),
             self.event(&facts.exported_at, "exported", "", "", &facts.bundle_id)?,
         ];
+        let mut forms = Vec::with_capacity(facts.records.len());
         for id in &facts.records {
             let uuid = parse_id(id)?;
             let key = uuid.as_bytes();
             let (mut listing, value) = self.stored(id, Tree::Outbox)?;
+            forms.push(listing.form_id.clone());
             listing.state = State::Sent;
             listing.bundle = Some(facts.sequence);
             changes.extend([
@@ -1041,6 +1103,10 @@ impl Store {
                 Change::put(Tree::States, key.to_vec(), vec![State::Sent.byte()]),
             ]);
         }
+        changes.push(self.tally_change(&forms, |t, n| {
+            t.sent += n;
+            t.last_export = facts.exported_at.clone();
+        })?);
         self.apply(&changes)
     }
 
@@ -1096,14 +1162,28 @@ impl Store {
                 ),
             )?,
         ];
+        let mut forms = Vec::with_capacity(facts.records.len());
         for id in &facts.records {
             let key = parse_id(id)?.as_bytes().to_vec();
+            // A listing that cannot be read counts for no form.
+            let listing = self
+                .backend
+                .get(Tree::Listing, &key)
+                .map_err(|e| self.backend_err(e))?;
+            if let Some(Ok(l)) = listing.map(|v| self.unsealed::<Listing>(Tree::Listing, &key, &v))
+            {
+                forms.push(l.form_id);
+            }
             changes.extend([
                 Change::remove(Tree::Sent, key.clone()),
                 Change::remove(Tree::Listing, key.clone()),
                 Change::remove(Tree::States, key),
             ]);
         }
+        changes.push(self.tally_change(&forms, |t, n| {
+            t.receipted += n;
+            t.last_receipt = now.to_string();
+        })?);
         self.apply(&changes)?;
         Ok(facts.records.len())
     }

@@ -4,12 +4,25 @@
 //! save, finalize, delete) and feeds the result back. It blocks on the
 //! terminal between keys, so an idle screen costs no CPU. The terminal is
 //! restored on quit, on error and on panic (ratatui's hook).
+//!
+//! The parts: `app` (the model and `update`), `action` (what passes
+//! between the model and this loop), `keys` (what keys do), `setup`,
+//! `record` (a record being filled), `editing` (keys on a record),
+//! `review` (the jump list and the review page), `input` (a line editor),
+//! `words` (the program's words in English and Lao), `view/` (drawing,
+//! a file per page). No module here imports one that imports it.
 
+pub mod action;
 pub mod app;
-pub mod chrome;
+pub mod editing;
 pub mod input;
+pub mod keymap;
+pub mod keys;
 pub mod record;
+pub mod review;
+pub mod setup;
 pub mod view;
+pub mod words;
 
 use std::fs::File;
 use std::path::PathBuf;
@@ -22,8 +35,9 @@ use crate::commands::{Globals, Outcome};
 use crate::paths;
 use crate::store::profile::{self, Home};
 use crate::store::{Store, StoreError};
-use app::{Action, App, Effect, FormEntry, Opened, Page, Setup};
+use app::{Action, App, Effect, FormEntry, Opened, Page, Receipted, Setup};
 use input::Input;
+use words::{Msg, Notice};
 
 /// Everything the loop owns besides the model.
 pub struct Runtime {
@@ -105,18 +119,13 @@ impl Runtime {
             worker.join()
         });
         Action::Exported(match result {
-            Ok(Ok(done)) => {
-                exported(done).and_then(|paths| self.opened().map(|o| (paths, o.listing)))
-            }
+            Ok(Ok(done)) => exported(done).and_then(|paths| self.opened().map(|o| (paths, o))),
             Ok(Err(e)) => Err(format!("{e:#}")),
             Err(_) => Err("the export stopped unexpectedly; nothing was marked as sent".into()),
         })
     }
 
-    fn ack(
-        &mut self,
-        file: &std::path::Path,
-    ) -> Result<(String, Vec<crate::store::Listing>), String> {
+    fn ack(&mut self, file: &std::path::Path) -> Result<(Receipted, Opened), String> {
         let bytes = std::fs::read(file)
             .map_err(|e| format!("cannot read the receipt {}: {e}", file.display()))?;
         let supervisors = crate::commands::verify::load_signers(None, "supervisors")
@@ -124,14 +133,12 @@ impl Runtime {
         let store = self.store.as_ref().ok_or("the store is not open")?;
         let done = crate::delivery::ack::ack(store, &bytes, &supervisors)
             .map_err(|e| format!("{e:#}"))??;
-        let listing = self.opened()?.listing;
-        Ok((
-            format!(
-                "Receipt by {} accepted: {} record(s) of {} purged from this laptop",
-                done.by, done.purged, done.bundle_id
-            ),
-            listing,
-        ))
+        let receipted = Receipted {
+            by: done.by,
+            purged: done.purged,
+            bundle_id: done.bundle_id,
+        };
+        Ok((receipted, self.opened()?))
     }
 
     fn with_store<T>(
@@ -158,21 +165,39 @@ impl Runtime {
             enumerator: store.profile().public.enumerator_id.clone(),
             device_id: store.profile().public.device_id.clone(),
             listing,
+            tallies: store.tallies().map_err(|e| e.to_string())?,
         })
     }
 
-    fn unlock(&mut self, passphrase: &age::secrecy::SecretString) -> Result<Opened, String> {
+    fn unlock(&mut self, passphrase: &age::secrecy::SecretString) -> Result<Opened, Notice> {
+        let failed = |e: StoreError| match e {
+            StoreError::Profile(profile::ProfileError::WrongPassphrase(who)) => {
+                Notice::problem(Msg::WrongPassphrase, &[&who])
+            }
+            other => Notice::failed(Msg::OpenFailed, other.to_string()),
+        };
         let lock = match self.lock.take() {
             Some(l) => l,
-            None => crate::store::lock(&self.home).map_err(|e| e.to_string())?,
+            None => crate::store::lock(&self.home).map_err(failed)?,
         };
-        let store =
-            Store::open_locked(self.home.clone(), passphrase, lock).map_err(|e| e.to_string())?;
+        let store = Store::open_locked(self.home.clone(), passphrase, lock).map_err(failed)?;
         self.store = Some(store);
         self.opened()
+            .map_err(|e| Notice::failed(Msg::OpenFailed, e))
     }
 
     fn create(
+        &mut self,
+        enumerator: &str,
+        name: &str,
+        passphrase: &age::secrecy::SecretString,
+        recipients: &std::path::Path,
+    ) -> Result<Opened, Notice> {
+        self.create_profile(enumerator, name, passphrase, recipients)
+            .map_err(|e| Notice::failed(Msg::CreateFailed, e))
+    }
+
+    fn create_profile(
         &mut self,
         enumerator: &str,
         name: &str,
@@ -261,7 +286,9 @@ pub fn start(globals: &Globals) -> Result<(App, Runtime)> {
     );
     if globals.passphrase_file.is_some() {
         let passphrase = globals.passphrase("", false)?;
-        let opened = runtime.unlock(&passphrase).map_err(anyhow::Error::msg)?;
+        let opened = runtime
+            .unlock(&passphrase)
+            .map_err(|e| anyhow::Error::msg(e.text(words::Lang::En)))?;
         app.update(Action::Opened(Ok(opened)));
     }
     Ok((app, runtime))

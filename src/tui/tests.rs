@@ -1,6 +1,9 @@
 //! The TUI without a terminal: the update function driven by actions
 //! (state in, action in, state and effect out), and every screen drawn to
 //! a TestBackend at 80x24 and 60x20, in English and in Lao, snapshotted.
+//! One file over 700 lines: the snapshot files are named after this
+//! module (`fieldkit__tui__tests__*`), and the fixtures are shared by
+//! every test here.
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -10,9 +13,12 @@ use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use serde_json::{Map, Value, json};
 
-use super::app::{Action, App, Effect, FormEntry, LAO, Opened, Overlay, Page, Pane, Setup};
+use super::app::{
+    Action, App, Effect, FormEntry, LAO, Opened, Overlay, Page, Pane, Receipted, Setup,
+};
 use super::input::Input;
 use super::record::Editor;
+use super::words::{Msg, Notice};
 use crate::form::dates::{DateTime, parse_datetime};
 use crate::store::{Draft, Listing, State};
 
@@ -52,6 +58,7 @@ fn home() -> App {
     app.update(Action::Opened(Ok(Opened {
         enumerator: "enum-03".into(),
         device_id: "device-1".into(),
+        tallies: Default::default(),
         listing: vec![
             listing(
                 "01a00000-0000-7000-8000-000000000001",
@@ -74,6 +81,35 @@ fn home() -> App {
         ],
     })));
     app
+}
+
+/// The store as it stands after an export or a receipt.
+fn opened_with(app: &App, listing: Vec<Listing>) -> Opened {
+    Opened {
+        listing,
+        ..app.who.clone().expect("opened")
+    }
+}
+
+fn error_text(error: &Option<Notice>) -> String {
+    error
+        .as_ref()
+        .map(|n| n.text(super::words::Lang::En))
+        .unwrap_or_default()
+}
+
+/// The screen's text, row by row.
+fn screen_text(app: &App, width: u16, height: u16) -> String {
+    let terminal = draw(app, width, height);
+    let buffer = terminal.backend().buffer();
+    let mut out = String::new();
+    for y in 0..buffer.area.height {
+        for x in 0..buffer.area.width {
+            out.push_str(buffer[(x, y)].symbol());
+        }
+        out.push('\n');
+    }
+    out
 }
 
 fn key(code: KeyCode) -> Action {
@@ -182,10 +218,7 @@ fn snapshots(name: &str, make: impl Fn() -> App) {
     for (lang, suffix) in [(None, "en"), (Some(LAO), "lo")] {
         let mut app = make();
         if let Some(l) = lang {
-            app.language = l.into();
-            if let Page::Record(r) = &mut app.page {
-                r.set_language(l);
-            }
+            app.set_language(l);
         }
         for (w, h) in [(80, 24), (60, 20)] {
             let terminal = draw(&app, w, h);
@@ -206,7 +239,7 @@ fn setup_checks_every_field_then_asks_to_create_the_profile() {
     type_text(&mut app, "enum 03");
     assert!(press(&mut app, KeyCode::Enter).is_none());
     let Page::Setup(s) = &app.page else { panic!() };
-    assert!(s.error.as_deref().unwrap_or("").contains("cannot be used"));
+    assert!(error_text(&s.error).contains("cannot be used"));
     press(&mut app, KeyCode::Home);
     press(&mut app, KeyCode::End);
     for _ in 0..3 {
@@ -221,7 +254,7 @@ fn setup_checks_every_field_then_asks_to_create_the_profile() {
     type_text(&mut app, "a long passphrasX");
     assert!(press(&mut app, KeyCode::Enter).is_none());
     let Page::Setup(s) = &app.page else { panic!() };
-    assert!(s.error.as_deref().unwrap_or("").contains("differ"));
+    assert!(error_text(&s.error).contains("differ"));
     assert_eq!(s.again.text, "", "the second passphrase is cleared");
     type_text(&mut app, "a long passphrase");
     match press(&mut app, KeyCode::Enter) {
@@ -256,7 +289,10 @@ fn unlock_asks_the_loop_and_shows_a_wrong_passphrase() {
         Some(Effect::Unlock { .. })
     ));
     assert!(matches!(app.page, Page::Busy));
-    app.update(Action::Opened(Err("wrong passphrase".into())));
+    app.update(Action::Opened(Err(Notice::problem(
+        Msg::WrongPassphrase,
+        &["enum-03"],
+    ))));
     assert!(matches!(app.page, Page::Unlock { error: Some(_), .. }));
     assert!(matches!(app.update(ctrl('c')), Some(Effect::Quit)));
 }
@@ -324,7 +360,7 @@ fn a_new_record_is_saved_at_its_first_answer_and_moves_on() {
     assert!(press(&mut app, KeyCode::Enter).is_none());
     assert_eq!(focused_name(&app), "m1725_meta_interview_type");
     app.update(Action::Saved(Ok(())));
-    assert!(app.status.as_ref().unwrap().0.starts_with("Saved 09:00:00"));
+    assert!(app.status_line().unwrap().0.starts_with("Saved 09:00:00"));
     // Esc goes home; the draft is listed.
     press(&mut app, KeyCode::Esc);
     assert!(matches!(app.page, Page::Home(_)));
@@ -465,7 +501,7 @@ fn the_jump_list_shows_states_and_moves() {
         r.session.form().nodes[entries[cursor].pos.node].name,
         "ki_type"
     );
-    assert_eq!(entries[cursor].state, super::record::QuestionState::Missing);
+    assert_eq!(entries[cursor].state, super::review::QuestionState::Missing);
     press(&mut app, KeyCode::Up);
     press(&mut app, KeyCode::Enter);
     assert!(app.overlay.is_none());
@@ -481,7 +517,7 @@ fn the_language_switches_labels_and_chrome() {
     assert_eq!(app.language, LAO);
     let Page::Record(r) = &app.page else { panic!() };
     assert_ne!(r.session.label(&r.focused().unwrap()), english);
-    assert_eq!(app.lang(), super::chrome::Lang::Lo);
+    assert_eq!(app.lang(), super::words::Lang::Lo);
 }
 
 #[test]
@@ -523,7 +559,7 @@ fn screen_unlock() {
             forms(),
             Page::Unlock {
                 passphrase: Input::secret(),
-                error: Some("wrong passphrase for profile 'enum-03'".into()),
+                error: Some(Notice::problem(Msg::WrongPassphrase, &["enum-03"])),
             },
             now(),
         )
@@ -819,7 +855,7 @@ fn a_failed_save_is_shown_and_retried_on_leaving() {
     type_text(&mut app, "R07");
     saved(press(&mut app, KeyCode::Enter));
     app.update(Action::Saved(Err("the disk is full".into())));
-    let (text, problem) = app.status.clone().unwrap();
+    let (text, problem) = app.status_line().unwrap();
     assert!(problem && text.contains("NOT SAVED") && text.contains("disk is full"));
     let draft = saved(press(&mut app, KeyCode::Esc));
     assert_eq!(draft.answers["m0489_meta_survey_round"], "R07");
@@ -845,14 +881,14 @@ fn export_and_receipts_from_the_home_page() {
             l.state = State::Sent;
         }
     }
+    let opened = opened_with(&app, listing);
     app.update(Action::Exported(Ok((
         vec!["/media/usb/fieldkit-enum-03-1.zip".into()],
-        listing,
+        opened,
     ))));
     assert_eq!(app.progress, None);
     assert!(
-        app.status
-            .as_ref()
+        app.status_line()
             .unwrap()
             .0
             .contains("fieldkit-enum-03-1.zip")
@@ -874,7 +910,7 @@ fn export_and_receipts_from_the_home_page() {
         Some(Effect::Ack { .. })
     ));
     app.update(Action::Acked(Err("forged or damaged receipt".into())));
-    assert!(app.status.as_ref().unwrap().1, "shown as a problem");
+    assert!(app.status_line().unwrap().1, "shown as a problem");
 }
 
 #[test]
@@ -884,8 +920,8 @@ fn an_export_in_several_bundles_names_the_first_and_the_last() {
     let paths = (1..=3)
         .map(|n| format!("/media/usb/fieldkit-enum-03-ab-{n:06}.zip"))
         .collect();
-    app.update(Action::Exported(Ok((paths, listing))));
-    let (text, problem) = app.status.clone().unwrap();
+    app.update(Action::Exported(Ok((paths, opened_with(&app, listing)))));
+    let (text, problem) = app.status_line().unwrap();
     assert!(!problem, "{text}");
     assert!(
         text.contains("fieldkit-enum-03-ab-000001.zip … fieldkit-enum-03-ab-000003.zip (3)")
@@ -1038,20 +1074,27 @@ name = "c3"
 label = { "English (en)" = "Cherry", "Lao (lo)" = "ຄ" }
 "#;
 
-fn every_kind_app() -> App {
-    let form = crate::form::load::load_str(EVERY_KIND, std::path::Path::new("every_kind.toml"))
+/// An app with one form made from `text`, the store opened.
+fn app_with_form(text: &str) -> App {
+    let form = crate::form::load::load_str(text, std::path::Path::new("test.toml"))
         .expect("the test form loads");
     let entry = FormEntry {
         form: std::sync::Arc::new(form),
-        sha256: crate::bundle::sha256_hex(EVERY_KIND.as_bytes()),
-        text: std::sync::Arc::new(EVERY_KIND.as_bytes().to_vec()),
+        sha256: crate::bundle::sha256_hex(text.as_bytes()),
+        text: std::sync::Arc::new(text.as_bytes().to_vec()),
     };
     let mut app = App::new(vec![entry], Page::Busy, now());
     app.update(Action::Opened(Ok(Opened {
         enumerator: "enum-03".into(),
         device_id: "device-1".into(),
         listing: Vec::new(),
+        tallies: Default::default(),
     })));
+    app
+}
+
+fn every_kind_app() -> App {
+    let mut app = app_with_form(EVERY_KIND);
     press(&mut app, KeyCode::Enter);
     assert!(matches!(app.page, Page::Record(_)));
     app
@@ -1294,10 +1337,10 @@ fn ctrl_t_answers_today_on_a_date() {
     assert!(app.update(ctrl('t')).is_none());
     assert_eq!(raw(&app), "");
     let Page::Record(r) = &app.page else { panic!() };
-    assert_eq!(super::view::hint_for_tests(r), super::chrome::Msg::FormKeys);
+    assert_eq!(super::view::hint_for_tests(r), super::keymap::Hints::Text);
     goto(&mut app, "t_date");
     let Page::Record(r) = &app.page else { panic!() };
-    assert_eq!(super::view::hint_for_tests(r), super::chrome::Msg::DateKeys);
+    assert_eq!(super::view::hint_for_tests(r), super::keymap::Hints::Date);
 }
 
 #[test]
@@ -1351,12 +1394,12 @@ fn the_review_lists_every_answer_in_the_language_and_jumps_to_it() {
     app.update(ctrl('f'));
     let Page::Record(r) = &app.page else { panic!() };
     let items = r.review_items();
-    assert_eq!(items[0], super::record::ReviewItem::Finalize);
+    assert_eq!(items[0], super::review::ReviewItem::Finalize);
     // Choice labels, not names.
     let sex = items
         .iter()
         .find_map(|i| match i {
-            super::record::ReviewItem::Question { entry, answer }
+            super::review::ReviewItem::Question { entry, answer }
                 if r.session.form().nodes[entry.pos.node].name == "m1470_meta_enum_sex" =>
             {
                 Some(answer.clone())
@@ -1378,7 +1421,7 @@ fn the_review_lists_every_answer_in_the_language_and_jumps_to_it() {
     };
     assert_eq!(cursor, items.len() - 1);
     let frame = format!("{:?}", draw(&app, 80, 24).backend());
-    let super::record::ReviewItem::Question { entry, .. } = &items[cursor] else {
+    let super::review::ReviewItem::Question { entry, .. } = &items[cursor] else {
         panic!()
     };
     assert!(
@@ -1404,7 +1447,7 @@ fn problems_wrap_their_reasons_instead_of_losing_their_end() {
     let mut app = record("dtm_site_assessment", site_without(&["wash_num_latrines"]));
     app.update(ctrl('f'));
     let Page::Record(r) = &app.page else { panic!() };
-    let Some(super::record::ReviewItem::Problem { text, .. }) = r.review_items().first().cloned()
+    let Some(super::review::ReviewItem::Problem { text, .. }) = r.review_items().first().cloned()
     else {
         panic!("a problem first")
     };
@@ -1437,4 +1480,230 @@ fn a_village_not_in_the_list_is_reached_with_enter() {
     saved(app.update(ctrl('u')));
     press(&mut app, KeyCode::Enter);
     assert_eq!(focused_name(&app), "m0306_meta_adm4_pcode_other");
+}
+
+// ----- issue 15 point 8: messages in the chosen language, whole --------
+
+#[test]
+fn saved_is_worded_in_the_language_chosen_after_it() {
+    let mut app = record("dtm_site_assessment", json!({}));
+    goto(&mut app, "m0489_meta_survey_round");
+    type_text(&mut app, "R07");
+    saved(press(&mut app, KeyCode::Enter));
+    app.update(Action::Saved(Ok(())));
+    assert_eq!(app.status_line().unwrap().0, "Saved 09:00:00");
+    // F2 on the record: the form's next language (Lao); the time stays.
+    press(&mut app, KeyCode::F(2));
+    assert_eq!(app.language, LAO);
+    assert_eq!(app.status_line().unwrap().0, "ບັນທຶກແລ້ວ 09:00:00");
+    assert!(screen_text(&app, 80, 24).contains("ບັນທຶກແລ້ວ 09:00:00"));
+}
+
+#[test]
+fn a_long_status_wraps_onto_more_rows_instead_of_losing_its_end() {
+    let mut app = home();
+    let opened = opened_with(&app, Vec::new());
+    app.update(Action::Acked(Ok((
+        Receipted {
+            by: "supervisor-vientiane-02".into(),
+            purged: 3,
+            bundle_id: "enum-07-000001-91a2c3d4e5f60718".into(),
+        },
+        opened,
+    ))));
+    for (w, h) in [(80, 24), (60, 20)] {
+        let shown = screen_text(&app, w, h);
+        // The last words are on screen, on a row of their own if need be.
+        assert!(shown.contains("purged from this"), "{shown}");
+        assert!(shown.contains("laptop"), "{shown}");
+        assert!(shown.contains("Enter open"), "the key hints stay: {shown}");
+    }
+    let mut lao = app;
+    lao.language = LAO.into();
+    let shown = screen_text(&lao, 80, 24);
+    assert!(shown.contains("ຄອມພິວເຕີນີ້ແລ້ວ"), "{shown}");
+}
+
+#[test]
+fn confirmations_name_what_they_delete() {
+    let mut app = home();
+    press(&mut app, KeyCode::Delete);
+    let shown = screen_text(&app, 80, 24);
+    assert!(
+        shown.contains("Sanamxay evacuation site 2026-11-20")
+            && shown.contains("DTM Site Assessment")
+            && shown.contains("2026-11-21 08:00"),
+        "{shown}"
+    );
+    press(&mut app, KeyCode::Char('y'));
+    app.update(Action::Deleted(Ok(
+        "01a00000-0000-7000-8000-000000000001".into()
+    )));
+    assert!(
+        app.status_line()
+            .unwrap()
+            .0
+            .contains("Sanamxay evacuation site 2026-11-20")
+    );
+
+    let mut app = record("dtm_site_assessment", Value::Object(site_complete()));
+    to_add_repeat(&mut app);
+    press(&mut app, KeyCode::Char('y'));
+    app.update(ctrl('d'));
+    assert_eq!(app.overlay, Some(Overlay::ConfirmRemove));
+    let shown = screen_text(&app, 80, 24);
+    assert!(shown.contains("Remove entry "), "{shown}");
+    assert!(!shown.contains("{0}") && !shown.contains("{1}"), "{shown}");
+}
+
+// ----- issue 15 point 11: the home page keeps a history -----------------
+
+#[test]
+fn the_home_page_keeps_what_was_sent_and_receipted_after_a_purge() {
+    let mut app = home();
+    let mut tallies = crate::store::Tallies::new();
+    tallies.insert(
+        "dtm_flow_monitoring".into(),
+        crate::store::FormTally {
+            sent: 3,
+            receipted: 2,
+            last_export: "2026-11-20T16:00:00.000+07:00".into(),
+            last_receipt: "2026-11-21T10:00:00.000+07:00".into(),
+        },
+    );
+    let listing = Vec::new();
+    let opened = Opened {
+        tallies,
+        ..opened_with(&app, listing)
+    };
+    app.update(Action::Acked(Ok((
+        Receipted {
+            by: "sup-01".into(),
+            purged: 2,
+            bundle_id: "enum-03-000001".into(),
+        },
+        opened,
+    ))));
+    assert_eq!(app.counts("dtm_flow_monitoring"), (0, 0, 0));
+    for (w, h) in [(80, 24), (60, 20)] {
+        let shown = screen_text(&app, w, h);
+        assert!(
+            shown.contains("sent 3, last 2026-11-20 · receipted 2, last 2026-11-21"),
+            "{shown}"
+        );
+    }
+    app.language = LAO.into();
+    let shown = screen_text(&app, 80, 24);
+    assert!(shown.contains("ສົ່ງແລ້ວ 3"), "{shown}");
+}
+
+// ----- issue 15 point 5: month-year and year dates on screen -----------
+
+const MONTHS: &str = r#"
+[settings]
+form_id = "months"
+version = "1"
+form_title = { "English (en)" = "Months", "Lao (lo)" = "ເດືອນ" }
+default_language = "English (en)"
+
+[[survey]]
+type = "date"
+name = "d_month"
+appearance = "month-year"
+label = { "English (en)" = "Arrived (month and year)", "Lao (lo)" = "ມາຮອດ (ເດືອນ ແລະ ປີ)" }
+
+[[survey]]
+type = "date"
+name = "d_year"
+appearance = "year"
+label = { "English (en)" = "Born (year)", "Lao (lo)" = "ເກີດ (ປີ)" }
+
+[[survey]]
+type = "date"
+name = "d_day"
+label = { "English (en)" = "Interview date", "Lao (lo)" = "ວັນທີສຳພາດ" }
+"#;
+
+/// A draft of the MONTHS form holding `answers`, opened.
+fn months_app(answers: Value) -> App {
+    let mut app = app_with_form(MONTHS);
+    let sha256 = crate::bundle::sha256_hex(MONTHS.as_bytes());
+    let mut draft = Draft::new("months", "1", &sha256, &now().to_string());
+    draft.answers = answers.as_object().cloned().unwrap_or_default();
+    app.update(Action::DraftLoaded(Ok(draft)));
+    assert!(matches!(app.page, Page::Record(_)));
+    app
+}
+
+fn editor_text(app: &App) -> String {
+    let Page::Record(r) = &app.page else {
+        panic!("not on a record")
+    };
+    match &r.editor {
+        Editor::Text(input) => input.text.clone(),
+        other => panic!("not a text editor: {other:?}"),
+    }
+}
+
+#[test]
+fn month_year_and_year_dates_are_typed_and_shown_in_their_shape() {
+    let mut app = months_app(json!({"d_month": "2026-09-01", "d_year": "2025-01-01"}));
+    // Resumed: the stored dates are shown as they are typed.
+    goto(&mut app, "d_month");
+    assert_eq!(editor_text(&app), "2026-09");
+    assert!(screen_text(&app, 80, 24).contains("> 2026-09 "));
+    // Leaving it unchanged changes nothing.
+    assert!(press(&mut app, KeyCode::PageDown).is_none());
+    assert_eq!(focused_name(&app), "d_year");
+    assert_eq!(editor_text(&app), "2025");
+    // The review page shows them so too.
+    app.update(ctrl('f'));
+    let shown = screen_text(&app, 80, 24);
+    assert!(
+        shown.contains("2026-09") && !shown.contains("2026-09-01"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains(": 2025") && !shown.contains("2025-01-01"),
+        "{shown}"
+    );
+    press(&mut app, KeyCode::Esc);
+
+    // Empty, the editor shows the shape to type; Ctrl-T gives this
+    // month, this year, today.
+    for (name, shape, today) in [
+        ("d_month", "YYYY-MM", "2026-11"),
+        ("d_year", "YYYY", "2026"),
+        ("d_day", "YYYY-MM-DD", "2026-11-22"),
+    ] {
+        goto(&mut app, name);
+        app.update(ctrl('u'));
+        assert_eq!(editor_text(&app), "");
+        let shown = screen_text(&app, 80, 24);
+        assert!(shown.contains(&format!(">  {shape} ")), "{name}: {shown}");
+        if shape == "YYYY-MM-DD" {
+            assert!(!shown.contains("YYYY-MM "), "{shown}");
+        }
+        app.update(ctrl('t'));
+        assert_eq!(editor_text(&app), today, "{name}");
+    }
+}
+
+// ----- issue 16: the review page is made when it opens -----------------
+
+#[test]
+fn the_review_page_is_made_when_it_opens_and_again_in_another_language() {
+    let mut app = record("dtm_site_assessment", Value::Object(site_complete()));
+    assert!(app.review.is_empty());
+    app.update(ctrl('f'));
+    let Page::Record(r) = &app.page else { panic!() };
+    assert_eq!(app.review, r.review_items());
+    let english = app.review.clone();
+    press(&mut app, KeyCode::Down);
+    assert_eq!(app.overlay, Some(Overlay::Review { cursor: 1 }));
+    assert_eq!(app.review, english, "kept while moving in it");
+    app.set_language(LAO);
+    let Page::Record(r) = &app.page else { panic!() };
+    assert_ne!(app.review, english);
+    assert_eq!(app.review, r.review_items());
 }

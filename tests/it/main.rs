@@ -25,5 +25,6 @@ mod support;
 mod tables;
 mod terminal;
 mod tui_e2e;
+mod tui_history;
 mod tui_setup;
 mod xlsform;

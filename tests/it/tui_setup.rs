@@ -95,15 +95,7 @@ fn export_and_receipt_from_the_screen() {
         return;
     }
     let e = crate::support::Enumerator::init("enum-03");
-    let line = crate::cli::readme_fill_example();
-    let out = e.fill(
-        "dtm_flow_monitoring",
-        &format!("{line}\n{line}\n"),
-        &["--finalize"],
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let usb = e.dir.path().join("usb");
-    std::fs::create_dir_all(&usb).unwrap();
+    let usb = crate::tui_history::two_records_and_a_stick(&e);
     let log = e.dir.path().join("stderr");
     let cmd = format!(
         "cd '{}' && unset FIELDKIT_HOME FIELDKIT_FORMS; exec '{}' --home '{}' --passphrase-file '{}' 2>'{}'",
@@ -140,7 +132,16 @@ fn export_and_receipt_from_the_screen() {
     assert!(term.wait_for("Receipt file"), "{}", term.screen());
     term.send(receipt.to_str().unwrap(), &["Enter"]);
     assert!(term.wait_for("2 record(s)"), "{}", term.screen());
-    assert!(term.screen().contains("0 ·   0 ·   0"), "{}", term.screen());
+    let screen = term.screen();
+    assert!(screen.contains("0 ·   0 ·   0"), "{screen}");
+    // The whole message is on screen at 80x24, its end too (issue 15
+    // point 8), and the form's history stays after the purge (point 11).
+    let flat = screen.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(flat.contains("purged from this laptop"), "{screen}");
+    assert!(
+        screen.contains("sent 2, last ") && screen.contains("receipted 2, last "),
+        "{screen}"
+    );
     term.send("q", &[]);
     assert!(gone(&term));
     assert_eq!(

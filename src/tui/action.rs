@@ -1,0 +1,105 @@
+//! What passes between the screen's model and its loop: `Action`,
+//! everything that can happen (keys, and the results of I/O), and
+//! `Effect`, the I/O the loop must do; with the facts they carry.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use age::secrecy::SecretString;
+use ratatui::crossterm::event::KeyEvent;
+use serde_json::{Map, Value};
+
+use super::words::Notice;
+use crate::form::Form;
+use crate::store::{Draft, Listing, Tallies};
+
+/// A form the enumerator can fill, with the hash records name it by.
+#[derive(Debug, Clone)]
+pub struct FormEntry {
+    pub form: Arc<Form>,
+    pub sha256: String,
+    /// The form file's text, kept with finalized records.
+    pub text: Arc<Vec<u8>>,
+}
+
+/// Who is working, once the store is open.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Opened {
+    pub enumerator: String,
+    pub device_id: String,
+    pub listing: Vec<Listing>,
+    /// Per form id, what was sent and receipted (kept after a purge).
+    pub tallies: Tallies,
+}
+
+/// What a receipt did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Receipted {
+    pub by: String,
+    pub purged: usize,
+    pub bundle_id: String,
+}
+
+#[derive(Debug)]
+pub enum Action {
+    Key(KeyEvent),
+    Resize,
+    Opened(Result<Opened, Notice>),
+    Saved(Result<(), String>),
+    DraftLoaded(Result<Draft, String>),
+    Finalized(Result<(), String>),
+    Deleted(Result<String, String>),
+    /// Records read into the bundle being exported, of all.
+    ExportProgress {
+        done: usize,
+        total: usize,
+    },
+    /// The bundles written (several when the outbox was split; none when
+    /// the outbox was empty) and the store as it now stands.
+    Exported(Result<(Vec<String>, Opened), String>),
+    /// What the receipt did, and the store as it now stands.
+    Acked(Result<(Receipted, Opened), String>),
+}
+
+/// I/O for the loop to do; its result comes back as an `Action`.
+#[derive(Debug)]
+pub enum Effect {
+    CreateProfile {
+        enumerator: String,
+        name: String,
+        passphrase: SecretString,
+        recipients: PathBuf,
+    },
+    Unlock {
+        passphrase: SecretString,
+    },
+    Save {
+        draft: Draft,
+        detail: String,
+    },
+    Load {
+        id: String,
+    },
+    Finalize {
+        draft: Draft,
+        values: Map<String, Value>,
+        form_text: Arc<Vec<u8>>,
+    },
+    Delete {
+        id: String,
+    },
+    Quit,
+    /// Write the next bundle into a folder (the USB stick).
+    Export {
+        dir: PathBuf,
+    },
+    /// Import a supervisor's receipt.
+    Ack {
+        file: PathBuf,
+    },
+    /// Save what was being typed, then quit (Ctrl-C on a record).
+    SaveAndQuit {
+        draft: Draft,
+        detail: String,
+    },
+}

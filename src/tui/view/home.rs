@@ -1,0 +1,111 @@
+//! The home page: the forms with their counts and history, the drafts.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders};
+
+use super::parts::{Theme, list_row, para, shaped, title_of, truncate, width};
+use crate::tui::app::{App, HomePage, Pane, short_time};
+use crate::tui::words::Msg;
+
+pub(super) fn home(app: &App, h: &HomePage, frame: &mut Frame, area: Rect, theme: &Theme) {
+    let histories = app
+        .forms
+        .iter()
+        .filter(|f| app.tally(&f.form.id).is_some())
+        .count();
+    let wanted = (app.forms.len() + histories) as u16 + 2;
+    let forms_height = wanted.min(area.height / 2).max(3);
+    let [forms_area, drafts_area] =
+        Layout::vertical([Constraint::Length(forms_height), Constraint::Min(3)]).areas(area);
+
+    let lang = app.language.as_str();
+    let counts_header = format!(
+        "{} · {} · {}",
+        app.t(Msg::Drafts).to_lowercase(),
+        app.t(Msg::Finalized),
+        app.t(Msg::Exported)
+    );
+    let mut lines = Vec::new();
+    // The rows of the selected form, to keep in view.
+    let mut selected_rows = 0..0;
+    for (i, entry) in app.forms.iter().enumerate() {
+        let (d, f, e) = app.counts(&entry.form.id);
+        let counts = format!("{d:>3} · {f:>3} · {e:>3}");
+        let selected = h.pane == Pane::Forms && h.form == i;
+        let room = (forms_area.width as usize).saturating_sub(width(&counts) + 5);
+        let first = lines.len();
+        lines.push(list_row(
+            selected,
+            &title_of(&entry.form, lang),
+            &counts,
+            room,
+            theme,
+        ));
+        // What was sent and receipted stays after a receipt purges.
+        if let Some(t) = app.tally(&entry.form.id) {
+            let date = |at: &str| at.get(..10).unwrap_or("-").to_string();
+            let words = Msg::History.fill(
+                app.lang(),
+                &[
+                    t.sent.to_string(),
+                    date(&t.last_export),
+                    t.receipted.to_string(),
+                    date(&t.last_receipt),
+                ],
+            );
+            let room = (forms_area.width as usize).saturating_sub(4);
+            lines.push(Line::styled(
+                format!("    {}", truncate(&words, room)),
+                theme.dim(),
+            ));
+        }
+        if h.form == i {
+            selected_rows = first..lines.len();
+        }
+    }
+    let rows = forms_area.height.saturating_sub(1) as usize;
+    let scroll = selected_rows
+        .end
+        .saturating_sub(rows)
+        .min(selected_rows.start);
+    let block = Block::default()
+        .borders(Borders::TOP)
+        .title(shaped(Line::from(vec![
+            Span::styled(format!(" {} ", app.t(Msg::Forms)), theme.heading()),
+            Span::styled(format!("({counts_header}) "), theme.dim()),
+        ])));
+    frame.render_widget(
+        para(lines).block(block).scroll((scroll as u16, 0)),
+        forms_area,
+    );
+
+    let drafts = app.drafts();
+    let mut lines = Vec::new();
+    if drafts.is_empty() {
+        lines.push(Line::styled(app.t(Msg::NoDrafts), theme.dim()));
+    }
+    let rows = drafts_area.height.saturating_sub(1) as usize;
+    let first = h.draft.saturating_sub(rows.saturating_sub(1));
+    for (i, d) in drafts.iter().enumerate().skip(first).take(rows) {
+        let (name, form) = app.draft_names(d);
+        let when = short_time(&d.updated);
+        let room = (drafts_area.width as usize).saturating_sub(width(&when) + 4);
+        let selected = h.pane == Pane::Drafts && h.draft == i;
+        lines.push(list_row(
+            selected,
+            &format!("{name} · {form}"),
+            &when,
+            room,
+            theme,
+        ));
+    }
+    let block = Block::default()
+        .borders(Borders::TOP)
+        .title(shaped(Line::styled(
+            format!(" {} ({}) ", app.t(Msg::Drafts), drafts.len()),
+            theme.heading(),
+        )));
+    frame.render_widget(para(lines).block(block), drafts_area);
+}
