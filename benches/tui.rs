@@ -59,7 +59,9 @@ fn bench_start(home: &Home, pass: &Path) {
     let mut kdfs = Vec::new();
     for _ in 0..5 {
         let start = Instant::now();
-        let (app, runtime) = fieldkit::tui::start(&globals).expect("start");
+        let (app, runtime) = fieldkit::commands::screen(&globals)
+            .and_then(fieldkit::tui::start)
+            .expect("start");
         let mut terminal = Terminal::new(TestBackend::new(80, 24)).expect("terminal");
         terminal.draw(|f| view::render(&app, f)).expect("draw");
         totals.push(start.elapsed());

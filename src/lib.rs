@@ -7,9 +7,12 @@
 
 pub mod aggregate;
 pub mod bundle;
+pub mod catalog;
 pub mod cli;
+pub mod clock;
 pub mod commands;
 pub mod delivery;
+pub mod files;
 pub mod form;
 pub mod harden;
 pub mod paths;

@@ -1,9 +1,8 @@
-//! Where fieldkit finds things on disk: the folders of shipped forms, and
-//! the clock and device facts a session needs from the machine.
+//! Where fieldkit finds things on disk: the folders of shipped forms and
+//! keys (beside the binary, in the installed share folder), and the form
+//! files in a folder.
 
 use std::path::{Path, PathBuf};
-
-use crate::form::dates::DateTime;
 
 /// Folders that may hold form definitions, most specific first: the one
 /// given (`--forms` / FIELDKIT_FORMS), then the shipped ones (see
@@ -75,19 +74,4 @@ pub fn form_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
         .collect();
     files.sort();
     Ok(files)
-}
-
-/// Now, in the machine's time zone. FIELDKIT_NOW (RFC 3339, e.g.
-/// `2026-11-22T09:00:00+07:00`) pins it for tests and reproducible runs.
-pub fn now() -> DateTime {
-    if let Ok(pinned) = std::env::var("FIELDKIT_NOW")
-        && let Some(dt) = crate::form::dates::parse_datetime(&pinned, 0)
-    {
-        return dt;
-    }
-    let zoned = jiff::Zoned::now();
-    DateTime {
-        epoch_ms: zoned.timestamp().as_millisecond(),
-        offset_s: zoned.offset().seconds(),
-    }
 }

@@ -5,10 +5,10 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 
-use super::verify::load_signers;
 use super::{Globals, Outcome, print_json};
 use crate::bundle::receipt;
 use crate::delivery::ack::ack;
+use crate::files;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -21,7 +21,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {
-    let supervisors = load_signers(args.supervisors.as_deref(), "supervisors")?;
+    let supervisors = files::signers(args.supervisors.as_deref(), "supervisors")?;
     let bytes = std::fs::read(&args.receipt)
         .with_context(|| format!("cannot read the receipt {}", args.receipt.display()))?;
     // A receipt that is not genuine is refused before asking for anything.

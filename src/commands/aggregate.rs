@@ -7,9 +7,9 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 
-use super::verify::{bundle_files, load_signers};
 use super::{Globals, Outcome, print_line};
 use crate::aggregate::{self, Options};
+use crate::files::{self, bundle_files};
 use crate::store::crypt;
 
 #[derive(Debug, clap::Args)]
@@ -42,7 +42,7 @@ pub struct Args {
 const SHOWN_PROBLEMS: usize = 20;
 
 pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {
-    let signers = load_signers(args.signers.as_deref(), "allowed_signers")?;
+    let signers = files::signers(args.signers.as_deref(), "allowed_signers")?;
     let bytes = std::fs::read(&args.identity)
         .with_context(|| format!("cannot read the identity {}", args.identity.display()))?;
     let text = if crypt::is_age_file(&bytes) {

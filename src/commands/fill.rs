@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 use super::{Globals, Outcome, print_json};
 use crate::form::limits::{self, MAX_RECORD_BYTES};
 use crate::form::{Env, Form, Session};
-use crate::paths;
+
 use crate::store::{Draft, State, Store};
 
 #[derive(Debug, clap::Args)]
@@ -237,7 +237,7 @@ pub fn fill_one(
 }
 
 pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {
-    let form = super::forms::resolve(&args.form, globals.forms.as_deref())?;
+    let form = crate::catalog::resolve(&args.form, globals.forms.as_deref())?;
     if let Some(lang) = &args.language
         && !form.languages.contains(lang)
     {
@@ -252,19 +252,14 @@ pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {
     } else {
         Some(globals.open_store()?)
     };
-    let form_text = match store {
-        Some(_) => form.text().as_bytes().to_vec(),
-        None => Vec::new(),
-    };
-    let form_sha256 = crate::bundle::sha256_hex(&form_text);
     let env = match &store {
         Some(s) => Env {
-            now: paths::now(),
+            now: crate::clock::now(),
             device_id: s.profile().public.device_id.clone(),
             username: s.profile().public.enumerator_id.clone(),
         },
         None => Env {
-            now: paths::now(),
+            now: crate::clock::now(),
             device_id: "dry-run".into(),
             username: String::new(),
         },
@@ -291,9 +286,8 @@ pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {
                     invalid += 1;
                 }
                 if let Some(store) = &store {
-                    let form = (form_sha256.as_str(), form_text.as_slice());
-                    let (id, state) = save(store, &session, form, valid && args.finalize)
-                        .with_context(|| {
+                    let (id, state) =
+                        save(store, &session, valid && args.finalize).with_context(|| {
                             format!(
                                 "the record on line {line} of {source} was NOT saved (records \
                                  reported above it were)"
@@ -324,19 +318,13 @@ pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {
 
 /// Saves a filled session as a new draft, and finalizes it when asked (and
 /// valid): the record id and where it went.
-fn save(
-    store: &Store,
-    session: &Session,
-    (form_sha256, form_text): (&str, &[u8]),
-    finalize: bool,
-) -> Result<(String, State)> {
+fn save(store: &Store, session: &Session, finalize: bool) -> Result<(String, State)> {
     let form = session.form();
-    let now = paths::now().to_string();
-    let mut draft = Draft::new(&form.id, &form.version, form_sha256, &now);
-    draft.answers = session.answers();
-    draft.instance_name = session.instance_name();
+    let now = crate::clock::now().to_string();
+    let mut draft = Draft::start(form, &now);
+    draft.take(session, &now);
     if finalize {
-        store.save_final(&draft, &session.record(), &now, form_text)?;
+        store.save_final(&draft, &session.record(), &now, form.text().as_bytes())?;
         return Ok((draft.id, State::Outbox));
     }
     store.save_draft(&draft, "")?;

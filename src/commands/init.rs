@@ -65,7 +65,7 @@ pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {
         ),
         true,
     )?;
-    let now = paths::now().to_string();
+    let now = crate::clock::now().to_string();
     let made = profile::create(&home, &enumerator, &args.name, &passphrase, &text, &now)?;
     let public = made.public.clone();
     let line = public.allowed_signers_line();
@@ -96,7 +96,9 @@ fn set_aside_leftovers(home: &profile::Home) -> Result<()> {
     if leftovers.is_empty() {
         return Ok(());
     }
-    let stamp = paths::now().to_string().replace([':', '.', '+'], "-");
+    let stamp = crate::clock::now()
+        .to_string()
+        .replace([':', '.', '+'], "-");
     let aside = home.dir.join(format!("unfinished-init-{stamp}"));
     std::fs::create_dir_all(&aside)
         .with_context(|| format!("cannot create {}", aside.display()))?;
@@ -129,7 +131,7 @@ fn new_store(home: &profile::Home, globals: &Globals) -> Result<Outcome> {
     drop(Store::create(
         home.clone(),
         unlocked,
-        &paths::now().to_string(),
+        &crate::clock::now().to_string(),
     )?);
     crate::say!(
         "fieldkit: a new, empty store was created for '{}' in {}",

@@ -12,7 +12,7 @@ use anyhow::Result;
 use ssh_key::rand_core::OsRng;
 
 use super::{Globals, Outcome, print_line};
-use crate::paths;
+
 use crate::store::crypt;
 use crate::store::profile::{self, write_new};
 
@@ -59,7 +59,7 @@ pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {
                     text.push_str(&format!("# {line}\n"));
                 }
             }
-            text.push_str(&format!("# created: {}\n", paths::now()));
+            text.push_str(&format!("# created: {}\n", crate::clock::now()));
             text.push_str(&format!("# public key: {public}\n"));
             text.push_str(identity.to_string().expose_secret());
             text.push('\n');

@@ -15,7 +15,7 @@ pub mod status;
 pub mod verify;
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use age::secrecy::SecretString;
 use anyhow::{Context, Result, bail};
@@ -42,7 +42,10 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         return Ok(Outcome::Done);
     }
     match cli.command.unwrap_or(Command::Collect) {
-        Command::Collect => crate::tui::run(&globals),
+        Command::Collect => {
+            crate::tui::run(screen(&globals)?)?;
+            Ok(Outcome::Done)
+        }
         Command::Forms(cmd) => forms::run(cmd, cli.forms.as_deref()),
         Command::Fill(args) => fill::run(args, &globals),
         Command::Init(args) => init::run(args, &globals),
@@ -55,6 +58,17 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Ack(args) => ack::run(args, &globals),
         Command::Aggregate(args) => aggregate::run(args, &globals),
     }
+}
+
+/// What the enumerator's screen starts with, from the global options:
+/// the home, the forms of the catalog, a passphrase file given ahead.
+pub fn screen(globals: &Globals) -> Result<crate::tui::Start> {
+    let found = crate::catalog::discover(globals.forms.as_deref())?;
+    Ok(crate::tui::Start {
+        home: globals.home()?,
+        forms: found.into_iter().map(|(_, form)| form).collect(),
+        passphrase_file: globals.passphrase_file.clone(),
+    })
 }
 
 /// `fieldkit --version`: the version, and where this copy finds its forms
@@ -124,7 +138,7 @@ impl Globals {
     /// the terminal (twice when `confirm`).
     pub fn passphrase(&self, prompt: &str, confirm: bool) -> Result<SecretString> {
         if let Some(file) = &self.passphrase_file {
-            return passphrase_from_file(file);
+            return crate::files::passphrase(file);
         }
         let first =
             zeroize::Zeroizing::new(rpassword::prompt_password(format!("{prompt}: ")).context(
@@ -159,27 +173,6 @@ impl Globals {
             false,
         )
     }
-}
-
-fn passphrase_from_file(file: &Path) -> Result<SecretString> {
-    let text = zeroize::Zeroizing::new(std::fs::read_to_string(file).with_context(|| {
-        format!(
-            "cannot read the passphrase file {}; check the path",
-            file.display()
-        )
-    })?);
-    let line = text
-        .trim_start_matches('\u{FEFF}')
-        .lines()
-        .next()
-        .unwrap_or("");
-    if line.is_empty() {
-        bail!(
-            "the passphrase file {} is empty; its first line must be the passphrase",
-            file.display()
-        );
-    }
-    Ok(crypt::passphrase(line))
 }
 
 /// Writes a line to standard output, every control character in it

@@ -5,11 +5,11 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 
-use super::verify::{load_signers, read_bundle};
 use super::{Globals, Outcome, print_line};
 use crate::bundle::receipt::{self, Receipt};
 use crate::bundle::verify;
-use crate::paths;
+use crate::files::{self, read_bundle};
+
 use crate::store::profile::write_new;
 
 #[derive(Debug, clap::Args)]
@@ -29,7 +29,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args, _globals: &Globals) -> Result<Outcome> {
-    let signers = load_signers(args.signers.as_deref(), "allowed_signers")?;
+    let signers = files::signers(args.signers.as_deref(), "allowed_signers")?;
     let key_text = std::fs::read_to_string(&args.key)
         .with_context(|| format!("cannot read the supervisor key {}", args.key.display()))?;
     let key = match ssh_key::PrivateKey::from_openssh(&key_text) {
@@ -71,7 +71,7 @@ pub fn run(args: Args, _globals: &Globals) -> Result<Outcome> {
         device_id: manifest.device_id.clone(),
         sequence: manifest.sequence,
         manifest_sha256: report.manifest_sha256.clone().unwrap_or_default(),
-        received_at: paths::now().to_string(),
+        received_at: crate::clock::now().to_string(),
         supervisor: key.public_key().to_openssh()?,
     };
     let signed = receipt::sign(&receipt, &key).map_err(anyhow::Error::msg)?;

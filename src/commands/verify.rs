@@ -3,16 +3,15 @@
 //! device's sequence is in order, 1 when anything is wrong, 2 when a file
 //! could not be read at all.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use serde_json::json;
 
 use super::{Globals, Outcome, print_json, print_line};
-use crate::bundle::archive::MAX_BUNDLE_BYTES;
-use crate::bundle::signers::AllowedSigners;
+use crate::files::{self, bundle_files, read_bundle};
+
 use crate::bundle::verify::{self, Report};
-use crate::paths;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -27,58 +26,8 @@ pub struct Args {
     pub json: bool,
 }
 
-/// Reads an allowed_signers file: the one given, or the shipped `name`.
-pub fn load_signers(given: Option<&Path>, name: &str) -> Result<AllowedSigners> {
-    let path = match given {
-        Some(p) => p.to_path_buf(),
-        None => paths::shipped_key(name).with_context(|| {
-            format!("no keys/{name} found beside fieldkit; give it with --signers FILE")
-        })?,
-    };
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("cannot read the signers file {}", path.display()))?;
-    let signers =
-        AllowedSigners::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    // valid-after / valid-before are checked against fieldkit's clock
-    // (FIELDKIT_NOW pins it), as ssh-keygen checks them against now.
-    Ok(signers.at(paths::now().epoch_ms.div_euclid(1000)))
-}
-
-/// The bundle files named: files as given, folders' *.zip sorted.
-pub fn bundle_files(given: &[PathBuf]) -> Result<Vec<PathBuf>> {
-    let mut out = Vec::new();
-    for p in given {
-        if p.is_dir() {
-            let mut found: Vec<PathBuf> = std::fs::read_dir(p)
-                .with_context(|| format!("cannot list {}", p.display()))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|f| f.extension().is_some_and(|x| x == "zip") && f.is_file())
-                .collect();
-            found.sort();
-            out.extend(found);
-        } else {
-            out.push(p.clone());
-        }
-    }
-    Ok(out)
-}
-
-/// Reads a bundle file within the size cap.
-pub fn read_bundle(path: &Path) -> Result<Vec<u8>> {
-    let meta = std::fs::metadata(path)
-        .with_context(|| format!("cannot read {}; check the path", path.display()))?;
-    if meta.len() > MAX_BUNDLE_BYTES {
-        bail!(
-            "{} is {} bytes, over the bundle limit",
-            path.display(),
-            meta.len()
-        );
-    }
-    std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
-}
-
 pub fn run(args: Args, _globals: &Globals) -> Result<Outcome> {
-    let signers = load_signers(args.signers.as_deref(), "allowed_signers")?;
+    let signers = files::signers(args.signers.as_deref(), "allowed_signers")?;
     let files = bundle_files(&args.bundles)?;
     if files.is_empty() {
         bail!("no bundles (*.zip) found in what was given");

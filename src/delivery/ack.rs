@@ -7,7 +7,7 @@ use anyhow::Result;
 
 use crate::bundle::receipt;
 use crate::bundle::signers::AllowedSigners;
-use crate::paths;
+
 use crate::store::Store;
 
 /// What an ack did.
@@ -40,7 +40,7 @@ pub fn ack(
             receipt.bundle_id
         )));
     };
-    let purged = store.purge_bundle(facts, &by, &paths::now().to_string())?;
+    let purged = store.purge_bundle(facts, &by, &crate::clock::now().to_string())?;
     Ok(Ok(Acked {
         bundle_id: facts.bundle_id.clone(),
         purged,

@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 
 use crate::bundle::{self, Built, NO_PREVIOUS, Outgoing, Plan, archive};
-use crate::paths;
+
 use crate::store::{BundleFacts, Listing, State, Store};
 
 /// At most this many records in one bundle: far below the zip's 65,535
@@ -357,7 +357,7 @@ fn ship(store: &Store, out: &Path, batch: Batch, done: &mut Exported) -> Result<
         manifest_sha256: built.manifest_sha256.clone(),
         prev_manifest_sha256: prev,
         file: bundle::file_name(&public.enumerator_id, &public.device_id, sequence),
-        exported_at: paths::now().to_string(),
+        exported_at: crate::clock::now().to_string(),
         written: false,
         records: batch.records.iter().map(|r| r.record_id.clone()).collect(),
     };
@@ -391,7 +391,7 @@ fn write_recorded(
         )
     })?;
     store
-        .mark_written(facts, event, &paths::now().to_string())
+        .mark_written(facts, event, &crate::clock::now().to_string())
         .with_context(|| {
             format!(
                 "bundle {} was written to {}, but this laptop could not note it; the next \

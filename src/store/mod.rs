@@ -20,6 +20,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
+use crate::form::{Form, Session};
+
 use backend::{Backend, BackendError, Change, SledBackend, Tree};
 use profile::{Home, Profile, ProfileError};
 
@@ -204,6 +206,21 @@ impl State {
 }
 
 impl Draft {
+    /// A new draft of `form`, named by the hash of the text it was parsed
+    /// from.
+    pub fn start(form: &Form, now: &str) -> Self {
+        Draft::new(&form.id, &form.version, form.sha256(), now)
+    }
+
+    /// The draft as `session` now stands: every answer given, the instance
+    /// name, updated `now`. The one way the screen and `fill` make what
+    /// they save and finalize.
+    pub fn take(&mut self, session: &Session, now: &str) {
+        self.answers = session.answers();
+        self.instance_name = session.instance_name();
+        self.updated = now.into();
+    }
+
     pub fn new(form_id: &str, form_version: &str, form_sha256: &str, now: &str) -> Self {
         Draft {
             id: Uuid::now_v7().to_string(),

@@ -638,7 +638,7 @@ impl super::Store {
                  recipients {keys}",
                 reseal.facts.device_id
             );
-            let now = crate::paths::now().to_string();
+            let now = crate::clock::now().to_string();
             changes.push(self.event(&now, "profile sealed", "", "", &detail)?);
         }
         if !changes.is_empty() {

@@ -26,12 +26,13 @@ pub mod words;
 
 use std::fs::File;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use ratatui::crossterm::event::{self, Event, KeyEventKind};
 
-use crate::commands::{Globals, Outcome};
+use crate::form::Form;
 use crate::paths;
 use crate::store::profile::{self, Home};
 use crate::store::{Store, StoreError};
@@ -74,7 +75,7 @@ impl Runtime {
                 values,
                 form_text,
             } => {
-                let now = paths::now().to_string();
+                let now = crate::clock::now().to_string();
                 Action::Finalized(self.with_store(|s| {
                     // A record never saved as a draft is created and
                     // finalized in one write.
@@ -89,7 +90,7 @@ impl Runtime {
             Effect::Export { dir } => self.export(&dir, &mut |_| {}),
             Effect::Ack { file } => Action::Acked(self.ack(&file)),
             Effect::Delete { id } => Action::Deleted(
-                self.with_store(|s| s.delete_draft(&id, &paths::now().to_string()))
+                self.with_store(|s| s.delete_draft(&id, &crate::clock::now().to_string()))
                     .map(|()| id),
             ),
         })
@@ -128,8 +129,8 @@ impl Runtime {
     fn ack(&mut self, file: &std::path::Path) -> Result<(Receipted, Opened), String> {
         let bytes = std::fs::read(file)
             .map_err(|e| format!("cannot read the receipt {}: {e}", file.display()))?;
-        let supervisors = crate::commands::verify::load_signers(None, "supervisors")
-            .map_err(|e| format!("{e:#}"))?;
+        let supervisors =
+            crate::files::signers(None, "supervisors").map_err(|e| format!("{e:#}"))?;
         let store = self.store.as_ref().ok_or("the store is not open")?;
         let done = crate::delivery::ack::ack(store, &bytes, &supervisors)
             .map_err(|e| format!("{e:#}"))??;
@@ -210,7 +211,7 @@ impl Runtime {
                 recipients.display()
             )
         })?;
-        let now = paths::now().to_string();
+        let now = crate::clock::now().to_string();
         let made = profile::create(&self.home, enumerator, name, passphrase, &text, &now)
             .map_err(|e| e.to_string())?;
         let public = made.public.clone();
@@ -239,36 +240,43 @@ fn exported(done: crate::delivery::export::Exported) -> Result<Vec<String>, Stri
     Err(format!("{written}{}", problems.join("; ")))
 }
 
-/// The shipped forms with their hashes.
-pub fn load_forms(globals: &Globals) -> Result<Vec<FormEntry>> {
-    let found = crate::commands::forms::discover(globals.forms.as_deref())?;
-    found
+/// What the screen starts with, gathered by the command line.
+pub struct Start {
+    /// Where the profile and the store are, or will be made.
+    pub home: Home,
+    /// The forms offered (see `catalog`).
+    pub forms: Vec<Arc<Form>>,
+    /// A passphrase file given ahead (`--passphrase-file`): an existing
+    /// store is unlocked with it at once.
+    pub passphrase_file: Option<PathBuf>,
+}
+
+/// The forms as the screen offers them, each with its hash and text.
+pub fn form_entries(forms: Vec<Arc<Form>>) -> Vec<FormEntry> {
+    forms
         .into_iter()
-        .map(|(_, form)| {
-            let text = form.text().as_bytes().to_vec();
-            Ok(FormEntry {
-                sha256: form.sha256().to_string(),
-                text: std::sync::Arc::new(text),
-                form,
-            })
+        .map(|form| FormEntry {
+            sha256: form.sha256().to_string(),
+            text: Arc::new(form.text().as_bytes().to_vec()),
+            form,
         })
         .collect()
 }
 
 /// The first model and runtime: setup when there is no profile, unlock
 /// otherwise (done at once with `--passphrase-file`).
-pub fn start(globals: &Globals) -> Result<(App, Runtime)> {
-    let forms = load_forms(globals)?;
+pub fn start(start: Start) -> Result<(App, Runtime)> {
+    let forms = form_entries(start.forms);
     if forms.is_empty() {
         anyhow::bail!("no forms found; give a folder of forms with --forms DIR");
     }
-    let home = globals.home()?;
+    let home = start.home;
     let mut runtime = Runtime {
         home: home.clone(),
         store: None,
         lock: None,
     };
-    let now = paths::now();
+    let now = crate::clock::now();
     if !home.exists() {
         let recipients = paths::shipped_key("recipients.txt");
         let app = App::new(forms, Page::Setup(Setup::new(recipients)), now);
@@ -284,8 +292,8 @@ pub fn start(globals: &Globals) -> Result<(App, Runtime)> {
         },
         now,
     );
-    if globals.passphrase_file.is_some() {
-        let passphrase = globals.passphrase("", false)?;
+    if let Some(file) = &start.passphrase_file {
+        let passphrase = crate::files::passphrase(file)?;
         let opened = runtime
             .unlock(&passphrase)
             .map_err(|e| anyhow::Error::msg(e.text(words::Lang::En)))?;
@@ -294,14 +302,13 @@ pub fn start(globals: &Globals) -> Result<(App, Runtime)> {
     Ok((app, runtime))
 }
 
-pub fn run(globals: &Globals) -> Result<Outcome> {
-    let (mut app, mut runtime) = start(globals)?;
+pub fn run(start: Start) -> Result<()> {
+    let (mut app, mut runtime) = self::start(start)?;
     app.color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let mut terminal = ratatui::try_init().context("cannot start the screen")?;
     let result = event_loop(&mut terminal, &mut app, &mut runtime);
     ratatui::restore();
-    result?;
-    Ok(Outcome::Done)
+    result
 }
 
 fn event_loop(
@@ -320,7 +327,7 @@ fn event_loop(
             Event::Resize(..) => Action::Resize,
             _ => continue,
         };
-        app.now = paths::now();
+        app.now = crate::clock::now();
         let mut next = app.update(action);
         while let Some(effect) = next {
             // Show "working" while a slow effect (unlocking) runs.
@@ -335,7 +342,7 @@ fn event_loop(
                     None => return Ok(()),
                 },
             };
-            app.now = paths::now();
+            app.now = crate::clock::now();
             next = app.update(result);
         }
     }
@@ -343,10 +350,8 @@ fn event_loop(
 
 /// Used by tests and benchmarks: an app on a home, forms loaded.
 pub fn forms_for_tests(dir: PathBuf) -> Result<Vec<FormEntry>> {
-    load_forms(&Globals {
-        forms: Some(dir),
-        ..Globals::default()
-    })
+    let forms = crate::catalog::discover(Some(&dir))?;
+    Ok(form_entries(forms.into_iter().map(|(_, f)| f).collect()))
 }
 
 #[cfg(test)]

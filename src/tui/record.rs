@@ -222,9 +222,7 @@ impl RecordView {
 
     pub(super) fn save(&mut self, now: DateTime, detail: &str) -> Effect {
         self.session.touch(now);
-        self.draft.answers = self.session.answers();
-        self.draft.instance_name = self.session.instance_name();
-        self.draft.updated = now.to_string();
+        self.draft.take(&self.session, &now.to_string());
         self.dirty = false;
         self.saved_once = true;
         Effect::Save {
@@ -241,9 +239,7 @@ impl RecordView {
     /// The record to finalize: the draft as it stands and the values.
     pub fn final_record(&mut self, now: DateTime) -> (Draft, Map<String, Value>) {
         self.session.touch(now);
-        self.draft.answers = self.session.answers();
-        self.draft.instance_name = self.session.instance_name();
-        self.draft.updated = now.to_string();
+        self.draft.take(&self.session, &now.to_string());
         (self.draft.clone(), self.session.record())
     }
 
