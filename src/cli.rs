@@ -1,12 +1,14 @@
-//! The command line, as clap derive types. Parsing only: each subcommand's
-//! `Args` and behaviour live in `commands/`.
+//! The command line, as clap derive types, and `run`, which hands each
+//! subcommand to its module in `commands/` (their `Args` and behaviour
+//! live there) and no subcommand to the enumerator's screen.
 
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
 use crate::commands::{
-    Globals, ack, aggregate, export, fill, forms, init, keygen, receipt, rescue, status, verify,
+    self, Globals, Outcome, ack, aggregate, export, fill, forms, init, keygen, receipt, rescue,
+    status, verify,
 };
 
 #[derive(Debug, Parser)]
@@ -73,5 +75,34 @@ impl Cli {
             passphrase_file: self.passphrase_file.clone(),
             forms: self.forms.clone(),
         }
+    }
+}
+
+/// Runs what the command line asks: a subcommand, the version report, or
+/// (no subcommand) the enumerator's screen.
+pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
+    let globals = cli.globals();
+    if cli.version {
+        for line in commands::version_report(&globals) {
+            commands::print_line(&line)?;
+        }
+        return Ok(Outcome::Done);
+    }
+    match cli.command.unwrap_or(Command::Collect) {
+        Command::Collect => {
+            crate::tui::run(commands::screen(&globals)?)?;
+            Ok(Outcome::Done)
+        }
+        Command::Forms(cmd) => forms::run(cmd, cli.forms.as_deref()),
+        Command::Fill(args) => fill::run(args, &globals),
+        Command::Init(args) => init::run(args, &globals),
+        Command::Keygen(args) => keygen::run(args, &globals),
+        Command::Status(args) => status::run(args, &globals),
+        Command::Rescue(args) => rescue::run(args, &globals),
+        Command::Export(args) => export::run(args, &globals),
+        Command::Verify(args) => verify::run(args, &globals),
+        Command::Receipt(args) => receipt::run(args, &globals),
+        Command::Ack(args) => ack::run(args, &globals),
+        Command::Aggregate(args) => aggregate::run(args, &globals),
     }
 }

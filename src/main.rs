@@ -6,7 +6,8 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use fieldkit::cli::Cli;
-use fieldkit::commands::{self, Outcome};
+use fieldkit::cli::run;
+use fieldkit::commands::Outcome;
 
 fn main() -> ExitCode {
     // First, before any secret is in memory: no core dumps. A failure is
@@ -15,7 +16,7 @@ fn main() -> ExitCode {
         fieldkit::say!("fieldkit: warning: {problem}");
     }
     let cli = Cli::parse();
-    match commands::run(cli) {
+    match run(cli) {
         Ok(Outcome::Done) => ExitCode::SUCCESS,
         Ok(Outcome::Invalid) => ExitCode::from(1),
         Err(err) => {

@@ -20,7 +20,6 @@ use std::path::PathBuf;
 use age::secrecy::SecretString;
 use anyhow::{Context, Result, bail};
 
-use crate::cli::{Cli, Command};
 use crate::store::profile::{self, Home};
 use crate::store::{Store, crypt};
 
@@ -31,33 +30,6 @@ pub enum Outcome {
     Done,
     /// Exit 1: the input was checked and found bad.
     Invalid,
-}
-
-pub fn run(cli: Cli) -> Result<Outcome> {
-    let globals = cli.globals();
-    if cli.version {
-        for line in version_report(&globals) {
-            print_line(&line)?;
-        }
-        return Ok(Outcome::Done);
-    }
-    match cli.command.unwrap_or(Command::Collect) {
-        Command::Collect => {
-            crate::tui::run(screen(&globals)?)?;
-            Ok(Outcome::Done)
-        }
-        Command::Forms(cmd) => forms::run(cmd, cli.forms.as_deref()),
-        Command::Fill(args) => fill::run(args, &globals),
-        Command::Init(args) => init::run(args, &globals),
-        Command::Keygen(args) => keygen::run(args, &globals),
-        Command::Status(args) => status::run(args, &globals),
-        Command::Rescue(args) => rescue::run(args, &globals),
-        Command::Export(args) => export::run(args, &globals),
-        Command::Verify(args) => verify::run(args, &globals),
-        Command::Receipt(args) => receipt::run(args, &globals),
-        Command::Ack(args) => ack::run(args, &globals),
-        Command::Aggregate(args) => aggregate::run(args, &globals),
-    }
 }
 
 /// What the enumerator's screen starts with, from the global options:

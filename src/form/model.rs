@@ -10,7 +10,7 @@ use regex::Regex;
 
 use super::dates::DatePrecision;
 use super::expr::Expr;
-use super::search::SearchIndex;
+use super::search::{SearchIndex, Searchable};
 
 /// Index of a survey node in `Form::nodes`, in document order.
 pub type NodeId = usize;
@@ -201,6 +201,15 @@ pub struct Choice {
 
 /// Choices (indexes) by the value of one extra column.
 pub type ColumnIndex = HashMap<String, Vec<usize>>;
+
+impl Searchable for Choice {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn labels(&self) -> impl Iterator<Item = &str> {
+        self.label.texts()
+    }
+}
 
 #[derive(Debug)]
 pub struct ChoiceList {

@@ -10,7 +10,6 @@
 use unicode_normalization::UnicodeNormalization;
 
 use super::lao;
-use super::model::Choice;
 
 /// Between the parts of one choice's haystack.
 const SEP: char = '\u{1F}';
@@ -49,17 +48,24 @@ pub struct SearchIndex {
     keys: Vec<String>,
 }
 
+/// What a search index is built from: a choice's name and its labels in
+/// every language (the form model's `Choice` is one).
+pub trait Searchable {
+    fn name(&self) -> &str;
+    fn labels(&self) -> impl Iterator<Item = &str>;
+}
+
 impl SearchIndex {
-    pub fn new(choices: &[Choice]) -> Self {
+    pub fn new<C: Searchable>(choices: &[C]) -> Self {
         let keys = choices
             .iter()
             .map(|c| {
-                let mut key = fold(&c.name);
-                for text in c.label.texts() {
+                let mut key = fold(c.name());
+                for text in c.labels() {
                     key.push(SEP);
                     key.push_str(&fold(text));
                 }
-                let mut roman = c.label.texts().filter(|t| lao::has_lao(t)).peekable();
+                let mut roman = c.labels().filter(|t| lao::has_lao(t)).peekable();
                 if roman.peek().is_some() {
                     key.push(ROMAN);
                     for text in roman {
@@ -141,6 +147,7 @@ fn roman(key: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::form::model::Choice;
     use crate::form::model::Text;
 
     fn choice(name: &str, en: &str, lo: &str) -> Choice {
