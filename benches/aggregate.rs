@@ -76,7 +76,7 @@ fn generate(dir: &Path, bundles: usize, per: usize) -> (String, String) {
                                     form_version: "1".into(),
                                     form_sha256: sha.clone(),
                                     finalized_at: "2026-11-22T10:00:00+07:00".into(),
-                                    ciphertext: fieldkit::store::crypt::encrypt_to(
+                                    ciphertext: fieldkit::crypt::encrypt_to(
                                         std::slice::from_ref(&recipient),
                                         plain.to_string().as_bytes(),
                                     )
@@ -120,7 +120,7 @@ fn child(dir: &Path, out: &Path, dm: &str, signers: &str) {
         v
     };
     let opts = Options {
-        identities: fieldkit::store::crypt::parse_identities(dm).expect("identity"),
+        identities: fieldkit::crypt::parse_identities(dm).expect("identity"),
         signers: AllowedSigners::parse(signers).expect("signers"),
         out: out.to_path_buf(),
         forms_dir: None,
@@ -202,11 +202,11 @@ fn bare(dir: &Path, dm: &str) -> f64 {
 /// its public key once instead of for every file (what `aggregate` uses).
 fn bare_fieldkit(dir: &Path, dm: &str) {
     let identity: age::x25519::Identity = dm.parse().expect("identity");
-    let ours = [fieldkit::store::crypt::X25519Identity::new(&identity)];
+    let ours = [fieldkit::crypt::X25519Identity::new(&identity)];
     let records = record_files(dir);
     let start = Instant::now();
     for r in &records {
-        std::hint::black_box(fieldkit::store::crypt::decrypt_with_any(&ours, r).expect("decrypt"));
+        std::hint::black_box(fieldkit::crypt::decrypt_with_any(&ours, r).expect("decrypt"));
     }
     let rate = records.len() as f64 / start.elapsed().as_secs_f64();
     println!("bare loop, one core, fieldkit's identity: {rate:.0} records/s");

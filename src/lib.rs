@@ -7,6 +7,7 @@ pub mod aggregate;
 pub mod bundle;
 pub mod cli;
 pub mod commands;
+pub mod crypt;
 pub mod form;
 pub mod harden;
 pub mod paths;

@@ -27,8 +27,8 @@ use serde_json::Value;
 
 use crate::bundle::signers::AllowedSigners;
 use crate::bundle::{self, archive, verify};
+use crate::crypt;
 use crate::form::{self, Form};
-use crate::store::crypt;
 use summary::Summary;
 use tables::{Layout, Line, RecordRef};
 

@@ -12,14 +12,12 @@ pub mod signers;
 pub mod verify;
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+
+pub use crate::crypt::{BUNDLE_NAMESPACE as NAMESPACE, NO_PREVIOUS, sha256_hex};
 
 pub const FORMAT: &str = "fieldkit-bundle/1";
-pub const NAMESPACE: &str = "fieldkit-bundle";
 pub const MANIFEST: &str = "manifest.json";
 pub const SIGNATURE: &str = "manifest.sig";
-/// `prev_manifest_sha256` of a laptop's first bundle.
-pub const NO_PREVIOUS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FormRef {
@@ -52,10 +50,6 @@ pub struct Manifest {
     pub created_at: String,
     pub forms: Vec<FormRef>,
     pub entries: Vec<ManifestEntry>,
-}
-
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    crate::store::crypt::to_hex(&Sha256::digest(bytes))
 }
 
 pub fn record_path(record_id: &str) -> String {

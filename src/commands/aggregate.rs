@@ -10,7 +10,7 @@ use anyhow::{Context, Result, bail};
 use super::verify::{bundle_files, load_signers};
 use super::{Globals, Outcome, print_line};
 use crate::aggregate::{self, Options};
-use crate::store::crypt;
+use crate::crypt;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

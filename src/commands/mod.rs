@@ -21,8 +21,9 @@ use age::secrecy::SecretString;
 use anyhow::{Context, Result, bail};
 
 use crate::cli::{Cli, Command};
+use crate::crypt;
+use crate::store::Store;
 use crate::store::profile::{self, Home};
-use crate::store::{Store, crypt};
 
 /// How a command that ran to the end went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

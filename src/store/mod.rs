@@ -8,9 +8,12 @@
 //! behind `backend::Backend`, the keys are in `profile`.
 
 pub mod backend;
-pub mod crypt;
 pub mod profile;
 pub mod rescue;
+
+// Re-exported only for src/tui until it names `crate::crypt` itself (two
+// lines in tui/app.rs, left to the helper who owns the screen).
+pub use crate::crypt;
 
 use std::fs::File;
 use std::path::PathBuf;
@@ -643,7 +646,7 @@ impl Store {
         // The form kept for a bundle is the very text the draft was made
         // with: another text (or none at all) under its hash would make
         // every later bundle fail verification.
-        let given = crate::bundle::sha256_hex(form_text);
+        let given = crypt::sha256_hex(form_text);
         if given != draft.form_sha256 {
             return Err(StoreError::FormMismatch {
                 id: draft.id.clone(),
@@ -989,7 +992,7 @@ impl Store {
             .get(Tree::Meta, b"chain")
             .map_err(|e| self.backend_err(e))?;
         Ok(match head {
-            None => (0, crate::bundle::NO_PREVIOUS.to_string()),
+            None => (0, crypt::NO_PREVIOUS.to_string()),
             Some(bytes) => {
                 let text = String::from_utf8_lossy(&bytes).to_string();
                 let (seq, sha) = text.split_once(' ').unwrap_or(("0", ""));

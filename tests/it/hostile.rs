@@ -67,7 +67,7 @@ impl Laptop {
     /// Bundle 1 of this laptop: the records (id, body) and the forms
     /// (form_id, version, text) given, built and signed by the library.
     fn bundle(&self, records: &[(&str, Value)], forms: &[(&str, &str, &[u8])]) -> Built {
-        let recipients = fieldkit::store::crypt::parse_recipients(
+        let recipients = fieldkit::crypt::parse_recipients(
             &std::fs::read_to_string(repo().join("keys/recipients.txt")).unwrap(),
         )
         .unwrap();
@@ -80,11 +80,8 @@ impl Laptop {
                 form_version: version.into(),
                 form_sha256: bundle::sha256_hex(text),
                 finalized_at: "2026-11-22T10:00:00.000+07:00".into(),
-                ciphertext: fieldkit::store::crypt::encrypt_to(
-                    &recipients,
-                    body.to_string().as_bytes(),
-                )
-                .unwrap(),
+                ciphertext: fieldkit::crypt::encrypt_to(&recipients, body.to_string().as_bytes())
+                    .unwrap(),
             })
             .collect();
         let forms: Vec<(String, String, String, Vec<u8>)> = forms
