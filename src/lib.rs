@@ -12,5 +12,6 @@ pub mod form;
 pub mod harden;
 pub mod paths;
 pub mod printable;
+pub mod record;
 pub mod store;
 pub mod tui;

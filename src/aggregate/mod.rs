@@ -415,8 +415,14 @@ fn prepare(
     good: &Good,
 ) -> Result<Prepared, String> {
     let plain = crypt::decrypt_with_any(identities, data)?;
-    let record: RecordRef =
-        serde_json::from_slice(&plain).map_err(|e| format!("not a record ({e})"))?;
+    // A later layout is named as such, not read as a broken record.
+    let record: RecordRef = serde_json::from_slice(&plain).map_err(|e| {
+        crate::record::unknown_format(&plain).map_or_else(
+            || format!("not a record ({e})"),
+            |unknown| unknown.to_string(),
+        )
+    })?;
+    record.check_format().map_err(|e| e.to_string())?;
     if record.record_id != item.record_id {
         return Err(format!(
             "its body names the record id {:?}, the signed manifest {}; left out",

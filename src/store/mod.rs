@@ -23,6 +23,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
+use crate::record::FinalRecord;
+/// The format of a finalized record, as the data managers read it.
+pub use crate::record::RECORD_FORMAT;
 use backend::{Backend, BackendError, Change, SledBackend, Tree};
 use profile::{Home, Profile, ProfileError};
 
@@ -33,8 +36,6 @@ pub const SCHEMA_FILE: &str = "fieldkit-schema";
 /// The store layout this fieldkit writes. A store with a higher number was
 /// written by a newer fieldkit and is refused, never rewritten.
 pub const SCHEMA: u32 = 1;
-/// The format of a finalized record file, as the data managers read it.
-pub const RECORD_FORMAT: &str = "fieldkit-record/1";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -655,19 +656,19 @@ impl Store {
                 given,
             });
         }
-        let record = serde_json::json!({
-            "format": RECORD_FORMAT,
-            "record_id": draft.id,
-            "form_id": draft.form_id,
-            "form_version": draft.form_version,
-            "form_sha256": draft.form_sha256,
-            "enumerator_id": self.profile.public.enumerator_id,
-            "device_id": self.profile.public.device_id,
-            "started": draft.started,
-            "finalized_at": now,
-            "instance_name": draft.instance_name,
-            "values": values,
-        });
+        let record = FinalRecord {
+            format: RECORD_FORMAT.into(),
+            record_id: draft.id.as_str().into(),
+            form_id: draft.form_id.as_str().into(),
+            form_version: draft.form_version.as_str().into(),
+            form_sha256: draft.form_sha256.as_str().into(),
+            enumerator_id: self.profile.public.enumerator_id.as_str().into(),
+            device_id: self.profile.public.device_id.as_str().into(),
+            started: draft.started.as_str().into(),
+            finalized_at: now.into(),
+            instance_name: draft.instance_name.as_str().into(),
+            values,
+        };
         let plain = zeroize::Zeroizing::new(serde_json::to_vec(&record).unwrap_or_default());
         let ct = crypt::encrypt_to(&self.profile.recipients, &plain)
             .map_err(|e| StoreError::Encrypt(draft.id.clone(), e.to_string()))?;

@@ -368,6 +368,49 @@ fn records_are_credited_to_their_signer_not_to_what_their_body_says() {
 }
 
 #[test]
+fn a_record_of_a_later_format_is_named_with_what_to_do_never_misread() {
+    let x = Laptop::new("enum-x");
+    let (dir, usb, signers) = place(&[&x]);
+    let (known, same_fields, new_fields) = (new_id(), new_id(), new_id());
+    // A later layout that happens to have today's fields, and one that
+    // does not (its values are no longer an object).
+    let mut later = x.body(&same_fields, "Site L");
+    later["format"] = json!("fieldkit-record/2");
+    let mut changed = x.body(&new_fields, "Site M");
+    changed["format"] = json!("fieldkit-record/2");
+    changed["values"] = json!([{"name": "site", "value": "Site M"}]);
+    let built = x.bundle(
+        &[
+            (&known, x.body(&known, "Site K")),
+            (&same_fields, later),
+            (&new_fields, changed),
+        ],
+        &[form()],
+    );
+    std::fs::write(usb.join("x.zip"), &built.zip).unwrap();
+
+    let out = dir.path().join("out");
+    let run = aggregate(&out, &[&usb], &signers);
+    assert_eq!(run.status.code(), Some(1), "{}", stderr(&run));
+    let rows = table(&out.join("hostile_test.csv"));
+    assert_eq!(rows.len(), 2, "only the known record: {rows:?}");
+    assert_eq!(rows[1][0], known);
+    let s = summary(&out);
+    let unread = s["undecryptable"].as_array().unwrap();
+    assert_eq!(unread.len(), 2, "{s}");
+    for (u, id) in unread.iter().zip([&same_fields, &new_fields]) {
+        assert_eq!(u["record_id"], json!(id), "{u}");
+        let reason = u["reason"].as_str().unwrap();
+        assert!(
+            reason.contains("\"fieldkit-record/2\"") && reason.contains("upgrade fieldkit"),
+            "{reason}"
+        );
+    }
+    let said = stderr(&run);
+    assert!(said.contains(&format!("record {new_fields}")), "{said}");
+}
+
+#[test]
 fn a_bundle_whose_form_does_not_load_is_left_out_and_the_others_are_read() {
     let (a, b, c, d) = (
         Laptop::new("enum-a"),
