@@ -1,0 +1,178 @@
+//! The workers: each takes a run of a bundle's records off the queue,
+//! checks its bytes are the ones verified, decrypts every record, reads it
+//! as a `FinalRecord` checked against the signed manifest, and makes its
+//! rows and summary facts. Runs on every core; no files, no merge.
+
+use std::sync::Mutex;
+use std::sync::mpsc::{Receiver, Sender};
+
+use super::forms::FormTables;
+use super::read::{Item, Job, changed};
+use super::tables::{self, Layout, Line, RecordRef};
+use super::{Good, summary};
+use crate::crypt;
+
+/// A record decrypted, read and turned into rows by a worker.
+pub(super) struct Prepared {
+    pub(super) sha: [u8; 8],
+    pub(super) form: usize,
+    /// (table, CSV line) of every row.
+    pub(super) rows: Vec<(usize, Vec<u8>)>,
+    pub(super) facts: summary::Facts,
+    /// What the record's body says that the signed manifest does not
+    /// (another enumerator or device): kept, credited to the signer.
+    pub(super) disagrees: Option<String>,
+}
+
+/// A run's outcome: (entry, record id, the record or why it is unreadable)
+/// for each record; Err stops the aggregation.
+pub(super) type Done = (
+    usize,
+    u32,
+    Result<Vec<(u32, String, Result<Prepared, String>)>, String>,
+);
+
+pub(super) fn sha(bytes: &[u8]) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).into()
+}
+
+/// Decrypts a record, reads it and makes its rows. The signed manifest
+/// says what the record is (`item`: id, form, version) and who made it
+/// (`good`): a body naming another id or form is left out (which table
+/// and which id would be a guess); a body naming another enumerator or
+/// device is kept, credited to the signer, and the disagreement said.
+pub(super) fn prepare(
+    identities: &[crypt::X25519Identity],
+    data: &[u8],
+    item: &Item,
+    forms: &[FormTables],
+    good: &Good,
+) -> Result<Prepared, String> {
+    let plain = crypt::decrypt_with_any(identities, data)?;
+    // A later layout is named as such, not read as a broken record.
+    let record: RecordRef = serde_json::from_slice(&plain).map_err(|e| {
+        crate::record::unknown_format(&plain).map_or_else(
+            || format!("not a record ({e})"),
+            |unknown| unknown.to_string(),
+        )
+    })?;
+    record.check_format().map_err(|e| e.to_string())?;
+    if record.record_id != item.record_id {
+        return Err(format!(
+            "its body names the record id {:?}, the signed manifest {}; left out",
+            record.record_id, item.record_id
+        ));
+    }
+    if record.form_id != item.form_id || record.form_version != item.form_version {
+        return Err(format!(
+            "its body names the form {:?} {:?}, the signed manifest {} {}; left out",
+            record.form_id, record.form_version, item.form_id, item.form_version
+        ));
+    }
+    let form = forms
+        .iter()
+        .position(|f| f.form_id == item.form_id)
+        .ok_or("its form is not in the bundle")?;
+    let rows = rows(&forms[form].layout, &record, good);
+    let model = forms[form]
+        .versions
+        .get(item.form_version.as_str())
+        .map(|f| f.as_ref());
+    let mut disagrees = Vec::new();
+    if record.enumerator_id != good.enumerator_id {
+        disagrees.push(format!("enumerator {:?}", record.enumerator_id));
+    }
+    if record.device_id != good.device_id {
+        disagrees.push(format!("device {:?}", record.device_id));
+    }
+    let disagrees = (!disagrees.is_empty()).then(|| {
+        format!(
+            "its body says {}, but the bundle is signed by {} on device {}: credited to {}",
+            disagrees.join(" and "),
+            good.enumerator_id,
+            good.device_id,
+            good.enumerator_id
+        )
+    });
+    let digest = sha(&plain);
+    let mut facts = summary::Facts::of(&record, model);
+    facts.enumerator = good.enumerator_id.clone();
+    Ok(Prepared {
+        sha: digest[..8].try_into().unwrap_or_default(),
+        facts,
+        form,
+        rows,
+        disagrees,
+    })
+}
+
+/// A record's rows in every table of its form, credited to the bundle's
+/// signer and device.
+pub(super) fn rows(layout: &Layout, record: &RecordRef, good: &Good) -> Vec<(usize, Vec<u8>)> {
+    let mut out = Vec::new();
+    for (t, table) in layout.tables.iter().enumerate() {
+        if table.repeat.is_none() {
+            let mut line = Line::with_capacity(4096);
+            for meta in [
+                &*record.record_id,
+                &good.enumerator_id,
+                &good.device_id,
+                &good.bundle_id,
+                &record.form_version,
+                &record.started,
+                &record.finalized_at,
+            ] {
+                line.field(meta);
+            }
+            tables::write_row(&mut line, table, &record.values, &layout.labels);
+            out.push((t, line.end()));
+        } else {
+            for (parent, key, index, item) in tables::instances(&record.values, &table.path) {
+                let mut line = Line::with_capacity(1024);
+                for k in [&*record.record_id, &parent, &key, &index.to_string()] {
+                    line.field(k);
+                }
+                tables::write_row(&mut line, table, &item, &layout.labels);
+                out.push((t, line.end()));
+            }
+        }
+    }
+    out
+}
+
+/// A worker: takes runs off the queue until it is empty and closed.
+pub(super) fn work(
+    jobs: &Mutex<Receiver<Job>>,
+    done: Sender<Done>,
+    identities: &[crypt::X25519Identity],
+    forms: &[FormTables],
+    good: &[Good],
+) {
+    loop {
+        let job = match jobs.lock() {
+            Ok(queue) => queue.recv(),
+            Err(_) => return,
+        };
+        let Ok(job) = job else { return };
+        let this = &good[job.bundle as usize];
+        let mut out = Vec::with_capacity(job.items.len());
+        let mut outcome = Ok(());
+        for item in &job.items {
+            let data = &job.bytes[item.at.clone()];
+            // The very bytes that were verified (a stick may change under us).
+            if sha(data)[..] != item.sha256[..] {
+                outcome = Err(changed(this));
+                break;
+            }
+            let prepared = prepare(identities, data, item, forms, this);
+            out.push((item.entry, item.record_id.clone(), prepared));
+        }
+        if done
+            .send((job.seq, job.bundle, outcome.map(|_| out)))
+            .is_err()
+        {
+            return;
+        }
+    }
+}
