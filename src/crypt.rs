@@ -43,6 +43,11 @@ pub enum CryptError {
     ExcessiveWork { required: u8 },
     #[error("not encrypted to any key here (no matching recipient)")]
     NoMatchingKey,
+    #[error(
+        "not encrypted to this data manager's key (give the key of the deployment it was \
+         sent to with --identity)"
+    )]
+    NotForTheseKeys,
     #[error("not a valid age file: {0}")]
     Malformed(String),
     #[error("encryption failed: {0}")]
@@ -245,19 +250,18 @@ pub fn parse_identities(text: &str) -> Result<Vec<age::x25519::Identity>, CryptE
 pub fn decrypt_with_any<I: age::Identity>(
     identities: &[I],
     ciphertext: &[u8],
-) -> Result<Vec<u8>, String> {
-    let decryptor = age::Decryptor::new_buffered(ciphertext).map_err(|e| e.to_string())?;
+) -> Result<Vec<u8>, CryptError> {
+    let malformed = |e: &dyn std::fmt::Display| CryptError::Malformed(e.to_string());
+    let decryptor = age::Decryptor::new_buffered(ciphertext).map_err(|e| malformed(&e))?;
     let mut reader = decryptor
         .decrypt(identities.iter().map(|i| i as &dyn age::Identity))
         .map_err(|e| match e {
-            age::DecryptError::NoMatchingKeys => {
-                "not encrypted to this data manager's key".to_string()
-            }
-            other => other.to_string(),
+            age::DecryptError::NoMatchingKeys => CryptError::NotForTheseKeys,
+            other => malformed(&other),
         })?;
     // The plaintext is shorter than the ciphertext: one allocation.
     let mut out = Vec::with_capacity(ciphertext.len());
-    std::io::Read::read_to_end(&mut reader, &mut out).map_err(|e| e.to_string())?;
+    std::io::Read::read_to_end(&mut reader, &mut out).map_err(|e| malformed(&e))?;
     Ok(out)
 }
 
@@ -582,7 +586,7 @@ mod tests {
         );
         // A key the file is not for.
         let stranger = [X25519Identity::new(&age::x25519::Identity::generate())];
-        let err = decrypt_with_any(&stranger, &file).unwrap_err();
+        let err = decrypt_with_any(&stranger, &file).unwrap_err().to_string();
         assert!(
             err.contains("not encrypted to this data manager's key"),
             "{err}"

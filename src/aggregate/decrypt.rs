@@ -6,6 +6,7 @@
 use std::sync::Mutex;
 use std::sync::mpsc::{Receiver, Sender};
 
+use super::error::{AggregateError, RecordProblem};
 use super::forms::FormTables;
 use super::read::{Item, Job, changed};
 use super::tables::{self, Layout, Line, RecordRef};
@@ -16,21 +17,36 @@ use crate::crypt;
 pub(super) struct Prepared {
     pub(super) sha: [u8; 8],
     pub(super) form: usize,
-    /// (table, CSV line) of every row.
-    pub(super) rows: Vec<(usize, Vec<u8>)>,
+    pub(super) rows: Vec<Row>,
     pub(super) facts: summary::Facts,
     /// What the record's body says that the signed manifest does not
     /// (another enumerator or device): kept, credited to the signer.
     pub(super) disagrees: Option<String>,
 }
 
-/// A run's outcome: (entry, record id, the record or why it is unreadable)
-/// for each record; Err stops the aggregation.
-pub(super) type Done = (
-    usize,
-    u32,
-    Result<Vec<(u32, String, Result<Prepared, String>)>, String>,
-);
+/// One row of a record: a CSV line of one of its form's tables.
+pub(super) struct Row {
+    pub(super) table: usize,
+    pub(super) line: Vec<u8>,
+}
+
+/// One record of a run, as a worker leaves it for the merge.
+pub(super) struct Taken {
+    /// Its place in the bundle's manifest.
+    pub(super) entry: u32,
+    pub(super) record_id: String,
+    /// Its rows and facts, or why it is left out.
+    pub(super) result: Result<Prepared, RecordProblem>,
+}
+
+/// A run's outcome: every record of the run, or what stops the
+/// aggregation.
+pub(super) struct RunDone {
+    /// The run's place in the merge order.
+    pub(super) seq: usize,
+    pub(super) bundle: u32,
+    pub(super) outcome: Result<Vec<Taken>, AggregateError>,
+}
 
 pub(super) fn sha(bytes: &[u8]) -> [u8; 32] {
     use sha2::Digest;
@@ -48,32 +64,34 @@ pub(super) fn prepare(
     item: &Item,
     forms: &[FormTables],
     good: &Good,
-) -> Result<Prepared, String> {
+) -> Result<Prepared, RecordProblem> {
     let plain = crypt::decrypt_with_any(identities, data)?;
     // A later layout is named as such, not read as a broken record.
     let record: RecordRef = serde_json::from_slice(&plain).map_err(|e| {
         crate::record::unknown_format(&plain).map_or_else(
-            || format!("not a record ({e})"),
-            |unknown| unknown.to_string(),
+            || RecordProblem::NotARecord(e.to_string()),
+            RecordProblem::Format,
         )
     })?;
-    record.check_format().map_err(|e| e.to_string())?;
+    record.check_format()?;
     if record.record_id != item.record_id {
-        return Err(format!(
-            "its body names the record id {:?}, the signed manifest {}; left out",
-            record.record_id, item.record_id
-        ));
+        return Err(RecordProblem::OtherId {
+            body: record.record_id.into_owned(),
+            manifest: item.record_id.clone(),
+        });
     }
     if record.form_id != item.form_id || record.form_version != item.form_version {
-        return Err(format!(
-            "its body names the form {:?} {:?}, the signed manifest {} {}; left out",
-            record.form_id, record.form_version, item.form_id, item.form_version
-        ));
+        return Err(RecordProblem::OtherForm {
+            body_form: record.form_id.into_owned(),
+            body_version: record.form_version.into_owned(),
+            form: item.form_id.clone(),
+            version: item.form_version.clone(),
+        });
     }
     let form = forms
         .iter()
         .position(|f| f.form_id == item.form_id)
-        .ok_or("its form is not in the bundle")?;
+        .ok_or(RecordProblem::FormNotCarried)?;
     let rows = rows(&forms[form].layout, &record, good);
     let model = forms[form]
         .versions
@@ -109,7 +127,7 @@ pub(super) fn prepare(
 
 /// A record's rows in every table of its form, credited to the bundle's
 /// signer and device.
-pub(super) fn rows(layout: &Layout, record: &RecordRef, good: &Good) -> Vec<(usize, Vec<u8>)> {
+pub(super) fn rows(layout: &Layout, record: &RecordRef, good: &Good) -> Vec<Row> {
     let mut out = Vec::new();
     for (t, table) in layout.tables.iter().enumerate() {
         if table.repeat.is_none() {
@@ -126,7 +144,10 @@ pub(super) fn rows(layout: &Layout, record: &RecordRef, good: &Good) -> Vec<(usi
                 line.field(meta);
             }
             tables::write_row(&mut line, table, &record.values, &layout.labels);
-            out.push((t, line.end()));
+            out.push(Row {
+                table: t,
+                line: line.end(),
+            });
         } else {
             for (parent, key, index, item) in tables::instances(&record.values, &table.path) {
                 let mut line = Line::with_capacity(1024);
@@ -134,7 +155,10 @@ pub(super) fn rows(layout: &Layout, record: &RecordRef, good: &Good) -> Vec<(usi
                     line.field(k);
                 }
                 tables::write_row(&mut line, table, &item, &layout.labels);
-                out.push((t, line.end()));
+                out.push(Row {
+                    table: t,
+                    line: line.end(),
+                });
             }
         }
     }
@@ -144,7 +168,7 @@ pub(super) fn rows(layout: &Layout, record: &RecordRef, good: &Good) -> Vec<(usi
 /// A worker: takes runs off the queue until it is empty and closed.
 pub(super) fn work(
     jobs: &Mutex<Receiver<Job>>,
-    done: Sender<Done>,
+    done: Sender<RunDone>,
     identities: &[crypt::X25519Identity],
     forms: &[FormTables],
     good: &[Good],
@@ -165,13 +189,18 @@ pub(super) fn work(
                 outcome = Err(changed(this));
                 break;
             }
-            let prepared = prepare(identities, data, item, forms, this);
-            out.push((item.entry, item.record_id.clone(), prepared));
+            out.push(Taken {
+                entry: item.entry,
+                record_id: item.record_id.clone(),
+                result: prepare(identities, data, item, forms, this),
+            });
         }
-        if done
-            .send((job.seq, job.bundle, outcome.map(|_| out)))
-            .is_err()
-        {
+        let run = RunDone {
+            seq: job.seq,
+            bundle: job.bundle,
+            outcome: outcome.map(|_| out),
+        };
+        if done.send(run).is_err() {
             return;
         }
     }

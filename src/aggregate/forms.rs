@@ -8,8 +8,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::error::FormProblem;
 use super::output::MAX_FILE_NAME;
-use super::read::Carried;
+use super::read::CarriedForm;
 use super::summary::{self, Summary};
 use super::tables::Layout;
 use super::{Good, Options};
@@ -23,6 +24,13 @@ pub(super) struct FormTables {
     pub(super) layout: Layout,
 }
 
+/// A bundle that verified, before its forms are loaded.
+pub(super) struct Candidate {
+    pub(super) good: Good,
+    pub(super) report: verify::Report,
+    pub(super) forms: Vec<CarriedForm>,
+}
+
 /// Loads the forms the bundles carry, in the bundles' order. A form is
 /// its (form_id, version): the first text in that order is used; another
 /// text under the same form_id and version is a form conflict, named (the
@@ -31,7 +39,7 @@ pub(super) struct FormTables {
 /// others go on. Returns the bundles to read, the forms and the number of
 /// records.
 pub(super) fn load_forms(
-    candidates: Vec<(Good, verify::Report, Vec<Carried>)>,
+    candidates: Vec<Candidate>,
     opts: &Options,
     summary: &mut Summary,
 ) -> (Vec<Good>, Vec<FormTables>, usize) {
@@ -41,11 +49,22 @@ pub(super) fn load_forms(
     // (form_id, version) -> (sha256, bundle id) of the text used.
     let mut used: HashMap<(String, String), (String, String)> = HashMap::new();
     let mut total_records = 0;
-    for (bundle, report, carried) in candidates {
+    for Candidate {
+        good: bundle,
+        report,
+        forms: carried,
+    } in candidates
+    {
         let mut problems = Vec::new();
         let mut loaded = Vec::new();
         let mut conflicts = Vec::new();
-        for (form_id, version, sha256, text) in carried {
+        for CarriedForm {
+            form_id,
+            version,
+            sha256,
+            text,
+        } in carried
+        {
             let key = (form_id, version);
             if let Some((first_sha, first_bundle)) = used.get(&key) {
                 if *first_sha != sha256 {
@@ -62,7 +81,7 @@ pub(super) fn load_forms(
             }
             match load_form(&text, &key.0, &key.1, opts.forms_dir.as_deref()) {
                 Ok(form) => loaded.push((key, sha256, form)),
-                Err(why) => problems.push(why),
+                Err(why) => problems.push(why.to_string()),
             }
         }
         if !problems.is_empty() {
@@ -96,8 +115,8 @@ pub(super) fn load_form(
     form_id: &str,
     version: &str,
     forms_dir: Option<&Path>,
-) -> Result<Form, String> {
-    let text = std::str::from_utf8(text).map_err(|_| "the form is not UTF-8".to_string())?;
+) -> Result<Form, FormProblem> {
+    let text = std::str::from_utf8(text).map_err(|_| FormProblem::NotUtf8)?;
     let dirs: Vec<PathBuf> = match forms_dir {
         Some(d) => vec![d.to_path_buf()],
         None => crate::paths::shipped_dirs("forms"),
@@ -109,30 +128,31 @@ pub(super) fn load_form(
             Err(errors) => last = errors.first().map(|e| e.to_string()).unwrap_or_default(),
         }
     }
-    let hint = if last.contains("choices file") {
-        "give the folder of the forms' CSV choice lists with --forms DIR and run again"
-    } else {
-        "the form itself is broken (a changed or damaged form on the laptop that made the \
-         bundle): have it fixed and checked with 'fieldkit forms check', and these records \
-         sent again with a form that loads"
-    };
-    Err(format!(
-        "the form {form_id} {version} carried in this bundle does not load ({last}); \
-         the bundle is left out: {hint}"
-    ))
+    Err(FormProblem::DoesNotLoad {
+        form_id: form_id.into(),
+        version: version.into(),
+        choices_missing: last.contains("choices file"),
+        why: last,
+    })
 }
 
 /// A loaded form, if every table it makes has a safe file name.
-pub(super) fn check_table_names(form: Form, form_id: &str, version: &str) -> Result<Form, String> {
+pub(super) fn check_table_names(
+    form: Form,
+    form_id: &str,
+    version: &str,
+) -> Result<Form, FormProblem> {
     let mut layout = Layout::default();
     layout.add_version(&form, None);
     for table in &layout.tables {
         let name = table.file_name(form_id);
         if let Some(why) = verify::unsafe_component(&name, MAX_FILE_NAME) {
-            return Err(format!(
-                "the form {form_id} {version} carried in this bundle would make a table \
-                 {name:?}, whose name {why}; the bundle is left out: rename the repeat in the form"
-            ));
+            return Err(FormProblem::UnsafeTable {
+                form_id: form_id.into(),
+                version: version.into(),
+                table: name,
+                why: why.to_string(),
+            });
         }
     }
     Ok(form)

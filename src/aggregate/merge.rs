@@ -5,14 +5,14 @@
 //! each record taken; decryption is `decrypt`'s, files `output`'s.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::Write;
 use std::path::Path;
 use std::sync::mpsc::Receiver;
 
 use serde_json::Value;
 
-use super::decrypt::{Done, Prepared};
-use super::output::{TableFile, io, under};
+use super::decrypt::{Prepared, RunDone, Taken};
+use super::error::{AggregateError, RecordProblem};
+use super::output::{TableFile, under};
 use super::read::{changed, reopen, reread};
 use super::summary::Summary;
 use super::{Good, Options, progress};
@@ -43,13 +43,16 @@ pub(super) struct Merge<'a> {
 impl Merge<'_> {
     /// Merges every run as it arrives, in order (runs that come early
     /// wait, a handful at most).
-    pub(super) fn all(mut self, done: Receiver<Done>) -> Result<(), String> {
-        let mut waiting: BTreeMap<usize, Done> = BTreeMap::new();
+    pub(super) fn all(mut self, done: Receiver<RunDone>) -> Result<(), AggregateError> {
+        let mut waiting: BTreeMap<usize, RunDone> = BTreeMap::new();
         let mut next = 0;
         let mut bundle_shown = None;
         for run in done {
-            waiting.insert(run.0, run);
-            while let Some((_, bundle, outcome)) = waiting.remove(&next) {
+            waiting.insert(run.seq, run);
+            while let Some(RunDone {
+                bundle, outcome, ..
+            }) = waiting.remove(&next)
+            {
                 if bundle_shown != Some(bundle) {
                     bundle_shown = Some(bundle);
                     progress(
@@ -59,14 +62,14 @@ impl Merge<'_> {
                         self.good.len(),
                     );
                 }
-                for (entry, record_id, result) in outcome? {
-                    self.one(bundle, entry, &record_id, result)?;
+                for taken in outcome? {
+                    self.one(bundle, taken)?;
                 }
                 next += 1;
             }
         }
         if !waiting.is_empty() {
-            return Err("decryption stopped part-way".into());
+            return Err(AggregateError::DecryptionStopped);
         }
         progress(
             self.opts.progress,
@@ -77,25 +80,27 @@ impl Merge<'_> {
         Ok(())
     }
 
-    fn one(
-        &mut self,
-        bundle: u32,
-        entry: u32,
-        record_id: &str,
-        result: Result<Prepared, String>,
-    ) -> Result<(), String> {
+    fn one(&mut self, bundle: u32, taken: Taken) -> Result<(), AggregateError> {
+        let Taken {
+            entry,
+            record_id,
+            result,
+        } = taken;
+        let record_id = record_id.as_str();
         let bundle_id = &self.good[bundle as usize].bundle_id;
-        let p = match result {
+        let unreadable = |summary: &mut Summary, why: RecordProblem| {
+            summary.undecryptable(bundle_id, record_id, &why.to_string());
+        };
+        let p: Prepared = match result {
             Ok(p) => p,
             Err(why) => {
-                self.summary.undecryptable(bundle_id, record_id, &why);
+                unreadable(self.summary, why);
                 return Ok(());
             }
         };
         // Verified: one spelling of a UUID.
         let Ok(id) = uuid::Uuid::parse_str(record_id).map(|u| u.as_u128()) else {
-            self.summary
-                .undecryptable(bundle_id, record_id, "its id is not a UUID");
+            unreadable(self.summary, RecordProblem::NotAUuid);
             return Ok(());
         };
         let seen = self.seen.get(&id);
@@ -108,17 +113,17 @@ impl Merge<'_> {
         }
         if let Some(first) = seen {
             let first_bundle = &self.good[first.bundle as usize].bundle_id;
-            self.aside.push((first.bundle, first.entry));
-            self.aside.push((bundle, entry));
+            self.aside.push(Aside {
+                bundle: first.bundle,
+                entry: first.entry,
+            });
+            self.aside.push(Aside { bundle, entry });
             self.summary.conflict(record_id, first_bundle, bundle_id);
             return Ok(());
         }
         let files = &mut self.files[p.form];
-        for (t, line) in &p.rows {
-            let (path, w, rows) = &mut files[*t];
-            w.write_all(line)
-                .map_err(|e| io(&format!("cannot write {}", path.display()), e))?;
-            *rows += 1;
+        for row in &p.rows {
+            files[row.table].row(&row.line)?;
         }
         self.summary.add(p.facts);
         self.seen.insert(
@@ -137,12 +142,17 @@ impl Merge<'_> {
 pub(super) fn read_record(
     data: &[u8],
     identities: &[crypt::X25519Identity],
-) -> Result<Value, String> {
-    serde_json::from_slice(&crypt::decrypt_with_any(identities, data)?).map_err(|e| e.to_string())
+) -> Result<Value, RecordProblem> {
+    serde_json::from_slice(&crypt::decrypt_with_any(identities, data)?)
+        .map_err(|e| RecordProblem::NotARecord(e.to_string()))
 }
 
-/// A record kept aside in a conflict: (bundle, entry).
-pub(super) type Aside = (u32, u32);
+/// A record kept aside in a conflict: its bundle and its place in the
+/// bundle's manifest.
+pub(super) struct Aside {
+    pub(super) bundle: u32,
+    pub(super) entry: u32,
+}
 
 /// Writes both versions of every conflict to
 /// `conflicts/<record_id>/<bundle_id>.json`, once all records are merged:
@@ -155,10 +165,10 @@ pub(super) fn write_conflicts(
     good: &[Good],
     aside: &[Aside],
     identities: &[crypt::X25519Identity],
-) -> Result<(), String> {
+) -> Result<(), AggregateError> {
     let mut by_bundle: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
-    for &(bundle, entry) in aside {
-        by_bundle.entry(bundle).or_default().push(entry);
+    for a in aside {
+        by_bundle.entry(a.bundle).or_default().push(a.entry);
     }
     for (bundle, mut wanted) in by_bundle {
         wanted.sort_unstable();
@@ -177,13 +187,15 @@ pub(super) fn write_conflicts(
             if file.exists() {
                 continue;
             }
-            let record = read_record(data, identities)?;
-            std::fs::create_dir_all(&dir).map_err(|e| io("cannot write conflicts", e))?;
+            // Both versions were read in the merge: one that no longer
+            // reads is no longer the bundle verified.
+            let record = read_record(data, identities).map_err(|_| changed(this))?;
+            std::fs::create_dir_all(&dir).map_err(|e| AggregateError::write(&dir, e))?;
             std::fs::write(
                 &file,
                 serde_json::to_vec_pretty(&record).unwrap_or_default(),
             )
-            .map_err(|e| io("cannot write conflicts", e))?;
+            .map_err(|e| AggregateError::write(&file, e))?;
         }
     }
     Ok(())

@@ -19,6 +19,7 @@
 //! `tables` (columns and rows), `summary`, `xlsx` (the workbooks).
 
 mod decrypt;
+mod error;
 mod forms;
 mod merge;
 mod output;
@@ -35,11 +36,12 @@ use std::sync::{Arc, Mutex};
 use crate::bundle::signers::AllowedSigners;
 use crate::bundle::verify;
 use crate::crypt;
-use decrypt::{Done, work};
-use forms::load_forms;
+use decrypt::{RunDone, work};
+pub use error::{AggregateError, FormProblem, RecordProblem};
+use forms::{Candidate, load_forms};
 use merge::{Aside, Merge, Seen, write_conflicts};
-use output::{io, open_tables};
-use read::{Carried, Job, QUEUED, produce, verify_all};
+use output::open_tables;
+use read::{Job, QUEUED, VerifiedBundle, produce, verify_all};
 use summary::Summary;
 
 pub struct Options {
@@ -100,14 +102,22 @@ fn progress(on: bool, what: &str, done: usize, total: usize) {
 }
 
 /// Runs the whole aggregation; the summary (also written to the folder).
-pub fn run(files: &[PathBuf], opts: &Options) -> Result<Summary, String> {
-    std::fs::create_dir_all(&opts.out).map_err(|e| io("cannot create the output folder", e))?;
+pub fn run(files: &[PathBuf], opts: &Options) -> Result<Summary, AggregateError> {
+    std::fs::create_dir_all(&opts.out).map_err(|source| AggregateError::OutputFolder {
+        path: opts.out.clone(),
+        source,
+    })?;
     let mut summary = Summary::default();
 
     // 1. Verify every bundle, on all cores.
     let verified = verify_all(files, &opts.signers, opts.threads, opts.progress)?;
-    let mut candidates: Vec<(Good, verify::Report, Vec<Carried>)> = Vec::new();
-    for (file, report, carried) in verified {
+    let mut candidates: Vec<Candidate> = Vec::new();
+    for VerifiedBundle {
+        file,
+        report,
+        forms,
+    } in verified
+    {
         if !report.ok {
             summary.failed_bundle(&report.file, &report.problems);
             continue;
@@ -120,18 +130,22 @@ pub fn run(files: &[PathBuf], opts: &Options) -> Result<Summary, String> {
             bundle_id: report.bundle_id.clone().unwrap_or_default(),
             enumerator_id: report.enumerator_id.clone().unwrap_or_default(),
         };
-        candidates.push((good, report, carried));
+        candidates.push(Candidate {
+            good,
+            report,
+            forms,
+        });
     }
     // In (device, sequence, manifest) order, whatever the order given:
     // which form text comes first, and the rows' order, depend only on
     // which bundles were given.
-    candidates.sort_by(|a, b| a.0.cmp(&b.0));
+    candidates.sort_by(|a, b| a.good.cmp(&b.good));
     // The same bundle given twice is read once (data managers often
     // receive a stick twice): counted, not a problem.
     let before = candidates.len();
-    candidates.dedup_by(|a, b| a.0.same(&b.0));
+    candidates.dedup_by(|a, b| a.good.same(&b.good));
     summary.duplicate_bundles = before - candidates.len();
-    let reports: Vec<verify::Report> = candidates.iter().map(|c| c.1.clone()).collect();
+    let reports: Vec<verify::Report> = candidates.iter().map(|c| c.report.clone()).collect();
     let (good, mut forms, total_records) = load_forms(candidates, opts, &mut summary);
     // Bundles left out for their forms are still part of their device's
     // chain: the sequence check sees them all.
@@ -163,7 +177,7 @@ pub fn run(files: &[PathBuf], opts: &Options) -> Result<Summary, String> {
     let mut aside: Vec<Aside> = Vec::new();
     let merged = std::thread::scope(|scope| {
         let (job_tx, job_rx) = std::sync::mpsc::sync_channel::<Job>(QUEUED);
-        let (done_tx, done_rx) = std::sync::mpsc::channel::<Done>();
+        let (done_tx, done_rx) = std::sync::mpsc::channel::<RunDone>();
         let job_rx = Arc::new(Mutex::new(job_rx));
         for _ in 0..opts.threads.max(1) {
             let (job_rx, done_tx) = (Arc::clone(&job_rx), done_tx.clone());
@@ -197,14 +211,18 @@ pub fn run(files: &[PathBuf], opts: &Options) -> Result<Summary, String> {
     // 4. Close the tables; the workbooks; the summary.
     for (ft, table_files) in forms.iter().zip(&mut files) {
         let mut written = Vec::new();
-        for (path, w, rows) in table_files {
-            w.flush()
-                .map_err(|e| io(&format!("cannot write {}", path.display()), e))?;
+        for table in table_files {
+            table
+                .writer
+                .flush()
+                .map_err(|e| AggregateError::write(&table.path, e))?;
             written.push((
-                path.file_name()
+                table
+                    .path
+                    .file_name()
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_default(),
-                *rows,
+                table.rows,
             ));
         }
         if opts.xlsx {

@@ -7,15 +7,27 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use super::Options;
+use super::error::AggregateError;
 use super::forms::FormTables;
 use super::tables::{self, Line};
 use crate::bundle::verify;
 
 /// A table's file being written, and its rows so far.
-pub(super) type TableFile = (PathBuf, BufWriter<File>, usize);
+pub(super) struct TableFile {
+    pub(super) path: PathBuf,
+    pub(super) writer: BufWriter<File>,
+    pub(super) rows: usize,
+}
 
-pub(super) fn io(context: &str, e: std::io::Error) -> String {
-    format!("{context}: {e}")
+impl TableFile {
+    /// Writes one row (a CSV line).
+    pub(super) fn row(&mut self, line: &[u8]) -> Result<(), AggregateError> {
+        self.writer
+            .write_all(line)
+            .map_err(|e| AggregateError::write(&self.path, e))?;
+        self.rows += 1;
+        Ok(())
+    }
 }
 
 /// A table's file name is at most this many bytes (what file systems
@@ -24,21 +36,24 @@ pub(super) const MAX_FILE_NAME: usize = 255;
 
 /// `out` joined with `parts`, each checked to be one safe file name, so
 /// that the path stays inside `out` whatever a bundle says.
-pub(super) fn under(out: &Path, parts: &[&str]) -> Result<PathBuf, String> {
+pub(super) fn under(out: &Path, parts: &[&str]) -> Result<PathBuf, AggregateError> {
     let mut path = out.to_path_buf();
     for part in parts {
         if let Some(why) = verify::unsafe_component(part, MAX_FILE_NAME) {
-            return Err(format!(
-                "refusing to write {part:?} in {}: the name {why}",
-                out.display()
-            ));
+            return Err(AggregateError::UnsafeName {
+                name: part.to_string(),
+                dir: out.to_path_buf(),
+                why: why.to_string(),
+            });
         }
         path.push(part);
     }
     if path.starts_with(out) {
         Ok(path)
     } else {
-        Err(format!("refusing to write outside {}", out.display()))
+        Err(AggregateError::Outside {
+            dir: out.to_path_buf(),
+        })
     }
 }
 
@@ -53,13 +68,15 @@ pub(super) fn csv_line<S: AsRef<str>>(cells: impl IntoIterator<Item = S>) -> Vec
 
 /// Opens a form's table files (a byte-order mark so Excel reads UTF-8,
 /// the header, the HXL row when asked).
-pub(super) fn open_tables(ft: &FormTables, opts: &Options) -> Result<Vec<TableFile>, String> {
+pub(super) fn open_tables(
+    ft: &FormTables,
+    opts: &Options,
+) -> Result<Vec<TableFile>, AggregateError> {
     let mut writers = Vec::new();
     for table in &ft.layout.tables {
         let path = under(&opts.out, &[&table.file_name(&ft.form_id)])?;
-        let mut file = BufWriter::new(
-            File::create(&path).map_err(|e| io(&format!("cannot write {}", path.display()), e))?,
-        );
+        let mut file =
+            BufWriter::new(File::create(&path).map_err(|e| AggregateError::write(&path, e))?);
         let keys: &[&str] = if table.repeat.is_none() {
             &tables::META
         } else {
@@ -85,8 +102,12 @@ pub(super) fn open_tables(ft: &FormTables, opts: &Options) -> Result<Vec<TableFi
             ));
         }
         file.write_all(&head)
-            .map_err(|e| io(&format!("cannot write {}", path.display()), e))?;
-        writers.push((path, file, 0));
+            .map_err(|e| AggregateError::write(&path, e))?;
+        writers.push(TableFile {
+            path,
+            writer: file,
+            rows: 0,
+        });
     }
     Ok(writers)
 }

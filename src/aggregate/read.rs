@@ -9,8 +9,8 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Sender, SyncSender};
 
-use super::decrypt::Done;
-use super::output::io;
+use super::decrypt::RunDone;
+use super::error::AggregateError;
 use super::{Good, progress};
 use crate::bundle::signers::AllowedSigners;
 use crate::bundle::{self, archive, verify};
@@ -47,11 +47,21 @@ pub(super) struct Item {
     pub(super) sha256: Vec<u8>,
 }
 
-/// A form carried in a bundle: form_id, version, SHA-256, text.
-pub(super) type Carried = (String, String, String, Vec<u8>);
+/// A form carried in a bundle, as its manifest names it.
+pub(super) struct CarriedForm {
+    pub(super) form_id: String,
+    pub(super) version: String,
+    pub(super) sha256: String,
+    pub(super) text: Vec<u8>,
+}
 
-/// A verified bundle: file, report, and the forms it carries.
-pub(super) type Verified = (PathBuf, verify::Report, Vec<Carried>);
+/// A bundle after the verify pass: its report, and the forms it carries
+/// (none when it failed).
+pub(super) struct VerifiedBundle {
+    pub(super) file: PathBuf,
+    pub(super) report: verify::Report,
+    pub(super) forms: Vec<CarriedForm>,
+}
 
 /// Reads and verifies every bundle on `threads` threads, in the order given.
 pub(super) fn verify_all(
@@ -59,10 +69,10 @@ pub(super) fn verify_all(
     signers: &AllowedSigners,
     threads: usize,
     show: bool,
-) -> Result<Vec<Verified>, String> {
+) -> Result<Vec<VerifiedBundle>, AggregateError> {
     let done = std::sync::atomic::AtomicUsize::new(0);
     let chunk = files.len().div_ceil(threads.max(1)).max(1);
-    let results: Vec<Result<Vec<_>, String>> = std::thread::scope(|scope| {
+    let results: Vec<Result<Vec<_>, AggregateError>> = std::thread::scope(|scope| {
         let workers: Vec<_> = files
             .chunks(chunk)
             .map(|part| {
@@ -89,12 +99,12 @@ pub(super) fn verify_all(
                                 for f in &m.forms {
                                     let path = bundle::form_path(&f.form_id, &f.version);
                                     if let Some(data) = by_name.get(path.as_str()) {
-                                        forms.push((
-                                            f.form_id.clone(),
-                                            f.version.clone(),
-                                            f.sha256.clone(),
-                                            data.to_vec(),
-                                        ));
+                                        forms.push(CarriedForm {
+                                            form_id: f.form_id.clone(),
+                                            version: f.version.clone(),
+                                            sha256: f.sha256.clone(),
+                                            text: data.to_vec(),
+                                        });
                                     }
                                 }
                             }
@@ -102,18 +112,19 @@ pub(super) fn verify_all(
                             // longer needed: pass 2 reads it again.
                             let mut report = report;
                             report.manifest = None;
-                            Ok((file.clone(), report, forms))
+                            Ok(VerifiedBundle {
+                                file: file.clone(),
+                                report,
+                                forms,
+                            })
                         })
-                        .collect::<Result<Vec<_>, String>>()
+                        .collect::<Result<Vec<_>, AggregateError>>()
                 })
             })
             .collect();
         workers
             .into_iter()
-            .map(|w| {
-                w.join()
-                    .unwrap_or_else(|_| Err("verification stopped".into()))
-            })
+            .map(|w| w.join().unwrap_or(Err(AggregateError::VerificationStopped)))
             .collect()
     });
     let mut out = Vec::new();
@@ -124,17 +135,19 @@ pub(super) fn verify_all(
 }
 
 /// What to say when a verified bundle is no longer the bundle verified.
-pub(super) fn changed(good: &Good) -> String {
-    format!(
-        "{} changed while it was being read; run again",
-        good.file.display()
-    )
+pub(super) fn changed(good: &Good) -> AggregateError {
+    AggregateError::Changed {
+        file: good.file.clone(),
+    }
 }
 
 /// A bundle file's bytes; Ok(Err(why)) for a file over the bundle size
-/// cap, which is not read.
-pub(super) fn read_capped(file: &Path) -> Result<Result<Vec<u8>, String>, String> {
-    let cannot = |e| io(&format!("cannot read {}", file.display()), e);
+/// cap, which is not read (`why` is a line of its report).
+pub(super) fn read_capped(file: &Path) -> Result<Result<Vec<u8>, String>, AggregateError> {
+    let cannot = |source| AggregateError::Read {
+        path: file.to_path_buf(),
+        source,
+    };
     let size = std::fs::metadata(file).map_err(cannot)?.len();
     if size > archive::MAX_BUNDLE_BYTES {
         return Ok(Err(format!(
@@ -146,7 +159,7 @@ pub(super) fn read_capped(file: &Path) -> Result<Result<Vec<u8>, String>, String
 }
 
 /// A verified bundle read again: its bytes.
-pub(super) fn reread(good: &Good) -> Result<Vec<u8>, String> {
+pub(super) fn reread(good: &Good) -> Result<Vec<u8>, AggregateError> {
     read_capped(&good.file)?.map_err(|_| changed(good))
 }
 
@@ -155,7 +168,7 @@ pub(super) fn reread(good: &Good) -> Result<Vec<u8>, String> {
 pub(super) fn reopen<'a>(
     good: &Good,
     bytes: &'a [u8],
-) -> Result<(bundle::Manifest, HashMap<String, &'a [u8]>), String> {
+) -> Result<(bundle::Manifest, HashMap<String, &'a [u8]>), AggregateError> {
     let entries = archive::read_verified(bytes).map_err(|_| changed(good))?;
     let by_name: HashMap<String, &[u8]> = entries.into_iter().map(|e| (e.name, e.data)).collect();
     let manifest_bytes = by_name.get(bundle::MANIFEST).ok_or_else(|| changed(good))?;
@@ -173,7 +186,7 @@ pub(super) fn runs_of(
     bundle: u32,
     seq: &mut usize,
     send: &mut dyn FnMut(Job) -> bool,
-) -> Result<(), String> {
+) -> Result<(), AggregateError> {
     let bytes = reread(good)?;
     let (manifest, by_name) = reopen(good, &bytes)?;
     let changed = || changed(good);
@@ -208,7 +221,7 @@ pub(super) fn runs_of(
 /// The reading thread: bundles one at a time, cut into runs, onto the
 /// queue (waiting while it is full). A failure goes to the merge in its
 /// place in the order.
-pub(super) fn produce(good: &[Good], jobs: SyncSender<Job>, done: Sender<Done>) {
+pub(super) fn produce(good: &[Good], jobs: SyncSender<Job>, done: Sender<RunDone>) {
     let mut seq = 0;
     for (n, g) in good.iter().enumerate() {
         let mut stopped = false;
@@ -217,7 +230,11 @@ pub(super) fn produce(good: &[Good], jobs: SyncSender<Job>, done: Sender<Done>) 
             !stopped
         };
         if let Err(why) = runs_of(g, n as u32, &mut seq, &mut send) {
-            let _ = done.send((seq, n as u32, Err(why)));
+            let _ = done.send(RunDone {
+                seq,
+                bundle: n as u32,
+                outcome: Err(why),
+            });
             return;
         }
         if stopped {

@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
+use super::error::AggregateError;
 use super::tables::{RecordRef, cell};
 use serde::Serialize;
 
@@ -198,12 +199,17 @@ impl Summary {
         }
     }
 
-    pub fn write(&self, out: &Path) -> Result<(), String> {
-        let json = serde_json::to_vec_pretty(self).map_err(|e| e.to_string())?;
-        std::fs::write(out.join("summary.json"), json)
-            .map_err(|e| format!("cannot write summary.json: {e}"))?;
-        std::fs::write(out.join("summary.md"), self.markdown())
-            .map_err(|e| format!("cannot write summary.md: {e}"))
+    pub fn write(&self, out: &Path) -> Result<(), AggregateError> {
+        // Plain data: serializing cannot fail.
+        let json = serde_json::to_vec_pretty(self).unwrap_or_default();
+        for (name, bytes) in [
+            ("summary.json", json),
+            ("summary.md", self.markdown().into()),
+        ] {
+            let path = out.join(name);
+            std::fs::write(&path, bytes).map_err(|e| AggregateError::write(path, e))?;
+        }
+        Ok(())
     }
 
     pub fn markdown(&self) -> String {

@@ -138,7 +138,7 @@ pub(super) fn write(
     let path = match super::output::under(out, &[&book_name]) {
         Ok(path) => path,
         Err(why) => {
-            problems.push(why);
+            problems.push(why.to_string());
             return problems;
         }
     };
