@@ -125,8 +125,21 @@ pub struct Plan<'a> {
     pub forms: &'a [(String, String, String, Vec<u8>)],
 }
 
+/// Why a bundle could not be built (nothing is written then).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BuildError {
+    #[error("cannot write the signer's key: {0}")]
+    SignerKey(String),
+    #[error("cannot write the manifest: {0}")]
+    Manifest(String),
+    #[error(transparent)]
+    Sign(#[from] signers::SignatureError),
+    #[error(transparent)]
+    Archive(#[from] archive::ArchiveError),
+}
+
 /// Builds and signs a bundle.
-pub fn build(plan: &Plan, key: &ssh_key::PrivateKey) -> Result<Built, String> {
+pub fn build(plan: &Plan, key: &ssh_key::PrivateKey) -> Result<Built, BuildError> {
     let mut entries: Vec<ManifestEntry> = plan
         .records
         .iter()
@@ -172,15 +185,15 @@ pub fn build(plan: &Plan, key: &ssh_key::PrivateKey) -> Result<Built, String> {
         signer: key
             .public_key()
             .to_openssh()
-            .map_err(|e| format!("cannot write the signer's key: {e}"))?,
+            .map_err(|e| BuildError::SignerKey(e.to_string()))?,
         sequence: plan.sequence,
         prev_manifest_sha256: plan.prev_manifest_sha256.into(),
         created_at,
         forms,
         entries,
     };
-    let mut manifest_bytes = serde_json::to_vec_pretty(&manifest)
-        .map_err(|e| format!("cannot write the manifest: {e}"))?;
+    let mut manifest_bytes =
+        serde_json::to_vec_pretty(&manifest).map_err(|e| BuildError::Manifest(e.to_string()))?;
     manifest_bytes.push(b'\n');
     let signature = signers::sign(key, NAMESPACE, &manifest_bytes)?;
     let mut files: Vec<(String, Vec<u8>)> = vec![

@@ -248,7 +248,7 @@ pub(crate) fn verify_counted(
     let entries = match archive::read(bytes) {
         Ok(e) => e,
         Err(problem) => {
-            report.problems.push(problem);
+            report.problems.push(problem.to_string());
             return (report, 0);
         }
     };
@@ -320,7 +320,7 @@ fn check_entries(index: &Index, signers: &AllowedSigners, report: &mut Report) {
             .push("no manifest.sig: the bundle is not signed".into()),
         (Ok(key), Some(sig)) => {
             if let Err(e) = signers::check(&key, NAMESPACE, manifest_entry.data, sig.data) {
-                report.problems.push(e);
+                report.problems.push(e.to_string());
             } else {
                 match signers.check_signer(Some(&manifest.enumerator_id), &key, NAMESPACE) {
                     Ok(_) => {}

@@ -411,6 +411,25 @@ fn a_record_of_a_later_format_is_named_with_what_to_do_never_misread() {
 }
 
 #[test]
+fn an_output_folder_that_cannot_be_made_is_said_with_what_to_do() {
+    let x = Laptop::new("enum-x");
+    let (dir, usb, signers) = place(&[&x]);
+    let id = new_id();
+    let built = x.bundle(&[(&id, x.body(&id, "Site K"))], &[form()]);
+    std::fs::write(usb.join("x.zip"), &built.zip).unwrap();
+    // A file where the output folder's parent should be.
+    let blocker = dir.path().join("not-a-folder");
+    std::fs::write(&blocker, "x").unwrap();
+    let run = aggregate(&blocker.join("out"), &[&usb], &signers);
+    assert_eq!(run.status.code(), Some(2), "{}", stderr(&run));
+    let said = stderr(&run);
+    assert!(
+        said.contains("cannot create the output folder") && said.contains("Check the path"),
+        "{said}"
+    );
+}
+
+#[test]
 fn a_bundle_whose_form_does_not_load_is_left_out_and_the_others_are_read() {
     let (a, b, c, d) = (
         Laptop::new("enum-a"),
