@@ -10,7 +10,7 @@ use super::error::{AggregateError, RecordProblem};
 use super::forms::FormTables;
 use super::read::{Item, Job, changed};
 use super::tables::{self, Layout, Line, RecordRef};
-use super::{Good, summary};
+use super::{Good, WorkCount, summary};
 use crate::crypt;
 
 /// A record decrypted, read and turned into rows by a worker.
@@ -64,7 +64,9 @@ pub(super) fn prepare(
     item: &Item,
     forms: &[FormTables],
     good: &Good,
+    count: &WorkCount,
 ) -> Result<Prepared, RecordProblem> {
+    WorkCount::count(&count.decryptions);
     let plain = crypt::decrypt_with_any(identities, data)?;
     // A later layout is named as such, not read as a broken record.
     let record: RecordRef = serde_json::from_slice(&plain).map_err(|e| {
@@ -172,6 +174,7 @@ pub(super) fn work(
     identities: &[crypt::X25519Identity],
     forms: &[FormTables],
     good: &[Good],
+    count: &WorkCount,
 ) {
     loop {
         let job = match jobs.lock() {
@@ -192,7 +195,7 @@ pub(super) fn work(
             out.push(Taken {
                 entry: item.entry,
                 record_id: item.record_id.clone(),
-                result: prepare(identities, data, item, forms, this),
+                result: prepare(identities, data, item, forms, this, count),
             });
         }
         let run = RunDone {

@@ -15,7 +15,7 @@ use super::error::{AggregateError, RecordProblem};
 use super::output::{TableFile, under};
 use super::read::{changed, reopen, reread};
 use super::summary::Summary;
-use super::{Good, Options, progress};
+use super::{Good, Options, WorkCount, progress};
 use crate::crypt;
 
 /// What we remember of a record already taken, to find duplicates and
@@ -142,7 +142,9 @@ impl Merge<'_> {
 pub(super) fn read_record(
     data: &[u8],
     identities: &[crypt::X25519Identity],
+    count: &WorkCount,
 ) -> Result<Value, RecordProblem> {
+    WorkCount::count(&count.decryptions);
     serde_json::from_slice(&crypt::decrypt_with_any(identities, data)?)
         .map_err(|e| RecordProblem::NotARecord(e.to_string()))
 }
@@ -165,6 +167,7 @@ pub(super) fn write_conflicts(
     good: &[Good],
     aside: &[Aside],
     identities: &[crypt::X25519Identity],
+    count: &WorkCount,
 ) -> Result<(), AggregateError> {
     let mut by_bundle: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
     for a in aside {
@@ -174,8 +177,8 @@ pub(super) fn write_conflicts(
         wanted.sort_unstable();
         wanted.dedup();
         let this = &good[bundle as usize];
-        let bytes = reread(this)?;
-        let (manifest, by_name) = reopen(this, &bytes)?;
+        let bytes = reread(this, count)?;
+        let (manifest, by_name) = reopen(this, &bytes, count)?;
         for entry in wanted {
             let e = manifest
                 .entries
@@ -189,7 +192,7 @@ pub(super) fn write_conflicts(
             }
             // Both versions were read in the merge: one that no longer
             // reads is no longer the bundle verified.
-            let record = read_record(data, identities).map_err(|_| changed(this))?;
+            let record = read_record(data, identities, count).map_err(|_| changed(this))?;
             std::fs::create_dir_all(&dir).map_err(|e| AggregateError::write(&dir, e))?;
             std::fs::write(
                 &file,

@@ -31,6 +31,7 @@ pub mod xlsx;
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::bundle::signers::AllowedSigners;
@@ -43,6 +44,28 @@ use merge::{Aside, Merge, Seen, write_conflicts};
 use output::open_tables;
 use read::{Job, QUEUED, VerifiedBundle, produce, verify_all};
 use summary::Summary;
+
+/// The counters behind [`summary::Work`], shared by every thread.
+#[derive(Debug, Default)]
+struct WorkCount {
+    bundle_reads: AtomicUsize,
+    archive_parses: AtomicUsize,
+    decryptions: AtomicUsize,
+}
+
+impl WorkCount {
+    fn count(counter: &AtomicUsize) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn done(&self) -> summary::Work {
+        summary::Work {
+            bundle_reads: self.bundle_reads.load(Ordering::Relaxed),
+            archive_parses: self.archive_parses.load(Ordering::Relaxed),
+            decryptions: self.decryptions.load(Ordering::Relaxed),
+        }
+    }
+}
 
 pub struct Options {
     pub identities: Vec<age::x25519::Identity>,
@@ -108,9 +131,10 @@ pub fn run(files: &[PathBuf], opts: &Options) -> Result<Summary, AggregateError>
         source,
     })?;
     let mut summary = Summary::default();
+    let count = WorkCount::default();
 
     // 1. Verify every bundle, on all cores.
-    let verified = verify_all(files, &opts.signers, opts.threads, opts.progress)?;
+    let verified = verify_all(files, &opts.signers, opts.threads, opts.progress, &count)?;
     let mut candidates: Vec<Candidate> = Vec::new();
     for VerifiedBundle {
         file,
@@ -181,12 +205,12 @@ pub fn run(files: &[PathBuf], opts: &Options) -> Result<Summary, AggregateError>
         let job_rx = Arc::new(Mutex::new(job_rx));
         for _ in 0..opts.threads.max(1) {
             let (job_rx, done_tx) = (Arc::clone(&job_rx), done_tx.clone());
-            let (identities, forms, good) = (&identities, &forms, &good);
-            scope.spawn(move || work(&job_rx, done_tx, identities, forms, good));
+            let (identities, forms, good, count) = (&identities, &forms, &good, &count);
+            scope.spawn(move || work(&job_rx, done_tx, identities, forms, good, count));
         }
         drop(job_rx);
-        let good_ref = &good;
-        scope.spawn(move || produce(good_ref, job_tx, done_tx));
+        let (good_ref, count_ref) = (&good, &count);
+        scope.spawn(move || produce(good_ref, job_tx, done_tx, count_ref));
         let merge = Merge {
             opts,
             good: &good,
@@ -200,7 +224,7 @@ pub fn run(files: &[PathBuf], opts: &Options) -> Result<Summary, AggregateError>
         // workers' next send fails and they stop, then the reader.
     });
     merged?;
-    write_conflicts(&opts.out, &good, &aside, &identities)?;
+    write_conflicts(&opts.out, &good, &aside, &identities, &count)?;
     drop(aside);
     summary.bundles_read = good.len();
     drop(seen);
@@ -242,6 +266,7 @@ pub fn run(files: &[PathBuf], opts: &Options) -> Result<Summary, AggregateError>
         }
         summary.tables.extend(written);
     }
+    summary.work = count.done();
     summary.write(&opts.out)?;
     Ok(summary)
 }

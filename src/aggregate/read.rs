@@ -11,7 +11,7 @@ use std::sync::mpsc::{Sender, SyncSender};
 
 use super::decrypt::RunDone;
 use super::error::AggregateError;
-use super::{Good, progress};
+use super::{Good, WorkCount, progress};
 use crate::bundle::signers::AllowedSigners;
 use crate::bundle::{self, archive, verify};
 use crate::crypt;
@@ -69,6 +69,7 @@ pub(super) fn verify_all(
     signers: &AllowedSigners,
     threads: usize,
     show: bool,
+    count: &WorkCount,
 ) -> Result<Vec<VerifiedBundle>, AggregateError> {
     let done = std::sync::atomic::AtomicUsize::new(0);
     let chunk = files.len().div_ceil(threads.max(1)).max(1);
@@ -81,33 +82,27 @@ pub(super) fn verify_all(
                     part.iter()
                         .map(|file| {
                             let name = file.display().to_string();
-                            let bytes = read_capped(file)?;
-                            let report = match &bytes {
-                                Ok(bytes) => verify::verify(&name, bytes, signers),
-                                Err(why) => verify::Report::refused(&name, why),
+                            let bytes = read_capped(file, count)?;
+                            // The forms come from the same read of the
+                            // archive as the verification.
+                            let (report, carried) = match &bytes {
+                                Ok(bytes) => {
+                                    WorkCount::count(&count.archive_parses);
+                                    verify::verify_with_forms(&name, bytes, signers)
+                                }
+                                Err(why) => (verify::Report::refused(&name, why), Vec::new()),
                             };
-                            let bytes = bytes.unwrap_or_default();
                             let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
                             progress(show, "verifying", n, files.len());
-                            let mut forms = Vec::new();
-                            if let Some(m) = &report.manifest
-                                && report.ok
-                                && let Ok(entries) = archive::read_verified(&bytes)
-                            {
-                                let by_name: HashMap<&str, &[u8]> =
-                                    entries.iter().map(|e| (e.name.as_str(), e.data)).collect();
-                                for f in &m.forms {
-                                    let path = bundle::form_path(&f.form_id, &f.version);
-                                    if let Some(data) = by_name.get(path.as_str()) {
-                                        forms.push(CarriedForm {
-                                            form_id: f.form_id.clone(),
-                                            version: f.version.clone(),
-                                            sha256: f.sha256.clone(),
-                                            text: data.to_vec(),
-                                        });
-                                    }
-                                }
-                            }
+                            let forms = carried
+                                .into_iter()
+                                .map(|(f, text)| CarriedForm {
+                                    form_id: f.form_id,
+                                    version: f.version,
+                                    sha256: f.sha256,
+                                    text: text.to_vec(),
+                                })
+                                .collect();
                             // The manifest's entry list is large and no
                             // longer needed: pass 2 reads it again.
                             let mut report = report;
@@ -143,7 +138,10 @@ pub(super) fn changed(good: &Good) -> AggregateError {
 
 /// A bundle file's bytes; Ok(Err(why)) for a file over the bundle size
 /// cap, which is not read (`why` is a line of its report).
-pub(super) fn read_capped(file: &Path) -> Result<Result<Vec<u8>, String>, AggregateError> {
+pub(super) fn read_capped(
+    file: &Path,
+    count: &WorkCount,
+) -> Result<Result<Vec<u8>, String>, AggregateError> {
     let cannot = |source| AggregateError::Read {
         path: file.to_path_buf(),
         source,
@@ -155,12 +153,13 @@ pub(super) fn read_capped(file: &Path) -> Result<Result<Vec<u8>, String>, Aggreg
             archive::MAX_BUNDLE_BYTES
         )));
     }
+    WorkCount::count(&count.bundle_reads);
     std::fs::read(file).map(Ok).map_err(cannot)
 }
 
 /// A verified bundle read again: its bytes.
-pub(super) fn reread(good: &Good) -> Result<Vec<u8>, AggregateError> {
-    read_capped(&good.file)?.map_err(|_| changed(good))
+pub(super) fn reread(good: &Good, count: &WorkCount) -> Result<Vec<u8>, AggregateError> {
+    read_capped(&good.file, count)?.map_err(|_| changed(good))
 }
 
 /// The manifest and the entries by name of a bundle read again, checked
@@ -168,7 +167,9 @@ pub(super) fn reread(good: &Good) -> Result<Vec<u8>, AggregateError> {
 pub(super) fn reopen<'a>(
     good: &Good,
     bytes: &'a [u8],
+    count: &WorkCount,
 ) -> Result<(bundle::Manifest, HashMap<String, &'a [u8]>), AggregateError> {
+    WorkCount::count(&count.archive_parses);
     let entries = archive::read_verified(bytes).map_err(|_| changed(good))?;
     let by_name: HashMap<String, &[u8]> = entries.into_iter().map(|e| (e.name, e.data)).collect();
     let manifest_bytes = by_name.get(bundle::MANIFEST).ok_or_else(|| changed(good))?;
@@ -186,9 +187,10 @@ pub(super) fn runs_of(
     bundle: u32,
     seq: &mut usize,
     send: &mut dyn FnMut(Job) -> bool,
+    count: &WorkCount,
 ) -> Result<(), AggregateError> {
-    let bytes = reread(good)?;
-    let (manifest, by_name) = reopen(good, &bytes)?;
+    let bytes = reread(good, count)?;
+    let (manifest, by_name) = reopen(good, &bytes, count)?;
     let changed = || changed(good);
     for (r, run) in manifest.entries.chunks(RUN).enumerate() {
         let mut job = Job {
@@ -221,7 +223,12 @@ pub(super) fn runs_of(
 /// The reading thread: bundles one at a time, cut into runs, onto the
 /// queue (waiting while it is full). A failure goes to the merge in its
 /// place in the order.
-pub(super) fn produce(good: &[Good], jobs: SyncSender<Job>, done: Sender<RunDone>) {
+pub(super) fn produce(
+    good: &[Good],
+    jobs: SyncSender<Job>,
+    done: Sender<RunDone>,
+    count: &WorkCount,
+) {
     let mut seq = 0;
     for (n, g) in good.iter().enumerate() {
         let mut stopped = false;
@@ -229,7 +236,7 @@ pub(super) fn produce(good: &[Good], jobs: SyncSender<Job>, done: Sender<RunDone
             stopped = jobs.send(job).is_err();
             !stopped
         };
-        if let Err(why) = runs_of(g, n as u32, &mut seq, &mut send) {
+        if let Err(why) = runs_of(g, n as u32, &mut seq, &mut send, count) {
             let _ = done.send(RunDone {
                 seq,
                 bundle: n as u32,

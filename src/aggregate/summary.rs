@@ -79,6 +79,23 @@ pub struct Summary {
     pub workbook_problems: Vec<String>,
     /// (file, rows) of every table written.
     pub tables: Vec<(String, usize)>,
+    /// How much reading and decrypting it took (not in summary.json).
+    #[serde(skip)]
+    pub work: Work,
+}
+
+/// How much an aggregation read, parsed and decrypted: a test checks each
+/// bundle is read and parsed a fixed number of times however many
+/// records or conflicts it holds, and each record decrypted once (a
+/// conflict's versions once more, to write them aside).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Work {
+    /// Bundle files read from disk.
+    pub bundle_reads: usize,
+    /// Archives parsed (their entries and manifest read).
+    pub archive_parses: usize,
+    /// Record files decrypted.
+    pub decryptions: usize,
 }
 
 impl Summary {

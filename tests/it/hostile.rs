@@ -429,6 +429,63 @@ fn an_output_folder_that_cannot_be_made_is_said_with_what_to_do() {
     );
 }
 
+/// Work counted, not timed: conflicts cost each bundle involved one more
+/// read, however many conflicts it holds (re-reading both bundles for
+/// every conflict made 2,000 conflicts take 88 s), and every bundle is
+/// read and parsed twice (verify with its forms, then decrypt).
+#[test]
+fn conflicts_cost_one_more_read_per_bundle_not_per_conflict() {
+    let (x, y, z) = (
+        Laptop::new("enum-x"),
+        Laptop::new("enum-y"),
+        Laptop::new("enum-z"),
+    );
+    let (dir, usb, signers) = place(&[&x, &y, &z]);
+    let shared: Vec<String> = (0..40).map(|_| new_id()).collect();
+    let own: Vec<String> = (0..5).map(|_| new_id()).collect();
+    let bodies = |laptop: &Laptop, ids: &[String], site: &str| -> Vec<(String, Value)> {
+        ids.iter()
+            .map(|id| (id.clone(), laptop.body(id, site)))
+            .collect()
+    };
+    let mut files = Vec::new();
+    for (laptop, ids, site) in [(&x, &shared, "X"), (&y, &shared, "Y"), (&z, &own, "Z")] {
+        let records = bodies(laptop, ids, site);
+        let records: Vec<(&str, Value)> = records
+            .iter()
+            .map(|(id, b)| (id.as_str(), b.clone()))
+            .collect();
+        let path = usb.join(format!("{}.zip", laptop.enumerator));
+        std::fs::write(&path, laptop.bundle(&records, &[form()]).zip).unwrap();
+        files.push(path);
+    }
+    let key = std::fs::read_to_string(repo().join("keys/demo/data-manager.key")).unwrap();
+    let opts = fieldkit::aggregate::Options {
+        identities: fieldkit::crypt::parse_identities(&key).unwrap(),
+        signers: bundle::signers::AllowedSigners::parse(
+            &std::fs::read_to_string(&signers).unwrap(),
+        )
+        .unwrap(),
+        out: dir.path().join("out"),
+        forms_dir: None,
+        labels: None,
+        hxl: false,
+        xlsx: false,
+        progress: false,
+        threads: 2,
+    };
+    let summary = fieldkit::aggregate::run(&files, &opts).unwrap();
+    assert_eq!(summary.conflicts.len(), 40, "{:?}", summary.problem_lines());
+    assert_eq!(summary.records, 45);
+    let written = files_under(&dir.path().join("out/conflicts"));
+    assert_eq!(written.len(), 80, "both versions of every conflict");
+    let work = summary.work;
+    assert_eq!(work.bundle_reads, 3 * 2 + 2, "{work:?}");
+    assert_eq!(work.archive_parses, 3 * 2 + 2, "{work:?}");
+    // Each record once; each conflict's two versions once more.
+    assert_eq!(work.decryptions, 85 + 2 * 40, "{work:?}");
+}
+
 #[test]
 fn a_bundle_whose_form_does_not_load_is_left_out_and_the_others_are_read() {
     let (a, b, c, d) = (
