@@ -40,6 +40,38 @@ fn form_text() -> String {
     text
 }
 
+/// One record of the bench form (50 answers, `answer(k)` the k-th) by
+/// `laptop` (enumerator, device), encrypted to `recipient`.
+fn outgoing(
+    id: &str,
+    laptop: (&str, &str),
+    answer: impl Fn(usize) -> String,
+    sha: &str,
+    recipient: &age::x25519::Recipient,
+) -> Outgoing {
+    let values: serde_json::Map<String, serde_json::Value> = (0..50)
+        .map(|k| (format!("question_{k:02}"), json!(answer(k))))
+        .collect();
+    let plain = json!({
+        "format": "fieldkit-record/1", "record_id": id, "form_id": "bench",
+        "form_version": "1", "enumerator_id": laptop.0, "device_id": laptop.1,
+        "started": "2026-11-22T09:00:00+07:00",
+        "finalized_at": "2026-11-22T10:00:00+07:00", "values": values,
+    });
+    Outgoing {
+        record_id: id.to_string(),
+        form_id: "bench".into(),
+        form_version: "1".into(),
+        form_sha256: sha.to_string(),
+        finalized_at: "2026-11-22T10:00:00+07:00".into(),
+        ciphertext: fieldkit::crypt::encrypt_to(
+            std::slice::from_ref(recipient),
+            plain.to_string().as_bytes(),
+        )
+        .expect("encrypt"),
+    }
+}
+
 /// Writes `bundles` bundles of `per` records into `dir`; returns the DM
 /// identity (as text) and the signers line.
 fn generate(dir: &Path, bundles: usize, per: usize) -> (String, String) {
@@ -65,27 +97,9 @@ fn generate(dir: &Path, bundles: usize, per: usize) -> (String, String) {
                         part.iter()
                             .enumerate()
                             .map(|(i, id)| {
-                                let values: serde_json::Map<String, serde_json::Value> = (0..50)
-                                    .map(|k| (format!("question_{k:02}"), json!(format!("answer {i}/{k} text"))))
-                                    .collect();
-                                let plain = json!({
-                                    "format": "fieldkit-record/1", "record_id": id, "form_id": "bench",
-                                    "form_version": "1", "enumerator_id": "bench", "device_id": "01a00000-0000-7000-8000-0000000be4c4",
-                                    "started": "2026-11-22T09:00:00+07:00",
-                                    "finalized_at": "2026-11-22T10:00:00+07:00", "values": values,
-                                });
-                                Outgoing {
-                                    record_id: id.clone(),
-                                    form_id: "bench".into(),
-                                    form_version: "1".into(),
-                                    form_sha256: sha.clone(),
-                                    finalized_at: "2026-11-22T10:00:00+07:00".into(),
-                                    ciphertext: fieldkit::crypt::encrypt_to(
-                                        std::slice::from_ref(&recipient),
-                                        plain.to_string().as_bytes(),
-                                    )
-                                    .expect("encrypt"),
-                                }
+                                let laptop = ("bench", "01a00000-0000-7000-8000-0000000be4c4");
+                                let answer = |k| format!("answer {i}/{k} text");
+                                outgoing(id, laptop, answer, &sha, &recipient)
                             })
                             .collect::<Vec<_>>()
                     })
@@ -139,27 +153,13 @@ fn generate_conflicts(dir: &Path, n: usize) {
         let records: Vec<Outgoing> = ids
             .iter()
             .map(|id| {
-                let values: serde_json::Map<String, serde_json::Value> = (0..50)
-                    .map(|k| (format!("question_{k:02}"), json!(format!("{laptop} {k}"))))
-                    .collect();
-                let plain = json!({
-                    "format": "fieldkit-record/1", "record_id": id, "form_id": "bench",
-                    "form_version": "1", "enumerator_id": laptop, "device_id": device,
-                    "started": "2026-11-22T09:00:00+07:00",
-                    "finalized_at": "2026-11-22T10:00:00+07:00", "values": values,
-                });
-                Outgoing {
-                    record_id: id.clone(),
-                    form_id: "bench".into(),
-                    form_version: "1".into(),
-                    form_sha256: sha.clone(),
-                    finalized_at: "2026-11-22T10:00:00+07:00".into(),
-                    ciphertext: fieldkit::crypt::encrypt_to(
-                        std::slice::from_ref(&recipient),
-                        plain.to_string().as_bytes(),
-                    )
-                    .expect("encrypt"),
-                }
+                outgoing(
+                    id,
+                    (laptop, device),
+                    |k| format!("{laptop} {k}"),
+                    &sha,
+                    &recipient,
+                )
             })
             .collect();
         let plan = Plan {
