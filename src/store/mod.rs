@@ -684,7 +684,7 @@ impl Store {
             finalized: Some(now.into()),
             ..Listing::of_draft(draft, ct.len())
         };
-        Ok(vec![
+        let mut changes = vec![
             Change::put(Tree::States, key.to_vec(), vec![State::Outbox.byte()]),
             Change::remove(Tree::Drafts, key.to_vec()),
             Change::put(
@@ -697,7 +697,12 @@ impl Store {
                 key.to_vec(),
                 self.sealed(Tree::Listing, key, &listing),
             ),
-            Change::put(
+        ];
+        // The form is kept once per text: writing its whole text again
+        // for every record made the store 13 times the answers' size. A
+        // kept copy that no longer opens or matches is written again.
+        if !self.keeps_form(&draft.form_sha256) {
+            changes.push(Change::put(
                 Tree::Forms,
                 draft.form_sha256.as_bytes().to_vec(),
                 crypt::seal(
@@ -705,9 +710,18 @@ impl Store {
                     &context(Tree::Forms, draft.form_sha256.as_bytes()),
                     form_text,
                 ),
-            ),
-            self.event(now, "finalized", &draft.id, &draft.form_id, "")?,
-        ])
+            ));
+        }
+        changes.push(self.event(now, "finalized", &draft.id, &draft.form_id, "")?);
+        Ok(changes)
+    }
+
+    /// Whether the form with this SHA-256 is kept, whole and unchanged.
+    fn keeps_form(&self, sha256: &str) -> bool {
+        self.form_text(sha256)
+            .ok()
+            .flatten()
+            .is_some_and(|text| crypt::sha256_hex(&text) == sha256)
     }
 
     /// Every record's listing, oldest first (ids are UUIDv7), and the ids

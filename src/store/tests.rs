@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use super::backend::{Backend, SledBackend, Tree};
+use super::backend::{Backend, Change, SledBackend, Tree};
 use super::profile::{self, Home};
 use super::*;
 
@@ -160,6 +160,42 @@ fn a_record_is_never_finalized_with_another_form_text_than_its_own() {
     store.finalize(&d, &values, "later", FORM).unwrap();
     assert_eq!(
         store.form_text(&d.form_sha256).unwrap().as_deref(),
+        Some(FORM)
+    );
+}
+
+/// Each form text is written once, not with every record (its whole text
+/// with each record made the store 13 times the answers' size); a kept
+/// copy that no longer opens is written again.
+#[test]
+fn a_form_text_is_kept_once_not_once_per_record() {
+    let (_dir, store, _) = fresh();
+    let values = serde_json::Map::new();
+    let forms_written = |d: &Draft| {
+        let changes = store.final_changes(d, &values, "now", FORM).unwrap();
+        changes.iter().filter(|c| c.tree == Tree::Forms).count()
+    };
+    let first = draft("Ban Nong");
+    assert_eq!(forms_written(&first), 1);
+    store.save_final(&first, &values, "now", FORM).unwrap();
+    let second = draft("Ban Phon");
+    assert_eq!(forms_written(&second), 0);
+    store.save_final(&second, &values, "now", FORM).unwrap();
+    assert_eq!(store.status().unwrap().outbox, 2);
+    assert_eq!(
+        store.form_text(&second.form_sha256).unwrap().as_deref(),
+        Some(FORM)
+    );
+    let key = second.form_sha256.as_bytes().to_vec();
+    store
+        .backend
+        .apply(&[Change::put(Tree::Forms, key, b"damaged".to_vec())])
+        .unwrap();
+    let third = draft("Ban Na");
+    assert_eq!(forms_written(&third), 1);
+    store.save_final(&third, &values, "now", FORM).unwrap();
+    assert_eq!(
+        store.form_text(&third.form_sha256).unwrap().as_deref(),
         Some(FORM)
     );
 }
