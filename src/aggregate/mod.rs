@@ -12,11 +12,13 @@
 //! the tables depend only on which bundles were given, not on their order.
 //!
 //! This file owns the pipeline (the steps of [`run`], in order) and what
-//! the steps share (`Options`, `Good`, the progress bar). The steps:
-//! `read` (the verify pass, then bundles cut into runs), `forms` (the
-//! forms the bundles carry), `decrypt` (the workers), `merge` (records in
-//! order, duplicates, conflicts), `output` (safe paths, the CSV files),
-//! `tables` (columns and rows), `summary`, `xlsx` (the workbooks).
+//! the steps share (`Options`, `Good`, the progress bar, the work
+//! counts). The steps: `read` (the verify pass, then bundles cut into
+//! runs), `forms` (the forms the bundles carry), `decrypt` (the workers),
+//! `merge` (records in order, duplicates, conflicts), `output` (safe
+//! paths, the CSV files), `tables` (columns and rows), `summary`, `xlsx`
+//! (the workbooks); `error` says what stops a run and what leaves a
+//! record or a bundle out.
 
 mod decrypt;
 mod error;
@@ -39,9 +41,9 @@ use crate::bundle::verify;
 use crate::crypt;
 use decrypt::{RunDone, work};
 pub use error::{AggregateError, FormProblem, RecordProblem};
-use forms::{Candidate, load_forms};
+use forms::{Candidate, FormTables, load_forms};
 use merge::{Aside, Merge, Seen, write_conflicts};
-use output::open_tables;
+use output::{TableFile, open_tables};
 use read::{Job, QUEUED, VerifiedBundle, produce, verify_all};
 use summary::Summary;
 
@@ -133,8 +135,44 @@ pub fn run(files: &[PathBuf], opts: &Options) -> Result<Summary, AggregateError>
     let mut summary = Summary::default();
     let count = WorkCount::default();
 
-    // 1. Verify every bundle, on all cores.
+    // 1. Verify every bundle, on all cores; load the forms they carry.
     let verified = verify_all(files, &opts.signers, opts.threads, opts.progress, &count)?;
+    let candidates = candidates(verified, &mut summary);
+    let reports: Vec<verify::Report> = candidates.iter().map(|c| c.report.clone()).collect();
+    let (good, mut forms, total_records) = load_forms(candidates, opts, &mut summary);
+    // Bundles left out for their forms are still part of their device's
+    // chain: the sequence check sees them all.
+    summary.sequence_problems = verify::sequences(&reports);
+    drop(reports);
+
+    // 2. Every form's columns, from all its versions; the tables opened.
+    let mut files = open_all_tables(&mut forms, opts)?;
+
+    // 3. Decrypt on every core, merge and write rows here, in order.
+    let timing = std::env::var_os("FIELDKIT_TIMING").is_some();
+    let t0 = std::time::Instant::now();
+    let pass = Pass {
+        opts,
+        good: &good,
+        forms: &forms,
+        count: &count,
+    };
+    pass.decrypt_and_merge(&mut files, &mut summary, total_records)?;
+    summary.bundles_read = good.len();
+    if timing {
+        crate::say!("timing: decrypt, merge and rows {:?}", t0.elapsed());
+    }
+
+    // 4. Close the tables; the workbooks; the summary.
+    close(&forms, &mut files, opts, &mut summary)?;
+    summary.work = count.done();
+    summary.write(&opts.out)?;
+    Ok(summary)
+}
+
+/// The bundles that verified, in (device, sequence, manifest) order,
+/// each once; the others reported.
+fn candidates(verified: Vec<VerifiedBundle>, summary: &mut Summary) -> Vec<Candidate> {
     let mut candidates: Vec<Candidate> = Vec::new();
     for VerifiedBundle {
         file,
@@ -169,71 +207,94 @@ pub fn run(files: &[PathBuf], opts: &Options) -> Result<Summary, AggregateError>
     let before = candidates.len();
     candidates.dedup_by(|a, b| a.good.same(&b.good));
     summary.duplicate_bundles = before - candidates.len();
-    let reports: Vec<verify::Report> = candidates.iter().map(|c| c.report.clone()).collect();
-    let (good, mut forms, total_records) = load_forms(candidates, opts, &mut summary);
-    // Bundles left out for their forms are still part of their device's
-    // chain: the sequence check sees them all.
-    summary.sequence_problems = verify::sequences(&reports);
-    drop(reports);
+    candidates
+}
 
-    // 2. Every form's columns, from all its versions; the tables opened.
+/// Every form's columns, from all its versions (forms sorted by id), and
+/// its table files opened.
+fn open_all_tables(
+    forms: &mut [FormTables],
+    opts: &Options,
+) -> Result<Vec<Vec<TableFile>>, AggregateError> {
     forms.sort_by(|a, b| a.form_id.cmp(&b.form_id));
-    for ft in &mut forms {
+    for ft in forms.iter_mut() {
         for form in ft.versions.values() {
             ft.layout.add_version(form, opts.labels.as_deref());
         }
     }
-    let mut files = forms
-        .iter()
-        .map(|ft| open_tables(ft, opts))
-        .collect::<Result<Vec<_>, _>>()?;
+    forms.iter().map(|ft| open_tables(ft, opts)).collect()
+}
 
-    // 3. Decrypt on every core, merge and write rows here, in order.
-    let timing = std::env::var_os("FIELDKIT_TIMING").is_some();
-    let t0 = std::time::Instant::now();
-    let identities: Vec<crypt::X25519Identity> = opts
-        .identities
-        .iter()
-        .map(crypt::X25519Identity::new)
-        .collect();
-    // Sized once: growing a table of a million ids holds two at a time.
-    let mut seen: HashMap<u128, Seen> = HashMap::with_capacity(total_records);
-    let mut aside: Vec<Aside> = Vec::new();
-    let merged = std::thread::scope(|scope| {
-        let (job_tx, job_rx) = std::sync::mpsc::sync_channel::<Job>(QUEUED);
-        let (done_tx, done_rx) = std::sync::mpsc::channel::<RunDone>();
-        let job_rx = Arc::new(Mutex::new(job_rx));
-        for _ in 0..opts.threads.max(1) {
-            let (job_rx, done_tx) = (Arc::clone(&job_rx), done_tx.clone());
-            let (identities, forms, good, count) = (&identities, &forms, &good, &count);
-            scope.spawn(move || work(&job_rx, done_tx, identities, forms, good, count));
-        }
-        drop(job_rx);
-        let (good_ref, count_ref) = (&good, &count);
-        scope.spawn(move || produce(good_ref, job_tx, done_tx, count_ref));
-        let merge = Merge {
+/// What the decrypt pass shares with its threads.
+struct Pass<'a> {
+    opts: &'a Options,
+    good: &'a [Good],
+    forms: &'a [FormTables],
+    count: &'a WorkCount,
+}
+
+impl Pass<'_> {
+    /// Reads the verified bundles again on one thread, decrypts on every
+    /// core, merges and writes the rows on this one; then writes both
+    /// versions of every conflict.
+    fn decrypt_and_merge(
+        &self,
+        files: &mut [Vec<TableFile>],
+        summary: &mut Summary,
+        total_records: usize,
+    ) -> Result<(), AggregateError> {
+        let Pass {
             opts,
-            good: &good,
-            aside: &mut aside,
-            files: &mut files,
-            seen: &mut seen,
-            summary: &mut summary,
-        };
-        merge.all(done_rx)
-        // Leaving the scope with an error drops the receiver: the
-        // workers' next send fails and they stop, then the reader.
-    });
-    merged?;
-    write_conflicts(&opts.out, &good, &aside, &identities, &count)?;
-    drop(aside);
-    summary.bundles_read = good.len();
-    drop(seen);
-    if timing {
-        crate::say!("timing: decrypt, merge and rows {:?}", t0.elapsed());
+            good,
+            forms,
+            count,
+        } = *self;
+        let identities: Vec<crypt::X25519Identity> = opts
+            .identities
+            .iter()
+            .map(crypt::X25519Identity::new)
+            .collect();
+        // Sized once: growing a table of a million ids holds two at a time.
+        let mut seen: HashMap<u128, Seen> = HashMap::with_capacity(total_records);
+        let mut aside: Vec<Aside> = Vec::new();
+        let merged = std::thread::scope(|scope| {
+            let (job_tx, job_rx) = std::sync::mpsc::sync_channel::<Job>(QUEUED);
+            let (done_tx, done_rx) = std::sync::mpsc::channel::<RunDone>();
+            let job_rx = Arc::new(Mutex::new(job_rx));
+            for _ in 0..opts.threads.max(1) {
+                let (job_rx, done_tx) = (Arc::clone(&job_rx), done_tx.clone());
+                let identities = &identities;
+                scope.spawn(move || work(&job_rx, done_tx, identities, forms, good, count));
+            }
+            drop(job_rx);
+            scope.spawn(move || produce(good, job_tx, done_tx, count));
+            let merge = Merge {
+                opts,
+                good,
+                aside: &mut aside,
+                files,
+                seen: &mut seen,
+                summary,
+            };
+            merge.all(done_rx)
+            // Leaving the scope with an error drops the receiver: the
+            // workers' next send fails and they stop, then the reader.
+        });
+        merged?;
+        drop(seen);
+        write_conflicts(&opts.out, good, &aside, &identities, count)
     }
+}
 
-    // 4. Close the tables; the workbooks; the summary.
-    for (ft, table_files) in forms.iter().zip(&mut files) {
+/// Flushes every table, writes the workbooks when asked, and lists the
+/// tables in the summary.
+fn close(
+    forms: &[FormTables],
+    files: &mut [Vec<TableFile>],
+    opts: &Options,
+    summary: &mut Summary,
+) -> Result<(), AggregateError> {
+    for (ft, table_files) in forms.iter().zip(files) {
         let mut written = Vec::new();
         for table in table_files {
             table
@@ -266,9 +327,7 @@ pub fn run(files: &[PathBuf], opts: &Options) -> Result<Summary, AggregateError>
         }
         summary.tables.extend(written);
     }
-    summary.work = count.done();
-    summary.write(&opts.out)?;
-    Ok(summary)
+    Ok(())
 }
 
 #[cfg(test)]
