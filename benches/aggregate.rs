@@ -6,7 +6,11 @@
 //! aggregations run in child processes so that their memory is their own.
 //! FIELDKIT_BENCH_MILLION=0 skips the million; FIELDKIT_BENCH_KEEP=1 keeps
 //! the small set and prints how to aggregate it alone (for a profiler).
-//! Asserts nothing.
+//! Then two laptops' bundles sharing 500 and 2,000 record ids with other
+//! content (every one a conflict, both versions written aside).
+//! FIELDKIT_BENCH_CONFLICTS=N,DIR only writes such a pair for N conflicts
+//! into DIR (with `dm.key` and `allowed_signers`), to time the release
+//! binary on it. Asserts nothing.
 
 mod common;
 use common::proc_kb;
@@ -36,6 +40,38 @@ fn form_text() -> String {
     text
 }
 
+/// One record of the bench form (50 answers, `answer(k)` the k-th) by
+/// `laptop` (enumerator, device), encrypted to `recipient`.
+fn outgoing(
+    id: &str,
+    laptop: (&str, &str),
+    answer: impl Fn(usize) -> String,
+    sha: &str,
+    recipient: &age::x25519::Recipient,
+) -> Outgoing {
+    let values: serde_json::Map<String, serde_json::Value> = (0..50)
+        .map(|k| (format!("question_{k:02}"), json!(answer(k))))
+        .collect();
+    let plain = json!({
+        "format": "fieldkit-record/1", "record_id": id, "form_id": "bench",
+        "form_version": "1", "enumerator_id": laptop.0, "device_id": laptop.1,
+        "started": "2026-11-22T09:00:00+07:00",
+        "finalized_at": "2026-11-22T10:00:00+07:00", "values": values,
+    });
+    Outgoing {
+        record_id: id.to_string(),
+        form_id: "bench".into(),
+        form_version: "1".into(),
+        form_sha256: sha.to_string(),
+        finalized_at: "2026-11-22T10:00:00+07:00".into(),
+        ciphertext: fieldkit::crypt::encrypt_to(
+            std::slice::from_ref(recipient),
+            plain.to_string().as_bytes(),
+        )
+        .expect("encrypt"),
+    }
+}
+
 /// Writes `bundles` bundles of `per` records into `dir`; returns the DM
 /// identity (as text) and the signers line.
 fn generate(dir: &Path, bundles: usize, per: usize) -> (String, String) {
@@ -61,27 +97,9 @@ fn generate(dir: &Path, bundles: usize, per: usize) -> (String, String) {
                         part.iter()
                             .enumerate()
                             .map(|(i, id)| {
-                                let values: serde_json::Map<String, serde_json::Value> = (0..50)
-                                    .map(|k| (format!("question_{k:02}"), json!(format!("answer {i}/{k} text"))))
-                                    .collect();
-                                let plain = json!({
-                                    "format": "fieldkit-record/1", "record_id": id, "form_id": "bench",
-                                    "form_version": "1", "enumerator_id": "bench", "device_id": "01a00000-0000-7000-8000-0000000be4c4",
-                                    "started": "2026-11-22T09:00:00+07:00",
-                                    "finalized_at": "2026-11-22T10:00:00+07:00", "values": values,
-                                });
-                                Outgoing {
-                                    record_id: id.clone(),
-                                    form_id: "bench".into(),
-                                    form_version: "1".into(),
-                                    form_sha256: sha.clone(),
-                                    finalized_at: "2026-11-22T10:00:00+07:00".into(),
-                                    ciphertext: fieldkit::store::crypt::encrypt_to(
-                                        std::slice::from_ref(&recipient),
-                                        plain.to_string().as_bytes(),
-                                    )
-                                    .expect("encrypt"),
-                                }
+                                let laptop = ("bench", "01a00000-0000-7000-8000-0000000be4c4");
+                                let answer = |k| format!("answer {i}/{k} text");
+                                outgoing(id, laptop, answer, &sha, &recipient)
                             })
                             .collect::<Vec<_>>()
                     })
@@ -109,6 +127,66 @@ fn generate(dir: &Path, bundles: usize, per: usize) -> (String, String) {
     (dm_text, signers)
 }
 
+/// Two laptops' bundles in `dir/bundles` sharing `n` record ids, with other
+/// answers in each: `n` conflicts. Writes `dir/dm.key` and
+/// `dir/allowed_signers` beside them.
+fn generate_conflicts(dir: &Path, n: usize) {
+    let bundles = dir.join("bundles");
+    std::fs::create_dir_all(&bundles).expect("dir");
+    let dm = age::x25519::Identity::generate();
+    let recipient = dm.to_public();
+    let text = form_text().into_bytes();
+    let sha = bundle::sha256_hex(&text);
+    let forms = vec![("bench".to_string(), "1".to_string(), sha.clone(), text)];
+    let ids: Vec<String> = (0..n).map(|_| uuid::Uuid::now_v7().to_string()).collect();
+    let mut signers = String::new();
+    for (laptop, device) in [
+        ("bench-a", "01a00000-0000-7000-8000-00000000000a"),
+        ("bench-b", "01a00000-0000-7000-8000-00000000000b"),
+    ] {
+        let key =
+            ssh_key::PrivateKey::random(&mut OsRng, ssh_key::Algorithm::Ed25519).expect("key");
+        signers.push_str(&format!(
+            "{laptop} {}\n",
+            key.public_key().to_openssh().expect("public")
+        ));
+        let records: Vec<Outgoing> = ids
+            .iter()
+            .map(|id| {
+                outgoing(
+                    id,
+                    (laptop, device),
+                    |k| format!("{laptop} {k}"),
+                    &sha,
+                    &recipient,
+                )
+            })
+            .collect();
+        let plan = Plan {
+            enumerator_id: laptop,
+            device_id: device,
+            sequence: 1,
+            prev_manifest_sha256: bundle::NO_PREVIOUS,
+            records: &records,
+            forms: &forms,
+        };
+        let built = bundle::build(&plan, &key).expect("build");
+        std::fs::write(bundles.join(format!("{laptop}.zip")), &built.zip).expect("write");
+    }
+    let dm_text = age::secrecy::ExposeSecret::expose_secret(&dm.to_string()).to_string();
+    std::fs::write(dir.join("dm.key"), dm_text + "\n").expect("write");
+    std::fs::write(dir.join("allowed_signers"), signers).expect("write");
+}
+
+/// In a child: aggregate `dir`'s conflicting pair, with the figures.
+fn conflicts_figure(dir: &Path, n: usize) {
+    generate_conflicts(dir, n);
+    let dm = std::fs::read_to_string(dir.join("dm.key")).expect("dm");
+    let signers = std::fs::read_to_string(dir.join("allowed_signers")).expect("signers");
+    print!("{n} conflicts: ");
+    run_child(&dir.join("bundles"), &dir.join("out"), dm.trim(), &signers);
+}
+
 /// In a child: aggregate `dir` into `out`, print records/s and peak RSS.
 fn child(dir: &Path, out: &Path, dm: &str, signers: &str) {
     let files: Vec<PathBuf> = {
@@ -120,7 +198,7 @@ fn child(dir: &Path, out: &Path, dm: &str, signers: &str) {
         v
     };
     let opts = Options {
-        identities: fieldkit::store::crypt::parse_identities(dm).expect("identity"),
+        identities: fieldkit::crypt::parse_identities(dm).expect("identity"),
         signers: AllowedSigners::parse(signers).expect("signers"),
         out: out.to_path_buf(),
         forms_dir: None,
@@ -134,11 +212,13 @@ fn child(dir: &Path, out: &Path, dm: &str, signers: &str) {
     let summary = aggregate::run(&files, &opts).expect("aggregate");
     let took = start.elapsed().as_secs_f64();
     println!(
-        "aggregate: {} records in {took:.2} s = {:.0} records/s; peak RSS {} MB; problems {}",
+        "aggregate: {} records in {took:.2} s = {:.0} records/s; peak RSS {} MB; problems {}; \
+         {:?}",
         summary.records,
         summary.records as f64 / took,
         proc_kb("VmHWM:").map_or(0, |k| k / 1024),
-        summary.problems()
+        summary.problems(),
+        summary.work
     );
     if let Some(f) = summary.failed_bundles.first() {
         println!("first failed bundle: {}: {:?}", f.file, f.problems);
@@ -202,11 +282,11 @@ fn bare(dir: &Path, dm: &str) -> f64 {
 /// its public key once instead of for every file (what `aggregate` uses).
 fn bare_fieldkit(dir: &Path, dm: &str) {
     let identity: age::x25519::Identity = dm.parse().expect("identity");
-    let ours = [fieldkit::store::crypt::X25519Identity::new(&identity)];
+    let ours = [fieldkit::crypt::X25519Identity::new(&identity)];
     let records = record_files(dir);
     let start = Instant::now();
     for r in &records {
-        std::hint::black_box(fieldkit::store::crypt::decrypt_with_any(&ours, r).expect("decrypt"));
+        std::hint::black_box(fieldkit::crypt::decrypt_with_any(&ours, r).expect("decrypt"));
     }
     let rate = records.len() as f64 / start.elapsed().as_secs_f64();
     println!("bare loop, one core, fieldkit's identity: {rate:.0} records/s");
@@ -233,6 +313,13 @@ fn main() {
             &var("FIELDKIT_BENCH_DM"),
             &var("FIELDKIT_BENCH_SIGNERS"),
         );
+        return;
+    }
+    if let Ok(spec) = std::env::var("FIELDKIT_BENCH_CONFLICTS") {
+        let (n, dir) = spec
+            .split_once(',')
+            .expect("FIELDKIT_BENCH_CONFLICTS=N,DIR");
+        generate_conflicts(Path::new(dir), n.parse().expect("a number of conflicts"));
         return;
     }
     let scratch = std::env::var_os("FIELDKIT_BENCH_DIR")
@@ -265,6 +352,10 @@ fn main() {
             dir.join("out-small").display()
         );
         return;
+    }
+
+    for n in [500, 2000] {
+        conflicts_figure(&tmp.path().join(format!("conflicts-{n}")), n);
     }
 
     if std::env::var("FIELDKIT_BENCH_MILLION").as_deref() != Ok("0") {

@@ -8,9 +8,10 @@ use std::time::Instant;
 
 use fieldkit::bundle::signers::AllowedSigners;
 use fieldkit::bundle::verify;
+use fieldkit::crypt;
 use fieldkit::delivery::export::export;
 use fieldkit::store::profile::{self, Home};
-use fieldkit::store::{Draft, Store, crypt};
+use fieldkit::store::{Draft, Store};
 use serde_json::{Map, Value, json};
 
 const RECORDS: usize = 10_000;

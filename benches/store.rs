@@ -12,8 +12,9 @@ use std::hint::black_box;
 use std::path::Path;
 use std::time::Instant;
 
+use fieldkit::crypt;
 use fieldkit::store::profile::{self, Home};
-use fieldkit::store::{Draft, Store, crypt};
+use fieldkit::store::{Draft, Store};
 use serde_json::{Map, Value, json};
 
 const PASS: &str = "correct horse battery";

@@ -14,9 +14,10 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use fieldkit::commands::Globals;
+use fieldkit::crypt;
 use fieldkit::form::dates::parse_datetime;
+use fieldkit::store::Store;
 use fieldkit::store::profile::{self, Home};
-use fieldkit::store::{Store, crypt};
 use fieldkit::tui::app::{Action, App, Opened, Page};
 use fieldkit::tui::{forms_for_tests, view};
 use ratatui::Terminal;

@@ -10,8 +10,8 @@ use anyhow::{Context, Result, bail};
 
 use crate::bundle::archive::MAX_BUNDLE_BYTES;
 use crate::bundle::signers::AllowedSigners;
+use crate::crypt;
 use crate::paths;
-use crate::store::crypt;
 
 /// Reads an allowed_signers file: the one given, or the shipped `name`.
 pub fn signers(given: Option<&Path>, name: &str) -> Result<AllowedSigners> {

@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
+use super::error::AggregateError;
 use super::tables::{RecordRef, cell};
 use serde::Serialize;
 
@@ -78,6 +79,23 @@ pub struct Summary {
     pub workbook_problems: Vec<String>,
     /// (file, rows) of every table written.
     pub tables: Vec<(String, usize)>,
+    /// How much reading and decrypting it took (not in summary.json).
+    #[serde(skip)]
+    pub work: Work,
+}
+
+/// How much an aggregation read, parsed and decrypted: a test checks each
+/// bundle is read and parsed a fixed number of times however many
+/// records or conflicts it holds, and each record decrypted once (a
+/// conflict's versions once more, to write them aside).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Work {
+    /// Bundle files read from disk.
+    pub bundle_reads: usize,
+    /// Archives parsed (their entries and manifest read).
+    pub archive_parses: usize,
+    /// Record files decrypted.
+    pub decryptions: usize,
 }
 
 impl Summary {
@@ -198,12 +216,17 @@ impl Summary {
         }
     }
 
-    pub fn write(&self, out: &Path) -> Result<(), String> {
-        let json = serde_json::to_vec_pretty(self).map_err(|e| e.to_string())?;
-        std::fs::write(out.join("summary.json"), json)
-            .map_err(|e| format!("cannot write summary.json: {e}"))?;
-        std::fs::write(out.join("summary.md"), self.markdown())
-            .map_err(|e| format!("cannot write summary.md: {e}"))
+    pub fn write(&self, out: &Path) -> Result<(), AggregateError> {
+        // Plain data: serializing cannot fail.
+        let json = serde_json::to_vec_pretty(self).unwrap_or_default();
+        for (name, bytes) in [
+            ("summary.json", json),
+            ("summary.md", self.markdown().into()),
+        ] {
+            let path = out.join(name);
+            std::fs::write(&path, bytes).map_err(|e| AggregateError::write(path, e))?;
+        }
+        Ok(())
     }
 
     pub fn markdown(&self) -> String {

@@ -18,7 +18,6 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::form::{Form, Kind, NodeId};
@@ -361,27 +360,9 @@ impl Layout {
 /// (names never need escaping in JSON: the form loader checks them).
 pub type Values<'a> = HashMap<&'a str, &'a RawValue>;
 
-/// What the tables and the summary read of a record, borrowed from its
-/// JSON. A record where these are not text is not a record.
-#[derive(Debug, Deserialize)]
-pub struct RecordRef<'a> {
-    #[serde(borrow)]
-    pub record_id: Cow<'a, str>,
-    #[serde(borrow, default)]
-    pub form_id: Cow<'a, str>,
-    #[serde(borrow, default)]
-    pub form_version: Cow<'a, str>,
-    #[serde(borrow, default)]
-    pub enumerator_id: Cow<'a, str>,
-    #[serde(borrow, default)]
-    pub device_id: Cow<'a, str>,
-    #[serde(borrow, default)]
-    pub started: Cow<'a, str>,
-    #[serde(borrow, default)]
-    pub finalized_at: Cow<'a, str>,
-    #[serde(borrow, default)]
-    pub values: Values<'a>,
-}
+/// A finalized record as the tables and the summary read it: borrowed
+/// from its JSON. A record where these are not text is not a record.
+pub type RecordRef<'a> = crate::record::FinalRecord<'a, Values<'a>>;
 
 /// A value as a cell: text as is, numbers as written, lists
 /// space-separated, null empty, anything else as its JSON.

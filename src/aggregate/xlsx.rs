@@ -135,10 +135,10 @@ pub(super) fn write(
             problems.push(format!("{book_name}: cannot write the sheet {name}: {e}"));
         }
     }
-    let path = match super::under(out, &[&book_name]) {
+    let path = match super::output::under(out, &[&book_name]) {
         Ok(path) => path,
         Err(why) => {
-            problems.push(why);
+            problems.push(why.to_string());
             return problems;
         }
     };

@@ -17,8 +17,64 @@ pub const MAX_ENTRY_BYTES: usize = 64 * 1024 * 1024;
 /// At most this many bytes in a bundle file.
 pub const MAX_BUNDLE_BYTES: u64 = 2 * 1024 * 1024 * 1024;
 
+/// Why an archive cannot be written, or cannot be trusted when read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ArchiveError {
+    #[error("cannot write {name}: {why}")]
+    Write { name: String, why: String },
+    #[error("cannot finish the archive: {0}")]
+    Finish(String),
+    #[error("the archive is truncated or not a zip file")]
+    Truncated,
+    #[error("a multi-part archive: bundles are one file")]
+    MultiPart,
+    #[error("a zip64 archive: fieldkit bundles never need zip64")]
+    Zip64,
+    #[error("too many entries ({0})")]
+    TooManyEntries(u16),
+    #[error("the central directory is not where the archive says")]
+    DirectoryMisplaced,
+    #[error("the central directory is damaged")]
+    DirectoryDamaged,
+    #[error("the central directory has bytes it does not account for")]
+    DirectoryUnaccounted,
+    #[error("an entry name is not UTF-8")]
+    NameNotUtf8,
+    #[error("{why}: {name:?}")]
+    BadName { name: String, why: &'static str },
+    #[error("duplicate entry {0}")]
+    Duplicate(String),
+    #[error("symlink entry {0}")]
+    Symlink(String),
+    #[error("encrypted entry {0}")]
+    Encrypted(String),
+    #[error("{0} uses a data descriptor; fieldkit never writes one")]
+    DataDescriptor(String),
+    #[error("{name} is compressed (method {method}); bundles store entries as they are")]
+    Compressed { name: String, method: usize },
+    #[error("{name}: stored sizes disagree ({stored} and {size})")]
+    SizesDisagree {
+        name: String,
+        stored: usize,
+        size: usize,
+    },
+    #[error("oversized entry {name} ({size} bytes)")]
+    Oversized { name: String, size: usize },
+    #[error("{0}: the local header and the central directory disagree")]
+    HeadersDisagree(String),
+    #[error("{0}: its data runs past the central directory")]
+    DataPastDirectory(String),
+    #[error("{0}: the data does not match its CRC")]
+    Crc(String),
+    #[error("entries overlap")]
+    Overlap,
+    /// Well formed, but not byte for byte as fieldkit writes bundles.
+    #[error("the archive is not as fieldkit writes bundles ({0})")]
+    NotAsWritten(&'static str),
+}
+
 /// Writes a deterministic zip of `(name, bytes)` entries, sorted by name.
-pub fn write(entries: &mut [(String, Vec<u8>)]) -> Result<Vec<u8>, String> {
+pub fn write(entries: &mut [(String, Vec<u8>)]) -> Result<Vec<u8>, ArchiveError> {
     entries.sort_by(|a, b| a.0.cmp(&b.0));
     let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     let options = zip::write::SimpleFileOptions::default()
@@ -29,14 +85,17 @@ pub fn write(entries: &mut [(String, Vec<u8>)]) -> Result<Vec<u8>, String> {
         .system(zip::System::Unix)
         .unix_permissions(0o644);
     for (name, data) in entries.iter() {
+        let cannot = |e: &dyn std::fmt::Display| ArchiveError::Write {
+            name: name.clone(),
+            why: e.to_string(),
+        };
         zip.start_file(name.as_str(), options)
-            .map_err(|e| format!("cannot write {name}: {e}"))?;
-        zip.write_all(data)
-            .map_err(|e| format!("cannot write {name}: {e}"))?;
+            .map_err(|e| cannot(&e))?;
+        zip.write_all(data).map_err(|e| cannot(&e))?;
     }
     zip.finish()
         .map(|c| c.into_inner())
-        .map_err(|e| format!("cannot finish the archive: {e}"))
+        .map_err(|e| ArchiveError::Finish(e.to_string()))
 }
 
 /// One entry of an archive, its data borrowed from the archive's bytes.
@@ -78,13 +137,13 @@ pub fn bad_name(name: &str) -> Option<&'static str> {
 /// [`write`]), entries must be sorted and back to back: so a change to
 /// any byte of a bundle, even in fields nothing else reads (timestamps,
 /// attributes, padding), is refused, and nothing is copied to check it.
-pub fn read(bytes: &[u8]) -> Result<Vec<Entry<'_>>, String> {
+pub fn read(bytes: &[u8]) -> Result<Vec<Entry<'_>>, ArchiveError> {
     read_inner(bytes, true)
 }
 
 /// Reads the entries with every check but the canonical form: for bytes
 /// already read by [`read`] (the caller compares hashes).
-pub fn read_verified(bytes: &[u8]) -> Result<Vec<Entry<'_>>, String> {
+pub fn read_verified(bytes: &[u8]) -> Result<Vec<Entry<'_>>, ArchiveError> {
     read_inner(bytes, false)
 }
 
@@ -94,8 +153,8 @@ const MADE_BY: usize = 0x030a;
 const DOS_DATE: usize = 0x0021; // 1980-01-01
 const EXTERNAL: u32 = 0o100644 << 16;
 
-fn read_inner(bytes: &[u8], canonical: bool) -> Result<Vec<Entry<'_>>, String> {
-    let truncated = || "the archive is truncated or not a zip file".to_string();
+fn read_inner(bytes: &[u8], canonical: bool) -> Result<Vec<Entry<'_>>, ArchiveError> {
+    let truncated = || ArchiveError::Truncated;
     if bytes.len() < 22 {
         return Err(truncated());
     }
@@ -115,16 +174,16 @@ fn read_inner(bytes: &[u8], canonical: bool) -> Result<Vec<Entry<'_>>, String> {
     let cd_size = u32_at(bytes, eocd + 12).ok_or_else(truncated)? as usize;
     let cd_offset = u32_at(bytes, eocd + 16).ok_or_else(truncated)? as usize;
     if disk != 0 || cd_disk != 0 || on_disk != total {
-        return Err("a multi-part archive: bundles are one file".into());
+        return Err(ArchiveError::MultiPart);
     }
     if total == 0xFFFF || cd_size == 0xFFFF_FFFF || cd_offset == 0xFFFF_FFFF {
-        return Err("a zip64 archive: fieldkit bundles never need zip64".into());
+        return Err(ArchiveError::Zip64);
     }
     if usize::from(total) > MAX_ENTRIES {
-        return Err(format!("too many entries ({total})"));
+        return Err(ArchiveError::TooManyEntries(total));
     }
     if cd_offset.checked_add(cd_size) != Some(eocd) {
-        return Err("the central directory is not where the archive says".into());
+        return Err(ArchiveError::DirectoryMisplaced);
     }
 
     let mut entries = Vec::new();
@@ -138,7 +197,7 @@ fn read_inner(bytes: &[u8], canonical: bool) -> Result<Vec<Entry<'_>>, String> {
                 .ok_or_else(truncated)
         };
         if u32_at(bytes, at) != Some(CENTRAL) {
-            return Err("the central directory is damaged".into());
+            return Err(ArchiveError::DirectoryDamaged);
         }
         let made_by = field(4)?;
         let flags = field(8)?;
@@ -158,43 +217,39 @@ fn read_inner(bytes: &[u8], canonical: bool) -> Result<Vec<Entry<'_>>, String> {
             .ok_or_else(truncated)?;
         at += 46 + name_len + extra_len + comment_len;
         if at > eocd {
-            return Err("the central directory is damaged".into());
+            return Err(ArchiveError::DirectoryDamaged);
         }
         let name = std::str::from_utf8(name_bytes)
-            .map_err(|_| "an entry name is not UTF-8".to_string())?
+            .map_err(|_| ArchiveError::NameNotUtf8)?
             .to_string();
         if let Some(why) = bad_name(&name) {
-            return Err(format!("{why}: {name:?}"));
+            return Err(ArchiveError::BadName { name, why });
         }
         if !names.insert(name.clone()) {
-            return Err(format!("duplicate entry {name}"));
+            return Err(ArchiveError::Duplicate(name));
         }
         if made_by >> 8 == 3 && (external >> 16) & 0o170000 == 0o120000 {
-            return Err(format!("symlink entry {name}"));
+            return Err(ArchiveError::Symlink(name));
         }
         if flags & 0x0001 != 0 {
-            return Err(format!("encrypted entry {name}"));
+            return Err(ArchiveError::Encrypted(name));
         }
         if flags & 0x0008 != 0 {
-            return Err(format!(
-                "{name} uses a data descriptor; fieldkit never writes one"
-            ));
+            return Err(ArchiveError::DataDescriptor(name));
         }
         if method != 0 {
-            return Err(format!(
-                "{name} is compressed (method {method}); bundles store entries as they are"
-            ));
+            return Err(ArchiveError::Compressed { name, method });
         }
         if csize != size {
-            return Err(format!(
-                "{name}: stored sizes disagree ({csize} and {size})"
-            ));
+            return Err(ArchiveError::SizesDisagree {
+                name,
+                stored: csize,
+                size,
+            });
         }
         if size > MAX_ENTRY_BYTES {
-            return Err(format!("oversized entry {name} ({size} bytes)"));
+            return Err(ArchiveError::Oversized { name, size });
         }
-        let not_ours =
-            |what: &str| format!("the archive is not as fieldkit writes bundles ({what})");
         if canonical
             && (made_by != MADE_BY
                 || fixed != [VERSION_NEEDED, 0, DOS_DATE, 0, 0]
@@ -202,10 +257,10 @@ fn read_inner(bytes: &[u8], canonical: bool) -> Result<Vec<Entry<'_>>, String> {
                 || comment_len != 0
                 || external != EXTERNAL)
         {
-            return Err(not_ours("a central directory field"));
+            return Err(ArchiveError::NotAsWritten("a central directory field"));
         }
         // The local header must say the same as the central directory.
-        let disagree = || format!("{name}: the local header and the central directory disagree");
+        let disagree = || ArchiveError::HeadersDisagree(name.clone());
         if u32_at(bytes, local) != Some(LOCAL) {
             return Err(disagree());
         }
@@ -222,7 +277,7 @@ fn read_inner(bytes: &[u8], canonical: bool) -> Result<Vec<Entry<'_>>, String> {
                 || lfield(12)? != DOS_DATE
                 || l_extra_len != 0)
         {
-            return Err(not_ours("a local header field"));
+            return Err(ArchiveError::NotAsWritten("a local header field"));
         }
         if lfield(6)? != flags
             || lfield(8)? != method
@@ -236,22 +291,22 @@ fn read_inner(bytes: &[u8], canonical: bool) -> Result<Vec<Entry<'_>>, String> {
         let start = local + 30 + l_name_len + l_extra_len;
         let end = start.checked_add(size).ok_or_else(truncated)?;
         if end > cd_offset {
-            return Err(format!("{name}: its data runs past the central directory"));
+            return Err(ArchiveError::DataPastDirectory(name));
         }
         data_ends.push((local, end));
         let data = &bytes[start..end];
         if crc32fast::hash(data) != crc {
-            return Err(format!("{name}: the data does not match its CRC"));
+            return Err(ArchiveError::Crc(name));
         }
         entries.push(Entry { name, data });
     }
     if at != eocd {
-        return Err("the central directory has bytes it does not account for".into());
+        return Err(ArchiveError::DirectoryUnaccounted);
     }
     // Entries may not overlap (a zip bomb trick).
     data_ends.sort();
     if data_ends.windows(2).any(|w| w[1].0 < w[0].1) {
-        return Err("entries overlap".into());
+        return Err(ArchiveError::Overlap);
     }
     if canonical {
         // Back to back from the first byte to the central directory, in
@@ -259,7 +314,7 @@ fn read_inner(bytes: &[u8], canonical: bool) -> Result<Vec<Entry<'_>>, String> {
         let mut expect = 0;
         for (start, end) in &data_ends {
             if *start != expect {
-                return Err("the archive is not as fieldkit writes bundles (a gap)".into());
+                return Err(ArchiveError::NotAsWritten("a gap"));
             }
             expect = *end;
         }
@@ -268,7 +323,7 @@ fn read_inner(bytes: &[u8], canonical: bool) -> Result<Vec<Entry<'_>>, String> {
             || data_ends.len() != entries.len()
             || eocd + 22 != bytes.len()
         {
-            return Err("the archive is not as fieldkit writes bundles (order or layout)".into());
+            return Err(ArchiveError::NotAsWritten("order or layout"));
         }
         let offsets_in_order = {
             let mut last = None;
@@ -285,7 +340,7 @@ fn read_inner(bytes: &[u8], canonical: bool) -> Result<Vec<Entry<'_>>, String> {
             ok
         };
         if !offsets_in_order {
-            return Err("the archive is not as fieldkit writes bundles (order)".into());
+            return Err(ArchiveError::NotAsWritten("order"));
         }
     }
     Ok(entries)

@@ -12,14 +12,12 @@ pub mod signers;
 pub mod verify;
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+
+pub use crate::crypt::{BUNDLE_NAMESPACE as NAMESPACE, NO_PREVIOUS, sha256_hex};
 
 pub const FORMAT: &str = "fieldkit-bundle/1";
-pub const NAMESPACE: &str = "fieldkit-bundle";
 pub const MANIFEST: &str = "manifest.json";
 pub const SIGNATURE: &str = "manifest.sig";
-/// `prev_manifest_sha256` of a laptop's first bundle.
-pub const NO_PREVIOUS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FormRef {
@@ -52,10 +50,6 @@ pub struct Manifest {
     pub created_at: String,
     pub forms: Vec<FormRef>,
     pub entries: Vec<ManifestEntry>,
-}
-
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    crate::store::crypt::to_hex(&Sha256::digest(bytes))
 }
 
 pub fn record_path(record_id: &str) -> String {
@@ -131,8 +125,21 @@ pub struct Plan<'a> {
     pub forms: &'a [(String, String, String, Vec<u8>)],
 }
 
+/// Why a bundle could not be built (nothing is written then).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BuildError {
+    #[error("cannot write the signer's key: {0}")]
+    SignerKey(String),
+    #[error("cannot write the manifest: {0}")]
+    Manifest(String),
+    #[error(transparent)]
+    Sign(#[from] signers::SignatureError),
+    #[error(transparent)]
+    Archive(#[from] archive::ArchiveError),
+}
+
 /// Builds and signs a bundle.
-pub fn build(plan: &Plan, key: &ssh_key::PrivateKey) -> Result<Built, String> {
+pub fn build(plan: &Plan, key: &ssh_key::PrivateKey) -> Result<Built, BuildError> {
     let mut entries: Vec<ManifestEntry> = plan
         .records
         .iter()
@@ -178,15 +185,15 @@ pub fn build(plan: &Plan, key: &ssh_key::PrivateKey) -> Result<Built, String> {
         signer: key
             .public_key()
             .to_openssh()
-            .map_err(|e| format!("cannot write the signer's key: {e}"))?,
+            .map_err(|e| BuildError::SignerKey(e.to_string()))?,
         sequence: plan.sequence,
         prev_manifest_sha256: plan.prev_manifest_sha256.into(),
         created_at,
         forms,
         entries,
     };
-    let mut manifest_bytes = serde_json::to_vec_pretty(&manifest)
-        .map_err(|e| format!("cannot write the manifest: {e}"))?;
+    let mut manifest_bytes =
+        serde_json::to_vec_pretty(&manifest).map_err(|e| BuildError::Manifest(e.to_string()))?;
     manifest_bytes.push(b'\n');
     let signature = signers::sign(key, NAMESPACE, &manifest_bytes)?;
     let mut files: Vec<(String, Vec<u8>)> = vec![

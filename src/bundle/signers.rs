@@ -66,16 +66,39 @@ impl std::fmt::Display for Refusal {
     }
 }
 
+/// A line of a signers file that cannot be read, and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}: {why}")]
+pub struct SignersFileError {
+    pub line: usize,
+    pub why: String,
+}
+
+/// Why a signature does not check, or could not be made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SignatureError {
+    #[error("the signature cannot be read ({0})")]
+    Unreadable(String),
+    #[error("the signature is for '{found}', not '{expected}'")]
+    OtherNamespace { found: String, expected: String },
+    #[error("the signature was made with another key than the one named")]
+    OtherKey,
+    #[error("bad signature: the signed bytes were changed")]
+    Changed,
+    #[error("cannot sign: {0}")]
+    Sign(String),
+}
+
 impl AllowedSigners {
     /// Parses the file; a line that cannot be read is an error naming it.
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub fn parse(text: &str) -> Result<Self, SignersFileError> {
         let mut signers = Vec::new();
         for (i, line) in text.trim_start_matches('\u{FEFF}').lines().enumerate() {
             let line = line.trim();
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            signers.push(parse_line(line).map_err(|why| format!("line {}: {why}", i + 1))?);
+            signers.push(parse_line(line).map_err(|why| SignersFileError { line: i + 1, why })?);
         }
         Ok(AllowedSigners {
             signers,
@@ -365,27 +388,30 @@ pub fn check(
     namespace: &str,
     message: &[u8],
     armored: &[u8],
-) -> Result<(), String> {
-    let sig =
-        SshSig::from_pem(armored).map_err(|e| format!("the signature cannot be read ({e})"))?;
+) -> Result<(), SignatureError> {
+    let sig = SshSig::from_pem(armored).map_err(|e| SignatureError::Unreadable(e.to_string()))?;
     if sig.namespace() != namespace {
-        return Err(format!(
-            "the signature is for '{}', not '{namespace}'",
-            sig.namespace()
-        ));
+        return Err(SignatureError::OtherNamespace {
+            found: sig.namespace().to_string(),
+            expected: namespace.to_string(),
+        });
     }
     if sig.public_key() != key.key_data() {
-        return Err("the signature was made with another key than the one named".into());
+        return Err(SignatureError::OtherKey);
     }
     key.verify(namespace, message, &sig)
-        .map_err(|_| "bad signature: the signed bytes were changed".to_string())
+        .map_err(|_| SignatureError::Changed)
 }
 
 /// Signs `message` for `namespace`: an armored SSHSIG (SHA-512).
-pub fn sign(key: &ssh_key::PrivateKey, namespace: &str, message: &[u8]) -> Result<String, String> {
+pub fn sign(
+    key: &ssh_key::PrivateKey,
+    namespace: &str,
+    message: &[u8],
+) -> Result<String, SignatureError> {
     key.sign(namespace, ssh_key::HashAlg::Sha512, message)
         .and_then(|s| s.to_pem(ssh_key::LineEnding::LF))
-        .map_err(|e| format!("cannot sign: {e}"))
+        .map_err(|e| SignatureError::Sign(e.to_string()))
 }
 
 #[cfg(test)]
@@ -521,7 +547,8 @@ mod tests {
         ] {
             let line = format!("enum-01 {options} {public}\n");
             let err = AllowedSigners::parse(&line).expect_err(options);
-            assert!(err.starts_with("line 1: "), "{err}");
+            assert_eq!(err.line, 1, "{err}");
+            assert!(err.to_string().starts_with("line 1: "), "{err}");
         }
         assert!(AllowedSigners::parse("enum-01 namespaces=\"a\" \n").is_err());
     }
@@ -557,7 +584,7 @@ mod tests {
         assert!(check(pk, "fieldkit-bundle", b"manifesT", sig.as_bytes()).is_err());
         assert!(check(pk, "fieldkit-receipt", b"manifest", sig.as_bytes()).is_err());
         let err = AllowedSigners::parse("enum-03 not-a-key AAAA\n").unwrap_err();
-        assert!(err.starts_with("line 1"), "{err}");
+        assert!(err.to_string().starts_with("line 1"), "{err}");
         assert!(AllowedSigners::parse(&format!("ca cert-authority {public}\n")).is_err());
     }
 }

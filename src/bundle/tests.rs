@@ -24,7 +24,7 @@ fn record(id: &str, dm: &age::x25519::Recipient) -> Outgoing {
         form_version: "2026.1".into(),
         form_sha256: sha256_hex(b"form"),
         finalized_at: "2026-11-22T10:00:00.000+07:00".into(),
-        ciphertext: crate::store::crypt::encrypt_to(std::slice::from_ref(dm), plain.as_bytes())
+        ciphertext: crate::crypt::encrypt_to(std::slice::from_ref(dm), plain.as_bytes())
             .expect("encrypt"),
     }
 }
@@ -489,8 +489,7 @@ fn real_age_headers_pass_the_shape_check_grease_and_all() {
     let dm = age::x25519::Identity::generate().to_public();
     for i in 0..500 {
         let ct =
-            crate::store::crypt::encrypt_to(std::slice::from_ref(&dm), format!("{i}").as_bytes())
-                .unwrap();
+            crate::crypt::encrypt_to(std::slice::from_ref(&dm), format!("{i}").as_bytes()).unwrap();
         assert_eq!(verify::check_age_header(&ct), Ok(()), "file {i}");
     }
     assert!(verify::check_age_header(b"age-encryption.org/v1\n--- AAAA\n").is_err());

@@ -14,7 +14,7 @@ use ssh_key::PublicKey;
 use super::archive::{self, Entry};
 use super::signers::{self, AllowedSigners, Refusal};
 use super::{
-    FORMAT, MANIFEST, Manifest, NAMESPACE, NO_PREVIOUS, SIGNATURE, form_path, record_path,
+    FORMAT, FormRef, MANIFEST, Manifest, NAMESPACE, NO_PREVIOUS, SIGNATURE, form_path, record_path,
     sha256_hex,
 };
 
@@ -237,6 +237,32 @@ pub fn verify(file: &str, bytes: &[u8], signers: &AllowedSigners) -> Report {
     verify_counted(file, bytes, signers).0
 }
 
+/// [`verify`], and the text of every form a bundle that verified carries,
+/// as its manifest names it, from the same read of the archive (aggregate
+/// needs both, and a second read of a large bundle costs as much as the
+/// first). No forms when the bundle fails.
+pub fn verify_with_forms<'a>(
+    file: &str,
+    bytes: &'a [u8],
+    signers: &AllowedSigners,
+) -> (Report, Vec<(FormRef, &'a [u8])>) {
+    let (report, _, entries) = verify_entries(file, bytes, signers);
+    let mut forms = Vec::new();
+    if let Some(manifest) = report.manifest.as_ref().filter(|_| report.ok) {
+        let by_name: HashMap<&str, &'a [u8]> = entries
+            .iter()
+            .filter(|e| e.name.starts_with("forms/"))
+            .map(|e| (e.name.as_str(), e.data))
+            .collect();
+        for f in &manifest.forms {
+            if let Some(data) = by_name.get(form_path(&f.form_id, &f.version).as_str()) {
+                forms.push((f.clone(), *data));
+            }
+        }
+    }
+    (report, forms)
+}
+
 /// [`verify`], and how many entry names it compared to find entries: a
 /// test checks it stays linear in the number of entries.
 pub(crate) fn verify_counted(
@@ -244,18 +270,31 @@ pub(crate) fn verify_counted(
     bytes: &[u8],
     signers: &AllowedSigners,
 ) -> (Report, usize) {
+    let (report, compared, _) = verify_entries(file, bytes, signers);
+    (report, compared)
+}
+
+/// The report, the names compared, and the archive's entries (none when
+/// the archive cannot be read).
+fn verify_entries<'a>(
+    file: &str,
+    bytes: &'a [u8],
+    signers: &AllowedSigners,
+) -> (Report, usize, Vec<Entry<'a>>) {
     let mut report = Report::new(file);
     let entries = match archive::read(bytes) {
         Ok(e) => e,
         Err(problem) => {
-            report.problems.push(problem);
-            return (report, 0);
+            report.problems.push(problem.to_string());
+            return (report, 0, Vec::new());
         }
     };
     let index = Index::new(&entries);
     check_entries(&index, signers, &mut report);
     report.ok = report.problems.is_empty();
-    (report, index.compared.get())
+    let compared = index.compared.get();
+    drop(index);
+    (report, compared, entries)
 }
 
 /// The archive's entries by name, each found in one step (a search along
@@ -320,7 +359,7 @@ fn check_entries(index: &Index, signers: &AllowedSigners, report: &mut Report) {
             .push("no manifest.sig: the bundle is not signed".into()),
         (Ok(key), Some(sig)) => {
             if let Err(e) = signers::check(&key, NAMESPACE, manifest_entry.data, sig.data) {
-                report.problems.push(e);
+                report.problems.push(e.to_string());
             } else {
                 match signers.check_signer(Some(&manifest.enumerator_id), &key, NAMESPACE) {
                     Ok(_) => {}

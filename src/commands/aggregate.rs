@@ -9,8 +9,8 @@ use anyhow::{Context, Result, bail};
 
 use super::{Globals, Outcome, print_line};
 use crate::aggregate::{self, Options};
+use crate::crypt;
 use crate::files::{self, bundle_files};
-use crate::store::crypt;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

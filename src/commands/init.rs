@@ -55,7 +55,7 @@ pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {
             recipients.display()
         )
     })?;
-    crate::store::crypt::parse_recipients(&text)
+    crate::crypt::parse_recipients(&text)
         .with_context(|| format!("in the recipients file {}", recipients.display()))?;
     let passphrase = globals.passphrase(
         &format!(

@@ -12,8 +12,7 @@ use anyhow::Result;
 use ssh_key::rand_core::OsRng;
 
 use super::{Globals, Outcome, print_line};
-
-use crate::store::crypt;
+use crate::crypt;
 use crate::store::profile::{self, write_new};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -20,8 +20,9 @@ use std::path::PathBuf;
 use age::secrecy::SecretString;
 use anyhow::{Context, Result, bail};
 
+use crate::crypt;
+use crate::store::Store;
 use crate::store::profile::{self, Home};
-use crate::store::{Store, crypt};
 
 /// How a command that ran to the end went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -8,7 +8,6 @@
 //! behind `backend::Backend`, the keys are in `profile`.
 
 pub mod backend;
-pub mod crypt;
 pub mod profile;
 pub mod rescue;
 
@@ -20,8 +19,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
+use crate::crypt;
 use crate::form::{Form, Session};
-
+use crate::record::FinalRecord;
+/// The format of a finalized record, as the data managers read it.
+pub use crate::record::RECORD_FORMAT;
 use backend::{Backend, BackendError, Change, SledBackend, Tree};
 use profile::{Home, Profile, ProfileError};
 
@@ -32,8 +34,6 @@ pub const SCHEMA_FILE: &str = "fieldkit-schema";
 /// The store layout this fieldkit writes. A store with a higher number was
 /// written by a newer fieldkit and is refused, never rewritten.
 pub const SCHEMA: u32 = 1;
-/// The format of a finalized record file, as the data managers read it.
-pub const RECORD_FORMAT: &str = "fieldkit-record/1";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -660,7 +660,7 @@ impl Store {
         // The form kept for a bundle is the very text the draft was made
         // with: another text (or none at all) under its hash would make
         // every later bundle fail verification.
-        let given = crate::bundle::sha256_hex(form_text);
+        let given = crypt::sha256_hex(form_text);
         if given != draft.form_sha256 {
             return Err(StoreError::FormMismatch {
                 id: draft.id.clone(),
@@ -669,19 +669,19 @@ impl Store {
                 given,
             });
         }
-        let record = serde_json::json!({
-            "format": RECORD_FORMAT,
-            "record_id": draft.id,
-            "form_id": draft.form_id,
-            "form_version": draft.form_version,
-            "form_sha256": draft.form_sha256,
-            "enumerator_id": self.profile.public.enumerator_id,
-            "device_id": self.profile.public.device_id,
-            "started": draft.started,
-            "finalized_at": now,
-            "instance_name": draft.instance_name,
-            "values": values,
-        });
+        let record = FinalRecord {
+            format: RECORD_FORMAT.into(),
+            record_id: draft.id.as_str().into(),
+            form_id: draft.form_id.as_str().into(),
+            form_version: draft.form_version.as_str().into(),
+            form_sha256: draft.form_sha256.as_str().into(),
+            enumerator_id: self.profile.public.enumerator_id.as_str().into(),
+            device_id: self.profile.public.device_id.as_str().into(),
+            started: draft.started.as_str().into(),
+            finalized_at: now.into(),
+            instance_name: draft.instance_name.as_str().into(),
+            values,
+        };
         let plain = zeroize::Zeroizing::new(serde_json::to_vec(&record).unwrap_or_default());
         let ct = crypt::encrypt_to(&self.profile.recipients, &plain)
             .map_err(|e| StoreError::Encrypt(draft.id.clone(), e.to_string()))?;
@@ -697,7 +697,7 @@ impl Store {
             finalized: Some(now.into()),
             ..Listing::of_draft(draft, ct.len())
         };
-        Ok(vec![
+        let mut changes = vec![
             Change::put(Tree::States, key.to_vec(), vec![State::Outbox.byte()]),
             Change::remove(Tree::Drafts, key.to_vec()),
             Change::put(
@@ -710,7 +710,12 @@ impl Store {
                 key.to_vec(),
                 self.sealed(Tree::Listing, key, &listing),
             ),
-            Change::put(
+        ];
+        // The form is kept once per text: writing its whole text again
+        // for every record made the store 13 times the answers' size. A
+        // kept copy that no longer opens or matches is written again.
+        if !self.keeps_form(&draft.form_sha256) {
+            changes.push(Change::put(
                 Tree::Forms,
                 draft.form_sha256.as_bytes().to_vec(),
                 crypt::seal(
@@ -718,9 +723,18 @@ impl Store {
                     &context(Tree::Forms, draft.form_sha256.as_bytes()),
                     form_text,
                 ),
-            ),
-            self.event(now, "finalized", &draft.id, &draft.form_id, "")?,
-        ])
+            ));
+        }
+        changes.push(self.event(now, "finalized", &draft.id, &draft.form_id, "")?);
+        Ok(changes)
+    }
+
+    /// Whether the form with this SHA-256 is kept, whole and unchanged.
+    fn keeps_form(&self, sha256: &str) -> bool {
+        self.form_text(sha256)
+            .ok()
+            .flatten()
+            .is_some_and(|text| crypt::sha256_hex(&text) == sha256)
     }
 
     /// Every record's listing, oldest first (ids are UUIDv7), and the ids
@@ -1066,7 +1080,7 @@ impl Store {
             .get(Tree::Meta, b"chain")
             .map_err(|e| self.backend_err(e))?;
         Ok(match head {
-            None => (0, crate::bundle::NO_PREVIOUS.to_string()),
+            None => (0, crypt::NO_PREVIOUS.to_string()),
             Some(bytes) => {
                 let text = String::from_utf8_lossy(&bytes).to_string();
                 let (seq, sha) = text.split_once(' ').unwrap_or(("0", ""));

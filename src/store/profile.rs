@@ -20,7 +20,7 @@ use age::secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use ssh_key::rand_core::OsRng;
 
-use super::crypt::{self, CryptError, SealKey};
+use crate::crypt::{self, BUNDLE_NAMESPACE, CryptError, SealKey};
 
 /// The layout of `profile.toml` (unchanged since the first fieldkit).
 pub const PROFILE_FORMAT: &str = "fieldkit-profile/1";
@@ -28,8 +28,6 @@ pub const PROFILE_FORMAT: &str = "fieldkit-profile/1";
 /// facts ([`Sealed`]); /1, written by earlier fieldkits, does not and is
 /// sealed on its first unlock (see [`unlock`]).
 pub const SECRETS_FORMAT: &str = "fieldkit-profile/2";
-/// The SSHSIG namespace of bundle signatures.
-pub const BUNDLE_NAMESPACE: &str = "fieldkit-bundle";
 /// Shortest passphrase `init` accepts.
 pub const MIN_PASSPHRASE: usize = 8;
 

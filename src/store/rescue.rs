@@ -19,11 +19,11 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::backend::{Backend, SledBackend, Tree};
-use super::crypt;
 use super::envelope;
 use super::profile::STORE_COPY;
 use super::profile::{Home, Profile, Sealed};
 use super::{Draft, display_key};
+use crate::crypt;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Rescued {

@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use super::backend::{Backend, SledBackend, Tree};
+use super::backend::{Backend, Change, SledBackend, Tree};
 use super::profile::{self, Home};
 use super::*;
 
@@ -41,7 +41,7 @@ fn draft(answer: &str) -> Draft {
     let mut d = Draft::new(
         "dtm_site_assessment",
         "2026.1",
-        &crate::bundle::sha256_hex(FORM),
+        &crypt::sha256_hex(FORM),
         "2026-11-22T09:00:00+07:00",
     );
     d.answers.insert("site_name".into(), json!(answer));
@@ -160,6 +160,42 @@ fn a_record_is_never_finalized_with_another_form_text_than_its_own() {
     store.finalize(&d, &values, "later", FORM).unwrap();
     assert_eq!(
         store.form_text(&d.form_sha256).unwrap().as_deref(),
+        Some(FORM)
+    );
+}
+
+/// Each form text is written once, not with every record (its whole text
+/// with each record made the store 13 times the answers' size); a kept
+/// copy that no longer opens is written again.
+#[test]
+fn a_form_text_is_kept_once_not_once_per_record() {
+    let (_dir, store, _) = fresh();
+    let values = serde_json::Map::new();
+    let forms_written = |d: &Draft| {
+        let changes = store.final_changes(d, &values, "now", FORM).unwrap();
+        changes.iter().filter(|c| c.tree == Tree::Forms).count()
+    };
+    let first = draft("Ban Nong");
+    assert_eq!(forms_written(&first), 1);
+    store.save_final(&first, &values, "now", FORM).unwrap();
+    let second = draft("Ban Phon");
+    assert_eq!(forms_written(&second), 0);
+    store.save_final(&second, &values, "now", FORM).unwrap();
+    assert_eq!(store.status().unwrap().outbox, 2);
+    assert_eq!(
+        store.form_text(&second.form_sha256).unwrap().as_deref(),
+        Some(FORM)
+    );
+    let key = second.form_sha256.as_bytes().to_vec();
+    store
+        .backend
+        .apply(&[Change::put(Tree::Forms, key, b"damaged".to_vec())])
+        .unwrap();
+    let third = draft("Ban Na");
+    assert_eq!(forms_written(&third), 1);
+    store.save_final(&third, &values, "now", FORM).unwrap();
+    assert_eq!(
+        store.form_text(&third.form_sha256).unwrap().as_deref(),
         Some(FORM)
     );
 }
@@ -374,112 +410,4 @@ fn rescue_copies_out_drafts_and_records_from_a_store_that_will_not_open() {
         rescue::rescue(&home, Ok(&profile), &out).is_err(),
         "a non-empty output folder is refused"
     );
-}
-
-// ---- fieldkit's X25519 identity against age's own ----
-
-/// age's identity and fieldkit's, on one stanza: the same outcome.
-fn both_unwrap(
-    dm: &age::x25519::Identity,
-    stanza: &age_core::format::Stanza,
-) -> (Option<bool>, Option<bool>) {
-    use age::Identity;
-    let ours = crypt::X25519Identity::new(dm);
-    let theirs = dm.unwrap_stanza(stanza).map(|r| r.is_ok());
-    (ours.unwrap_stanza(stanza).map(|r| r.is_ok()), theirs)
-}
-
-fn stanza(tag: &str, args: &[&str], body: Vec<u8>) -> age_core::format::Stanza {
-    age_core::format::Stanza {
-        tag: tag.into(),
-        args: args.iter().map(|a| a.to_string()).collect(),
-        body,
-    }
-}
-
-#[test]
-fn fieldkit_identity_opens_what_age_opens_among_other_recipients() {
-    let others: Vec<age::x25519::Identity> =
-        (0..3).map(|_| age::x25519::Identity::generate()).collect();
-    let dm = age::x25519::Identity::generate();
-    let mut to: Vec<age::x25519::Recipient> = others.iter().map(|o| o.to_public()).collect();
-    to.insert(2, dm.to_public());
-    let plain = "ລາວ record".repeat(500);
-    let file = crypt::encrypt_to(&to, plain.as_bytes()).unwrap();
-    let ours = [crypt::X25519Identity::new(&dm)];
-    assert_eq!(
-        crypt::decrypt_with_any(&ours, &file).unwrap(),
-        plain.as_bytes()
-    );
-    assert_eq!(
-        crypt::decrypt_with_any(std::slice::from_ref(&dm), &file).unwrap(),
-        plain.as_bytes()
-    );
-    // A key the file is not for.
-    let stranger = [crypt::X25519Identity::new(
-        &age::x25519::Identity::generate(),
-    )];
-    let err = crypt::decrypt_with_any(&stranger, &file).unwrap_err();
-    assert!(
-        err.contains("not encrypted to this data manager's key"),
-        "{err}"
-    );
-    // A flipped byte of the payload is refused, as age refuses it.
-    let mut bad = file.clone();
-    let last = bad.len() - 1;
-    bad[last] ^= 1;
-    assert!(crypt::decrypt_with_any(&ours, &bad).is_err());
-}
-
-#[test]
-fn fieldkit_identity_refuses_the_stanzas_age_refuses() {
-    let dm = age::x25519::Identity::generate();
-    let zero = "A".repeat(43); // 32 zero bytes: a low-order point
-    let point = {
-        use base64::Engine;
-        let secret = x25519_dalek::StaticSecret::from([7u8; 32]);
-        base64::prelude::BASE64_STANDARD_NO_PAD
-            .encode(x25519_dalek::PublicKey::from(&secret).as_bytes())
-    };
-    let cases = [
-        stanza("scrypt", &["c2FsdA", "16"], vec![0; 32]),
-        stanza("X25519", &[&zero], vec![0; 32]),
-        stanza("X25519", &[], vec![0; 32]),
-        stanza("X25519", &[&zero, &zero], vec![0; 32]),
-        // Not canonical base64 (the last character carries stray bits).
-        stanza("X25519", &[&format!("{}B", "A".repeat(42))], vec![0; 32]),
-        stanza("X25519", &["AAAA"], vec![0; 32]),
-        stanza("X25519", &[&point], vec![0; 31]),
-        // A well-formed stanza for someone else: not ours, try the next.
-        stanza("X25519", &[&point], vec![0; 32]),
-    ];
-    for (i, s) in cases.iter().enumerate() {
-        let (ours, theirs) = both_unwrap(&dm, s);
-        assert_eq!(ours, theirs, "case {i}");
-    }
-    assert_eq!(both_unwrap(&dm, &cases[0]), (None, None));
-    assert_eq!(both_unwrap(&dm, &cases[1]), (Some(false), Some(false)));
-    assert_eq!(both_unwrap(&dm, &cases[7]), (None, None));
-}
-
-proptest::proptest! {
-    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(32))]
-
-    /// Any plaintext to any number of recipients: fieldkit's identity and
-    /// age's read the same bytes.
-    #[test]
-    fn fieldkit_identity_agrees_with_age(
-        plain in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..70_000),
-        others in 0usize..4,
-        at in 0usize..4,
-    ) {
-        let dm = age::x25519::Identity::generate();
-        let mut to: Vec<age::x25519::Recipient> =
-            (0..others).map(|_| age::x25519::Identity::generate().to_public()).collect();
-        to.insert(at.min(others), dm.to_public());
-        let file = crypt::encrypt_to(&to, &plain).unwrap();
-        let ours = crypt::decrypt_with_any(&[crypt::X25519Identity::new(&dm)], &file).unwrap();
-        proptest::prop_assert_eq!(&ours, &plain);
-        proptest::prop_assert_eq!(age::decrypt(&dm, &file).unwrap(), plain);
-    }
 }

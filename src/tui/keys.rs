@@ -47,7 +47,7 @@ impl App {
             Page::Unlock { passphrase, error } => match command(&[Context::Unlock], &key) {
                 Some(Command::Quit) => Some(Effect::Quit),
                 Some(Command::Submit) if !passphrase.text.is_empty() => {
-                    let passphrase = crate::store::crypt::passphrase(&passphrase.text);
+                    let passphrase = crate::crypt::passphrase(&passphrase.text);
                     self.page = Page::Busy;
                     Some(Effect::Unlock { passphrase })
                 }
@@ -98,7 +98,7 @@ impl App {
                     let effect = Effect::CreateProfile {
                         enumerator: s.id.text.clone(),
                         name: s.name.text.clone(),
-                        passphrase: crate::store::crypt::passphrase(&s.pass.text),
+                        passphrase: crate::crypt::passphrase(&s.pass.text),
                         recipients: PathBuf::from(s.recipients.text.trim()),
                     };
                     s.error = None;

@@ -49,7 +49,7 @@ fn forged_bundle(e: &Enumerator, usb: &Path, record_id: &str, form_text: &[u8]) 
     let store = e.open();
     let (last, prev) = store.chain_head().unwrap();
     let key = std::fs::read_to_string(repo().join("keys/recipients.txt")).unwrap();
-    let recipients = fieldkit::store::crypt::parse_recipients(&key).unwrap();
+    let recipients = fieldkit::crypt::parse_recipients(&key).unwrap();
     let mut record: Value = serde_json::from_str(&site("A different site")).unwrap();
     let values = record.take();
     let plain = json!({
@@ -63,7 +63,7 @@ fn forged_bundle(e: &Enumerator, usb: &Path, record_id: &str, form_text: &[u8]) 
         "values": values,
     });
     let ciphertext =
-        fieldkit::store::crypt::encrypt_to(&recipients, plain.to_string().as_bytes()).unwrap();
+        fieldkit::crypt::encrypt_to(&recipients, plain.to_string().as_bytes()).unwrap();
     let records = vec![fieldkit::bundle::Outgoing {
         record_id: record_id.into(),
         form_id: "dtm_site_assessment".into(),

@@ -67,7 +67,7 @@ impl Laptop {
     /// Bundle 1 of this laptop: the records (id, body) and the forms
     /// (form_id, version, text) given, built and signed by the library.
     fn bundle(&self, records: &[(&str, Value)], forms: &[(&str, &str, &[u8])]) -> Built {
-        let recipients = fieldkit::store::crypt::parse_recipients(
+        let recipients = fieldkit::crypt::parse_recipients(
             &std::fs::read_to_string(repo().join("keys/recipients.txt")).unwrap(),
         )
         .unwrap();
@@ -80,11 +80,8 @@ impl Laptop {
                 form_version: version.into(),
                 form_sha256: bundle::sha256_hex(text),
                 finalized_at: "2026-11-22T10:00:00.000+07:00".into(),
-                ciphertext: fieldkit::store::crypt::encrypt_to(
-                    &recipients,
-                    body.to_string().as_bytes(),
-                )
-                .unwrap(),
+                ciphertext: fieldkit::crypt::encrypt_to(&recipients, body.to_string().as_bytes())
+                    .unwrap(),
             })
             .collect();
         let forms: Vec<(String, String, String, Vec<u8>)> = forms
@@ -368,6 +365,125 @@ fn records_are_credited_to_their_signer_not_to_what_their_body_says() {
     );
     let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
     assert!(md.contains(&format!("record {lying}")), "{md}");
+}
+
+#[test]
+fn a_record_of_a_later_format_is_named_with_what_to_do_never_misread() {
+    let x = Laptop::new("enum-x");
+    let (dir, usb, signers) = place(&[&x]);
+    let (known, same_fields, new_fields) = (new_id(), new_id(), new_id());
+    // A later layout that happens to have today's fields, and one that
+    // does not (its values are no longer an object).
+    let mut later = x.body(&same_fields, "Site L");
+    later["format"] = json!("fieldkit-record/2");
+    let mut changed = x.body(&new_fields, "Site M");
+    changed["format"] = json!("fieldkit-record/2");
+    changed["values"] = json!([{"name": "site", "value": "Site M"}]);
+    let built = x.bundle(
+        &[
+            (&known, x.body(&known, "Site K")),
+            (&same_fields, later),
+            (&new_fields, changed),
+        ],
+        &[form()],
+    );
+    std::fs::write(usb.join("x.zip"), &built.zip).unwrap();
+
+    let out = dir.path().join("out");
+    let run = aggregate(&out, &[&usb], &signers);
+    assert_eq!(run.status.code(), Some(1), "{}", stderr(&run));
+    let rows = table(&out.join("hostile_test.csv"));
+    assert_eq!(rows.len(), 2, "only the known record: {rows:?}");
+    assert_eq!(rows[1][0], known);
+    let s = summary(&out);
+    let unread = s["undecryptable"].as_array().unwrap();
+    assert_eq!(unread.len(), 2, "{s}");
+    for (u, id) in unread.iter().zip([&same_fields, &new_fields]) {
+        assert_eq!(u["record_id"], json!(id), "{u}");
+        let reason = u["reason"].as_str().unwrap();
+        assert!(
+            reason.contains("\"fieldkit-record/2\"") && reason.contains("upgrade fieldkit"),
+            "{reason}"
+        );
+    }
+    let said = stderr(&run);
+    assert!(said.contains(&format!("record {new_fields}")), "{said}");
+}
+
+#[test]
+fn an_output_folder_that_cannot_be_made_is_said_with_what_to_do() {
+    let x = Laptop::new("enum-x");
+    let (dir, usb, signers) = place(&[&x]);
+    let id = new_id();
+    let built = x.bundle(&[(&id, x.body(&id, "Site K"))], &[form()]);
+    std::fs::write(usb.join("x.zip"), &built.zip).unwrap();
+    // A file where the output folder's parent should be.
+    let blocker = dir.path().join("not-a-folder");
+    std::fs::write(&blocker, "x").unwrap();
+    let run = aggregate(&blocker.join("out"), &[&usb], &signers);
+    assert_eq!(run.status.code(), Some(2), "{}", stderr(&run));
+    let said = stderr(&run);
+    assert!(
+        said.contains("cannot create the output folder") && said.contains("Check the path"),
+        "{said}"
+    );
+}
+
+/// Work counted, not timed: conflicts cost each bundle involved one more
+/// read, however many conflicts it holds (re-reading both bundles for
+/// every conflict made 2,000 conflicts take 88 s), and every bundle is
+/// read and parsed twice (verify with its forms, then decrypt).
+#[test]
+fn conflicts_cost_one_more_read_per_bundle_not_per_conflict() {
+    let (x, y, z) = (
+        Laptop::new("enum-x"),
+        Laptop::new("enum-y"),
+        Laptop::new("enum-z"),
+    );
+    let (dir, usb, signers) = place(&[&x, &y, &z]);
+    let shared: Vec<String> = (0..40).map(|_| new_id()).collect();
+    let own: Vec<String> = (0..5).map(|_| new_id()).collect();
+    let bodies = |laptop: &Laptop, ids: &[String], site: &str| -> Vec<(String, Value)> {
+        ids.iter()
+            .map(|id| (id.clone(), laptop.body(id, site)))
+            .collect()
+    };
+    let mut files = Vec::new();
+    for (laptop, ids, site) in [(&x, &shared, "X"), (&y, &shared, "Y"), (&z, &own, "Z")] {
+        let records = bodies(laptop, ids, site);
+        let records: Vec<(&str, Value)> = records
+            .iter()
+            .map(|(id, b)| (id.as_str(), b.clone()))
+            .collect();
+        let path = usb.join(format!("{}.zip", laptop.enumerator));
+        std::fs::write(&path, laptop.bundle(&records, &[form()]).zip).unwrap();
+        files.push(path);
+    }
+    let key = std::fs::read_to_string(repo().join("keys/demo/data-manager.key")).unwrap();
+    let opts = fieldkit::aggregate::Options {
+        identities: fieldkit::crypt::parse_identities(&key).unwrap(),
+        signers: bundle::signers::AllowedSigners::parse(
+            &std::fs::read_to_string(&signers).unwrap(),
+        )
+        .unwrap(),
+        out: dir.path().join("out"),
+        forms_dir: None,
+        labels: None,
+        hxl: false,
+        xlsx: false,
+        progress: false,
+        threads: 2,
+    };
+    let summary = fieldkit::aggregate::run(&files, &opts).unwrap();
+    assert_eq!(summary.conflicts.len(), 40, "{:?}", summary.problem_lines());
+    assert_eq!(summary.records, 45);
+    let written = files_under(&dir.path().join("out/conflicts"));
+    assert_eq!(written.len(), 80, "both versions of every conflict");
+    let work = summary.work;
+    assert_eq!(work.bundle_reads, 3 * 2 + 2, "{work:?}");
+    assert_eq!(work.archive_parses, 3 * 2 + 2, "{work:?}");
+    // Each record once; each conflict's two versions once more.
+    assert_eq!(work.decryptions, 85 + 2 * 40, "{work:?}");
 }
 
 #[test]

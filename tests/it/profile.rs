@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use fieldkit::store::crypt;
+use fieldkit::crypt;
 use serde_json::{Value, json};
 
 use crate::store::valid_record;

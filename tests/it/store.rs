@@ -188,7 +188,7 @@ fn a_finalized_record_decrypts_with_the_reference_age_cli_and_the_demo_key() {
     let store = e.open();
     let ct = store.outbox_record(&id).unwrap();
     assert!(
-        fieldkit::store::crypt::decrypt_with(&store.profile().identity, &ct).is_err(),
+        fieldkit::crypt::decrypt_with(&store.profile().identity, &ct).is_err(),
         "the laptop cannot read a finalized record back"
     );
     let file = e.dir.path().join(format!("{id}.age"));
@@ -243,12 +243,10 @@ fn keygen_writes_private_files_that_standard_tools_read() {
     let wrapped_public = keygen_protected(&pass, &wrapped);
     let bytes = std::fs::read(&wrapped).unwrap();
     assert!(bytes.starts_with(b"-----BEGIN AGE ENCRYPTED FILE-----"));
-    let inner = fieldkit::store::crypt::unwrap_with_passphrase(
-        &fieldkit::store::crypt::passphrase(PASSPHRASE),
-        &bytes,
-    )
-    .unwrap();
-    let ids = fieldkit::store::crypt::parse_identities(&String::from_utf8_lossy(&inner)).unwrap();
+    let inner =
+        fieldkit::crypt::unwrap_with_passphrase(&fieldkit::crypt::passphrase(PASSPHRASE), &bytes)
+            .unwrap();
+    let ids = fieldkit::crypt::parse_identities(&String::from_utf8_lossy(&inner)).unwrap();
     assert_eq!(ids[0].to_public().to_string(), wrapped_public);
 
     let sup = dir.path().join("supervisor");
@@ -752,7 +750,7 @@ fn age_cli_files_open_with_fieldkits_identity() {
     if !have("age", test) {
         return;
     }
-    use fieldkit::store::crypt;
+    use fieldkit::crypt;
     let dir = tempfile::tempdir().unwrap();
     let dm = age::x25519::Identity::generate();
     let other = age::x25519::Identity::generate();

@@ -144,7 +144,7 @@ impl Enumerator {
     pub fn open(&self) -> fieldkit::store::Store {
         fieldkit::store::Store::open(
             fieldkit::store::profile::Home::new(self.home.clone()),
-            &fieldkit::store::crypt::passphrase(PASSPHRASE),
+            &fieldkit::crypt::passphrase(PASSPHRASE),
         )
         .unwrap()
     }

@@ -35,7 +35,7 @@ fn hostile_bundle(dir: &Path) -> std::path::PathBuf {
         form_version: format!("1{ATTACK}"),
         form_sha256: bundle::sha256_hex(b"form"),
         finalized_at: format!("2026-11-22{ATTACK}"),
-        ciphertext: fieldkit::store::crypt::encrypt_to(&[dm], b"{}").unwrap(),
+        ciphertext: fieldkit::crypt::encrypt_to(&[dm], b"{}").unwrap(),
     };
     let forms = vec![(
         record.form_id.clone(),

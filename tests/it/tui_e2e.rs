@@ -608,8 +608,8 @@ fn an_enumerator_types_a_site_assessment_survives_a_dead_terminal_and_finalizes(
 
     // The data manager reads it.
     let key = std::fs::read_to_string(repo().join("keys/demo/data-manager.key")).unwrap();
-    let ids = fieldkit::store::crypt::parse_identities(&key).unwrap();
-    let plain = fieldkit::store::crypt::decrypt_with(&ids[0], &ciphertext).unwrap();
+    let ids = fieldkit::crypt::parse_identities(&key).unwrap();
+    let plain = fieldkit::crypt::decrypt_with(&ids[0], &ciphertext).unwrap();
     let record: Value = serde_json::from_slice(&plain).unwrap();
     let v = &record["values"];
     let expect = json!({

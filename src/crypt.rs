@@ -2,14 +2,18 @@
 //! X25519 recipients (records, drafts), age's scrypt recipient at a pinned
 //! work factor (the profile's secrets, passphrase-wrapped identities), and a
 //! symmetric seal (XChaCha20-Poly1305) for the store's small listing and
-//! audit entries. Parsing of recipients and identity files lives here too.
-//! No I/O beyond the bytes it is given.
+//! audit entries. Parsing of recipients and identity files lives here too,
+//! and the fixed names both sides of a signature or a chain agree on (the
+//! SSHSIG namespace of bundles, the hash that stands for "no previous
+//! bundle"), so that the store and `bundle` share them without one
+//! importing the other. No I/O beyond the bytes it is given.
 
 use std::str::FromStr;
 
 use age::secrecy::{ExposeSecret, SecretString};
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use sha2::{Digest, Sha256};
 use ssh_key::rand_core::{OsRng, RngCore};
 use zeroize::Zeroizing;
 
@@ -21,6 +25,12 @@ pub const WORK_FACTOR: u8 = 16;
 /// The highest work factor accepted when unwrapping (2^18: 256 MiB). A file
 /// asking for more is refused before any work is done.
 pub const MAX_WORK_FACTOR: u8 = 18;
+/// The SSHSIG namespace of bundle signatures (the profile's
+/// `allowed_signers` line names it; verify checks it).
+pub const BUNDLE_NAMESPACE: &str = "fieldkit-bundle";
+/// `prev_manifest_sha256` of a laptop's first bundle (the store's chain
+/// head before any export).
+pub const NO_PREVIOUS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 #[derive(Debug, thiserror::Error)]
 pub enum CryptError {
@@ -33,6 +43,11 @@ pub enum CryptError {
     ExcessiveWork { required: u8 },
     #[error("not encrypted to any key here (no matching recipient)")]
     NoMatchingKey,
+    #[error(
+        "not encrypted to this data manager's key (give the key of the deployment it was \
+         sent to with --identity)"
+    )]
+    NotForTheseKeys,
     #[error("not a valid age file: {0}")]
     Malformed(String),
     #[error("encryption failed: {0}")]
@@ -235,19 +250,18 @@ pub fn parse_identities(text: &str) -> Result<Vec<age::x25519::Identity>, CryptE
 pub fn decrypt_with_any<I: age::Identity>(
     identities: &[I],
     ciphertext: &[u8],
-) -> Result<Vec<u8>, String> {
-    let decryptor = age::Decryptor::new_buffered(ciphertext).map_err(|e| e.to_string())?;
+) -> Result<Vec<u8>, CryptError> {
+    let malformed = |e: &dyn std::fmt::Display| CryptError::Malformed(e.to_string());
+    let decryptor = age::Decryptor::new_buffered(ciphertext).map_err(|e| malformed(&e))?;
     let mut reader = decryptor
         .decrypt(identities.iter().map(|i| i as &dyn age::Identity))
         .map_err(|e| match e {
-            age::DecryptError::NoMatchingKeys => {
-                "not encrypted to this data manager's key".to_string()
-            }
-            other => other.to_string(),
+            age::DecryptError::NoMatchingKeys => CryptError::NotForTheseKeys,
+            other => malformed(&other),
         })?;
     // The plaintext is shorter than the ciphertext: one allocation.
     let mut out = Vec::with_capacity(ciphertext.len());
-    std::io::Read::read_to_end(&mut reader, &mut out).map_err(|e| e.to_string())?;
+    std::io::Read::read_to_end(&mut reader, &mut out).map_err(|e| malformed(&e))?;
     Ok(out)
 }
 
@@ -411,6 +425,12 @@ pub fn open(
         .map_err(|_| CryptError::Unseal)
 }
 
+/// SHA-256 of some bytes, in lower-case hex (manifest entries, form
+/// hashes, the bundle chain).
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    to_hex(&Sha256::digest(bytes))
+}
+
 pub fn to_hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -526,5 +546,108 @@ mod tests {
         let ids = format!("# DEMO\n{}\n", id.to_string().expose_secret());
         assert_eq!(parse_identities(&ids).unwrap().len(), 1);
         assert!(parse_identities("AGE-SECRET-KEY-1XYZ\n").is_err());
+    }
+
+    // ---- fieldkit's X25519 identity against age's own ----
+
+    /// age's identity and fieldkit's, on one stanza: the same outcome.
+    fn both_unwrap(
+        dm: &age::x25519::Identity,
+        stanza: &age_core::format::Stanza,
+    ) -> (Option<bool>, Option<bool>) {
+        use age::Identity;
+        let ours = X25519Identity::new(dm);
+        let theirs = dm.unwrap_stanza(stanza).map(|r| r.is_ok());
+        (ours.unwrap_stanza(stanza).map(|r| r.is_ok()), theirs)
+    }
+
+    fn stanza(tag: &str, args: &[&str], body: Vec<u8>) -> age_core::format::Stanza {
+        age_core::format::Stanza {
+            tag: tag.into(),
+            args: args.iter().map(|a| a.to_string()).collect(),
+            body,
+        }
+    }
+
+    #[test]
+    fn fieldkit_identity_opens_what_age_opens_among_other_recipients() {
+        let others: Vec<age::x25519::Identity> =
+            (0..3).map(|_| age::x25519::Identity::generate()).collect();
+        let dm = age::x25519::Identity::generate();
+        let mut to: Vec<age::x25519::Recipient> = others.iter().map(|o| o.to_public()).collect();
+        to.insert(2, dm.to_public());
+        let plain = "ລາວ record".repeat(500);
+        let file = encrypt_to(&to, plain.as_bytes()).unwrap();
+        let ours = [X25519Identity::new(&dm)];
+        assert_eq!(decrypt_with_any(&ours, &file).unwrap(), plain.as_bytes());
+        assert_eq!(
+            decrypt_with_any(std::slice::from_ref(&dm), &file).unwrap(),
+            plain.as_bytes()
+        );
+        // A key the file is not for.
+        let stranger = [X25519Identity::new(&age::x25519::Identity::generate())];
+        let err = decrypt_with_any(&stranger, &file).unwrap_err().to_string();
+        assert!(
+            err.contains("not encrypted to this data manager's key"),
+            "{err}"
+        );
+        // A flipped byte of the payload is refused, as age refuses it.
+        let mut bad = file.clone();
+        let last = bad.len() - 1;
+        bad[last] ^= 1;
+        assert!(decrypt_with_any(&ours, &bad).is_err());
+    }
+
+    #[test]
+    fn fieldkit_identity_refuses_the_stanzas_age_refuses() {
+        let dm = age::x25519::Identity::generate();
+        let zero = "A".repeat(43); // 32 zero bytes: a low-order point
+        let point = {
+            use base64::Engine;
+            let secret = x25519_dalek::StaticSecret::from([7u8; 32]);
+            base64::prelude::BASE64_STANDARD_NO_PAD
+                .encode(x25519_dalek::PublicKey::from(&secret).as_bytes())
+        };
+        let cases = [
+            stanza("scrypt", &["c2FsdA", "16"], vec![0; 32]),
+            stanza("X25519", &[&zero], vec![0; 32]),
+            stanza("X25519", &[], vec![0; 32]),
+            stanza("X25519", &[&zero, &zero], vec![0; 32]),
+            // Not canonical base64 (the last character carries stray bits).
+            stanza("X25519", &[&format!("{}B", "A".repeat(42))], vec![0; 32]),
+            stanza("X25519", &["AAAA"], vec![0; 32]),
+            stanza("X25519", &[&point], vec![0; 31]),
+            // A well-formed stanza for someone else: not ours, try the next.
+            stanza("X25519", &[&point], vec![0; 32]),
+        ];
+        for (i, s) in cases.iter().enumerate() {
+            let (ours, theirs) = both_unwrap(&dm, s);
+            assert_eq!(ours, theirs, "case {i}");
+        }
+        assert_eq!(both_unwrap(&dm, &cases[0]), (None, None));
+        assert_eq!(both_unwrap(&dm, &cases[1]), (Some(false), Some(false)));
+        assert_eq!(both_unwrap(&dm, &cases[7]), (None, None));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(32))]
+
+        /// Any plaintext to any number of recipients: fieldkit's identity and
+        /// age's read the same bytes.
+        #[test]
+        fn fieldkit_identity_agrees_with_age(
+            plain in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..70_000),
+            others in 0usize..4,
+            at in 0usize..4,
+        ) {
+            let dm = age::x25519::Identity::generate();
+            let mut to: Vec<age::x25519::Recipient> =
+                (0..others).map(|_| age::x25519::Identity::generate().to_public()).collect();
+            to.insert(at.min(others), dm.to_public());
+            let file = encrypt_to(&to, &plain).unwrap();
+            let ours = decrypt_with_any(&[X25519Identity::new(&dm)], &file).unwrap();
+            proptest::prop_assert_eq!(&ours, &plain);
+            proptest::prop_assert_eq!(age::decrypt(&dm, &file).unwrap(), plain);
+        }
     }
 }

@@ -1,0 +1,210 @@
+//! The workers: each takes a run of a bundle's records off the queue,
+//! checks its bytes are the ones verified, decrypts every record, reads it
+//! as a `FinalRecord` checked against the signed manifest, and makes its
+//! rows and summary facts. Runs on every core; no files, no merge.
+
+use std::sync::Mutex;
+use std::sync::mpsc::{Receiver, Sender};
+
+use super::error::{AggregateError, RecordProblem};
+use super::forms::FormTables;
+use super::read::{Item, Job, changed};
+use super::tables::{self, Layout, Line, RecordRef};
+use super::{Good, WorkCount, summary};
+use crate::crypt;
+
+/// A record decrypted, read and turned into rows by a worker.
+pub(super) struct Prepared {
+    pub(super) sha: [u8; 8],
+    pub(super) form: usize,
+    pub(super) rows: Vec<Row>,
+    pub(super) facts: summary::Facts,
+    /// What the record's body says that the signed manifest does not
+    /// (another enumerator or device): kept, credited to the signer.
+    pub(super) disagrees: Option<String>,
+}
+
+/// One row of a record: a CSV line of one of its form's tables.
+pub(super) struct Row {
+    pub(super) table: usize,
+    pub(super) line: Vec<u8>,
+}
+
+/// One record of a run, as a worker leaves it for the merge.
+pub(super) struct Taken {
+    /// Its place in the bundle's manifest.
+    pub(super) entry: u32,
+    pub(super) record_id: String,
+    /// Its rows and facts, or why it is left out.
+    pub(super) result: Result<Prepared, RecordProblem>,
+}
+
+/// A run's outcome: every record of the run, or what stops the
+/// aggregation.
+pub(super) struct RunDone {
+    /// The run's place in the merge order.
+    pub(super) seq: usize,
+    pub(super) bundle: u32,
+    pub(super) outcome: Result<Vec<Taken>, AggregateError>,
+}
+
+pub(super) fn sha(bytes: &[u8]) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).into()
+}
+
+/// Decrypts a record, reads it and makes its rows. The signed manifest
+/// says what the record is (`item`: id, form, version) and who made it
+/// (`good`): a body naming another id or form is left out (which table
+/// and which id would be a guess); a body naming another enumerator or
+/// device is kept, credited to the signer, and the disagreement said.
+pub(super) fn prepare(
+    identities: &[crypt::X25519Identity],
+    data: &[u8],
+    item: &Item,
+    forms: &[FormTables],
+    good: &Good,
+    count: &WorkCount,
+) -> Result<Prepared, RecordProblem> {
+    WorkCount::count(&count.decryptions);
+    let plain = crypt::decrypt_with_any(identities, data)?;
+    // A later layout is named as such, not read as a broken record.
+    let record: RecordRef = serde_json::from_slice(&plain).map_err(|e| {
+        crate::record::unknown_format(&plain).map_or_else(
+            || RecordProblem::NotARecord(e.to_string()),
+            RecordProblem::Format,
+        )
+    })?;
+    record.check_format()?;
+    if record.record_id != item.record_id {
+        return Err(RecordProblem::OtherId {
+            body: record.record_id.into_owned(),
+            manifest: item.record_id.clone(),
+        });
+    }
+    if record.form_id != item.form_id || record.form_version != item.form_version {
+        return Err(RecordProblem::OtherForm {
+            body_form: record.form_id.into_owned(),
+            body_version: record.form_version.into_owned(),
+            form: item.form_id.clone(),
+            version: item.form_version.clone(),
+        });
+    }
+    let form = forms
+        .iter()
+        .position(|f| f.form_id == item.form_id)
+        .ok_or(RecordProblem::FormNotCarried)?;
+    let rows = rows(&forms[form].layout, &record, good);
+    let model = forms[form]
+        .versions
+        .get(item.form_version.as_str())
+        .map(|f| f.as_ref());
+    let mut disagrees = Vec::new();
+    if record.enumerator_id != good.enumerator_id {
+        disagrees.push(format!("enumerator {:?}", record.enumerator_id));
+    }
+    if record.device_id != good.device_id {
+        disagrees.push(format!("device {:?}", record.device_id));
+    }
+    let disagrees = (!disagrees.is_empty()).then(|| {
+        format!(
+            "its body says {}, but the bundle is signed by {} on device {}: credited to {}",
+            disagrees.join(" and "),
+            good.enumerator_id,
+            good.device_id,
+            good.enumerator_id
+        )
+    });
+    let digest = sha(&plain);
+    let mut facts = summary::Facts::of(&record, model);
+    facts.enumerator = good.enumerator_id.clone();
+    Ok(Prepared {
+        sha: digest[..8].try_into().unwrap_or_default(),
+        facts,
+        form,
+        rows,
+        disagrees,
+    })
+}
+
+/// A record's rows in every table of its form, credited to the bundle's
+/// signer and device.
+pub(super) fn rows(layout: &Layout, record: &RecordRef, good: &Good) -> Vec<Row> {
+    let mut out = Vec::new();
+    for (t, table) in layout.tables.iter().enumerate() {
+        if table.repeat.is_none() {
+            let mut line = Line::with_capacity(4096);
+            for meta in [
+                &*record.record_id,
+                &good.enumerator_id,
+                &good.device_id,
+                &good.bundle_id,
+                &record.form_version,
+                &record.started,
+                &record.finalized_at,
+            ] {
+                line.field(meta);
+            }
+            tables::write_row(&mut line, table, &record.values, &layout.labels);
+            out.push(Row {
+                table: t,
+                line: line.end(),
+            });
+        } else {
+            for (parent, key, index, item) in tables::instances(&record.values, &table.path) {
+                let mut line = Line::with_capacity(1024);
+                for k in [&*record.record_id, &parent, &key, &index.to_string()] {
+                    line.field(k);
+                }
+                tables::write_row(&mut line, table, &item, &layout.labels);
+                out.push(Row {
+                    table: t,
+                    line: line.end(),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// A worker: takes runs off the queue until it is empty and closed.
+pub(super) fn work(
+    jobs: &Mutex<Receiver<Job>>,
+    done: Sender<RunDone>,
+    identities: &[crypt::X25519Identity],
+    forms: &[FormTables],
+    good: &[Good],
+    count: &WorkCount,
+) {
+    loop {
+        let job = match jobs.lock() {
+            Ok(queue) => queue.recv(),
+            Err(_) => return,
+        };
+        let Ok(job) = job else { return };
+        let this = &good[job.bundle as usize];
+        let mut out = Vec::with_capacity(job.items.len());
+        let mut outcome = Ok(());
+        for item in &job.items {
+            let data = &job.bytes[item.at.clone()];
+            // The very bytes that were verified (a stick may change under us).
+            if sha(data)[..] != item.sha256[..] {
+                outcome = Err(changed(this));
+                break;
+            }
+            out.push(Taken {
+                entry: item.entry,
+                record_id: item.record_id.clone(),
+                result: prepare(identities, data, item, forms, this, count),
+            });
+        }
+        let run = RunDone {
+            seq: job.seq,
+            bundle: job.bundle,
+            outcome: outcome.map(|_| out),
+        };
+        if done.send(run).is_err() {
+            return;
+        }
+    }
+}

@@ -1,0 +1,113 @@
+//! The files aggregation writes into the output folder: every name checked
+//! to be one safe file name inside it, the CSV tables opened with their
+//! header. Owns the paths; what goes in the rows is `tables`'.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use super::Options;
+use super::error::AggregateError;
+use super::forms::FormTables;
+use super::tables::{self, Line};
+use crate::bundle::verify;
+
+/// A table's file being written, and its rows so far.
+pub(super) struct TableFile {
+    pub(super) path: PathBuf,
+    pub(super) writer: BufWriter<File>,
+    pub(super) rows: usize,
+}
+
+impl TableFile {
+    /// Writes one row (a CSV line).
+    pub(super) fn row(&mut self, line: &[u8]) -> Result<(), AggregateError> {
+        self.writer
+            .write_all(line)
+            .map_err(|e| AggregateError::write(&self.path, e))?;
+        self.rows += 1;
+        Ok(())
+    }
+}
+
+/// A table's file name is at most this many bytes (what file systems
+/// allow for one name).
+pub(super) const MAX_FILE_NAME: usize = 255;
+
+/// `out` joined with `parts`, each checked to be one safe file name, so
+/// that the path stays inside `out` whatever a bundle says.
+pub(super) fn under(out: &Path, parts: &[&str]) -> Result<PathBuf, AggregateError> {
+    let mut path = out.to_path_buf();
+    for part in parts {
+        if let Some(why) = verify::unsafe_component(part, MAX_FILE_NAME) {
+            return Err(AggregateError::UnsafeName {
+                name: part.to_string(),
+                dir: out.to_path_buf(),
+                why: why.to_string(),
+            });
+        }
+        path.push(part);
+    }
+    if path.starts_with(out) {
+        Ok(path)
+    } else {
+        Err(AggregateError::Outside {
+            dir: out.to_path_buf(),
+        })
+    }
+}
+
+/// One CSV line (with its line end) from cells.
+pub(super) fn csv_line<S: AsRef<str>>(cells: impl IntoIterator<Item = S>) -> Vec<u8> {
+    let mut line = Line::default();
+    for c in cells {
+        line.field(c.as_ref());
+    }
+    line.end()
+}
+
+/// Opens a form's table files (a byte-order mark so Excel reads UTF-8,
+/// the header, the HXL row when asked).
+pub(super) fn open_tables(
+    ft: &FormTables,
+    opts: &Options,
+) -> Result<Vec<TableFile>, AggregateError> {
+    let mut writers = Vec::new();
+    for table in &ft.layout.tables {
+        let path = under(&opts.out, &[&table.file_name(&ft.form_id)])?;
+        let mut file =
+            BufWriter::new(File::create(&path).map_err(|e| AggregateError::write(&path, e))?);
+        let keys: &[&str] = if table.repeat.is_none() {
+            &tables::META
+        } else {
+            &tables::REPEAT_KEYS
+        };
+        let mut head = "\u{FEFF}".as_bytes().to_vec();
+        head.extend(csv_line(
+            keys.iter()
+                .map(|s| s.to_string())
+                .chain(table.columns.iter().map(|c| c.header.clone())),
+        ));
+        if opts.hxl {
+            head.extend(csv_line(
+                keys.iter()
+                    .map(|k| {
+                        if *k == "record_id" {
+                            "#meta+id".to_string()
+                        } else {
+                            String::new()
+                        }
+                    })
+                    .chain(table.columns.iter().map(|c| c.hxl.clone())),
+            ));
+        }
+        file.write_all(&head)
+            .map_err(|e| AggregateError::write(&path, e))?;
+        writers.push(TableFile {
+            path,
+            writer: file,
+            rows: 0,
+        });
+    }
+    Ok(writers)
+}

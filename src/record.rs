@@ -1,0 +1,189 @@
+//! A finalized record as it leaves the laptop: the JSON the store encrypts
+//! to the data managers when a draft is finalized, and that `aggregate`
+//! reads back out of a bundle. One type for both sides, so the writer and
+//! the reader cannot drift apart, and a `format` name that the reader
+//! checks: a record of a later layout is reported, never mis-read. Owns
+//! the record's layout only; encryption is `crypt`'s, storage the store's,
+//! tables `aggregate`'s. Its fields are in the order the JSON has always
+//! had them (serde_json keeps the order), so records are byte for byte
+//! what earlier fieldkits wrote.
+
+use std::borrow::Cow;
+
+use serde::{Deserialize, Serialize};
+
+/// The layout of a finalized record this fieldkit writes and reads.
+pub const RECORD_FORMAT: &str = "fieldkit-record/1";
+
+/// A finalized record. `V` is how its values are held: the store writes a
+/// map of answers, `aggregate` reads them as borrowed raw JSON. Text
+/// fields borrow from the JSON they are read from; a field missing from
+/// the JSON is empty (the record id excepted: without it a record is not
+/// a record).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct FinalRecord<'a, V> {
+    #[serde(borrow, default)]
+    pub format: Cow<'a, str>,
+    #[serde(borrow)]
+    pub record_id: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub form_id: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub form_version: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub form_sha256: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub enumerator_id: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub device_id: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub started: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub finalized_at: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub instance_name: Cow<'a, str>,
+    #[serde(default)]
+    pub values: V,
+}
+
+/// A record whose layout this fieldkit does not know (written by a later
+/// fieldkit, or not by fieldkit at all).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "it is a record of format {found}, which this fieldkit ({ours}) cannot read; left out: \
+     upgrade fieldkit on this computer and aggregate again",
+    found = shown(.0),
+    ours = env!("CARGO_PKG_VERSION")
+)]
+pub struct UnknownFormat(pub String);
+
+fn shown(format: &str) -> String {
+    if format.is_empty() {
+        "(none given)".into()
+    } else {
+        format!("{format:?}")
+    }
+}
+
+impl<V> FinalRecord<'_, V> {
+    /// Ok when this fieldkit reads the record's layout.
+    pub fn check_format(&self) -> Result<(), UnknownFormat> {
+        check(&self.format)
+    }
+}
+
+fn check(format: &str) -> Result<(), UnknownFormat> {
+    if format == RECORD_FORMAT {
+        Ok(())
+    } else {
+        Err(UnknownFormat(format.to_string()))
+    }
+}
+
+/// Why JSON that did not read as a record did not: its format, when it
+/// names one this fieldkit does not know (a later layout may change any
+/// field), else None (it is not a record at all).
+pub fn unknown_format(json: &[u8]) -> Option<UnknownFormat> {
+    #[derive(Deserialize)]
+    struct Format<'a> {
+        #[serde(borrow)]
+        format: Cow<'a, str>,
+    }
+    let found: Format = serde_json::from_slice(json).ok()?;
+    check(&found.format).err()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Map, Value, json};
+
+    use super::*;
+
+    type Written<'a> = FinalRecord<'a, &'a Map<String, Value>>;
+    type Read<'a> =
+        FinalRecord<'a, std::collections::HashMap<&'a str, &'a serde_json::value::RawValue>>;
+
+    /// What the store wrote before this type existed (a `json!` in the
+    /// store's `final_changes`), checked in as it was written.
+    const WRITTEN_BY_0_1: &str = include_str!("../tests/fixtures/record-v1.json");
+
+    #[test]
+    fn writes_the_bytes_earlier_fieldkits_wrote() {
+        let sample: Value = serde_json::from_str(WRITTEN_BY_0_1).unwrap();
+        let values = sample["values"].as_object().unwrap();
+        let text = |k: &str| Cow::Borrowed(sample[k].as_str().unwrap());
+        let record: Written = FinalRecord {
+            format: Cow::Borrowed(RECORD_FORMAT),
+            record_id: text("record_id"),
+            form_id: text("form_id"),
+            form_version: text("form_version"),
+            form_sha256: text("form_sha256"),
+            enumerator_id: text("enumerator_id"),
+            device_id: text("device_id"),
+            started: text("started"),
+            finalized_at: text("finalized_at"),
+            instance_name: text("instance_name"),
+            values,
+        };
+        assert_eq!(
+            serde_json::to_string(&record).unwrap(),
+            WRITTEN_BY_0_1.trim_end()
+        );
+        // And what the old `json!` made of the same fields.
+        let old = json!({
+            "format": RECORD_FORMAT,
+            "record_id": record.record_id,
+            "form_id": record.form_id,
+            "form_version": record.form_version,
+            "form_sha256": record.form_sha256,
+            "enumerator_id": record.enumerator_id,
+            "device_id": record.device_id,
+            "started": record.started,
+            "finalized_at": record.finalized_at,
+            "instance_name": record.instance_name,
+            "values": values,
+        });
+        assert_eq!(
+            serde_json::to_vec(&record).unwrap(),
+            serde_json::to_vec(&old).unwrap()
+        );
+    }
+
+    #[test]
+    fn reads_what_earlier_fieldkits_wrote() {
+        let record: Read = serde_json::from_str(WRITTEN_BY_0_1).unwrap();
+        assert_eq!(record.check_format(), Ok(()));
+        assert_eq!(record.form_id, "dtm_site_assessment");
+        assert!(matches!(record.record_id, Cow::Borrowed(_)), "borrowed");
+        assert_eq!(
+            record.values["m0448_loc_site_name"].get(),
+            "\"Ban Nongbok\""
+        );
+        assert_eq!(unknown_format(WRITTEN_BY_0_1.as_bytes()), None);
+    }
+
+    #[test]
+    fn a_later_or_missing_format_is_named_with_what_to_do() {
+        let later = WRITTEN_BY_0_1.replace("fieldkit-record/1", "fieldkit-record/2");
+        let record: Read = serde_json::from_str(&later).unwrap();
+        let err = record.check_format().unwrap_err();
+        let said = err.to_string();
+        assert!(said.contains("\"fieldkit-record/2\""), "{said}");
+        assert!(said.contains("upgrade fieldkit"), "{said}");
+        // A later layout whose fields no longer read as this one's.
+        let changed = r#"{"format":"fieldkit-record/2","record_id":7}"#;
+        assert!(serde_json::from_str::<Read>(changed).is_err());
+        assert_eq!(
+            unknown_format(changed.as_bytes()),
+            Some(UnknownFormat("fieldkit-record/2".into()))
+        );
+        let none: Read = serde_json::from_str(r#"{"record_id":"r"}"#).unwrap();
+        assert!(
+            none.check_format()
+                .unwrap_err()
+                .to_string()
+                .contains("(none given)")
+        );
+        assert_eq!(unknown_format(b"[1, 2]"), None);
+    }
+}
