@@ -327,6 +327,7 @@ fn save(store: &Store, session: &Session, finalize: bool) -> Result<(String, Sta
         store.save_final(&draft, &session.record(), &now, form.text().as_bytes())?;
         return Ok((draft.id, State::Outbox));
     }
+    store.keep_form(form)?;
     store.save_draft(&draft, "")?;
     Ok((draft.id, State::Draft))
 }

@@ -11,8 +11,10 @@ pub mod backend;
 pub mod profile;
 pub mod rescue;
 
+use std::collections::HashSet;
 use std::fs::File;
 use std::path::PathBuf;
+use std::sync::Mutex;
 
 use age::secrecy::SecretString;
 use serde::{Deserialize, Serialize};
@@ -298,6 +300,9 @@ pub struct Store {
     pub home: Home,
     profile: Profile,
     backend: Box<dyn Backend>,
+    /// Form hashes this store was seen to keep whole since it was opened,
+    /// so that saving a draft checks its form once, not at every answer.
+    kept_forms: Mutex<HashSet<String>>,
     /// Held while the store is open; released on drop.
     _lock: File,
 }
@@ -362,6 +367,7 @@ impl Store {
             home,
             profile,
             backend: Box::new(backend),
+            kept_forms: Mutex::default(),
             _lock: lock,
         };
         let event = store.event(now, "store created", "", "", "");
@@ -405,6 +411,7 @@ impl Store {
             home,
             profile,
             backend: Box::new(backend),
+            kept_forms: Mutex::default(),
             _lock: lock,
         };
         // The profile's sealed facts against the store's copy (profile.rs).
@@ -727,6 +734,33 @@ impl Store {
         }
         changes.push(self.event(now, "finalized", &draft.id, &draft.form_id, "")?);
         Ok(changes)
+    }
+
+    /// Keeps the text of `form` (under its SHA-256) unless it is kept
+    /// already: a draft is saved with this first, so that it resumes and
+    /// finalizes with the very text it was started on, whatever the forms
+    /// folder holds by then.
+    pub fn keep_form(&self, form: &Form) -> Result<(), StoreError> {
+        let sha256 = form.sha256();
+        let seen = |kept: &HashSet<String>| kept.contains(sha256);
+        if self.kept_forms.lock().is_ok_and(|k| seen(&k)) {
+            return Ok(());
+        }
+        if !self.keeps_form(sha256) {
+            self.apply(&[Change::put(
+                Tree::Forms,
+                sha256.as_bytes().to_vec(),
+                crypt::seal(
+                    &self.profile.seal_key,
+                    &context(Tree::Forms, sha256.as_bytes()),
+                    form.text().as_bytes(),
+                ),
+            )])?;
+        }
+        if let Ok(mut kept) = self.kept_forms.lock() {
+            kept.insert(sha256.to_string());
+        }
+        Ok(())
     }
 
     /// Whether the form with this SHA-256 is kept, whole and unchanged.
@@ -1053,7 +1087,8 @@ impl Store {
         Ok((self.unsealed(Tree::Listing, key, &sealed)?, value))
     }
 
-    /// The text of the form with this SHA-256, as kept at finalizing.
+    /// The text of the form with this SHA-256, as kept when a draft of it
+    /// was first saved or a record of it finalized.
     pub fn form_text(&self, sha256: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let key = sha256.as_bytes();
         match self

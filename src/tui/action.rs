@@ -46,7 +46,9 @@ pub enum Action {
     Resize,
     Opened(Result<Opened, Notice>),
     Saved(Result<(), String>),
-    DraftLoaded(Result<Draft, String>),
+    /// A draft read from the store, with the form text the store keeps
+    /// for it when that text is not among the forms offered.
+    DraftLoaded(Result<(Draft, Option<Arc<Form>>), String>),
     Finalized(Result<(), String>),
     Deleted(Result<String, String>),
     /// Records read into the bundle being exported, of all.
@@ -73,17 +75,20 @@ pub enum Effect {
     Unlock {
         passphrase: SecretString,
     },
+    /// Save a draft; the store keeps the text of its form first.
     Save {
         draft: Draft,
+        form: Arc<Form>,
         detail: String,
     },
     Load {
         id: String,
     },
+    /// Finalize a draft with the form it was filled on.
     Finalize {
         draft: Draft,
         values: Map<String, Value>,
-        form_text: Arc<Vec<u8>>,
+        form: Arc<Form>,
     },
     Delete {
         id: String,
@@ -100,6 +105,7 @@ pub enum Effect {
     /// Save what was being typed, then quit (Ctrl-C on a record).
     SaveAndQuit {
         draft: Draft,
+        form: Arc<Form>,
         detail: String,
     },
 }

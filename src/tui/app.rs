@@ -10,7 +10,7 @@ use super::record::RecordView;
 use super::review::ReviewItem;
 use super::words::{Lang, Msg, Notice};
 use crate::form::dates::DateTime;
-use crate::form::{Env, Session};
+use crate::form::{Env, Form, Session};
 use crate::store::{Draft, Listing, State};
 
 pub use super::action::{Action, Effect, FormEntry, Opened, Receipted};
@@ -274,8 +274,8 @@ impl App {
                 }
                 None
             }
-            Action::DraftLoaded(Ok(draft)) => {
-                self.open_draft(draft);
+            Action::DraftLoaded(Ok((draft, kept))) => {
+                self.open_draft(draft, kept);
                 None
             }
             Action::DraftLoaded(Err(e)) => self.failed(Msg::LoadFailed, e),
@@ -405,13 +405,38 @@ impl App {
         self.page = Page::Record(Box::new(RecordView::new(session, draft, &self.language)));
     }
 
-    pub(super) fn open_draft(&mut self, draft: Draft) {
-        let Some(entry) = self.forms.iter().find(|f| f.form.id == draft.form_id) else {
-            self.say(Notice::problem(Msg::FormMissing, &[&draft.form_id]));
-            self.go_home();
-            return;
+    /// Opens a draft on the form text it was started on: an offered form
+    /// with its hash, else the text the store kept for it (`kept`). A
+    /// draft saved before the store kept form texts, whose text is gone,
+    /// moves to the offered form of its id, and the page says so.
+    pub(super) fn open_draft(&mut self, mut draft: Draft, kept: Option<Arc<Form>>) {
+        let same_text = self.forms.iter().find(|f| f.sha256 == draft.form_sha256);
+        let same_text = same_text.map(|e| Arc::clone(&e.form));
+        let same_id = self.forms.iter().find(|f| f.form.id == draft.form_id);
+        let same_id = same_id.map(|e| Arc::clone(&e.form));
+        let form = match (same_text, kept, same_id) {
+            (Some(form), _, _) => form,
+            (None, Some(kept), offered) => {
+                let now_offered = offered.as_ref().map_or("-", |f| f.version.as_str());
+                self.say(Notice::good(
+                    Msg::KeptVersion,
+                    &[&kept.version, now_offered],
+                ));
+                kept
+            }
+            (None, None, Some(form)) => {
+                draft.form_sha256 = form.sha256().to_string();
+                draft.form_version = form.version.clone();
+                self.say(Notice::problem(Msg::MovedVersion, &[&form.version]));
+                form
+            }
+            (None, None, None) => {
+                self.say(Notice::problem(Msg::FormMissing, &[&draft.form_id]));
+                self.go_home();
+                return;
+            }
         };
-        let mut session = Session::new(Arc::clone(&entry.form), self.env());
+        let mut session = Session::new(form, self.env());
         let problems = session.load_answers(&draft.answers);
         let mut view = RecordView::new(session, draft, &self.language);
         view.resume_point();

@@ -22,9 +22,17 @@ impl App {
         if command(&[Context::Always], &key) == Some(Command::Quit) {
             let now = self.now;
             if let Page::Record(r) = &mut self.page
-                && let Some(Effect::Save { draft, detail }) = r.save_if_dirty(now)
+                && let Some(Effect::Save {
+                    draft,
+                    form,
+                    detail,
+                }) = r.save_if_dirty(now)
             {
-                return Some(Effect::SaveAndQuit { draft, detail });
+                return Some(Effect::SaveAndQuit {
+                    draft,
+                    form,
+                    detail,
+                });
             }
             return Some(Effect::Quit);
         }
@@ -330,16 +338,10 @@ impl App {
                     (Some(Command::Close), _) => self.overlay = None,
                     (Some(Command::Submit), Some(ReviewItem::Finalize)) => {
                         let (draft, values) = r.final_record(now);
-                        let form_text = self
-                            .forms
-                            .iter()
-                            .find(|f| f.sha256 == draft.form_sha256)
-                            .map(|f| Arc::clone(&f.text))
-                            .unwrap_or_default();
                         return Some(Effect::Finalize {
                             draft,
                             values,
-                            form_text,
+                            form: Arc::clone(r.session.form()),
                         });
                     }
                     (Some(Command::Submit), Some(ReviewItem::Problem { pos, .. })) => {

@@ -35,7 +35,7 @@ use ratatui::crossterm::event::{self, Event, KeyEventKind};
 use crate::form::Form;
 use crate::paths;
 use crate::store::profile::{self, Home};
-use crate::store::{Store, StoreError};
+use crate::store::{Draft, Store, StoreError};
 use app::{Action, App, Effect, FormEntry, Opened, Page, Receipted, Setup};
 use input::Input;
 use words::{Msg, Notice};
@@ -45,6 +45,22 @@ pub struct Runtime {
     home: Home,
     store: Option<Store>,
     lock: Option<File>,
+    /// The forms offered, to tell whether a draft's form text is among them.
+    offered: Vec<Arc<Form>>,
+}
+
+/// Saves a draft, the text of its form kept first (once per text).
+fn save(store: &Store, draft: &Draft, form: &Form, detail: &str) -> Result<(), StoreError> {
+    if form.sha256() != draft.form_sha256 {
+        return Err(StoreError::FormMismatch {
+            id: draft.id.clone(),
+            form_id: draft.form_id.clone(),
+            expected: draft.form_sha256.clone(),
+            given: form.sha256().to_string(),
+        });
+    }
+    store.keep_form(form)?;
+    store.save_draft(draft, detail)
 }
 
 impl Runtime {
@@ -53,12 +69,14 @@ impl Runtime {
         Some(match effect {
             Effect::Quit => return None,
             // Quit only once the last answer is saved; else say why.
-            Effect::SaveAndQuit { draft, detail } => {
-                match self.with_store(|s| s.save_draft(&draft, &detail)) {
-                    Ok(()) => return None,
-                    Err(e) => Action::Saved(Err(e)),
-                }
-            }
+            Effect::SaveAndQuit {
+                draft,
+                form,
+                detail,
+            } => match self.with_store(|s| save(s, &draft, &form, &detail)) {
+                Ok(()) => return None,
+                Err(e) => Action::Saved(Err(e)),
+            },
             Effect::CreateProfile {
                 enumerator,
                 name,
@@ -66,22 +84,25 @@ impl Runtime {
                 recipients,
             } => Action::Opened(self.create(&enumerator, &name, &passphrase, &recipients)),
             Effect::Unlock { passphrase } => Action::Opened(self.unlock(&passphrase)),
-            Effect::Save { draft, detail } => {
-                Action::Saved(self.with_store(|s| s.save_draft(&draft, &detail)))
-            }
-            Effect::Load { id } => Action::DraftLoaded(self.with_store(|s| s.load_draft(&id))),
+            Effect::Save {
+                draft,
+                form,
+                detail,
+            } => Action::Saved(self.with_store(|s| save(s, &draft, &form, &detail))),
+            Effect::Load { id } => Action::DraftLoaded(self.load_draft(&id)),
             Effect::Finalize {
                 draft,
                 values,
-                form_text,
+                form,
             } => {
+                let form_text = form.text().as_bytes();
                 let now = crate::clock::now().to_string();
                 Action::Finalized(self.with_store(|s| {
                     // A record never saved as a draft is created and
                     // finalized in one write.
-                    match s.finalize(&draft, &values, &now, &form_text) {
+                    match s.finalize(&draft, &values, &now, form_text) {
                         Err(StoreError::NotFound(_)) => {
-                            s.save_final(&draft, &values, &now, &form_text)
+                            s.save_final(&draft, &values, &now, form_text)
                         }
                         other => other,
                     }
@@ -94,6 +115,29 @@ impl Runtime {
                     .map(|()| id),
             ),
         })
+    }
+
+    /// A draft from the store and, when the forms offered do not have the
+    /// text it was started on, that text as the store keeps it, loaded
+    /// with the lists of the offered form of the same id.
+    fn load_draft(&mut self, id: &str) -> Result<(Draft, Option<Arc<Form>>), String> {
+        let draft = self.with_store(|s| s.load_draft(id))?;
+        if self.offered.iter().any(|f| f.sha256() == draft.form_sha256) {
+            return Ok((draft, None));
+        }
+        let Some(text) = self.with_store(|s| s.form_text(&draft.form_sha256))? else {
+            return Ok((draft, None));
+        };
+        let source = self
+            .offered
+            .iter()
+            .find(|f| f.id == draft.form_id)
+            .map_or_else(|| PathBuf::from("kept-form.toml"), |f| f.source.clone());
+        let kept = std::str::from_utf8(&text)
+            .ok()
+            .and_then(|text| crate::form::load_str(text, &source).ok())
+            .filter(|form| form.sha256() == draft.form_sha256);
+        Ok((draft, kept.map(Arc::new)))
     }
 
     /// Exports on a thread, reporting progress as actions.
@@ -266,6 +310,7 @@ pub fn form_entries(forms: Vec<Arc<Form>>) -> Vec<FormEntry> {
 /// The first model and runtime: setup when there is no profile, unlock
 /// otherwise (done at once with `--passphrase-file`).
 pub fn start(start: Start) -> Result<(App, Runtime)> {
+    let offered = start.forms.clone();
     let forms = form_entries(start.forms);
     if forms.is_empty() {
         anyhow::bail!("no forms found; give a folder of forms with --forms DIR");
@@ -275,6 +320,7 @@ pub fn start(start: Start) -> Result<(App, Runtime)> {
         home: home.clone(),
         store: None,
         lock: None,
+        offered,
     };
     let now = crate::clock::now();
     if !home.exists() {

@@ -4,6 +4,7 @@
 //! draft that is saved after every answer. Pure: saving is an `Effect`.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
@@ -227,6 +228,7 @@ impl RecordView {
         self.saved_once = true;
         Effect::Save {
             draft: self.draft.clone(),
+            form: Arc::clone(self.session.form()),
             detail: detail.to_string(),
         }
     }

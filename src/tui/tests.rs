@@ -141,7 +141,7 @@ fn record(form: &str, answers: Value) -> App {
     let mut draft = Draft::new(form, &entry.form.version, &entry.sha256, &now().to_string());
     draft.id = "01a00000-0000-7000-8000-00000000000a".into();
     draft.answers = answers.as_object().cloned().unwrap_or_default();
-    app.update(Action::DraftLoaded(Ok(draft)));
+    app.update(Action::DraftLoaded(Ok((draft, None))));
     assert!(matches!(app.page, Page::Record(_)));
     app
 }
@@ -472,12 +472,13 @@ fn review_lists_problems_jumps_to_them_and_finalizes_when_clean() {
         Some(Effect::Finalize {
             draft,
             values,
-            form_text,
+            form,
         }) => {
             assert!(
-                form_text.starts_with(b"# "),
+                form.text().starts_with("# "),
                 "the form file's text travels along"
             );
+            assert_eq!(form.sha256(), draft.form_sha256, "the draft's own form");
             assert_eq!(draft.answers["wash_num_latrines"], 6);
             assert_eq!(values["wash_persons_per_latrine"], "30");
         }
@@ -1630,7 +1631,7 @@ fn months_app(answers: Value) -> App {
     let sha256 = crate::bundle::sha256_hex(MONTHS.as_bytes());
     let mut draft = Draft::new("months", "1", &sha256, &now().to_string());
     draft.answers = answers.as_object().cloned().unwrap_or_default();
-    app.update(Action::DraftLoaded(Ok(draft)));
+    app.update(Action::DraftLoaded(Ok((draft, None))));
     assert!(matches!(app.page, Page::Record(_)));
     app
 }

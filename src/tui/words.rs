@@ -118,6 +118,10 @@ messages! {
     DeleteFailed => "The draft was not deleted", "ຮ່າງຍັງບໍ່ຖືກລຶບ";
     WrongPassphrase => "wrong passphrase for profile '{0}'. Type it again; there is no recovery without it", "ລະຫັດຜ່ານຂອງໂປຣໄຟລ໌ '{0}' ບໍ່ຖືກ. ກະລຸນາພິມໃໝ່; ຖ້າລືມ ຈະກູ້ຄືນບໍ່ໄດ້";
     FormMissing => "The form '{0}' of this draft is not installed; ask your supervisor", "ແບບຟອມ '{0}' ຂອງຮ່າງນີ້ບໍ່ໄດ້ຕິດຕັ້ງ; ກະລຸນາຖາມຫົວໜ້າ";
+    // Added for issue 16 point 1 (Lao to review): a draft resumes on the
+    // form text it was started on.
+    KeptVersion => "This draft continues on version {0} of the form, the one it was started on (this laptop now offers version {1})", "ຮ່າງນີ້ສືບຕໍ່ໃນແບບຟອມສະບັບ {0}, ສະບັບທີ່ເລີ່ມຕົ້ນ (ຄອມພິວເຕີນີ້ມີສະບັບ {1} ແລ້ວ)";
+    MovedVersion => "The form text this draft was started on is no longer on this laptop: it continues on version {0}; check its answers", "ແບບຟອມທີ່ຮ່າງນີ້ເລີ່ມຕົ້ນບໍ່ມີໃນຄອມພິວເຕີນີ້ແລ້ວ: ສືບຕໍ່ໃນສະບັບ {0}; ກະລຸນາກວດຄຳຕອບ";
     AnswersMisfit => "{0} answer(s) of this draft no longer fit the form: {1}", "{0} ຄຳຕອບຂອງຮ່າງນີ້ບໍ່ເຂົ້າກັບແບບຟອມແລ້ວ: {1}";
     BadEnumeratorId => "Enumerator id '{0}' cannot be used: use 1 to 64 letters, digits, '.', '_', '-' or '@' (no spaces), e.g. enum-03", "ໃຊ້ລະຫັດພະນັກງານ '{0}' ບໍ່ໄດ້: ໃຊ້ຕົວອັກສອນລາຕິນ, ຕົວເລກ, '.', '_', '-' ຫຼື '@' 1 ຫາ 64 ຕົວ (ບໍ່ມີຍະຫວ່າງ), ເຊັ່ນ enum-03";
     ShortPassphrase => "The passphrase is too short: use at least {0} characters", "ລະຫັດຜ່ານສັ້ນເກີນໄປ: ໃຊ້ຢ່າງໜ້ອຍ {0} ຕົວອັກສອນ";

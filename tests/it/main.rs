@@ -17,6 +17,7 @@ mod lao_search;
 mod load_errors;
 mod profile;
 mod readme;
+mod resume;
 mod sessions;
 mod shipped;
 mod signers;
