@@ -1,9 +1,9 @@
 //! Store unit tests on real sled stores in temp folders, with real age.
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::backend::{Backend, Change, SledBackend, Tree};
-use super::profile::{self, Home};
+use super::profile::{self, Home, ProfileError};
 use super::*;
 
 const PASS: &str = "correct horse battery";

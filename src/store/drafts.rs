@@ -1,0 +1,108 @@
+//! Drafts in the store: saved after every answer (encrypted to the
+//! profile, listed, audited), read back, deleted.
+
+use super::backend::{Change, Tree};
+use super::{Draft, Listing, State, Store, StoreError, envelope, parse_id};
+use crate::crypt;
+
+impl Store {
+    /// Saves a draft: encrypted to the profile, listed, audited (`detail`
+    /// names the field just answered). On disk when this returns.
+    pub fn save_draft(&self, draft: &Draft, detail: &str) -> Result<(), StoreError> {
+        let id = parse_id(&draft.id)?;
+        let existing = match self.state_of(id.as_bytes())? {
+            None => false,
+            Some(State::Draft) => true,
+            Some(state) => {
+                return Err(StoreError::NotADraft {
+                    id: draft.id.clone(),
+                    state,
+                });
+            }
+        };
+        let changes = self.draft_changes(draft, detail, existing)?;
+        self.apply(&changes)
+    }
+
+    pub(super) fn draft_changes(
+        &self,
+        draft: &Draft,
+        detail: &str,
+        existing: bool,
+    ) -> Result<Vec<Change>, StoreError> {
+        let id = parse_id(&draft.id)?;
+        let key = id.as_bytes();
+        let plain = zeroize::Zeroizing::new(serde_json::to_vec(draft).unwrap_or_default());
+        let ct = crypt::encrypt_to(&[self.profile.identity.to_public()], &plain)
+            .map_err(|e| StoreError::Encrypt(draft.id.clone(), e.to_string()))?;
+        let number = self
+            .backend
+            .next_number()
+            .map_err(|e| self.backend_err(e))?;
+        let listing = Listing::of_draft(draft, ct.len());
+        let what = if existing { "answered" } else { "created" };
+        Ok(vec![
+            Change::put(Tree::States, key.to_vec(), vec![State::Draft.byte()]),
+            Change::put(
+                Tree::Drafts,
+                key.to_vec(),
+                envelope::wrap(envelope::DRAFT, key, number, &ct),
+            ),
+            Change::put(
+                Tree::Listing,
+                key.to_vec(),
+                self.sealed(Tree::Listing, key, &listing),
+            ),
+            self.event(&draft.updated, what, &draft.id, &draft.form_id, detail)?,
+        ])
+    }
+
+    pub fn load_draft(&self, id: &str) -> Result<Draft, StoreError> {
+        let uuid = parse_id(id)?;
+        let value = self
+            .backend
+            .get(Tree::Drafts, uuid.as_bytes())
+            .map_err(|e| self.backend_err(e))?
+            .ok_or_else(|| StoreError::NotFound(id.to_string()))?;
+        self.decrypt_draft(id, &value)
+    }
+
+    pub(super) fn decrypt_draft(&self, id: &str, value: &[u8]) -> Result<Draft, StoreError> {
+        let (_, _, _, payload) = envelope::unwrap(value).ok_or_else(|| StoreError::Damaged {
+            id: id.to_string(),
+            reason: "its envelope is damaged".into(),
+        })?;
+        let plain = crypt::decrypt_with(&self.profile.identity, payload).map_err(|e| {
+            StoreError::Damaged {
+                id: id.to_string(),
+                reason: e.to_string(),
+            }
+        })?;
+        serde_json::from_slice(&plain).map_err(|e| StoreError::Damaged {
+            id: id.to_string(),
+            reason: e.to_string(),
+        })
+    }
+
+    /// Deletes a draft (the enumerator confirmed it). Finalized records
+    /// are never deleted this way.
+    pub fn delete_draft(&self, id: &str, now: &str) -> Result<(), StoreError> {
+        let uuid = parse_id(id)?;
+        let key = uuid.as_bytes();
+        if self
+            .backend
+            .get(Tree::Drafts, key)
+            .map_err(|e| self.backend_err(e))?
+            .is_none()
+        {
+            return Err(StoreError::NotFound(id.to_string()));
+        }
+        let event = self.event(now, "deleted", id, "", "")?;
+        self.apply(&[
+            Change::remove(Tree::Drafts, key.to_vec()),
+            Change::remove(Tree::Listing, key.to_vec()),
+            Change::remove(Tree::States, key.to_vec()),
+            event,
+        ])
+    }
+}

@@ -1,0 +1,175 @@
+//! What the store holds, as types: a draft, a record's place (`State`),
+//! the listing screens show without decrypting, the counts of `status`,
+//! an audit event, and the envelope a rescue scan finds in damaged files.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use crate::form::{Form, Session};
+
+/// Where a record is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    Draft,
+    Outbox,
+    Sent,
+}
+
+/// What the screens show of a record without decrypting it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Listing {
+    pub id: String,
+    pub state: State,
+    pub form_id: String,
+    pub form_version: String,
+    /// SHA-256 of the form file the record is made with.
+    #[serde(default)]
+    pub form_sha256: String,
+    /// Empty once finalized: the laptop keeps no answer text of records
+    /// it can no longer read.
+    pub instance_name: String,
+    pub started: String,
+    pub updated: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finalized: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bundle: Option<u64>,
+    /// Bytes of ciphertext.
+    pub size: usize,
+}
+
+impl Listing {
+    /// The listing entry of a draft as it stands (`size`: its ciphertext).
+    pub fn of_draft(draft: &Draft, size: usize) -> Listing {
+        Listing {
+            id: draft.id.clone(),
+            state: State::Draft,
+            form_id: draft.form_id.clone(),
+            form_version: draft.form_version.clone(),
+            form_sha256: draft.form_sha256.clone(),
+            instance_name: draft.instance_name.clone(),
+            started: draft.started.clone(),
+            updated: draft.updated.clone(),
+            finalized: None,
+            bundle: None,
+            size,
+        }
+    }
+}
+
+/// A record being filled, as saved after every answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Draft {
+    pub id: String,
+    pub form_id: String,
+    pub form_version: String,
+    /// SHA-256 of the form file it is filled with.
+    pub form_sha256: String,
+    pub started: String,
+    pub updated: String,
+    pub instance_name: String,
+    /// Every answer given, relevant or not (see `Session::answers`).
+    pub answers: Map<String, Value>,
+}
+
+impl State {
+    /// Its byte in the `states` tree.
+    pub(super) fn byte(self) -> u8 {
+        match self {
+            State::Draft => b'd',
+            State::Outbox => b'o',
+            State::Sent => b's',
+        }
+    }
+}
+
+impl Draft {
+    /// A new draft of `form`, named by the hash of the text it was parsed
+    /// from.
+    pub fn start(form: &Form, now: &str) -> Self {
+        Draft::new(&form.id, &form.version, form.sha256(), now)
+    }
+
+    /// The draft as `session` now stands: every answer given, the instance
+    /// name, updated `now`. The one way the screen and `fill` make what
+    /// they save and finalize.
+    pub fn take(&mut self, session: &Session, now: &str) {
+        self.answers = session.answers();
+        self.instance_name = session.instance_name();
+        self.updated = now.into();
+    }
+
+    pub fn new(form_id: &str, form_version: &str, form_sha256: &str, now: &str) -> Self {
+        Draft {
+            id: Uuid::now_v7().to_string(),
+            form_id: form_id.into(),
+            form_version: form_version.into(),
+            form_sha256: form_sha256.into(),
+            started: now.into(),
+            updated: now.into(),
+            instance_name: String::new(),
+            answers: Map::new(),
+        }
+    }
+}
+
+/// The record counts of `fieldkit status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Status {
+    pub drafts: usize,
+    pub outbox: usize,
+    pub sent: usize,
+    /// Bundles exported and not yet covered by a receipt.
+    pub bundles: usize,
+}
+
+/// An audit event: what happened to which record, never its content.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub at: String,
+    pub event: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub record_id: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub form_id: String,
+    /// A field name, a bundle number: never an answer.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub detail: String,
+}
+
+/// Stored values of drafts and records are wrapped in an envelope that a
+/// rescue scan can find in damaged store files: magic, kind, record id,
+/// save number (the latest wins), payload length, payload (an age file).
+pub mod envelope {
+    pub const MAGIC: &[u8; 4] = b"fkE1";
+    pub const HEADER: usize = 4 + 1 + 16 + 8 + 4;
+
+    pub fn wrap(kind: u8, id: &[u8; 16], number: u64, payload: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(HEADER + payload.len());
+        out.extend_from_slice(MAGIC);
+        out.push(kind);
+        out.extend_from_slice(id);
+        out.extend_from_slice(&number.to_be_bytes());
+        out.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+        out.extend_from_slice(payload);
+        out
+    }
+
+    /// (kind, id, number, payload) of an envelope at the start of `bytes`.
+    pub fn unwrap(bytes: &[u8]) -> Option<(u8, [u8; 16], u64, &[u8])> {
+        if bytes.len() < HEADER || &bytes[..4] != MAGIC {
+            return None;
+        }
+        let kind = bytes[4];
+        let id: [u8; 16] = bytes[5..21].try_into().ok()?;
+        let number = u64::from_be_bytes(bytes[21..29].try_into().ok()?);
+        let len = u32::from_be_bytes(bytes[29..33].try_into().ok()?) as usize;
+        let payload = bytes.get(HEADER..HEADER.checked_add(len)?)?;
+        Some((kind, id, number, payload))
+    }
+
+    pub const DRAFT: u8 = b'd';
+    pub const RECORD: u8 = b'r';
+}

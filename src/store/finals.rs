@@ -1,0 +1,255 @@
+//! Finalized records: a draft finalized into the outbox (encrypted to the
+//! deployment's data managers) in one write, the form texts records were
+//! made with (kept once per text), and the outbox and sent records read
+//! back for export.
+
+use std::collections::HashSet;
+
+use serde_json::{Map, Value};
+
+use super::backend::{Change, Tree};
+use super::{
+    Draft, Listing, RECORD_FORMAT, State, Store, StoreError, context, display_key, envelope,
+    parse_id,
+};
+use crate::crypt;
+use crate::form::Form;
+use crate::record::FinalRecord;
+
+impl Store {
+    /// Finalizes a draft: the record (with its computed values) is
+    /// encrypted to the deployment's recipients and moved to the outbox;
+    /// the draft is gone in the same atomic write.
+    pub fn finalize(
+        &self,
+        draft: &Draft,
+        values: &Map<String, Value>,
+        now: &str,
+        form_text: &[u8],
+    ) -> Result<(), StoreError> {
+        let id = parse_id(&draft.id)?;
+        match self.state_of(id.as_bytes())? {
+            Some(State::Draft) => {}
+            None => return Err(StoreError::NotFound(draft.id.clone())),
+            Some(state) => {
+                return Err(StoreError::NotADraft {
+                    id: draft.id.clone(),
+                    state,
+                });
+            }
+        }
+        let changes = self.final_changes(draft, values, now, form_text)?;
+        self.apply(&changes)
+    }
+
+    /// Saves a new record and finalizes it in one atomic write (`fill
+    /// --finalize`): a crash leaves either nothing or the finalized record.
+    pub fn save_final(
+        &self,
+        draft: &Draft,
+        values: &Map<String, Value>,
+        now: &str,
+        form_text: &[u8],
+    ) -> Result<(), StoreError> {
+        let id = parse_id(&draft.id)?;
+        if let Some(state) = self.state_of(id.as_bytes())? {
+            return Err(StoreError::NotADraft {
+                id: draft.id.clone(),
+                state,
+            });
+        }
+        let mut changes = self.draft_changes(draft, "", false)?;
+        changes.extend(self.final_changes(draft, values, now, form_text)?);
+        self.apply(&changes)
+    }
+
+    pub(super) fn final_changes(
+        &self,
+        draft: &Draft,
+        values: &Map<String, Value>,
+        now: &str,
+        form_text: &[u8],
+    ) -> Result<Vec<Change>, StoreError> {
+        let id = parse_id(&draft.id)?;
+        let key = id.as_bytes();
+        // The form kept for a bundle is the very text the draft was made
+        // with: another text (or none at all) under its hash would make
+        // every later bundle fail verification.
+        let given = crypt::sha256_hex(form_text);
+        if given != draft.form_sha256 {
+            return Err(StoreError::FormMismatch {
+                id: draft.id.clone(),
+                form_id: draft.form_id.clone(),
+                expected: draft.form_sha256.clone(),
+                given,
+            });
+        }
+        let record = FinalRecord {
+            format: RECORD_FORMAT.into(),
+            record_id: draft.id.as_str().into(),
+            form_id: draft.form_id.as_str().into(),
+            form_version: draft.form_version.as_str().into(),
+            form_sha256: draft.form_sha256.as_str().into(),
+            enumerator_id: self.profile.public.enumerator_id.as_str().into(),
+            device_id: self.profile.public.device_id.as_str().into(),
+            started: draft.started.as_str().into(),
+            finalized_at: now.into(),
+            instance_name: draft.instance_name.as_str().into(),
+            values,
+        };
+        let plain = zeroize::Zeroizing::new(serde_json::to_vec(&record).unwrap_or_default());
+        let ct = crypt::encrypt_to(&self.profile.recipients, &plain)
+            .map_err(|e| StoreError::Encrypt(draft.id.clone(), e.to_string()))?;
+        let number = self
+            .backend
+            .next_number()
+            .map_err(|e| self.backend_err(e))?;
+        // No answer text is kept of a record this laptop cannot read back.
+        let listing = Listing {
+            state: State::Outbox,
+            instance_name: String::new(),
+            updated: now.into(),
+            finalized: Some(now.into()),
+            ..Listing::of_draft(draft, ct.len())
+        };
+        let mut changes = vec![
+            Change::put(Tree::States, key.to_vec(), vec![State::Outbox.byte()]),
+            Change::remove(Tree::Drafts, key.to_vec()),
+            Change::put(
+                Tree::Outbox,
+                key.to_vec(),
+                envelope::wrap(envelope::RECORD, key, number, &ct),
+            ),
+            Change::put(
+                Tree::Listing,
+                key.to_vec(),
+                self.sealed(Tree::Listing, key, &listing),
+            ),
+        ];
+        // The form is kept once per text: writing its whole text again
+        // for every record made the store 13 times the answers' size. A
+        // kept copy that no longer opens or matches is written again.
+        if !self.keeps_form(&draft.form_sha256) {
+            changes.push(Change::put(
+                Tree::Forms,
+                draft.form_sha256.as_bytes().to_vec(),
+                crypt::seal(
+                    &self.profile.seal_key,
+                    &context(Tree::Forms, draft.form_sha256.as_bytes()),
+                    form_text,
+                ),
+            ));
+        }
+        changes.push(self.event(now, "finalized", &draft.id, &draft.form_id, "")?);
+        Ok(changes)
+    }
+
+    /// Keeps the text of `form` (under its SHA-256) unless it is kept
+    /// already: a draft is saved with this first, so that it resumes and
+    /// finalizes with the very text it was started on, whatever the forms
+    /// folder holds by then.
+    pub fn keep_form(&self, form: &Form) -> Result<(), StoreError> {
+        let sha256 = form.sha256();
+        let seen = |kept: &HashSet<String>| kept.contains(sha256);
+        if self.kept_forms.lock().is_ok_and(|k| seen(&k)) {
+            return Ok(());
+        }
+        if !self.keeps_form(sha256) {
+            self.apply(&[Change::put(
+                Tree::Forms,
+                sha256.as_bytes().to_vec(),
+                crypt::seal(
+                    &self.profile.seal_key,
+                    &context(Tree::Forms, sha256.as_bytes()),
+                    form.text().as_bytes(),
+                ),
+            )])?;
+        }
+        if let Ok(mut kept) = self.kept_forms.lock() {
+            kept.insert(sha256.to_string());
+        }
+        Ok(())
+    }
+
+    /// Whether the form with this SHA-256 is kept, whole and unchanged.
+    pub(super) fn keeps_form(&self, sha256: &str) -> bool {
+        self.form_text(sha256)
+            .ok()
+            .flatten()
+            .is_some_and(|text| crypt::sha256_hex(&text) == sha256)
+    }
+
+    /// The ids of the records waiting in the outbox, oldest first (ids
+    /// are UUIDv7), read from the small `states` tree.
+    pub fn outbox_ids(&self) -> Result<Vec<String>, StoreError> {
+        let mut ids = Vec::new();
+        self.backend
+            .visit(Tree::States, &mut |k, v| {
+                if v.first() == Some(&State::Outbox.byte()) {
+                    ids.push(display_key(k));
+                }
+                true
+            })
+            .map_err(|e| self.backend_err(e))?;
+        Ok(ids)
+    }
+
+    /// A finalized record in the outbox or in "sent": its listing and its
+    /// ciphertext.
+    pub fn finalized(&self, id: &str, state: State) -> Result<(Listing, Vec<u8>), StoreError> {
+        let tree = match state {
+            State::Outbox => Tree::Outbox,
+            State::Sent => Tree::Sent,
+            State::Draft => return Err(StoreError::NotFound(id.to_string())),
+        };
+        let (listing, value) = self.stored(id, tree)?;
+        let ciphertext = envelope::unwrap(&value)
+            .map(|(_, _, _, payload)| payload.to_vec())
+            .ok_or_else(|| StoreError::Damaged {
+                id: id.to_string(),
+                reason: "its envelope is damaged".into(),
+            })?;
+        Ok((listing, ciphertext))
+    }
+
+    /// A record's listing and its stored value (an envelope) in `tree`.
+    pub(super) fn stored(&self, id: &str, tree: Tree) -> Result<(Listing, Vec<u8>), StoreError> {
+        let key = parse_id(id)?;
+        let key = key.as_bytes();
+        let value = self
+            .backend
+            .get(tree, key)
+            .map_err(|e| self.backend_err(e))?
+            .ok_or_else(|| StoreError::NotFound(id.to_string()))?;
+        let sealed = self
+            .backend
+            .get(Tree::Listing, key)
+            .map_err(|e| self.backend_err(e))?
+            .ok_or_else(|| StoreError::Damaged {
+                id: id.to_string(),
+                reason: "it has no listing".into(),
+            })?;
+        Ok((self.unsealed(Tree::Listing, key, &sealed)?, value))
+    }
+
+    /// The text of the form with this SHA-256, as kept when a draft of it
+    /// was first saved or a record of it finalized.
+    pub fn form_text(&self, sha256: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let key = sha256.as_bytes();
+        match self
+            .backend
+            .get(Tree::Forms, key)
+            .map_err(|e| self.backend_err(e))?
+        {
+            None => Ok(None),
+            Some(sealed) => {
+                crypt::open(&self.profile.seal_key, &context(Tree::Forms, key), &sealed)
+                    .map(|p| Some(p.to_vec()))
+                    .map_err(|e| StoreError::Damaged {
+                        id: format!("form {sha256}"),
+                        reason: e.to_string(),
+                    })
+            }
+        }
+    }
+}
