@@ -1,4 +1,5 @@
-//! Parser tests, printer tests and property tests.
+//! Parser tests, printer tests and property tests. Over 700 lines on
+//! purpose: every grammar rule has its cases here, in the grammar's order.
 
 use proptest::prelude::*;
 
