@@ -6,47 +6,13 @@
 use std::sync::Mutex;
 use std::sync::mpsc::{Receiver, Sender};
 
-use super::error::{AggregateError, RecordProblem};
+use super::error::RecordProblem;
 use super::forms::FormTables;
-use super::read::{Item, Job, changed};
+use super::read::changed;
+use super::runs::{Item, Job, Prepared, Row, RunDone, Taken};
 use super::tables::{self, Layout, Line, RecordRef};
 use super::{Good, WorkCount, summary};
 use crate::crypt;
-
-/// A record decrypted, read and turned into rows by a worker.
-pub(super) struct Prepared {
-    pub(super) sha: [u8; 8],
-    pub(super) form: usize,
-    pub(super) rows: Vec<Row>,
-    pub(super) facts: summary::Facts,
-    /// What the record's body says that the signed manifest does not
-    /// (another enumerator or device): kept, credited to the signer.
-    pub(super) disagrees: Option<String>,
-}
-
-/// One row of a record: a CSV line of one of its form's tables.
-pub(super) struct Row {
-    pub(super) table: usize,
-    pub(super) line: Vec<u8>,
-}
-
-/// One record of a run, as a worker leaves it for the merge.
-pub(super) struct Taken {
-    /// Its place in the bundle's manifest.
-    pub(super) entry: u32,
-    pub(super) record_id: String,
-    /// Its rows and facts, or why it is left out.
-    pub(super) result: Result<Prepared, RecordProblem>,
-}
-
-/// A run's outcome: every record of the run, or what stops the
-/// aggregation.
-pub(super) struct RunDone {
-    /// The run's place in the merge order.
-    pub(super) seq: usize,
-    pub(super) bundle: u32,
-    pub(super) outcome: Result<Vec<Taken>, AggregateError>,
-}
 
 pub(super) fn sha(bytes: &[u8]) -> [u8; 32] {
     use sha2::Digest;

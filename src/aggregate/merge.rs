@@ -10,10 +10,10 @@ use std::sync::mpsc::Receiver;
 
 use serde_json::Value;
 
-use super::decrypt::{Prepared, RunDone, Taken};
 use super::error::{AggregateError, RecordProblem};
 use super::output::{TableFile, under};
 use super::read::{changed, reopen, reread};
+use super::runs::{Prepared, RunDone, Taken};
 use super::summary::Summary;
 use super::{Good, Options, WorkCount, progress};
 use crate::crypt;

@@ -15,6 +15,7 @@
 //! the steps share (`Options`, `Good`, the progress bar, the work
 //! counts). The steps: `read` (the verify pass, then bundles cut into
 //! runs), `forms` (the forms the bundles carry), `decrypt` (the workers),
+//! `runs` (what passes between the reading thread, workers and merge),
 //! `merge` (records in order, duplicates, conflicts), `output` (safe
 //! paths, the CSV files), `tables` (columns and rows), `summary`, `xlsx`
 //! (the workbooks); `error` says what stops a run and what leaves a
@@ -26,6 +27,7 @@ mod forms;
 mod merge;
 mod output;
 mod read;
+mod runs;
 pub mod summary;
 pub mod tables;
 pub mod xlsx;
@@ -39,12 +41,13 @@ use std::sync::{Arc, Mutex};
 use crate::bundle::signers::AllowedSigners;
 use crate::bundle::verify;
 use crate::crypt;
-use decrypt::{RunDone, work};
+use decrypt::work;
 pub use error::{AggregateError, FormProblem, RecordProblem};
 use forms::{Candidate, FormTables, load_forms};
 use merge::{Aside, Merge, Seen, write_conflicts};
 use output::{TableFile, open_tables};
-use read::{Job, QUEUED, VerifiedBundle, produce, verify_all};
+use read::{QUEUED, VerifiedBundle, produce, verify_all};
+use runs::{Job, RunDone};
 use summary::Summary;
 
 /// The counters behind [`summary::Work`], shared by every thread.
@@ -222,7 +225,10 @@ fn open_all_tables(
             ft.layout.add_version(form, opts.labels.as_deref());
         }
     }
-    forms.iter().map(|ft| open_tables(ft, opts)).collect()
+    forms
+        .iter()
+        .map(|ft| open_tables(&ft.form_id, &ft.layout, opts))
+        .collect()
 }
 
 /// What the decrypt pass shares with its threads.

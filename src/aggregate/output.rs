@@ -8,8 +8,7 @@ use std::path::{Path, PathBuf};
 
 use super::Options;
 use super::error::AggregateError;
-use super::forms::FormTables;
-use super::tables::{self, Line};
+use super::tables::{self, Layout, Line};
 use crate::bundle::verify;
 
 /// A table's file being written, and its rows so far.
@@ -69,12 +68,13 @@ pub(super) fn csv_line<S: AsRef<str>>(cells: impl IntoIterator<Item = S>) -> Vec
 /// Opens a form's table files (a byte-order mark so Excel reads UTF-8,
 /// the header, the HXL row when asked).
 pub(super) fn open_tables(
-    ft: &FormTables,
+    form_id: &str,
+    layout: &Layout,
     opts: &Options,
 ) -> Result<Vec<TableFile>, AggregateError> {
     let mut writers = Vec::new();
-    for table in &ft.layout.tables {
-        let path = under(&opts.out, &[&table.file_name(&ft.form_id)])?;
+    for table in &layout.tables {
+        let path = under(&opts.out, &[&table.file_name(form_id)])?;
         let mut file =
             BufWriter::new(File::create(&path).map_err(|e| AggregateError::write(&path, e))?);
         let keys: &[&str] = if table.repeat.is_none() {

@@ -5,12 +5,11 @@
 //! the bundle size cap's use and the run sizes; no decryption.
 
 use std::collections::HashMap;
-use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Sender, SyncSender};
 
-use super::decrypt::RunDone;
 use super::error::AggregateError;
+use super::runs::{Item, Job, RunDone};
 use super::{Good, WorkCount, progress};
 use crate::bundle::signers::AllowedSigners;
 use crate::bundle::{self, archive, verify};
@@ -22,30 +21,6 @@ pub(super) const RUN: usize = 64;
 /// Runs waiting for a worker: bounds memory (each holds its bundle's
 /// bytes) while keeping every core busy.
 pub(super) const QUEUED: usize = 16;
-
-/// A run of one bundle's records, for a worker.
-pub(super) struct Job {
-    /// Its place in the merge order.
-    pub(super) seq: usize,
-    pub(super) bundle: u32,
-    /// Its records' files, one after the other (copied out of the bundle
-    /// so that the bundle's bytes go as soon as it is cut into runs).
-    pub(super) bytes: Vec<u8>,
-    pub(super) items: Vec<Item>,
-}
-
-pub(super) struct Item {
-    /// Its position in the bundle's manifest.
-    pub(super) entry: u32,
-    pub(super) record_id: String,
-    /// Its form and version as the signed manifest gives them.
-    pub(super) form_id: String,
-    pub(super) form_version: String,
-    /// Where the record's file lies in the run's bytes.
-    pub(super) at: Range<usize>,
-    /// Its SHA-256 as the signed manifest gives it.
-    pub(super) sha256: Vec<u8>,
-}
 
 /// A form carried in a bundle, as its manifest names it.
 pub(super) struct CarriedForm {

@@ -1,0 +1,68 @@
+//! What passes between the stages of the pipeline: a run of a bundle's
+//! records from the reading thread to the workers (`Job`, `Item`), and its
+//! outcome from the workers to the merge (`RunDone`, `Taken`, `Prepared`,
+//! `Row`). Data only: the stages own the work.
+
+use std::ops::Range;
+
+use super::error::{AggregateError, RecordProblem};
+use super::summary;
+
+/// A run of one bundle's records, for a worker.
+pub(super) struct Job {
+    /// Its place in the merge order.
+    pub(super) seq: usize,
+    pub(super) bundle: u32,
+    /// Its records' files, one after the other (copied out of the bundle
+    /// so that the bundle's bytes go as soon as it is cut into runs).
+    pub(super) bytes: Vec<u8>,
+    pub(super) items: Vec<Item>,
+}
+
+pub(super) struct Item {
+    /// Its position in the bundle's manifest.
+    pub(super) entry: u32,
+    pub(super) record_id: String,
+    /// Its form and version as the signed manifest gives them.
+    pub(super) form_id: String,
+    pub(super) form_version: String,
+    /// Where the record's file lies in the run's bytes.
+    pub(super) at: Range<usize>,
+    /// Its SHA-256 as the signed manifest gives it.
+    pub(super) sha256: Vec<u8>,
+}
+
+/// A record decrypted, read and turned into rows by a worker.
+pub(super) struct Prepared {
+    pub(super) sha: [u8; 8],
+    pub(super) form: usize,
+    pub(super) rows: Vec<Row>,
+    pub(super) facts: summary::Facts,
+    /// What the record's body says that the signed manifest does not
+    /// (another enumerator or device): kept, credited to the signer.
+    pub(super) disagrees: Option<String>,
+}
+
+/// One row of a record: a CSV line of one of its form's tables.
+pub(super) struct Row {
+    pub(super) table: usize,
+    pub(super) line: Vec<u8>,
+}
+
+/// One record of a run, as a worker leaves it for the merge.
+pub(super) struct Taken {
+    /// Its place in the bundle's manifest.
+    pub(super) entry: u32,
+    pub(super) record_id: String,
+    /// Its rows and facts, or why it is left out.
+    pub(super) result: Result<Prepared, RecordProblem>,
+}
+
+/// A run's outcome: every record of the run, or what stops the
+/// aggregation.
+pub(super) struct RunDone {
+    /// The run's place in the merge order.
+    pub(super) seq: usize,
+    pub(super) bundle: u32,
+    pub(super) outcome: Result<Vec<Taken>, AggregateError>,
+}
