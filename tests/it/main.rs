@@ -10,6 +10,7 @@ mod crash;
 mod entry;
 mod export;
 mod fuzz;
+mod golden;
 mod hostile;
 mod hostile_forms;
 mod language;
