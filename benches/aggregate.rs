@@ -10,7 +10,15 @@
 //! content (every one a conflict, both versions written aside).
 //! FIELDKIT_BENCH_CONFLICTS=N,DIR only writes such a pair for N conflicts
 //! into DIR (with `dm.key` and `allowed_signers`), to time the release
-//! binary on it. Asserts nothing.
+//! binary on it.
+//!
+//! First, side by side in one run (FIELDKIT_BENCH_TABLE_ONLY=1 stops
+//! after it): `verify` time per record on one bundle of 1,000 to 32,766
+//! records (the most a bundle holds) and over 200,000 records in 20
+//! bundles, with the ratio of the largest to the smallest per record; then
+//! aggregate's records/s on one 20,000-record bundle and on 20 bundles of
+//! 1,000, each against (cores x the bare one-core age loop) over the same
+//! record files. Asserts nothing.
 
 mod common;
 use common::proc_kb;
@@ -327,6 +335,10 @@ fn main() {
         .unwrap_or_else(std::env::temp_dir);
     let tmp = tempfile::tempdir_in(&scratch).expect("temp dir");
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    table(tmp.path(), cores);
+    if std::env::var_os("FIELDKIT_BENCH_TABLE_ONLY").is_some() {
+        return;
+    }
 
     let small = tmp.path().join("small");
     let start = Instant::now();
@@ -368,4 +380,112 @@ fn main() {
         );
         run_child(&big, &tmp.path().join("out-big"), &dm, &signers);
     }
+}
+
+/// Verifies every bundle in `dir` (best of three): microseconds a record.
+fn verify_per_record(dir: &Path, signers: &str) -> f64 {
+    let signers = AllowedSigners::parse(signers).expect("signers");
+    let files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+        .expect("dir")
+        .map(|e| {
+            let path = e.expect("entry").path();
+            (
+                path.display().to_string(),
+                std::fs::read(&path).expect("read"),
+            )
+        })
+        .collect();
+    let mut best = f64::MAX;
+    let mut records = 0;
+    for _ in 0..3 {
+        let start = Instant::now();
+        records = 0;
+        for (name, bytes) in &files {
+            let report = fieldkit::bundle::verify::verify(name, bytes, &signers);
+            assert!(report.ok, "{:?}", report.problems.first());
+            records += report.records;
+        }
+        best = best.min(start.elapsed().as_secs_f64());
+    }
+    best * 1e6 / records as f64
+}
+
+/// Aggregates `dir` in this process: records/s.
+fn aggregate_rate(dir: &Path, out: &Path, dm: &str, signers: &str, cores: usize) -> f64 {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("dir")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    files.sort();
+    let opts = Options {
+        identities: fieldkit::crypt::parse_identities(dm).expect("identity"),
+        signers: AllowedSigners::parse(signers).expect("signers"),
+        out: out.to_path_buf(),
+        forms_dir: None,
+        labels: None,
+        hxl: false,
+        xlsx: false,
+        progress: false,
+        threads: cores,
+    };
+    let start = Instant::now();
+    let summary = aggregate::run(&files, &opts).expect("aggregate");
+    assert_eq!(summary.problems(), 0, "aggregate had problems");
+    summary.records as f64 / start.elapsed().as_secs_f64()
+}
+
+/// The side-by-side table of issue 17: verify per record by size, and
+/// aggregate against the decryption limit on both shapes of input.
+fn table(tmp: &Path, cores: usize) {
+    println!("== verify, time per record (best of 3)");
+    let mut per_record = Vec::new();
+    let mut twenty_k = None;
+    for per in [1_000, 10_000, 20_000, 32_766] {
+        let dir = tmp.join(format!("verify-{per}"));
+        let (dm, signers) = generate(&dir, 1, per);
+        let us = verify_per_record(&dir, &signers);
+        println!("one bundle of {per:>6} records: {us:6.1} us/record");
+        per_record.push(us);
+        if per == 20_000 {
+            twenty_k = Some((dir, dm, signers));
+        } else {
+            std::fs::remove_dir_all(&dir).expect("clean");
+        }
+    }
+    let dir = tmp.join("verify-200k");
+    let (_, signers) = generate(&dir, 20, 10_000);
+    let us = verify_per_record(&dir, &signers);
+    println!("20 bundles of 10,000 (200,000 records): {us:6.1} us/record");
+    per_record.push(us);
+    std::fs::remove_dir_all(&dir).expect("clean");
+    let (lo, hi) = per_record
+        .iter()
+        .fold((f64::MAX, 0f64), |(lo, hi), &x| (lo.min(x), hi.max(x)));
+    println!(
+        "largest / smallest per record: {:.2} (target <= 1.5)",
+        hi / lo
+    );
+    println!(
+        "(a bundle holds at most 32,766 records: a zip without zip64 counts 65,534 entries, \
+         two a record; export splits at 10,000)"
+    );
+
+    println!("== aggregate (CSV) against {cores} x the bare one-core age loop, same files");
+    let (big, dm, signers) = twenty_k.expect("the 20k bundle");
+    let small = tmp.join("table-20x1k");
+    let (small_dm, small_signers) = generate(&small, 20, 1_000);
+    for (name, dir, dm, signers) in [
+        ("one bundle of 20,000", &big, &dm, &signers),
+        ("20 bundles of 1,000", &small, &small_dm, &small_signers),
+    ] {
+        let limit = cores as f64 * bare(dir, dm);
+        let rate = aggregate_rate(dir, &tmp.join("table-out"), dm, signers, cores);
+        std::fs::remove_dir_all(tmp.join("table-out")).expect("clean");
+        println!(
+            "{name}: {rate:.0} records/s, limit {limit:.0}: ratio {:.2} (target >= 0.8)",
+            rate / limit
+        );
+    }
+    std::fs::remove_dir_all(&big).expect("clean");
+    std::fs::remove_dir_all(&small).expect("clean");
 }

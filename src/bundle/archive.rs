@@ -10,8 +10,10 @@
 use std::collections::HashSet;
 use std::io::Write;
 
-/// At most this many entries in a bundle.
-pub const MAX_ENTRIES: usize = 200_000;
+/// At most this many entries in a bundle: what a zip without zip64 can
+/// count (a count of 0xFFFF marks zip64, which is refused), so whatever a
+/// bundle lists is bounded by it before anything is read.
+pub const MAX_ENTRIES: usize = 0xFFFE;
 /// At most this many bytes in one entry.
 pub const MAX_ENTRY_BYTES: usize = 64 * 1024 * 1024;
 /// At most this many bytes in a bundle file.
@@ -30,8 +32,6 @@ pub enum ArchiveError {
     MultiPart,
     #[error("a zip64 archive: fieldkit bundles never need zip64")]
     Zip64,
-    #[error("too many entries ({0})")]
-    TooManyEntries(u16),
     #[error("the central directory is not where the archive says")]
     DirectoryMisplaced,
     #[error("the central directory is damaged")]
@@ -178,9 +178,6 @@ fn read_inner(bytes: &[u8], canonical: bool) -> Result<Vec<Entry<'_>>, ArchiveEr
     }
     if total == 0xFFFF || cd_size == 0xFFFF_FFFF || cd_offset == 0xFFFF_FFFF {
         return Err(ArchiveError::Zip64);
-    }
-    if usize::from(total) > MAX_ENTRIES {
-        return Err(ArchiveError::TooManyEntries(total));
     }
     if cd_offset.checked_add(cd_size) != Some(eocd) {
         return Err(ArchiveError::DirectoryMisplaced);

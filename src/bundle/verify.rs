@@ -14,8 +14,8 @@ use ssh_key::PublicKey;
 use super::archive::{self, Entry};
 use super::signers::{self, AllowedSigners, Refusal};
 use super::{
-    FORMAT, FormRef, MANIFEST, Manifest, NAMESPACE, NO_PREVIOUS, SIGNATURE, form_path, record_path,
-    sha256_hex,
+    FORMAT, FormRef, MANIFEST, Manifest, ManifestEntry, NAMESPACE, NO_PREVIOUS, SIGNATURE,
+    form_path, record_path, sha256_hex,
 };
 
 /// An age header longer than this is refused before age reads it (age's
@@ -378,8 +378,10 @@ fn check_entries(index: &Index, signers: &AllowedSigners, report: &mut Report) {
         }
     }
 
-    // Every listed entry present, once, with its hash and size.
+    // Every listed entry present, once, with its hash and size. Names
+    // first, in order; then the files' bytes, on every core.
     let mut listed = HashSet::new();
+    let mut files: Vec<(&ManifestEntry, &Entry)> = Vec::with_capacity(manifest.entries.len());
     for e in &manifest.entries {
         if !listed.insert(e.path.clone()) {
             report.problems.push(format!("duplicated entry {}", e.path));
@@ -393,24 +395,10 @@ fn check_entries(index: &Index, signers: &AllowedSigners, report: &mut Report) {
         }
         match find(&e.path) {
             None => report.problems.push(format!("missing entry {}", e.path)),
-            Some(file) => {
-                if file.data.len() as u64 != e.size {
-                    report.problems.push(format!(
-                        "{}: the manifest says {} bytes, the file has {}",
-                        e.path,
-                        e.size,
-                        file.data.len()
-                    ));
-                } else if sha256_hex(file.data) != e.sha256 {
-                    report
-                        .problems
-                        .push(format!("entry hash mismatch: {} was changed", e.path));
-                } else if let Err(why) = check_age_header(file.data) {
-                    report.problems.push(format!("{}: {why}", e.path));
-                }
-            }
+            Some(file) => files.push((e, file)),
         }
     }
+    report.problems.extend(check_record_files(&files));
     for f in &manifest.forms {
         let path = form_path(&f.form_id, &f.version);
         if !listed.insert(path.clone()) {
@@ -433,6 +421,56 @@ fn check_entries(index: &Index, signers: &AllowedSigners, report: &mut Report) {
         }
     }
     report.manifest = Some(manifest);
+}
+
+/// Records from which checking a bundle's files is shared out between
+/// threads: below it, starting threads costs more than it saves.
+pub(crate) const PARALLEL_FROM: usize = 2_048;
+
+/// Each record file against its manifest entry (size, SHA-256, an age
+/// header within the caps): the problems in manifest order. The files of
+/// a large bundle are checked on every core, so that one big bundle is
+/// not verified on one core while the others wait.
+fn check_record_files(files: &[(&ManifestEntry, &Entry)]) -> Vec<String> {
+    let check = |part: &[(&ManifestEntry, &Entry)]| -> Vec<String> {
+        let mut problems = Vec::new();
+        for (e, file) in part {
+            if file.data.len() as u64 != e.size {
+                problems.push(format!(
+                    "{}: the manifest says {} bytes, the file has {}",
+                    e.path,
+                    e.size,
+                    file.data.len()
+                ));
+            } else if sha256_hex(file.data) != e.sha256 {
+                problems.push(format!("entry hash mismatch: {} was changed", e.path));
+            } else if let Err(why) = check_age_header(file.data) {
+                problems.push(format!("{}: {why}", e.path));
+            }
+        }
+        problems
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if files.len() < PARALLEL_FROM || threads < 2 {
+        return check(files);
+    }
+    let chunk = files.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let parts: Vec<_> = files
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || check(part)))
+            .collect();
+        parts
+            .into_iter()
+            .flat_map(|part| {
+                // A check never panics; if one did, its part is not
+                // passed as checked.
+                part.join().unwrap_or_else(|_| {
+                    vec!["the check of a part of the records stopped; verify again".into()]
+                })
+            })
+            .collect()
+    })
 }
 
 /// Across the bundles given: per device, in sequence order, every gap,

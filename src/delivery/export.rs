@@ -43,9 +43,6 @@ pub const MAX_BYTES_ENV: &str = "FIELDKIT_BUNDLE_MAX_BYTES";
 /// Bytes counted for each entry beyond its content: its two zip headers
 /// and its line in the manifest (about 500 bytes), generously.
 const ENTRY_OVERHEAD: u64 = 1024;
-/// Entries in a zip without zip64 (which the reader refuses).
-const ZIP_ENTRIES: usize = 65_535;
-
 /// Which bundles `--again` writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Again {
@@ -97,7 +94,7 @@ impl Limits {
     /// a bundle of one record over the byte limit, its form, and the
     /// limit itself stay under the reader's total.
     fn within_caps(self) -> Limits {
-        let entries = archive::MAX_ENTRIES.min(ZIP_ENTRIES);
+        let entries = archive::MAX_ENTRIES;
         Limits {
             records: self.records.clamp(1, (entries - 2) / 2),
             bytes: self.bytes.min(archive::MAX_BUNDLE_BYTES / 4),
@@ -637,7 +634,7 @@ mod tests {
             bytes: u64::MAX,
         }
         .within_caps();
-        assert!(wild.records * 2 + 2 <= archive::MAX_ENTRIES.min(ZIP_ENTRIES));
+        assert!(wild.records * 2 + 2 <= archive::MAX_ENTRIES);
         let worst =
             wild.bytes + wild.records as u64 * ENTRY_OVERHEAD + 2 * archive::MAX_ENTRY_BYTES as u64;
         assert!(worst < archive::MAX_BUNDLE_BYTES);
