@@ -7,9 +7,11 @@
 //! bundles are then read by one thread a bundle at a time and cut into
 //! runs of records; worker threads on every core decrypt a run and make
 //! its rows, while this thread merges the runs in order and writes the
-//! rows. Only a few runs are in flight, so memory stays bounded however
-//! many bundles. Rows come in the order of (device, sequence, entry), so
-//! the tables depend only on which bundles were given, not on their order.
+//! rows (and, with `--xlsx`, feeds them to each form's workbook, written
+//! on a thread of its own meanwhile). Only a few runs are in flight, so
+//! memory stays bounded however many bundles. Rows come in the order of
+//! (device, sequence, entry), so the tables depend only on which bundles
+//! were given, not on their order.
 //!
 //! This file owns the pipeline (the steps of [`run`], in order) and what
 //! the steps share (`Options`, `Good`, the progress bar, the work
@@ -45,10 +47,11 @@ use decrypt::work;
 pub use error::{AggregateError, FormProblem, RecordProblem};
 use forms::{Candidate, FormTables, load_forms};
 use merge::{Aside, Merge, Seen, write_conflicts};
-use output::{TableFile, open_tables};
+use output::{TableFile, open_tables, under};
 use read::{QUEUED, VerifiedBundle, produce, verify_all};
 use runs::{Job, RunDone};
 use summary::Summary;
+use xlsx::Book;
 
 /// The counters behind [`summary::Work`], shared by every thread.
 #[derive(Debug, Default)]
@@ -148,8 +151,9 @@ pub fn run(files: &[PathBuf], opts: &Options) -> Result<Summary, AggregateError>
     summary.sequence_problems = verify::sequences(&reports);
     drop(reports);
 
-    // 2. Every form's columns, from all its versions; the tables opened.
-    let mut files = open_all_tables(&mut forms, opts)?;
+    // 2. Every form's columns, from all its versions; the tables opened,
+    // and the workbooks started beside them (`--xlsx`).
+    let (mut files, books) = open_all_tables(&mut forms, opts, &mut summary)?;
 
     // 3. Decrypt on every core, merge and write rows here, in order.
     let timing = std::env::var_os("FIELDKIT_TIMING").is_some();
@@ -167,7 +171,7 @@ pub fn run(files: &[PathBuf], opts: &Options) -> Result<Summary, AggregateError>
     }
 
     // 4. Close the tables; the workbooks; the summary.
-    close(&forms, &mut files, opts, &mut summary)?;
+    close(&forms, &mut files, books, &mut summary)?;
     summary.work = count.done();
     summary.write(&opts.out)?;
     Ok(summary)
@@ -213,22 +217,48 @@ fn candidates(verified: Vec<VerifiedBundle>, summary: &mut Summary) -> Vec<Candi
     candidates
 }
 
-/// Every form's columns, from all its versions (forms sorted by id), and
-/// its table files opened.
+/// Each form's table files, and its workbook (`--xlsx`).
+type Opened = (Vec<Vec<TableFile>>, Vec<Option<Book>>);
+
+/// Every form's columns, from all its versions (forms sorted by id), its
+/// table files opened and, with `--xlsx`, its workbook started (a
+/// workbook that cannot be is a problem said: the CSV tables have it all).
 fn open_all_tables(
     forms: &mut [FormTables],
     opts: &Options,
-) -> Result<Vec<Vec<TableFile>>, AggregateError> {
+    summary: &mut Summary,
+) -> Result<Opened, AggregateError> {
     forms.sort_by(|a, b| a.form_id.cmp(&b.form_id));
     for ft in forms.iter_mut() {
         for form in ft.versions.values() {
             ft.layout.add_version(form, opts.labels.as_deref());
         }
     }
-    forms
-        .iter()
-        .map(|ft| open_tables(&ft.form_id, &ft.layout, opts))
-        .collect()
+    let mut files = Vec::with_capacity(forms.len());
+    let mut books = Vec::with_capacity(forms.len());
+    for ft in forms.iter() {
+        let book = if opts.xlsx {
+            match under(&opts.out, &[&format!("{}.xlsx", ft.form_id)]) {
+                Ok(path) => Some(Book::start(
+                    path,
+                    &ft.form_id,
+                    &ft.layout,
+                    ft.versions.values().last().cloned(),
+                    opts.labels.clone(),
+                    opts.hxl,
+                )),
+                Err(why) => {
+                    summary.workbook_problems.push(why.to_string());
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        files.push(open_tables(&ft.form_id, &ft.layout, opts, book.as_ref())?);
+        books.push(book);
+    }
+    Ok((files, books))
 }
 
 /// What the decrypt pass shares with its threads.
@@ -292,22 +322,22 @@ impl Pass<'_> {
     }
 }
 
-/// Flushes every table, writes the workbooks when asked, and lists the
-/// tables in the summary.
+/// Flushes every table, finishes the workbooks, and lists the tables in
+/// the summary.
 fn close(
     forms: &[FormTables],
     files: &mut [Vec<TableFile>],
-    opts: &Options,
+    books: Vec<Option<Book>>,
     summary: &mut Summary,
 ) -> Result<(), AggregateError> {
-    for (ft, table_files) in forms.iter().zip(files) {
-        let mut written = Vec::new();
-        for table in table_files {
+    for ((_, table_files), book) in forms.iter().zip(files).zip(books) {
+        for table in table_files.iter_mut() {
             table
                 .writer
                 .flush()
                 .map_err(|e| AggregateError::write(&table.path, e))?;
-            written.push((
+            table.sheet = None;
+            summary.tables.push((
                 table
                     .path
                     .file_name()
@@ -316,22 +346,11 @@ fn close(
                 table.rows,
             ));
         }
-        if opts.xlsx {
-            // One workbook that cannot be written costs neither the
-            // summary nor the other tables: it is a problem, said.
-            let latest = ft.versions.values().last().map(|f| f.as_ref());
-            let problems = xlsx::write(
-                &opts.out,
-                &ft.form_id,
-                &ft.layout,
-                &written,
-                latest,
-                opts.labels.as_deref(),
-                opts.hxl,
-            );
-            summary.workbook_problems.extend(problems);
+        // One workbook that cannot be written costs neither the summary
+        // nor the other tables: it is a problem, said.
+        if let Some(book) = book {
+            summary.workbook_problems.extend(book.finish());
         }
-        summary.tables.extend(written);
     }
     Ok(())
 }

@@ -5,10 +5,12 @@
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::SyncSender;
 
 use super::Options;
 use super::error::AggregateError;
 use super::tables::{self, Layout, Line};
+use super::xlsx::{Book, Feed};
 use crate::bundle::verify;
 
 /// A table's file being written, and its rows so far.
@@ -16,15 +18,23 @@ pub(super) struct TableFile {
     pub(super) path: PathBuf,
     pub(super) writer: BufWriter<File>,
     pub(super) rows: usize,
+    /// The workbook its rows also go to (`--xlsx`), and its sheet there.
+    pub(super) sheet: Option<(SyncSender<Feed>, usize)>,
 }
 
 impl TableFile {
-    /// Writes one row (a CSV line).
+    /// Writes one row (a CSV line), and feeds it to the workbook.
     pub(super) fn row(&mut self, line: &[u8]) -> Result<(), AggregateError> {
         self.writer
             .write_all(line)
             .map_err(|e| AggregateError::write(&self.path, e))?;
         self.rows += 1;
+        if let Some((feed, table)) = &self.sheet
+            && feed.send(Feed::Row(*table, line.to_vec())).is_err()
+        {
+            // The workbook's thread has stopped: its finish says so.
+            self.sheet = None;
+        }
         Ok(())
     }
 }
@@ -66,40 +76,22 @@ pub(super) fn csv_line<S: AsRef<str>>(cells: impl IntoIterator<Item = S>) -> Vec
 }
 
 /// Opens a form's table files (a byte-order mark so Excel reads UTF-8,
-/// the header, the HXL row when asked).
+/// the header, the HXL row when asked); their rows also go to `book`'s
+/// sheets when given.
 pub(super) fn open_tables(
     form_id: &str,
     layout: &Layout,
     opts: &Options,
+    book: Option<&Book>,
 ) -> Result<Vec<TableFile>, AggregateError> {
     let mut writers = Vec::new();
-    for table in &layout.tables {
+    for (t, table) in layout.tables.iter().enumerate() {
         let path = under(&opts.out, &[&table.file_name(form_id)])?;
         let mut file =
             BufWriter::new(File::create(&path).map_err(|e| AggregateError::write(&path, e))?);
-        let keys: &[&str] = if table.repeat.is_none() {
-            &tables::META
-        } else {
-            &tables::REPEAT_KEYS
-        };
         let mut head = "\u{FEFF}".as_bytes().to_vec();
-        head.extend(csv_line(
-            keys.iter()
-                .map(|s| s.to_string())
-                .chain(table.columns.iter().map(|c| c.header.clone())),
-        ));
-        if opts.hxl {
-            head.extend(csv_line(
-                keys.iter()
-                    .map(|k| {
-                        if *k == "record_id" {
-                            "#meta+id".to_string()
-                        } else {
-                            String::new()
-                        }
-                    })
-                    .chain(table.columns.iter().map(|c| c.hxl.clone())),
-            ));
+        for row in tables::head_rows(table, opts.hxl) {
+            head.extend(csv_line(row));
         }
         file.write_all(&head)
             .map_err(|e| AggregateError::write(&path, e))?;
@@ -107,6 +99,7 @@ pub(super) fn open_tables(
             path,
             writer: file,
             rows: 0,
+            sheet: book.map(|b| (b.feed(), t)),
         });
     }
     Ok(writers)

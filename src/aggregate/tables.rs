@@ -220,6 +220,37 @@ fn renamed(header: &str, base: &str) -> bool {
 }
 
 /// The tables of a form: built from its versions, in order.
+/// A table's header rows as cells: the key columns and the columns'
+/// headers, then the HXL tags when asked.
+pub fn head_rows(table: &Table, hxl: bool) -> Vec<Vec<String>> {
+    let keys: &[&str] = if table.repeat.is_none() {
+        &META
+    } else {
+        &REPEAT_KEYS
+    };
+    let mut rows = vec![
+        keys.iter()
+            .map(|s| s.to_string())
+            .chain(table.columns.iter().map(|c| c.header.clone()))
+            .collect(),
+    ];
+    if hxl {
+        rows.push(
+            keys.iter()
+                .map(|k| {
+                    if *k == "record_id" {
+                        "#meta+id".to_string()
+                    } else {
+                        String::new()
+                    }
+                })
+                .chain(table.columns.iter().map(|c| c.hxl.clone()))
+                .collect(),
+        );
+    }
+    rows
+}
+
 #[derive(Debug, Default)]
 pub struct Layout {
     pub tables: Vec<Table>,
