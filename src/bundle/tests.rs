@@ -728,3 +728,33 @@ fn a_large_bundle_checked_on_every_core_misses_no_changed_file() {
         .collect();
     assert_eq!(files_said, expected);
 }
+
+/// A manifest far longer than its archive could need (a hostile one that
+/// lists 100,000 records in a bundle of a few files) is refused before it
+/// is parsed.
+#[test]
+fn a_manifest_longer_than_its_archive_needs_is_refused_unparsed() {
+    let f = fixture();
+    let files_in_archive = entries(&f.built.zip).len();
+    let r = check(
+        &f,
+        &with_manifest(&f, &f.key, |m| {
+            let e = m.entries[0].clone();
+            m.entries = (0..100_000)
+                .map(|i| ManifestEntry {
+                    record_id: format!("01a00000-0000-7000-8000-{i:012}"),
+                    path: format!("records/01a00000-0000-7000-8000-{i:012}.age"),
+                    ..e.clone()
+                })
+                .collect();
+        }),
+    );
+    assert!(!r.ok);
+    assert_eq!(r.problems.len(), 1, "{}", problems(&r));
+    assert!(
+        problems(&r).contains(&format!("for an archive of {files_in_archive} files")),
+        "{}",
+        problems(&r)
+    );
+    assert_eq!(r.records, 0, "the manifest was not read");
+}

@@ -327,6 +327,18 @@ fn check_entries(index: &Index, signers: &AllowedSigners, report: &mut Report) {
         report.problems.push("no manifest.json".into());
         return;
     };
+    // A manifest lists one entry a file besides itself and its signature:
+    // a longer one is refused before it is parsed, so what it costs is
+    // bounded by the archive, not by what the manifest claims.
+    let most = (index.entries.len().saturating_sub(2) + 1) * MANIFEST_BYTES_PER_ENTRY;
+    if manifest_entry.data.len() > most {
+        report.problems.push(format!(
+            "malformed manifest: {} bytes for an archive of {} files (at most {most})",
+            manifest_entry.data.len(),
+            index.entries.len()
+        ));
+        return;
+    }
     let manifest: Manifest = match serde_json::from_slice(manifest_entry.data) {
         Ok(m) => m,
         Err(e) => {
@@ -422,6 +434,11 @@ fn check_entries(index: &Index, signers: &AllowedSigners, report: &mut Report) {
     }
     report.manifest = Some(manifest);
 }
+
+/// The most bytes a manifest takes for one file it lists, with room to
+/// spare: fieldkit writes about 400 (the fixed fields, and ids, form ids and
+/// versions within their caps).
+const MANIFEST_BYTES_PER_ENTRY: usize = 2048;
 
 /// Records from which checking a bundle's files is shared out between
 /// threads: below it, starting threads costs more than it saves.
