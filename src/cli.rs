@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::commands::{
-    self, Globals, Outcome, ack, aggregate, export, fill, forms, init, keygen, receipt, rescue,
-    status, verify,
+    self, Globals, Outcome, ack, aggregate, export, fill, forms, init, keygen, pack, receipt,
+    rescue, status, verify,
 };
 
 #[derive(Debug, Parser)]
@@ -64,8 +64,11 @@ pub enum Command {
     Aggregate(aggregate::Args),
     /// Copy every record that can still be decrypted out of a damaged store.
     Rescue(rescue::Args),
-    /// Make a data manager's or a supervisor's key pair for the deployment.
+    /// Make a data manager's, a supervisor's or a deployment signer's key pair.
     Keygen(keygen::Args),
+    /// Round packs: what the laptops get for a round (forms, lists, keys), signed.
+    #[command(subcommand)]
+    Pack(pack::PackCommand),
 }
 
 impl Cli {
@@ -104,5 +107,6 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Receipt(args) => receipt::run(args, &globals),
         Command::Ack(args) => ack::run(args, &globals),
         Command::Aggregate(args) => aggregate::run(args, &globals),
+        Command::Pack(cmd) => pack::run(cmd, &globals),
     }
 }

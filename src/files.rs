@@ -1,6 +1,6 @@
 //! Reading the files people hand to fieldkit: allowed-signers lists
-//! (given or shipped in keys/), bundle files and folders of them, and
-//! passphrase files. Each says which file and what to do when it cannot
+//! (given or shipped in keys/), signing keys, bundle files and folders of
+//! them, and passphrase files. Each says which file and what to do when it cannot
 //! be used. Shared by the command line and the screen.
 
 use std::path::{Path, PathBuf};
@@ -28,6 +28,59 @@ pub fn signers(given: Option<&Path>, name: &str) -> Result<AllowedSigners> {
     // valid-after / valid-before are checked against fieldkit's clock
     // (FIELDKIT_NOW pins it), as ssh-keygen checks them against now.
     Ok(signers.at(crate::clock::now().epoch_ms.div_euclid(1000)))
+}
+
+/// An OpenSSH private key to sign with. Refused, said once and without
+/// the parser's chain (which repeats itself and speaks of PEM preambles):
+/// a file that is another kind of key (`what`: the key wanted, `needs`:
+/// why, `made_with`: the command that makes one), or one protected by a
+/// passphrase.
+pub fn signing_key(
+    path: &Path,
+    what: &str,
+    needs: &str,
+    made_with: &str,
+) -> Result<ssh_key::PrivateKey> {
+    let text = zeroize::Zeroizing::new(
+        std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the key {}; check the path", path.display()))?,
+    );
+    let Ok(key) = ssh_key::PrivateKey::from_openssh(text.as_str()) else {
+        bail!(
+            "{} is {}, not {what}. {needs} (a file starting with '-----BEGIN OPENSSH PRIVATE \
+             KEY-----'), made with '{made_with}'",
+            path.display(),
+            key_kind(&text)
+        );
+    };
+    if key.is_encrypted() {
+        bail!(
+            "{} is protected with a passphrase, which fieldkit cannot open yet; use a key made \
+             with '{made_with}'",
+            path.display()
+        );
+    }
+    Ok(key)
+}
+
+/// What a file given as a key looks like, for the message refusing it.
+fn key_kind(text: &str) -> &'static str {
+    let text = text.trim_start_matches('\u{FEFF}');
+    if text.contains("AGE-SECRET-KEY-")
+        || text.starts_with("age-encryption.org/")
+        || text.contains("-----BEGIN AGE ENCRYPTED FILE-----")
+    {
+        "an age identity (a data manager's key, for 'aggregate --identity')"
+    } else if text.contains("-----BEGIN OPENSSH PRIVATE KEY-----") {
+        "a damaged or unsupported OpenSSH private key"
+    } else if text
+        .lines()
+        .any(|l| l.starts_with("ssh-") || l.contains("namespaces="))
+    {
+        "a public key or a signers file"
+    } else {
+        "not a key"
+    }
 }
 
 /// The bundle files named: files as given, folders' *.zip sorted.
@@ -84,4 +137,17 @@ pub fn passphrase(file: &Path) -> Result<SecretString> {
         );
     }
     Ok(crypt::passphrase(line))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::key_kind;
+
+    #[test]
+    fn key_files_are_told_apart() {
+        assert!(key_kind("# created: x\nAGE-SECRET-KEY-1ABC\n").starts_with("an age identity"));
+        assert!(key_kind("age-encryption.org/v1\n-> scrypt").starts_with("an age identity"));
+        assert!(key_kind("ssh-ed25519 AAAA sup").starts_with("a public key"));
+        assert_eq!(key_kind("hello"), "not a key");
+    }
 }

@@ -16,6 +16,7 @@ pub mod delivery;
 pub mod files;
 pub mod form;
 pub mod harden;
+pub mod pack;
 pub mod paths;
 pub mod printable;
 pub mod record;

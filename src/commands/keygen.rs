@@ -1,7 +1,8 @@
-//! `fieldkit keygen --role data-manager|supervisor --out FILE`: key pairs
-//! for the deployment, in the standard formats other tools read. A data
-//! manager gets an age identity file (optionally passphrase-wrapped, as
-//! `age -p` does, so `age -d` can read it); a supervisor gets an Ed25519
+//! `fieldkit keygen --role data-manager|supervisor|deployment --out FILE`:
+//! key pairs for the deployment, in the standard formats other tools read.
+//! A data manager gets an age identity file (optionally passphrase-wrapped,
+//! as `age -p` does, so `age -d` can read it); a supervisor (signs
+//! receipts) and a deployment signer (signs round packs) get an Ed25519
 //! key in OpenSSH form. The secret half is written 0600; the public half
 //! is printed.
 
@@ -21,6 +22,8 @@ pub enum Role {
     DataManager,
     /// Signs receipts: an Ed25519 OpenSSH key; its public half goes in keys/supervisors.
     Supervisor,
+    /// Signs round packs: an Ed25519 OpenSSH key; its public half goes in keys/deployment_signers.
+    Deployment,
 }
 
 #[derive(Debug, clap::Args)]
@@ -33,7 +36,7 @@ pub struct Args {
     /// Wrap the data manager's identity with a passphrase (asked twice, or --passphrase-file).
     #[arg(long)]
     pub protect: bool,
-    /// The name the supervisors file gives this supervisor (its principal).
+    /// The name the supervisors or deployment signers file gives this key's holder (its principal).
     #[arg(long, value_name = "ID", default_value = "supervisor")]
     pub id: String,
     /// A comment stored with the key (e.g. who holds it).
@@ -79,7 +82,15 @@ pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {
             );
             print_line(&public)?;
         }
-        Role::Supervisor => {
+        Role::Supervisor | Role::Deployment => {
+            let (who, file, namespace) = match args.role {
+                Role::Supervisor => ("supervisor", "supervisors", "fieldkit-receipt"),
+                _ => (
+                    "deployment signer",
+                    "deployment_signers",
+                    crate::pack::NAMESPACE,
+                ),
+            };
             profile::check_enumerator_id(&args.id)?;
             let mut key = ssh_key::PrivateKey::random(&mut OsRng, ssh_key::Algorithm::Ed25519)?;
             key.set_comment(
@@ -91,11 +102,10 @@ pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {
             write_new(&args.out, pem.as_bytes(), true)?;
             let public = key.public_key().to_openssh()?;
             crate::say!(
-                "fieldkit: supervisor key written to {}. Add this line to the deployment's \
-                 keys/supervisors:",
+                "fieldkit: {who} key written to {}. Add this line to the deployment's keys/{file}:",
                 args.out.display()
             );
-            crate::say!("{} namespaces=\"fieldkit-receipt\" {public}", args.id);
+            crate::say!("{} namespaces=\"{namespace}\" {public}", args.id);
             print_line(&public)?;
         }
     }

@@ -9,6 +9,7 @@ pub mod fill;
 pub mod forms;
 pub mod init;
 pub mod keygen;
+pub mod pack;
 pub mod receipt;
 pub mod rescue;
 pub mod status;

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 
 use super::{Globals, Outcome, print_line};
 use crate::bundle::receipt::{self, Receipt};
@@ -30,27 +30,12 @@ pub struct Args {
 
 pub fn run(args: Args, _globals: &Globals) -> Result<Outcome> {
     let signers = files::signers(args.signers.as_deref(), "allowed_signers")?;
-    let key_text = std::fs::read_to_string(&args.key)
-        .with_context(|| format!("cannot read the supervisor key {}", args.key.display()))?;
-    let key = match ssh_key::PrivateKey::from_openssh(&key_text) {
-        Ok(key) => key,
-        // Said once, without the parser's chain (which repeats itself
-        // and speaks of PEM preambles): what the file is, and what to give.
-        Err(_) => bail!(
-            "{} is {}, not a supervisor's signing key. 'receipt' needs the supervisor's OpenSSH \
-             private key (a file starting with '-----BEGIN OPENSSH PRIVATE KEY-----'), made \
-             with 'fieldkit keygen --role supervisor --id YOUR-ID --out FILE'",
-            args.key.display(),
-            key_kind(&key_text)
-        ),
-    };
-    if key.is_encrypted() {
-        bail!(
-            "{} is protected with a passphrase, which fieldkit cannot open yet; use a key from \
-             'fieldkit keygen --role supervisor'",
-            args.key.display()
-        );
-    }
+    let key = files::signing_key(
+        &args.key,
+        "a supervisor's signing key",
+        "'receipt' needs the supervisor's OpenSSH private key",
+        "fieldkit keygen --role supervisor --id YOUR-ID --out FILE",
+    )?;
     let bytes = read_bundle(&args.bundle)?;
     let report = verify::verify(&args.bundle.display().to_string(), &bytes, &signers);
     if !report.ok {
@@ -83,37 +68,4 @@ pub fn run(args: Args, _globals: &Globals) -> Result<Outcome> {
     );
     print_line(&args.out.display().to_string())?;
     Ok(Outcome::Done)
-}
-
-/// What a file given as `--key` looks like, for the message refusing it.
-fn key_kind(text: &str) -> &'static str {
-    let text = text.trim_start_matches('\u{FEFF}');
-    if text.contains("AGE-SECRET-KEY-")
-        || text.starts_with("age-encryption.org/")
-        || text.contains("-----BEGIN AGE ENCRYPTED FILE-----")
-    {
-        "an age identity (a data manager's key, for 'aggregate --identity')"
-    } else if text.contains("-----BEGIN OPENSSH PRIVATE KEY-----") {
-        "a damaged or unsupported OpenSSH private key"
-    } else if text
-        .lines()
-        .any(|l| l.starts_with("ssh-") || l.contains("namespaces="))
-    {
-        "a public key or a signers file"
-    } else {
-        "not a key"
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::key_kind;
-
-    #[test]
-    fn key_files_are_told_apart() {
-        assert!(key_kind("# created: x\nAGE-SECRET-KEY-1ABC\n").starts_with("an age identity"));
-        assert!(key_kind("age-encryption.org/v1\n-> scrypt").starts_with("an age identity"));
-        assert!(key_kind("ssh-ed25519 AAAA sup").starts_with("a public key"));
-        assert_eq!(key_kind("hello"), "not a key");
-    }
 }

@@ -1,0 +1,307 @@
+//! Round packs through the real binary: a deployment signer's key from
+//! `keygen`, `pack build` of the shipped forms and keys, `pack verify`,
+//! the standard tools (`unzip -t`, `ssh-keygen -Y verify`) on the same
+//! pack, the next pack chained with `--previous`, and what is refused.
+
+use std::path::{Path, PathBuf};
+
+use crate::support::{fieldkit, have, repo, stderr};
+
+struct Deployment {
+    dir: tempfile::TempDir,
+    key: PathBuf,
+    signers: PathBuf,
+    usb: PathBuf,
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// A deployment signer made by `keygen`, its signers file from the line
+/// keygen prints, and an empty stick.
+fn deployment() -> Deployment {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("office.key");
+    let out = fieldkit(&[
+        "keygen",
+        "--role",
+        "deployment",
+        "--id",
+        "dtm-office",
+        "--out",
+        s(&key),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let line = stderr(&out)
+        .lines()
+        .find(|l| l.starts_with("dtm-office namespaces=\"fieldkit-pack\" ssh-ed25519 "))
+        .expect("the deployment_signers line")
+        .to_string();
+    let signers = dir.path().join("deployment_signers");
+    std::fs::write(&signers, format!("{line}\n")).unwrap();
+    let usb = dir.path().join("usb");
+    std::fs::create_dir_all(&usb).unwrap();
+    Deployment {
+        dir,
+        key,
+        signers,
+        usb,
+    }
+}
+
+fn build(d: &Deployment, extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["pack", "build", "--key", s(&d.key), "--out", s(&d.usb)];
+    args.extend_from_slice(extra);
+    fieldkit(&args)
+}
+
+fn built(out: &std::process::Output) -> PathBuf {
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(out));
+    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+}
+
+fn round_one(d: &Deployment) -> PathBuf {
+    let keys = repo().join("keys");
+    built(&build(
+        d,
+        &[
+            "--deployment",
+            "dtm-lao",
+            "--round",
+            "R1-2026",
+            "--forms",
+            s(&repo().join("forms")),
+            "--recipients",
+            s(&keys.join("recipients.txt")),
+            "--signers",
+            s(&keys.join("allowed_signers")),
+            "--supervisors",
+            s(&keys.join("supervisors")),
+        ],
+    ))
+}
+
+fn verify(d: &Deployment, pack: &Path) -> (Option<i32>, serde_json::Value) {
+    let out = fieldkit(&[
+        "pack",
+        "verify",
+        "--json",
+        "--signers",
+        s(&d.signers),
+        s(pack),
+    ]);
+    let report =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(&out)));
+    (out.status.code(), report)
+}
+
+fn unzip(pack: &Path, entry: &str) -> Vec<u8> {
+    crate::bundle::unzip(pack, entry)
+}
+
+#[test]
+fn a_pack_is_built_verified_and_chained_and_standard_tools_agree() {
+    let d = deployment();
+    let one = round_one(&d);
+    assert_eq!(one.file_name().unwrap(), "fieldkit-pack-dtm-lao-000001.zip");
+    let (code, report) = verify(&d, &one);
+    assert_eq!(code, Some(0), "{report:#}");
+    let p = &report["packs"][0];
+    assert_eq!(p["signed_by"], "dtm-office");
+    assert_eq!(p["round"], "R1-2026");
+    assert_eq!(p["sequence"], 1);
+    // Every shipped form and list, and the three keys files.
+    let shipped = std::fs::read_dir(repo().join("forms"))
+        .unwrap()
+        .filter(|e| {
+            let p = e.as_ref().unwrap().path();
+            p.extension().is_some_and(|x| x == "toml" || x == "csv")
+        })
+        .count();
+    assert_eq!(p["files"], shipped + 3, "{p:#}");
+    assert_eq!(
+        unzip(&one, "forms/lao_villages.csv"),
+        std::fs::read(repo().join("forms/lao_villages.csv")).unwrap()
+    );
+
+    // The standard tools, as the README says.
+    if have("unzip", "pack::standard_tools") {
+        let out = std::process::Command::new("unzip")
+            .args(["-tq", s(&one)])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+    if have("ssh-keygen", "pack::standard_tools") {
+        let sig = d.dir.path().join("manifest.sig");
+        std::fs::write(&sig, unzip(&one, "manifest.sig")).unwrap();
+        let mut child = std::process::Command::new("ssh-keygen")
+            .args(["-Y", "verify", "-f", s(&d.signers), "-I", "dtm-office"])
+            .args(["-n", "fieldkit-pack", "-s", s(&sig)])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::io::Write::write_all(
+            &mut child.stdin.take().unwrap(),
+            &unzip(&one, "manifest.json"),
+        )
+        .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        // And every file's hash is the manifest's.
+        let manifest: serde_json::Value =
+            serde_json::from_slice(&unzip(&one, "manifest.json")).unwrap();
+        for e in manifest["entries"].as_array().unwrap() {
+            let data = unzip(&one, e["path"].as_str().unwrap());
+            assert_eq!(
+                fieldkit::crypt::sha256_hex(&data),
+                e["sha256"].as_str().unwrap()
+            );
+        }
+    }
+
+    // The next round: chained to the first by --previous.
+    let two = built(&build(
+        &d,
+        &[
+            "--previous",
+            s(&one),
+            "--round",
+            "R2-2026",
+            "--forms",
+            s(&repo().join("forms")),
+        ],
+    ));
+    assert_eq!(two.file_name().unwrap(), "fieldkit-pack-dtm-lao-000002.zip");
+    assert_eq!(verify(&d, &two).0, Some(0));
+    let m1 = unzip(&one, "manifest.json");
+    let m2: serde_json::Value = serde_json::from_slice(&unzip(&two, "manifest.json")).unwrap();
+    assert_eq!(m2["sequence"], 2);
+    assert_eq!(m2["prev_pack_sha256"], fieldkit::crypt::sha256_hex(&m1));
+    assert_eq!(m2["deployment"], "dtm-lao");
+}
+
+#[test]
+fn bad_packs_and_bad_inputs_are_refused_and_nothing_is_written() {
+    let d = deployment();
+    let one = round_one(&d);
+    let first = std::fs::read(&one).unwrap();
+    // A changed byte in a form.
+    let mut bytes = std::fs::read(&one).unwrap();
+    let name = b"forms/dtm_baseline.toml";
+    let at = bytes.windows(name.len()).position(|w| w == name).unwrap();
+    bytes[at + name.len() + 200] ^= 0x20;
+    let changed = d.dir.path().join("changed.zip");
+    std::fs::write(&changed, &bytes).unwrap();
+    let (code, report) = verify(&d, &changed);
+    assert_eq!(code, Some(1), "{report:#}");
+    // A pack signed with a key that is not a deployment signer (the demo
+    // supervisor's): refused by name.
+    let sup = Deployment {
+        key: repo().join("keys/demo/supervisor"),
+        usb: d.dir.path().join("usb2"),
+        dir: tempfile::tempdir().unwrap(),
+        signers: d.signers.clone(),
+    };
+    std::fs::create_dir_all(&sup.usb).unwrap();
+    let other = built(&build(
+        &sup,
+        &[
+            "--deployment",
+            "dtm-lao",
+            "--forms",
+            s(&repo().join("forms")),
+        ],
+    ));
+    let (code, report) = verify(&d, &other);
+    assert_eq!(code, Some(1));
+    assert!(
+        report["packs"][0]["problems"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("unknown signer"),
+        "{report:#}"
+    );
+
+    // Build refuses, writing nothing: a form that does not load, a
+    // recipients file that is not one, no deployment, an age key as key.
+    let broken = d.dir.path().join("broken-forms");
+    std::fs::create_dir_all(&broken).unwrap();
+    std::fs::write(
+        broken.join("x.toml"),
+        "[settings]\nform_id = \"x\"\nversion = \"1\"\n\n[[survey]]\ntype = \"integer\"\nname = \"a\"\nlabel = \"A\"\nrelevant = \"${nope} > 1\"\n",
+    )
+    .unwrap();
+    let empty = d.dir.path().join("empty-usb");
+    std::fs::create_dir_all(&empty).unwrap();
+    let d2 = Deployment {
+        usb: empty.clone(),
+        key: d.key.clone(),
+        signers: d.signers.clone(),
+        dir: tempfile::tempdir().unwrap(),
+    };
+    let (forms, signers_file) = (repo().join("forms"), repo().join("keys/allowed_signers"));
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["--deployment", "dtm-lao", "--forms", s(&broken)],
+            "does not load",
+        ),
+        (
+            vec!["--deployment", "dtm-lao", "--recipients", s(&signers_file)],
+            "recipients",
+        ),
+        (vec!["--forms", s(&forms)], "--deployment"),
+        (
+            vec!["--deployment", "dtm-lao"],
+            "nothing to put in the pack",
+        ),
+        (
+            vec!["--deployment", "dtm/lao", "--forms", s(&forms)],
+            "deployment id",
+        ),
+    ];
+    for (args, said) in cases {
+        let out = build(&d2, &args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(said), "{args:?}: {}", stderr(&out));
+    }
+    let out = fieldkit(&[
+        "pack",
+        "build",
+        "--key",
+        s(&repo().join("keys/demo/data-manager.key")),
+        "--out",
+        s(&empty),
+        "--deployment",
+        "dtm-lao",
+        "--forms",
+        s(&repo().join("forms")),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("an age identity"), "{}", stderr(&out));
+    assert_eq!(std::fs::read_dir(&empty).unwrap().count(), 0);
+    // The same pack twice: never overwritten.
+    let out = build(
+        &d,
+        &[
+            "--deployment",
+            "dtm-lao",
+            "--forms",
+            s(&repo().join("forms")),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("already exists"), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read(&one).unwrap(),
+        first,
+        "the first pack is as it was"
+    );
+}
