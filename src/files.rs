@@ -30,6 +30,28 @@ pub fn signers(given: Option<&Path>, name: &str) -> Result<AllowedSigners> {
     Ok(signers.at(crate::clock::now().epoch_ms.div_euclid(1000)))
 }
 
+/// The deployment signers a new profile pins: the file given, else
+/// `keys/deployment_signers` shipped beside fieldkit, else none (a laptop
+/// without pinned signers takes no round pack until they are pinned). A
+/// file that does not parse stops the setup, naming the line.
+pub fn deployment_signers(given: Option<&Path>) -> Result<Option<String>> {
+    let path = match given {
+        Some(p) => p.to_path_buf(),
+        None => match paths::shipped_key("deployment_signers") {
+            Some(p) => p,
+            None => return Ok(None),
+        },
+    };
+    let text = std::fs::read_to_string(&path).with_context(|| {
+        format!(
+            "cannot read the deployment signers {}; check the path",
+            path.display()
+        )
+    })?;
+    AllowedSigners::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    Ok(Some(text))
+}
+
 /// An OpenSSH private key to sign with. Refused, said once and without
 /// the parser's chain (which repeats itself and speaks of PEM preambles):
 /// a file that is another kind of key (`what`: the key wanted, `needs`:

@@ -1,7 +1,9 @@
-//! `fieldkit init --enumerator ID [--name NAME] [--recipients FILE]`:
-//! creates the enumerator's profile (keys wrapped with the passphrase) and
-//! an empty store, and prints the line the deployment adds to its
-//! `allowed_signers` file so supervisors can check this laptop's bundles.
+//! `fieldkit init --enumerator ID [--name NAME] [--recipients FILE]
+//! [--deployment-signers FILE]`: creates the enumerator's profile (keys
+//! wrapped with the passphrase) and an empty store with the deployment
+//! signers pinned (whose round packs the laptop will take), and prints the
+//! line the deployment adds to its `allowed_signers` file so supervisors
+//! can check this laptop's bundles.
 
 use std::path::PathBuf;
 
@@ -23,8 +25,12 @@ pub struct Args {
     /// Who finalized records are encrypted to: age recipients, one per line (default: keys/recipients.txt).
     #[arg(long, value_name = "FILE")]
     pub recipients: Option<PathBuf>,
+    /// Whose round packs this laptop takes: pinned now, changed later only by a pack they sign
+    /// (default: keys/deployment_signers).
+    #[arg(long, value_name = "FILE")]
+    pub deployment_signers: Option<PathBuf>,
     /// Give an existing profile a new, empty store (after its old store was rescued and moved aside).
-    #[arg(long, conflicts_with_all = ["enumerator", "name", "recipients"])]
+    #[arg(long, conflicts_with_all = ["enumerator", "name", "recipients", "deployment_signers"])]
     pub new_store: bool,
 }
 
@@ -57,6 +63,7 @@ pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {
     })?;
     crate::crypt::parse_recipients(&text)
         .with_context(|| format!("in the recipients file {}", recipients.display()))?;
+    let pinned = crate::files::deployment_signers(args.deployment_signers.as_deref())?;
     let passphrase = globals.passphrase(
         &format!(
             "New passphrase for {} (at least {} characters)",
@@ -70,7 +77,11 @@ pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {
     let public = made.public.clone();
     let line = public.allowed_signers_line();
     let recipients_n = made.recipients.len();
-    drop(Store::create(home.clone(), made, &now)?);
+    let store = Store::create(home.clone(), made, &now)?;
+    if let Some(signers) = &pinned {
+        store.pin_signers(signers, &now)?;
+    }
+    drop(store);
     profile::finish(&home, &public)?;
     crate::say!(
         "fieldkit: profile '{}' created in {}; finalized records will be encrypted to {} \

@@ -1,10 +1,12 @@
-//! `fieldkit pack build|verify`: round packs, what a data manager sends to
+//! `fieldkit pack build|verify|import`: round packs, what a data manager sends to
 //! the laptops for a round (forms and their lists, entity lists,
 //! assignments, the deployment's keys), signed with a deployment signer's
 //! key. `build` checks every file as a laptop would before it signs
 //! anything (forms load, keys and signers files parse); `verify` checks a
-//! pack against the deployment signers, as a laptop does before it
-//! installs one. Exit 0 ok, 1 a pack is bad, 2 the job could not be done.
+//! pack against the deployment signers; `import` verifies a pack against
+//! the signers pinned on the laptop and the pack installed, checks that
+//! every form in it loads, and installs it in one atomic write. Exit 0 ok,
+//! 1 a pack is bad (nothing installed), 2 the job could not be done.
 
 use std::path::{Path, PathBuf};
 
@@ -24,6 +26,19 @@ pub enum PackCommand {
     Build(Box<BuildArgs>),
     /// Check round packs against the deployment signers; exit 0 ok, 1 bad.
     Verify(VerifyArgs),
+    /// Enumerator's laptop: verify a round pack against the pinned signers and install it.
+    Import(ImportArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ImportArgs {
+    /// The pack file (fieldkit-pack-<deployment>-<sequence>.zip).
+    #[arg(value_name = "PACK")]
+    pub pack: PathBuf,
+    /// Pin these deployment signers first, on a laptop set up before
+    /// packs (once: later changes come only in signed packs).
+    #[arg(long, value_name = "FILE")]
+    pub pin_signers: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -84,10 +99,11 @@ pub struct VerifyArgs {
     pub json: bool,
 }
 
-pub fn run(cmd: PackCommand, _globals: &Globals) -> Result<Outcome> {
+pub fn run(cmd: PackCommand, globals: &Globals) -> Result<Outcome> {
     match cmd {
         PackCommand::Build(args) => build(*args),
         PackCommand::Verify(args) => verify(args),
+        PackCommand::Import(args) => import(args, globals),
     }
 }
 
@@ -322,4 +338,122 @@ fn verify(args: VerifyArgs) -> Result<Outcome> {
         }
     }
     Ok(if ok { Outcome::Done } else { Outcome::Invalid })
+}
+
+fn import(args: ImportArgs, globals: &Globals) -> Result<Outcome> {
+    let bytes = read_bundle(&args.pack)?;
+    let store = globals.open_store()?;
+    let now = crate::clock::now();
+    if let Some(file) = &args.pin_signers {
+        let text = files::deployment_signers(Some(file))?.unwrap_or_default();
+        store.pin_signers(&text, &now.to_string())?;
+        crate::say!(
+            "fieldkit: deployment signers from {} pinned",
+            file.display()
+        );
+    }
+    let Some(pinned) = store.pinned_signers()? else {
+        bail!(
+            "no deployment signers are pinned on this laptop, so it takes no pack: give the \
+             deployment's keys/deployment_signers once with --pin-signers FILE (set up by IT, \
+             from a trusted copy)"
+        );
+    };
+    let signers = AllowedSigners::parse(&pinned)
+        .map_err(|e| anyhow::anyhow!("the pinned deployment signers: {e}"))?
+        .at(now.epoch_ms.div_euclid(1000));
+    let installed = store.installed_pack()?;
+    let name = args.pack.display().to_string();
+    let (report, verified) = pack::verify::verify(
+        &name,
+        &bytes,
+        &signers,
+        installed.as_ref().map(|p| p.chain()).as_ref(),
+    );
+    let Some(verified) = verified else {
+        for p in &report.problems {
+            crate::say!("fieldkit: {name}: {p}");
+        }
+        crate::say!("fieldkit: nothing installed: the pack did not verify");
+        return Ok(Outcome::Invalid);
+    };
+    if let Err(problems) = forms_load(&verified) {
+        for p in &problems {
+            crate::say!("fieldkit: {name}: {p}");
+        }
+        crate::say!("fieldkit: nothing installed: a form in the pack does not load here");
+        return Ok(Outcome::Invalid);
+    }
+    let changes = store.install_pack(&verified, &now.to_string())?;
+    let m = &verified.manifest;
+    crate::say!(
+        "fieldkit: pack {} of '{}'{} installed: {} file(s) added, {} changed, {} removed, {} \
+         unchanged",
+        m.sequence,
+        m.deployment,
+        if m.round.is_empty() {
+            String::new()
+        } else {
+            format!(" (round {})", m.round)
+        },
+        changes.added.len(),
+        changes.changed.len(),
+        changes.removed.len(),
+        changes.unchanged
+    );
+    for (what, paths) in [
+        ("added", &changes.added),
+        ("changed", &changes.changed),
+        ("removed", &changes.removed),
+    ] {
+        for p in paths {
+            print_line(&format!("{what} {p}"))?;
+        }
+    }
+    Ok(Outcome::Done)
+}
+
+/// Every form of a verified pack loads with this fieldkit, with the lists
+/// the pack carries beside it (written to a scratch folder that goes
+/// when done; nothing of it is used after).
+fn forms_load(pack: &pack::verify::Verified) -> std::result::Result<(), Vec<String>> {
+    /// The scratch folder, removed when done whatever happens.
+    struct Scratch(PathBuf);
+    impl Scratch {
+        fn path(&self) -> &Path {
+            &self.0
+        }
+    }
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+    let dir = Scratch(std::env::temp_dir().join(format!("fieldkit-pack-{}", uuid::Uuid::now_v7())));
+    std::fs::create_dir(dir.path())
+        .map_err(|e| vec![format!("cannot make a scratch folder: {e}")])?;
+    for (path, data) in &pack.files {
+        let name = match path.split_once('/') {
+            Some(("forms" | "lists", name)) => name,
+            _ => continue,
+        };
+        std::fs::write(dir.path().join(name), data)
+            .map_err(|e| vec![format!("cannot write a scratch copy of {path}: {e}")])?;
+    }
+    let mut problems = Vec::new();
+    for (path, _) in pack
+        .files
+        .iter()
+        .filter(|(p, _)| p.starts_with("forms/") && p.ends_with(".toml"))
+    {
+        let name = &path["forms/".len()..];
+        if let Err(errors) = crate::form::load(&dir.path().join(name)) {
+            problems.extend(errors.iter().take(3).map(|e| format!("{path}: {e}")));
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems)
+    }
 }

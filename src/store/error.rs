@@ -67,6 +67,11 @@ pub enum StoreError {
     NotADraft { id: String, state: State },
     #[error("no record {0} in this store")]
     NotFound(String),
+    #[error(
+        "this laptop's deployment signers are pinned already; new ones come only in a round pack \
+         signed by a pinned signer ('fieldkit pack import')"
+    )]
+    AlreadyPinned,
     #[error("record {id} cannot be read: {reason}")]
     Damaged { id: String, reason: String },
     #[error("{context}: {source}")]

@@ -6,8 +6,9 @@
 //! change is one atomic write that is on disk when the call returns.
 //! This module owns opening, creating and locking the store, its schema,
 //! the sealing of entries and the reads screens list from; `drafts`,
-//! `finals` and `bundles` own a record's three stages, `entries` the
-//! types, `error` the failure messages. The storage engine is behind
+//! `finals` and `bundles` own a record's three stages, `packs` the round
+//! pack installed and the pinned deployment signers, `entries` the types,
+//! `error` the failure messages. The storage engine is behind
 //! `backend::Backend`, the keys are in `profile`.
 
 pub mod backend;
@@ -16,12 +17,14 @@ mod drafts;
 mod entries;
 mod error;
 mod finals;
+mod packs;
 pub mod profile;
 pub mod rescue;
 
 pub use bundles::{BundleFacts, FormTally, Tallies};
 pub use entries::{Draft, Event, Listing, State, Status, envelope};
 pub use error::StoreError;
+pub use packs::{InstalledPack, PackChanges};
 
 use std::collections::HashSet;
 use std::fs::File;

@@ -259,7 +259,13 @@ impl Runtime {
         let made = profile::create(&self.home, enumerator, name, passphrase, &text, &now)
             .map_err(|e| e.to_string())?;
         let public = made.public.clone();
+        let pinned = crate::files::deployment_signers(None).map_err(|e| format!("{e:#}"))?;
         let store = Store::create(self.home.clone(), made, &now).map_err(|e| e.to_string())?;
+        if let Some(signers) = &pinned {
+            store
+                .pin_signers(signers, &now)
+                .map_err(|e| e.to_string())?;
+        }
         profile::finish(&self.home, &public).map_err(|e| e.to_string())?;
         self.store = Some(store);
         self.opened()

@@ -305,3 +305,225 @@ fn bad_packs_and_bad_inputs_are_refused_and_nothing_is_written() {
         "the first pack is as it was"
     );
 }
+
+/// The DEMO deployment signer (pinned by `init` from the repository's
+/// keys/deployment_signers) building packs of the shipped forms.
+fn demo_office() -> Deployment {
+    let dir = tempfile::tempdir().unwrap();
+    let usb = dir.path().join("usb");
+    std::fs::create_dir_all(&usb).unwrap();
+    Deployment {
+        key: repo().join("keys/demo/deployment"),
+        signers: repo().join("keys/deployment_signers"),
+        usb,
+        dir,
+    }
+}
+
+/// Packs 1..=n of `dtm-lao`, each chained to the one before.
+fn chain(d: &Deployment, n: usize) -> Vec<PathBuf> {
+    let forms = repo().join("forms");
+    let mut packs: Vec<PathBuf> = Vec::new();
+    for i in 0..n {
+        let round = format!("R{}-2026", i + 1);
+        let mut args = vec!["--round", round.as_str(), "--forms", s(&forms)];
+        let prev;
+        if let Some(last) = packs.last() {
+            prev = last.clone();
+            args.extend(["--previous", s(&prev)]);
+        } else {
+            args.extend(["--deployment", "dtm-lao"]);
+        }
+        packs.push(built(&build(d, &args)));
+    }
+    packs
+}
+
+fn import(e: &crate::support::Enumerator, pack: &Path) -> std::process::Output {
+    e.run(&["pack", "import", s(pack)])
+}
+
+#[test]
+fn a_laptop_imports_packs_in_order_and_refuses_the_rest_with_nothing_installed() {
+    let e = crate::support::Enumerator::init("enum-04");
+    let store = e.open();
+    assert!(
+        store
+            .pinned_signers()
+            .unwrap()
+            .unwrap()
+            .contains("demo-deployment"),
+        "init pinned keys/deployment_signers"
+    );
+    assert_eq!(store.installed_pack().unwrap(), None);
+    drop(store);
+    let office = demo_office();
+    let packs = chain(&office, 3);
+
+    let out = import(&e, &packs[0]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("added forms/dtm_baseline.toml"), "{said}");
+    assert!(stderr(&out).contains("pack 1 of 'dtm-lao' (round R1-2026) installed"));
+    let store = e.open();
+    let installed = store.installed_pack().unwrap().unwrap();
+    assert_eq!(
+        (installed.sequence, installed.round.as_str()),
+        (1, "R1-2026")
+    );
+    assert_eq!(
+        store.pack_file("forms/lao_villages.csv").unwrap().unwrap(),
+        std::fs::read(repo().join("forms/lao_villages.csv")).unwrap()
+    );
+    drop(store);
+
+    // Refused, each by name, the installed pack as it was.
+    let stranger = deployment();
+    let foreign = built(&build(
+        &stranger,
+        &[
+            "--deployment",
+            "dtm-lao",
+            "--forms",
+            s(&repo().join("forms")),
+        ],
+    ));
+    let mut flipped = std::fs::read(&packs[1]).unwrap();
+    let at = flipped.len() / 3;
+    flipped[at] ^= 0x04;
+    let flipped_file = e.dir.path().join("flipped.zip");
+    std::fs::write(&flipped_file, flipped).unwrap();
+    for (pack, said) in [
+        (&packs[0], "a replay"),
+        (&foreign, "unknown signer"),
+        (&flipped_file, ""),
+    ] {
+        let out = import(&e, pack);
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        assert!(stderr(&out).contains(said), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("nothing installed"),
+            "{}",
+            stderr(&out)
+        );
+        assert_eq!(e.open().installed_pack().unwrap().unwrap().sequence, 1);
+    }
+
+    // Pack 3 after pack 1 (pack 2 missed): taken; then pack 2 is older.
+    let out = import(&e, &packs[2]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("0 changed, 0 removed"),
+        "{}",
+        stderr(&out)
+    );
+    let out = import(&e, &packs[1]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("an older pack"), "{}", stderr(&out));
+    let store = e.open();
+    assert_eq!(store.installed_pack().unwrap().unwrap().sequence, 3);
+    let events: Vec<String> = store
+        .audit()
+        .unwrap()
+        .into_iter()
+        .map(|ev| ev.event)
+        .collect();
+    assert_eq!(
+        events.iter().filter(|ev| *ev == "pack installed").count(),
+        2,
+        "{events:?}"
+    );
+}
+
+#[test]
+fn signers_are_pinned_once_and_a_laptop_without_them_takes_no_pack() {
+    let e = crate::support::Enumerator::init("enum-05");
+    let office = demo_office();
+    let pack = chain(&office, 1).remove(0);
+    // Pinned at init: pinning again is refused.
+    let out = e.run(&[
+        "pack",
+        "import",
+        s(&pack),
+        "--pin-signers",
+        s(&repo().join("keys/deployment_signers")),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("pinned already"), "{}", stderr(&out));
+    assert_eq!(e.open().installed_pack().unwrap(), None);
+
+    // A profile made where no deployment signers were pinned (an empty
+    // signers file given): no pack until an administrator pins them.
+    let dir = tempfile::tempdir().unwrap();
+    let none = dir.path().join("none");
+    std::fs::write(&none, "# no signers yet\n").unwrap();
+    let home = dir.path().join("home");
+    let pass = dir.path().join("pass");
+    std::fs::write(&pass, format!("{}\n", crate::support::PASSPHRASE)).unwrap();
+    let run = |args: &[&str]| {
+        let mut all = vec!["--home", s(&home), "--passphrase-file", s(&pass)];
+        all.extend_from_slice(args);
+        fieldkit(&all)
+    };
+    let out = run(&[
+        "init",
+        "--enumerator",
+        "enum-06",
+        "--deployment-signers",
+        s(&none),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // An empty file pins an empty list: nobody's pack verifies.
+    let out = run(&["pack", "import", s(&pack)]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("unknown signer"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_laptop_killed_mid_import_is_on_the_old_pack_or_the_new_one() {
+    const ROUNDS: usize = 20;
+    let e = crate::support::Enumerator::init("enum-07");
+    let office = demo_office();
+    let packs = chain(&office, ROUNDS);
+    let seed = crate::crash::seed();
+    let mut rng = crate::crash::Rng(seed);
+    let mut at = 0u64;
+    for (round, pack) in packs.iter().enumerate() {
+        let mut child = e
+            .command(&["pack", "import", s(pack)])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // An import takes about half a second here (debug build): kills
+        // land from before the unlock to after the install.
+        std::thread::sleep(std::time::Duration::from_micros(rng.below(800_000)));
+        let _ = child.kill();
+        let status = child.wait().unwrap();
+        // Whatever the moment: the pack before or this one, whole.
+        let store = e.open();
+        let installed = store.installed_pack().unwrap();
+        let now = installed.as_ref().map_or(0, |p| p.sequence);
+        assert!(
+            now == at || now == round as u64 + 1,
+            "round {round} (seed {seed}, {status}): pack {now} installed, was {at}"
+        );
+        if let Some(p) = &installed {
+            for entry in &p.entries {
+                assert!(
+                    store.pack_file(&entry.path).unwrap().is_some(),
+                    "round {round} (seed {seed}): {} is not whole",
+                    entry.path
+                );
+            }
+        }
+        at = now;
+        drop(store);
+        // A pack killed before it was installed is taken by the next try.
+        if at != round as u64 + 1 {
+            let out = import(&e, pack);
+            assert_eq!(out.status.code(), Some(0), "seed {seed}: {}", stderr(&out));
+            at = round as u64 + 1;
+        }
+    }
+}

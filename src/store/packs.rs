@@ -1,0 +1,199 @@
+//! Round packs on the laptop: the deployment signers pinned in the store
+//! (at `init`, or once by an administrator for a store made before), and
+//! the pack installed, with every file it carries, sealed under the
+//! profile key. Installing a pack is one atomic write: the previous pack's
+//! files, the installed pack's facts and the signers change together or
+//! not at all, so a laptop killed mid-import is on the old pack or the new
+//! one, never between. Verification is `pack::verify`'s; this module only
+//! keeps what was verified.
+
+use serde::{Deserialize, Serialize};
+
+use super::backend::{Change, Tree};
+use super::{Store, StoreError, context};
+use crate::pack::verify::{Installed, Verified};
+use crate::pack::{Manifest, PackEntry};
+
+const SIGNERS: &[u8] = b"pack/signers";
+const INSTALLED: &[u8] = b"pack/installed";
+const FILE: &str = "pack/file/";
+
+/// The pack installed on this laptop.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstalledPack {
+    pub deployment: String,
+    pub sequence: u64,
+    pub manifest_sha256: String,
+    pub round: String,
+    pub installed_at: String,
+    pub entries: Vec<PackEntry>,
+}
+
+impl InstalledPack {
+    /// What the next pack is checked against.
+    pub fn chain(&self) -> Installed {
+        Installed {
+            deployment: self.deployment.clone(),
+            sequence: self.sequence,
+            manifest_sha256: self.manifest_sha256.clone(),
+        }
+    }
+}
+
+/// What installing a pack changed, file by file.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+pub struct PackChanges {
+    pub added: Vec<String>,
+    pub changed: Vec<String>,
+    pub removed: Vec<String>,
+    pub unchanged: usize,
+}
+
+fn file_key(path: &str) -> Vec<u8> {
+    format!("{FILE}{path}").into_bytes()
+}
+
+impl Store {
+    /// The deployment signers pinned on this laptop (allowed_signers
+    /// text), or None when none are.
+    pub fn pinned_signers(&self) -> Result<Option<String>, StoreError> {
+        let got = self
+            .backend
+            .get(Tree::Meta, SIGNERS)
+            .map_err(|e| self.backend_err(e))?;
+        got.map(|sealed| self.unsealed(Tree::Meta, SIGNERS, &sealed))
+            .transpose()
+    }
+
+    /// Pins the deployment signers, when none are pinned yet: at `init`,
+    /// or once for a store made before packs. Later changes come only in a
+    /// pack signed by a pinned signer.
+    pub fn pin_signers(&self, text: &str, now: &str) -> Result<(), StoreError> {
+        if self.pinned_signers()?.is_some() {
+            return Err(StoreError::AlreadyPinned);
+        }
+        let event = self.event(now, "deployment signers pinned", "", "", text.trim())?;
+        self.apply(&[
+            Change::put(
+                Tree::Meta,
+                SIGNERS.to_vec(),
+                self.sealed(Tree::Meta, SIGNERS, &text.to_string()),
+            ),
+            event,
+        ])
+    }
+
+    /// The pack installed, if any.
+    pub fn installed_pack(&self) -> Result<Option<InstalledPack>, StoreError> {
+        let got = self
+            .backend
+            .get(Tree::Meta, INSTALLED)
+            .map_err(|e| self.backend_err(e))?;
+        got.map(|sealed| self.unsealed(Tree::Meta, INSTALLED, &sealed))
+            .transpose()
+    }
+
+    /// A file of the pack installed, checked against the hash the pack's
+    /// manifest gives it (None: the pack has no such file).
+    pub fn pack_file(&self, path: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let Some(pack) = self.installed_pack()? else {
+            return Ok(None);
+        };
+        let Some(entry) = pack.entries.iter().find(|e| e.path == path) else {
+            return Ok(None);
+        };
+        let key = file_key(path);
+        let sealed = self
+            .backend
+            .get(Tree::Meta, &key)
+            .map_err(|e| self.backend_err(e))?
+            .ok_or_else(|| StoreError::Damaged {
+                id: path.into(),
+                reason: "a file of the installed pack is missing".into(),
+            })?;
+        let data = crate::crypt::open(&self.profile.seal_key, &context(Tree::Meta, &key), &sealed)
+            .map_err(|e| StoreError::Damaged {
+                id: path.into(),
+                reason: e.to_string(),
+            })?;
+        if crate::crypt::sha256_hex(&data) != entry.sha256 {
+            return Err(StoreError::Damaged {
+                id: path.into(),
+                reason: "a file of the installed pack does not match its hash".into(),
+            });
+        }
+        Ok(Some(data.to_vec()))
+    }
+
+    /// Installs a verified pack in one atomic write: its files replace the
+    /// previous pack's, its facts become the installed pack's, and new
+    /// deployment signers it carries are pinned. What changed, by file.
+    pub fn install_pack(&self, pack: &Verified, now: &str) -> Result<PackChanges, StoreError> {
+        let previous = self.installed_pack()?;
+        let Manifest {
+            deployment,
+            sequence,
+            round,
+            entries,
+            ..
+        } = &pack.manifest;
+        let mut changes = Vec::new();
+        let mut said = PackChanges::default();
+        let old: Vec<PackEntry> = previous.map(|p| p.entries).unwrap_or_default();
+        for entry in &old {
+            if !entries.iter().any(|e| e.path == entry.path) {
+                changes.push(Change::remove(Tree::Meta, file_key(&entry.path)));
+                said.removed.push(entry.path.clone());
+            }
+        }
+        for (path, data) in &pack.files {
+            let key = file_key(path);
+            // The bytes sealed as they are (not as JSON: lists are large).
+            let sealed =
+                crate::crypt::seal(&self.profile.seal_key, &context(Tree::Meta, &key), data);
+            changes.push(Change::put(Tree::Meta, key, sealed));
+            let sha = crate::crypt::sha256_hex(data);
+            match old.iter().find(|e| e.path == *path) {
+                None => said.added.push(path.clone()),
+                Some(e) if e.sha256 != sha => said.changed.push(path.clone()),
+                Some(_) => said.unchanged += 1,
+            }
+        }
+        if let Some((_, signers)) = pack
+            .files
+            .iter()
+            .find(|(p, _)| p == "keys/deployment_signers")
+        {
+            let text = String::from_utf8_lossy(signers).into_owned();
+            changes.push(Change::put(
+                Tree::Meta,
+                SIGNERS.to_vec(),
+                self.sealed(Tree::Meta, SIGNERS, &text),
+            ));
+        }
+        let installed = InstalledPack {
+            deployment: deployment.clone(),
+            sequence: *sequence,
+            manifest_sha256: pack.manifest_sha256.clone(),
+            round: round.clone(),
+            installed_at: now.into(),
+            entries: entries.clone(),
+        };
+        changes.push(Change::put(
+            Tree::Meta,
+            INSTALLED.to_vec(),
+            self.sealed(Tree::Meta, INSTALLED, &installed),
+        ));
+        let detail = format!(
+            "pack {sequence} of {deployment} (round {round}, manifest {}): {} added, {} changed, \
+             {} removed",
+            pack.manifest_sha256,
+            said.added.len(),
+            said.changed.len(),
+            said.removed.len()
+        );
+        changes.push(self.event(now, "pack installed", "", "", &detail)?);
+        self.apply(&changes)?;
+        Ok(said)
+    }
+}
