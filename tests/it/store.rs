@@ -165,6 +165,7 @@ fn fill_saves_drafts_and_finalizes_only_valid_records() {
         events,
         [
             "store created",
+            "deployment signers pinned",
             "created",
             "finalized",
             "created",
