@@ -277,21 +277,18 @@ fn folder_files(dir: &Path, kinds: &[&str]) -> Result<Vec<(String, Vec<u8>)>> {
 
 /// A key or signers file, read as a laptop will read it.
 fn check_single(path: &str, file: &Path, data: &[u8]) -> Result<()> {
-    let text = std::str::from_utf8(data)
-        .with_context(|| format!("{} is not UTF-8 text", file.display()))?;
+    let file = file.display();
+    let text = std::str::from_utf8(data).with_context(|| format!("{file} is not UTF-8 text"))?;
     match path {
         "keys/recipients.txt" => {
-            let recipients = crate::crypt::parse_recipients(text)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let recipients =
+                crate::crypt::parse_recipients(text).map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
             if recipients.is_empty() {
-                bail!(
-                    "{} lists no recipient: records could not be encrypted to anyone",
-                    file.display()
-                );
+                bail!("{file} lists no recipient: records could not be encrypted to anyone");
             }
         }
         "keys/allowed_signers" | "keys/supervisors" | "keys/deployment_signers" => {
-            AllowedSigners::parse(text).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            AllowedSigners::parse(text).map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
         }
         _ => {}
     }
@@ -383,6 +380,14 @@ fn import(args: ImportArgs, globals: &Globals) -> Result<Outcome> {
         }
         crate::say!("fieldkit: nothing installed: a form in the pack does not load here");
         return Ok(Outcome::Invalid);
+    }
+    // Keys and signers files read as they will be used.
+    for (path, data) in &verified.files {
+        if let Err(e) = check_single(path, Path::new(path), data) {
+            crate::say!("fieldkit: {name}: {e:#}");
+            crate::say!("fieldkit: nothing installed: a keys file in the pack cannot be used");
+            return Ok(Outcome::Invalid);
+        }
     }
     let changes = store.install_pack(&verified, &now.to_string())?;
     let m = &verified.manifest;

@@ -98,7 +98,7 @@ impl Store {
             values,
         };
         let plain = zeroize::Zeroizing::new(serde_json::to_vec(&record).unwrap_or_default());
-        let ct = crypt::encrypt_to(&self.profile.recipients, &plain)
+        let ct = crypt::encrypt_to(&self.recipients()?, &plain)
             .map_err(|e| StoreError::Encrypt(draft.id.clone(), e.to_string()))?;
         let number = self
             .backend

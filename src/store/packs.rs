@@ -125,6 +125,29 @@ impl Store {
         Ok(Some(data.to_vec()))
     }
 
+    /// Who finalized records are encrypted to now: the recipients of the
+    /// pack installed when it carries them, else the profile's (sealed at
+    /// `init`). Records finalized before a pack came are never
+    /// re-encrypted.
+    pub fn recipients(&self) -> Result<Vec<age::x25519::Recipient>, StoreError> {
+        match self.pack_file("keys/recipients.txt")? {
+            Some(text) => {
+                let damaged = |reason: String| StoreError::Damaged {
+                    id: "keys/recipients.txt".into(),
+                    reason,
+                };
+                let text = String::from_utf8(text).map_err(|e| damaged(e.to_string()))?;
+                let recipients =
+                    crate::crypt::parse_recipients(&text).map_err(|e| damaged(e.to_string()))?;
+                if recipients.is_empty() {
+                    return Err(damaged("the installed pack lists no recipient".into()));
+                }
+                Ok(recipients)
+            }
+            None => Ok(self.profile.recipients.clone()),
+        }
+    }
+
     /// Installs a verified pack in one atomic write: its files replace the
     /// previous pack's, its facts become the installed pack's, and new
     /// deployment signers it carries are pinned. What changed, by file.

@@ -527,3 +527,68 @@ fn a_laptop_killed_mid_import_is_on_the_old_pack_or_the_new_one() {
         }
     }
 }
+
+#[test]
+fn records_finalized_after_an_import_go_to_the_packs_recipients_and_earlier_ones_stay() {
+    let e = crate::support::Enumerator::init("enum-08");
+    let office = demo_office();
+    // Round 1: finalized before any pack, to the profile's (demo) recipient.
+    let record = crate::cli::readme_fill_example() + "\n";
+    let out = e.fill("dtm_flow_monitoring", &record, &["--finalize"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // A new data manager: the round-2 pack carries only their key.
+    let dm = age::x25519::Identity::generate();
+    let recipients = office.dir.path().join("recipients.txt");
+    std::fs::write(&recipients, format!("# round 2\n{}\n", dm.to_public())).unwrap();
+    let pack = built(&build(
+        &office,
+        &["--deployment", "dtm-lao", "--recipients", s(&recipients)],
+    ));
+    let out = import(&e, &pack);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = e.fill("dtm_flow_monitoring", &record, &["--finalize"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+
+    let demo: age::x25519::Identity =
+        std::fs::read_to_string(repo().join("keys/demo/data-manager.key"))
+            .unwrap()
+            .lines()
+            .find(|l| l.starts_with("AGE-SECRET-KEY-"))
+            .unwrap()
+            .parse()
+            .unwrap();
+    let store = e.open();
+    let outbox = store.records(fieldkit::store::State::Outbox).unwrap();
+    assert_eq!(outbox.len(), 2);
+    // Ids are UUIDv7: the older record first.
+    let opens = |id: &age::x25519::Identity, data: &[u8]| age::decrypt(id, data).is_ok();
+    assert!(opens(&demo, &outbox[0].1) && !opens(&dm, &outbox[0].1));
+    assert!(opens(&dm, &outbox[1].1) && !opens(&demo, &outbox[1].1));
+
+    // A pack whose recipients file lists nobody is refused, nothing installed.
+    let entries = vec![("keys/recipients.txt".to_string(), b"# nobody\n".to_vec())];
+    let key = ssh_key::PrivateKey::from_openssh(
+        std::fs::read_to_string(repo().join("keys/demo/deployment")).unwrap(),
+    )
+    .unwrap();
+    let installed = store.installed_pack().unwrap().unwrap();
+    drop(store);
+    let empty = fieldkit::pack::build(
+        fieldkit::pack::Plan {
+            deployment: "dtm-lao",
+            sequence: 2,
+            prev_pack_sha256: &installed.manifest_sha256,
+            round: "",
+            created_at: "2026-12-01T09:00:00+07:00",
+            files: entries,
+        },
+        &key,
+    )
+    .unwrap();
+    let file = office.dir.path().join("empty.zip");
+    std::fs::write(&file, &empty.zip).unwrap();
+    let out = import(&e, &file);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("no recipients"), "{}", stderr(&out));
+    assert_eq!(e.open().installed_pack().unwrap().unwrap().sequence, 1);
+}
