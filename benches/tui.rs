@@ -100,6 +100,7 @@ fn app_on(dir: &Path, form_id: &str) -> App {
         device_id: "bench".into(),
         listing: Vec::new(),
         tallies: Default::default(),
+        forms: None,
     })));
     // No drafts: the forms pane has the focus.
     for _ in 0..index {

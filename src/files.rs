@@ -30,6 +30,24 @@ pub fn signers(given: Option<&Path>, name: &str) -> Result<AllowedSigners> {
     Ok(signers.at(crate::clock::now().epoch_ms.div_euclid(1000)))
 }
 
+/// A signers file (`supervisors`, `allowed_signers`) on a laptop: the one
+/// given, else the round pack's installed in `store`, else the shipped one.
+pub fn laptop_signers(
+    store: &crate::store::Store,
+    given: Option<&Path>,
+    name: &str,
+) -> Result<AllowedSigners> {
+    if given.is_none()
+        && let Some(data) = store.pack_file(&format!("keys/{name}"))?
+    {
+        let text = String::from_utf8_lossy(&data);
+        let signers = AllowedSigners::parse(&text)
+            .map_err(|e| anyhow::anyhow!("keys/{name} of the installed round pack: {e}"))?;
+        return Ok(signers.at(crate::clock::now().epoch_ms.div_euclid(1000)));
+    }
+    signers(given, name)
+}
+
 /// The deployment signers a new profile pins: the file given, else
 /// `keys/deployment_signers` shipped beside fieldkit, else none (a laptop
 /// without pinned signers takes no round pack until they are pinned). A

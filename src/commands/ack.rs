@@ -21,10 +21,11 @@ pub struct Args {
 }
 
 pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {
-    let supervisors = files::signers(args.supervisors.as_deref(), "supervisors")?;
     let bytes = std::fs::read(&args.receipt)
         .with_context(|| format!("cannot read the receipt {}", args.receipt.display()))?;
-    // A receipt that is not genuine is refused before asking for anything.
+    let store = globals.open_store()?;
+    // The supervisors given, else the round pack's, else the shipped ones.
+    let supervisors = files::laptop_signers(&store, args.supervisors.as_deref(), "supervisors")?;
     if let Err(why) = receipt::check(&bytes, &supervisors) {
         crate::say!(
             "fieldkit: {}: {why}; nothing was purged",
@@ -32,7 +33,6 @@ pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {
         );
         return Ok(Outcome::Invalid);
     }
-    let store = globals.open_store()?;
     match ack(&store, &bytes, &supervisors)? {
         Err(why) => {
             crate::say!("fieldkit: {}: {why}", args.receipt.display());

@@ -1,6 +1,7 @@
 //! `fieldkit fill FORM --answers FILE [--dry-run] [--finalize]`: enter
 //! records without the TUI, one JSON object or JSON Lines (one record per
 //! line), each run through the form engine and reported as a JSON line.
+//! On a laptop with a round pack installed, FORM is one of the pack's.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -237,7 +238,29 @@ pub fn fill_one(
 }
 
 pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {
-    let form = crate::catalog::resolve(&args.form, globals.forms.as_deref())?;
+    let store = if args.dry_run {
+        None
+    } else {
+        Some(globals.open_store()?)
+    };
+    // A laptop with a round pack installed takes its forms from the pack
+    // only; a dry run (no profile) reads the forms folders.
+    let pack_forms = match &store {
+        Some(s) => s.pack_forms_dir()?,
+        None => None,
+    };
+    let form = match &pack_forms {
+        Some(dir) => {
+            if Path::new(&args.form).is_file() {
+                bail!(
+                    "this laptop takes its forms from its round pack only; give the form_id of \
+                     one of the pack's forms ('fieldkit status' names the pack)"
+                );
+            }
+            crate::catalog::resolve(&args.form, Some(dir))?
+        }
+        None => crate::catalog::resolve(&args.form, globals.forms.as_deref())?,
+    };
     if let Some(lang) = &args.language
         && !form.languages.contains(lang)
     {
@@ -247,11 +270,6 @@ pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {
         );
     }
     let input = open_answers(&args.answers)?;
-    let store = if args.dry_run {
-        None
-    } else {
-        Some(globals.open_store()?)
-    };
     let env = match &store {
         Some(s) => Env {
             now: crate::clock::now(),

@@ -125,6 +125,73 @@ impl Store {
         Ok(Some(data.to_vec()))
     }
 
+    /// The folder holding the installed pack's forms and lists, as the
+    /// forms loader reads them (`<home>/pack/<sequence>/`), written from
+    /// the store when it is missing or any file differs from the pack's
+    /// hashes (so an edited copy is never used); None when no pack with
+    /// forms is installed.
+    pub fn pack_forms_dir(&self) -> Result<Option<std::path::PathBuf>, StoreError> {
+        let Some(pack) = self.installed_pack()? else {
+            return Ok(None);
+        };
+        let wanted: Vec<(&str, &PackEntry)> = pack
+            .entries
+            .iter()
+            .filter_map(|e| match e.path.split_once('/') {
+                Some(("forms" | "lists", name)) => Some((name, e)),
+                _ => None,
+            })
+            .collect();
+        if !wanted.iter().any(|(name, _)| name.ends_with(".toml")) {
+            return Ok(None);
+        }
+        let packs = self.home.dir.join("pack");
+        let dir = packs.join(pack.sequence.to_string());
+        let io = |context: String| {
+            move |source| StoreError::Io {
+                context: context.clone(),
+                source,
+            }
+        };
+        let whole = |dir: &std::path::Path| {
+            let listed = std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0);
+            listed == wanted.len()
+                && wanted.iter().all(|(name, e)| {
+                    std::fs::read(dir.join(name))
+                        .is_ok_and(|data| crate::crypt::sha256_hex(&data) == e.sha256)
+                })
+        };
+        if whole(&dir) {
+            return Ok(Some(dir));
+        }
+        // Written beside, then put in place: never half a folder.
+        let fresh = packs.join(format!("{}.new", pack.sequence));
+        let _ = std::fs::remove_dir_all(&fresh);
+        std::fs::create_dir_all(&fresh)
+            .map_err(io(format!("cannot create {}", fresh.display())))?;
+        for (name, e) in &wanted {
+            let data = self
+                .pack_file(&e.path)?
+                .ok_or_else(|| StoreError::Damaged {
+                    id: e.path.clone(),
+                    reason: "a file of the installed pack is missing".into(),
+                })?;
+            let path = fresh.join(name);
+            std::fs::write(&path, data).map_err(io(format!("cannot write {}", path.display())))?;
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::rename(&fresh, &dir).map_err(io(format!("cannot write {}", dir.display())))?;
+        // Folders of earlier packs go.
+        if let Ok(listing) = std::fs::read_dir(&packs) {
+            for old in listing.flatten() {
+                if old.path() != dir {
+                    let _ = std::fs::remove_dir_all(old.path());
+                }
+            }
+        }
+        Ok(Some(dir))
+    }
+
     /// Who finalized records are encrypted to now: the recipients of the
     /// pack installed when it carries them, else the profile's (sealed at
     /// `init`). Records finalized before a pack came are never

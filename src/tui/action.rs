@@ -22,6 +22,13 @@ pub struct FormEntry {
     pub text: Arc<Vec<u8>>,
 }
 
+/// Forms are the same when their texts are (the hash says it).
+impl PartialEq for FormEntry {
+    fn eq(&self, other: &Self) -> bool {
+        self.sha256 == other.sha256
+    }
+}
+
 /// Who is working, once the store is open.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Opened {
@@ -30,6 +37,9 @@ pub struct Opened {
     pub listing: Vec<Listing>,
     /// Per form id, what was sent and receipted (kept after a purge).
     pub tallies: Tallies,
+    /// The forms of the round pack installed, which replace the forms
+    /// offered before the store was open (None: no pack with forms).
+    pub forms: Option<Vec<FormEntry>>,
 }
 
 /// What a receipt did.

@@ -240,7 +240,10 @@ impl App {
         match action {
             Action::Resize => None,
             Action::Key(key) => self.key(key),
-            Action::Opened(Ok(opened)) => {
+            Action::Opened(Ok(mut opened)) => {
+                if let Some(forms) = opened.forms.take() {
+                    self.forms = forms;
+                }
                 self.who = Some(opened);
                 self.go_home();
                 self.status = None;

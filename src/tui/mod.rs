@@ -173,9 +173,9 @@ impl Runtime {
     fn ack(&mut self, file: &std::path::Path) -> Result<(Receipted, Opened), String> {
         let bytes = std::fs::read(file)
             .map_err(|e| format!("cannot read the receipt {}: {e}", file.display()))?;
-        let supervisors =
-            crate::files::signers(None, "supervisors").map_err(|e| format!("{e:#}"))?;
         let store = self.store.as_ref().ok_or("the store is not open")?;
+        let supervisors = crate::files::laptop_signers(store, None, "supervisors")
+            .map_err(|e| format!("{e:#}"))?;
         let done = crate::delivery::ack::ack(store, &bytes, &supervisors)
             .map_err(|e| format!("{e:#}"))??;
         let receipted = Receipted {
@@ -196,8 +196,18 @@ impl Runtime {
         }
     }
 
-    fn opened(&self) -> Result<Opened, String> {
+    fn opened(&mut self) -> Result<Opened, String> {
         let store = self.store.as_ref().ok_or("the store is not open")?;
+        // A round pack installed: its forms, and only its, are offered.
+        let forms = match store.pack_forms_dir().map_err(|e| e.to_string())? {
+            Some(dir) => {
+                let found = crate::catalog::discover(Some(&dir)).map_err(|e| format!("{e:#}"))?;
+                let forms: Vec<Arc<Form>> = found.into_iter().map(|(_, f)| f).collect();
+                self.offered = forms.clone();
+                Some(form_entries(forms))
+            }
+            None => None,
+        };
         let (listing, damaged) = store.listing_checked().map_err(|e| e.to_string())?;
         if !damaged.is_empty() {
             return Err(format!(
@@ -211,6 +221,7 @@ impl Runtime {
             device_id: store.profile().public.device_id.clone(),
             listing,
             tallies: store.tallies().map_err(|e| e.to_string())?,
+            forms,
         })
     }
 

@@ -59,6 +59,7 @@ fn home() -> App {
         enumerator: "enum-03".into(),
         device_id: "device-1".into(),
         tallies: Default::default(),
+        forms: None,
         listing: vec![
             listing(
                 "01a00000-0000-7000-8000-000000000001",
@@ -1090,6 +1091,7 @@ fn app_with_form(text: &str) -> App {
         device_id: "device-1".into(),
         listing: Vec::new(),
         tallies: Default::default(),
+        forms: None,
     })));
     app
 }
@@ -1707,4 +1709,23 @@ fn the_review_page_is_made_when_it_opens_and_again_in_another_language() {
     let Page::Record(r) = &app.page else { panic!() };
     assert_ne!(app.review, english);
     assert_eq!(app.review, r.review_items());
+}
+
+/// A round pack's forms, given when the store opens, replace the forms
+/// offered before (the folder's); without a pack they stay.
+#[test]
+fn the_forms_of_an_installed_pack_replace_the_folders_when_the_store_opens() {
+    let app = home();
+    let before: Vec<String> = app.forms.iter().map(|f| f.form.id.clone()).collect();
+    assert!(before.len() > 1);
+    let mut app = App::new(forms(), Page::Busy, now());
+    let only = vec![forms().remove(0)];
+    app.update(Action::Opened(Ok(Opened {
+        forms: Some(only.clone()),
+        ..home().who.expect("opened")
+    })));
+    assert_eq!(app.forms, only);
+    let app = home();
+    let after: Vec<String> = app.forms.iter().map(|f| f.form.id.clone()).collect();
+    assert_eq!(after, before);
 }

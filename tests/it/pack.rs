@@ -592,3 +592,92 @@ fn records_finalized_after_an_import_go_to_the_packs_recipients_and_earlier_ones
     assert!(stderr(&out).contains("no recipients"), "{}", stderr(&out));
     assert_eq!(e.open().installed_pack().unwrap().unwrap().sequence, 1);
 }
+
+/// Round 2's forms: the flow monitoring form with a new version and title
+/// and the lists it reads (and no other form), in a folder of its own.
+fn round_two_forms(dir: &Path) -> PathBuf {
+    let forms = dir.join("r2-forms");
+    std::fs::create_dir_all(&forms).unwrap();
+    let text = std::fs::read_to_string(repo().join("forms/dtm_flow_monitoring.toml"))
+        .unwrap()
+        .replace("version = \"2026.1\"", "version = \"2026.2\"")
+        .replace(
+            "\"DTM Flow Monitoring Survey (travellers)\"",
+            "\"DTM Flow Monitoring Survey R2\"",
+        );
+    assert!(text.contains("2026.2") && text.contains("Survey R2"));
+    std::fs::write(forms.join("dtm_flow_monitoring.toml"), text).unwrap();
+    for list in ["lao_adm1.csv", "lao_adm2.csv"] {
+        std::fs::copy(repo().join("forms").join(list), forms.join(list)).unwrap();
+    }
+    forms
+}
+
+#[test]
+fn a_laptop_with_a_pack_offers_the_packs_forms_and_only_them() {
+    let e = crate::support::Enumerator::init("enum-09");
+    let office = demo_office();
+    let forms = round_two_forms(office.dir.path());
+    let pack = built(&build(
+        &office,
+        &[
+            "--deployment",
+            "dtm-lao",
+            "--round",
+            "R2",
+            "--forms",
+            s(&forms),
+        ],
+    ));
+    let record = crate::cli::readme_fill_example() + "\n";
+    // Before the pack: the shipped form, version 2026.1.
+    let version = |out: &std::process::Output| {
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(out));
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let id = report["record_id"].as_str().unwrap().to_string();
+        e.open().load_draft(&id).unwrap().form_version
+    };
+    assert_eq!(
+        version(&e.fill("dtm_flow_monitoring", &record, &[])),
+        "2026.1"
+    );
+    let out = import(&e, &pack);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        version(&e.fill("dtm_flow_monitoring", &record, &[])),
+        "2026.2"
+    );
+    // Forms the pack does not carry, or a form file beside it: refused.
+    let out = e.fill("dtm_baseline", "{}\n", &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let path = repo().join("forms/dtm_flow_monitoring.toml");
+    let out = e.fill(s(&path), &record, &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("round pack only"), "{}", stderr(&out));
+    // The copy the loader reads is put back when edited.
+    let copy = e.home.join("pack/1/dtm_flow_monitoring.toml");
+    std::fs::write(&copy, "tampered").unwrap();
+    assert_eq!(
+        version(&e.fill("dtm_flow_monitoring", &record, &[])),
+        "2026.2"
+    );
+
+    // The screen offers the pack's form, by its new title, and not the others.
+    if !have("tmux", "pack::screen") {
+        return;
+    }
+    let cmd = format!(
+        "cd '{}' && unset FIELDKIT_HOME FIELDKIT_FORMS; exec '{}' --home '{}' --passphrase-file '{}' 2>/dev/null",
+        repo().display(),
+        env!("CARGO_BIN_EXE_fieldkit"),
+        e.home.display(),
+        e.passphrase_file.display(),
+    );
+    let term = crate::support::Tmux::start("pack-forms", &cmd, 80, 24);
+    assert!(term.wait_for("Survey R2"), "{}", term.screen());
+    let screen = term.screen();
+    assert!(
+        !screen.contains("Baseline") && !screen.contains("Site Assessment"),
+        "{screen}"
+    );
+}
