@@ -10,13 +10,15 @@
 //! time. A record too large for any bundle is named and left in the
 //! outbox; the others still go.
 //!
-//! Each bundle is recorded in the store first (its records move to "sent",
-//! the chain moves on, the bundle is marked unwritten: one write), then its
-//! file is written under a temporary name, synced and renamed, then the
-//! store notes it written. Bundles are deterministic (ids and times come
-//! from the content, the signature is deterministic Ed25519), so a failure
-//! between the steps never forks the chain: the next export first writes
-//! any unwritten bundle again, the same bytes, before making new ones.
+//! Each bundle is recorded in the store first (the chain moves on, the
+//! bundle is marked unwritten: one write; then its records move to "sent"
+//! in bounded writes, finished when the store next opens if a stop comes
+//! in between: `Store::record_export`), then its file is written under a
+//! temporary name, synced and renamed, then the store notes it written.
+//! Bundles are deterministic (ids and times come from the content, the
+//! signature is deterministic Ed25519), so a failure between the steps
+//! never forks the chain: the next export first writes any unwritten
+//! bundle again, the same bytes, before making new ones.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -25,13 +27,12 @@ use anyhow::{Context, Result, bail};
 
 use crate::bundle::{self, Built, NO_PREVIOUS, Outgoing, Plan, archive};
 
-use crate::store::{BundleFacts, Listing, State, Store};
+use crate::store::{BundleFacts, Listing, MoveStep, State, Store};
 
 /// At most this many records in one bundle: far below the zip's 65,535
 /// entries, a manifest of a few MB, a supervisor's check in seconds.
-/// Export's memory grows with one bundle's records (about 40 KB each,
-/// mostly the store's one write that moves them to "sent"): 430 MB at
-/// 10,000 records of 2.4 KB, measured.
+/// Export's memory grows with one bundle's records (their ciphertext and
+/// the bundle's bytes); the store records them in bounded writes.
 pub const MAX_RECORDS: usize = 10_000;
 /// At most this many bytes of records (ciphertext) in one bundle: about
 /// 390 MB of memory at export for 32 MiB of 13 KB records (measured; 740
@@ -40,6 +41,13 @@ pub const MAX_RECORD_BYTES: u64 = 32 * 1024 * 1024;
 /// Environment overrides of the two limits (tests, benchmarks).
 pub const MAX_RECORDS_ENV: &str = "FIELDKIT_BUNDLE_MAX_RECORDS";
 pub const MAX_BYTES_ENV: &str = "FIELDKIT_BUNDLE_MAX_BYTES";
+/// Records in one of the store's writes that move a bundle's records to
+/// "sent" (tests: a few, so that a small bundle takes several writes).
+pub const STEP_RECORDS_ENV: &str = "FIELDKIT_EXPORT_STEP_RECORDS";
+/// Test aid (crash tests): after this many steps of an export (each
+/// write to the store, each bundle file written), it says so on stderr and
+/// waits there to be killed.
+pub const PAUSE_ENV: &str = "FIELDKIT_TEST_PAUSE_EXPORT_AFTER";
 /// Bytes counted for each entry beyond its content: its two zip headers
 /// and its line in the manifest (about 500 bytes), generously.
 const ENTRY_OVERHEAD: u64 = 1024;
@@ -69,20 +77,21 @@ impl Default for Limits {
     }
 }
 
+/// A positive whole number from the environment, if set.
+fn env_number(name: &str) -> Result<Option<u64>> {
+    match std::env::var(name) {
+        Err(_) => Ok(None),
+        Ok(text) => match text.trim().parse::<u64>() {
+            Ok(n) if n > 0 => Ok(Some(n)),
+            _ => bail!("{name}={text:?} is not a positive whole number; unset it or fix it"),
+        },
+    }
+}
+
 impl Limits {
     /// The defaults, or what [`MAX_RECORDS_ENV`] and [`MAX_BYTES_ENV`] say.
     pub fn from_env() -> Result<Limits> {
-        let read = |name: &str| -> Result<Option<u64>> {
-            match std::env::var(name) {
-                Err(_) => Ok(None),
-                Ok(text) => match text.trim().parse::<u64>() {
-                    Ok(n) if n > 0 => Ok(Some(n)),
-                    _ => {
-                        bail!("{name}={text:?} is not a positive whole number; unset it or fix it")
-                    }
-                },
-            }
-        };
+        let read = env_number;
         let default = Limits::default();
         Ok(Limits {
             records: read(MAX_RECORDS_ENV)?.map_or(default.records, |n| {
@@ -101,6 +110,46 @@ impl Limits {
         Limits {
             records: self.records.clamp(1, (entries - 2) / 2),
             bytes: self.bytes.min(archive::MAX_BUNDLE_BYTES / 4),
+        }
+    }
+}
+
+/// The steps of an export, counted as they are done: each write to the
+/// store and each bundle file written.
+pub struct Steps {
+    done: usize,
+    /// Records in one write of a bundle's move to "sent".
+    moves: MoveStep,
+    /// [`PAUSE_ENV`]: the step after which to wait to be killed.
+    pause_after: Option<u64>,
+}
+
+impl Steps {
+    /// Counted from 0, with [`STEP_RECORDS_ENV`] and [`PAUSE_ENV`] read.
+    pub fn from_env() -> Result<Steps> {
+        let default = MoveStep::default();
+        Ok(Steps {
+            done: 0,
+            moves: MoveStep {
+                records: env_number(STEP_RECORDS_ENV)?.map_or(default.records, |n| {
+                    usize::try_from(n).unwrap_or(usize::MAX)
+                }),
+                ..default
+            },
+            pause_after: env_number(PAUSE_ENV)?,
+        })
+    }
+
+    fn step(&mut self, what: &str) {
+        self.done += 1;
+        if self.pause_after == u64::try_from(self.done).ok() {
+            eprintln!(
+                "fieldkit: {PAUSE_ENV}: paused after step {} ({what})",
+                self.done
+            );
+            loop {
+                std::thread::park();
+            }
         }
     }
 }
@@ -130,7 +179,13 @@ pub fn export(
     out: &Path,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<Exported> {
-    export_with(store, out, Limits::from_env()?, progress)
+    export_with(
+        store,
+        out,
+        Limits::from_env()?,
+        &mut Steps::from_env()?,
+        progress,
+    )
 }
 
 /// Writes any bundle recorded but not written by an earlier export, then
@@ -140,6 +195,7 @@ pub fn export_with(
     store: &Store,
     out: &Path,
     limits: Limits,
+    steps: &mut Steps,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<Exported> {
     check_folder(out)?;
@@ -150,7 +206,7 @@ pub fn export_with(
     let held = store.bundles()?;
     for facts in held.iter().filter(|f| !f.written) {
         let written = rebuild(store, facts, &held, &mut forms)
-            .and_then(|built| write_recorded(store, out, facts, &built.zip, "written"));
+            .and_then(|built| write_recorded(store, out, facts, &built.zip, "written", steps));
         match written {
             Ok(path) => {
                 done.paths.push(path);
@@ -162,7 +218,7 @@ pub fn export_with(
             }
         }
     }
-    if let Err(e) = export_outbox(store, out, limits, &mut forms, &mut done, progress) {
+    if let Err(e) = export_outbox(store, out, limits, &mut forms, &mut done, steps, progress) {
         done.stopped = Some(e);
     }
     Ok(done)
@@ -175,6 +231,7 @@ fn export_outbox(
     limits: Limits,
     forms: &mut Forms,
     done: &mut Exported,
+    steps: &mut Steps,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<()> {
     let ids = store.outbox_ids()?;
@@ -192,13 +249,13 @@ fn export_outbox(
             }
         };
         if !batch.fits(batch.cost(ciphertext.len(), form), limits) {
-            ship(store, out, std::mem::take(&mut batch), done)?;
+            ship(store, out, std::mem::take(&mut batch), done, steps)?;
         }
         let cost = batch.cost(ciphertext.len(), form);
         batch.add(outgoing(listing, ciphertext), form, cost);
     }
     if !batch.records.is_empty() {
-        ship(store, out, batch, done)?;
+        ship(store, out, batch, done, steps)?;
     }
     Ok(())
 }
@@ -346,7 +403,13 @@ fn build(
 }
 
 /// Makes the next bundle of `batch`: recorded in the store, then written.
-fn ship(store: &Store, out: &Path, batch: Batch, done: &mut Exported) -> Result<()> {
+fn ship(
+    store: &Store,
+    out: &Path,
+    batch: Batch,
+    done: &mut Exported,
+    steps: &mut Steps,
+) -> Result<()> {
     let (last, prev) = store.chain_head()?;
     let sequence = last + 1;
     let built = build(store, sequence, &prev, &batch.records, &batch.forms)?;
@@ -362,14 +425,20 @@ fn ship(store: &Store, out: &Path, batch: Batch, done: &mut Exported) -> Result<
         records: batch.records.iter().map(|r| r.record_id.clone()).collect(),
     };
     drop(batch);
-    store.record_export(&facts).with_context(|| {
-        format!(
-            "bundle {sequence} could not be recorded on this laptop: nothing was written to \
-             {}, its records stay in the outbox",
-            out.display()
-        )
-    })?;
-    let path = write_recorded(store, out, &facts, &built.zip, "written")?;
+    let moves = steps.moves;
+    store
+        .record_export(&facts, moves, &mut |n| {
+            steps.step(if n == 1 { "recorded" } else { "records moved" })
+        })
+        .with_context(|| {
+            format!(
+                "bundle {sequence} could not be recorded on this laptop: nothing was written to \
+                 {}; the next export finishes what was recorded, or leaves the records in the \
+                 outbox",
+                out.display()
+            )
+        })?;
+    let path = write_recorded(store, out, &facts, &built.zip, "written", steps)?;
     done.paths.push(path);
     Ok(())
 }
@@ -381,6 +450,7 @@ fn write_recorded(
     facts: &BundleFacts,
     zip: &[u8],
     event: &str,
+    steps: &mut Steps,
 ) -> Result<PathBuf> {
     let path = write_bundle(out, &facts.file, zip).with_context(|| {
         format!(
@@ -390,6 +460,7 @@ fn write_recorded(
             facts.sequence
         )
     })?;
+    steps.step("file written");
     store
         .mark_written(facts, event, &crate::clock::now().to_string())
         .with_context(|| {
@@ -400,6 +471,7 @@ fn write_recorded(
                 path.display()
             )
         })?;
+    steps.step("noted written");
     Ok(path)
 }
 
@@ -532,6 +604,7 @@ fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
 /// `--again`: the bundles chosen, rebuilt and written again, the same
 /// bytes. Refused (nothing written) for a bundle this laptop does not hold.
 pub fn again(store: &Store, out: &Path, which: Again) -> Result<Exported> {
+    let mut steps = Steps::from_env()?;
     check_folder(out)?;
     let held = store.bundles()?;
     let chosen: Vec<&BundleFacts> = match which {
@@ -545,8 +618,9 @@ pub fn again(store: &Store, out: &Path, which: Again) -> Result<Exported> {
     clean_partials(store, out, &mut done)?;
     let mut forms = Forms::default();
     for facts in chosen {
-        let written = rebuild(store, facts, &held, &mut forms)
-            .and_then(|built| write_recorded(store, out, facts, &built.zip, "written again"));
+        let written = rebuild(store, facts, &held, &mut forms).and_then(|built| {
+            write_recorded(store, out, facts, &built.zip, "written again", &mut steps)
+        });
         match written {
             Ok(path) => {
                 done.paths.push(path);

@@ -9,8 +9,8 @@ use serde_json::{Map, Value};
 
 use super::backend::{Change, Tree};
 use super::{
-    Draft, Listing, RECORD_FORMAT, State, Store, StoreError, context, display_key, envelope,
-    parse_id,
+    Draft, Listing, RECORD_FORMAT, State, Store, StoreError, context, count_change, display_key,
+    envelope, parse_id,
 };
 use crate::crypt;
 use crate::form::Form;
@@ -114,6 +114,7 @@ impl Store {
         };
         let mut changes = vec![
             Change::put(Tree::States, key.to_vec(), vec![State::Outbox.byte()]),
+            count_change(-1, 1, 0, 0),
             Change::remove(Tree::Drafts, key.to_vec()),
             Change::put(
                 Tree::Outbox,

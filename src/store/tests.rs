@@ -411,3 +411,161 @@ fn rescue_copies_out_drafts_and_records_from_a_store_that_will_not_open() {
         "a non-empty output folder is refused"
     );
 }
+
+/// Finalizes `n` records in writes of 500 (the same changes as
+/// `save_final`, fewer syncs) and returns their ids.
+fn finalize_many(store: &Store, n: usize) -> Vec<String> {
+    let values = serde_json::Map::new();
+    let mut ids = Vec::with_capacity(n);
+    let mut changes = Vec::new();
+    for i in 0..n {
+        let d = draft(&format!("site {i}"));
+        changes.extend(store.draft_changes(&d, "", false).unwrap());
+        changes.extend(store.final_changes(&d, &values, "now", FORM).unwrap());
+        ids.push(d.id);
+        if changes.len() > 4_000 || i + 1 == n {
+            store.apply(&std::mem::take(&mut changes)).unwrap();
+        }
+    }
+    ids
+}
+
+/// The facts of the next bundle holding `records` (its hashes made up:
+/// the store keeps them, export computes them).
+fn next_bundle(store: &Store, records: Vec<String>) -> BundleFacts {
+    let (last, prev) = store.chain_head().unwrap();
+    BundleFacts {
+        sequence: last + 1,
+        bundle_id: format!("enum-03-{:06}", last + 1),
+        manifest_sha256: crypt::sha256_hex(format!("manifest {}", last + 1).as_bytes()),
+        prev_manifest_sha256: prev,
+        file: format!("b{}.zip", last + 1),
+        exported_at: "2026-11-22T10:00:00+07:00".into(),
+        written: false,
+        records,
+    }
+}
+
+/// Entries read by `status` on the open store, by `status` without the
+/// passphrase, and by opening; the store comes back open.
+fn reads_of_status_and_open(store: Store) -> (Store, [u64; 3]) {
+    let home = store.home.clone();
+    let before = store.reads();
+    store.status().unwrap();
+    let open_status = store.reads() - before;
+    drop(store);
+    let (_, status) = Store::counts_read(home.clone()).unwrap();
+    let store = Store::open(home, &crypt::passphrase(PASS)).unwrap();
+    let open = store.reads();
+    (store, [open_status, status, open])
+}
+
+/// `status` and opening read counters, not history: the same number of
+/// store entries with 1,000 records exported as with 10,000 (reading the
+/// records' states made `status` 0.71 s at 20,000).
+#[test]
+fn status_and_opening_read_the_same_at_any_history() {
+    let (_dir, mut store, _) = fresh();
+    let mut measured = Vec::new();
+    let mut total = 0;
+    for n in [1_000, 9_000] {
+        let ids = finalize_many(&store, n);
+        let facts = next_bundle(&store, ids);
+        store
+            .record_export(&facts, MoveStep::default(), &mut |_| {})
+            .unwrap();
+        total += n;
+        let reads;
+        (store, reads) = reads_of_status_and_open(store);
+        let status = store.status().unwrap();
+        assert_eq!(
+            (status.outbox, status.sent, status.bundles),
+            (0, total, measured.len() + 1)
+        );
+        // The counts agree with the records themselves.
+        assert_eq!(store.records(State::Sent).unwrap().len(), total);
+        assert!(store.records(State::Outbox).unwrap().is_empty());
+        measured.push((total, reads));
+    }
+    assert_eq!(
+        measured[0].1, measured[1].1,
+        "entries read by status (open store; no passphrase) and by opening, at 1,000 and \
+         10,000 records exported: {measured:?}"
+    );
+}
+
+/// An export stopped between its writes (here: a panic after the second
+/// of them) is finished when the store next opens: every record of the
+/// bundle in "sent" once, none left in the outbox, the counts and tallies
+/// as for an export that never stopped.
+#[test]
+fn an_export_stopped_between_its_writes_is_finished_on_opening() {
+    let (_dir, store, _) = fresh();
+    let ids = finalize_many(&store, 25);
+    let facts = next_bundle(&store, ids[..20].to_vec());
+    let step = MoveStep {
+        records: 3,
+        bytes: usize::MAX,
+    };
+    let mut writes = 0;
+    let stopped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        store.record_export(&facts, step, &mut |n| {
+            writes = n;
+            if n == 3 {
+                panic!("stopped");
+            }
+        })
+    }));
+    assert!(stopped.is_err() && writes == 3);
+    assert_eq!(
+        store.outbox_ids().unwrap().len(),
+        25 - 3 - 3,
+        "two writes of 3 moved"
+    );
+    let status = store.status().unwrap();
+    assert_eq!(
+        (status.outbox, status.sent, status.bundles),
+        (5, 20, 1),
+        "the counts moved with the first write"
+    );
+    let home = store.home.clone();
+    drop(store);
+    let store = Store::open(home, &crypt::passphrase(PASS)).unwrap();
+    let outbox = store.outbox_ids().unwrap();
+    assert_eq!(outbox, ids[20..].to_vec());
+    let sent: Vec<String> = store
+        .records(State::Sent)
+        .unwrap()
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    let mut expected = ids[..20].to_vec();
+    expected.sort();
+    assert_eq!(sent, expected);
+    for listing in store.listing().unwrap() {
+        let in_bundle = ids[..20].contains(&listing.id);
+        assert_eq!(listing.state == State::Sent, in_bundle);
+        assert_eq!(listing.bundle, in_bundle.then_some(1));
+    }
+    assert_eq!(store.tallies().unwrap()["dtm_site_assessment"].sent, 20);
+    assert_eq!(store.bundles().unwrap(), vec![facts]);
+    // Nothing is left to finish: opening again reads one entry for it.
+    store.finish_export(&mut |_| panic!("no write")).unwrap();
+    // The next bundle takes the rest, and a receipt counts its records.
+    let next = next_bundle(&store, outbox);
+    store
+        .record_export(&next, MoveStep::default(), &mut |_| {})
+        .unwrap();
+    assert_eq!(store.purge_bundle(&next, "sup", "now").unwrap(), 5);
+    let status = store.status().unwrap();
+    assert_eq!(
+        (status.drafts, status.outbox, status.sent, status.bundles),
+        (0, 0, 20, 1)
+    );
+    assert_eq!(status, count_states_status(&store));
+}
+
+/// The counts as the `states` tree has them, for comparing.
+fn count_states_status(store: &Store) -> Status {
+    count_states(store.backend.as_ref()).unwrap()
+}
