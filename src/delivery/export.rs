@@ -6,8 +6,10 @@
 //! The outbox is split so that every bundle passes the supervisor's
 //! strict reader (`bundle::archive`): at most [`MAX_RECORDS`] records and
 //! [`MAX_RECORD_BYTES`] of records per bundle, consecutive sequences, each
-//! chained to the one before. Only one bundle's records are in memory at a
-//! time. A record too large for any bundle is named and left in the
+//! chained to the one before. Of a bundle's records only what its
+//! manifest says is held while it is planned; their bytes are read again
+//! from the store one at a time as its zip is written, so the zip holds
+//! them once. A record too large for any bundle is named and left in the
 //! outbox; the others still go.
 //!
 //! Each bundle is recorded in the store first (the chain moves on, the
@@ -25,7 +27,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
-use crate::bundle::{self, Built, NO_PREVIOUS, Outgoing, Plan, archive};
+use crate::bundle::{self, Built, ManifestEntry, NO_PREVIOUS, Streamed, archive};
 
 use crate::store::{BundleFacts, Listing, MoveStep, State, Store};
 
@@ -252,7 +254,7 @@ fn export_outbox(
             ship(store, out, std::mem::take(&mut batch), done, steps)?;
         }
         let cost = batch.cost(ciphertext.len(), form);
-        batch.add(outgoing(listing, ciphertext), form, cost);
+        batch.add(entry(&listing, &ciphertext), form, cost);
     }
     if !batch.records.is_empty() {
         ship(store, out, batch, done, steps)?;
@@ -328,21 +330,23 @@ fn too_large(listing: &Listing, size: usize, form: Option<&FormText>) -> Option<
     }
 }
 
-fn outgoing(listing: Listing, ciphertext: Vec<u8>) -> Outgoing {
-    Outgoing {
-        record_id: listing.id,
-        form_id: listing.form_id,
-        form_version: listing.form_version,
-        form_sha256: listing.form_sha256,
-        finalized_at: listing.finalized.unwrap_or_default(),
+/// What the manifest says of a record (its bytes are read again when the
+/// bundle is written).
+fn entry(listing: &Listing, ciphertext: &[u8]) -> ManifestEntry {
+    bundle::entry_of(
+        &listing.id,
+        &listing.form_id,
+        &listing.form_version,
+        listing.finalized.as_deref().unwrap_or_default(),
         ciphertext,
-    }
+    )
 }
 
-/// The records of the next bundle, with the forms they use.
+/// The records of the next bundle (their manifest entries), with the
+/// forms they use.
 #[derive(Default)]
 struct Batch {
-    records: Vec<Outgoing>,
+    records: Vec<ManifestEntry>,
     forms: Vec<FormText>,
     /// Records, forms and what each adds to the archive, counted.
     bytes: u64,
@@ -366,7 +370,7 @@ impl Batch {
             || (self.records.len() < limits.records && self.bytes + cost <= limits.bytes)
     }
 
-    fn add(&mut self, record: Outgoing, form: &FormText, cost: u64) {
+    fn add(&mut self, record: ManifestEntry, form: &FormText, cost: u64) {
         if !self.forms.iter().any(|f| f.2 == form.2) {
             self.forms.push(form.clone());
         }
@@ -375,24 +379,33 @@ impl Batch {
     }
 }
 
-/// Builds and signs a bundle, checked with the supervisor's own reader.
+/// Builds and signs a bundle of the records `entries` name, read from the
+/// store in `state` as the zip is written; checked with the supervisor's
+/// own reader.
 fn build(
     store: &Store,
     sequence: u64,
     prev: &str,
-    records: &[Outgoing],
+    entries: Vec<ManifestEntry>,
     forms: &[FormText],
+    state: State,
 ) -> Result<Built> {
     let public = &store.profile().public;
-    let plan = Plan {
+    let plan = Streamed {
         enumerator_id: &public.enumerator_id,
         device_id: &public.device_id,
         sequence,
         prev_manifest_sha256: prev,
-        records,
+        entries,
         forms,
     };
-    let built = bundle::build(&plan, &store.profile().signing_key).map_err(anyhow::Error::msg)?;
+    let built = bundle::build_streamed(plan, &store.profile().signing_key, &mut |e| {
+        store
+            .finalized(&e.record_id, state)
+            .map(|(_, ciphertext)| std::borrow::Cow::Owned(ciphertext))
+            .map_err(|e| e.to_string())
+    })
+    .map_err(anyhow::Error::msg)?;
     if let Err(why) = archive::read(&built.zip) {
         bail!(
             "bundle {sequence} would be refused by a supervisor's fieldkit ({why}); nothing was \
@@ -406,13 +419,21 @@ fn build(
 fn ship(
     store: &Store,
     out: &Path,
-    batch: Batch,
+    mut batch: Batch,
     done: &mut Exported,
     steps: &mut Steps,
 ) -> Result<()> {
     let (last, prev) = store.chain_head()?;
     let sequence = last + 1;
-    let built = build(store, sequence, &prev, &batch.records, &batch.forms)?;
+    let records = batch.records.iter().map(|r| r.record_id.clone()).collect();
+    let built = build(
+        store,
+        sequence,
+        &prev,
+        std::mem::take(&mut batch.records),
+        &batch.forms,
+        State::Outbox,
+    )?;
     let public = &store.profile().public;
     let facts = BundleFacts {
         sequence,
@@ -422,7 +443,7 @@ fn ship(
         file: bundle::file_name(&public.enumerator_id, &public.device_id, sequence),
         exported_at: crate::clock::now().to_string(),
         written: false,
-        records: batch.records.iter().map(|r| r.record_id.clone()).collect(),
+        records,
     };
     drop(batch);
     let moves = steps.moves;
@@ -513,9 +534,9 @@ fn rebuild(
         if !carried.iter().any(|f| f.2 == form.2) {
             carried.push(form.clone());
         }
-        records.push(outgoing(listing, ciphertext));
+        records.push(entry(&listing, &ciphertext));
     }
-    let built = build(store, facts.sequence, &prev, &records, &carried)?;
+    let built = build(store, facts.sequence, &prev, records, &carried, State::Sent)?;
     if built.manifest_sha256 != facts.manifest_sha256 {
         bail!(
             "bundle {} cannot be rebuilt byte for byte (its manifest comes out different from \
@@ -665,15 +686,8 @@ mod tests {
         ("f".into(), "1".into(), sha.into(), vec![b'x'; len])
     }
 
-    fn record(id: &str, len: usize) -> Outgoing {
-        Outgoing {
-            record_id: id.into(),
-            form_id: "f".into(),
-            form_version: "1".into(),
-            form_sha256: "a".into(),
-            finalized_at: String::new(),
-            ciphertext: vec![0; len],
-        }
+    fn record(id: &str, len: usize) -> ManifestEntry {
+        bundle::entry_of(id, "f", "1", "", &vec![0; len])
     }
 
     #[test]
