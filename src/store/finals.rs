@@ -58,8 +58,17 @@ impl Store {
                 state,
             });
         }
-        let mut changes = self.draft_changes(draft, "", false)?;
-        changes.extend(self.final_changes(draft, values, now, form_text)?);
+        // The draft is created and finalized in the same write, so it is
+        // never stored: no draft is encrypted, listed and removed again.
+        let mut changes = vec![
+            self.event(&draft.updated, "created", &draft.id, &draft.form_id, "")?,
+            count_change(1, 0, 0, 0),
+        ];
+        changes.extend(
+            self.final_changes(draft, values, now, form_text)?
+                .into_iter()
+                .filter(|c| c.tree != Tree::Drafts),
+        );
         self.apply(&changes)
     }
 
