@@ -73,6 +73,9 @@ pub enum ArchiveError {
     NotAsWritten(&'static str),
 }
 
+/// An entry's bytes as a writer is given them, or why they cannot be.
+pub type Bytes<'a> = Result<std::borrow::Cow<'a, [u8]>, String>;
+
 /// Writes a deterministic zip of `(name, bytes)` entries, sorted by name.
 pub fn write<D: AsRef<[u8]>>(entries: &mut [(String, D)]) -> Result<Vec<u8>, ArchiveError> {
     entries.sort_by(|a, b| a.0.cmp(&b.0));
@@ -94,7 +97,7 @@ pub fn write<D: AsRef<[u8]>>(entries: &mut [(String, D)]) -> Result<Vec<u8>, Arc
 /// doubling held up to twice a large bundle's bytes while it was copied).
 pub fn write_each<'a>(
     entries: &mut [(String, usize)],
-    data: &mut dyn FnMut(usize, &str) -> Result<std::borrow::Cow<'a, [u8]>, String>,
+    data: &mut dyn FnMut(usize, &str) -> Bytes<'a>,
 ) -> Result<Vec<u8>, ArchiveError> {
     entries.sort_by(|a, b| a.0.cmp(&b.0));
     // Per entry: a local header (30 bytes and the name) and a central one

@@ -214,7 +214,7 @@ pub fn build(plan: &Plan, key: &ssh_key::PrivateKey) -> Result<Built, BuildError
 pub fn build_streamed<'r>(
     plan: Streamed,
     key: &ssh_key::PrivateKey,
-    read: &mut dyn FnMut(&ManifestEntry) -> Result<Cow<'r, [u8]>, String>,
+    read: &mut dyn FnMut(&ManifestEntry) -> archive::Bytes<'r>,
 ) -> Result<Built, BuildError> {
     let mut entries = plan.entries;
     entries.sort_by(|a, b| a.path.cmp(&b.path));

@@ -29,131 +29,19 @@ use anyhow::{Context, Result, bail};
 
 use crate::bundle::{self, Built, ManifestEntry, NO_PREVIOUS, Streamed, archive};
 
-use crate::store::{BundleFacts, Listing, MoveStep, State, Store};
-
-/// At most this many records in one bundle: far below the zip's 65,535
-/// entries, a manifest of a few MB, a supervisor's check in seconds.
-/// Export's memory grows with one bundle's records (their ciphertext and
-/// the bundle's bytes); the store records them in bounded writes.
-pub const MAX_RECORDS: usize = 10_000;
-/// At most this many bytes of records (ciphertext) in one bundle: about
-/// 390 MB of memory at export for 32 MiB of 13 KB records (measured; 740
-/// MB at 64 MiB, 1.4 GB at 128 MiB), so a 2 GB laptop exports any outbox.
-pub const MAX_RECORD_BYTES: u64 = 32 * 1024 * 1024;
-/// Environment overrides of the two limits (tests, benchmarks).
-pub const MAX_RECORDS_ENV: &str = "FIELDKIT_BUNDLE_MAX_RECORDS";
-pub const MAX_BYTES_ENV: &str = "FIELDKIT_BUNDLE_MAX_BYTES";
-/// Records in one of the store's writes that move a bundle's records to
-/// "sent" (tests: a few, so that a small bundle takes several writes).
-pub const STEP_RECORDS_ENV: &str = "FIELDKIT_EXPORT_STEP_RECORDS";
-/// Test aid (crash tests): after this many steps of an export (each
-/// write to the store, each bundle file written), it says so on stderr and
-/// waits there to be killed.
-pub const PAUSE_ENV: &str = "FIELDKIT_TEST_PAUSE_EXPORT_AFTER";
-/// Bytes counted for each entry beyond its content: its two zip headers
-/// and its line in the manifest (about 500 bytes), generously.
-const ENTRY_OVERHEAD: u64 = 1024;
-/// Entries in a zip without zip64 (which the reader refuses).
-const ZIP_ENTRIES: usize = 65_535;
+use super::limits::ENTRY_OVERHEAD;
+pub use super::limits::{
+    Limits, MAX_BYTES_ENV, MAX_RECORD_BYTES, MAX_RECORDS, MAX_RECORDS_ENV, PAUSE_ENV,
+    STEP_RECORDS_ENV, Steps,
+};
+use super::stick::{Cleaned, clean_partials, write_bundle};
+use crate::store::{BundleFacts, Listing, State, Store};
 
 /// Which bundles `--again` writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Again {
     All,
     Sequence(u64),
-}
-
-/// How many records and bytes of records go in one bundle at most.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
-    pub records: usize,
-    pub bytes: u64,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            records: MAX_RECORDS,
-            bytes: MAX_RECORD_BYTES,
-        }
-    }
-}
-
-/// A positive whole number from the environment, if set.
-fn env_number(name: &str) -> Result<Option<u64>> {
-    match std::env::var(name) {
-        Err(_) => Ok(None),
-        Ok(text) => match text.trim().parse::<u64>() {
-            Ok(n) if n > 0 => Ok(Some(n)),
-            _ => bail!("{name}={text:?} is not a positive whole number; unset it or fix it"),
-        },
-    }
-}
-
-impl Limits {
-    /// The defaults, or what [`MAX_RECORDS_ENV`] and [`MAX_BYTES_ENV`] say.
-    pub fn from_env() -> Result<Limits> {
-        let read = env_number;
-        let default = Limits::default();
-        Ok(Limits {
-            records: read(MAX_RECORDS_ENV)?.map_or(default.records, |n| {
-                usize::try_from(n).unwrap_or(usize::MAX)
-            }),
-            bytes: read(MAX_BYTES_ENV)?.unwrap_or(default.bytes),
-        })
-    }
-
-    /// Never past the reader's caps, however they were set: a record may
-    /// bring its form (two entries), plus the manifest and its signature;
-    /// a bundle of one record over the byte limit, its form, and the
-    /// limit itself stay under the reader's total.
-    fn within_caps(self) -> Limits {
-        let entries = archive::MAX_ENTRIES.min(ZIP_ENTRIES);
-        Limits {
-            records: self.records.clamp(1, (entries - 2) / 2),
-            bytes: self.bytes.min(archive::MAX_BUNDLE_BYTES / 4),
-        }
-    }
-}
-
-/// The steps of an export, counted as they are done: each write to the
-/// store and each bundle file written.
-pub struct Steps {
-    done: usize,
-    /// Records in one write of a bundle's move to "sent".
-    moves: MoveStep,
-    /// [`PAUSE_ENV`]: the step after which to wait to be killed.
-    pause_after: Option<u64>,
-}
-
-impl Steps {
-    /// Counted from 0, with [`STEP_RECORDS_ENV`] and [`PAUSE_ENV`] read.
-    pub fn from_env() -> Result<Steps> {
-        let default = MoveStep::default();
-        Ok(Steps {
-            done: 0,
-            moves: MoveStep {
-                records: env_number(STEP_RECORDS_ENV)?.map_or(default.records, |n| {
-                    usize::try_from(n).unwrap_or(usize::MAX)
-                }),
-                ..default
-            },
-            pause_after: env_number(PAUSE_ENV)?,
-        })
-    }
-
-    fn step(&mut self, what: &str) {
-        self.done += 1;
-        if self.pause_after == u64::try_from(self.done).ok() {
-            eprintln!(
-                "fieldkit: {PAUSE_ENV}: paused after step {} ({what})",
-                self.done
-            );
-            loop {
-                std::thread::park();
-            }
-        }
-    }
 }
 
 /// What an export did.
@@ -203,7 +91,7 @@ pub fn export_with(
     check_folder(out)?;
     let limits = limits.within_caps();
     let mut done = Exported::default();
-    clean_partials(store, out, &mut done)?;
+    clean(store, out, &mut done)?;
     let mut forms = Forms::default();
     let held = store.bundles()?;
     for facts in held.iter().filter(|f| !f.written) {
@@ -259,6 +147,15 @@ fn export_outbox(
     if !batch.records.is_empty() {
         ship(store, out, batch, done, steps)?;
     }
+    Ok(())
+}
+
+/// Removes this laptop's unfinished files in `out` (see `stick`).
+fn clean(store: &Store, out: &Path, done: &mut Exported) -> Result<()> {
+    let mut cleaned = Cleaned::default();
+    clean_partials(store, out, &mut cleaned)?;
+    done.removed = cleaned.removed;
+    done.left = cleaned.left;
     Ok(())
 }
 
@@ -446,7 +343,7 @@ fn ship(
         records,
     };
     drop(batch);
-    let moves = steps.moves;
+    let moves = steps.moves();
     store
         .record_export(&facts, moves, &mut |n| {
             steps.step(if n == 1 { "recorded" } else { "records moved" })
@@ -547,81 +444,6 @@ fn rebuild(
     Ok(built)
 }
 
-/// The temporary name a bundle file is written under.
-fn partial_name(file: &str) -> String {
-    format!(".{file}.partial")
-}
-
-/// Removes this laptop's unfinished bundle files (`.fieldkit-...zip.partial`,
-/// left by an export stopped mid-write: that bundle is written again, the
-/// same bytes); names other laptops' ones and leaves them.
-fn clean_partials(store: &Store, out: &Path, done: &mut Exported) -> Result<()> {
-    let public = &store.profile().public;
-    let ours = format!(
-        ".{}",
-        bundle::file_prefix(&public.enumerator_id, &public.device_id)
-    );
-    let entries =
-        std::fs::read_dir(out).with_context(|| format!("cannot read {}", out.display()))?;
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if !(name.starts_with(".fieldkit-") && name.ends_with(".zip.partial")) {
-            continue;
-        }
-        let path = entry.path();
-        let is_ours = name
-            .strip_prefix(&ours)
-            .and_then(|rest| rest.strip_suffix(".zip.partial"))
-            .is_some_and(|n| n.len() >= 6 && n.bytes().all(|b| b.is_ascii_digit()));
-        let is_file = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_file());
-        if !is_ours || !is_file {
-            // The name is anyone's: printed with its control characters escaped.
-            done.left.push(format!(
-                "{} (in {}) is an unfinished file of another laptop's export; it was left as it \
-                 is (delete it once no export is running)",
-                name.escape_debug(),
-                out.display()
-            ));
-            continue;
-        }
-        match std::fs::remove_file(&path) {
-            Ok(()) => done.removed.push(path),
-            Err(e) => done.left.push(format!(
-                "{} is an unfinished file of an interrupted export and could not be removed \
-                 ({e}); delete it",
-                path.display()
-            )),
-        }
-    }
-    Ok(())
-}
-
-/// Writes a bundle under a temporary name, syncs it, renames it: a stick
-/// pulled out half-way never holds half a bundle under the real name.
-fn write_bundle(out: &Path, file: &str, bytes: &[u8]) -> Result<PathBuf> {
-    let path = out.join(file);
-    let partial = out.join(partial_name(file));
-    let written = write_synced(&partial, bytes).and_then(|()| {
-        std::fs::rename(&partial, &path)
-            .with_context(|| format!("cannot rename {} to {}", partial.display(), path.display()))
-    });
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&partial);
-        return Err(e);
-    }
-    crate::store::backend::sync_dir(out)
-        .with_context(|| format!("cannot sync {}", out.display()))?;
-    Ok(path)
-}
-
-fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
-    let mut file =
-        std::fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
-    std::io::Write::write_all(&mut file, bytes)
-        .and_then(|()| file.sync_all())
-        .with_context(|| format!("cannot write {} (is the stick full?)", path.display()))
-}
-
 /// `--again`: the bundles chosen, rebuilt and written again, the same
 /// bytes. Refused (nothing written) for a bundle this laptop does not hold.
 pub fn again(store: &Store, out: &Path, which: Again) -> Result<Exported> {
@@ -636,7 +458,7 @@ pub fn again(store: &Store, out: &Path, which: Again) -> Result<Exported> {
         },
     };
     let mut done = Exported::default();
-    clean_partials(store, out, &mut done)?;
+    clean(store, out, &mut done)?;
     let mut forms = Forms::default();
     for facts in chosen {
         let written = rebuild(store, facts, &held, &mut forms).and_then(|built| {
@@ -716,20 +538,6 @@ mod tests {
         assert!(batch.fits(big, limits), "one record always fits alone");
         batch.add(record("1", 20_000), &a, big);
         assert!(!batch.fits(batch.cost(1, &a), limits), "over the bytes");
-    }
-
-    #[test]
-    fn limits_never_pass_the_readers_caps() {
-        let wild = Limits {
-            records: usize::MAX,
-            bytes: u64::MAX,
-        }
-        .within_caps();
-        assert!(wild.records * 2 + 2 <= archive::MAX_ENTRIES.min(ZIP_ENTRIES));
-        let worst =
-            wild.bytes + wild.records as u64 * ENTRY_OVERHEAD + 2 * archive::MAX_ENTRY_BYTES as u64;
-        assert!(worst < archive::MAX_BUNDLE_BYTES);
-        assert_eq!(Limits::default().within_caps(), Limits::default());
     }
 
     #[test]
