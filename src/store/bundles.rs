@@ -221,15 +221,21 @@ impl Store {
         else {
             return Ok(());
         };
-        let damaged = |reason: &str| StoreError::Damaged {
-            id: format!("bundle {}", crypt::to_hex(&seq_key)),
-            reason: reason.into(),
-        };
         let sealed = self
             .backend
             .get(Tree::Bundles, &seq_key)
             .map_err(|e| self.backend_err(e))?
-            .ok_or_else(|| damaged("it is being recorded, but it is not kept"))?;
+            .ok_or_else(|| StoreError::Corrupted {
+                path: self.home.store_path(),
+                reason: format!(
+                    "an export of bundle {} was being recorded, and the store does not keep \
+                     that bundle",
+                    <[u8; 8]>::try_from(seq_key.as_slice()).map_or_else(
+                        |_| crypt::to_hex(&seq_key),
+                        |b| u64::from_be_bytes(b).to_string()
+                    )
+                ),
+            })?;
         let facts: BundleFacts = self.unsealed(Tree::Bundles, &seq_key, &sealed)?;
         self.move_records(&facts, MoveStep::default(), 1, on_step)
     }
