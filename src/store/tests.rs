@@ -569,3 +569,25 @@ fn an_export_stopped_between_its_writes_is_finished_on_opening() {
 fn count_states_status(store: &Store) -> Status {
     count_states(store.backend.as_ref()).unwrap()
 }
+
+/// A store made before the counts were kept has them counted once from
+/// its records' states, and kept, when it is next opened or counted.
+#[test]
+fn counts_missing_from_an_older_store_are_counted_once_and_kept() {
+    let (_dir, store, _) = fresh();
+    finalize_many(&store, 3);
+    store.save_draft(&draft("open"), "").unwrap();
+    let expected = store.status().unwrap();
+    assert_eq!((expected.drafts, expected.outbox), (1, 3));
+    store
+        .backend
+        .apply(&[Change::remove(Tree::Meta, COUNTS)])
+        .unwrap();
+    assert_eq!(store.status().unwrap(), expected, "counted from the states");
+    let home = store.home.clone();
+    drop(store);
+    assert_eq!(Store::counts(home.clone()).unwrap(), expected);
+    let store = Store::open(home, &crypt::passphrase(PASS)).unwrap();
+    assert!(store.backend.get(Tree::Meta, COUNTS).unwrap().is_some());
+    assert_eq!(store.status().unwrap(), expected);
+}
