@@ -19,9 +19,12 @@ pub enum Tree {
     Meta,
     /// record id -> draft, age-encrypted to the profile.
     Drafts,
-    /// record id -> finalized record, age-encrypted to the deployment.
+    /// record id -> finalized record, age-encrypted to the deployment;
+    /// it stays here when it is exported (its state then says sent), until
+    /// a receipt covers it: moving it rewrote every record at export.
     Outbox,
-    /// record id -> exported record, kept until a receipt covers it.
+    /// record id -> exported record of a store written before exported
+    /// records stayed in `outbox`, kept until a receipt covers it.
     Sent,
     /// record id -> sealed listing metadata (state, form, times, size).
     Listing,

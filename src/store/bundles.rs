@@ -171,16 +171,7 @@ impl Store {
             if self.state_byte(key.as_bytes())? != Some(State::Outbox.byte()) {
                 return Err(StoreError::NotFound(id.clone()));
             }
-            let sealed = self
-                .backend
-                .get(Tree::Listing, key.as_bytes())
-                .map_err(|e| self.backend_err(e))?
-                .ok_or_else(|| StoreError::Damaged {
-                    id: id.clone(),
-                    reason: "it has no listing".into(),
-                })?;
-            let listing: Listing = self.unsealed(Tree::Listing, key.as_bytes(), &sealed)?;
-            forms.push(listing.form_id);
+            forms.push(self.listing_of(id)?.form_id);
         }
         let n = i64::try_from(facts.records.len()).unwrap_or(i64::MAX);
         let seq_key = facts.sequence.to_be_bytes();
@@ -250,9 +241,10 @@ impl Store {
     }
 
     /// Moves the records of a recorded bundle still in the outbox to
-    /// "sent", a step at a time; the last write ends the move. Records
-    /// already in "sent" are left; a record in neither (a damaged store)
-    /// is left for `export` to name when it rebuilds the bundle.
+    /// "sent" (their listings and states: the records stay where they
+    /// are), a step at a time; the last write ends the move. Records
+    /// already sent are left; a record in neither (a damaged store) is left
+    /// for `export` to name when it rebuilds the bundle.
     fn move_records(
         &self,
         facts: &BundleFacts,
@@ -270,19 +262,16 @@ impl Store {
             if self.state_byte(key)? != Some(State::Outbox.byte()) {
                 continue;
             }
-            let (mut listing, value) = self.stored(id, Tree::Outbox)?;
+            // The record itself stays where it is: its listing and state
+            // say it was sent.
+            let mut listing = self.listing_of(id)?;
             listing.state = State::Sent;
             listing.bundle = Some(facts.sequence);
-            bytes += value.len();
+            let sealed = self.sealed(Tree::Listing, key, &listing);
+            bytes += sealed.len();
             records += 1;
             changes.extend([
-                Change::remove(Tree::Outbox, key.to_vec()),
-                Change::put(Tree::Sent, key.to_vec(), value),
-                Change::put(
-                    Tree::Listing,
-                    key.to_vec(),
-                    self.sealed(Tree::Listing, key, &listing),
-                ),
+                Change::put(Tree::Listing, key.to_vec(), sealed),
                 Change::put(Tree::States, key.to_vec(), vec![State::Sent.byte()]),
             ]);
             if records >= step.records || bytes >= step.bytes {
@@ -368,6 +357,7 @@ impl Store {
                 forms.push(l.form_id);
             }
             changes.extend([
+                Change::remove(Tree::Outbox, key.clone()),
                 Change::remove(Tree::Sent, key.clone()),
                 Change::remove(Tree::Listing, key.clone()),
                 Change::remove(Tree::States, key),

@@ -345,27 +345,44 @@ impl Store {
         Ok((good, bad))
     }
 
-    /// Raw (id, ciphertext) of the finalized records in a state.
+    /// Raw (id, ciphertext) of the records in a state, in id order
+    /// (exported records stay in the `outbox` tree: their state tells).
     pub fn records(&self, state: State) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        let tree = match state {
-            State::Draft => Tree::Drafts,
-            State::Outbox => Tree::Outbox,
-            State::Sent => Tree::Sent,
+        let trees: &[Tree] = match state {
+            State::Draft => &[Tree::Drafts],
+            State::Outbox | State::Sent => &[Tree::Outbox, Tree::Sent],
         };
         let mut out = Vec::new();
         let mut damaged = None;
-        self.backend
-            .visit(tree, &mut |k, v| match envelope::unwrap(v) {
-                Some((_, _, _, payload)) => {
-                    out.push((display_key(k), payload.to_vec()));
-                    true
-                }
-                None => {
-                    damaged = Some(display_key(k));
-                    false
-                }
-            })
-            .map_err(|e| self.backend_err(e))?;
+        for &tree in trees {
+            let mut wrong = None;
+            self.backend
+                .visit(tree, &mut |k, v| {
+                    match self.backend.get(Tree::States, k) {
+                        Ok(s) if s.as_deref() == Some(&[state.byte()]) => {}
+                        Ok(_) => return true,
+                        Err(e) => {
+                            wrong = Some(e);
+                            return false;
+                        }
+                    }
+                    match envelope::unwrap(v) {
+                        Some((_, _, _, payload)) => {
+                            out.push((display_key(k), payload.to_vec()));
+                            true
+                        }
+                        None => {
+                            damaged = Some(display_key(k));
+                            false
+                        }
+                    }
+                })
+                .map_err(|e| self.backend_err(e))?;
+            if let Some(e) = wrong {
+                return Err(self.backend_err(e));
+            }
+        }
+        out.sort();
         match damaged {
             Some(id) => Err(StoreError::Damaged {
                 id,

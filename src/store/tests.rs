@@ -591,3 +591,64 @@ fn counts_missing_from_an_older_store_are_counted_once_and_kept() {
     assert!(store.backend.get(Tree::Meta, COUNTS).unwrap().is_some());
     assert_eq!(store.status().unwrap(), expected);
 }
+
+/// An exported record stays where it was finalized (moving it rewrote
+/// every record at export); a store of an earlier fieldkit, whose
+/// exported records were moved to the `sent` tree, still reads them, and
+/// a receipt purges them from either.
+#[test]
+fn exported_records_stay_in_place_and_earlier_stores_still_read() {
+    let (_dir, store, _) = fresh();
+    let ids = finalize_many(&store, 4);
+    let facts = next_bundle(&store, ids.clone());
+    store
+        .record_export(&facts, MoveStep::default(), &mut |_| {})
+        .unwrap();
+    let in_tree = |tree, id: &str| {
+        let key = uuid::Uuid::parse_str(id).unwrap();
+        store.backend.get(tree, key.as_bytes()).unwrap().is_some()
+    };
+    assert!(
+        ids.iter()
+            .all(|id| in_tree(Tree::Outbox, id) && !in_tree(Tree::Sent, id))
+    );
+    assert!(
+        store.finalized(&ids[0], State::Outbox).is_err(),
+        "it is sent"
+    );
+    // Two records as an earlier fieldkit left them: in `sent`.
+    for id in &ids[..2] {
+        let key = uuid::Uuid::parse_str(id).unwrap().as_bytes().to_vec();
+        let value = store.backend.get(Tree::Outbox, &key).unwrap().unwrap();
+        store
+            .backend
+            .apply(&[
+                Change::remove(Tree::Outbox, key.clone()),
+                Change::put(Tree::Sent, key, value),
+            ])
+            .unwrap();
+    }
+    assert!(in_tree(Tree::Sent, &ids[0]) && !in_tree(Tree::Outbox, &ids[0]));
+    for id in &ids {
+        let (listing, _) = store.finalized(id, State::Sent).unwrap();
+        assert_eq!(listing.bundle, Some(1));
+    }
+    let mut sorted = ids.clone();
+    sorted.sort();
+    let sent: Vec<String> = store
+        .records(State::Sent)
+        .unwrap()
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(sent, sorted);
+    assert!(store.records(State::Outbox).unwrap().is_empty());
+    assert_eq!(store.purge_bundle(&facts, "sup", "now").unwrap(), 4);
+    assert!(
+        ids.iter()
+            .all(|id| !in_tree(Tree::Outbox, id) && !in_tree(Tree::Sent, id))
+    );
+    let status = store.status().unwrap();
+    assert_eq!((status.outbox, status.sent, status.bundles), (0, 0, 0));
+    assert_eq!(status, count_states_status(&store));
+}
