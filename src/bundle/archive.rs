@@ -73,10 +73,39 @@ pub enum ArchiveError {
     NotAsWritten(&'static str),
 }
 
+/// An entry's bytes as a writer is given them, or why they cannot be.
+pub type Bytes<'a> = Result<std::borrow::Cow<'a, [u8]>, String>;
+
 /// Writes a deterministic zip of `(name, bytes)` entries, sorted by name.
-pub fn write(entries: &mut [(String, Vec<u8>)]) -> Result<Vec<u8>, ArchiveError> {
+pub fn write<D: AsRef<[u8]>>(entries: &mut [(String, D)]) -> Result<Vec<u8>, ArchiveError> {
     entries.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let entries = &*entries;
+    let mut sized: Vec<(String, usize)> = entries
+        .iter()
+        .map(|(name, data)| (name.clone(), data.as_ref().len()))
+        .collect();
+    write_each(&mut sized, &mut |i, _| {
+        Ok(std::borrow::Cow::Borrowed(entries[i].1.as_ref()))
+    })
+}
+
+/// Writes a deterministic zip of entries given by name and size, sorted by
+/// name (stably), their bytes asked of `data` (with the entry's place in
+/// that order, and its name) one at a time as they are written, so that a
+/// caller need not hold them all. Bytes of another size than said are
+/// refused. The buffer is sized for the whole zip up front (growing it by
+/// doubling held up to twice a large bundle's bytes while it was copied).
+pub fn write_each<'a>(
+    entries: &mut [(String, usize)],
+    data: &mut dyn FnMut(usize, &str) -> Bytes<'a>,
+) -> Result<Vec<u8>, ArchiveError> {
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    // Per entry: a local header (30 bytes and the name) and a central one
+    // (46 and the name); then the end record (22).
+    let size = entries.iter().fold(22usize, |n, (name, len)| {
+        n.saturating_add(76 + 2 * name.len() + len)
+    });
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::with_capacity(size)));
     let options = zip::write::SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Stored)
         .last_modified_time(zip::DateTime::default())
@@ -84,14 +113,21 @@ pub fn write(entries: &mut [(String, Vec<u8>)]) -> Result<Vec<u8>, ArchiveError>
         // mark entries made on Windows as MS-DOS ones.
         .system(zip::System::Unix)
         .unix_permissions(0o644);
-    for (name, data) in entries.iter() {
+    for (i, (name, len)) in entries.iter().enumerate() {
         let cannot = |e: &dyn std::fmt::Display| ArchiveError::Write {
             name: name.clone(),
             why: e.to_string(),
         };
+        let bytes = data(i, name).map_err(|e| cannot(&e))?;
+        if bytes.len() != *len {
+            return Err(cannot(&format!(
+                "it is {} bytes, not the {len} said",
+                bytes.len()
+            )));
+        }
         zip.start_file(name.as_str(), options)
             .map_err(|e| cannot(&e))?;
-        zip.write_all(data).map_err(|e| cannot(&e))?;
+        zip.write_all(&bytes).map_err(|e| cannot(&e))?;
     }
     zip.finish()
         .map(|c| c.into_inner())

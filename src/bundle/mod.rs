@@ -11,6 +11,8 @@ pub mod receipt;
 pub mod signers;
 pub mod verify;
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 
 pub use crate::crypt::{BUNDLE_NAMESPACE as NAMESPACE, NO_PREVIOUS, sha256_hex};
@@ -138,21 +140,83 @@ pub enum BuildError {
     Archive(#[from] archive::ArchiveError),
 }
 
+/// What a bundle's manifest says of a record: where it is, its hash and
+/// size, what it is.
+pub fn entry_of(
+    record_id: &str,
+    form_id: &str,
+    form_version: &str,
+    finalized_at: &str,
+    ciphertext: &[u8],
+) -> ManifestEntry {
+    ManifestEntry {
+        path: record_path(record_id),
+        sha256: sha256_hex(ciphertext),
+        size: ciphertext.len() as u64,
+        record_id: record_id.into(),
+        form_id: form_id.into(),
+        form_version: form_version.into(),
+        finalized_at: finalized_at.into(),
+    }
+}
+
+/// A [`Plan`] whose records are given by their manifest entries: their
+/// bytes are read one at a time as the zip is written (and checked
+/// against the entries), so only the zip holds them all.
+pub struct Streamed<'a> {
+    pub enumerator_id: &'a str,
+    pub device_id: &'a str,
+    pub sequence: u64,
+    pub prev_manifest_sha256: &'a str,
+    pub entries: Vec<ManifestEntry>,
+    /// (form_id, version, sha256, text) of every form the records use.
+    pub forms: &'a [(String, String, String, Vec<u8>)],
+}
+
 /// Builds and signs a bundle.
 pub fn build(plan: &Plan, key: &ssh_key::PrivateKey) -> Result<Built, BuildError> {
-    let mut entries: Vec<ManifestEntry> = plan
+    let entries = plan
         .records
         .iter()
-        .map(|r| ManifestEntry {
-            path: record_path(&r.record_id),
-            sha256: sha256_hex(&r.ciphertext),
-            size: r.ciphertext.len() as u64,
-            record_id: r.record_id.clone(),
-            form_id: r.form_id.clone(),
-            form_version: r.form_version.clone(),
-            finalized_at: r.finalized_at.clone(),
+        .map(|r| {
+            entry_of(
+                &r.record_id,
+                &r.form_id,
+                &r.form_version,
+                &r.finalized_at,
+                &r.ciphertext,
+            )
         })
         .collect();
+    let by_id: std::collections::HashMap<&str, &[u8]> = plan
+        .records
+        .iter()
+        .map(|r| (r.record_id.as_str(), r.ciphertext.as_slice()))
+        .collect();
+    let streamed = Streamed {
+        enumerator_id: plan.enumerator_id,
+        device_id: plan.device_id,
+        sequence: plan.sequence,
+        prev_manifest_sha256: plan.prev_manifest_sha256,
+        entries,
+        forms: plan.forms,
+    };
+    build_streamed(streamed, key, &mut |e| {
+        by_id
+            .get(e.record_id.as_str())
+            .map(|c| Cow::Borrowed(*c))
+            .ok_or_else(|| "it is not among the records".to_string())
+    })
+}
+
+/// Builds and signs a bundle whose records' bytes `read` gives as the zip
+/// is written; the same plan gives the same bytes as [`build`].
+pub fn build_streamed<'r>(
+    plan: Streamed,
+    key: &ssh_key::PrivateKey,
+    read: &mut dyn FnMut(&ManifestEntry) -> archive::Bytes<'r>,
+) -> Result<Built, BuildError> {
+    let mut entries = plan.entries;
     entries.sort_by(|a, b| a.path.cmp(&b.path));
     let mut forms: Vec<FormRef> = plan
         .forms
@@ -164,10 +228,9 @@ pub fn build(plan: &Plan, key: &ssh_key::PrivateKey) -> Result<Built, BuildError
         })
         .collect();
     forms.sort_by(|a, b| (&a.form_id, &a.version).cmp(&(&b.form_id, &b.version)));
-    let created_at = plan
-        .records
+    let created_at = entries
         .iter()
-        .map(|r| r.finalized_at.as_str())
+        .map(|e| e.finalized_at.as_str())
         .max()
         .unwrap_or("")
         .to_string();
@@ -196,17 +259,41 @@ pub fn build(plan: &Plan, key: &ssh_key::PrivateKey) -> Result<Built, BuildError
         serde_json::to_vec_pretty(&manifest).map_err(|e| BuildError::Manifest(e.to_string()))?;
     manifest_bytes.push(b'\n');
     let signature = signers::sign(key, NAMESPACE, &manifest_bytes)?;
-    let mut files: Vec<(String, Vec<u8>)> = vec![
-        (MANIFEST.into(), manifest_bytes.clone()),
-        (SIGNATURE.into(), signature.into_bytes()),
-    ];
-    for r in plan.records {
-        files.push((record_path(&r.record_id), r.ciphertext.clone()));
+    let mut files: Vec<(String, usize)> = Vec::with_capacity(manifest.entries.len() + 2);
+    files.push((MANIFEST.into(), manifest_bytes.len()));
+    files.push((SIGNATURE.into(), signature.len()));
+    let mut records = std::collections::HashMap::with_capacity(manifest.entries.len());
+    for e in &manifest.entries {
+        files.push((
+            e.path.clone(),
+            usize::try_from(e.size).unwrap_or(usize::MAX),
+        ));
+        records.insert(e.path.as_str(), e);
     }
+    let mut texts = std::collections::HashMap::with_capacity(plan.forms.len());
     for (id, v, _, text) in plan.forms {
-        files.push((form_path(id, v), text.clone()));
+        files.push((form_path(id, v), text.len()));
+        texts.insert(form_path(id, v), text.as_slice());
     }
-    let zip = archive::write(&mut files)?;
+    let zip = archive::write_each(&mut files, &mut |_, name| {
+        if name == MANIFEST {
+            Ok(Cow::Borrowed(manifest_bytes.as_slice()))
+        } else if name == SIGNATURE {
+            Ok(Cow::Borrowed(signature.as_bytes()))
+        } else if let Some(entry) = records.get(name) {
+            let bytes = read(entry)?;
+            if sha256_hex(&bytes) != entry.sha256 {
+                return Err("its bytes are not the ones its manifest entry was made from".into());
+            }
+            Ok(bytes)
+        } else {
+            texts
+                .get(name)
+                .map(|t| Cow::Borrowed(*t))
+                .ok_or_else(|| "it is not in the bundle's plan".to_string())
+        }
+    })?;
+    drop((files, records, texts));
     Ok(Built {
         manifest_sha256: sha256_hex(&manifest_bytes),
         manifest,

@@ -71,6 +71,20 @@ pub fn check(
     bytes: &[u8],
     supervisors: &AllowedSigners,
 ) -> Result<(Receipt, String), ReceiptError> {
+    let (receipt, key) = genuine(bytes)?;
+    let signer = supervisors
+        .check_signer(None, &key, NAMESPACE)
+        .map_err(|why| match why {
+            Refusal::NotListed => ReceiptError::NotListed,
+            other => ReceiptError::NotNow(other),
+        })?;
+    Ok((receipt, signer.principals.clone()))
+}
+
+/// What a receipt says of itself, checked: it reads as a receipt of this
+/// format and its signature is good for the key it names. Whether that
+/// key is a supervisor's is [`check`]'s.
+pub fn genuine(bytes: &[u8]) -> Result<(Receipt, PublicKey), ReceiptError> {
     let not_one = |e: serde_json::Error| ReceiptError::NotAReceipt(e.to_string());
     let file: ReceiptFile = serde_json::from_slice(bytes).map_err(not_one)?;
     let receipt: Receipt = serde_json::from_str(&file.receipt).map_err(not_one)?;
@@ -86,11 +100,5 @@ pub fn check(
         file.signature.as_bytes(),
     )
     .map_err(ReceiptError::Forged)?;
-    let signer = supervisors
-        .check_signer(None, &key, NAMESPACE)
-        .map_err(|why| match why {
-            Refusal::NotListed => ReceiptError::NotListed,
-            other => ReceiptError::NotNow(other),
-        })?;
-    Ok((receipt, signer.principals.clone()))
+    Ok((receipt, key))
 }

@@ -23,7 +23,19 @@ pub struct Args {
 pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {
     let bytes = std::fs::read(&args.receipt)
         .with_context(|| format!("cannot read the receipt {}", args.receipt.display()))?;
-    let store = globals.open_store()?;
+    // A receipt that is not genuine is refused before asking for anything;
+    // whether its signer is a supervisor comes once the store is open (a
+    // round pack may carry the supervisors).
+    let store = match receipt::genuine(&bytes) {
+        Err(why) => {
+            crate::say!(
+                "fieldkit: {}: {why}; nothing was purged",
+                args.receipt.display()
+            );
+            return Ok(Outcome::Invalid);
+        }
+        Ok(_) => globals.open_store()?,
+    };
     // The supervisors given, else the round pack's, else the shipped ones.
     let supervisors = files::laptop_signers(&store, args.supervisors.as_deref(), "supervisors")?;
     if let Err(why) = receipt::check(&bytes, &supervisors) {

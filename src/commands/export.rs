@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::{Result, bail};
 
 use super::{Globals, Outcome, print_line};
-use crate::delivery::export::{Again, Limits, again, export_with};
+use crate::delivery::export::{Again, Limits, Steps, again, export_with};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -33,6 +33,7 @@ fn parse_again(text: &str) -> Result<Again, String> {
 
 pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {
     let limits = Limits::from_env()?;
+    let mut steps = Steps::from_env()?;
     let store = globals.open_store()?;
     let done = match args.again {
         Some(which) => {
@@ -42,7 +43,7 @@ pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {
             }
             done
         }
-        None => export_with(&store, &args.out, limits, &mut |_, _| {})?,
+        None => export_with(&store, &args.out, limits, &mut steps, &mut |_, _| {})?,
     };
     for path in &done.removed {
         crate::say!(

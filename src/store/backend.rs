@@ -19,9 +19,12 @@ pub enum Tree {
     Meta,
     /// record id -> draft, age-encrypted to the profile.
     Drafts,
-    /// record id -> finalized record, age-encrypted to the deployment.
+    /// record id -> finalized record, age-encrypted to the deployment;
+    /// it stays here when it is exported (its state then says sent), until
+    /// a receipt covers it: moving it rewrote every record at export.
     Outbox,
-    /// record id -> exported record, kept until a receipt covers it.
+    /// record id -> exported record of a store written before exported
+    /// records stayed in `outbox`, kept until a receipt covers it.
     Sent,
     /// record id -> sealed listing metadata (state, form, times, size).
     Listing,
@@ -70,12 +73,23 @@ impl Tree {
     }
 }
 
-/// One change in an atomic write: `None` removes the key.
+/// One change in an atomic write.
 #[derive(Debug, Clone)]
 pub struct Change {
     pub tree: Tree,
     pub key: Vec<u8>,
-    pub value: Option<Vec<u8>>,
+    pub op: Op,
+}
+
+/// What a change does to its key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Op {
+    Put(Vec<u8>),
+    Remove,
+    /// Adds to the counters kept under the key (see [`add_counters`]),
+    /// reading them inside the write, so that two writes never lose one
+    /// another's counts.
+    Add(Vec<i64>),
 }
 
 impl Change {
@@ -83,16 +97,50 @@ impl Change {
         Change {
             tree,
             key: key.into(),
-            value: Some(value),
+            op: Op::Put(value),
         }
     }
     pub fn remove(tree: Tree, key: impl Into<Vec<u8>>) -> Self {
         Change {
             tree,
             key: key.into(),
-            value: None,
+            op: Op::Remove,
         }
     }
+    pub fn add(tree: Tree, key: impl Into<Vec<u8>>, deltas: Vec<i64>) -> Self {
+        Change {
+            tree,
+            key: key.into(),
+            op: Op::Add(deltas),
+        }
+    }
+}
+
+/// Counters as stored: whole numbers in decimal, separated by spaces
+/// (plain text, like the chain's head). Missing or unreadable ones read
+/// as 0.
+pub fn read_counters(value: Option<&[u8]>, n: usize) -> Vec<u64> {
+    let text = value.map(String::from_utf8_lossy).unwrap_or_default();
+    let mut numbers: Vec<u64> = text
+        .split_ascii_whitespace()
+        .map(|w| w.parse().unwrap_or(0))
+        .collect();
+    numbers.resize(n.max(numbers.len()), 0);
+    numbers
+}
+
+/// `value`'s counters with `deltas` added, never below 0.
+pub fn add_counters(value: Option<&[u8]>, deltas: &[i64]) -> Vec<u8> {
+    let mut numbers = read_counters(value, deltas.len());
+    for (n, d) in numbers.iter_mut().zip(deltas) {
+        *n = n.saturating_add_signed(*d);
+    }
+    numbers
+        .iter()
+        .map(u64::to_string)
+        .collect::<Vec<_>>()
+        .join(" ")
+        .into_bytes()
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -130,6 +178,9 @@ pub trait Backend: Send + Sync {
     fn apply(&self, changes: &[Change]) -> Result<(), BackendError>;
     /// A number larger than any it returned before, across restarts.
     fn next_number(&self) -> Result<u64, BackendError>;
+    /// The entries read so far (each `get`, each entry visited or
+    /// counted): the work a test or benchmark compares, never a time.
+    fn reads(&self) -> u64;
 }
 
 /// sled's page cache cap (its default is 1 GiB).
@@ -148,6 +199,8 @@ pub struct SledBackend {
     /// Set when a write failed half-way: sled's memory may then hold
     /// changes its files do not, so no further write is made.
     failed: std::sync::atomic::AtomicBool,
+    /// See [`Backend::reads`].
+    reads: std::sync::atomic::AtomicU64,
 }
 
 fn from_sled(e: sled::Error) -> BackendError {
@@ -231,6 +284,7 @@ impl SledBackend {
             dir: dir.to_path_buf(),
             synced_blobs: Mutex::new(HashSet::new()),
             failed: std::sync::atomic::AtomicBool::new(false),
+            reads: std::sync::atomic::AtomicU64::new(0),
         };
         // Blobs already on disk were synced by the session that wrote them.
         if let Ok(mut seen) = backend.synced_blobs.lock() {
@@ -241,6 +295,11 @@ impl SledBackend {
 
     fn tree(&self, tree: Tree) -> &sled::Tree {
         &self.trees[tree.index()]
+    }
+
+    fn read(&self) {
+        self.reads
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Makes what sled wrote durable: its log file, new blob files, and
@@ -325,6 +384,7 @@ pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
 
 impl Backend for SledBackend {
     fn get(&self, tree: Tree, key: &[u8]) -> Result<Option<Vec<u8>>, BackendError> {
+        self.read();
         guarded(|| {
             Ok(self
                 .tree(tree)
@@ -351,6 +411,7 @@ impl Backend for SledBackend {
         guarded(|| {
             for item in self.tree(tree).iter() {
                 let (k, v) = item.map_err(from_sled)?;
+                self.read();
                 if !visit(&k, &v) {
                     break;
                 }
@@ -364,6 +425,7 @@ impl Backend for SledBackend {
             let mut n = 0;
             for item in self.tree(tree).iter().keys() {
                 item.map_err(from_sled)?;
+                self.read();
                 n += 1;
             }
             Ok(n)
@@ -371,6 +433,7 @@ impl Backend for SledBackend {
     }
 
     fn last_key(&self, tree: Tree) -> Result<Option<Vec<u8>>, BackendError> {
+        self.read();
         guarded(|| {
             Ok(self
                 .tree(tree)
@@ -401,6 +464,10 @@ impl Backend for SledBackend {
     fn next_number(&self) -> Result<u64, BackendError> {
         guarded(|| self.db.generate_id().map_err(from_sled))
     }
+
+    fn reads(&self) -> u64 {
+        self.reads.load(std::sync::atomic::Ordering::Relaxed)
+    }
 }
 
 impl SledBackend {
@@ -409,12 +476,17 @@ impl SledBackend {
         let result = self.trees.as_slice().transaction(|trees| {
             for change in changes {
                 let tree = &trees[change.tree.index()];
-                match &change.value {
-                    Some(v) => {
+                match &change.op {
+                    Op::Put(v) => {
                         tree.insert(change.key.as_slice(), v.as_slice())?;
                     }
-                    None => {
+                    Op::Remove => {
                         tree.remove(change.key.as_slice())?;
+                    }
+                    Op::Add(deltas) => {
+                        let now = tree.get(change.key.as_slice())?;
+                        let new = add_counters(now.as_deref(), deltas);
+                        tree.insert(change.key.as_slice(), new)?;
                     }
                 }
             }

@@ -2,7 +2,7 @@
 //! profile, listed, audited), read back, deleted.
 
 use super::backend::{Change, Tree};
-use super::{Draft, Listing, State, Store, StoreError, envelope, parse_id};
+use super::{Draft, Listing, State, Store, StoreError, count_change, envelope, parse_id};
 use crate::crypt;
 
 impl Store {
@@ -41,7 +41,11 @@ impl Store {
             .map_err(|e| self.backend_err(e))?;
         let listing = Listing::of_draft(draft, ct.len());
         let what = if existing { "answered" } else { "created" };
-        Ok(vec![
+        let mut changes = vec![];
+        if !existing {
+            changes.push(count_change(1, 0, 0, 0));
+        }
+        changes.extend([
             Change::put(Tree::States, key.to_vec(), vec![State::Draft.byte()]),
             Change::put(
                 Tree::Drafts,
@@ -54,7 +58,8 @@ impl Store {
                 self.sealed(Tree::Listing, key, &listing),
             ),
             self.event(&draft.updated, what, &draft.id, &draft.form_id, detail)?,
-        ])
+        ]);
+        Ok(changes)
     }
 
     pub fn load_draft(&self, id: &str) -> Result<Draft, StoreError> {
@@ -102,6 +107,7 @@ impl Store {
             Change::remove(Tree::Drafts, key.to_vec()),
             Change::remove(Tree::Listing, key.to_vec()),
             Change::remove(Tree::States, key.to_vec()),
+            count_change(-1, 0, 0, 0),
             event,
         ])
     }

@@ -9,8 +9,8 @@ use serde_json::{Map, Value};
 
 use super::backend::{Change, Tree};
 use super::{
-    Draft, Listing, RECORD_FORMAT, State, Store, StoreError, context, display_key, envelope,
-    parse_id,
+    Draft, Listing, RECORD_FORMAT, State, Store, StoreError, context, count_change, display_key,
+    envelope, parse_id,
 };
 use crate::crypt;
 use crate::form::Form;
@@ -58,8 +58,17 @@ impl Store {
                 state,
             });
         }
-        let mut changes = self.draft_changes(draft, "", false)?;
-        changes.extend(self.final_changes(draft, values, now, form_text)?);
+        // The draft is created and finalized in the same write, so it is
+        // never stored: no draft is encrypted, listed and removed again.
+        let mut changes = vec![
+            self.event(&draft.updated, "created", &draft.id, &draft.form_id, "")?,
+            count_change(1, 0, 0, 0),
+        ];
+        changes.extend(
+            self.final_changes(draft, values, now, form_text)?
+                .into_iter()
+                .filter(|c| c.tree != Tree::Drafts),
+        );
         self.apply(&changes)
     }
 
@@ -114,6 +123,7 @@ impl Store {
         };
         let mut changes = vec![
             Change::put(Tree::States, key.to_vec(), vec![State::Outbox.byte()]),
+            count_change(-1, 1, 0, 0),
             Change::remove(Tree::Drafts, key.to_vec()),
             Change::put(
                 Tree::Outbox,
@@ -203,6 +213,9 @@ impl Store {
             State::Draft => return Err(StoreError::NotFound(id.to_string())),
         };
         let (listing, value) = self.stored(id, tree)?;
+        if listing.state != state {
+            return Err(StoreError::NotFound(id.to_string()));
+        }
         let ciphertext = envelope::unwrap(&value)
             .map(|(_, _, _, payload)| payload.to_vec())
             .ok_or_else(|| StoreError::Damaged {
@@ -212,15 +225,26 @@ impl Store {
         Ok((listing, ciphertext))
     }
 
-    /// A record's listing and its stored value (an envelope) in `tree`.
+    /// A record's listing and its stored value (an envelope) in `tree`
+    /// (a sent record: in `sent` in stores written before exported records
+    /// stayed in `outbox`).
     pub(super) fn stored(&self, id: &str, tree: Tree) -> Result<(Listing, Vec<u8>), StoreError> {
         let key = parse_id(id)?;
         let key = key.as_bytes();
-        let value = self
-            .backend
-            .get(tree, key)
-            .map_err(|e| self.backend_err(e))?
-            .ok_or_else(|| StoreError::NotFound(id.to_string()))?;
+        let get = |tree| self.backend.get(tree, key).map_err(|e| self.backend_err(e));
+        let value = match (get(tree)?, tree) {
+            (Some(value), _) => Some(value),
+            (None, Tree::Sent) => get(Tree::Outbox)?,
+            (None, _) => None,
+        }
+        .ok_or_else(|| StoreError::NotFound(id.to_string()))?;
+        Ok((self.listing_of(id)?, value))
+    }
+
+    /// A finalized record's listing.
+    pub(super) fn listing_of(&self, id: &str) -> Result<Listing, StoreError> {
+        let key = parse_id(id)?;
+        let key = key.as_bytes();
         let sealed = self
             .backend
             .get(Tree::Listing, key)
@@ -229,7 +253,7 @@ impl Store {
                 id: id.to_string(),
                 reason: "it has no listing".into(),
             })?;
-        Ok((self.unsealed(Tree::Listing, key, &sealed)?, value))
+        self.unsealed(Tree::Listing, key, &sealed)
     }
 
     /// The text of the form with this SHA-256, as kept when a draft of it

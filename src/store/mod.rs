@@ -21,7 +21,7 @@ mod packs;
 pub mod profile;
 pub mod rescue;
 
-pub use bundles::{BundleFacts, FormTally, Tallies};
+pub use bundles::{BundleFacts, FormTally, MoveStep, Tallies};
 pub use entries::{Draft, Event, Listing, State, Status, envelope};
 pub use error::StoreError;
 pub use packs::{InstalledPack, PackChanges};
@@ -125,6 +125,7 @@ impl Store {
         let event = store.event(now, "store created", "", "", "");
         store.apply(&[
             Change::put(Tree::Meta, "schema", SCHEMA.to_string().into_bytes()),
+            Change::put(Tree::Meta, COUNTS, b"0 0 0 0".to_vec()),
             event?,
         ])?;
         Ok(store)
@@ -168,27 +169,28 @@ impl Store {
         };
         // The profile's sealed facts against the store's copy (profile.rs).
         store.check_sealed_profile()?;
+        keep_counts(store.backend.as_ref()).map_err(|e| store.backend_err(e))?;
+        // An export stopped between its steps is finished before anything
+        // reads the outbox (bundles.rs).
+        store.finish_export(&mut |_| {})?;
         Ok(store)
     }
 
     /// The record counts, without the passphrase (they say nothing about
-    /// anyone). Takes the lock like any other use of the store.
+    /// anyone). Takes the lock like any other use of the store. Reads the
+    /// counters, not the records: the same few reads at any history.
     pub fn counts(home: Home) -> Result<Status, StoreError> {
+        Ok(Self::counts_read(home)?.0)
+    }
+
+    /// [`Store::counts`] and the entries it read (see `Backend::reads`).
+    pub fn counts_read(home: Home) -> Result<(Status, u64), StoreError> {
         home.public()?;
         let _lock = lock(&home)?;
         let path = home.store_path();
         let backend = open_backend(&home)?;
-        let count = |t| {
-            backend
-                .count(t)
-                .map_err(|e| StoreError::from_backend(&path, e))
-        };
-        Ok(Status {
-            drafts: count(Tree::Drafts)?,
-            outbox: count(Tree::Outbox)?,
-            sent: count(Tree::Sent)?,
-            bundles: count(Tree::Bundles)?,
-        })
+        let status = keep_counts(&backend).map_err(|e| StoreError::from_backend(&path, e))?;
+        Ok((status, backend.reads()))
     }
 
     pub fn profile(&self) -> &Profile {
@@ -283,7 +285,17 @@ impl Store {
     }
 
     pub fn status(&self) -> Result<Status, StoreError> {
-        count_states(self.backend.as_ref()).map_err(|e| self.backend_err(e))
+        read_counts(self.backend.as_ref())
+            .and_then(|counts| match counts {
+                Some(status) => Ok(status),
+                None => count_states(self.backend.as_ref()),
+            })
+            .map_err(|e| self.backend_err(e))
+    }
+
+    /// The store entries read since it was opened (see `Backend::reads`).
+    pub fn reads(&self) -> u64 {
+        self.backend.reads()
     }
 
     /// The finalized record's ciphertext (an age file to the deployment).
@@ -336,27 +348,44 @@ impl Store {
         Ok((good, bad))
     }
 
-    /// Raw (id, ciphertext) of the finalized records in a state.
+    /// Raw (id, ciphertext) of the records in a state, in id order
+    /// (exported records stay in the `outbox` tree: their state tells).
     pub fn records(&self, state: State) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        let tree = match state {
-            State::Draft => Tree::Drafts,
-            State::Outbox => Tree::Outbox,
-            State::Sent => Tree::Sent,
+        let trees: &[Tree] = match state {
+            State::Draft => &[Tree::Drafts],
+            State::Outbox | State::Sent => &[Tree::Outbox, Tree::Sent],
         };
         let mut out = Vec::new();
         let mut damaged = None;
-        self.backend
-            .visit(tree, &mut |k, v| match envelope::unwrap(v) {
-                Some((_, _, _, payload)) => {
-                    out.push((display_key(k), payload.to_vec()));
-                    true
-                }
-                None => {
-                    damaged = Some(display_key(k));
-                    false
-                }
-            })
-            .map_err(|e| self.backend_err(e))?;
+        for &tree in trees {
+            let mut wrong = None;
+            self.backend
+                .visit(tree, &mut |k, v| {
+                    match self.backend.get(Tree::States, k) {
+                        Ok(s) if s.as_deref() == Some(&[state.byte()]) => {}
+                        Ok(_) => return true,
+                        Err(e) => {
+                            wrong = Some(e);
+                            return false;
+                        }
+                    }
+                    match envelope::unwrap(v) {
+                        Some((_, _, _, payload)) => {
+                            out.push((display_key(k), payload.to_vec()));
+                            true
+                        }
+                        None => {
+                            damaged = Some(display_key(k));
+                            false
+                        }
+                    }
+                })
+                .map_err(|e| self.backend_err(e))?;
+            if let Some(e) = wrong {
+                return Err(self.backend_err(e));
+            }
+        }
+        out.sort();
         match damaged {
             Some(id) => Err(StoreError::Damaged {
                 id,
@@ -367,8 +396,50 @@ impl Store {
     }
 }
 
+/// The key of the record counts in `meta`: drafts, outbox, sent and
+/// bundles, as plain counters (see `backend::add_counters`), changed in
+/// the same write as each change they count, so that `status` and opening
+/// read one entry whatever the history. Plain, not sealed: `status` needs
+/// no passphrase, and the `states` tree shows as much to anyone.
+pub(crate) const COUNTS: &[u8] = b"counts";
+
+/// A change adding to the record counts, for the same write.
+fn count_change(drafts: i64, outbox: i64, sent: i64, bundles: i64) -> Change {
+    Change::add(Tree::Meta, COUNTS, vec![drafts, outbox, sent, bundles])
+}
+
+/// The record counts as kept (None: a store made before they were).
+fn read_counts(backend: &dyn Backend) -> Result<Option<Status>, BackendError> {
+    Ok(backend.get(Tree::Meta, COUNTS)?.map(|value| {
+        let n = backend::read_counters(Some(&value), 4);
+        let size = |i: usize| usize::try_from(n[i]).unwrap_or(usize::MAX);
+        Status {
+            drafts: size(0),
+            outbox: size(1),
+            sent: size(2),
+            bundles: size(3),
+        }
+    }))
+}
+
+/// The record counts; a store made before they were kept has them
+/// counted once and kept (if that write fails, counted again next time).
+fn keep_counts(backend: &dyn Backend) -> Result<Status, BackendError> {
+    if let Some(status) = read_counts(backend)? {
+        return Ok(status);
+    }
+    let status = count_states(backend)?;
+    let value = format!(
+        "{} {} {} {}",
+        status.drafts, status.outbox, status.sent, status.bundles
+    );
+    // A failure (a full disk) leaves them uncounted, and nothing else.
+    let _ = backend.apply(&[Change::put(Tree::Meta, COUNTS, value.into_bytes())]);
+    Ok(status)
+}
+
 /// Counts records by state from the small `states` tree, never touching
-/// the records themselves (reading 10,000 of them filled sled's cache).
+/// the records themselves: stores made before the counts were kept.
 fn count_states(backend: &dyn Backend) -> Result<Status, BackendError> {
     let mut status = Status {
         drafts: 0,

@@ -107,8 +107,12 @@ pub fn rescue(
                 (Tree::Outbox, "outbox"),
                 (Tree::Sent, "sent"),
             ] {
-                let _ = db.visit(tree, &mut |_, v| {
-                    add(&mut found, v, state, true);
+                let _ = db.visit(tree, &mut |k, v| {
+                    // An exported record stays where it was finalized; its
+                    // state says it was sent.
+                    let sent = tree == Tree::Outbox
+                        && db.get(Tree::States, k).ok().flatten().as_deref() == Some(b"s");
+                    add(&mut found, v, if sent { "sent" } else { state }, true);
                     true
                 });
             }

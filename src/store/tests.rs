@@ -411,3 +411,259 @@ fn rescue_copies_out_drafts_and_records_from_a_store_that_will_not_open() {
         "a non-empty output folder is refused"
     );
 }
+
+/// Finalizes `n` records in writes of 500 (the same changes as
+/// `save_final`, fewer syncs) and returns their ids.
+fn finalize_many(store: &Store, n: usize) -> Vec<String> {
+    let values = serde_json::Map::new();
+    let mut ids = Vec::with_capacity(n);
+    let mut changes = Vec::new();
+    for i in 0..n {
+        let d = draft(&format!("site {i}"));
+        changes.extend(store.draft_changes(&d, "", false).unwrap());
+        changes.extend(store.final_changes(&d, &values, "now", FORM).unwrap());
+        ids.push(d.id);
+        if changes.len() > 4_000 || i + 1 == n {
+            store.apply(&std::mem::take(&mut changes)).unwrap();
+        }
+    }
+    ids
+}
+
+/// The facts of the next bundle holding `records` (its hashes made up:
+/// the store keeps them, export computes them).
+fn next_bundle(store: &Store, records: Vec<String>) -> BundleFacts {
+    let (last, prev) = store.chain_head().unwrap();
+    BundleFacts {
+        sequence: last + 1,
+        bundle_id: format!("enum-03-{:06}", last + 1),
+        manifest_sha256: crypt::sha256_hex(format!("manifest {}", last + 1).as_bytes()),
+        prev_manifest_sha256: prev,
+        file: format!("b{}.zip", last + 1),
+        exported_at: "2026-11-22T10:00:00+07:00".into(),
+        written: false,
+        records,
+    }
+}
+
+/// Entries read by `status` on the open store, by `status` without the
+/// passphrase, and by opening; the store comes back open.
+fn reads_of_status_and_open(store: Store) -> (Store, [u64; 3]) {
+    let home = store.home.clone();
+    let before = store.reads();
+    store.status().unwrap();
+    let open_status = store.reads() - before;
+    drop(store);
+    let (_, status) = when_released(|| Store::counts_read(home.clone()));
+    let store = when_released(|| Store::open(home.clone(), &crypt::passphrase(PASS)));
+    let open = store.reads();
+    (store, [open_status, status, open])
+}
+
+/// What `use_store` gives once the store dropped just before is released:
+/// sled's own threads may hold its files a moment after the drop (then
+/// opening says the store is in use). Tries a bounded number of times.
+fn when_released<T>(mut use_store: impl FnMut() -> Result<T, StoreError>) -> T {
+    for _ in 0..1_000 {
+        match use_store() {
+            Err(StoreError::Locked(_) | StoreError::LockReplaced(_)) => {
+                std::thread::sleep(std::time::Duration::from_millis(5))
+            }
+            other => return other.unwrap(),
+        }
+    }
+    panic!("the store was never released");
+}
+
+/// `status` and opening read counters, not history: the same number of
+/// store entries with 1,000 records exported as with 10,000 (reading the
+/// records' states made `status` 0.71 s at 20,000).
+#[test]
+fn status_and_opening_read_the_same_at_any_history() {
+    let (_dir, mut store, _) = fresh();
+    let mut measured = Vec::new();
+    let mut total = 0;
+    for n in [1_000, 9_000] {
+        let ids = finalize_many(&store, n);
+        let facts = next_bundle(&store, ids);
+        store
+            .record_export(&facts, MoveStep::default(), &mut |_| {})
+            .unwrap();
+        total += n;
+        let reads;
+        (store, reads) = reads_of_status_and_open(store);
+        let status = store.status().unwrap();
+        assert_eq!(
+            (status.outbox, status.sent, status.bundles),
+            (0, total, measured.len() + 1)
+        );
+        // The counts agree with the records themselves.
+        assert_eq!(store.records(State::Sent).unwrap().len(), total);
+        assert!(store.records(State::Outbox).unwrap().is_empty());
+        measured.push((total, reads));
+    }
+    assert_eq!(
+        measured[0].1, measured[1].1,
+        "entries read by status (open store; no passphrase) and by opening, at 1,000 and \
+         10,000 records exported: {measured:?}"
+    );
+}
+
+/// An export stopped between its writes (here: a panic after the second
+/// of them) is finished when the store next opens: every record of the
+/// bundle in "sent" once, none left in the outbox, the counts and tallies
+/// as for an export that never stopped.
+#[test]
+fn an_export_stopped_between_its_writes_is_finished_on_opening() {
+    let (_dir, store, _) = fresh();
+    let ids = finalize_many(&store, 25);
+    let facts = next_bundle(&store, ids[..20].to_vec());
+    let step = MoveStep {
+        records: 3,
+        bytes: usize::MAX,
+    };
+    let mut writes = 0;
+    let stopped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        store.record_export(&facts, step, &mut |n| {
+            writes = n;
+            if n == 3 {
+                panic!("stopped");
+            }
+        })
+    }));
+    assert!(stopped.is_err() && writes == 3);
+    assert_eq!(
+        store.outbox_ids().unwrap().len(),
+        25 - 3 - 3,
+        "two writes of 3 moved"
+    );
+    let status = store.status().unwrap();
+    assert_eq!(
+        (status.outbox, status.sent, status.bundles),
+        (5, 20, 1),
+        "the counts moved with the first write"
+    );
+    let home = store.home.clone();
+    drop(store);
+    let store = when_released(|| Store::open(home.clone(), &crypt::passphrase(PASS)));
+    let outbox = store.outbox_ids().unwrap();
+    assert_eq!(outbox, ids[20..].to_vec());
+    let sent: Vec<String> = store
+        .records(State::Sent)
+        .unwrap()
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    let mut expected = ids[..20].to_vec();
+    expected.sort();
+    assert_eq!(sent, expected);
+    for listing in store.listing().unwrap() {
+        let in_bundle = ids[..20].contains(&listing.id);
+        assert_eq!(listing.state == State::Sent, in_bundle);
+        assert_eq!(listing.bundle, in_bundle.then_some(1));
+    }
+    assert_eq!(store.tallies().unwrap()["dtm_site_assessment"].sent, 20);
+    assert_eq!(store.bundles().unwrap(), vec![facts]);
+    // Nothing is left to finish: opening again reads one entry for it.
+    store.finish_export(&mut |_| panic!("no write")).unwrap();
+    // The next bundle takes the rest, and a receipt counts its records.
+    let next = next_bundle(&store, outbox);
+    store
+        .record_export(&next, MoveStep::default(), &mut |_| {})
+        .unwrap();
+    assert_eq!(store.purge_bundle(&next, "sup", "now").unwrap(), 5);
+    let status = store.status().unwrap();
+    assert_eq!(
+        (status.drafts, status.outbox, status.sent, status.bundles),
+        (0, 0, 20, 1)
+    );
+    assert_eq!(status, count_states_status(&store));
+}
+
+/// The counts as the `states` tree has them, for comparing.
+fn count_states_status(store: &Store) -> Status {
+    count_states(store.backend.as_ref()).unwrap()
+}
+
+/// A store made before the counts were kept has them counted once from
+/// its records' states, and kept, when it is next opened or counted.
+#[test]
+fn counts_missing_from_an_older_store_are_counted_once_and_kept() {
+    let (_dir, store, _) = fresh();
+    finalize_many(&store, 3);
+    store.save_draft(&draft("open"), "").unwrap();
+    let expected = store.status().unwrap();
+    assert_eq!((expected.drafts, expected.outbox), (1, 3));
+    store
+        .backend
+        .apply(&[Change::remove(Tree::Meta, COUNTS)])
+        .unwrap();
+    assert_eq!(store.status().unwrap(), expected, "counted from the states");
+    let home = store.home.clone();
+    drop(store);
+    assert_eq!(when_released(|| Store::counts(home.clone())), expected);
+    let store = when_released(|| Store::open(home.clone(), &crypt::passphrase(PASS)));
+    assert!(store.backend.get(Tree::Meta, COUNTS).unwrap().is_some());
+    assert_eq!(store.status().unwrap(), expected);
+}
+
+/// An exported record stays where it was finalized (moving it rewrote
+/// every record at export); a store of an earlier fieldkit, whose
+/// exported records were moved to the `sent` tree, still reads them, and
+/// a receipt purges them from either.
+#[test]
+fn exported_records_stay_in_place_and_earlier_stores_still_read() {
+    let (_dir, store, _) = fresh();
+    let ids = finalize_many(&store, 4);
+    let facts = next_bundle(&store, ids.clone());
+    store
+        .record_export(&facts, MoveStep::default(), &mut |_| {})
+        .unwrap();
+    let in_tree = |tree, id: &str| {
+        let key = uuid::Uuid::parse_str(id).unwrap();
+        store.backend.get(tree, key.as_bytes()).unwrap().is_some()
+    };
+    assert!(
+        ids.iter()
+            .all(|id| in_tree(Tree::Outbox, id) && !in_tree(Tree::Sent, id))
+    );
+    assert!(
+        store.finalized(&ids[0], State::Outbox).is_err(),
+        "it is sent"
+    );
+    // Two records as an earlier fieldkit left them: in `sent`.
+    for id in &ids[..2] {
+        let key = uuid::Uuid::parse_str(id).unwrap().as_bytes().to_vec();
+        let value = store.backend.get(Tree::Outbox, &key).unwrap().unwrap();
+        store
+            .backend
+            .apply(&[
+                Change::remove(Tree::Outbox, key.clone()),
+                Change::put(Tree::Sent, key, value),
+            ])
+            .unwrap();
+    }
+    assert!(in_tree(Tree::Sent, &ids[0]) && !in_tree(Tree::Outbox, &ids[0]));
+    for id in &ids {
+        let (listing, _) = store.finalized(id, State::Sent).unwrap();
+        assert_eq!(listing.bundle, Some(1));
+    }
+    let mut sorted = ids.clone();
+    sorted.sort();
+    let sent: Vec<String> = store
+        .records(State::Sent)
+        .unwrap()
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(sent, sorted);
+    assert!(store.records(State::Outbox).unwrap().is_empty());
+    assert_eq!(store.purge_bundle(&facts, "sup", "now").unwrap(), 4);
+    assert!(
+        ids.iter()
+            .all(|id| !in_tree(Tree::Outbox, id) && !in_tree(Tree::Sent, id))
+    );
+    let status = store.status().unwrap();
+    assert_eq!((status.outbox, status.sent, status.bundles), (0, 0, 0));
+    assert_eq!(status, count_states_status(&store));
+}

@@ -392,3 +392,95 @@ fn killed_mid_export_never_forks_the_chain() {
     assert_eq!(records, filled, "seed {seed}: every record in one bundle");
     assert_eq!(e.status()["outbox"], 0);
 }
+
+/// The record ids in every bundle file of `usb`, each with its file.
+fn bundled_records(usb: &Path) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for name in names(usb) {
+        if !name.ends_with(".zip") || name.starts_with('.') {
+            continue;
+        }
+        let bytes = std::fs::read(usb.join(&name)).unwrap();
+        for entry in fieldkit::bundle::archive::read(&bytes).unwrap() {
+            if let Some(id) = entry.name.strip_prefix("records/") {
+                out.push((id.trim_end_matches(".age").to_string(), name.clone()));
+            }
+        }
+    }
+    out
+}
+
+/// Export records a bundle in bounded steps (the bundle, then its records
+/// moved to "sent" a few at a time, its file, then "written"). Killed
+/// (SIGKILL) after each step in turn, then run again: every record is in
+/// exactly one bundle, none is lost or left in the outbox, no bundle
+/// number holds two different files, and the counts of `status` (no
+/// passphrase) say the bundle is exported as soon as its first step is
+/// done.
+#[test]
+fn killed_between_the_steps_of_recording_an_export_loses_or_doubles_nothing() {
+    use std::io::{BufRead, BufReader};
+    // 7 records, 4 a bundle, 2 moved a write: bundle 1 takes steps 1
+    // (recorded), 2-4 (moved), 5 (file), 6 (noted); bundle 2 steps 7-11.
+    const EACH: usize = 7;
+    const STEPS: usize = 11;
+    let (e, signers) = with_records(0);
+    let usb = e.dir.path().join("usb");
+    std::fs::create_dir_all(&usb).unwrap();
+    let env = [
+        ("FIELDKIT_BUNDLE_MAX_RECORDS", "4"),
+        ("FIELDKIT_EXPORT_STEP_RECORDS", "2"),
+    ];
+    let mut seen = HashMap::new();
+    let mut filled = 0;
+    for k in 1..=STEPS {
+        finalize(&e, &format!("step {k}"), EACH);
+        filled += EACH;
+        let mut child = e
+            .command(&["export", "--out", usb.to_str().unwrap()])
+            .envs(env)
+            .env("FIELDKIT_TEST_PAUSE_EXPORT_AFTER", k.to_string())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        let mut stderr_lines = BufReader::new(child.stderr.take().unwrap());
+        while stderr_lines.read_line(&mut line).unwrap() > 0 && !line.contains("paused after") {}
+        assert!(
+            line.contains(&format!("paused after step {k} ")),
+            "step {k}: {line}"
+        );
+        child.kill().unwrap();
+        child.wait().unwrap();
+        collect(&usb, &mut seen, k as u64);
+        // Each bundle counts as exported from its first step on.
+        let bundles_done = if k >= 7 { 2 } else { 1 };
+        let status = e.status();
+        assert_eq!(
+            status["outbox"],
+            EACH - if k >= 7 { EACH } else { 4 },
+            "killed after step {k}: {status}"
+        );
+        assert_eq!(status["sent"], filled - EACH + [4, EACH][bundles_done - 1]);
+        // The next export finishes the move and writes what is missing.
+        let out = export(&e, &usb, &[], &env);
+        assert_eq!(out.status.code(), Some(0), "step {k}: {}", stderr(&out));
+        collect(&usb, &mut seen, k as u64);
+        assert_eq!(
+            e.status(),
+            json!({"drafts": 0, "outbox": 0, "sent": filled, "bundles": 2 * k}),
+            "after step {k}"
+        );
+        let (code, report) = verify(&[&usb], &signers);
+        assert_eq!(code, Some(0), "after step {k}: {report:#}");
+        assert_eq!(report["sequence_problems"], json!([]), "after step {k}");
+        let records = bundled_records(&usb);
+        let mut ids: Vec<&String> = records.iter().map(|(id, _)| id).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), filled, "after step {k}: each record once");
+        assert_eq!(records.len(), filled, "after step {k}: no record twice");
+    }
+    assert!(names(&usb).iter().all(|n| !n.ends_with(".partial")));
+}
