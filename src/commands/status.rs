@@ -8,7 +8,7 @@ use crate::store::Store;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Print {"drafts", "outbox", "sent", "bundles"} as JSON.
+    /// Print {"drafts", "outbox", "sent", "bundles", "pack"} as JSON.
     #[arg(long)]
     pub json: bool,
 }
@@ -16,9 +16,11 @@ pub struct Args {
 pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {
     let home = globals.home()?;
     let public = home.public()?;
-    let status = Store::counts(home.clone())?;
+    let (status, pack) = Store::counts_and_pack(home.clone())?;
     if args.json {
-        print_json(&status, false)?;
+        let mut json = serde_json::to_value(&status)?;
+        json["pack"] = serde_json::to_value(&pack)?;
+        print_json(&json, false)?;
     } else {
         print_line(&format!(
             "{} ({}): {} draft(s), {} finalized in the outbox, {} sent awaiting a receipt, {} \
@@ -30,6 +32,27 @@ pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {
             status.sent,
             status.bundles
         ))?;
+        print_line(&match &pack {
+            Some(p) => format!(
+                "round pack: {} of '{}'{}, installed {}; records are encrypted to {}",
+                p.sequence,
+                p.deployment,
+                if p.round.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (round {})", p.round)
+                },
+                p.installed_at,
+                if p.recipients_from_pack {
+                    "the pack's recipients"
+                } else {
+                    "the recipients given at init"
+                }
+            ),
+            None => "round pack: none installed; records are encrypted to the recipients given \
+                     at init"
+                .to_string(),
+        })?;
         print_line(&format!(
             "allowed_signers line: {}",
             public.allowed_signers_line()

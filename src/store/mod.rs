@@ -24,7 +24,7 @@ pub mod rescue;
 pub use bundles::{BundleFacts, FormTally, MoveStep, Tallies};
 pub use entries::{Draft, Event, Listing, State, Status, envelope};
 pub use error::StoreError;
-pub use packs::{InstalledPack, PackChanges};
+pub use packs::{InstalledPack, PackChanges, PackShown};
 
 use std::collections::HashSet;
 use std::fs::File;
@@ -185,12 +185,25 @@ impl Store {
 
     /// [`Store::counts`] and the entries it read (see `Backend::reads`).
     pub fn counts_read(home: Home) -> Result<(Status, u64), StoreError> {
+        let (status, _, reads) = Self::plain_facts(home)?;
+        Ok((status, reads))
+    }
+
+    /// What `status` shows without the passphrase: the counts, and the
+    /// round pack installed as its import said it (shown, never trusted).
+    pub fn counts_and_pack(home: Home) -> Result<(Status, Option<PackShown>), StoreError> {
+        let (status, pack, _) = Self::plain_facts(home)?;
+        Ok((status, pack))
+    }
+
+    fn plain_facts(home: Home) -> Result<(Status, Option<PackShown>, u64), StoreError> {
         home.public()?;
         let _lock = lock(&home)?;
         let path = home.store_path();
         let backend = open_backend(&home)?;
         let status = keep_counts(&backend).map_err(|e| StoreError::from_backend(&path, e))?;
-        Ok((status, backend.reads()))
+        let pack = packs::shown(&backend).map_err(|e| StoreError::from_backend(&path, e))?;
+        Ok((status, pack, backend.reads()))
     }
 
     pub fn profile(&self) -> &Profile {

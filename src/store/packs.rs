@@ -9,12 +9,15 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::backend::{Change, Tree};
+use super::backend::{Backend, BackendError, Change, Tree};
 use super::{Store, StoreError, context};
 use crate::pack::verify::{Installed, Verified};
 use crate::pack::{Manifest, PackEntry};
 
 const SIGNERS: &[u8] = b"pack/signers";
+/// The installed pack as `status` shows it without the passphrase: plain,
+/// written with the install, for people to read; nothing trusts it.
+const SHOWN: &[u8] = b"pack/shown";
 const INSTALLED: &[u8] = b"pack/installed";
 const FILE: &str = "pack/file/";
 
@@ -38,6 +41,25 @@ impl InstalledPack {
             manifest_sha256: self.manifest_sha256.clone(),
         }
     }
+}
+
+/// The installed pack as `status` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PackShown {
+    pub deployment: String,
+    pub sequence: u64,
+    pub round: String,
+    pub installed_at: String,
+    /// Whether records are encrypted to the pack's recipients (else to
+    /// the profile's, from `init`).
+    pub recipients_from_pack: bool,
+}
+
+/// The installed pack as the last import wrote it for `status`.
+pub(super) fn shown(backend: &dyn Backend) -> Result<Option<PackShown>, BackendError> {
+    Ok(backend
+        .get(Tree::Meta, SHOWN)?
+        .and_then(|plain| serde_json::from_slice(&plain).ok()))
 }
 
 /// What installing a pack changed, file by file.
@@ -273,6 +295,18 @@ impl Store {
             Tree::Meta,
             INSTALLED.to_vec(),
             self.sealed(Tree::Meta, INSTALLED, &installed),
+        ));
+        let shown = PackShown {
+            deployment: deployment.clone(),
+            sequence: *sequence,
+            round: round.clone(),
+            installed_at: now.into(),
+            recipients_from_pack: entries.iter().any(|e| e.path == "keys/recipients.txt"),
+        };
+        changes.push(Change::put(
+            Tree::Meta,
+            SHOWN.to_vec(),
+            serde_json::to_vec(&shown).unwrap_or_default(),
         ));
         let detail = format!(
             "pack {sequence} of {deployment} (round {round}, manifest {}): {} added, {} changed, \

@@ -591,6 +591,17 @@ fn records_finalized_after_an_import_go_to_the_packs_recipients_and_earlier_ones
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(stderr(&out).contains("no recipients"), "{}", stderr(&out));
     assert_eq!(e.open().installed_pack().unwrap().unwrap().sequence, 1);
+    // status (no passphrase) names the pack and whose recipients are used.
+    let status = e.status();
+    assert_eq!(status["pack"]["sequence"], 1);
+    assert_eq!(status["pack"]["recipients_from_pack"], true);
+    let out = fieldkit(&["--home", s(&e.home), "status"]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains("round pack: 1 of 'dtm-lao', installed 2026-11-22T09:00:00"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }
 
 /// Round 2's forms: the flow monitoring form with a new version and title
