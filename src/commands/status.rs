@@ -18,7 +18,7 @@ pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {
     let public = home.public()?;
     let (status, pack) = Store::counts_and_pack(home.clone())?;
     if args.json {
-        let mut json = serde_json::to_value(&status)?;
+        let mut json = serde_json::to_value(status)?;
         json["pack"] = serde_json::to_value(&pack)?;
         print_json(&json, false)?;
     } else {
