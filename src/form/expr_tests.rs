@@ -586,6 +586,28 @@ fn indexed_repeat_takes_whole_pairs() {
     ));
 }
 
+/// Relative paths as pyxform's users write them: a choice's column, a
+/// field of the row's own section, one further up; printed back as written.
+#[test]
+fn relative_paths_are_columns_and_fields() {
+    let rel = |name: &str| {
+        Expr::Ref(Ref {
+            name: name.to_string(),
+            node: None,
+        })
+    };
+    assert_eq!(parse("./source").unwrap(), Expr::Column("source".into()));
+    assert_eq!(parse("../age").unwrap(), rel("../age"));
+    assert_eq!(parse("current()/../age").unwrap(), rel("../age"));
+    assert_eq!(parse("../../g/age").unwrap(), rel("../../g/age"));
+    assert_eq!(parse("current()/../../age").unwrap(), rel("../../age"));
+    assert_eq!(parse("current()").unwrap(), Expr::Current);
+    for text in ["../age > 3", "../../g/age = ./source", "count(..) + 1"] {
+        let e = parse(text).unwrap();
+        assert_eq!(parse(&e.to_string()).unwrap(), e, "{text}");
+    }
+}
+
 #[test]
 fn paths_are_rejected() {
     let path = |pos: usize, path: &str| ParseError::Path {
@@ -595,8 +617,10 @@ fn paths_are_rejected() {
     assert_eq!(err("/data/x"), path(1, "/..."));
     assert_eq!(err("a/b"), path(1, "a/..."));
     assert_eq!(err("${a}/b"), path(1, "${a}/..."));
-    assert_eq!(err("./x"), path(1, "./..."));
-    assert_eq!(err("1 + ../x"), path(5, "../..."));
+    assert_eq!(err("./x/y"), path(1, "./x/y"));
+    assert_eq!(err("current()/x"), path(1, "current()/x"));
+    assert_eq!(err("../.."), path(1, "../.."));
+    assert_eq!(err("1 + ../(x)"), path(5, "../..."));
     assert_eq!(err("count(/data/rep)"), path(7, "/..."));
     assert_eq!(err("1 = /"), path(5, "/..."));
     assert_eq!(err("a//b"), path(1, "a/..."));
@@ -625,7 +649,9 @@ fn error_messages() {
     );
     assert_eq!(
         err("/data/x").to_string(),
-        "path expressions like '/...' are not supported at character 1: refer to fields as ${name}"
+        "the path '/...' at character 1 is not one fieldkit follows: refer to fields as ${name}, \
+         or relative to the row as ../name (current()/../name in a choice filter), and to a \
+         choice's column as ./column"
     );
     assert_eq!(
         err("foo()").to_string(),

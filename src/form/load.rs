@@ -12,7 +12,7 @@ mod choices;
 mod resolve;
 mod survey;
 
-pub(crate) use survey::APPEARANCES;
+pub(crate) use survey::{APPEARANCES, RowType, column_applies, parse_type};
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -85,6 +85,7 @@ pub fn load_str(src: &str, path: &Path) -> Result<Form, Vec<FormError>> {
             .chain(src.match_indices('\n').map(|(i, _)| i + 1))
             .collect(),
         errors: Vec::new(),
+        warnings: Vec::new(),
     };
     let raw: RawForm = match toml::from_str(src) {
         Ok(raw) => raw,
@@ -118,6 +119,9 @@ struct Loader {
     /// Byte offset where each line of the file starts.
     line_starts: Vec<usize>,
     errors: Vec<FormError>,
+    /// What the form asks differently from how it is written (names
+    /// shared between groups, stored under their path).
+    warnings: Vec<FormError>,
 }
 
 /// What the loader keeps about a survey row while it builds the nodes.
@@ -255,6 +259,8 @@ impl Loader {
             );
         }
         self.file_lists(&nodes, &mut sources, &mut lists);
+        let plain: Vec<String> = nodes.iter().map(|n| n.name.clone()).collect();
+        let named = self.qualify_shared_names(&mut nodes, &sources);
         let by_name: HashMap<String, NodeId> = nodes
             .iter()
             .enumerate()
@@ -262,7 +268,9 @@ impl Loader {
             .collect();
         let mut regexes = HashMap::new();
         let mut resolver = Resolver {
-            by_name: &by_name,
+            named: &named,
+            plain: &plain,
+            top: &top,
             nodes: &nodes,
             lists: &lists,
             regexes: &mut regexes,
@@ -284,20 +292,22 @@ impl Loader {
             }
             for (column, text) in &source.label_texts {
                 for name in output_refs(text) {
-                    if !by_name.contains_key(&name) {
-                        let line = source.lines.get(*column).copied();
-                        self.err(
-                            "survey",
-                            Some(nodes[id].row),
-                            Some(column),
-                            line,
-                            format!(
-                                "{}: the text shows ${{{name}}}, but no field is named '{name}'. \
-                                 Fix the name or remove it.",
-                                nodes[id].name
-                            ),
-                        );
-                    }
+                    let problem = match named.get(&name).map(Vec::as_slice) {
+                        None | Some([]) => format!(
+                            "the text shows ${{{name}}}, but no field is named '{name}'. Fix the \
+                             name or remove it."
+                        ),
+                        Some([_]) => continue,
+                        Some(many) => resolver.ambiguous(&name, many),
+                    };
+                    let line = source.lines.get(*column).copied();
+                    self.err(
+                        "survey",
+                        Some(nodes[id].row),
+                        Some(column),
+                        line,
+                        format!("{}: {problem}", nodes[id].name),
+                    );
                 }
             }
         }
@@ -354,10 +364,77 @@ impl Loader {
             source: PathBuf::from(&self.path),
             text: std::sync::Arc::from(src),
             sha256: sha256_hex(src.as_bytes()),
-            warnings: Vec::new(),
+            warnings: std::mem::take(&mut self.warnings),
             by_name,
             regexes,
         })
+    }
+
+    /// Gives every node whose name another node shares (in another group
+    /// or repeat, as pyxform allows) its path as its name, `group/name`,
+    /// so that records, drafts and tables keep them apart; says so in a
+    /// warning. Returns each written name's nodes, to resolve `${name}`.
+    fn qualify_shared_names(
+        &mut self,
+        nodes: &mut [Node],
+        sources: &[RowSource],
+    ) -> HashMap<String, Vec<NodeId>> {
+        let mut named: HashMap<String, Vec<NodeId>> = HashMap::new();
+        for (i, n) in nodes.iter().enumerate() {
+            named.entry(n.name.clone()).or_default().push(i);
+        }
+        let paths: Vec<String> = (0..nodes.len())
+            .map(|i| {
+                let mut parts = vec![nodes[i].name.as_str()];
+                let mut at = nodes[i].parent;
+                while let Some(p) = at {
+                    parts.push(nodes[p].name.as_str());
+                    at = nodes[p].parent;
+                }
+                parts.reverse();
+                parts.join("/")
+            })
+            .collect();
+        let mut shared: Vec<(&String, &Vec<NodeId>)> =
+            named.iter().filter(|(_, ids)| ids.len() > 1).collect();
+        shared.sort_by_key(|(_, ids)| ids[0]);
+        for (name, ids) in shared {
+            let stored: Vec<String> = ids.iter().map(|&i| format!("'{}'", paths[i])).collect();
+            for &i in ids {
+                let others: Vec<String> = ids
+                    .iter()
+                    .filter(|&&o| o != i)
+                    .map(|&o| format!("survey row {}", nodes[o].row))
+                    .collect();
+                self.warnings.push(FormError {
+                    path: self.path.clone(),
+                    sheet: "survey",
+                    row: Some(nodes[i].row),
+                    column: Some("name".into()),
+                    line: sources.get(i).map(|s| s.line),
+                    message: format!(
+                        "the name '{name}' is also used by {} in another group, as pyxform \
+                         allows; stored as '{}' in records and tables (the others: {}). \
+                         ${{{name}}} would be ambiguous: refer to it as ../{name} from its own \
+                         group",
+                        others.join(", "),
+                        paths[i],
+                        stored
+                            .iter()
+                            .filter(|s| **s != format!("'{}'", paths[i]))
+                            .cloned()
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                });
+            }
+        }
+        for (i, node) in nodes.iter_mut().enumerate() {
+            if named.get(&node.name).is_some_and(|ids| ids.len() > 1) {
+                node.name = paths[i].clone();
+            }
+        }
+        named
     }
 
     /// Refuses a form with more rows or choices than fieldkit's caps,

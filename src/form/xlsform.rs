@@ -58,7 +58,10 @@ pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Form, Vec<FormError>> {
     let mut errors = converted.errors.clone();
     match load_str(&converted.toml, path) {
         Ok(mut form) if errors.is_empty() => {
+            let loaded = std::mem::take(&mut form.warnings);
             form.warnings = converted.warnings.clone();
+            form.warnings
+                .extend(loaded.into_iter().map(|w| converted.locate(w, &shown)));
             Ok(form)
         }
         Ok(_) => Err(errors),

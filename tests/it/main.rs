@@ -29,3 +29,4 @@ mod tui_e2e;
 mod tui_history;
 mod tui_setup;
 mod xlsform;
+mod xlsform_pyxform;

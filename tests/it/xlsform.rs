@@ -484,7 +484,7 @@ fn workbook_of(toml_text: &str) -> Vec<u8> {
     book.save_to_buffer().unwrap()
 }
 
-fn dry_run(form: &Path, answers: &Path) -> (Option<i32>, Vec<Value>) {
+pub(crate) fn dry_run(form: &Path, answers: &Path) -> (Option<i32>, Vec<Value>) {
     let out = fieldkit(&[
         "fill",
         form.to_str().unwrap(),
@@ -665,7 +665,10 @@ fn a_workbook_form_goes_from_fill_to_the_data_managers_table() {
 
 /// Exports the enumerator's finalized records and aggregates the bundle
 /// as the data manager: the bundle's path and the CSV table of `form_id`.
-fn export_and_aggregate(e: &crate::support::Enumerator, form_id: &str) -> (PathBuf, PathBuf) {
+pub(crate) fn export_and_aggregate(
+    e: &crate::support::Enumerator,
+    form_id: &str,
+) -> (PathBuf, PathBuf) {
     let usb = e.dir.path().join("usb");
     std::fs::create_dir_all(&usb).unwrap();
     let out = e.run(&["export", "--out", usb.to_str().unwrap()]);

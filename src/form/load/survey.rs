@@ -65,7 +65,9 @@ impl Loader {
         let mut top = Vec::new();
         // Open groups and repeats: (node, is_repeat, row).
         let mut open: Vec<(NodeId, bool)> = Vec::new();
-        let mut names: HashMap<String, usize> = HashMap::new();
+        // Names already used among each section's children (pyxform: a
+        // name is unique within its group or repeat, not in the form).
+        let mut names: HashMap<(Option<NodeId>, String), usize> = HashMap::new();
         for (i, spanned) in rows.iter().enumerate() {
             let n = i + 1;
             let line = self.line(spanned.span().start);
@@ -184,15 +186,20 @@ impl Loader {
                 );
                 continue;
             }
-            if let Some(first) = names.insert(name.clone(), n) {
+            let section = open.last().map(|(p, _)| *p);
+            if let Some(first) = names.insert((section, name.clone()), n) {
+                let within = match section {
+                    Some(p) => format!("the same group '{}'", nodes[p].name),
+                    None => "the top of the survey".to_string(),
+                };
                 self.err(
                     "survey",
                     Some(n),
                     Some("name"),
                     name_line,
                     format!(
-                        "the name '{name}' is already used by survey row {first}; names must be \
-                         unique in the whole form"
+                        "the name '{name}' is already used by survey row {first} in {within}; \
+                         names must be unique within their group or repeat: rename one"
                     ),
                 );
                 continue;
@@ -276,7 +283,6 @@ impl Loader {
     /// expressions as text in `source` until every name is known.
     pub(super) fn columns(&mut self, n: usize, row: &Row, node: &mut Node, source: &mut RowSource) {
         let kind = node.kind.clone();
-        let is_field = !matches!(kind, Kind::Group | Kind::Repeat);
         for (key, cell) in row {
             let line = Some(self.line(cell.span().start));
             let name = node.name.clone();
@@ -317,8 +323,10 @@ impl Loader {
                         Some(false) => {}
                         None => source.exprs.push(("required", v)),
                     }
-                    if !kind.is_input() && node.required != Required::No {
-                        not_here(self, "only applies to questions the enumerator answers");
+                    if node.required != Required::No
+                        && let Err(what) = column_applies(&kind, "required")
+                    {
+                        not_here(self, what);
                     }
                 }
                 "read_only" => {
@@ -382,8 +390,8 @@ impl Loader {
                     let Some(v) = self.plain("survey", Some(n), key, cell) else {
                         continue;
                     };
-                    if !is_field {
-                        not_here(self, "does not apply to a group or repeat");
+                    if let Err(what) = column_applies(&kind, "default") {
+                        not_here(self, what);
                     } else if v.contains("${") || v.contains('(') {
                         source.exprs.push(("default", v));
                     } else if !v.is_empty() {
@@ -401,20 +409,7 @@ impl Loader {
                         "choice_filter" => "choice_filter",
                         _ => "repeat_count",
                     };
-                    let allowed = match column {
-                        "constraint" => kind.is_input(),
-                        "calculation" => is_field,
-                        "choice_filter" => kind.list().is_some(),
-                        "repeat_count" => kind == Kind::Repeat,
-                        _ => true,
-                    };
-                    if !allowed {
-                        let what = match column {
-                            "constraint" => "only applies to questions the enumerator answers",
-                            "calculation" => "does not apply to a group or repeat",
-                            "choice_filter" => "only applies to select questions",
-                            _ => "only applies to begin_repeat rows",
-                        };
+                    if let Err(what) = column_applies(&kind, column) {
                         not_here(self, what);
                     } else if !v.is_empty() {
                         source.exprs.push((column, v));
@@ -452,12 +447,35 @@ impl Loader {
     }
 }
 
-pub(super) enum RowType {
+/// Whether `column` means anything on a row of this kind, and if not,
+/// why: the loader refuses such a cell in a TOML form, the workbook
+/// reader leaves it out with a warning (pyxform ignores it).
+pub(crate) fn column_applies(kind: &Kind, column: &str) -> Result<(), &'static str> {
+    let is_field = !matches!(kind, Kind::Group | Kind::Repeat);
+    let ok = match column {
+        "required" | "constraint" => kind.is_input(),
+        "calculation" | "default" => is_field,
+        "choice_filter" => kind.list().is_some(),
+        "repeat_count" => *kind == Kind::Repeat,
+        _ => true,
+    };
+    if ok {
+        return Ok(());
+    }
+    Err(match column {
+        "required" | "constraint" => "only applies to questions the enumerator answers",
+        "calculation" | "default" => "does not apply to a group or repeat",
+        "choice_filter" => "only applies to select questions",
+        _ => "only applies to begin_repeat rows",
+    })
+}
+
+pub(crate) enum RowType {
     Kind(Kind),
     End { repeat: bool },
 }
 
-pub(super) fn parse_type(text: &str) -> Result<RowType, String> {
+pub(crate) fn parse_type(text: &str) -> Result<RowType, String> {
     let words: Vec<&str> = text.split_whitespace().collect();
     let Some(&first) = words.first() else {
         return Err(format!("the type is empty; give one of: {TYPES}"));

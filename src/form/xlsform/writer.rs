@@ -5,10 +5,22 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
+use crate::form::load::{RowType, column_applies, parse_type};
+
 use super::cells::{
     IGNORED_QUIETLY, Reading, SETTINGS_ALIASES, SURVEY_ALIASES, Sheet, TRANSLATED, Unsupported,
     canonical_type, column_letters, number, unsupported,
 };
+
+/// Columns that apply to some row types only.
+const NOT_EVERYWHERE: &[&str] = &[
+    "required",
+    "constraint",
+    "calculation",
+    "default",
+    "choice_filter",
+    "repeat_count",
+];
 
 /// The TOML being written, with where each entry came from.
 #[derive(Default)]
@@ -472,27 +484,24 @@ impl Writer {
                 }
             }
         }
-        let answered = !matches!(
-            t,
-            "note" | "begin_group" | "end_group" | "begin_repeat" | "end_repeat"
-        );
-        if !answered && sheet.get(cells, "required").is_some() {
-            r.warn(
-                "survey",
-                Some(row),
-                Some("required"),
-                format!("{name}: 'required' means nothing on a {t}; left out"),
-            );
-            skip.push("required");
-        }
-        if !t.starts_with("select") && sheet.get(cells, "choice_filter").is_some() {
-            r.warn(
-                "survey",
-                Some(row),
-                Some("choice_filter"),
-                format!("{name}: a choice_filter means nothing on a {t}; left out"),
-            );
-            skip.push("choice_filter");
+        // Columns that mean nothing on this row's type (a constraint on a
+        // note, repeat_count on a group): pyxform ignores them, so does
+        // fieldkit, saying where.
+        if let Ok(RowType::Kind(kind)) = parse_type(t) {
+            for column in NOT_EVERYWHERE {
+                if sheet.get(cells, column).is_none() || skip.contains(column) {
+                    continue;
+                }
+                if let Err(why) = column_applies(&kind, column) {
+                    r.warn(
+                        "survey",
+                        Some(row),
+                        Some(column),
+                        format!("{name}: {column} {why}, not to a {t}; left out"),
+                    );
+                    skip.push(column);
+                }
+            }
         }
         // A question shown by its picture alone: its name stands in.
         let filled = |want: &dyn Fn(&str) -> bool| {
