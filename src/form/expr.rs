@@ -161,7 +161,59 @@ functions! {
     Date = "date"(1, 1),
     DecimalDateTime = "decimal-date-time"(1, 1),
     FormatDate = "format-date"(2, 2),
+    // ODK's further functions (issue 18), worked out in `eval::odk`.
+    Once = "once"(1, 1),
+    Random = "random"(0, 0),
+    Uuid = "uuid"(0, 1),
+    SubstringBefore = "substring-before"(2, 2),
+    SubstringAfter = "substring-after"(2, 2),
+    Translate = "translate"(3, 3),
+    BooleanFromString = "boolean-from-string"(1, 1),
+    Base64Decode = "base64-decode"(1, 1),
+    Digest = "digest"(2, 3),
+    Log = "log"(1, 1),
+    Log10 = "log10"(1, 1),
+    Exp = "exp"(1, 1),
+    Exp10 = "exp10"(1, 1),
+    Sqrt = "sqrt"(1, 1),
+    Sin = "sin"(1, 1),
+    Cos = "cos"(1, 1),
+    Tan = "tan"(1, 1),
+    Asin = "asin"(1, 1),
+    Acos = "acos"(1, 1),
+    Atan = "atan"(1, 1),
+    Atan2 = "atan2"(2, 2),
+    Pi = "pi"(0, 0),
+    DecimalTime = "decimal-time"(1, 1),
+    FormatDateTime = "format-date-time"(2, 2),
+    DateTime = "date-time"(1, 1),
+    Checklist = "checklist"(2, MANY),
+    WeightedChecklist = "weighted-checklist"(2, MANY),
+    Area = "area"(1, 1),
+    Distance = "distance"(1, MANY),
 }
+
+/// ODK functions fieldkit does not compute, and why: named when a form
+/// uses one, instead of "unknown function".
+pub const REFUSED_FUNCTIONS: &[(&str, &str)] = &[
+    (
+        "pulldata",
+        "reads an external CSV file, which fieldkit does not take yet (issue 18, part 5)",
+    ),
+    (
+        "instance",
+        "reads a secondary instance (an external CSV or XML file, or entities), which fieldkit \
+         does not take yet",
+    ),
+    (
+        "extract-signed",
+        "checks a signature with a key fieldkit does not hold",
+    ),
+    (
+        "last-saved",
+        "reads the last record saved on the device, which fieldkit does not keep readable",
+    ),
+];
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ParseError {
@@ -188,6 +240,12 @@ pub enum ParseError {
     },
     #[error("unknown function '{name}()' at character {pos}")]
     UnknownFunction { pos: usize, name: String },
+    #[error("{name}() at character {pos} {why}; remove it or work its value out another way")]
+    RefusedFunction {
+        pos: usize,
+        name: String,
+        why: &'static str,
+    },
     #[error("{name}() takes {expected}, not {got}")]
     Arity {
         name: &'static str,
@@ -330,8 +388,15 @@ impl Parser {
             }
             Tok::Name(name) if *self.peek() == Tok::LParen => {
                 self.bump();
-                let func =
-                    Func::from_name(&name).ok_or(ParseError::UnknownFunction { pos, name })?;
+                let func = match Func::from_name(&name) {
+                    Some(f) => f,
+                    None => {
+                        return Err(match REFUSED_FUNCTIONS.iter().find(|(n, _)| *n == name) {
+                            Some((_, why)) => ParseError::RefusedFunction { pos, name, why },
+                            None => ParseError::UnknownFunction { pos, name },
+                        });
+                    }
+                };
                 let mut args = Vec::new();
                 if *self.peek() != Tok::RParen {
                     loop {
@@ -420,6 +485,13 @@ fn check_arity(func: Func, got: usize) -> Result<(), ParseError> {
         return Err(ParseError::Arity {
             name: func.name(),
             expected: "3, 5 or 7 arguments (a field, then repeat and position pairs)".into(),
+            got,
+        });
+    }
+    if func == Func::WeightedChecklist && !got.is_multiple_of(2) {
+        return Err(ParseError::Arity {
+            name: func.name(),
+            expected: "a minimum, a maximum, then pairs of a value and its weight".into(),
             got,
         });
     }

@@ -337,7 +337,8 @@ fn every_function_parses_at_both_ends_of_its_arity() {
         assert_eq!(Func::from_name(f.name()), Some(f));
         let (min, max) = f.arity();
         for n in [min, max.min(min + 4)] {
-            if f == Func::IndexedRepeat && n % 2 == 0 {
+            if f == Func::IndexedRepeat && n % 2 == 0 || f == Func::WeightedChecklist && n % 2 == 1
+            {
                 continue;
             }
             let args = vec!["1"; n].join(", ");
@@ -359,7 +360,7 @@ fn every_function_parses_at_both_ends_of_its_arity() {
             assert!(matches!(err(&src), ParseError::Arity { .. }), "{src}");
         }
     }
-    assert_eq!(Func::ALL.len(), 39);
+    assert_eq!(Func::ALL.len(), 68);
     assert_eq!(Func::from_name("choice-name"), None);
     assert_eq!(Func::from_name("IF"), None);
 }
@@ -520,11 +521,16 @@ fn unknown_function() {
         }
     );
     assert_eq!(
-        err("1 + random()"),
+        err("1 + lower()"),
         ParseError::UnknownFunction {
             pos: 5,
-            name: "random".into()
+            name: "lower".into()
         }
+    );
+    assert!(
+        err("pulldata('f', 'a', 'b', 'c')")
+            .to_string()
+            .contains("reads an external CSV file"),
     );
     assert_eq!(
         err("jr:foo()"),
@@ -534,7 +540,7 @@ fn unknown_function() {
         }
     );
     assert!(matches!(
-        err("format-date-time(now(), '%H')"),
+        err("format-datetime(now(), '%H')"),
         ParseError::UnknownFunction { .. }
     ));
     assert!(matches!(
@@ -837,9 +843,13 @@ fn source() -> impl Strategy<Value = String> {
             prop::sample::select(Func::ALL).prop_flat_map(move |f| {
                 let (min, max) = f.arity();
                 prop::collection::vec(args.clone(), min..=max.min(min + 2))
-                    .prop_filter("indexed-repeat takes whole pairs", move |a| {
-                        f != Func::IndexedRepeat || a.len() % 2 == 1
-                    })
+                    .prop_filter(
+                        "indexed-repeat and weighted-checklist take whole pairs",
+                        move |a| {
+                            (f != Func::IndexedRepeat || a.len() % 2 == 1)
+                                && (f != Func::WeightedChecklist || a.len() % 2 == 0)
+                        },
+                    )
                     .prop_map(move |a| format!("{}({})", f.name(), a.join(", ")))
             }),
         ]
@@ -919,9 +929,13 @@ fn tree() -> impl Strategy<Value = Expr> {
             prop::sample::select(Func::ALL).prop_flat_map(move |f| {
                 let (min, max) = f.arity();
                 prop::collection::vec(args.clone(), min..=max.min(min + 3))
-                    .prop_filter("indexed-repeat takes whole pairs", move |a| {
-                        f != Func::IndexedRepeat || a.len() % 2 == 1
-                    })
+                    .prop_filter(
+                        "indexed-repeat and weighted-checklist take whole pairs",
+                        move |a| {
+                            (f != Func::IndexedRepeat || a.len() % 2 == 1)
+                                && (f != Func::WeightedChecklist || a.len() % 2 == 0)
+                        },
+                    )
                     .prop_map(move |a| Expr::Call(f, a))
             }),
         ]

@@ -21,11 +21,12 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::error::{FormError, file_error};
+use super::expr::{Expr, Func};
 use super::limits::{self, MAX_CHOICES, MAX_FORM_BYTES, MAX_FORM_KEYS, MAX_SURVEY_ROWS};
 use super::model::{
     ChoiceFilter, ChoiceList, Default, Form, Node, NodeId, Required, Text, sha256_hex,
 };
-use resolve::{Resolver, assign_slots, equality_filter, output_refs};
+use resolve::{Resolver, assign_slots, draws_random, equality_filter, output_refs};
 
 const TRANSLATED: &[&str] = &["label", "hint", "required_message", "constraint_message"];
 const SETTINGS: &[&str] = &[
@@ -325,6 +326,12 @@ impl Loader {
             match column {
                 "relevant" => node.relevant = Some(e),
                 "constraint" => node.constraint = Some(e),
+                // random() and uuid() are drawn once per record, as
+                // once() makes them in ODK: a value that changed at every
+                // answer would be no use.
+                "calculation" if draws_random(&e) => {
+                    node.calculation = Some(Expr::Call(Func::Once, vec![e]))
+                }
                 "calculation" => node.calculation = Some(e),
                 "required" => node.required = Required::When(e),
                 "repeat_count" => node.repeat_count = Some(e),
@@ -368,73 +375,6 @@ impl Loader {
             by_name,
             regexes,
         })
-    }
-
-    /// Gives every node whose name another node shares (in another group
-    /// or repeat, as pyxform allows) its path as its name, `group/name`,
-    /// so that records, drafts and tables keep them apart; says so in a
-    /// warning. Returns each written name's nodes, to resolve `${name}`.
-    fn qualify_shared_names(
-        &mut self,
-        nodes: &mut [Node],
-        sources: &[RowSource],
-    ) -> HashMap<String, Vec<NodeId>> {
-        let mut named: HashMap<String, Vec<NodeId>> = HashMap::new();
-        for (i, n) in nodes.iter().enumerate() {
-            named.entry(n.name.clone()).or_default().push(i);
-        }
-        let paths: Vec<String> = (0..nodes.len())
-            .map(|i| {
-                let mut parts = vec![nodes[i].name.as_str()];
-                let mut at = nodes[i].parent;
-                while let Some(p) = at {
-                    parts.push(nodes[p].name.as_str());
-                    at = nodes[p].parent;
-                }
-                parts.reverse();
-                parts.join("/")
-            })
-            .collect();
-        let mut shared: Vec<(&String, &Vec<NodeId>)> =
-            named.iter().filter(|(_, ids)| ids.len() > 1).collect();
-        shared.sort_by_key(|(_, ids)| ids[0]);
-        for (name, ids) in shared {
-            let stored: Vec<String> = ids.iter().map(|&i| format!("'{}'", paths[i])).collect();
-            for &i in ids {
-                let others: Vec<String> = ids
-                    .iter()
-                    .filter(|&&o| o != i)
-                    .map(|&o| format!("survey row {}", nodes[o].row))
-                    .collect();
-                self.warnings.push(FormError {
-                    path: self.path.clone(),
-                    sheet: "survey",
-                    row: Some(nodes[i].row),
-                    column: Some("name".into()),
-                    line: sources.get(i).map(|s| s.line),
-                    message: format!(
-                        "the name '{name}' is also used by {} in another group, as pyxform \
-                         allows; stored as '{}' in records and tables (the others: {}). \
-                         ${{{name}}} would be ambiguous: refer to it as ../{name} from its own \
-                         group",
-                        others.join(", "),
-                        paths[i],
-                        stored
-                            .iter()
-                            .filter(|s| **s != format!("'{}'", paths[i]))
-                            .cloned()
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                });
-            }
-        }
-        for (i, node) in nodes.iter_mut().enumerate() {
-            if named.get(&node.name).is_some_and(|ids| ids.len() > 1) {
-                node.name = paths[i].clone();
-            }
-        }
-        named
     }
 
     /// Refuses a form with more rows or choices than fieldkit's caps,

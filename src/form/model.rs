@@ -185,6 +185,16 @@ impl Node {
         }
     }
 
+    /// Whether the node keeps the value it was first worked out to: a
+    /// calculation in `once()` (random() and uuid() are put in one when
+    /// the form loads). Drafts save such values, so that resuming keeps them.
+    pub fn keeps_value(&self) -> bool {
+        matches!(
+            self.calculation,
+            Some(Expr::Call(crate::form::expr::Func::Once, _))
+        )
+    }
+
     /// The repeat whose instances hold this node's value; `None` is the root.
     pub fn scope(&self) -> Option<NodeId> {
         self.repeats.last().copied()

@@ -53,12 +53,14 @@ pub enum Screen {
     },
 }
 
-/// What the session needs from the world: the clock and who is filling.
+/// What the session needs from the world: the clock, who is filling, and
+/// random bits for `random()` and `uuid()` (`crate::clock::seed()`).
 #[derive(Debug, Clone)]
 pub struct Env {
     pub now: DateTime,
     pub device_id: String,
     pub username: String,
+    pub seed: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -572,6 +574,7 @@ impl Session {
                     current: Some(pos.node),
                     choice: Some((list, i)),
                     overflow: Cell::new(false),
+                    draws: Cell::new(0),
                 };
                 eval(&filter.expr, &ctx).to_bool()
             })

@@ -19,6 +19,7 @@ pub fn env() -> Env {
         now: parse_datetime("2026-11-22T09:00:00+07:00", 0).expect("fixed clock"),
         device_id: "test-device".into(),
         username: "enum-01".into(),
+        seed: 7,
     }
 }
 

@@ -268,3 +268,124 @@ fn shared_names_reach_the_data_managers_table_under_their_group_paths() {
     assert_eq!(&row[at("spouse/age")], "16");
     assert_eq!(&row[at("spouse/school")], "yes");
 }
+
+/// ODK's further functions, worked out as ODK Collect does, through
+/// `fill --dry-run` on a workbook.
+#[test]
+fn odk_functions_a_laptop_can_compute_are_computed() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: &[(&str, &str, &str)] = &[
+        ("sb", "substring-before('2026-11-22', '-')", "2026"),
+        ("sa", "substring-after('a=b=c', '=')", "b=c"),
+        ("tr", "translate('abcabc', 'ab', 'B')", "BcBc"),
+        ("bfs", "if(boolean-from-string('true'), 'y', 'n')", "y"),
+        ("b64", "base64-decode('aGVsbG8=')", "hello"),
+        (
+            "dg",
+            "digest('abc', 'SHA-256', 'hex')",
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+        ),
+        (
+            "dg64",
+            "digest('abc', 'SHA-256')",
+            "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=",
+        ),
+        ("sq", "sqrt(16) + log10(1000)", "7"),
+        (
+            "trig",
+            "round(atan2(1, 1) * 4 + sin(0) + cos(0) - 1, 6)",
+            "3.141593",
+        ),
+        (
+            "ex",
+            "round(exp(1) + exp10(2) + log(1) + pi() - pi(), 4)",
+            "102.7183",
+        ),
+        ("dt", "decimal-time('18:00:00')", "0.75"),
+        ("ck", "if(checklist(1, 2, 'yes', '', 'x'), 'y', 'n')", "y"),
+        (
+            "wck",
+            "if(weighted-checklist(3, -1, 'yes', 2, '', 5, 'x', 1), 'y', 'n')",
+            "y",
+        ),
+        ("dist", "round(distance('0 0 0 0;0 1 0 0'), 0)", "111319"),
+        (
+            "ar",
+            "round(area('0 0;0 1;1 1;1 0') div 1000000, 0)",
+            "12392",
+        ),
+        (
+            "fdt",
+            "format-date-time('2026-11-22T09:05:00', '%H:%M')",
+            "09:05",
+        ),
+        (
+            "dtm",
+            "format-date-time(date-time(1), '%Y-%m-%d')",
+            "1970-01-02",
+        ),
+    ];
+    let mut rows: Vec<Vec<&str>> = vec![vec!["type", "name", "calculation"]];
+    for (name, calc, _) in cases {
+        rows.push(vec!["calculate", name, calc]);
+    }
+    rows.push(vec!["calculate", "rnd", "random()"]);
+    rows.push(vec!["calculate", "id", "uuid()"]);
+    rows.push(vec!["calculate", "code", "uuid(8)"]);
+    rows.push(vec!["text", "q", ""]);
+    let rows: Vec<&[&str]> = rows.iter().map(Vec::as_slice).collect();
+    // A visible question, so that the form asks something.
+    let label_rows: Vec<Vec<&str>> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let mut r = r.to_vec();
+            r.resize(3, "");
+            r.push(if i == 0 {
+                "label"
+            } else if r[0] == "text" {
+                "Q"
+            } else {
+                ""
+            });
+            r
+        })
+        .collect();
+    let label_rows: Vec<&[&str]> = label_rows.iter().map(Vec::as_slice).collect();
+    let path = write(
+        dir.path(),
+        "functions.xlsx",
+        workbook(&[("survey", &label_rows)]),
+    );
+    let answers = dir.path().join("a.json");
+    std::fs::write(&answers, "{\"q\": \"x\"}\n").unwrap();
+    let (code, lines) = dry_run(&path, &answers);
+    assert_eq!(code, Some(0), "{lines:#?}");
+    let values = lines[0]["values"].as_object().unwrap();
+    let text = |name: &str| match &values[name] {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    for (name, calc, want) in cases {
+        assert_eq!(text(name), *want, "{calc}");
+    }
+    let x: f64 = text("rnd").parse().unwrap();
+    assert!((0.0..1.0).contains(&x));
+    assert_eq!(text("id").len(), 36);
+    assert_eq!(text("code").len(), 8);
+    // MD5 is named as what is missing; pulldata() too.
+    for (calc, why) in [
+        ("digest('abc', 'MD5')", "MD5 and SHA-1 are not carried"),
+        ("pulldata('f', 'a', 'b', 'c')", "reads an external CSV file"),
+    ] {
+        let rows: &[&[&str]] = &[&["type", "name", "calculation"], &["calculate", "c", calc]];
+        let path = write(dir.path(), "refused.xlsx", workbook(&[("survey", rows)]));
+        let errors = form::load(&path).unwrap_err();
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.row == Some(2) && e.message.contains(why)),
+            "{errors:#?}"
+        );
+    }
+}

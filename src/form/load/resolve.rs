@@ -7,6 +7,7 @@
 use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
 
 use super::{Loader, RowSource};
+use crate::form::eval::DIGESTS;
 use crate::form::expr::{self, BinOp, Expr, Func};
 use crate::form::limits::{self, MAX_TEXT_BYTES};
 use crate::form::model::{ChoiceList, Default, Kind, Node, NodeId};
@@ -371,6 +372,17 @@ impl Resolver<'_> {
                         );
                     }
                 }
+                Func::Digest => {
+                    if let Expr::Str(algorithm) = &args[1]
+                        && !DIGESTS.contains(&algorithm.trim().to_ascii_uppercase().as_str())
+                    {
+                        problem = Some(format!(
+                            "digest() with '{algorithm}' is not computed by fieldkit (MD5 and \
+                             SHA-1 are not carried); use one of {}",
+                            DIGESTS.join(", ")
+                        ));
+                    }
+                }
                 Func::Regex => {
                     if let Expr::Str(pattern) = &args[1] {
                         match regex::RegexBuilder::new(pattern)
@@ -394,6 +406,18 @@ impl Resolver<'_> {
             }
         });
         problem.map_or(Ok(()), Err)
+    }
+}
+
+/// Whether `e` calls random() or uuid() outside a once().
+pub(super) fn draws_random(e: &Expr) -> bool {
+    match e {
+        Expr::Call(Func::Once, _) => false,
+        Expr::Call(Func::Random | Func::Uuid, _) => true,
+        Expr::Call(_, args) => args.iter().any(draws_random),
+        Expr::Neg(inner) => draws_random(inner),
+        Expr::Binary(_, a, b) => draws_random(a) || draws_random(b),
+        _ => false,
     }
 }
 

@@ -2,12 +2,15 @@
 //! (labels, hints, required, relevance and the other expressions kept as
 //! text until every name is known), groups and repeats nested. Checks
 //! every cell it reads; resolution of the expressions is `resolve`'s job.
+//! Names are unique within their group or repeat (as pyxform requires);
+//! a name shared across groups is stored under its group path.
 
 use std::collections::HashMap;
 
 use toml::Spanned;
 
 use super::{Loader, Row, RowSource, suggest, valid_name, yes_no};
+use crate::form::error::FormError;
 use crate::form::limits::MAX_NESTING;
 use crate::form::model::{Default, Kind, Node, NodeId, Required, Text};
 
@@ -277,6 +280,73 @@ impl Loader {
             );
         }
         (nodes, top, sources)
+    }
+
+    /// Gives every node whose name another node shares (in another group
+    /// or repeat, as pyxform allows) its path as its name, `group/name`,
+    /// so that records, drafts and tables keep them apart; says so in a
+    /// warning. Returns each written name's nodes, to resolve `${name}`.
+    pub(super) fn qualify_shared_names(
+        &mut self,
+        nodes: &mut [Node],
+        sources: &[RowSource],
+    ) -> HashMap<String, Vec<NodeId>> {
+        let mut named: HashMap<String, Vec<NodeId>> = HashMap::new();
+        for (i, n) in nodes.iter().enumerate() {
+            named.entry(n.name.clone()).or_default().push(i);
+        }
+        let paths: Vec<String> = (0..nodes.len())
+            .map(|i| {
+                let mut parts = vec![nodes[i].name.as_str()];
+                let mut at = nodes[i].parent;
+                while let Some(p) = at {
+                    parts.push(nodes[p].name.as_str());
+                    at = nodes[p].parent;
+                }
+                parts.reverse();
+                parts.join("/")
+            })
+            .collect();
+        let mut shared: Vec<(&String, &Vec<NodeId>)> =
+            named.iter().filter(|(_, ids)| ids.len() > 1).collect();
+        shared.sort_by_key(|(_, ids)| ids[0]);
+        for (name, ids) in shared {
+            let stored: Vec<String> = ids.iter().map(|&i| format!("'{}'", paths[i])).collect();
+            for &i in ids {
+                let others: Vec<String> = ids
+                    .iter()
+                    .filter(|&&o| o != i)
+                    .map(|&o| format!("survey row {}", nodes[o].row))
+                    .collect();
+                self.warnings.push(FormError {
+                    path: self.path.clone(),
+                    sheet: "survey",
+                    row: Some(nodes[i].row),
+                    column: Some("name".into()),
+                    line: sources.get(i).map(|s| s.line),
+                    message: format!(
+                        "the name '{name}' is also used by {} in another group, as pyxform \
+                         allows; stored as '{}' in records and tables (the others: {}). \
+                         ${{{name}}} would be ambiguous: refer to it as ../{name} from its own \
+                         group",
+                        others.join(", "),
+                        paths[i],
+                        stored
+                            .iter()
+                            .filter(|s| **s != format!("'{}'", paths[i]))
+                            .cloned()
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                });
+            }
+        }
+        for (i, node) in nodes.iter_mut().enumerate() {
+            if named.get(&node.name).is_some_and(|ids| ids.len() > 1) {
+                node.name = paths[i].clone();
+            }
+        }
+        named
     }
 
     /// Reads the columns other than type and name into `node`, keeping
