@@ -101,8 +101,7 @@ fn names_shared_between_groups_load_and_are_stored_under_their_paths() {
     let said = said(&f.warnings);
     // Each warning is on the workbook's own row and column.
     for (row, column, text) in [
-        (3, "name", "stored as 'head/age'"),
-        (7, "name", "stored as 'spouse/age'"),
+        (3, "name", "store them as 'head/age', 'spouse/age'"),
         (
             2,
             "repeat_count",
@@ -388,4 +387,93 @@ fn odk_functions_a_laptop_can_compute_are_computed() {
             "{errors:#?}"
         );
     }
+}
+
+/// `begin_loop over LIST` as pyxform expands it: a group per choice, the
+/// loop's questions in each with `%(label)s` filled in, stored under
+/// `loop/choice/name`; `${name}` of a looped question is ambiguous, as
+/// pyxform says too.
+#[test]
+fn a_loop_over_a_choice_list_asks_its_questions_once_per_choice() {
+    let dir = tempfile::tempdir().unwrap();
+    let survey: &[&[&str]] = &[
+        &["type", "name", "label::English", "label::Lao"],
+        &["begin loop over toilets", "toilet_loop", "Toilets", "ຫ້ອງນ້ຳ"],
+        &["integer", "count", "How many %(label)s?", "%(label)s ຈັກອັນ?"],
+        &["note", "seen", "Counted ${count} %(name)s", ""],
+        &["end loop", "", "", ""],
+    ];
+    let choices: &[&[&str]] = &[
+        &["list_name", "name", "label::English", "label::Lao"],
+        &["toilets", "pit", "pit latrines", "ຂຸມ"],
+        &["toilets", "flush", "flush toilets", "ຊັກໂຄກ"],
+    ];
+    let path = write(
+        dir.path(),
+        "loop.xlsx",
+        workbook(&[("survey", survey), ("choices", choices)]),
+    );
+    // ${count} inside the loop names three questions: refused at its row.
+    let errors = form::load(&path).unwrap_err();
+    assert!(
+        errors.iter().any(|e| e.row == Some(4)
+            && e.message.contains("${count} is ambiguous")
+            && e.message
+                .contains("(in 'pit') and survey row 3 (in 'flush')")),
+        "{errors:#?}"
+    );
+    // Read from inside the loop as ../count: each choice's own.
+    let survey: &[&[&str]] = &[
+        &[
+            "type",
+            "name",
+            "label::English",
+            "label::Lao",
+            "calculation",
+        ],
+        survey[1],
+        survey[2],
+        &["calculate", "double", "", "", "../count * 2"],
+        survey[4],
+    ];
+    let path = write(
+        dir.path(),
+        "loop2.xlsx",
+        workbook(&[("survey", survey), ("choices", choices)]),
+    );
+    let f = form::load(&path).unwrap_or_else(|e| panic!("{e:#?}"));
+    let count = f
+        .find("toilet_loop/flush/count")
+        .expect("one question per choice");
+    assert_eq!(
+        f.node(count).label.get(Some("Lao"), None),
+        Some("ຊັກໂຄກ ຈັກອັນ?")
+    );
+    assert_eq!(
+        f.node(count).label.get(Some("English"), None),
+        Some("How many flush toilets?")
+    );
+    let group = f.node(count).parent.unwrap();
+    assert_eq!(
+        f.node(group).label.get(Some("English"), None),
+        Some("flush toilets")
+    );
+    let answers = dir.path().join("a.json");
+    std::fs::write(
+        &answers,
+        "{\"toilet_loop/pit/count\": 2, \"toilet_loop/flush/count\": 5}\n",
+    )
+    .unwrap();
+    let (code, lines) = dry_run(&path, &answers);
+    assert_eq!(code, Some(0), "{lines:#?}");
+    assert_eq!(
+        lines[0]["values"]["toilet_loop/flush/double"], "10",
+        "{:#}",
+        lines[0]
+    );
+    assert_eq!(
+        lines[0]["values"]["toilet_loop/pit/double"], "4",
+        "{:#}",
+        lines[0]
+    );
 }

@@ -312,34 +312,25 @@ impl Loader {
         shared.sort_by_key(|(_, ids)| ids[0]);
         for (name, ids) in shared {
             let stored: Vec<String> = ids.iter().map(|&i| format!("'{}'", paths[i])).collect();
-            for &i in ids {
-                let others: Vec<String> = ids
-                    .iter()
-                    .filter(|&&o| o != i)
-                    .map(|&o| format!("survey row {}", nodes[o].row))
-                    .collect();
-                self.warnings.push(FormError {
-                    path: self.path.clone(),
-                    sheet: "survey",
-                    row: Some(nodes[i].row),
-                    column: Some("name".into()),
-                    line: sources.get(i).map(|s| s.line),
-                    message: format!(
-                        "the name '{name}' is also used by {} in another group, as pyxform \
-                         allows; stored as '{}' in records and tables (the others: {}). \
-                         ${{{name}}} would be ambiguous: refer to it as ../{name} from its own \
-                         group",
-                        others.join(", "),
-                        paths[i],
-                        stored
-                            .iter()
-                            .filter(|s| **s != format!("'{}'", paths[i]))
-                            .cloned()
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                });
-            }
+            let mut rows: Vec<usize> = ids.iter().map(|&i| nodes[i].row).collect();
+            rows.dedup();
+            let rows: Vec<String> = rows.iter().map(usize::to_string).collect();
+            let first = ids[0];
+            self.warnings.push(FormError {
+                path: self.path.clone(),
+                sheet: "survey",
+                row: Some(nodes[first].row),
+                column: Some("name".into()),
+                line: sources.get(first).map(|s| s.line),
+                message: format!(
+                    "the name '{name}' is used in {} groups (survey row {}), as pyxform \
+                     allows; records and tables store them as {}. ${{{name}}} would be \
+                     ambiguous: refer to one as ../{name} from its own group",
+                    ids.len(),
+                    rows.join(", survey row "),
+                    stored.join(", ")
+                ),
+            });
         }
         for (i, node) in nodes.iter_mut().enumerate() {
             if named.get(&node.name).is_some_and(|ids| ids.len() > 1) {

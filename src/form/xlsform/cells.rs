@@ -521,8 +521,6 @@ pub(super) enum Unsupported {
     /// A question fieldkit cannot ask (media, drawing on a map...): left
     /// out when nothing needs it, refused otherwise.
     Question(&'static str),
-    /// Never runs here.
-    Refused(&'static str),
 }
 
 pub(super) fn unsupported(t: &str) -> Option<Unsupported> {
@@ -547,13 +545,6 @@ pub(super) fn unsupported(t: &str) -> Option<Unsupported> {
         "geoshape" => Unsupported::Question("geoshape (areas drawn on a map)"),
         "rank" => Unsupported::Question("rank questions"),
         "xml-external" | "csv-external" => Unsupported::Question("external instances"),
-        _ if t.starts_with("begin loop")
-            || t.starts_with("begin_loop")
-            || t == "end loop"
-            || t == "end_loop" =>
-        {
-            Unsupported::Refused("loops over a choice list (begin_loop)")
-        }
         _ => return None,
     })
 }

@@ -342,7 +342,7 @@ impl Writer {
                                  question is left out (nothing else in the form needs it)"
                             ),
                         ),
-                    Unsupported::Question(what) | Unsupported::Refused(what) => r.refuse(
+                    Unsupported::Question(what) => r.refuse(
                         "survey",
                         Some(*row),
                         Some("type"),
