@@ -21,7 +21,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::error::{FormError, file_error};
-use super::expr::{Expr, Func};
+use super::expr::{self, Expr, Func};
 use super::limits::{self, MAX_CHOICES, MAX_FORM_BYTES, MAX_FORM_KEYS, MAX_SURVEY_ROWS};
 use super::model::{
     ChoiceFilter, ChoiceList, Default, Form, Node, NodeId, Required, Text, sha256_hex,
@@ -275,6 +275,7 @@ impl Loader {
             nodes: &nodes,
             lists: &lists,
             regexes: &mut regexes,
+            missing_columns: Vec::new(),
         };
         let mut parsed = Vec::new();
         for (id, source) in sources.iter().enumerate() {
@@ -315,12 +316,44 @@ impl Loader {
         let instance_name = settings.instance_name.take().and_then(|(text, line)| {
             match resolver.expression(usize::MAX, "instance_name", &text) {
                 Ok(e) => Some(e),
+                // A bare name is a path to nothing in ODK: the record
+                // keeps its default name.
+                Err(_) if matches!(expr::parse(&text), Ok(Expr::Column(_))) => {
+                    self.warnings.push(FormError {
+                        path: self.path.clone(),
+                        sheet: "settings",
+                        row: None,
+                        column: Some("instance_name".into()),
+                        line: Some(line),
+                        message: format!(
+                            "instance_name '{text}' is a bare name, which ODK reads as an empty \
+                             path: records keep their default name. Write concat('{text}') for \
+                             a fixed text, or ${{field}} for a field's value"
+                        ),
+                    });
+                    None
+                }
                 Err(msg) => {
                     self.err("settings", None, Some("instance_name"), Some(line), msg);
                     None
                 }
             }
         });
+        for (id, column, list) in std::mem::take(&mut resolver.missing_columns) {
+            self.warnings.push(FormError {
+                path: self.path.clone(),
+                sheet: "survey",
+                row: Some(nodes[id].row),
+                column: Some("choice_filter".into()),
+                line: sources[id].lines.get("choice_filter").copied(),
+                message: format!(
+                    "{}: the choices of '{list}' have no column '{column}'; as in ODK it is \
+                     empty, and a comparison with it matches no choice. Add the column to the \
+                     list, or quote '{column}' if it is a value",
+                    nodes[id].name
+                ),
+            });
+        }
         for (id, column, e) in parsed {
             let node = &mut nodes[id];
             match column {

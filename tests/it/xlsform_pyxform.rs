@@ -477,3 +477,64 @@ fn a_loop_over_a_choice_list_asks_its_questions_once_per_choice() {
         lines[0]
     );
 }
+
+/// Choice filters as pyxform passes them on and ODK Collect runs them: a
+/// column the list lacks is empty (no choice matches a comparison with
+/// it, said in a warning), `label::English` is the choice's English label.
+#[test]
+fn choice_filters_on_missing_columns_and_translated_labels_run_as_in_odk() {
+    let dir = tempfile::tempdir().unwrap();
+    let survey: &[&[&str]] = &[
+        &["type", "name", "label::English", "choice_filter"],
+        &["select_one colors", "pastel", "Pastel colour", "pastel=yes"],
+        &[
+            "select_one colors",
+            "r_colour",
+            "A colour with R",
+            "starts-with(label::English, 'R')",
+        ],
+    ];
+    let choices: &[&[&str]] = &[
+        &[
+            "list_name",
+            "name",
+            "label::English",
+            "label::Lao",
+            "pastel",
+        ],
+        &["colors", "red", "Red", "ແດງ", "no"],
+        &["colors", "rose", "Rose", "ບົວ", "yes"],
+        &["colors", "blue", "Blue", "ຟ້າ", "no"],
+    ];
+    let settings: &[&[&str]] = &[&["instance_name"], &["household-v1"]];
+    let path = write(
+        dir.path(),
+        "filters.xlsx",
+        workbook(&[
+            ("survey", survey),
+            ("choices", choices),
+            ("settings", settings),
+        ]),
+    );
+    let f = form::load(&path).unwrap_or_else(|e| panic!("{e:#?}"));
+    let said = said(&f.warnings);
+    for (at, text) in [
+        ("survey row 2:choice_filter:", "have no column 'yes'"),
+        ("settings:instance_name:", "bare name"),
+    ] {
+        assert!(
+            said.iter().any(|w| w.contains(at) && w.contains(text)),
+            "no warning {at} {text}: {said:#?}"
+        );
+    }
+    let answers = dir.path().join("a.jsonl");
+    std::fs::write(
+        &answers,
+        "{\"pastel\": \"rose\"}\n{\"r_colour\": \"rose\"}\n{\"r_colour\": \"blue\"}\n",
+    )
+    .unwrap();
+    let (code, lines) = dry_run(&path, &answers);
+    assert_eq!(code, Some(1), "{lines:#?}");
+    let valid: Vec<bool> = lines.iter().map(|l| l["valid"] == true).collect();
+    assert_eq!(valid, [false, true, false], "{lines:#?}");
+}

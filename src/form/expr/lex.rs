@@ -148,8 +148,20 @@ pub(super) fn lex(src: &str) -> Result<Vec<(usize, Tok)>, ParseError> {
                 while j < chars.len() && is_name_char(chars[j]) {
                     j += 1;
                 }
+                // A language after `::`, as in label::English (a choice
+                // filter reading a translated label).
+                if j + 2 < chars.len()
+                    && chars[j] == ':'
+                    && chars[j + 1] == ':'
+                    && is_name_start(chars[j + 2])
+                {
+                    j += 3;
+                    while j < chars.len() && is_name_char(chars[j]) {
+                        j += 1;
+                    }
+                }
                 // One namespace prefix, as in jr:choice-name.
-                if j + 1 < chars.len() && chars[j] == ':' && is_name_start(chars[j + 1]) {
+                else if j + 1 < chars.len() && chars[j] == ':' && is_name_start(chars[j + 1]) {
                     j += 2;
                     while j < chars.len() && is_name_char(chars[j]) {
                         j += 1;

@@ -174,6 +174,10 @@ pub(super) struct Resolver<'r> {
     pub(super) nodes: &'r [Node],
     pub(super) lists: &'r BTreeMap<String, ChoiceList>,
     pub(super) regexes: &'r mut HashMap<String, regex::Regex>,
+    /// Choice filters reading a column their list lacks: (row's node,
+    /// column, list). Loaded as ODK runs them (no choice matches), said
+    /// in a warning.
+    pub(super) missing_columns: Vec<(NodeId, String, String)>,
 }
 
 impl Resolver<'_> {
@@ -272,6 +276,7 @@ impl Resolver<'_> {
             .and_then(|n| n.kind.list())
             .and_then(|l| self.lists.get(l));
         let this = &*self;
+        let mut missing = Vec::new();
         e.walk_mut(&mut |sub| {
             if problem.is_some() {
                 return;
@@ -283,12 +288,12 @@ impl Resolver<'_> {
                 },
                 Expr::Column(c) => match list {
                     Some(l) => {
-                        if c != "name" && c != "label" && l.column(c).is_none() {
-                            problem = Some(format!(
-                                "the choices of '{}' have no column '{c}'; add the column to the \
-                                 list or fix the filter",
-                                l.name
-                            ));
+                        let known = c == "name"
+                            || c == "label"
+                            || c.starts_with("label::")
+                            || l.column(c).is_some();
+                        if !known {
+                            missing.push((id, c.clone(), l.name.clone()));
                         }
                     }
                     None => {
@@ -311,6 +316,7 @@ impl Resolver<'_> {
         if let Some(p) = problem {
             return Err(p);
         }
+        self.missing_columns.extend(missing);
         self.check_calls(&e)?;
         Ok(e)
     }

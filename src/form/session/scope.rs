@@ -129,14 +129,19 @@ impl crate::form::eval::Scope for Ctx<'_> {
             return XVal::Str(String::new());
         };
         let choice = &list.choices[i];
+        if let Some(lang) = name.strip_prefix("label::") {
+            // `label::English`: the choice's label in that language.
+            return XVal::Str(choice.label.get(Some(lang), None).unwrap_or("").to_string());
+        }
         XVal::Str(match name {
             "name" => choice.name.clone(),
             "label" => self.s.text(&choice.label).unwrap_or("").to_string(),
-            other => list
-                .column(other)
-                .and_then(|c| choice.columns.get(c))
-                .cloned()
-                .unwrap_or_default(),
+            other => match list.column(other) {
+                Some(c) => choice.columns.get(c).cloned().unwrap_or_default(),
+                // A column the list lacks is an empty node-set in ODK:
+                // every comparison with it is false.
+                None => return XVal::Set(Vec::new()),
+            },
         })
     }
 
