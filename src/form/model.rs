@@ -65,6 +65,10 @@ pub enum Kind {
     Time,
     DateTime,
     Geopoint,
+    /// Points of a line, `lat lon [alt [acc]]` separated by `;` (at least 2).
+    Geotrace,
+    /// Points of a closed shape, the first repeated last (at least 3 apart).
+    Geoshape,
     Note,
     Acknowledge,
     Calculate,

@@ -538,3 +538,99 @@ fn choice_filters_on_missing_columns_and_translated_labels_run_as_in_odk() {
     let valid: Vec<bool> = lines.iter().map(|l| l["valid"] == true).collect();
     assert_eq!(valid, [false, true, false], "{lines:#?}");
 }
+
+/// geotrace and geoshape asked as typed points, validated and stored as
+/// XLSForm stores them (a shape closed by its first point); appearances
+/// a terminal asks another way said in a warning; OSM refused by name
+/// when the form needs it.
+#[test]
+fn lines_and_shapes_are_typed_points_and_other_widgets_say_how_they_are_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let survey: &[&[&str]] = &[
+        &[
+            "type",
+            "name",
+            "label",
+            "appearance",
+            "calculation",
+            "required",
+        ],
+        &["geotrace", "road", "Road", "", "", ""],
+        &["geoshape", "field", "Field", "", "", ""],
+        &[
+            "calculate",
+            "hectares",
+            "",
+            "",
+            "round(area(${field}) div 10000, 1)",
+            "",
+        ],
+        &[
+            "calculate",
+            "km",
+            "",
+            "",
+            "round(distance(${road}) div 1000, 2)",
+            "",
+        ],
+        &["geopoint", "home", "Home", "placement-map", "", ""],
+        &["select_one yn", "ok", "OK?", "likert", "", ""],
+    ];
+    let choices: &[&[&str]] = &[
+        &["list_name", "name", "label"],
+        &["yn", "yes", "Yes"],
+        &["yn", "no", "No"],
+    ];
+    let path = write(
+        dir.path(),
+        "geo.xlsx",
+        workbook(&[("survey", survey), ("choices", choices)]),
+    );
+    let f = form::load(&path).unwrap_or_else(|e| panic!("{e:#?}"));
+    let said = said(&f.warnings);
+    for (at, text) in [
+        ("survey row 6:appearance:", "asks the coordinates typed in"),
+        ("survey row 7:appearance:", "'likert' is asked as a list"),
+    ] {
+        assert!(
+            said.iter().any(|w| w.contains(at) && w.contains(text)),
+            "no warning {at} {text}: {said:#?}"
+        );
+    }
+    let answers = dir.path().join("a.jsonl");
+    std::fs::write(
+        &answers,
+        concat!(
+            "{\"road\": \"17.9 102.6; 17.9 102.61 5 3\", \"field\": \"0 0; 0 0.01; 0.01 0.01; 0.01 0\"}\n",
+            "{\"road\": \"17.9 102.6\", \"field\": \"0 0; 0 0.01; 0 0\"}\n",
+        ),
+    )
+    .unwrap();
+    let (code, lines) = dry_run(&path, &answers);
+    assert_eq!(code, Some(1), "{lines:#?}");
+    let v = &lines[0]["values"];
+    assert_eq!(v["road"], "17.9 102.6;17.9 102.61 5 3", "{v:#}");
+    assert_eq!(v["field"], "0 0;0 0.01;0.01 0.01;0.01 0;0 0", "{v:#}");
+    assert_eq!(v["hectares"], "123.9", "{v:#}");
+    assert_eq!(v["km"], "1.06", "{v:#}");
+    let kinds: Vec<&str> = lines[1]["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["type", "type"], "{:#}", lines[1]);
+    // An OSM question the form needs is refused by name.
+    let rows: &[&[&str]] = &[
+        &["type", "name", "label", "required"],
+        &["osm building_tags", "building", "Building", "yes"],
+    ];
+    let path = write(dir.path(), "osm.xlsx", workbook(&[("survey", rows)]));
+    let errors = form::load(&path).unwrap_err();
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.row == Some(2) && e.message.contains("OpenStreetMap")),
+        "{errors:#?}"
+    );
+}

@@ -55,7 +55,7 @@ pub(crate) const APPEARANCES: &[&str] = &[
 ];
 pub(super) const TYPES: &str = "text, integer, decimal, select_one LIST, select_multiple LIST, \
 select_one_from_file FILE.csv, select_multiple_from_file FILE.csv, date, time, datetime, \
-geopoint, note, acknowledge, calculate, hidden, begin_group, end_group, begin_repeat, \
+geopoint, geotrace, geoshape, note, acknowledge, calculate, hidden, begin_group, end_group, begin_repeat, \
 end_repeat, start, end, today, deviceid, username";
 
 impl Loader {
@@ -589,6 +589,8 @@ pub(crate) fn parse_type(text: &str) -> Result<RowType, String> {
         "time" => no_argument(Kind::Time),
         "datetime" | "dateTime" => no_argument(Kind::DateTime),
         "geopoint" => no_argument(Kind::Geopoint),
+        "geotrace" => no_argument(Kind::Geotrace),
+        "geoshape" => no_argument(Kind::Geoshape),
         "note" => no_argument(Kind::Note),
         "acknowledge" => no_argument(Kind::Acknowledge),
         "calculate" => no_argument(Kind::Calculate),

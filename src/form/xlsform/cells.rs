@@ -541,8 +541,6 @@ pub(super) fn unsupported(t: &str) -> Option<Unsupported> {
         "audio" => Unsupported::Question("audio recordings"),
         "video" => Unsupported::Question("video"),
         "file" => Unsupported::Question("file attachments"),
-        "geotrace" => Unsupported::Question("geotrace (lines drawn on a map)"),
-        "geoshape" => Unsupported::Question("geoshape (areas drawn on a map)"),
         "rank" => Unsupported::Question("rank questions"),
         "xml-external" | "csv-external" => Unsupported::Question("external instances"),
         _ => return None,

@@ -466,14 +466,40 @@ impl Writer {
                 .split_whitespace()
                 .partition(|w| crate::form::load::APPEARANCES.contains(&w.to_lowercase().as_str()));
             if !unknown.is_empty() {
+                let external = unknown.iter().any(|w| w.starts_with("search("));
                 r.warn(
                     "survey",
                     Some(row),
                     Some("appearance"),
                     format!(
-                        "{name}: the appearance '{}' is for other apps; fieldkit leaves it out",
-                        unknown.join(" ")
+                        "{name}: the appearance '{}' is for other apps{}; fieldkit leaves it \
+                         out and asks {}",
+                        unknown.join(" "),
+                        if external {
+                            " (search() reads an external CSV, which fieldkit does not take \
+                             yet: the choices sheet's list is offered)"
+                        } else {
+                            ""
+                        },
+                        asked_as(t)
                     ),
+                );
+            }
+            // Known words a terminal asks another way.
+            for word in &known {
+                let differently = match word.to_lowercase().as_str() {
+                    "likert" => "as a list, not a scale",
+                    "quick" => "without moving on by itself once a choice is made",
+                    "table-list" | "label" | "list-nolabel" => {
+                        "question by question, each with its choices, not as a table"
+                    }
+                    _ => continue,
+                };
+                r.warn(
+                    "survey",
+                    Some(row),
+                    Some("appearance"),
+                    format!("{name}: the appearance '{word}' is asked {differently}"),
                 );
             }
             let words = known.join(" ").to_lowercase();
@@ -582,6 +608,20 @@ impl Writer {
             "list_name = {}\nname = \"other\"\nlabel = {label}",
             quote(list)
         );
+    }
+}
+
+/// How a question of type `t` is asked in the terminal.
+fn asked_as(t: &str) -> &'static str {
+    match t.split_whitespace().next().unwrap_or("") {
+        "select_one" | "select_multiple" | "select_one_from_file" | "select_multiple_from_file" => {
+            "its choices as a list, filtered as the enumerator types"
+        }
+        "geopoint" => "the coordinates typed in (lat lon [alt [acc]])",
+        "geotrace" | "geoshape" => "the points typed in (lat lon; lat lon; ...)",
+        "date" | "datetime" | "time" => "the date or time typed in",
+        "integer" | "decimal" => "the number typed in",
+        _ => "the answer typed in",
     }
 }
 
