@@ -440,7 +440,9 @@ impl Writer {
                     "type = \"text\"\nname = {}\nlabel = {}\nrelevant = {}",
                     quote(&format!("{name}_other")),
                     in_every(languages, "Specify other."),
-                    quote(&format!("selected(${{{name}}}, 'other')"))
+                    // Relative, as pyxform's XPath is: the select of this
+                    // row's own group even when its name is shared.
+                    quote(&format!("selected(../{name}, 'other')"))
                 );
             }
         }
