@@ -368,6 +368,7 @@ impl Loader {
                 "calculation" => node.calculation = Some(e),
                 "required" => node.required = Required::When(e),
                 "repeat_count" => node.repeat_count = Some(e),
+                "seed" => node.seed = Some(e),
                 "default" => node.default = Some(Default::Dynamic(e)),
                 "choice_filter" => {
                     let list = node.kind.list().and_then(|l| lists.get(l));

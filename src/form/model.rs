@@ -159,6 +159,10 @@ pub struct Node {
     pub appearance: Vec<String>,
     pub choice_filter: Option<ChoiceFilter>,
     pub repeat_count: Option<Expr>,
+    /// `parameters` `randomize=true`: the choices in a shuffled order,
+    /// the same for the same `seed` (when given).
+    pub randomize: bool,
+    pub seed: Option<Expr>,
     pub hxl: Option<String>,
     pub parent: Option<NodeId>,
     pub children: Vec<NodeId>,

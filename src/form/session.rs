@@ -551,6 +551,22 @@ impl Session {
     /// The choices (indexes into the list) a select offers here, after its
     /// choice_filter.
     pub fn choices(&self, pos: &Pos) -> Vec<usize> {
+        let mut offered = self.filtered_choices(pos);
+        let node = &self.form.nodes[pos.node];
+        if node.randomize {
+            // ODK's randomize: a seed gives the same order every time;
+            // without one, the order is drawn once per session.
+            let ctx = self.ctx(&pos.path, Some(pos.node));
+            let seed = match &node.seed {
+                Some(e) => eval(e, &ctx).to_num().to_bits(),
+                None => crate::form::eval::Scope::random_bits(&ctx),
+            };
+            shuffle(&mut offered, seed);
+        }
+        offered
+    }
+
+    fn filtered_choices(&self, pos: &Pos) -> Vec<usize> {
         let Some(list) = self.form.list_of(pos.node) else {
             return Vec::new();
         };
@@ -645,3 +661,19 @@ impl Session {
 #[cfg(test)]
 #[path = "session_tests.rs"]
 mod tests;
+
+/// Fisher-Yates with SplitMix64 from `seed`: the same seed, the same order.
+fn shuffle(items: &mut [usize], seed: u64) {
+    let mut state = seed;
+    let mut next = || {
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    for i in (1..items.len()).rev() {
+        let j = (next() % (i as u64 + 1)) as usize;
+        items.swap(i, j);
+    }
+}

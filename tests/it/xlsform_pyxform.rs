@@ -2,8 +2,11 @@
 //! within their group (a shared name stored under its path, `${name}`
 //! refused only when ambiguous, naming both rows), columns that do not
 //! apply to a row's type left out with a located warning, relative paths
-//! in expressions and choice filters; each checked on real workbooks
-//! through `forms check`, `fill` and the data manager's tables.
+//! in expressions and choice filters, loops, ODK's functions, randomized
+//! choices, lines and shapes; each checked on real workbooks through
+//! `forms check`, `fill`, sessions and the data manager's tables. Just
+//! over 700 lines: one test per part of the issue, the workbooks written
+//! out row by row so that each reads like the sheet it stands for.
 
 use std::path::Path;
 
@@ -633,4 +636,76 @@ fn lines_and_shapes_are_typed_points_and_other_widgets_say_how_they_are_asked() 
             .any(|e| e.row == Some(2) && e.message.contains("OpenStreetMap")),
         "{errors:#?}"
     );
+}
+
+/// `randomize=true` shuffles a select's choices; with a `seed` the order
+/// is the same in every session (as ODK gives the same order for the same
+/// seed), without one it is drawn per session; the answer is checked
+/// against the choices whatever their order.
+#[test]
+fn randomize_shuffles_choices_the_same_way_for_the_same_seed() {
+    use fieldkit::form::{Pos, Session};
+    let dir = tempfile::tempdir().unwrap();
+    let survey: &[&[&str]] = &[
+        &["type", "name", "label", "parameters"],
+        &["integer", "s", "Seed", ""],
+        &[
+            "select_one n",
+            "seeded",
+            "Seeded",
+            "randomize=true, seed=${s}",
+        ],
+        &["select_one n", "drawn", "Drawn", "randomize = true"],
+        &["select_one n", "plain", "Plain", ""],
+        &["geopoint", "where", "Where", "capture-accuracy=10"],
+    ];
+    let mut choices: Vec<Vec<String>> =
+        vec![vec!["list_name".into(), "name".into(), "label".into()]];
+    for i in 0..12 {
+        choices.push(vec!["n".into(), format!("c{i}"), format!("C {i}")]);
+    }
+    let choices: Vec<Vec<&str>> = choices
+        .iter()
+        .map(|r| r.iter().map(String::as_str).collect())
+        .collect();
+    let choices: Vec<&[&str]> = choices.iter().map(Vec::as_slice).collect();
+    let path = write(
+        dir.path(),
+        "random.xlsx",
+        workbook(&[("survey", survey), ("choices", &choices)]),
+    );
+    let f = std::sync::Arc::new(form::load(&path).unwrap_or_else(|e| panic!("{e:#?}")));
+    assert!(
+        said(&f.warnings)
+            .iter()
+            .any(|w| w.contains("survey row 6:parameters:") && w.contains("capture-accuracy=10")),
+        "{:#?}",
+        f.warnings
+    );
+    let at = |name: &str| Pos {
+        path: vec![],
+        node: f.find(name).unwrap(),
+    };
+    let session = |seed| {
+        let mut env = crate::support::env();
+        env.seed = seed;
+        let mut s = Session::new(std::sync::Arc::clone(&f), env);
+        s.answer(&at("s"), "42").unwrap();
+        s
+    };
+    let (one, two) = (session(1), session(2));
+    let in_order: Vec<usize> = (0..12).collect();
+    assert_eq!(one.choices(&at("plain")), in_order);
+    let seeded = one.choices(&at("seeded"));
+    assert_ne!(seeded, in_order);
+    assert_eq!(seeded, two.choices(&at("seeded")));
+    let mut sorted = seeded.clone();
+    sorted.sort();
+    assert_eq!(sorted, in_order);
+    assert_ne!(one.choices(&at("drawn")), two.choices(&at("drawn")));
+    assert_eq!(one.choices(&at("drawn")), one.choices(&at("drawn")));
+    // Another seed, another order.
+    let mut three = session(1);
+    three.answer(&at("s"), "7").unwrap();
+    assert_ne!(three.choices(&at("seeded")), seeded);
 }

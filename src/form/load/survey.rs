@@ -30,6 +30,7 @@ pub(super) const SURVEY_COLUMNS: &[&str] = &[
     "appearance",
     "choice_filter",
     "repeat_count",
+    "parameters",
     "hxl",
 ];
 /// Appearances fieldkit knows; the TUI acts on the first three.
@@ -224,6 +225,8 @@ impl Loader {
                 appearance: Vec::new(),
                 choice_filter: None,
                 repeat_count: None,
+                randomize: false,
+                seed: None,
                 hxl: None,
                 parent: open.last().map(|(p, _)| *p),
                 children: Vec::new(),
@@ -428,6 +431,44 @@ impl Loader {
                         }
                     }
                 }
+                "parameters" => {
+                    let Some(v) = self.plain("survey", Some(n), key, cell) else {
+                        continue;
+                    };
+                    if let Err(what) = column_applies(&kind, "parameters") {
+                        not_here(self, what);
+                        continue;
+                    }
+                    let mut problem = None;
+                    for pair in v.split_whitespace() {
+                        match pair.split_once('=') {
+                            Some(("randomize", r)) => match yes_no(r) {
+                                Some(b) => node.randomize = b,
+                                None => {
+                                    problem = Some(format!("randomize is true or false, not '{r}'"))
+                                }
+                            },
+                            Some(("seed", e)) if !e.is_empty() => {
+                                source.exprs.push(("seed", e.to_string()))
+                            }
+                            _ => {
+                                problem = Some(format!(
+                                    "'{pair}' is not a parameter fieldkit takes on a select: \
+                                     write randomize=true, and seed=${{field}} for a fixed order"
+                                ))
+                            }
+                        }
+                    }
+                    if problem.is_none()
+                        && !node.randomize
+                        && source.exprs.iter().any(|(c, _)| *c == "seed")
+                    {
+                        problem = Some("a seed needs randomize=true beside it".into());
+                    }
+                    if let Some(p) = problem {
+                        self.err("survey", Some(n), Some(key), line, format!("{name}: {p}"));
+                    }
+                }
                 "hxl" => {
                     let Some(v) = self.plain("survey", Some(n), key, cell) else {
                         continue;
@@ -516,7 +557,7 @@ pub(crate) fn column_applies(kind: &Kind, column: &str) -> Result<(), &'static s
     let ok = match column {
         "required" | "constraint" => kind.is_input(),
         "calculation" | "default" => is_field,
-        "choice_filter" => kind.list().is_some(),
+        "choice_filter" | "parameters" => kind.list().is_some(),
         "repeat_count" => *kind == Kind::Repeat,
         _ => true,
     };
@@ -526,7 +567,7 @@ pub(crate) fn column_applies(kind: &Kind, column: &str) -> Result<(), &'static s
     Err(match column {
         "required" | "constraint" => "only applies to questions the enumerator answers",
         "calculation" | "default" => "does not apply to a group or repeat",
-        "choice_filter" => "only applies to select questions",
+        "choice_filter" | "parameters" => "only applies to select questions",
         _ => "only applies to begin_repeat rows",
     })
 }

@@ -62,6 +62,7 @@ pub(super) const SURVEY_ALIASES: &[(&str, &[&str])] = &[
     ),
     ("calculation", &["calculate", "bind::calculate"]),
     ("default", &[]),
+    ("parameters", &[]),
     ("read_only", &["readonly", "read-only", "bind::readonly"]),
     ("appearance", &["control::appearance"]),
     ("choice_filter", &["choice filter"]),

@@ -385,6 +385,7 @@ impl Writer {
                     None => bounds,
                 };
                 skip_here.push("constraint");
+                skip_here.push("parameters");
                 extra.push(("constraint".to_string(), constraint));
                 r.warn(
                     "survey",
@@ -510,6 +511,44 @@ impl Writer {
                 if !words.is_empty() {
                     extra.push(("appearance".into(), words));
                 }
+            }
+        }
+        // parameters: a select's randomize and seed are kept; the rest
+        // (camera, audio, map settings) are for other apps.
+        if let Some(p) = sheet.get(cells, "parameters")
+            && !skip.contains(&"parameters")
+        {
+            let select = t.starts_with("select_one") || t.starts_with("select_multiple");
+            let spaced = p
+                .replace([',', ';'], " ")
+                .replace(" =", "=")
+                .replace("= ", "=");
+            let (kept, other): (Vec<&str>, Vec<&str>) = spaced.split_whitespace().partition(|kv| {
+                let key = kv.split('=').next().unwrap_or("").to_lowercase();
+                select && (key == "randomize" || key == "seed")
+            });
+            if !other.is_empty() {
+                r.warn(
+                    "survey",
+                    Some(row),
+                    Some("parameters"),
+                    format!(
+                        "{name}: the parameters '{}' are for other apps (camera, audio, map); \
+                         left out",
+                        other.join(" ")
+                    ),
+                );
+            }
+            skip.push("parameters");
+            if !kept.is_empty() {
+                let kept: Vec<String> = kept
+                    .iter()
+                    .map(|kv| match kv.split_once('=') {
+                        Some((k, v)) => format!("{}={v}", k.to_lowercase()),
+                        None => kv.to_string(),
+                    })
+                    .collect();
+                extra.push(("parameters".into(), kept.join(" ")));
             }
         }
         // Columns that mean nothing on this row's type (a constraint on a
