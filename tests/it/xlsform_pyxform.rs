@@ -173,7 +173,7 @@ fn an_ambiguous_or_duplicate_name_is_refused_naming_both_rows() {
         &["type", "name", "label"],
         &["begin_group", "a", "A"],
         &["integer", "age", "Age"],
-        &["text", "age", "Age again"],
+        &["text", "AGE", "Age again"],
         &["end_group", "", ""],
     ];
     let path = write(dir.path(), "twice.xlsx", workbook(&[("survey", rows)]));
@@ -182,6 +182,23 @@ fn an_ambiguous_or_duplicate_name_is_refused_naming_both_rows() {
         errors.iter().any(|e| e.row == Some(4)
             && e.message
                 .contains("already used by survey row 3 in the same group 'a'")),
+        "{errors:#?}"
+    );
+    // A question fieldkit cannot ask, read by a relative path: refused
+    // naming what it is, not as a missing field.
+    let rows: &[&[&str]] = &[
+        &["type", "name", "label", "relevant"],
+        &["begin_group", "a", "A", ""],
+        &["image", "photo", "Photo", ""],
+        &["text", "why", "Why no photo?", "../photo = ''"],
+        &["end_group", "", "", ""],
+    ];
+    let path = write(dir.path(), "photo.xlsx", workbook(&[("survey", rows)]));
+    let errors = form::load(&path).unwrap_err();
+    assert!(
+        errors.iter().any(|e| e.row == Some(3)
+            && e.message.contains("photos")
+            && e.message.contains("the form needs it")),
         "{errors:#?}"
     );
     // A relative path to nothing says where it looked.

@@ -70,7 +70,8 @@ impl Loader {
         // Open groups and repeats: (node, is_repeat, row).
         let mut open: Vec<(NodeId, bool)> = Vec::new();
         // Names already used among each section's children (pyxform: a
-        // name is unique within its group or repeat, not in the form).
+        // name is unique within its group or repeat, not in the form, and
+        // `Age` is the same name as `age` there).
         let mut names: HashMap<(Option<NodeId>, String), usize> = HashMap::new();
         for (i, spanned) in rows.iter().enumerate() {
             let n = i + 1;
@@ -191,7 +192,8 @@ impl Loader {
                 continue;
             }
             let section = open.last().map(|(p, _)| *p);
-            if let Some(first) = names.insert((section, name.clone()), n) {
+            // Case-insensitively, as pyxform compares them.
+            if let Some(first) = names.insert((section, name.to_lowercase()), n) {
                 let within = match section {
                     Some(p) => format!("the same group '{}'", nodes[p].name),
                     None => "the top of the survey".to_string(),

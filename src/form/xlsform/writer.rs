@@ -678,9 +678,23 @@ pub(super) fn in_every(languages: &BTreeSet<String>, text: &str) -> String {
     format!("{{ {} }}", inner.join(", "))
 }
 
-/// The `${name}` references in a cell.
+/// The `${name}` references in a cell, and the last step of each
+/// relative path (`../name`, `current()/../group/name`).
 pub(super) fn refs(text: &str) -> Vec<String> {
     let mut out = Vec::new();
+    for (at, _) in text.match_indices("../") {
+        let step: String = text[at + 3..]
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | '/'))
+            .collect();
+        if let Some(last) = step
+            .rsplit('/')
+            .next()
+            .filter(|s| !s.is_empty() && *s != "..")
+        {
+            out.push(last.to_string());
+        }
+    }
     let mut rest = text;
     while let Some(at) = rest.find("${") {
         rest = &rest[at + 2..];
