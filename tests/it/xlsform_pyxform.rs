@@ -561,8 +561,8 @@ fn choice_filters_on_missing_columns_and_translated_labels_run_as_in_odk() {
 
 /// geotrace and geoshape asked as typed points, validated and stored as
 /// XLSForm stores them (a shape closed by its first point); appearances
-/// a terminal asks another way said in a warning; OSM refused by name
-/// when the form needs it.
+/// a terminal asks another way said in a warning; a rank asked as every
+/// choice ticked in order; OSM refused by name when the form needs it.
 #[test]
 fn lines_and_shapes_are_typed_points_and_other_widgets_say_how_they_are_asked() {
     let dir = tempfile::tempdir().unwrap();
@@ -595,6 +595,7 @@ fn lines_and_shapes_are_typed_points_and_other_widgets_say_how_they_are_asked() 
         ],
         &["geopoint", "home", "Home", "placement-map", "", ""],
         &["select_one yn", "ok", "OK?", "likert", "", ""],
+        &["rank yn", "rk", "Rank them", "", "", ""],
     ];
     let choices: &[&[&str]] = &[
         &["list_name", "name", "label"],
@@ -611,6 +612,10 @@ fn lines_and_shapes_are_typed_points_and_other_widgets_say_how_they_are_asked() 
     for (at, text) in [
         ("survey row 6:appearance:", "asks the coordinates typed in"),
         ("survey row 7:appearance:", "'likert' is asked as a list"),
+        (
+            "survey row 8:type:",
+            "is a rank: asked as ticking every choice",
+        ),
     ] {
         assert!(
             said.iter().any(|w| w.contains(at) && w.contains(text)),
@@ -621,8 +626,8 @@ fn lines_and_shapes_are_typed_points_and_other_widgets_say_how_they_are_asked() 
     std::fs::write(
         &answers,
         concat!(
-            "{\"road\": \"17.9 102.6; 17.9 102.61 5 3\", \"field\": \"0 0; 0 0.01; 0.01 0.01; 0.01 0\"}\n",
-            "{\"road\": \"17.9 102.6\", \"field\": \"0 0; 0 0.01; 0 0\"}\n",
+            "{\"road\": \"17.9 102.6; 17.9 102.61 5 3\", \"field\": \"0 0; 0 0.01; 0.01 0.01; 0.01 0\", \"rk\": \"no yes\"}\n",
+            "{\"road\": \"17.9 102.6\", \"field\": \"0 0; 0 0.01; 0 0\", \"rk\": \"no\"}\n",
         ),
     )
     .unwrap();
@@ -633,13 +638,14 @@ fn lines_and_shapes_are_typed_points_and_other_widgets_say_how_they_are_asked() 
     assert_eq!(v["field"], "0 0;0 0.01;0.01 0.01;0.01 0;0 0", "{v:#}");
     assert_eq!(v["hectares"], "123.9", "{v:#}");
     assert_eq!(v["km"], "1.06", "{v:#}");
+    assert_eq!(v["rk"], serde_json::json!(["no", "yes"]), "{v:#}");
     let kinds: Vec<&str> = lines[1]["violations"]
         .as_array()
         .unwrap()
         .iter()
         .map(|x| x["kind"].as_str().unwrap())
         .collect();
-    assert_eq!(kinds, ["type", "type"], "{:#}", lines[1]);
+    assert_eq!(kinds, ["type", "type", "constraint"], "{:#}", lines[1]);
     // An OSM question the form needs is refused by name.
     let rows: &[&[&str]] = &[
         &["type", "name", "label", "required"],

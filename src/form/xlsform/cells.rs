@@ -542,7 +542,6 @@ pub(super) fn unsupported(t: &str) -> Option<Unsupported> {
         "audio" => Unsupported::Question("audio recordings"),
         "video" => Unsupported::Question("video"),
         "file" => Unsupported::Question("file attachments"),
-        "rank" => Unsupported::Question("rank questions"),
         "xml-external" | "csv-external" => Unsupported::Question("external instances"),
         _ => return None,
     })

@@ -279,6 +279,34 @@ impl Writer {
                 let list = rest.trim();
                 t = format!("select_one {}", self.renamed.get(list).map_or(list, |l| l));
             }
+            // rank: every choice ticked in order of rank, stored as ODK
+            // stores a rank (the names, first ranked first).
+            let mut rank_of = None;
+            if let Some(list) = t.strip_prefix("rank ").map(|l| l.trim().to_string()) {
+                let names: Vec<String> = others
+                    .iter()
+                    .filter(|s| s.name == "choices")
+                    .flat_map(|s| {
+                        s.rows
+                            .iter()
+                            .filter(|(_, c)| s.get(c, "list_name").as_deref() == Some(&list))
+                            .filter_map(|(_, c)| s.get(c, "name"))
+                    })
+                    .collect();
+                let count =
+                    names.len() + usize::from(or_other && !names.iter().any(|n| n == "other"));
+                r.warn(
+                    "survey",
+                    Some(*row),
+                    Some("type"),
+                    format!(
+                        "'{name}' is a rank: asked as ticking every choice in order of rank \
+                         (the first ticked is ranked first), stored as ODK stores a rank"
+                    ),
+                );
+                t = format!("select_multiple {list}");
+                rank_of = Some(count);
+            }
             if t.is_empty() && name.is_empty() {
                 // Notes to the designer in other columns: pyxform skips
                 // rows without a type and a name too.
@@ -398,6 +426,17 @@ impl Writer {
                         number(high)
                     ),
                 );
+            }
+            if let Some(count) = rank_of
+                && sheet.get(cells, "choice_filter").is_none()
+            {
+                let all = format!("count-selected(.) = {count}");
+                let constraint = match sheet.get(cells, "constraint") {
+                    Some(c) => format!("({c}) and {all}"),
+                    None => all,
+                };
+                skip_here.push("constraint");
+                extra.push(("constraint".to_string(), constraint));
             }
             if t == "barcode" {
                 t = "text".into();
