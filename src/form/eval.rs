@@ -1,7 +1,9 @@
 //! Evaluation of expressions with XPath 1.0 / ODK coercions: empty strings
 //! are NaN in arithmetic, dates compare as days since the epoch, a
 //! select_multiple answer is a space-separated string. The values of fields
-//! come from a `Scope`, so evaluation does no I/O and knows no storage.
+//! come from a `Scope`, so evaluation does no I/O and knows no storage
+//! (random bits too: `Scope::random_bits`). ODK's further functions (math,
+//! strings, digests, checklists, geometry, once/random/uuid) are `odk`'s.
 
 mod odk;
 
