@@ -19,6 +19,7 @@ fn env() -> Env {
         now: parse_datetime("2026-11-22T09:00:00+07:00", 0).expect("clock"),
         device_id: "bench".into(),
         username: "bench".into(),
+        seed: 7,
     }
 }
 

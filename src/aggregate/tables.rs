@@ -168,7 +168,8 @@ impl Table {
     pub fn file_name(&self, form_id: &str) -> String {
         match &self.repeat {
             None => format!("{form_id}.csv"),
-            Some(r) => format!("{form_id}__{r}.csv"),
+            // A repeat whose name another group shares is named by its path.
+            Some(r) => format!("{form_id}__{}.csv", r.replace('/', "-")),
         }
     }
 
@@ -258,6 +259,12 @@ pub struct Layout {
     pub labels: HashMap<String, HashMap<String, String>>,
 }
 
+/// A node's name as the workbook wrote it: the last part of the path a
+/// shared name is stored under.
+fn short(name: &str) -> &str {
+    name.rsplit('/').next().unwrap_or(name)
+}
+
 fn stored(kind: &Kind) -> bool {
     !matches!(kind, Kind::Group | Kind::Repeat | Kind::Note)
 }
@@ -298,7 +305,7 @@ impl Layout {
             match node.kind {
                 Kind::Group => {
                     let mut inner = groups.to_vec();
-                    inner.push(node.name.clone());
+                    inner.push(short(&node.name).to_string());
                     self.walk(form, &node.children, &inner, repeats, label_language);
                 }
                 Kind::Repeat => {
@@ -311,7 +318,10 @@ impl Layout {
                     if !header.is_empty() {
                         header.push('/');
                     }
-                    header.push_str(&node.name);
+                    // A name shared with another group's field is stored
+                    // as its path; the header is the path within the table.
+                    let name = short(&node.name);
+                    header.push_str(name);
                     let hxl = node.hxl.clone().unwrap_or_default();
                     let list = form.list_of(id);
                     let table = self.table(repeats);
@@ -328,7 +338,7 @@ impl Layout {
                     });
                     if let Kind::Geopoint = kind {
                         // Kobo's names: `group/_name_latitude`.
-                        let prefix = &header[..header.len() - node.name.len()];
+                        let prefix = &header[..header.len() - name.len()];
                         let parts = [
                             ("latitude", "#geo+lat"),
                             ("longitude", "#geo+lon"),
@@ -337,7 +347,7 @@ impl Layout {
                         ];
                         for (part, (suffix, tag)) in parts.iter().enumerate() {
                             table.add(Column {
-                                header: format!("{prefix}_{}_{suffix}", node.name),
+                                header: format!("{prefix}_{name}_{suffix}"),
                                 source: Source::GeoPart {
                                     field: node.name.clone(),
                                     part,

@@ -54,6 +54,16 @@ pub struct Manifest {
     pub entries: Vec<ManifestEntry>,
 }
 
+/// An enumerator id as `init` takes it and bundles carry it: 1 to 64
+/// letters, digits, `.`, `_`, `-` or `@` (it names files and signers).
+pub fn is_enumerator_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'))
+}
+
 pub fn record_path(record_id: &str) -> String {
     format!("records/{record_id}.age")
 }

@@ -1,6 +1,8 @@
 //! Bundles built in memory and attacked: every hostile input of the issue
 //! is a test here (a clear problem, never a panic), plus proptests over
 //! flipped bytes and arbitrary bytes (the fuzz target of the reader).
+//! Longer than 700 lines because each attack needs its own bundle built
+//! and taken apart; they share the helpers at the top, so one file.
 
 use proptest::prelude::*;
 use ssh_key::rand_core::OsRng;

@@ -151,7 +151,7 @@ fn check_names(m: &Manifest, problems: &mut Vec<String>) {
     let mut bad = |what: &str, value: &str, rule: &str| {
         problems.push(format!("malformed manifest: {what} {value:?} {rule}"));
     };
-    if crate::store::profile::check_enumerator_id(&m.enumerator_id).is_err() {
+    if !super::is_enumerator_id(&m.enumerator_id) {
         bad(
             "enumerator_id",
             &m.enumerator_id,

@@ -273,11 +273,13 @@ pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {
     let env = match &store {
         Some(s) => Env {
             now: crate::clock::now(),
+            seed: crate::clock::seed(),
             device_id: s.profile().public.device_id.clone(),
             username: s.profile().public.enumerator_id.clone(),
         },
         None => Env {
             now: crate::clock::now(),
+            seed: crate::clock::seed(),
             device_id: "dry-run".into(),
             username: String::new(),
         },

@@ -8,7 +8,7 @@ use crate::store::Store;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Print {"drafts", "outbox", "sent", "bundles", "pack"} as JSON.
+    /// Print {"drafts", "outbox", "sent", "bundles"} as JSON, and "pack" when one is installed.
     #[arg(long)]
     pub json: bool,
 }
@@ -18,8 +18,11 @@ pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {
     let public = home.public()?;
     let (status, pack) = Store::counts_and_pack(home.clone())?;
     if args.json {
+        // "pack" only when one is installed (the four counts as before).
         let mut json = serde_json::to_value(status)?;
-        json["pack"] = serde_json::to_value(&pack)?;
+        if let Some(pack) = &pack {
+            json["pack"] = serde_json::to_value(pack)?;
+        }
         print_json(&json, false)?;
     } else {
         print_line(&format!(

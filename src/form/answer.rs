@@ -36,6 +36,17 @@ pub enum AnswerError {
         "'{0}' is not a location; write latitude and longitude in degrees, like '17.97 102.61'"
     )]
     NotGeopoint(String),
+    #[error(
+        "'{0}' is not a line: give at least 2 points, each latitude and longitude in degrees, \
+         separated by ';', like '17.97 102.61; 17.98 102.62'"
+    )]
+    NotGeotrace(String),
+    #[error(
+        "'{0}' is not a shape: give at least 3 different points, each latitude and longitude in \
+         degrees, separated by ';' (the first point closes it), like '17.97 102.61; 17.98 \
+         102.62; 17.99 102.61'"
+    )]
+    NotGeoshape(String),
     #[error("'{value}' is not a choice of the list '{list}'")]
     UnknownChoice { value: String, list: String },
     #[error(
@@ -102,6 +113,15 @@ impl AnswerError {
             }
             AnswerError::NotGeopoint(v) => {
                 format!("'{v}' ບໍ່ແມ່ນບ່ອນຕັ້ງ; ຂຽນເສັ້ນຂະໜານ ແລະ ເສັ້ນແວງ ເປັນອົງສາ, ເຊັ່ນ '17.97 102.61'")
+            }
+            // Added for issue 18 (Lao to review): lines and shapes.
+            AnswerError::NotGeotrace(v) => {
+                format!(
+                    "'{v}' ບໍ່ແມ່ນເສັ້ນ; ໃຫ້ຢ່າງໜ້ອຍ 2 ຈຸດ, ແຍກດ້ວຍ ';', ເຊັ່ນ '17.97 102.61; 17.98 102.62'"
+                )
+            }
+            AnswerError::NotGeoshape(v) => {
+                format!("'{v}' ບໍ່ແມ່ນຮູບຮ່າງ; ໃຫ້ຢ່າງໜ້ອຍ 3 ຈຸດທີ່ຕ່າງກັນ, ແຍກດ້ວຍ ';'")
             }
             AnswerError::UnknownChoice { value, list } => {
                 format!("'{value}' ບໍ່ແມ່ນຕົວເລືອກໃນລາຍການ '{list}'")
@@ -224,6 +244,8 @@ pub fn canonical(
             .map(|dt| dt.to_string())
             .ok_or_else(|| AnswerError::NotDateTime(bad())),
         Kind::Geopoint => geopoint(t).ok_or_else(|| AnswerError::NotGeopoint(bad())),
+        Kind::Geotrace => points(t, false).ok_or_else(|| AnswerError::NotGeotrace(bad())),
+        Kind::Geoshape => points(t, true).ok_or_else(|| AnswerError::NotGeoshape(bad())),
         Kind::SelectOne { list: name } => {
             let choice = t;
             match list {
@@ -259,6 +281,35 @@ pub fn canonical(
             Err(AnswerError::NotAnswerable)
         }
     }
+}
+
+/// A line or a shape as XLSForm stores it: points `lat lon [alt [acc]]`
+/// separated by `;`. A line has at least 2 points; a shape at least 3
+/// different ones, and is closed (its first point repeated last, added
+/// when it was not typed).
+fn points(t: &str, closed: bool) -> Option<String> {
+    let mut pts: Vec<String> = t
+        .split(';')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(geopoint)
+        .collect::<Option<_>>()?;
+    let position = |p: &String| p.split(' ').take(2).collect::<Vec<_>>().join(" ");
+    if closed {
+        if pts.len() > 1 && pts.first().map(position) == pts.last().map(position) {
+            pts.pop();
+        }
+        let mut distinct: Vec<String> = pts.iter().map(position).collect();
+        distinct.sort();
+        distinct.dedup();
+        if distinct.len() < 3 {
+            return None;
+        }
+        pts.push(pts[0].clone());
+    } else if pts.len() < 2 {
+        return None;
+    }
+    Some(pts.join(";"))
 }
 
 fn geopoint(t: &str) -> Option<String> {

@@ -1,7 +1,13 @@
 //! Evaluation of expressions with XPath 1.0 / ODK coercions: empty strings
 //! are NaN in arithmetic, dates compare as days since the epoch, a
 //! select_multiple answer is a space-separated string. The values of fields
-//! come from a `Scope`, so evaluation does no I/O and knows no storage.
+//! come from a `Scope`, so evaluation does no I/O and knows no storage
+//! (random bits too: `Scope::random_bits`). ODK's further functions (math,
+//! strings, digests, checklists, geometry, once/random/uuid) are `odk`'s.
+
+mod odk;
+
+pub(crate) use odk::DIGESTS;
 
 use super::dates::{self, DateTime};
 use super::expr::{BinOp, Expr, Func};
@@ -40,6 +46,12 @@ pub trait Scope {
     /// Told when a string would be longer than [`MAX_TEXT_BYTES`]: the
     /// evaluation gives an empty string instead, and the scope reports it.
     fn too_long(&self) {}
+    /// 64 random bits for `random()` and `uuid()`: each call in one
+    /// evaluation gets new bits; the same question in the same record
+    /// instance of the same session gets the same ones again.
+    fn random_bits(&self) -> u64 {
+        0
+    }
 }
 
 /// XPath's string form of a number: integers without a fraction.
@@ -116,14 +128,14 @@ impl XVal {
     }
 
     /// The string values: each member of a set, or the one value.
-    fn strings(self) -> Vec<String> {
+    pub(crate) fn strings(self) -> Vec<String> {
         match self {
             XVal::Set(v) => v,
             other => vec![other.into_string()],
         }
     }
 
-    fn to_date(&self) -> Option<i64> {
+    pub(crate) fn to_date(&self) -> Option<i64> {
         match self {
             XVal::Date(d) => Some(*d),
             XVal::DateTime(dt) => Some(dt.local_date()),
@@ -341,6 +353,9 @@ pub fn eval(expr: &Expr, scope: &impl Scope) -> XVal {
 
 fn call(func: Func, args: &[Expr], scope: &impl Scope) -> XVal {
     use XVal::*;
+    if let Some(v) = odk::call(func, args, scope) {
+        return v;
+    }
     let arg = |i: usize| args.get(i).map_or(Str(String::new()), |a| eval(a, scope));
     let text = |i: usize| arg(i).into_string();
     let num = |i: usize| arg(i).to_num();
@@ -522,13 +537,15 @@ fn call(func: Func, args: &[Expr], scope: &impl Scope) -> XVal {
             DateTime(dt) => Num(dt.decimal_days()),
             other => Num(other.to_num()),
         },
-        Func::FormatDate => match format_date(&arg(0), &text(1)) {
+        Func::FormatDate | Func::FormatDateTime => match format_date(&arg(0), &text(1)) {
             Some(text) => Str(text),
             None => {
                 scope.too_long();
                 Str(String::new())
             }
         },
+        // The rest are `odk`'s, answered above.
+        _ => Str(String::new()),
     }
 }
 

@@ -1,8 +1,14 @@
 //! The ODK XPath subset that XLSForms use: the syntax tree, the parser and
 //! the printer. Parsing knows nothing of a form; `${name}` references are
 //! resolved to survey nodes by the loader, and evaluation lives in `eval`.
+//! Relative paths (`../name`, `current()/../name`) are kept as references
+//! named by their path, `./column` as a choice column; tokens come from
+//! `lex`.
 
 use std::fmt;
+
+mod lex;
+use lex::{Tok, lex};
 
 /// Longest expression accepted, in characters: a guard for fuzzed input, far
 /// above anything a form designer writes.
@@ -155,7 +161,59 @@ functions! {
     Date = "date"(1, 1),
     DecimalDateTime = "decimal-date-time"(1, 1),
     FormatDate = "format-date"(2, 2),
+    // ODK's further functions (issue 18), worked out in `eval::odk`.
+    Once = "once"(1, 1),
+    Random = "random"(0, 0),
+    Uuid = "uuid"(0, 1),
+    SubstringBefore = "substring-before"(2, 2),
+    SubstringAfter = "substring-after"(2, 2),
+    Translate = "translate"(3, 3),
+    BooleanFromString = "boolean-from-string"(1, 1),
+    Base64Decode = "base64-decode"(1, 1),
+    Digest = "digest"(2, 3),
+    Log = "log"(1, 1),
+    Log10 = "log10"(1, 1),
+    Exp = "exp"(1, 1),
+    Exp10 = "exp10"(1, 1),
+    Sqrt = "sqrt"(1, 1),
+    Sin = "sin"(1, 1),
+    Cos = "cos"(1, 1),
+    Tan = "tan"(1, 1),
+    Asin = "asin"(1, 1),
+    Acos = "acos"(1, 1),
+    Atan = "atan"(1, 1),
+    Atan2 = "atan2"(2, 2),
+    Pi = "pi"(0, 0),
+    DecimalTime = "decimal-time"(1, 1),
+    FormatDateTime = "format-date-time"(2, 2),
+    DateTime = "date-time"(1, 1),
+    Checklist = "checklist"(2, MANY),
+    WeightedChecklist = "weighted-checklist"(2, MANY),
+    Area = "area"(1, 1),
+    Distance = "distance"(1, MANY),
 }
+
+/// ODK functions fieldkit does not compute, and why: named when a form
+/// uses one, instead of "unknown function".
+pub const REFUSED_FUNCTIONS: &[(&str, &str)] = &[
+    (
+        "pulldata",
+        "reads an external CSV file, which fieldkit does not take yet (issue 18, part 5)",
+    ),
+    (
+        "instance",
+        "reads a secondary instance (an external CSV or XML file, or entities), which fieldkit \
+         does not take yet",
+    ),
+    (
+        "extract-signed",
+        "checks a signature with a key fieldkit does not hold",
+    ),
+    (
+        "last-saved",
+        "reads the last record saved on the device, which fieldkit does not keep readable",
+    ),
+];
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ParseError {
@@ -182,6 +240,12 @@ pub enum ParseError {
     },
     #[error("unknown function '{name}()' at character {pos}")]
     UnknownFunction { pos: usize, name: String },
+    #[error("{name}() at character {pos} {why}; remove it or work its value out another way")]
+    RefusedFunction {
+        pos: usize,
+        name: String,
+        why: &'static str,
+    },
     #[error("{name}() takes {expected}, not {got}")]
     Arity {
         name: &'static str,
@@ -189,173 +253,11 @@ pub enum ParseError {
         got: usize,
     },
     #[error(
-        "path expressions like '{path}' are not supported at character {pos}: refer to fields as ${{name}}"
+        "the path '{path}' at character {pos} is not one fieldkit follows: refer to fields as \
+         ${{name}}, or relative to the row as ../name (current()/../name in a choice filter), and \
+         to a choice's column as ./column"
     )]
     Path { pos: usize, path: String },
-}
-
-#[derive(Debug, Clone, PartialEq)]
-enum Tok {
-    Num(f64),
-    Str(String),
-    Ref(String),
-    Name(String),
-    Dot,
-    DotDot,
-    LParen,
-    RParen,
-    Comma,
-    Plus,
-    Minus,
-    Star,
-    Eq,
-    Ne,
-    Lt,
-    Le,
-    Gt,
-    Ge,
-    Slash,
-    Pipe,
-    End,
-}
-
-impl Tok {
-    fn describe(&self) -> String {
-        match self {
-            Tok::Num(n) => format!("the number {n}"),
-            Tok::Str(s) => format!("the string '{s}'"),
-            Tok::Ref(r) => format!("${{{r}}}"),
-            Tok::Name(n) => format!("'{n}'"),
-            Tok::End => "the end of the expression".to_string(),
-            other => format!("'{}'", other.symbol()),
-        }
-    }
-
-    fn symbol(&self) -> &'static str {
-        match self {
-            Tok::Dot => ".",
-            Tok::DotDot => "..",
-            Tok::LParen => "(",
-            Tok::RParen => ")",
-            Tok::Comma => ",",
-            Tok::Plus => "+",
-            Tok::Minus => "-",
-            Tok::Star => "*",
-            Tok::Eq => "=",
-            Tok::Ne => "!=",
-            Tok::Lt => "<",
-            Tok::Le => "<=",
-            Tok::Gt => ">",
-            Tok::Ge => ">=",
-            Tok::Slash => "/",
-            Tok::Pipe => "|",
-            _ => "",
-        }
-    }
-}
-
-fn is_name_start(c: char) -> bool {
-    c.is_alphabetic() || c == '_'
-}
-
-fn is_name_char(c: char) -> bool {
-    c.is_alphanumeric() || matches!(c, '_' | '-' | '.')
-}
-
-/// Tokens with their 1-based character positions.
-fn lex(src: &str) -> Result<Vec<(usize, Tok)>, ParseError> {
-    let chars: Vec<char> = src.chars().collect();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        let pos = i + 1;
-        if c.is_whitespace() {
-            i += 1;
-            continue;
-        }
-        let (tok, len) = match c {
-            '(' => (Tok::LParen, 1),
-            ')' => (Tok::RParen, 1),
-            ',' => (Tok::Comma, 1),
-            '+' => (Tok::Plus, 1),
-            '-' => (Tok::Minus, 1),
-            '*' => (Tok::Star, 1),
-            '=' => (Tok::Eq, 1),
-            '/' => (Tok::Slash, 1),
-            '|' => (Tok::Pipe, 1),
-            '!' if chars.get(i + 1) == Some(&'=') => (Tok::Ne, 2),
-            '<' if chars.get(i + 1) == Some(&'=') => (Tok::Le, 2),
-            '<' => (Tok::Lt, 1),
-            '>' if chars.get(i + 1) == Some(&'=') => (Tok::Ge, 2),
-            '>' => (Tok::Gt, 1),
-            '\'' | '"' => {
-                let end = chars[i + 1..]
-                    .iter()
-                    .position(|&q| q == c)
-                    .ok_or(ParseError::UnclosedString { pos })?;
-                let s: String = chars[i + 1..i + 1 + end].iter().collect();
-                (Tok::Str(s), end + 2)
-            }
-            '$' => {
-                if chars.get(i + 1) != Some(&'{') {
-                    return Err(ParseError::UnexpectedChar { pos, ch: c });
-                }
-                let end = chars[i + 2..]
-                    .iter()
-                    .position(|&q| q == '}')
-                    .ok_or(ParseError::BadReference { pos })?;
-                let name: String = chars[i + 2..i + 2 + end].iter().collect();
-                let mut it = name.chars();
-                let valid = it.next().is_some_and(is_name_start) && it.all(is_name_char);
-                if !valid {
-                    return Err(ParseError::BadReference { pos });
-                }
-                (Tok::Ref(name), end + 3)
-            }
-            '.' if chars.get(i + 1) == Some(&'.') => (Tok::DotDot, 2),
-            '.' if !chars.get(i + 1).is_some_and(|d| d.is_ascii_digit()) => (Tok::Dot, 1),
-            c if c.is_ascii_digit() || c == '.' => {
-                let mut j = i;
-                while j < chars.len() && chars[j].is_ascii_digit() {
-                    j += 1;
-                }
-                if j < chars.len() && chars[j] == '.' {
-                    j += 1;
-                    while j < chars.len() && chars[j].is_ascii_digit() {
-                        j += 1;
-                    }
-                }
-                let text: String = chars[i..j].iter().collect();
-                let n = text
-                    .parse::<f64>()
-                    .ok()
-                    .filter(|n| n.is_finite())
-                    .ok_or(ParseError::UnexpectedChar { pos, ch: c })?;
-                (Tok::Num(n), j - i)
-            }
-            c if is_name_start(c) => {
-                let mut j = i + 1;
-                while j < chars.len() && is_name_char(chars[j]) {
-                    j += 1;
-                }
-                // One namespace prefix, as in jr:choice-name.
-                if j + 1 < chars.len() && chars[j] == ':' && is_name_start(chars[j + 1]) {
-                    j += 2;
-                    while j < chars.len() && is_name_char(chars[j]) {
-                        j += 1;
-                    }
-                }
-                let name: String = chars[i..j].iter().collect();
-                (Tok::Name(name), j - i)
-            }
-            _ => return Err(ParseError::UnexpectedChar { pos, ch: c }),
-        };
-        out.push((pos, tok));
-        i += len;
-    }
-    out.push((chars.len() + 1, Tok::End));
-    Ok(out)
 }
 
 struct Parser {
@@ -463,8 +365,22 @@ impl Parser {
             Tok::Num(n) => Expr::Num(n),
             Tok::Str(s) => Expr::Str(s),
             Tok::Ref(name) => Expr::Ref(Ref { name, node: None }),
+            Tok::Dot if *self.peek() == Tok::Slash => return self.path(pos, 0, true),
+            Tok::DotDot if *self.peek() == Tok::Slash => return self.path(pos, 1, false),
             Tok::Dot => Expr::Current,
             Tok::DotDot => Expr::Parent,
+            Tok::Name(name)
+                if name == "current"
+                    && *self.peek() == Tok::LParen
+                    && self.toks.get(self.at + 1).map(|t| &t.1) == Some(&Tok::RParen) =>
+            {
+                self.bump();
+                self.bump();
+                if *self.peek() == Tok::Slash {
+                    return self.path(pos, 0, false);
+                }
+                Expr::Current
+            }
             Tok::LParen => {
                 let inner = self.expr(0)?;
                 self.expect(Tok::RParen, "')'")?;
@@ -472,8 +388,15 @@ impl Parser {
             }
             Tok::Name(name) if *self.peek() == Tok::LParen => {
                 self.bump();
-                let func =
-                    Func::from_name(&name).ok_or(ParseError::UnknownFunction { pos, name })?;
+                let func = match Func::from_name(&name) {
+                    Some(f) => f,
+                    None => {
+                        return Err(match REFUSED_FUNCTIONS.iter().find(|(n, _)| *n == name) {
+                            Some((_, why)) => ParseError::RefusedFunction { pos, name, why },
+                            None => ParseError::UnknownFunction { pos, name },
+                        });
+                    }
+                };
                 let mut args = Vec::new();
                 if *self.peek() != Tok::RParen {
                     loop {
@@ -514,12 +437,61 @@ impl Parser {
     }
 }
 
+impl Parser {
+    /// The steps after `.`, `..` or `current()`: `./col` is a column of
+    /// the choice being filtered, `../name` (`current()/../name`,
+    /// `../../group/name`) a field found from the row's own section. The
+    /// field is kept as a `Ref` named by the path, resolved by the loader.
+    fn path(&mut self, pos: usize, mut ups: usize, from_dot: bool) -> Result<Expr, ParseError> {
+        let mut names: Vec<String> = Vec::new();
+        let mut written = String::from(match (ups, from_dot) {
+            (_, true) => ".",
+            (0, false) => "current()",
+            _ => "..",
+        });
+        while *self.peek() == Tok::Slash {
+            self.bump();
+            written.push('/');
+            match self.bump() {
+                Tok::DotDot if names.is_empty() => {
+                    ups += 1;
+                    written.push_str("..");
+                }
+                Tok::Dot => written.push('.'),
+                Tok::Name(n) => {
+                    written.push_str(&n);
+                    names.push(n);
+                }
+                _ => {
+                    written.push_str("...");
+                    return Err(ParseError::Path { pos, path: written });
+                }
+            }
+        }
+        match (ups, names.as_slice()) {
+            (0, [column]) if from_dot => Ok(Expr::Column(column.clone())),
+            (1.., [_, ..]) if !from_dot => Ok(Expr::Ref(Ref {
+                name: format!("{}{}", "../".repeat(ups), names.join("/")),
+                node: None,
+            })),
+            _ => Err(ParseError::Path { pos, path: written }),
+        }
+    }
+}
+
 fn check_arity(func: Func, got: usize) -> Result<(), ParseError> {
     let (min, max) = func.arity();
     if func == Func::IndexedRepeat && got.is_multiple_of(2) {
         return Err(ParseError::Arity {
             name: func.name(),
             expected: "3, 5 or 7 arguments (a field, then repeat and position pairs)".into(),
+            got,
+        });
+    }
+    if func == Func::WeightedChecklist && !got.is_multiple_of(2) {
+        return Err(ParseError::Arity {
+            name: func.name(),
+            expected: "a minimum, a maximum, then pairs of a value and its weight".into(),
             got,
         });
     }
@@ -648,6 +620,8 @@ impl Expr {
             Expr::Num(n) => write!(f, "{n}"),
             Expr::Str(s) if s.contains('\'') => write!(f, "\"{s}\""),
             Expr::Str(s) => write!(f, "'{s}'"),
+            // A relative path (`../name`) is written as it was.
+            Expr::Ref(r) if r.name.starts_with('.') => f.write_str(&r.name),
             Expr::Ref(r) => write!(f, "${{{}}}", r.name),
             Expr::Current => f.write_str("."),
             Expr::Parent => f.write_str(".."),

@@ -337,7 +337,8 @@ fn every_function_parses_at_both_ends_of_its_arity() {
         assert_eq!(Func::from_name(f.name()), Some(f));
         let (min, max) = f.arity();
         for n in [min, max.min(min + 4)] {
-            if f == Func::IndexedRepeat && n % 2 == 0 {
+            if f == Func::IndexedRepeat && n % 2 == 0 || f == Func::WeightedChecklist && n % 2 == 1
+            {
                 continue;
             }
             let args = vec!["1"; n].join(", ");
@@ -359,7 +360,7 @@ fn every_function_parses_at_both_ends_of_its_arity() {
             assert!(matches!(err(&src), ParseError::Arity { .. }), "{src}");
         }
     }
-    assert_eq!(Func::ALL.len(), 39);
+    assert_eq!(Func::ALL.len(), 68);
     assert_eq!(Func::from_name("choice-name"), None);
     assert_eq!(Func::from_name("IF"), None);
 }
@@ -520,11 +521,16 @@ fn unknown_function() {
         }
     );
     assert_eq!(
-        err("1 + random()"),
+        err("1 + lower()"),
         ParseError::UnknownFunction {
             pos: 5,
-            name: "random".into()
+            name: "lower".into()
         }
+    );
+    assert!(
+        err("pulldata('f', 'a', 'b', 'c')")
+            .to_string()
+            .contains("reads an external CSV file"),
     );
     assert_eq!(
         err("jr:foo()"),
@@ -534,7 +540,7 @@ fn unknown_function() {
         }
     );
     assert!(matches!(
-        err("format-date-time(now(), '%H')"),
+        err("format-datetime(now(), '%H')"),
         ParseError::UnknownFunction { .. }
     ));
     assert!(matches!(
@@ -586,6 +592,28 @@ fn indexed_repeat_takes_whole_pairs() {
     ));
 }
 
+/// Relative paths as pyxform's users write them: a choice's column, a
+/// field of the row's own section, one further up; printed back as written.
+#[test]
+fn relative_paths_are_columns_and_fields() {
+    let rel = |name: &str| {
+        Expr::Ref(Ref {
+            name: name.to_string(),
+            node: None,
+        })
+    };
+    assert_eq!(parse("./source").unwrap(), Expr::Column("source".into()));
+    assert_eq!(parse("../age").unwrap(), rel("../age"));
+    assert_eq!(parse("current()/../age").unwrap(), rel("../age"));
+    assert_eq!(parse("../../g/age").unwrap(), rel("../../g/age"));
+    assert_eq!(parse("current()/../../age").unwrap(), rel("../../age"));
+    assert_eq!(parse("current()").unwrap(), Expr::Current);
+    for text in ["../age > 3", "../../g/age = ./source", "count(..) + 1"] {
+        let e = parse(text).unwrap();
+        assert_eq!(parse(&e.to_string()).unwrap(), e, "{text}");
+    }
+}
+
 #[test]
 fn paths_are_rejected() {
     let path = |pos: usize, path: &str| ParseError::Path {
@@ -595,8 +623,10 @@ fn paths_are_rejected() {
     assert_eq!(err("/data/x"), path(1, "/..."));
     assert_eq!(err("a/b"), path(1, "a/..."));
     assert_eq!(err("${a}/b"), path(1, "${a}/..."));
-    assert_eq!(err("./x"), path(1, "./..."));
-    assert_eq!(err("1 + ../x"), path(5, "../..."));
+    assert_eq!(err("./x/y"), path(1, "./x/y"));
+    assert_eq!(err("current()/x"), path(1, "current()/x"));
+    assert_eq!(err("../.."), path(1, "../.."));
+    assert_eq!(err("1 + ../(x)"), path(5, "../..."));
     assert_eq!(err("count(/data/rep)"), path(7, "/..."));
     assert_eq!(err("1 = /"), path(5, "/..."));
     assert_eq!(err("a//b"), path(1, "a/..."));
@@ -625,7 +655,9 @@ fn error_messages() {
     );
     assert_eq!(
         err("/data/x").to_string(),
-        "path expressions like '/...' are not supported at character 1: refer to fields as ${name}"
+        "the path '/...' at character 1 is not one fieldkit follows: refer to fields as ${name}, \
+         or relative to the row as ../name (current()/../name in a choice filter), and to a \
+         choice's column as ./column"
     );
     assert_eq!(
         err("foo()").to_string(),
@@ -811,9 +843,13 @@ fn source() -> impl Strategy<Value = String> {
             prop::sample::select(Func::ALL).prop_flat_map(move |f| {
                 let (min, max) = f.arity();
                 prop::collection::vec(args.clone(), min..=max.min(min + 2))
-                    .prop_filter("indexed-repeat takes whole pairs", move |a| {
-                        f != Func::IndexedRepeat || a.len() % 2 == 1
-                    })
+                    .prop_filter(
+                        "indexed-repeat and weighted-checklist take whole pairs",
+                        move |a| {
+                            (f != Func::IndexedRepeat || a.len() % 2 == 1)
+                                && (f != Func::WeightedChecklist || a.len() % 2 == 0)
+                        },
+                    )
                     .prop_map(move |a| format!("{}({})", f.name(), a.join(", ")))
             }),
         ]
@@ -893,9 +929,13 @@ fn tree() -> impl Strategy<Value = Expr> {
             prop::sample::select(Func::ALL).prop_flat_map(move |f| {
                 let (min, max) = f.arity();
                 prop::collection::vec(args.clone(), min..=max.min(min + 3))
-                    .prop_filter("indexed-repeat takes whole pairs", move |a| {
-                        f != Func::IndexedRepeat || a.len() % 2 == 1
-                    })
+                    .prop_filter(
+                        "indexed-repeat and weighted-checklist take whole pairs",
+                        move |a| {
+                            (f != Func::IndexedRepeat || a.len() % 2 == 1)
+                                && (f != Func::WeightedChecklist || a.len() % 2 == 0)
+                        },
+                    )
                     .prop_map(move |a| Expr::Call(f, a))
             }),
         ]

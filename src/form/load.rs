@@ -12,7 +12,7 @@ mod choices;
 mod resolve;
 mod survey;
 
-pub(crate) use survey::APPEARANCES;
+pub(crate) use survey::{APPEARANCES, RowType, column_applies, parse_type};
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -21,11 +21,12 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::error::{FormError, file_error};
+use super::expr::{self, Expr, Func};
 use super::limits::{self, MAX_CHOICES, MAX_FORM_BYTES, MAX_FORM_KEYS, MAX_SURVEY_ROWS};
 use super::model::{
     ChoiceFilter, ChoiceList, Default, Form, Node, NodeId, Required, Text, sha256_hex,
 };
-use resolve::{Resolver, assign_slots, equality_filter, output_refs};
+use resolve::{Resolver, assign_slots, draws_random, equality_filter, output_refs};
 
 const TRANSLATED: &[&str] = &["label", "hint", "required_message", "constraint_message"];
 const SETTINGS: &[&str] = &[
@@ -85,6 +86,7 @@ pub fn load_str(src: &str, path: &Path) -> Result<Form, Vec<FormError>> {
             .chain(src.match_indices('\n').map(|(i, _)| i + 1))
             .collect(),
         errors: Vec::new(),
+        warnings: Vec::new(),
     };
     let raw: RawForm = match toml::from_str(src) {
         Ok(raw) => raw,
@@ -118,6 +120,9 @@ struct Loader {
     /// Byte offset where each line of the file starts.
     line_starts: Vec<usize>,
     errors: Vec<FormError>,
+    /// What the form asks differently from how it is written (names
+    /// shared between groups, stored under their path).
+    warnings: Vec<FormError>,
 }
 
 /// What the loader keeps about a survey row while it builds the nodes.
@@ -255,6 +260,8 @@ impl Loader {
             );
         }
         self.file_lists(&nodes, &mut sources, &mut lists);
+        let plain: Vec<String> = nodes.iter().map(|n| n.name.clone()).collect();
+        let named = self.qualify_shared_names(&mut nodes, &sources);
         let by_name: HashMap<String, NodeId> = nodes
             .iter()
             .enumerate()
@@ -262,10 +269,13 @@ impl Loader {
             .collect();
         let mut regexes = HashMap::new();
         let mut resolver = Resolver {
-            by_name: &by_name,
+            named: &named,
+            plain: &plain,
+            top: &top,
             nodes: &nodes,
             lists: &lists,
             regexes: &mut regexes,
+            missing_columns: Vec::new(),
         };
         let mut parsed = Vec::new();
         for (id, source) in sources.iter().enumerate() {
@@ -284,40 +294,81 @@ impl Loader {
             }
             for (column, text) in &source.label_texts {
                 for name in output_refs(text) {
-                    if !by_name.contains_key(&name) {
-                        let line = source.lines.get(*column).copied();
-                        self.err(
-                            "survey",
-                            Some(nodes[id].row),
-                            Some(column),
-                            line,
-                            format!(
-                                "{}: the text shows ${{{name}}}, but no field is named '{name}'. \
-                                 Fix the name or remove it.",
-                                nodes[id].name
-                            ),
-                        );
-                    }
+                    let problem = match named.get(&name).map(Vec::as_slice) {
+                        None | Some([]) => format!(
+                            "the text shows ${{{name}}}, but no field is named '{name}'. Fix the \
+                             name or remove it."
+                        ),
+                        Some([_]) => continue,
+                        Some(many) => resolver.ambiguous(&name, many),
+                    };
+                    let line = source.lines.get(*column).copied();
+                    self.err(
+                        "survey",
+                        Some(nodes[id].row),
+                        Some(column),
+                        line,
+                        format!("{}: {problem}", nodes[id].name),
+                    );
                 }
             }
         }
         let instance_name = settings.instance_name.take().and_then(|(text, line)| {
             match resolver.expression(usize::MAX, "instance_name", &text) {
                 Ok(e) => Some(e),
+                // A bare name is a path to nothing in ODK: the record
+                // keeps its default name.
+                Err(_) if matches!(expr::parse(&text), Ok(Expr::Column(_))) => {
+                    self.warnings.push(FormError {
+                        path: self.path.clone(),
+                        sheet: "settings",
+                        row: None,
+                        column: Some("instance_name".into()),
+                        line: Some(line),
+                        message: format!(
+                            "instance_name '{text}' is a bare name, which ODK reads as an empty \
+                             path: records keep their default name. Write concat('{text}') for \
+                             a fixed text, or ${{field}} for a field's value"
+                        ),
+                    });
+                    None
+                }
                 Err(msg) => {
                     self.err("settings", None, Some("instance_name"), Some(line), msg);
                     None
                 }
             }
         });
+        for (id, column, list) in std::mem::take(&mut resolver.missing_columns) {
+            self.warnings.push(FormError {
+                path: self.path.clone(),
+                sheet: "survey",
+                row: Some(nodes[id].row),
+                column: Some("choice_filter".into()),
+                line: sources[id].lines.get("choice_filter").copied(),
+                message: format!(
+                    "{}: the choices of '{list}' have no column '{column}'; as in ODK it is \
+                     empty, and a comparison with it matches no choice. Add the column to the \
+                     list, or quote '{column}' if it is a value",
+                    nodes[id].name
+                ),
+            });
+        }
         for (id, column, e) in parsed {
             let node = &mut nodes[id];
             match column {
                 "relevant" => node.relevant = Some(e),
                 "constraint" => node.constraint = Some(e),
+                // random() and uuid() are drawn once per record, as
+                // once() makes them in ODK: a value that changed at every
+                // answer would be no use.
+                "calculation" if draws_random(&e) => {
+                    node.calculation = Some(Expr::Call(Func::Once, vec![e]))
+                }
                 "calculation" => node.calculation = Some(e),
                 "required" => node.required = Required::When(e),
                 "repeat_count" => node.repeat_count = Some(e),
+                "seed" => node.seed = Some(e),
                 "default" => node.default = Some(Default::Dynamic(e)),
                 "choice_filter" => {
                     let list = node.kind.list().and_then(|l| lists.get(l));
@@ -354,7 +405,7 @@ impl Loader {
             source: PathBuf::from(&self.path),
             text: std::sync::Arc::from(src),
             sha256: sha256_hex(src.as_bytes()),
-            warnings: Vec::new(),
+            warnings: std::mem::take(&mut self.warnings),
             by_name,
             regexes,
         })

@@ -65,6 +65,10 @@ pub enum Kind {
     Time,
     DateTime,
     Geopoint,
+    /// Points of a line, `lat lon [alt [acc]]` separated by `;` (at least 2).
+    Geotrace,
+    /// Points of a closed shape, the first repeated last (at least 3 apart).
+    Geoshape,
     Note,
     Acknowledge,
     Calculate,
@@ -155,6 +159,10 @@ pub struct Node {
     pub appearance: Vec<String>,
     pub choice_filter: Option<ChoiceFilter>,
     pub repeat_count: Option<Expr>,
+    /// `parameters` `randomize=true`: the choices in a shuffled order,
+    /// the same for the same `seed` (when given).
+    pub randomize: bool,
+    pub seed: Option<Expr>,
     pub hxl: Option<String>,
     pub parent: Option<NodeId>,
     pub children: Vec<NodeId>,
@@ -183,6 +191,16 @@ impl Node {
         } else {
             DatePrecision::Day
         }
+    }
+
+    /// Whether the node keeps the value it was first worked out to: a
+    /// calculation in `once()` (random() and uuid() are put in one when
+    /// the form loads). Drafts save such values, so that resuming keeps them.
+    pub fn keeps_value(&self) -> bool {
+        matches!(
+            self.calculation,
+            Some(Expr::Call(crate::form::expr::Func::Once, _))
+        )
     }
 
     /// The repeat whose instances hold this node's value; `None` is the root.

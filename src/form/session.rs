@@ -53,12 +53,14 @@ pub enum Screen {
     },
 }
 
-/// What the session needs from the world: the clock and who is filling.
+/// What the session needs from the world: the clock, who is filling, and
+/// random bits for `random()` and `uuid()` (the clock's `seed()`).
 #[derive(Debug, Clone)]
 pub struct Env {
     pub now: DateTime,
     pub device_id: String,
     pub username: String,
+    pub seed: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -549,6 +551,22 @@ impl Session {
     /// The choices (indexes into the list) a select offers here, after its
     /// choice_filter.
     pub fn choices(&self, pos: &Pos) -> Vec<usize> {
+        let mut offered = self.filtered_choices(pos);
+        let node = &self.form.nodes[pos.node];
+        if node.randomize {
+            // ODK's randomize: a seed gives the same order every time;
+            // without one, the order is drawn once per session.
+            let ctx = self.ctx(&pos.path, Some(pos.node));
+            let seed = match &node.seed {
+                Some(e) => eval(e, &ctx).to_num().to_bits(),
+                None => crate::form::eval::Scope::random_bits(&ctx),
+            };
+            shuffle(&mut offered, seed);
+        }
+        offered
+    }
+
+    fn filtered_choices(&self, pos: &Pos) -> Vec<usize> {
         let Some(list) = self.form.list_of(pos.node) else {
             return Vec::new();
         };
@@ -572,6 +590,7 @@ impl Session {
                     current: Some(pos.node),
                     choice: Some((list, i)),
                     overflow: Cell::new(false),
+                    draws: Cell::new(0),
                 };
                 eval(&filter.expr, &ctx).to_bool()
             })
@@ -642,3 +661,19 @@ impl Session {
 #[cfg(test)]
 #[path = "session_tests.rs"]
 mod tests;
+
+/// Fisher-Yates with SplitMix64 from `seed`: the same seed, the same order.
+fn shuffle(items: &mut [usize], seed: u64) {
+    let mut state = seed;
+    let mut next = || {
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    for i in (1..items.len()).rev() {
+        let j = (next() % (i as u64 + 1)) as usize;
+        items.swap(i, j);
+    }
+}

@@ -57,6 +57,7 @@ fn session_at(toml: &str, now: &str) -> Session {
         now: parse_datetime(now, 0).expect("clock"),
         device_id: "d".into(),
         username: "u".into(),
+        seed: 7,
     };
     Session::new(Arc::new(form), env)
 }
@@ -222,4 +223,99 @@ fn answers_file_problems_say_what_to_do() {
         "{problems:#?}"
     );
     assert!(said("b")[0].contains("; give one value"), "{problems:#?}");
+}
+
+const DRAWS: &str = r#"
+[[survey]]
+type = "text"
+name = "a"
+label = "a"
+
+[[survey]]
+type = "calculate"
+name = "r"
+calculation = "random()"
+
+[[survey]]
+type = "calculate"
+name = "u"
+calculation = "concat('id-', uuid())"
+
+[[survey]]
+type = "calculate"
+name = "first_a"
+calculation = "once(${a})"
+
+[[survey]]
+type = "begin_repeat"
+name = "m"
+label = "m"
+
+[[survey]]
+type = "calculate"
+name = "mr"
+calculation = "random()"
+
+[[survey]]
+type = "end_repeat"
+"#;
+
+/// random() and uuid() are drawn once per question and record instance,
+/// as `once()` makes them in ODK; `once()` keeps its first value; a
+/// resumed draft keeps what was drawn, whatever the new session's seed.
+#[test]
+fn random_uuid_and_once_keep_their_first_value_through_answers_and_resume() {
+    let form = crate::form::load_str(DRAWS, std::path::Path::new("t.toml"))
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let form = Arc::new(form);
+    let env = |seed| Env {
+        now: parse_datetime("2026-11-22T09:00:00+07:00", 0).expect("clock"),
+        device_id: "d".into(),
+        username: "u".into(),
+        seed,
+    };
+    let mut s = Session::new(Arc::clone(&form), env(7));
+    let value = |s: &Session, name: &str| {
+        s.record()
+            .get(name)
+            .map(|v| v.as_str().map_or(v.to_string(), str::to_string))
+            .unwrap_or_default()
+    };
+    let r = value(&s, "r");
+    let x: f64 = r.parse().expect("a number");
+    assert!((0.0..1.0).contains(&x), "{r}");
+    let u = value(&s, "u");
+    let id = u.strip_prefix("id-").expect("the prefix");
+    assert_eq!((id.len(), &id[14..15]), (36, "4"), "{u}");
+    assert_eq!(value(&s, "first_a"), "");
+    let a = Pos {
+        path: vec![],
+        node: form.find("a").expect("a"),
+    };
+    s.answer(&a, "first").expect("a");
+    s.answer(&a, "second").expect("a");
+    assert_eq!(value(&s, "first_a"), "first");
+    assert_eq!((value(&s, "r"), value(&s, "u")), (r.clone(), u.clone()));
+    // Two repeat instances draw apart.
+    let m = form.find("m").expect("m");
+    s.add_instance(&[], m).expect("add");
+    s.add_instance(&[], m).expect("add");
+    let draws: Vec<String> = s.record()["m"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .map(|e| e["mr"].to_string())
+        .collect();
+    assert_ne!(draws[0], draws[1]);
+    // Another seed draws another value; the draft's answers bring the
+    // first session's back.
+    let other = Session::new(Arc::clone(&form), env(8));
+    assert_ne!(value(&other, "r"), r);
+    let mut resumed = Session::new(Arc::clone(&form), env(8));
+    let problems = resumed.load_answers(&s.answers());
+    assert!(problems.is_empty(), "{problems:?}");
+    for name in ["r", "u", "first_a"] {
+        assert_eq!(value(&resumed, name), value(&s, name), "{name}");
+    }
+    assert_eq!(resumed.record()["m"], s.record()["m"]);
 }

@@ -5,7 +5,8 @@
 //! module owns what is particular to workbooks: sheets and columns by any
 //! case, `label::Language (code)` and `label:Language` headers, the type
 //! and column aliases pyxform accepts, formula cells by their cached
-//! value, date cells, `or_other`, the features fieldkit refuses or skips
+//! value, date cells, `or_other`, loops over a choice list (`loops`),
+//! the features fieldkit refuses or skips
 //! with a warning, and errors located by sheet, spreadsheet row and
 //! column. Never panics, whatever the bytes.
 //!
@@ -14,6 +15,8 @@
 //! reading sheets and cells is `cells`'s job, writing the TOML `writer`'s.
 
 mod cells;
+mod lenient;
+mod loops;
 mod writer;
 
 use cells::{CHOICE_ALIASES, Reading, SETTINGS_ALIASES, SURVEY_ALIASES, Sheet};
@@ -58,7 +61,10 @@ pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Form, Vec<FormError>> {
     let mut errors = converted.errors.clone();
     match load_str(&converted.toml, path) {
         Ok(mut form) if errors.is_empty() => {
+            let loaded = std::mem::take(&mut form.warnings);
             form.warnings = converted.warnings.clone();
+            form.warnings
+                .extend(loaded.into_iter().map(|w| converted.locate(w, &shown)));
             Ok(form)
         }
         Ok(_) => Err(errors),
@@ -374,6 +380,11 @@ fn convert_inner(bytes: &[u8], path: &str) -> Result<Converted, Vec<FormError>> 
     if !r.errors.is_empty() {
         return Err(r.errors);
     }
+    let survey = if loops::has_loops(&survey) {
+        loops::expand(&mut r, &survey, choices.as_ref())
+    } else {
+        survey
+    };
     let mut w = Writer::default();
     // Lists of the choices sheet; external_choices lists of the same name
     // (a select_one_external's) are written under another name.

@@ -239,12 +239,7 @@ impl Profile {
 }
 
 pub fn check_enumerator_id(id: &str) -> Result<(), ProfileError> {
-    let ok = !id.is_empty()
-        && id.len() <= 64
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'));
-    if ok {
+    if crate::bundle::is_enumerator_id(id) {
         Ok(())
     } else {
         Err(ProfileError::BadId(id.to_string()))

@@ -381,6 +381,7 @@ impl App {
     fn env(&self) -> Env {
         Env {
             now: self.now,
+            seed: crate::clock::seed(),
             device_id: self
                 .who
                 .as_ref()

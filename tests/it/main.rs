@@ -31,3 +31,5 @@ mod tui_e2e;
 mod tui_history;
 mod tui_setup;
 mod xlsform;
+mod xlsform_fuzz;
+mod xlsform_pyxform;

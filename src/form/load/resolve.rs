@@ -7,6 +7,7 @@
 use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
 
 use super::{Loader, RowSource};
+use crate::form::eval::DIGESTS;
 use crate::form::expr::{self, BinOp, Expr, Func};
 use crate::form::limits::{self, MAX_TEXT_BYTES};
 use crate::form::model::{ChoiceList, Default, Kind, Node, NodeId};
@@ -165,13 +166,99 @@ pub(super) fn least_text(e: &Expr, least: &[usize]) -> usize {
 
 /// Turns expression text into a resolved `Expr`, checking every name.
 pub(super) struct Resolver<'r> {
-    pub(super) by_name: &'r HashMap<String, NodeId>,
+    /// The nodes of each name as written (names may repeat across groups).
+    pub(super) named: &'r HashMap<String, Vec<NodeId>>,
+    /// Each node's name as written.
+    pub(super) plain: &'r [String],
+    pub(super) top: &'r [NodeId],
     pub(super) nodes: &'r [Node],
     pub(super) lists: &'r BTreeMap<String, ChoiceList>,
     pub(super) regexes: &'r mut HashMap<String, regex::Regex>,
+    /// Choice filters reading a column their list lacks: (row's node,
+    /// column, list). Loaded as ODK runs them (no choice matches), said
+    /// in a warning.
+    pub(super) missing_columns: Vec<(NodeId, String, String)>,
 }
 
 impl Resolver<'_> {
+    /// The node `name` refers to from the row `from`: `${name}` (one node
+    /// of that name in the form, as pyxform requires), or a relative path
+    /// `../name`, `../../group/name` (XPath steps from the row's section).
+    pub(super) fn lookup(&self, from: NodeId, name: &str) -> Result<NodeId, String> {
+        if name.starts_with("..") {
+            return self.relative(from, name);
+        }
+        match self.named.get(name).map(Vec::as_slice) {
+            None | Some([]) => Err(format!(
+                "${{{name}}} does not name any field of this form; check the spelling"
+            )),
+            Some([one]) => Ok(*one),
+            Some(many) => Err(self.ambiguous(name, many)),
+        }
+    }
+
+    /// Why `${name}` cannot be resolved when several nodes have that name.
+    pub(super) fn ambiguous(&self, name: &str, ids: &[NodeId]) -> String {
+        let rows: Vec<String> = ids
+            .iter()
+            .map(|&i| {
+                let within = match self.nodes[i].parent {
+                    Some(p) => format!(" (in '{}')", self.plain[p]),
+                    None => String::new(),
+                };
+                format!("survey row {}{within}", self.nodes[i].row)
+            })
+            .collect();
+        format!(
+            "${{{name}}} is ambiguous: {} are {} named '{name}'. Rename one of them, or \
+             refer to the one in this row's own group as ../{name}",
+            rows.join(" and "),
+            if rows.len() == 2 { "both" } else { "all" }
+        )
+    }
+
+    fn relative(&self, from: NodeId, path: &str) -> Result<NodeId, String> {
+        let Some(node) = self.nodes.get(from) else {
+            return Err(format!(
+                "'{path}' is a relative path; refer to a field as ${{name}} here"
+            ));
+        };
+        let mut steps = path.split('/').peekable();
+        // The first '..' is the row's own section.
+        steps.next();
+        let mut section = node.parent;
+        while steps.peek() == Some(&"..") {
+            steps.next();
+            match section {
+                Some(s) => section = self.nodes[s].parent,
+                None => {
+                    return Err(format!(
+                        "'{path}' goes above the top of the survey; remove a '../'"
+                    ));
+                }
+            }
+        }
+        let mut at = None;
+        for step in steps {
+            let children = match section {
+                Some(s) => &self.nodes[s].children,
+                None => self.top,
+            };
+            let Some(&child) = children.iter().find(|&&c| self.plain[c] == step) else {
+                let within = match section {
+                    Some(s) => format!("the group '{}'", self.plain[s]),
+                    None => "the top of the survey".to_string(),
+                };
+                return Err(format!(
+                    "'{path}' names '{step}', but {within} has no field of that name"
+                ));
+            };
+            at = Some(child);
+            section = Some(child);
+        }
+        at.ok_or_else(|| format!("'{path}' names no field; write ../name"))
+    }
+
     /// `id` is the row's node, or usize::MAX for settings.
     pub(super) fn expression(
         &mut self,
@@ -188,29 +275,25 @@ impl Resolver<'_> {
             .filter(|_| column == "choice_filter")
             .and_then(|n| n.kind.list())
             .and_then(|l| self.lists.get(l));
-        let by_name = self.by_name;
+        let this = &*self;
+        let mut missing = Vec::new();
         e.walk_mut(&mut |sub| {
             if problem.is_some() {
                 return;
             }
             match sub {
-                Expr::Ref(r) => match by_name.get(&r.name) {
-                    Some(&target) => r.node = Some(target),
-                    None => {
-                        problem = Some(format!(
-                            "${{{}}} does not name any field of this form; check the spelling",
-                            r.name
-                        ))
-                    }
+                Expr::Ref(r) => match this.lookup(id, &r.name) {
+                    Ok(target) => r.node = Some(target),
+                    Err(why) => problem = Some(why),
                 },
                 Expr::Column(c) => match list {
                     Some(l) => {
-                        if c != "name" && c != "label" && l.column(c).is_none() {
-                            problem = Some(format!(
-                                "the choices of '{}' have no column '{c}'; add the column to the \
-                                 list or fix the filter",
-                                l.name
-                            ));
+                        let known = c == "name"
+                            || c == "label"
+                            || c.starts_with("label::")
+                            || l.column(c).is_some();
+                        if !known {
+                            missing.push((id, c.clone(), l.name.clone()));
                         }
                     }
                     None => {
@@ -233,6 +316,7 @@ impl Resolver<'_> {
         if let Some(p) = problem {
             return Err(p);
         }
+        self.missing_columns.extend(missing);
         self.check_calls(&e)?;
         Ok(e)
     }
@@ -255,8 +339,9 @@ impl Resolver<'_> {
                             .and_then(|x| x.strip_suffix('}'))
                             .unwrap_or(s.trim());
                         let is_select = self
-                            .by_name
+                            .named
                             .get(name)
+                            .and_then(|ids| ids.first())
                             .is_some_and(|&n| self.nodes[n].kind.list().is_some());
                         if !is_select {
                             problem = Some(format!(
@@ -293,6 +378,17 @@ impl Resolver<'_> {
                         );
                     }
                 }
+                Func::Digest => {
+                    if let Expr::Str(algorithm) = &args[1]
+                        && !DIGESTS.contains(&algorithm.trim().to_ascii_uppercase().as_str())
+                    {
+                        problem = Some(format!(
+                            "digest() with '{algorithm}' is not computed by fieldkit (MD5 and \
+                             SHA-1 are not carried); use one of {}",
+                            DIGESTS.join(", ")
+                        ));
+                    }
+                }
                 Func::Regex => {
                     if let Expr::Str(pattern) = &args[1] {
                         match regex::RegexBuilder::new(pattern)
@@ -316,6 +412,18 @@ impl Resolver<'_> {
             }
         });
         problem.map_or(Ok(()), Err)
+    }
+}
+
+/// Whether `e` calls random() or uuid() outside a once().
+pub(super) fn draws_random(e: &Expr) -> bool {
+    match e {
+        Expr::Call(Func::Once, _) => false,
+        Expr::Call(Func::Random | Func::Uuid, _) => true,
+        Expr::Call(_, args) => args.iter().any(draws_random),
+        Expr::Neg(inner) => draws_random(inner),
+        Expr::Binary(_, a, b) => draws_random(a) || draws_random(b),
+        _ => false,
     }
 }
 

@@ -2,12 +2,15 @@
 //! (labels, hints, required, relevance and the other expressions kept as
 //! text until every name is known), groups and repeats nested. Checks
 //! every cell it reads; resolution of the expressions is `resolve`'s job.
+//! Names are unique within their group or repeat (as pyxform requires);
+//! a name shared across groups is stored under its group path.
 
 use std::collections::HashMap;
 
 use toml::Spanned;
 
 use super::{Loader, Row, RowSource, suggest, valid_name, yes_no};
+use crate::form::error::FormError;
 use crate::form::limits::MAX_NESTING;
 use crate::form::model::{Default, Kind, Node, NodeId, Required, Text};
 
@@ -27,6 +30,7 @@ pub(super) const SURVEY_COLUMNS: &[&str] = &[
     "appearance",
     "choice_filter",
     "repeat_count",
+    "parameters",
     "hxl",
 ];
 /// Appearances fieldkit knows; the TUI acts on the first three.
@@ -52,7 +56,7 @@ pub(crate) const APPEARANCES: &[&str] = &[
 ];
 pub(super) const TYPES: &str = "text, integer, decimal, select_one LIST, select_multiple LIST, \
 select_one_from_file FILE.csv, select_multiple_from_file FILE.csv, date, time, datetime, \
-geopoint, note, acknowledge, calculate, hidden, begin_group, end_group, begin_repeat, \
+geopoint, geotrace, geoshape, note, acknowledge, calculate, hidden, begin_group, end_group, begin_repeat, \
 end_repeat, start, end, today, deviceid, username";
 
 impl Loader {
@@ -65,7 +69,10 @@ impl Loader {
         let mut top = Vec::new();
         // Open groups and repeats: (node, is_repeat, row).
         let mut open: Vec<(NodeId, bool)> = Vec::new();
-        let mut names: HashMap<String, usize> = HashMap::new();
+        // Names already used among each section's children (pyxform: a
+        // name is unique within its group or repeat, not in the form, and
+        // `Age` is the same name as `age` there).
+        let mut names: HashMap<(Option<NodeId>, String), usize> = HashMap::new();
         for (i, spanned) in rows.iter().enumerate() {
             let n = i + 1;
             let line = self.line(spanned.span().start);
@@ -184,15 +191,21 @@ impl Loader {
                 );
                 continue;
             }
-            if let Some(first) = names.insert(name.clone(), n) {
+            let section = open.last().map(|(p, _)| *p);
+            // Case-insensitively, as pyxform compares them.
+            if let Some(first) = names.insert((section, name.to_lowercase()), n) {
+                let within = match section {
+                    Some(p) => format!("the same group '{}'", nodes[p].name),
+                    None => "the top of the survey".to_string(),
+                };
                 self.err(
                     "survey",
                     Some(n),
                     Some("name"),
                     name_line,
                     format!(
-                        "the name '{name}' is already used by survey row {first}; names must be \
-                         unique in the whole form"
+                        "the name '{name}' is already used by survey row {first} in {within}; \
+                         names must be unique within their group or repeat: rename one"
                     ),
                 );
                 continue;
@@ -214,6 +227,8 @@ impl Loader {
                 appearance: Vec::new(),
                 choice_filter: None,
                 repeat_count: None,
+                randomize: false,
+                seed: None,
                 hxl: None,
                 parent: open.last().map(|(p, _)| *p),
                 children: Vec::new(),
@@ -272,11 +287,68 @@ impl Loader {
         (nodes, top, sources)
     }
 
+    /// Gives every node whose name another node shares (in another group
+    /// or repeat, as pyxform allows) its path as its name, `group/name`,
+    /// so that records, drafts and tables keep them apart; says so in a
+    /// warning. Returns each written name's nodes, to resolve `${name}`.
+    pub(super) fn qualify_shared_names(
+        &mut self,
+        nodes: &mut [Node],
+        sources: &[RowSource],
+    ) -> HashMap<String, Vec<NodeId>> {
+        let mut named: HashMap<String, Vec<NodeId>> = HashMap::new();
+        for (i, n) in nodes.iter().enumerate() {
+            named.entry(n.name.clone()).or_default().push(i);
+        }
+        let paths: Vec<String> = (0..nodes.len())
+            .map(|i| {
+                let mut parts = vec![nodes[i].name.as_str()];
+                let mut at = nodes[i].parent;
+                while let Some(p) = at {
+                    parts.push(nodes[p].name.as_str());
+                    at = nodes[p].parent;
+                }
+                parts.reverse();
+                parts.join("/")
+            })
+            .collect();
+        let mut shared: Vec<(&String, &Vec<NodeId>)> =
+            named.iter().filter(|(_, ids)| ids.len() > 1).collect();
+        shared.sort_by_key(|(_, ids)| ids[0]);
+        for (name, ids) in shared {
+            let stored: Vec<String> = ids.iter().map(|&i| format!("'{}'", paths[i])).collect();
+            let mut rows: Vec<usize> = ids.iter().map(|&i| nodes[i].row).collect();
+            rows.dedup();
+            let rows: Vec<String> = rows.iter().map(usize::to_string).collect();
+            let first = ids[0];
+            self.warnings.push(FormError {
+                path: self.path.clone(),
+                sheet: "survey",
+                row: Some(nodes[first].row),
+                column: Some("name".into()),
+                line: sources.get(first).map(|s| s.line),
+                message: format!(
+                    "the name '{name}' is used in {} groups (survey row {}), as pyxform \
+                     allows; records and tables store them as {}. ${{{name}}} would be \
+                     ambiguous: refer to one as ../{name} from its own group",
+                    ids.len(),
+                    rows.join(", survey row "),
+                    stored.join(", ")
+                ),
+            });
+        }
+        for (i, node) in nodes.iter_mut().enumerate() {
+            if named.get(&node.name).is_some_and(|ids| ids.len() > 1) {
+                node.name = paths[i].clone();
+            }
+        }
+        named
+    }
+
     /// Reads the columns other than type and name into `node`, keeping
     /// expressions as text in `source` until every name is known.
     pub(super) fn columns(&mut self, n: usize, row: &Row, node: &mut Node, source: &mut RowSource) {
         let kind = node.kind.clone();
-        let is_field = !matches!(kind, Kind::Group | Kind::Repeat);
         for (key, cell) in row {
             let line = Some(self.line(cell.span().start));
             let name = node.name.clone();
@@ -317,8 +389,10 @@ impl Loader {
                         Some(false) => {}
                         None => source.exprs.push(("required", v)),
                     }
-                    if !kind.is_input() && node.required != Required::No {
-                        not_here(self, "only applies to questions the enumerator answers");
+                    if node.required != Required::No
+                        && let Err(what) = column_applies(&kind, "required")
+                    {
+                        not_here(self, what);
                     }
                 }
                 "read_only" => {
@@ -359,6 +433,44 @@ impl Loader {
                         }
                     }
                 }
+                "parameters" => {
+                    let Some(v) = self.plain("survey", Some(n), key, cell) else {
+                        continue;
+                    };
+                    if let Err(what) = column_applies(&kind, "parameters") {
+                        not_here(self, what);
+                        continue;
+                    }
+                    let mut problem = None;
+                    for pair in v.split_whitespace() {
+                        match pair.split_once('=') {
+                            Some(("randomize", r)) => match yes_no(r) {
+                                Some(b) => node.randomize = b,
+                                None => {
+                                    problem = Some(format!("randomize is true or false, not '{r}'"))
+                                }
+                            },
+                            Some(("seed", e)) if !e.is_empty() => {
+                                source.exprs.push(("seed", e.to_string()))
+                            }
+                            _ => {
+                                problem = Some(format!(
+                                    "'{pair}' is not a parameter fieldkit takes on a select: \
+                                     write randomize=true, and seed=${{field}} for a fixed order"
+                                ))
+                            }
+                        }
+                    }
+                    if problem.is_none()
+                        && !node.randomize
+                        && source.exprs.iter().any(|(c, _)| *c == "seed")
+                    {
+                        problem = Some("a seed needs randomize=true beside it".into());
+                    }
+                    if let Some(p) = problem {
+                        self.err("survey", Some(n), Some(key), line, format!("{name}: {p}"));
+                    }
+                }
                 "hxl" => {
                     let Some(v) = self.plain("survey", Some(n), key, cell) else {
                         continue;
@@ -382,8 +494,8 @@ impl Loader {
                     let Some(v) = self.plain("survey", Some(n), key, cell) else {
                         continue;
                     };
-                    if !is_field {
-                        not_here(self, "does not apply to a group or repeat");
+                    if let Err(what) = column_applies(&kind, "default") {
+                        not_here(self, what);
                     } else if v.contains("${") || v.contains('(') {
                         source.exprs.push(("default", v));
                     } else if !v.is_empty() {
@@ -401,20 +513,7 @@ impl Loader {
                         "choice_filter" => "choice_filter",
                         _ => "repeat_count",
                     };
-                    let allowed = match column {
-                        "constraint" => kind.is_input(),
-                        "calculation" => is_field,
-                        "choice_filter" => kind.list().is_some(),
-                        "repeat_count" => kind == Kind::Repeat,
-                        _ => true,
-                    };
-                    if !allowed {
-                        let what = match column {
-                            "constraint" => "only applies to questions the enumerator answers",
-                            "calculation" => "does not apply to a group or repeat",
-                            "choice_filter" => "only applies to select questions",
-                            _ => "only applies to begin_repeat rows",
-                        };
+                    if let Err(what) = column_applies(&kind, column) {
                         not_here(self, what);
                     } else if !v.is_empty() {
                         source.exprs.push((column, v));
@@ -452,12 +551,35 @@ impl Loader {
     }
 }
 
-pub(super) enum RowType {
+/// Whether `column` means anything on a row of this kind, and if not,
+/// why: the loader refuses such a cell in a TOML form, the workbook
+/// reader leaves it out with a warning (pyxform ignores it).
+pub(crate) fn column_applies(kind: &Kind, column: &str) -> Result<(), &'static str> {
+    let is_field = !matches!(kind, Kind::Group | Kind::Repeat);
+    let ok = match column {
+        "required" | "constraint" => kind.is_input(),
+        "calculation" | "default" => is_field,
+        "choice_filter" | "parameters" => kind.list().is_some(),
+        "repeat_count" => *kind == Kind::Repeat,
+        _ => true,
+    };
+    if ok {
+        return Ok(());
+    }
+    Err(match column {
+        "required" | "constraint" => "only applies to questions the enumerator answers",
+        "calculation" | "default" => "does not apply to a group or repeat",
+        "choice_filter" | "parameters" => "only applies to select questions",
+        _ => "only applies to begin_repeat rows",
+    })
+}
+
+pub(crate) enum RowType {
     Kind(Kind),
     End { repeat: bool },
 }
 
-pub(super) fn parse_type(text: &str) -> Result<RowType, String> {
+pub(crate) fn parse_type(text: &str) -> Result<RowType, String> {
     let words: Vec<&str> = text.split_whitespace().collect();
     let Some(&first) = words.first() else {
         return Err(format!("the type is empty; give one of: {TYPES}"));
@@ -510,6 +632,8 @@ pub(super) fn parse_type(text: &str) -> Result<RowType, String> {
         "time" => no_argument(Kind::Time),
         "datetime" | "dateTime" => no_argument(Kind::DateTime),
         "geopoint" => no_argument(Kind::Geopoint),
+        "geotrace" => no_argument(Kind::Geotrace),
+        "geoshape" => no_argument(Kind::Geoshape),
         "note" => no_argument(Kind::Note),
         "acknowledge" => no_argument(Kind::Acknowledge),
         "calculate" => no_argument(Kind::Calculate),

@@ -86,8 +86,8 @@ impl Session {
                         out.insert(node.name.clone(), Value::Array(items));
                     }
                 }
-                Kind::Note | Kind::Calculate => {}
-                _ if node.calculation.is_some() => {}
+                Kind::Note => {}
+                _ if node.calculation.is_some() && !node.keeps_value() => {}
                 _ => {
                     let pos = Pos {
                         path: path.to_vec(),
@@ -190,6 +190,15 @@ impl Session {
                     self.problem(problems, path, key, ViolationKind::Unknown, message);
                 }
                 Kind::Repeat => repeats.push((path.to_vec(), id, value)),
+                _ if node.keeps_value() => {
+                    // once(): the value drawn when the record was started.
+                    if let Some(text) = value.as_str().map(str::to_string).or_else(|| {
+                        (value.is_number() || value.is_boolean()).then(|| value.to_string())
+                    }) && text.len() <= crate::form::limits::MAX_TEXT_BYTES
+                    {
+                        let _ = self.put(path, node.slot, text);
+                    }
+                }
                 Kind::Note | Kind::Calculate => {
                     self.problem(problems, path, key, ViolationKind::Unknown, worked_out);
                 }

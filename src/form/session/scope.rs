@@ -21,6 +21,7 @@ impl Session {
             current,
             choice: None,
             overflow: Cell::new(false),
+            draws: Cell::new(0),
         }
     }
 
@@ -84,9 +85,30 @@ pub(super) struct Ctx<'a> {
     pub(super) choice: Option<(&'a ChoiceList, usize)>,
     /// Set when a string would have gone over [`MAX_TEXT_BYTES`](crate::form::limits::MAX_TEXT_BYTES).
     pub(super) overflow: Cell<bool>,
+    /// `random()` and `uuid()` calls made in this evaluation.
+    pub(super) draws: Cell<u64>,
+}
+
+/// SplitMix64's finaliser: spreads any change of its input over all bits.
+fn mix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }
 
 impl crate::form::eval::Scope for Ctx<'_> {
+    fn random_bits(&self) -> u64 {
+        let draw = self.draws.get();
+        self.draws.set(draw + 1);
+        let mut h = mix(self.s.env.seed);
+        h = mix(h ^ self.current.map_or(u64::MAX, |n| n as u64));
+        for &(repeat, i) in self.path {
+            h = mix(h ^ ((repeat as u64) << 32 | i as u64));
+        }
+        mix(h ^ draw)
+    }
+
     fn field(&self, node: NodeId) -> XVal {
         self.s.lookup(node, self.path)
     }
@@ -107,14 +129,19 @@ impl crate::form::eval::Scope for Ctx<'_> {
             return XVal::Str(String::new());
         };
         let choice = &list.choices[i];
+        if let Some(lang) = name.strip_prefix("label::") {
+            // `label::English`: the choice's label in that language.
+            return XVal::Str(choice.label.get(Some(lang), None).unwrap_or("").to_string());
+        }
         XVal::Str(match name {
             "name" => choice.name.clone(),
             "label" => self.s.text(&choice.label).unwrap_or("").to_string(),
-            other => list
-                .column(other)
-                .and_then(|c| choice.columns.get(c))
-                .cloned()
-                .unwrap_or_default(),
+            other => match list.column(other) {
+                Some(c) => choice.columns.get(c).cloned().unwrap_or_default(),
+                // A column the list lacks is an empty node-set in ODK:
+                // every comparison with it is false.
+                None => return XVal::Set(Vec::new()),
+            },
         })
     }
 

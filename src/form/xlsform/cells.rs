@@ -62,6 +62,7 @@ pub(super) const SURVEY_ALIASES: &[(&str, &[&str])] = &[
     ),
     ("calculation", &["calculate", "bind::calculate"]),
     ("default", &[]),
+    ("parameters", &[]),
     ("read_only", &["readonly", "read-only", "bind::readonly"]),
     ("appearance", &["control::appearance"]),
     ("choice_filter", &["choice filter"]),
@@ -521,8 +522,6 @@ pub(super) enum Unsupported {
     /// A question fieldkit cannot ask (media, drawing on a map...): left
     /// out when nothing needs it, refused otherwise.
     Question(&'static str),
-    /// Never runs here.
-    Refused(&'static str),
 }
 
 pub(super) fn unsupported(t: &str) -> Option<Unsupported> {
@@ -543,17 +542,7 @@ pub(super) fn unsupported(t: &str) -> Option<Unsupported> {
         "audio" => Unsupported::Question("audio recordings"),
         "video" => Unsupported::Question("video"),
         "file" => Unsupported::Question("file attachments"),
-        "geotrace" => Unsupported::Question("geotrace (lines drawn on a map)"),
-        "geoshape" => Unsupported::Question("geoshape (areas drawn on a map)"),
-        "rank" => Unsupported::Question("rank questions"),
         "xml-external" | "csv-external" => Unsupported::Question("external instances"),
-        _ if t.starts_with("begin loop")
-            || t.starts_with("begin_loop")
-            || t == "end loop"
-            || t == "end_loop" =>
-        {
-            Unsupported::Refused("loops over a choice list (begin_loop)")
-        }
         _ => return None,
     })
 }

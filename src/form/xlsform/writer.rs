@@ -10,6 +10,16 @@ use super::cells::{
     canonical_type, column_letters, number, unsupported,
 };
 
+/// Columns that apply to some row types only.
+pub(super) const NOT_EVERYWHERE: &[&str] = &[
+    "required",
+    "constraint",
+    "calculation",
+    "default",
+    "choice_filter",
+    "repeat_count",
+];
+
 /// The TOML being written, with where each entry came from.
 #[derive(Default)]
 pub(super) struct Writer {
@@ -267,6 +277,34 @@ impl Writer {
                 let list = rest.trim();
                 t = format!("select_one {}", self.renamed.get(list).map_or(list, |l| l));
             }
+            // rank: every choice ticked in order of rank, stored as ODK
+            // stores a rank (the names, first ranked first).
+            let mut rank_of = None;
+            if let Some(list) = t.strip_prefix("rank ").map(|l| l.trim().to_string()) {
+                let names: Vec<String> = others
+                    .iter()
+                    .filter(|s| s.name == "choices")
+                    .flat_map(|s| {
+                        s.rows
+                            .iter()
+                            .filter(|(_, c)| s.get(c, "list_name").as_deref() == Some(&list))
+                            .filter_map(|(_, c)| s.get(c, "name"))
+                    })
+                    .collect();
+                let count =
+                    names.len() + usize::from(or_other && !names.iter().any(|n| n == "other"));
+                r.warn(
+                    "survey",
+                    Some(*row),
+                    Some("type"),
+                    format!(
+                        "'{name}' is a rank: asked as ticking every choice in order of rank \
+                         (the first ticked is ranked first), stored as ODK stores a rank"
+                    ),
+                );
+                t = format!("select_multiple {list}");
+                rank_of = Some(count);
+            }
             if t.is_empty() && name.is_empty() {
                 // Notes to the designer in other columns: pyxform skips
                 // rows without a type and a name too.
@@ -330,7 +368,7 @@ impl Writer {
                                  question is left out (nothing else in the form needs it)"
                             ),
                         ),
-                    Unsupported::Question(what) | Unsupported::Refused(what) => r.refuse(
+                    Unsupported::Question(what) => r.refuse(
                         "survey",
                         Some(*row),
                         Some("type"),
@@ -373,6 +411,7 @@ impl Writer {
                     None => bounds,
                 };
                 skip_here.push("constraint");
+                skip_here.push("parameters");
                 extra.push(("constraint".to_string(), constraint));
                 r.warn(
                     "survey",
@@ -385,6 +424,17 @@ impl Writer {
                         number(high)
                     ),
                 );
+            }
+            if let Some(count) = rank_of
+                && sheet.get(cells, "choice_filter").is_none()
+            {
+                let all = format!("count-selected(.) = {count}");
+                let constraint = match sheet.get(cells, "constraint") {
+                    Some(c) => format!("({c}) and {all}"),
+                    None => all,
+                };
+                skip_here.push("constraint");
+                extra.push(("constraint".to_string(), constraint));
             }
             if t == "barcode" {
                 t = "text".into();
@@ -428,88 +478,11 @@ impl Writer {
                     "type = \"text\"\nname = {}\nlabel = {}\nrelevant = {}",
                     quote(&format!("{name}_other")),
                     in_every(languages, "Specify other."),
-                    quote(&format!("selected(${{{name}}}, 'other')"))
+                    // Relative, as pyxform's XPath is: the select of this
+                    // row's own group even when its name is shared.
+                    quote(&format!("selected(../{name}, 'other')"))
                 );
             }
-        }
-    }
-
-    /// What Kobo and ODK let pass and fieldkit's checks would refuse,
-    /// though it does not change what is asked: left out with a warning.
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn lenient(
-        &mut self,
-        r: &mut Reading,
-        sheet: &Sheet,
-        row: usize,
-        cells: &[String],
-        t: &str,
-        name: &str,
-        skip: &mut Vec<&str>,
-        extra: &mut Vec<(String, String)>,
-    ) {
-        // Appearances for other apps' widgets (map, signature...).
-        if let Some(a) = sheet.get(cells, "appearance") {
-            let (known, unknown): (Vec<&str>, Vec<&str>) = a
-                .split_whitespace()
-                .partition(|w| crate::form::load::APPEARANCES.contains(&w.to_lowercase().as_str()));
-            if !unknown.is_empty() {
-                r.warn(
-                    "survey",
-                    Some(row),
-                    Some("appearance"),
-                    format!(
-                        "{name}: the appearance '{}' is for other apps; fieldkit leaves it out",
-                        unknown.join(" ")
-                    ),
-                );
-            }
-            let words = known.join(" ").to_lowercase();
-            if words != a {
-                skip.push("appearance");
-                if !words.is_empty() {
-                    extra.push(("appearance".into(), words));
-                }
-            }
-        }
-        let answered = !matches!(
-            t,
-            "note" | "begin_group" | "end_group" | "begin_repeat" | "end_repeat"
-        );
-        if !answered && sheet.get(cells, "required").is_some() {
-            r.warn(
-                "survey",
-                Some(row),
-                Some("required"),
-                format!("{name}: 'required' means nothing on a {t}; left out"),
-            );
-            skip.push("required");
-        }
-        if !t.starts_with("select") && sheet.get(cells, "choice_filter").is_some() {
-            r.warn(
-                "survey",
-                Some(row),
-                Some("choice_filter"),
-                format!("{name}: a choice_filter means nothing on a {t}; left out"),
-            );
-            skip.push("choice_filter");
-        }
-        // A question shown by its picture alone: its name stands in.
-        let filled = |want: &dyn Fn(&str) -> bool| {
-            sheet.columns.iter().enumerate().any(|(i, c)| {
-                matches!(c, Some((n, _)) if want(n)) && cells.get(i).is_some_and(|v| !v.is_empty())
-            })
-        };
-        let has_label = filled(&|n| n == "label");
-        let has_media = filled(&|n| IGNORED_QUIETLY.iter().any(|m| n.starts_with(m)));
-        if !has_label && has_media && !name.is_empty() {
-            r.warn(
-                "survey",
-                Some(row),
-                Some("label"),
-                format!("{name}: shown by a picture only; its name is its label here"),
-            );
-            extra.push(("label".into(), name.to_string()));
         }
     }
 
@@ -588,9 +561,23 @@ pub(super) fn in_every(languages: &BTreeSet<String>, text: &str) -> String {
     format!("{{ {} }}", inner.join(", "))
 }
 
-/// The `${name}` references in a cell.
+/// The `${name}` references in a cell, and the last step of each
+/// relative path (`../name`, `current()/../group/name`).
 pub(super) fn refs(text: &str) -> Vec<String> {
     let mut out = Vec::new();
+    for (at, _) in text.match_indices("../") {
+        let step: String = text[at + 3..]
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | '/'))
+            .collect();
+        if let Some(last) = step
+            .rsplit('/')
+            .next()
+            .filter(|s| !s.is_empty() && *s != "..")
+        {
+            out.push(last.to_string());
+        }
+    }
     let mut rest = text;
     while let Some(at) = rest.find("${") {
         rest = &rest[at + 2..];

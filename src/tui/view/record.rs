@@ -168,6 +168,7 @@ pub(super) fn record(app: &App, r: &RecordView, frame: &mut Frame, area: Rect, t
                     Kind::Time => "HH:MM",
                     Kind::DateTime => "YYYY-MM-DDTHH:MM",
                     Kind::Geopoint => "lat lon [alt [acc]]",
+                    Kind::Geotrace | Kind::Geoshape => "lat lon; lat lon; ...",
                     // Words, not a number that reads as an answer given.
                     Kind::Integer => app.t(Msg::WholeNumber),
                     Kind::Decimal => app.t(Msg::Number),
