@@ -15,7 +15,7 @@ use serde_json::json;
 
 use super::{Globals, Outcome, print_json, print_line};
 use crate::bundle::archive;
-use crate::bundle::signers::AllowedSigners;
+use crate::delivery;
 use crate::files::{self, read_bundle};
 use crate::pack::{self, NO_PREVIOUS, Plan};
 use crate::store::profile::write_new;
@@ -143,7 +143,7 @@ fn build(args: BuildArgs) -> Result<Outcome> {
         if let Some(file) = given {
             let data = std::fs::read(file)
                 .with_context(|| format!("cannot read {}; check the path", file.display()))?;
-            check_single(path, file, &data)?;
+            delivery::pack::check_keys_file(path, &file.display().to_string(), &data)?;
             files.push((path.to_string(), data));
         }
     }
@@ -275,26 +275,6 @@ fn folder_files(dir: &Path, kinds: &[&str]) -> Result<Vec<(String, Vec<u8>)>> {
     Ok(out)
 }
 
-/// A key or signers file, read as a laptop will read it.
-fn check_single(path: &str, file: &Path, data: &[u8]) -> Result<()> {
-    let file = file.display();
-    let text = std::str::from_utf8(data).with_context(|| format!("{file} is not UTF-8 text"))?;
-    match path {
-        "keys/recipients.txt" => {
-            let recipients =
-                crate::crypt::parse_recipients(text).map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
-            if recipients.is_empty() {
-                bail!("{file} lists no recipient: records could not be encrypted to anyone");
-            }
-        }
-        "keys/allowed_signers" | "keys/supervisors" | "keys/deployment_signers" => {
-            AllowedSigners::parse(text).map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
-        }
-        _ => {}
-    }
-    Ok(())
-}
-
 fn verify(args: VerifyArgs) -> Result<Outcome> {
     let signers = files::signers(args.signers.as_deref(), "deployment_signers")?;
     let mut reports = Vec::new();
@@ -340,72 +320,28 @@ fn verify(args: VerifyArgs) -> Result<Outcome> {
 fn import(args: ImportArgs, globals: &Globals) -> Result<Outcome> {
     let bytes = read_bundle(&args.pack)?;
     let store = globals.open_store()?;
-    let now = crate::clock::now();
+    let now = crate::clock::now().to_string();
     if let Some(file) = &args.pin_signers {
         let text = files::deployment_signers(Some(file))?.unwrap_or_default();
-        store.pin_signers(&text, &now.to_string())?;
+        store.pin_signers(&text, &now)?;
         crate::say!(
             "fieldkit: deployment signers from {} pinned",
             file.display()
         );
     }
-    let Some(pinned) = store.pinned_signers()? else {
-        bail!(
-            "no deployment signers are pinned on this laptop, so it takes no pack: give the \
-             deployment's keys/deployment_signers once with --pin-signers FILE (set up by IT, \
-             from a trusted copy)"
-        );
-    };
-    let signers = AllowedSigners::parse(&pinned)
-        .map_err(|e| anyhow::anyhow!("the pinned deployment signers: {e}"))?
-        .at(now.epoch_ms.div_euclid(1000));
-    let installed = store.installed_pack()?;
     let name = args.pack.display().to_string();
-    let (report, verified) = pack::verify::verify(
-        &name,
-        &bytes,
-        &signers,
-        installed.as_ref().map(|p| p.chain()).as_ref(),
-    );
-    let Some(verified) = verified else {
-        for p in &report.problems {
-            crate::say!("fieldkit: {name}: {p}");
-        }
-        crate::say!("fieldkit: nothing installed: the pack did not verify");
-        return Ok(Outcome::Invalid);
-    };
-    if let Err(problems) = forms_load(&verified) {
-        for p in &problems {
-            crate::say!("fieldkit: {name}: {p}");
-        }
-        crate::say!("fieldkit: nothing installed: a form in the pack does not load here");
-        return Ok(Outcome::Invalid);
-    }
-    // Keys and signers files read as they will be used.
-    for (path, data) in &verified.files {
-        if let Err(e) = check_single(path, Path::new(path), data) {
-            crate::say!("fieldkit: {name}: {e:#}");
-            crate::say!("fieldkit: nothing installed: a keys file in the pack cannot be used");
+    let done = match delivery::pack::import(&store, &bytes, &name, &now)? {
+        Ok(done) => done,
+        Err(refused) => {
+            for p in &refused.problems {
+                crate::say!("fieldkit: {name}: {p}");
+            }
+            crate::say!("fieldkit: nothing installed: {}", refused.why);
             return Ok(Outcome::Invalid);
         }
-    }
-    let changes = store.install_pack(&verified, &now.to_string())?;
-    let m = &verified.manifest;
-    crate::say!(
-        "fieldkit: pack {} of '{}'{} installed: {} file(s) added, {} changed, {} removed, {} \
-         unchanged",
-        m.sequence,
-        m.deployment,
-        if m.round.is_empty() {
-            String::new()
-        } else {
-            format!(" (round {})", m.round)
-        },
-        changes.added.len(),
-        changes.changed.len(),
-        changes.removed.len(),
-        changes.unchanged
-    );
+    };
+    crate::say!("fieldkit: {} installed: {}", done.pack(), done.counts());
+    let changes = &done.changes;
     for (what, paths) in [
         ("added", &changes.added),
         ("changed", &changes.changed),
@@ -416,49 +352,4 @@ fn import(args: ImportArgs, globals: &Globals) -> Result<Outcome> {
         }
     }
     Ok(Outcome::Done)
-}
-
-/// Every form of a verified pack loads with this fieldkit, with the lists
-/// the pack carries beside it (written to a scratch folder that goes
-/// when done; nothing of it is used after).
-fn forms_load(pack: &pack::verify::Verified) -> std::result::Result<(), Vec<String>> {
-    /// The scratch folder, removed when done whatever happens.
-    struct Scratch(PathBuf);
-    impl Scratch {
-        fn path(&self) -> &Path {
-            &self.0
-        }
-    }
-    impl Drop for Scratch {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-    let dir = Scratch(std::env::temp_dir().join(format!("fieldkit-pack-{}", uuid::Uuid::now_v7())));
-    std::fs::create_dir(dir.path())
-        .map_err(|e| vec![format!("cannot make a scratch folder: {e}")])?;
-    for (path, data) in &pack.files {
-        let name = match path.split_once('/') {
-            Some(("forms" | "lists", name)) => name,
-            _ => continue,
-        };
-        std::fs::write(dir.path().join(name), data)
-            .map_err(|e| vec![format!("cannot write a scratch copy of {path}: {e}")])?;
-    }
-    let mut problems = Vec::new();
-    for (path, _) in pack
-        .files
-        .iter()
-        .filter(|(p, _)| p.starts_with("forms/") && p.ends_with(".toml"))
-    {
-        let name = &path["forms/".len()..];
-        if let Err(errors) = crate::form::load(&dir.path().join(name)) {
-            problems.extend(errors.iter().take(3).map(|e| format!("{path}: {e}")));
-        }
-    }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(problems)
-    }
 }

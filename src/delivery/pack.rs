@@ -1,0 +1,170 @@
+//! Taking a round pack on the laptop, shared by the command line and the
+//! screen: verified against the deployment signers pinned in the store
+//! and the pack installed, every form loaded and every keys file read as
+//! they will be used, then installed in one atomic store write. A pack
+//! refused installs nothing, and says every reason.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+
+use crate::bundle::signers::AllowedSigners;
+use crate::pack::verify::{self, Verified};
+use crate::store::{PackChanges, Store};
+
+/// A pack installed: which, and what it changed.
+#[derive(Debug, Clone)]
+pub struct Imported {
+    pub deployment: String,
+    pub sequence: u64,
+    pub round: String,
+    pub changes: PackChanges,
+}
+
+impl Imported {
+    /// "pack 2 of 'dtm-lao' (round R2-2026)".
+    pub fn pack(&self) -> String {
+        let round = if self.round.is_empty() {
+            String::new()
+        } else {
+            format!(" (round {})", self.round)
+        };
+        format!("pack {} of '{}'{round}", self.sequence, self.deployment)
+    }
+
+    /// "3 file(s) added, 1 changed, 0 removed, 4 unchanged".
+    pub fn counts(&self) -> String {
+        let c = &self.changes;
+        format!(
+            "{} file(s) added, {} changed, {} removed, {} unchanged",
+            c.added.len(),
+            c.changed.len(),
+            c.removed.len(),
+            c.unchanged
+        )
+    }
+}
+
+/// Why a pack was not installed: the problems found, and in a word why.
+#[derive(Debug, Clone)]
+pub struct Refused {
+    pub why: &'static str,
+    pub problems: Vec<String>,
+}
+
+/// Verifies and installs the pack `bytes` (the file `name`). Ok(Err): the
+/// pack was refused and nothing installed; Err: the job could not be done
+/// (no signers pinned, the store failed).
+pub fn import(
+    store: &Store,
+    bytes: &[u8],
+    name: &str,
+    now: &str,
+) -> Result<std::result::Result<Imported, Refused>> {
+    let Some(pinned) = store.pinned_signers()? else {
+        bail!(
+            "no deployment signers are pinned on this laptop, so it takes no pack: give the \
+             deployment's keys/deployment_signers once with 'fieldkit pack import --pin-signers \
+             FILE' (set up by IT, from a trusted copy)"
+        );
+    };
+    let signers = AllowedSigners::parse(&pinned)
+        .map_err(|e| anyhow::anyhow!("the pinned deployment signers: {e}"))?
+        .at(crate::clock::now().epoch_ms.div_euclid(1000));
+    let installed = store.installed_pack()?;
+    let chain = installed.as_ref().map(|p| p.chain());
+    let (report, verified) = verify::verify(name, bytes, &signers, chain.as_ref());
+    let Some(verified) = verified else {
+        return Ok(Err(Refused {
+            why: "the pack did not verify",
+            problems: report.problems,
+        }));
+    };
+    if let Err(problems) = forms_load(&verified) {
+        return Ok(Err(Refused {
+            why: "a form in the pack does not load here",
+            problems,
+        }));
+    }
+    for (path, data) in &verified.files {
+        if let Err(e) = check_keys_file(path, path, data) {
+            return Ok(Err(Refused {
+                why: "a keys file in the pack cannot be used",
+                problems: vec![format!("{e:#}")],
+            }));
+        }
+    }
+    let changes = store.install_pack(&verified, now)?;
+    let m = &verified.manifest;
+    Ok(Ok(Imported {
+        deployment: m.deployment.clone(),
+        sequence: m.sequence,
+        round: m.round.clone(),
+        changes,
+    }))
+}
+
+/// A key or signers file of a pack (`path` in the pack, `file` as shown),
+/// read as a laptop will read it.
+pub fn check_keys_file(path: &str, file: &str, data: &[u8]) -> Result<()> {
+    let text = std::str::from_utf8(data).with_context(|| format!("{file} is not UTF-8 text"))?;
+    match path {
+        "keys/recipients.txt" => {
+            let recipients =
+                crate::crypt::parse_recipients(text).map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
+            if recipients.is_empty() {
+                bail!("{file} lists no recipient: records could not be encrypted to anyone");
+            }
+        }
+        "keys/allowed_signers" | "keys/supervisors" | "keys/deployment_signers" => {
+            AllowedSigners::parse(text).map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Every form of a verified pack loads with this fieldkit, with the lists
+/// the pack carries beside it (written to a scratch folder that goes
+/// when done; nothing of it is used after).
+fn forms_load(pack: &Verified) -> std::result::Result<(), Vec<String>> {
+    /// The scratch folder, removed when done whatever happens.
+    struct Scratch(PathBuf);
+    impl Scratch {
+        fn path(&self) -> &Path {
+            &self.0
+        }
+    }
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+    let dir = Scratch(std::env::temp_dir().join(format!("fieldkit-pack-{}", uuid::Uuid::now_v7())));
+    std::fs::create_dir(dir.path())
+        .map_err(|e| vec![format!("cannot make a scratch folder: {e}")])?;
+    for (path, data) in &pack.files {
+        let name = match path.split_once('/') {
+            Some(("forms" | "lists", name)) => name,
+            _ => continue,
+        };
+        std::fs::write(dir.path().join(name), data)
+            .map_err(|e| vec![format!("cannot write a scratch copy of {path}: {e}")])?;
+    }
+    let mut problems = Vec::new();
+    for (path, _) in pack
+        .files
+        .iter()
+        .filter(|(p, _)| p.starts_with("forms/") && p.ends_with(".toml"))
+    {
+        let name = &path["forms/".len()..];
+        if let Err(errors) = crate::form::load(&dir.path().join(name)) {
+            problems.extend(errors.iter().take(3).map(|e| format!("{path}: {e}")));
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems)
+    }
+}
