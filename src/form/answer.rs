@@ -284,24 +284,27 @@ pub fn canonical(
 }
 
 /// A line or a shape as XLSForm stores it: points `lat lon [alt [acc]]`
-/// separated by `;`. A line has at least 2 points; a shape at least 3
-/// different ones, and is closed (its first point repeated last, added
-/// when it was not typed).
+/// separated by `;`, each as typed. A line has at least 2 points; a shape
+/// at least 3 different ones, and is closed (its first point repeated
+/// last, added when it was not typed).
 fn points(t: &str, closed: bool) -> Option<String> {
-    let mut pts: Vec<String> = t
+    let mut pts: Vec<(String, Vec<f64>)> = t
         .split(';')
         .map(str::trim)
         .filter(|p| !p.is_empty())
-        .map(geopoint)
+        .map(point)
         .collect::<Option<_>>()?;
-    let position = |p: &String| p.split(' ').take(2).collect::<Vec<_>>().join(" ");
+    let same_place = |a: &[f64], b: &[f64]| a[0] == b[0] && a[1] == b[1];
     if closed {
-        if pts.len() > 1 && pts.first().map(position) == pts.last().map(position) {
+        if pts.len() > 1 && same_place(&pts[0].1, &pts[pts.len() - 1].1) {
             pts.pop();
         }
-        let mut distinct: Vec<String> = pts.iter().map(position).collect();
-        distinct.sort();
-        distinct.dedup();
+        let mut distinct: Vec<&[f64]> = Vec::new();
+        for (_, nums) in &pts {
+            if !distinct.iter().any(|d| same_place(d, nums)) {
+                distinct.push(nums);
+            }
+        }
         if distinct.len() < 3 {
             return None;
         }
@@ -309,10 +312,23 @@ fn points(t: &str, closed: bool) -> Option<String> {
     } else if pts.len() < 2 {
         return None;
     }
-    Some(pts.join(";"))
+    Some(
+        pts.into_iter()
+            .map(|(text, _)| text)
+            .collect::<Vec<_>>()
+            .join(";"),
+    )
 }
 
+/// A location `lat lon [alt [acc]]` in degrees (and metres), stored as
+/// typed (spaces between the numbers made single): only checked, never
+/// rewritten, so `17.970` stays `17.970`.
 fn geopoint(t: &str) -> Option<String> {
+    point(t).map(|(text, _)| text)
+}
+
+/// A location as typed, and its numbers.
+fn point(t: &str) -> Option<(String, Vec<f64>)> {
     let parts: Vec<&str> = t.split_whitespace().collect();
     if !(2..=4).contains(&parts.len()) {
         return None;
@@ -324,12 +340,7 @@ fn geopoint(t: &str) -> Option<String> {
     let in_range = nums[0].abs() <= 90.0
         && nums[1].abs() <= 180.0
         && nums.get(3).is_none_or(|acc| *acc >= 0.0);
-    in_range.then(|| {
-        nums.iter()
-            .map(|n| number_to_string(*n))
-            .collect::<Vec<_>>()
-            .join(" ")
-    })
+    in_range.then(|| (parts.join(" "), nums))
 }
 
 /// A JSON answer (from an answers file) as the text the enumerator would type.

@@ -71,6 +71,9 @@ pub enum Action {
     Exported(Result<(Vec<String>, Opened), String>),
     /// What the receipt did, and the store as it now stands.
     Acked(Result<(Receipted, Opened), String>),
+    /// A round pack taken: what was installed ("pack 2 of 'dtm-lao'") and
+    /// what changed, or why not; the store as it now stands.
+    PackImported(Result<(String, String, Opened), String>),
 }
 
 /// I/O for the loop to do; its result comes back as an `Action`.
@@ -110,6 +113,10 @@ pub enum Effect {
     },
     /// Import a supervisor's receipt.
     Ack {
+        file: PathBuf,
+    },
+    /// Take a round pack from the stick.
+    ImportPack {
         file: PathBuf,
     },
     /// Save what was being typed, then quit (Ctrl-C on a record).

@@ -64,6 +64,10 @@ pub enum Overlay {
     Ack {
         file: Input,
     },
+    /// Asks for the round pack file.
+    Pack {
+        file: Input,
+    },
 }
 
 #[derive(Debug)]
@@ -329,6 +333,20 @@ impl App {
                         }
                     }
                     Err(e) => self.say(Notice::failed(Msg::ExportFailed, e)),
+                }
+                None
+            }
+            Action::PackImported(result) => {
+                match result {
+                    Ok((pack, counts, mut opened)) => {
+                        if let Some(forms) = opened.forms.take() {
+                            self.forms = forms;
+                            self.go_home();
+                        }
+                        self.who = Some(opened);
+                        self.say(Notice::good(Msg::PackInstalled, &[&pack, &counts]));
+                    }
+                    Err(e) => self.say(Notice::failed(Msg::PackFailed, e)),
                 }
                 None
             }

@@ -60,6 +60,7 @@ pub enum Command {
     Bottom,
     Export,
     Receipt,
+    Pack,
     Delete,
     Home,
     Jump,
@@ -318,6 +319,12 @@ pub const KEYMAP: &[Binding] = &[
     ),
     helped(
         hinted(X::Home, &[any('a')], C::Receipt, "a", Msg::KeyReceipt),
+        Msg::HelpReceipt,
+    ),
+    // One help line with the receipt's (the hint line has no room at 80
+    // columns): both bring something from the stick.
+    helped(
+        hinted(X::Home, &[any('p')], C::Pack, "p", Msg::KeyPack),
         Msg::HelpReceipt,
     ),
     hinted(

@@ -153,6 +153,11 @@ impl App {
                     file: Input::default(),
                 });
             }
+            Some(Command::Pack) => {
+                self.overlay = Some(Overlay::Pack {
+                    file: Input::default(),
+                });
+            }
             Some(Command::Delete) if h.pane == Pane::Drafts => {
                 if let Some(id) = drafts.get(h.draft) {
                     self.overlay = Some(Overlay::ConfirmDelete { id: id.clone() });
@@ -265,6 +270,23 @@ impl App {
                 _ => {
                     file.handle(&key);
                     self.overlay = Some(Overlay::Ack { file });
+                    None
+                }
+            },
+            Overlay::Pack { mut file } => match command(&[Context::Dialog], &key) {
+                Some(Command::Close) => {
+                    self.overlay = None;
+                    None
+                }
+                Some(Command::Submit) if !file.text.trim().is_empty() => {
+                    self.overlay = None;
+                    Some(Effect::ImportPack {
+                        file: PathBuf::from(file.text.trim()),
+                    })
+                }
+                _ => {
+                    file.handle(&key);
+                    self.overlay = Some(Overlay::Pack { file });
                     None
                 }
             },

@@ -110,6 +110,7 @@ impl Runtime {
             }
             Effect::Export { dir } => self.export(&dir, &mut |_| {}),
             Effect::Ack { file } => Action::Acked(self.ack(&file)),
+            Effect::ImportPack { file } => Action::PackImported(self.import_pack(&file)),
             Effect::Delete { id } => Action::Deleted(
                 self.with_store(|s| s.delete_draft(&id, &crate::clock::now().to_string()))
                     .map(|()| id),
@@ -168,6 +169,18 @@ impl Runtime {
             Ok(Err(e)) => Err(format!("{e:#}")),
             Err(_) => Err("the export stopped unexpectedly; nothing was marked as sent".into()),
         })
+    }
+
+    /// Takes a round pack: verified and installed, or why not.
+    fn import_pack(&mut self, file: &std::path::Path) -> Result<(String, String, Opened), String> {
+        let bytes = crate::files::read_bundle(file).map_err(|e| format!("{e:#}"))?;
+        let store = self.store.as_ref().ok_or("the store is not open")?;
+        let name = file.display().to_string();
+        let now = crate::clock::now().to_string();
+        let done = crate::delivery::pack::import(store, &bytes, &name, &now)
+            .map_err(|e| format!("{e:#}"))?
+            .map_err(|refused| format!("{}: {}", refused.why, refused.problems.join("; ")))?;
+        Ok((done.pack(), done.counts(), self.opened()?))
     }
 
     fn ack(&mut self, file: &std::path::Path) -> Result<(Receipted, Opened), String> {

@@ -1729,3 +1729,52 @@ fn the_forms_of_an_installed_pack_replace_the_folders_when_the_store_opens() {
     let after: Vec<String> = app.forms.iter().map(|f| f.form.id.clone()).collect();
     assert_eq!(after, before);
 }
+
+/// `p` on the home page asks for a round pack's file; taking it replaces
+/// the forms when the pack has some and says what was installed; a pack
+/// refused says why and leaves the forms.
+#[test]
+fn a_round_pack_is_taken_from_the_home_page() {
+    let mut app = home();
+    let before = app.forms.clone();
+    assert!(press(&mut app, KeyCode::Char('p')).is_none());
+    assert!(matches!(app.overlay, Some(Overlay::Pack { .. })));
+    type_text(&mut app, "/media/usb/fieldkit-pack-dtm-lao-000002.zip");
+    match press(&mut app, KeyCode::Enter) {
+        Some(Effect::ImportPack { file }) => assert_eq!(
+            file,
+            PathBuf::from("/media/usb/fieldkit-pack-dtm-lao-000002.zip")
+        ),
+        other => panic!("expected ImportPack, got {other:?}"),
+    }
+    app.update(Action::PackImported(Err(
+        "the pack did not verify: a replay: pack 2 of 'dtm-lao' is already installed here".into(),
+    )));
+    let (line, _) = app.status_line().unwrap();
+    assert!(
+        line.contains("Nothing was installed") && line.contains("a replay"),
+        "{line}"
+    );
+    assert_eq!(app.forms, before);
+
+    let only = vec![forms().remove(0)];
+    let opened = Opened {
+        forms: Some(only.clone()),
+        ..app.who.clone().expect("opened")
+    };
+    app.update(Action::PackImported(Ok((
+        "pack 2 of 'dtm-lao' (round R2)".into(),
+        "1 file(s) added, 0 changed, 0 removed, 6 unchanged".into(),
+        opened,
+    ))));
+    assert_eq!(app.forms, only);
+    let (line, _) = app.status_line().unwrap();
+    assert!(
+        line.contains("pack 2 of 'dtm-lao' (round R2) installed: 1 file(s) added"),
+        "{line}"
+    );
+    // Esc closes the dialog without taking anything.
+    press(&mut app, KeyCode::Char('p'));
+    assert!(press(&mut app, KeyCode::Esc).is_none());
+    assert!(app.overlay.is_none());
+}

@@ -104,6 +104,12 @@ messages! {
     Exporting => "Exporting", "ກຳລັງສົ່ງອອກ";
     AckTitle => "Import a supervisor's receipt", "ນຳເຂົ້າໃບຮັບຈາກຫົວໜ້າ";
     ReceiptFile => "Receipt file", "ໄຟລ໌ໃບຮັບ";
+    // Added for issue 19 (Lao to review): taking a round pack.
+    PackTitle => "Take the round pack (forms, lists, keys for the round)", "ນຳເຂົ້າຊຸດຂໍ້ມູນຮອບ (ແບບຟອມ, ລາຍການ, ກະແຈ)";
+    PackFile => "Pack file (fieldkit-pack-....zip)", "ໄຟລ໌ຊຸດ (fieldkit-pack-....zip)";
+    PackInstalled => "{0} installed: {1}", "ຕິດຕັ້ງ {0} ແລ້ວ: {1}";
+    PackFailed => "Nothing was installed", "ບໍ່ໄດ້ຕິດຕັ້ງຫຍັງ";
+    KeyPack => "pack", "ຊຸດຮອບ";
     DialogKeys => "Enter: go · Esc: cancel", "Enter: ຕົກລົງ · Esc: ຍົກເລີກ";
     // Added for issue 15 point 8 (Lao to review): what the status line
     // and the setup and unlock pages say, worded when drawn. A `Failed`
@@ -170,7 +176,7 @@ messages! {
     HelpReview => "review and finalize", "ກວດ ແລະ ສຳເລັດ";
     HelpRemove => "remove this repeat entry", "ລຶບລາຍການທີ່ຊ້ຳນີ້";
     HelpExport => "export finalized records to a USB stick (home page)", "ສົ່ງອອກຂໍ້ມູນໄປ USB (ໜ້າຫຼັກ)";
-    HelpReceipt => "import a supervisor's receipt (home page)", "ນຳເຂົ້າໃບຮັບ (ໜ້າຫຼັກ)";
+    HelpReceipt => "import a receipt (a) or a round pack (p) (home page)", "ນຳເຂົ້າໃບຮັບ (a) ຫຼື ຊຸດຮອບ (p) ຈາກ USB (ໜ້າຫຼັກ)";
     HelpLanguage => "switch language", "ປ່ຽນພາສາ";
     HelpHelp => "this help", "ການຊ່ວຍເຫຼືອນີ້";
     HelpEsc => "back to the home screen (answers are saved)", "ກັບໜ້າຫຼັກ (ບັນທຶກແລ້ວ)";

@@ -692,3 +692,55 @@ fn a_laptop_with_a_pack_offers_the_packs_forms_and_only_them() {
         "{screen}"
     );
 }
+
+#[test]
+fn a_pack_is_taken_from_the_home_page_in_a_real_terminal() {
+    let test = "pack::a_pack_is_taken_from_the_home_page_in_a_real_terminal";
+    if !have("tmux", test) {
+        return;
+    }
+    let e = crate::support::Enumerator::init("enum-10");
+    let office = demo_office();
+    let forms = round_two_forms(office.dir.path());
+    let pack = built(&build(
+        &office,
+        &[
+            "--deployment",
+            "dtm-lao",
+            "--round",
+            "R2",
+            "--forms",
+            s(&forms),
+        ],
+    ));
+    let cmd = format!(
+        "cd '{}' && unset FIELDKIT_HOME FIELDKIT_FORMS; exec '{}' --home '{}' --passphrase-file '{}' 2>/dev/null",
+        repo().display(),
+        env!("CARGO_BIN_EXE_fieldkit"),
+        e.home.display(),
+        e.passphrase_file.display(),
+    );
+    let term = crate::support::Tmux::start("pack-import", &cmd, 80, 24);
+    assert!(term.wait_for("Site Assessment"), "{}", term.screen());
+    term.send("p", &[]);
+    assert!(term.wait_for("Pack file"), "{}", term.screen());
+    term.send(s(&pack), &["Enter"]);
+    assert!(
+        term.wait_for("pack 1 of 'dtm-lao' (round R2) installed"),
+        "{}",
+        term.screen()
+    );
+    // The home page now offers the pack's form only.
+    assert!(term.wait_for("Survey R2"), "{}", term.screen());
+    assert!(
+        !term.screen().contains("Site Assessment"),
+        "{}",
+        term.screen()
+    );
+    term.send("q", &[]);
+    drop(term);
+    assert!(crate::support::wait_until(|| {
+        std::panic::catch_unwind(|| e.open()).is_ok()
+    }));
+    assert_eq!(e.open().installed_pack().unwrap().unwrap().sequence, 1);
+}

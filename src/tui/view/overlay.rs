@@ -71,6 +71,14 @@ pub(super) fn draw_overlay(
                 dialog(app, app.t(Msg::ReceiptFile), file, theme),
             )
         }
+        Overlay::Pack { file } => {
+            let cursor = 3 + file.cursor_column();
+            set_cursor(frame, rect, cursor + 1, 3);
+            (
+                app.t(Msg::PackTitle),
+                dialog(app, app.t(Msg::PackFile), file, theme),
+            )
+        }
         Overlay::ConfirmDelete { id } => (
             "",
             vec![Line::styled(
