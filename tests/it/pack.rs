@@ -677,14 +677,7 @@ fn a_laptop_with_a_pack_offers_the_packs_forms_and_only_them() {
     if !have("tmux", "pack::screen") {
         return;
     }
-    let cmd = format!(
-        "cd '{}' && unset FIELDKIT_HOME FIELDKIT_FORMS; exec '{}' --home '{}' --passphrase-file '{}' 2>/dev/null",
-        repo().display(),
-        env!("CARGO_BIN_EXE_fieldkit"),
-        e.home.display(),
-        e.passphrase_file.display(),
-    );
-    let term = crate::support::Tmux::start("pack-forms", &cmd, 80, 24);
+    let term = screen(&e, "pack-forms");
     assert!(term.wait_for("Survey R2"), "{}", term.screen());
     let screen = term.screen();
     assert!(
@@ -713,14 +706,7 @@ fn a_pack_is_taken_from_the_home_page_in_a_real_terminal() {
             s(&forms),
         ],
     ));
-    let cmd = format!(
-        "cd '{}' && unset FIELDKIT_HOME FIELDKIT_FORMS; exec '{}' --home '{}' --passphrase-file '{}' 2>/dev/null",
-        repo().display(),
-        env!("CARGO_BIN_EXE_fieldkit"),
-        e.home.display(),
-        e.passphrase_file.display(),
-    );
-    let term = crate::support::Tmux::start("pack-import", &cmd, 80, 24);
+    let term = screen(&e, "pack-import");
     assert!(term.wait_for("Site Assessment"), "{}", term.screen());
     term.send("p", &[]);
     assert!(term.wait_for("Pack file"), "{}", term.screen());
@@ -743,4 +729,16 @@ fn a_pack_is_taken_from_the_home_page_in_a_real_terminal() {
         std::panic::catch_unwind(|| e.open()).is_ok()
     }));
     assert_eq!(e.open().installed_pack().unwrap().unwrap().sequence, 1);
+}
+
+/// The enumerator's screen on `e`'s profile, unlocked, in an 80x24 tmux.
+fn screen(e: &crate::support::Enumerator, name: &str) -> crate::support::Tmux {
+    let cmd = format!(
+        "cd '{}' && unset FIELDKIT_HOME FIELDKIT_FORMS; exec '{}' --home '{}' --passphrase-file '{}' 2>/dev/null",
+        repo().display(),
+        env!("CARGO_BIN_EXE_fieldkit"),
+        e.home.display(),
+        e.passphrase_file.display(),
+    );
+    crate::support::Tmux::start(name, &cmd, 80, 24)
 }
