@@ -116,8 +116,27 @@ pub fn check_keys_file(path: &str, file: &str, data: &[u8]) -> Result<()> {
                 bail!("{file} lists no recipient: records could not be encrypted to anyone");
             }
         }
-        "keys/allowed_signers" | "keys/supervisors" | "keys/deployment_signers" => {
+        "keys/allowed_signers" | "keys/supervisors" => {
             AllowedSigners::parse(text).map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
+        }
+        "keys/deployment_signers" => {
+            let signers =
+                AllowedSigners::parse(text).map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
+            // A laptop pins what a pack brings: without a signer that may
+            // sign packs it would take no pack again.
+            let can_sign = signers.signers.iter().any(|s| {
+                s.namespaces.as_deref().is_none_or(|n| {
+                    crate::bundle::signers::match_pattern_list(crate::pack::NAMESPACE, n)
+                        == Some(true)
+                })
+            });
+            if !can_sign {
+                bail!(
+                    "{file} lists no key that may sign round packs (namespace \
+                     \"{}\"): a laptop that took it would take no pack again",
+                    crate::pack::NAMESPACE
+                );
+            }
         }
         _ => {}
     }
@@ -166,5 +185,42 @@ fn forms_load(pack: &Verified) -> std::result::Result<(), Vec<String>> {
         Ok(())
     } else {
         Err(problems)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_keys_file;
+
+    const KEY: &str =
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAg0kqg3RrR9wplSOkmf20yWFNnXZbDuxy+45c4xvsHP";
+
+    fn check(path: &str, text: &str) -> Result<(), String> {
+        check_keys_file(path, path, text.as_bytes()).map_err(|e| format!("{e:#}"))
+    }
+
+    #[test]
+    fn a_pack_cannot_lock_a_laptop_out_of_its_next_pack() {
+        let d = "keys/deployment_signers";
+        assert!(check(d, &format!("office namespaces=\"fieldkit-pack\" {KEY}\n")).is_ok());
+        assert!(
+            check(d, &format!("office {KEY}\n")).is_ok(),
+            "any namespace"
+        );
+        for refused in [
+            String::from("# nobody\n"),
+            format!("office namespaces=\"fieldkit-bundle\" {KEY}\n"),
+            format!("office namespaces=\"!fieldkit-pack,*\" {KEY}\n"),
+        ] {
+            let why = check(d, &refused).unwrap_err();
+            assert!(
+                why.contains("no key that may sign round packs"),
+                "{refused}: {why}"
+            );
+        }
+        // Other signers files may be empty (no supervisor yet).
+        assert!(check("keys/supervisors", "# none yet\n").is_ok());
+        assert!(check("keys/recipients.txt", "# nobody\n").is_err());
+        assert!(check("keys/allowed_signers", "not a line\n").is_err());
     }
 }
