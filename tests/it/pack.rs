@@ -742,3 +742,184 @@ fn screen(e: &crate::support::Enumerator, name: &str) -> crate::support::Tmux {
     );
     crate::support::Tmux::start(name, &cmd, 80, 24)
 }
+
+/// The round loop as the issue tells it: round 1's records under pack 1,
+/// aggregated; round 2's pack adds a question, extends a choice list and
+/// brings a new data manager, taken on the home page; a round-1 draft
+/// keeps its form; round 2's record goes to the new key; both bundles
+/// verify as one chain and aggregate into one table with both versions.
+#[test]
+fn two_rounds_through_packs_bundles_and_tables() {
+    let test = "pack::two_rounds_through_packs_bundles_and_tables";
+    let e = crate::support::Enumerator::init("enum-11");
+    let office = demo_office();
+    let d = office.dir.path();
+    let one = built(&build(
+        &office,
+        &[
+            "--deployment",
+            "dtm-lao",
+            "--round",
+            "R1",
+            "--forms",
+            s(&repo().join("forms")),
+        ],
+    ));
+    assert_eq!(import(&e, &one).status.code(), Some(0));
+
+    // Round 1: a record finalized, another left as a draft; exported.
+    let record = crate::cli::readme_fill_example() + "\n";
+    assert_eq!(
+        e.fill("dtm_flow_monitoring", &record, &["--finalize"])
+            .status
+            .code(),
+        Some(0)
+    );
+    let out = e.fill("dtm_flow_monitoring", &record, &[]);
+    let draft: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let draft_id = draft["record_id"].as_str().unwrap().to_string();
+    let usb = d.join("stick");
+    std::fs::create_dir_all(&usb).unwrap();
+    let out = e.run(&["export", "--out", s(&usb)]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+
+    // Round 2's forms: a question added, a choice list extended; and a
+    // new data manager, the only recipient.
+    let forms = round_two_forms(d);
+    let path = forms.join("dtm_flow_monitoring.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let question = "[[survey]]\ntype = \"integer\"\nname = \"nights_away\"\nlabel = \
+                    { \"English (en)\" = \"Nights away\", \"Lao (lo)\" = \"ຈຳນວນຄືນ\" }\n\n\
+                    [[survey]]\ntype = \"select_one transport\"";
+    let choice = "[[choices]]\nlist_name = \"transport\"\nname = \"motorbike_taxi\"\nlabel = \
+                  { \"English (en)\" = \"Motorbike taxi\", \"Lao (lo)\" = \"ລົດຈັກຮັບຈ້າງ\" }\n\n\
+                  [[choices]]\nlist_name = \"transport\"\nname = \"bus\"";
+    let text = text
+        .replacen("[[survey]]\ntype = \"select_one transport\"", question, 1)
+        .replacen(
+            "[[choices]]\nlist_name = \"transport\"\nname = \"bus\"",
+            choice,
+            1,
+        );
+    assert!(text.contains("nights_away") && text.contains("motorbike_taxi"));
+    std::fs::write(&path, text).unwrap();
+    let dm2 = age::x25519::Identity::generate();
+    let recipients = d.join("r2-recipients.txt");
+    std::fs::write(&recipients, format!("{}\n", dm2.to_public())).unwrap();
+    let two = built(&build(
+        &office,
+        &[
+            "--previous",
+            s(&one),
+            "--round",
+            "R2",
+            "--forms",
+            s(&forms),
+            "--recipients",
+            s(&recipients),
+        ],
+    ));
+    // Taken on the home page when tmux is here, else with the command.
+    if have("tmux", test) {
+        let term = screen(&e, "two-rounds");
+        assert!(term.wait_for("Drafts (1)"), "{}", term.screen());
+        term.send("p", &[]);
+        assert!(term.wait_for("Pack file"), "{}", term.screen());
+        term.send(s(&two), &["Enter"]);
+        assert!(
+            term.wait_for("pack 2 of 'dtm-lao' (round R2) installed"),
+            "{}",
+            term.screen()
+        );
+        term.send("q", &[]);
+        drop(term);
+        assert!(crate::support::wait_until(|| e
+            .run(&["status"])
+            .status
+            .success()));
+    } else {
+        assert_eq!(import(&e, &two).status.code(), Some(0));
+    }
+    assert_eq!(e.open().installed_pack().unwrap().unwrap().sequence, 2);
+
+    // The round-1 draft keeps its version and the form text it was made with.
+    let store = e.open();
+    let kept = store.load_draft(&draft_id).unwrap();
+    assert_eq!(kept.form_version, "2026.1");
+    drop(store);
+    // Round 2's record: the new question and the new choice.
+    let mut r2: serde_json::Value =
+        serde_json::from_str(&crate::cli::readme_fill_example()).unwrap();
+    r2["nights_away"] = serde_json::json!(3);
+    r2["transport_mode"] = serde_json::json!("motorbike_taxi");
+    let out = e.fill("dtm_flow_monitoring", &format!("{r2}\n"), &["--finalize"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = e.run(&["export", "--out", s(&usb)]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+
+    // The supervisor: both bundles, one chain.
+    let signers = d.join("allowed_signers");
+    std::fs::write(&signers, format!("{}\n", e.signers_line)).unwrap();
+    let out = fieldkit(&["verify", "--signers", s(&signers), s(&usb)]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // The data manager, with both keys: one table, both versions, the new
+    // column filled for round 2 only.
+    let demo = std::fs::read_to_string(repo().join("keys/demo/data-manager.key")).unwrap();
+    let keys = d.join("both.key");
+    std::fs::write(
+        &keys,
+        format!(
+            "{demo}\n{}\n",
+            age::secrecy::ExposeSecret::expose_secret(&dm2.to_string())
+        ),
+    )
+    .unwrap();
+    let tables = d.join("tables");
+    let out = fieldkit(&[
+        "aggregate",
+        "--identity",
+        s(&keys),
+        "--out",
+        s(&tables),
+        "--signers",
+        s(&signers),
+        s(&usb),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let mut csv = csv::Reader::from_path(tables.join("dtm_flow_monitoring.csv")).unwrap();
+    let head: Vec<String> = csv.headers().unwrap().iter().map(String::from).collect();
+    let col = |name: &str| {
+        head.iter()
+            .position(|h| h.trim_start_matches('\u{feff}') == name)
+    };
+    let (version, nights, transport) = (
+        col("form_version").expect("form_version column"),
+        col("grp_journey/nights_away")
+            .unwrap_or_else(|| panic!("the new question's column: {head:?}")),
+        col("grp_journey/transport_mode").unwrap(),
+    );
+    let rows: Vec<csv::StringRecord> = csv.records().map(|r| r.unwrap()).collect();
+    assert_eq!(rows.len(), 2);
+    let by_version = |v: &str| rows.iter().find(|r| &r[version] == v).expect(v).clone();
+    let (r1, r2) = (by_version("2026.1"), by_version("2026.2"));
+    assert_eq!((&r1[nights], &r1[transport]), ("", "bus"));
+    assert_eq!((&r2[nights], &r2[transport]), ("3", "motorbike_taxi"));
+    // Round 2's record opens with the new key only.
+    let bundle2 = std::fs::read_dir(&usb)
+        .unwrap()
+        .map(|x| x.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with("-000002.zip"))
+        .unwrap();
+    let bytes = std::fs::read(&bundle2).unwrap();
+    let entries = fieldkit::bundle::archive::read(&bytes).unwrap();
+    let rec = entries
+        .iter()
+        .find(|x| x.name.starts_with("records/"))
+        .unwrap();
+    assert!(age::decrypt(&dm2, rec.data).is_ok());
+}
