@@ -37,9 +37,16 @@ pub enum Outcome {
 /// What the enumerator's screen starts with, from the global options:
 /// the home, the forms of the catalog, a passphrase file given ahead.
 pub fn screen(globals: &Globals) -> Result<crate::tui::Start> {
-    let found = crate::catalog::discover(globals.forms.as_deref())?;
+    let home = globals.home()?;
+    // A laptop with a profile may take its forms from a round pack once
+    // unlocked: no forms folder is needed then (unless --forms names one).
+    let found = match crate::catalog::discover(globals.forms.as_deref()) {
+        Ok(found) => found,
+        Err(_) if globals.forms.is_none() && home.exists() => Vec::new(),
+        Err(e) => return Err(e),
+    };
     Ok(crate::tui::Start {
-        home: globals.home()?,
+        home,
         forms: found.into_iter().map(|(_, form)| form).collect(),
         passphrase_file: globals.passphrase_file.clone(),
     })

@@ -251,6 +251,9 @@ impl App {
                 self.who = Some(opened);
                 self.go_home();
                 self.status = None;
+                if self.forms.is_empty() {
+                    self.say(Notice::problem(Msg::NoForms, &[]));
+                }
                 None
             }
             Action::Opened(Err(e)) => {

@@ -342,10 +342,12 @@ pub fn form_entries(forms: Vec<Arc<Form>>) -> Vec<FormEntry> {
 pub fn start(start: Start) -> Result<(App, Runtime)> {
     let offered = start.forms.clone();
     let forms = form_entries(start.forms);
-    if forms.is_empty() {
+    let home = start.home;
+    // Setting a laptop up needs forms to offer; a profile may get them
+    // from its round pack once unlocked.
+    if forms.is_empty() && !home.exists() {
         anyhow::bail!("no forms found; give a folder of forms with --forms DIR");
     }
-    let home = start.home;
     let mut runtime = Runtime {
         home: home.clone(),
         store: None,

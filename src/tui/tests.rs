@@ -1778,3 +1778,31 @@ fn a_round_pack_is_taken_from_the_home_page() {
     assert!(press(&mut app, KeyCode::Esc).is_none());
     assert!(app.overlay.is_none());
 }
+
+/// A laptop whose forms come only from its round pack starts without a
+/// forms folder: once unlocked it says how to get forms, and the home
+/// page takes keys without a form to open.
+#[test]
+fn a_laptop_without_forms_says_how_to_get_them() {
+    let mut app = App::new(Vec::new(), Page::Busy, now());
+    app.update(Action::Opened(Ok(Opened {
+        forms: None,
+        listing: Vec::new(),
+        ..home().who.expect("opened")
+    })));
+    let (line, problem) = app.status_line().unwrap();
+    assert!(problem, "{line}");
+    assert!(line.contains("take the round pack (p)"), "{line}");
+    for key in [KeyCode::Enter, KeyCode::Down, KeyCode::Tab, KeyCode::Enter] {
+        press(&mut app, key);
+    }
+    assert!(matches!(app.page, Page::Home(_)));
+    // A pack's forms arrive: offered, and nothing more is said of it.
+    let mut app = App::new(Vec::new(), Page::Busy, now());
+    app.update(Action::Opened(Ok(Opened {
+        forms: Some(forms()),
+        ..home().who.expect("opened")
+    })));
+    assert!(app.status_line().is_none());
+    assert_eq!(app.forms.len(), forms().len());
+}

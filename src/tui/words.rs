@@ -110,6 +110,7 @@ messages! {
     PackInstalled => "{0} installed: {1}", "ຕິດຕັ້ງ {0} ແລ້ວ: {1}";
     PackFailed => "Nothing was installed", "ບໍ່ໄດ້ຕິດຕັ້ງຫຍັງ";
     KeyPack => "pack", "ຊຸດຮອບ";
+    NoForms => "No forms to fill: take the round pack (p), or start fieldkit with --forms DIR", "ບໍ່ມີແບບຟອມ: ນຳເຂົ້າຊຸດຮອບ (p), ຫຼື ເປີດ fieldkit ດ້ວຍ --forms DIR";
     DialogKeys => "Enter: go · Esc: cancel", "Enter: ຕົກລົງ · Esc: ຍົກເລີກ";
     // Added for issue 15 point 8 (Lao to review): what the status line
     // and the setup and unlock pages say, worded when drawn. A `Failed`
