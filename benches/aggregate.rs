@@ -195,16 +195,20 @@ fn conflicts_figure(dir: &Path, n: usize) {
     run_child(&dir.join("bundles"), &dir.join("out"), dm.trim(), &signers);
 }
 
-/// In a child: aggregate `dir` into `out`, print records/s and peak RSS.
-fn child(dir: &Path, out: &Path, dm: &str, signers: &str) {
-    let files: Vec<PathBuf> = {
-        let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-            .expect("dir")
-            .map(|e| e.expect("entry").path())
-            .collect();
-        v.sort();
-        v
-    };
+/// Aggregates every bundle of `dir` into `out` in this process: the
+/// summary, and the seconds it took.
+fn timed_aggregate(
+    dir: &Path,
+    out: &Path,
+    (dm, signers): (&str, &str),
+    threads: usize,
+    xlsx: bool,
+) -> (aggregate::summary::Summary, f64) {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("dir")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    files.sort();
     let opts = Options {
         identities: fieldkit::crypt::parse_identities(dm).expect("identity"),
         signers: AllowedSigners::parse(signers).expect("signers"),
@@ -212,13 +216,19 @@ fn child(dir: &Path, out: &Path, dm: &str, signers: &str) {
         forms_dir: None,
         labels: None,
         hxl: false,
-        xlsx: false,
+        xlsx,
         progress: false,
-        threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
+        threads,
     };
     let start = Instant::now();
     let summary = aggregate::run(&files, &opts).expect("aggregate");
-    let took = start.elapsed().as_secs_f64();
+    (summary, start.elapsed().as_secs_f64())
+}
+
+/// In a child: aggregate `dir` into `out`, print records/s and peak RSS.
+fn child(dir: &Path, out: &Path, dm: &str, signers: &str) {
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let (summary, took) = timed_aggregate(dir, out, (dm, signers), threads, false);
     println!(
         "aggregate: {} records in {took:.2} s = {:.0} records/s; peak RSS {} MB; problems {}; \
          {:?}",
@@ -417,33 +427,10 @@ fn verify_per_record(dir: &Path, signers: &str) -> f64 {
 }
 
 /// Aggregates `dir` in this process: records/s.
-fn aggregate_rate(
-    dir: &Path,
-    out: &Path,
-    (dm, signers): (&str, &str),
-    cores: usize,
-    xlsx: bool,
-) -> f64 {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .expect("dir")
-        .map(|e| e.expect("entry").path())
-        .collect();
-    files.sort();
-    let opts = Options {
-        identities: fieldkit::crypt::parse_identities(dm).expect("identity"),
-        signers: AllowedSigners::parse(signers).expect("signers"),
-        out: out.to_path_buf(),
-        forms_dir: None,
-        labels: None,
-        hxl: false,
-        xlsx,
-        progress: false,
-        threads: cores,
-    };
-    let start = Instant::now();
-    let summary = aggregate::run(&files, &opts).expect("aggregate");
+fn aggregate_rate(dir: &Path, out: &Path, keys: (&str, &str), cores: usize, xlsx: bool) -> f64 {
+    let (summary, took) = timed_aggregate(dir, out, keys, cores, xlsx);
     assert_eq!(summary.problems(), 0, "aggregate had problems");
-    summary.records as f64 / start.elapsed().as_secs_f64()
+    summary.records as f64 / took
 }
 
 /// The side-by-side table of issue 17: verify per record by size, and

@@ -85,6 +85,20 @@ fn bundle_one(records: &[Outgoing], key: &ssh_key::PrivateKey) -> Built {
     build(&plan, key).expect("build")
 }
 
+/// `n` records with the bytes of `one` under ids of their own.
+fn copies(one: &Outgoing, n: usize) -> Vec<Outgoing> {
+    (0..n)
+        .map(|i| Outgoing {
+            record_id: format!("01a00000-0000-7000-8000-{i:012}"),
+            ciphertext: one.ciphertext.clone(),
+            form_id: one.form_id.clone(),
+            form_version: one.form_version.clone(),
+            form_sha256: one.form_sha256.clone(),
+            finalized_at: one.finalized_at.clone(),
+        })
+        .collect()
+}
+
 fn fixture() -> Fixture {
     fixture_with(1, NO_PREVIOUS, new_key())
 }
@@ -113,11 +127,16 @@ fn with_manifest(
     key: &ssh_key::PrivateKey,
     change: impl Fn(&mut Manifest),
 ) -> Vec<u8> {
-    let mut manifest = f.built.manifest.clone();
+    resigned(&f.built, key, change)
+}
+
+/// [`with_manifest`] for any bundle built.
+fn resigned(built: &Built, key: &ssh_key::PrivateKey, change: impl Fn(&mut Manifest)) -> Vec<u8> {
+    let mut manifest = built.manifest.clone();
     change(&mut manifest);
     let text = serde_json::to_vec_pretty(&manifest).expect("json");
     let sig = signers::sign(key, NAMESPACE, &text).expect("sign");
-    let mut files = entries(&f.built.zip);
+    let mut files = entries(&built.zip);
     for (name, data) in &mut files {
         if name == MANIFEST {
             *data = text.clone();
@@ -648,17 +667,7 @@ fn verification_looks_each_entry_up_once() {
     // Name comparisons made to find entries, for n records: linear, not
     // the n * n of a search along the entries for each manifest entry.
     let compared = |n: usize| {
-        let records: Vec<Outgoing> = (0..n)
-            .map(|i| Outgoing {
-                record_id: format!("01a00000-0000-7000-8000-{i:012}"),
-                ciphertext: one.ciphertext.clone(),
-                form_id: one.form_id.clone(),
-                form_version: one.form_version.clone(),
-                form_sha256: one.form_sha256.clone(),
-                finalized_at: one.finalized_at.clone(),
-            })
-            .collect();
-        let built = bundle_one(&records, &key);
+        let built = bundle_one(&copies(&one, n), &key);
         let (report, compared) = verify::verify_counted("big.zip", &built.zip, &signers);
         assert!(report.ok, "{}", problems(&report));
         compared
@@ -680,44 +689,24 @@ fn a_large_bundle_checked_on_every_core_misses_no_changed_file() {
     let one = record("01a00000-0000-7000-8000-000000000001", &dm);
     let signers = fixture_with(1, NO_PREVIOUS, key.clone()).signers;
     let n = 3 * super::verify::PARALLEL_FROM;
-    let records: Vec<Outgoing> = (0..n)
-        .map(|i| Outgoing {
-            record_id: format!("01a00000-0000-7000-8000-{i:012}"),
-            ciphertext: one.ciphertext.clone(),
-            form_id: one.form_id.clone(),
-            form_version: one.form_version.clone(),
-            form_sha256: one.form_sha256.clone(),
-            finalized_at: one.finalized_at.clone(),
-        })
-        .collect();
-    let built = bundle_one(&records, &key);
+    let built = bundle_one(&copies(&one, n), &key);
     assert!(verify::verify("big.zip", &built.zip, &signers).ok);
     // Lie about three files in the signed manifest: the first, one in the
     // middle and the last, so that each thread's part has to say it.
     let changed = [0, n / 2 + 1, n - 1];
-    let mut manifest = built.manifest.clone();
-    for &i in &changed {
-        manifest.entries[i].sha256 = sha256_hex(b"another file");
-    }
-    let text = serde_json::to_vec_pretty(&manifest).expect("json");
-    let sig = signers::sign(&key, NAMESPACE, &text).expect("sign");
-    let mut files = entries(&built.zip);
-    for (name, data) in &mut files {
-        if name == MANIFEST {
-            *data = text.clone();
+    let lying = resigned(&built, &key, |m| {
+        for &i in &changed {
+            m.entries[i].sha256 = sha256_hex(b"another file");
         }
-        if name == SIGNATURE {
-            *data = sig.clone().into_bytes();
-        }
-    }
-    let report = verify::verify("big.zip", &archive::write(&mut files).unwrap(), &signers);
+    });
+    let report = verify::verify("big.zip", &lying, &signers);
     assert!(!report.ok);
     let expected: Vec<String> = changed
         .iter()
         .map(|&i| {
             format!(
                 "entry hash mismatch: {} was changed",
-                manifest.entries[i].path
+                built.manifest.entries[i].path
             )
         })
         .collect();

@@ -34,6 +34,19 @@ pub enum Outcome {
     Invalid,
 }
 
+/// One checked file as `verify` and `pack verify` list it: `ok ` or
+/// `BAD`, the file and what it is, then each problem on a line of its own.
+pub fn print_checked(ok: bool, file: &str, what: &str, problems: &[String]) -> Result<()> {
+    print_line(&format!(
+        "{} {file}  {what}",
+        if ok { "ok " } else { "BAD" }
+    ))?;
+    for p in problems {
+        print_line(&format!("    - {p}"))?;
+    }
+    Ok(())
+}
+
 /// What the enumerator's screen starts with, from the global options:
 /// the home, the forms of the catalog, a passphrase file given ahead.
 pub fn screen(globals: &Globals) -> Result<crate::tui::Start> {

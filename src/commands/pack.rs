@@ -304,14 +304,7 @@ fn verify(args: VerifyArgs) -> Result<Outcome> {
                 ),
                 _ => String::new(),
             };
-            print_line(&format!(
-                "{} {}  {what}",
-                if r.ok { "ok " } else { "BAD" },
-                r.file
-            ))?;
-            for p in &r.problems {
-                print_line(&format!("    - {p}"))?;
-            }
+            super::print_checked(r.ok, &r.file, &what, &r.problems)?;
         }
     }
     Ok(if ok { Outcome::Done } else { Outcome::Invalid })

@@ -58,14 +58,7 @@ pub fn run(args: Args, _globals: &Globals) -> Result<Outcome> {
                 (Some(who), Some(seq)) => format!("{who} bundle {seq}, {} record(s)", r.records),
                 _ => String::new(),
             };
-            print_line(&format!(
-                "{} {}  {what}",
-                if r.ok { "ok " } else { "BAD" },
-                r.file
-            ))?;
-            for p in &r.problems {
-                print_line(&format!("    - {p}"))?;
-            }
+            super::print_checked(r.ok, &r.file, &what, &r.problems)?;
         }
         for p in &sequence {
             print_line(&format!("SEQUENCE {p}"))?;

@@ -124,6 +124,12 @@ impl Store {
         let Some(entry) = pack.entries.iter().find(|e| e.path == path) else {
             return Ok(None);
         };
+        self.file_of(entry).map(Some)
+    }
+
+    /// A file of the installed pack, checked against its manifest entry.
+    fn file_of(&self, entry: &PackEntry) -> Result<Vec<u8>, StoreError> {
+        let path = entry.path.as_str();
         let key = file_key(path);
         let sealed = self
             .backend
@@ -144,7 +150,7 @@ impl Store {
                 reason: "a file of the installed pack does not match its hash".into(),
             });
         }
-        Ok(Some(data.to_vec()))
+        Ok(data.to_vec())
     }
 
     /// The folder holding the installed pack's forms and lists, as the
@@ -192,12 +198,7 @@ impl Store {
         std::fs::create_dir_all(&fresh)
             .map_err(io(format!("cannot create {}", fresh.display())))?;
         for (name, e) in &wanted {
-            let data = self
-                .pack_file(&e.path)?
-                .ok_or_else(|| StoreError::Damaged {
-                    id: e.path.clone(),
-                    reason: "a file of the installed pack is missing".into(),
-                })?;
+            let data = self.file_of(e)?;
             let path = fresh.join(name);
             std::fs::write(&path, data).map_err(io(format!("cannot write {}", path.display())))?;
         }

@@ -180,7 +180,7 @@ impl Runtime {
         let done = crate::delivery::pack::import(store, &bytes, &name, &now)
             .map_err(|e| format!("{e:#}"))?
             .map_err(|refused| format!("{}: {}", refused.why, refused.problems.join("; ")))?;
-        Ok((done.pack(), done.counts(), self.opened()?))
+        Ok((done.pack(), done.counts(), self.opened_with_forms()?))
     }
 
     fn ack(&mut self, file: &std::path::Path) -> Result<(Receipted, Opened), String> {
@@ -209,7 +209,9 @@ impl Runtime {
         }
     }
 
-    fn opened(&mut self) -> Result<Opened, String> {
+    /// The store as it stands, and the forms of its round pack: when it
+    /// is opened and when a pack is taken (the only times they change).
+    fn opened_with_forms(&mut self) -> Result<Opened, String> {
         let store = self.store.as_ref().ok_or("the store is not open")?;
         // A round pack installed: its forms, and only its, are offered.
         let forms = match store.pack_forms_dir().map_err(|e| e.to_string())? {
@@ -221,6 +223,16 @@ impl Runtime {
             }
             None => None,
         };
+        Ok(Opened {
+            forms,
+            ..self.opened()?
+        })
+    }
+
+    /// The store as it stands (after an export or a receipt: the forms
+    /// are as they were).
+    fn opened(&self) -> Result<Opened, String> {
+        let store = self.store.as_ref().ok_or("the store is not open")?;
         let (listing, damaged) = store.listing_checked().map_err(|e| e.to_string())?;
         if !damaged.is_empty() {
             return Err(format!(
@@ -234,7 +246,7 @@ impl Runtime {
             device_id: store.profile().public.device_id.clone(),
             listing,
             tallies: store.tallies().map_err(|e| e.to_string())?,
-            forms,
+            forms: None,
         })
     }
 
@@ -251,7 +263,7 @@ impl Runtime {
         };
         let store = Store::open_locked(self.home.clone(), passphrase, lock).map_err(failed)?;
         self.store = Some(store);
-        self.opened()
+        self.opened_with_forms()
             .map_err(|e| Notice::failed(Msg::OpenFailed, e))
     }
 
@@ -292,7 +304,7 @@ impl Runtime {
         }
         profile::finish(&self.home, &public).map_err(|e| e.to_string())?;
         self.store = Some(store);
-        self.opened()
+        self.opened_with_forms()
     }
 }
 /// The bundle paths of an export, or what stopped it or left records

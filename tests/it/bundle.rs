@@ -65,12 +65,25 @@ pub fn ssh_keygen_verify(
     dir: &Path,
     options: &[&str],
 ) -> std::process::Output {
+    ssh_keygen_verify_as(bundle, signers, principal, "fieldkit-bundle", dir, options)
+}
+
+/// The same for any signed zip of fieldkit's (`manifest.json` and
+/// `manifest.sig`: a bundle, a round pack) in `namespace`.
+pub fn ssh_keygen_verify_as(
+    bundle: &Path,
+    signers: &Path,
+    principal: &str,
+    namespace: &str,
+    dir: &Path,
+    options: &[&str],
+) -> std::process::Output {
     let sig = dir.join("manifest.sig");
     std::fs::write(&sig, unzip(bundle, "manifest.sig")).unwrap();
     let mut child = std::process::Command::new("ssh-keygen")
         .args(["-Y", "verify", "-f"])
         .arg(signers)
-        .args(["-I", principal, "-n", "fieldkit-bundle"])
+        .args(["-I", principal, "-n", namespace])
         .args(options)
         .arg("-s")
         .arg(&sig)

@@ -138,22 +138,14 @@ fn a_pack_is_built_verified_and_chained_and_standard_tools_agree() {
         );
     }
     if have("ssh-keygen", "pack::standard_tools") {
-        let sig = d.dir.path().join("manifest.sig");
-        std::fs::write(&sig, unzip(&one, "manifest.sig")).unwrap();
-        let mut child = std::process::Command::new("ssh-keygen")
-            .args(["-Y", "verify", "-f", s(&d.signers), "-I", "dtm-office"])
-            .args(["-n", "fieldkit-pack", "-s", s(&sig)])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        std::io::Write::write_all(
-            &mut child.stdin.take().unwrap(),
-            &unzip(&one, "manifest.json"),
-        )
-        .unwrap();
-        let out = child.wait_with_output().unwrap();
+        let out = crate::bundle::ssh_keygen_verify_as(
+            &one,
+            &d.signers,
+            "dtm-office",
+            "fieldkit-pack",
+            d.dir.path(),
+            &[],
+        );
         assert!(out.status.success(), "{}", stderr(&out));
         // And every file's hash is the manifest's.
         let manifest: serde_json::Value =
@@ -624,13 +616,11 @@ fn round_two_forms(dir: &Path) -> PathBuf {
     forms
 }
 
-#[test]
-fn a_laptop_with_a_pack_offers_the_packs_forms_and_only_them() {
-    let e = crate::support::Enumerator::init("enum-09");
-    let office = demo_office();
+/// The first pack of `dtm-lao`, for round R2, with [`round_two_forms`].
+fn round_two_pack(office: &Deployment) -> PathBuf {
     let forms = round_two_forms(office.dir.path());
-    let pack = built(&build(
-        &office,
+    built(&build(
+        office,
         &[
             "--deployment",
             "dtm-lao",
@@ -639,7 +629,14 @@ fn a_laptop_with_a_pack_offers_the_packs_forms_and_only_them() {
             "--forms",
             s(&forms),
         ],
-    ));
+    ))
+}
+
+#[test]
+fn a_laptop_with_a_pack_offers_the_packs_forms_and_only_them() {
+    let e = crate::support::Enumerator::init("enum-09");
+    let office = demo_office();
+    let pack = round_two_pack(&office);
     let record = crate::cli::readme_fill_example() + "\n";
     // Before the pack: the shipped form, version 2026.1.
     let version = |out: &std::process::Output| {
@@ -694,18 +691,7 @@ fn a_pack_is_taken_from_the_home_page_in_a_real_terminal() {
     }
     let e = crate::support::Enumerator::init("enum-10");
     let office = demo_office();
-    let forms = round_two_forms(office.dir.path());
-    let pack = built(&build(
-        &office,
-        &[
-            "--deployment",
-            "dtm-lao",
-            "--round",
-            "R2",
-            "--forms",
-            s(&forms),
-        ],
-    ));
+    let pack = round_two_pack(&office);
     let term = screen(&e, "pack-import");
     assert!(term.wait_for("Site Assessment"), "{}", term.screen());
     term.send("p", &[]);
