@@ -46,6 +46,49 @@ pub struct FinalRecord<'a, V> {
     pub values: V,
 }
 
+/// Where a record's entity operation is kept: in its values, beside the
+/// answers, under a key no field can have (names hold no `/`), as ODK
+/// carries it in the submission's `meta/entity`. Absent when the form
+/// declares no entity or the record neither creates nor updates one, so
+/// other records are byte for byte as before; records without it read as
+/// they always did.
+pub const ENTITY_KEY: &str = "meta/entity";
+
+/// What a record does to an entity list (XLSForm's `entities` sheet).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EntityOp {
+    /// The entity list (`list_name`).
+    pub list: String,
+    /// The entity's id: `entity_id`, or a new UUID for a create without one.
+    pub id: String,
+    pub action: EntityAction,
+    /// The label worked out (`label`); none on an update without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// The `__version` of the entity updated, from the list the laptop
+    /// holds (ODK's baseVersion), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_version: Option<String>,
+    /// The answers saved to properties (`save_to`), as strings, in the
+    /// form's order; a question not asked (not relevant) is left out.
+    #[serde(default)]
+    pub properties: serde_json::Map<String, serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EntityAction {
+    Create,
+    Update,
+}
+
+impl EntityOp {
+    /// The operation a record's values carry, if any (and if readable).
+    pub fn of_values(values: &serde_json::Map<String, serde_json::Value>) -> Option<EntityOp> {
+        serde_json::from_value(values.get(ENTITY_KEY)?.clone()).ok()
+    }
+}
+
 /// A record whose layout this fieldkit does not know (written by a later
 /// fieldkit, or not by fieldkit at all).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

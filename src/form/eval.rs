@@ -2,9 +2,11 @@
 //! are NaN in arithmetic, dates compare as days since the epoch, a
 //! select_multiple answer is a space-separated string. The values of fields
 //! come from a `Scope`, so evaluation does no I/O and knows no storage
-//! (random bits too: `Scope::random_bits`). ODK's further functions (math,
+//! (random bits too: `Scope::random_bits`; data instances: `Scope::instance`,
+//! looked up in `lookup`). ODK's further functions (math,
 //! strings, digests, checklists, geometry, once/random/uuid) are `odk`'s.
 
+mod lookup;
 mod odk;
 
 pub(crate) use odk::DIGESTS;
@@ -12,7 +14,7 @@ pub(crate) use odk::DIGESTS;
 use super::dates::{self, DateTime};
 use super::expr::{BinOp, Expr, Func};
 use super::limits::MAX_TEXT_BYTES;
-use super::model::NodeId;
+use super::model::{ChoiceList, NodeId};
 
 /// The value of an expression.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,6 +53,10 @@ pub trait Scope {
     /// instance of the same session gets the same ones again.
     fn random_bits(&self) -> u64 {
         0
+    }
+    /// The data instance `id` (`instance('id')`, `pulldata('id', ...)`).
+    fn instance(&self, _id: &str) -> Option<&ChoiceList> {
+        None
     }
 }
 
@@ -348,6 +354,7 @@ pub fn eval(expr: &Expr, scope: &impl Scope) -> XVal {
             _ => Num(arith(*op, eval(a, scope).to_num(), eval(b, scope).to_num())),
         },
         Expr::Call(func, args) => call(*func, args, scope),
+        Expr::Instance(path) => lookup::instance_path(path, scope),
     }
 }
 
@@ -544,6 +551,7 @@ fn call(func: Func, args: &[Expr], scope: &impl Scope) -> XVal {
                 Str(String::new())
             }
         },
+        Func::Pulldata => lookup::pulldata(args, scope),
         // The rest are `odk`'s, answered above.
         _ => Str(String::new()),
     }

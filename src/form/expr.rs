@@ -34,6 +34,22 @@ pub enum Expr {
     Neg(Box<Expr>),
     Binary(BinOp, Box<Expr>, Box<Expr>),
     Call(Func, Vec<Expr>),
+    /// `instance('id')/root/item[filter]/prop`: items of a data instance.
+    Instance(Box<InstancePath>),
+}
+
+/// A path into a data instance (a CSV list beside the form, an entity
+/// list, or a choice list of the form): `instance('sites')/root/item[name =
+/// ${site}]/last_total`. Bare names in the filter are the item's columns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InstancePath {
+    /// The instance: a CSV's file name without `.csv`, or a list name.
+    pub id: String,
+    /// The predicate in `[...]`, if any.
+    pub filter: Option<Expr>,
+    /// The column read (`name`, `label`, or a property); None reads the
+    /// items themselves (their names), as `count(...)` does.
+    pub prop: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -191,20 +207,13 @@ functions! {
     WeightedChecklist = "weighted-checklist"(2, MANY),
     Area = "area"(1, 1),
     Distance = "distance"(1, MANY),
+    // Data instances (issue 18 part 5, issue 20): `eval::lookup`.
+    Pulldata = "pulldata"(4, 4),
 }
 
 /// ODK functions fieldkit does not compute, and why: named when a form
 /// uses one, instead of "unknown function".
 pub const REFUSED_FUNCTIONS: &[(&str, &str)] = &[
-    (
-        "pulldata",
-        "reads an external CSV file, which fieldkit does not take yet (issue 18, part 5)",
-    ),
-    (
-        "instance",
-        "reads a secondary instance (an external CSV or XML file, or entities), which fieldkit \
-         does not take yet",
-    ),
     (
         "extract-signed",
         "checks a signature with a key fieldkit does not hold",
@@ -252,6 +261,11 @@ pub enum ParseError {
         expected: String,
         got: usize,
     },
+    #[error(
+        "'{path}' at character {pos} is not a path fieldkit follows into a data instance: write \
+         instance('list')/root/item[column = ${{field}}]/property, as XLSForm does"
+    )]
+    InstancePath { pos: usize, path: String },
     #[error(
         "the path '{path}' at character {pos} is not one fieldkit follows: refer to fields as \
          ${{name}}, or relative to the row as ../name (current()/../name in a choice filter), and \
@@ -386,6 +400,9 @@ impl Parser {
                 self.expect(Tok::RParen, "')'")?;
                 inner
             }
+            Tok::Name(name) if name == "instance" && *self.peek() == Tok::LParen => {
+                return self.instance(pos);
+            }
             Tok::Name(name) if *self.peek() == Tok::LParen => {
                 self.bump();
                 let func = match Func::from_name(&name) {
@@ -438,6 +455,59 @@ impl Parser {
 }
 
 impl Parser {
+    /// `instance('id')/root/item[filter]/prop`, the cursor on `(`. The
+    /// item's columns in the filter are bare names, as in a choice filter.
+    fn instance(&mut self, pos: usize) -> Result<Expr, ParseError> {
+        self.bump();
+        let id = match self.bump() {
+            Tok::Str(id) => id,
+            _ => {
+                return Err(ParseError::InstancePath {
+                    pos,
+                    path: "instance(...)".into(),
+                });
+            }
+        };
+        let mut written = format!("instance('{id}')");
+        let bad = |written: &str| ParseError::InstancePath {
+            pos,
+            path: format!("{written}..."),
+        };
+        if self.bump() != Tok::RParen {
+            return Err(bad(&written));
+        }
+        for step in ["root", "item"] {
+            if self.bump() != Tok::Slash || self.bump() != Tok::Name(step.into()) {
+                return Err(bad(&written));
+            }
+            written.push('/');
+            written.push_str(step);
+        }
+        let mut filter = None;
+        if *self.peek() == Tok::LBracket {
+            self.bump();
+            self.enter()?;
+            filter = Some(self.expr(0)?);
+            self.depth -= 1;
+            if self.bump() != Tok::RBracket {
+                return Err(bad(&format!("{written}[")));
+            }
+            written.push_str("[...]");
+        }
+        let mut prop = None;
+        if *self.peek() == Tok::Slash {
+            self.bump();
+            match self.bump() {
+                Tok::Name(p) => prop = Some(p),
+                _ => return Err(bad(&format!("{written}/"))),
+            }
+        }
+        if matches!(self.peek(), Tok::Slash | Tok::LBracket) {
+            return Err(bad(&written));
+        }
+        Ok(Expr::Instance(Box::new(InstancePath { id, filter, prop })))
+    }
+
     /// The steps after `.`, `..` or `current()`: `./col` is a column of
     /// the choice being filtered, `../name` (`current()/../name`,
     /// `../../group/name`) a field found from the row's own section. The
@@ -548,6 +618,7 @@ fn tree_depth(expr: &Expr) -> usize {
                 stack.push((b, depth + 1));
             }
             Expr::Call(_, args) => stack.extend(args.iter().map(|a| (a, depth + 1))),
+            Expr::Instance(p) => stack.extend(p.filter.iter().map(|f| (f, depth + 1))),
             _ => {}
         }
     }
@@ -555,7 +626,9 @@ fn tree_depth(expr: &Expr) -> usize {
 }
 
 impl Expr {
-    /// Calls `f` on this expression and every sub-expression.
+    /// Calls `f` on this expression and every sub-expression, except
+    /// those inside an instance path's filter (where bare names are the
+    /// item's columns, not the choice's): `refs` and the loader go there.
     pub fn walk(&self, f: &mut impl FnMut(&Expr)) {
         f(self);
         match self {
@@ -582,7 +655,8 @@ impl Expr {
         }
     }
 
-    /// The `${name}` references, in order of appearance.
+    /// The `${name}` references, in order of appearance (those in
+    /// instance filters included).
     pub fn refs(&self) -> Vec<&Ref> {
         let mut refs = Vec::new();
         collect_refs(self, &mut refs);
@@ -599,6 +673,7 @@ fn collect_refs<'a>(e: &'a Expr, out: &mut Vec<&'a Ref>) {
             collect_refs(b, out);
         }
         Expr::Call(_, args) => args.iter().for_each(|a| collect_refs(a, out)),
+        Expr::Instance(p) => p.filter.iter().for_each(|f| collect_refs(f, out)),
         _ => {}
     }
 }
@@ -645,6 +720,22 @@ impl Expr {
                     a.write(f, false)?;
                 }
                 f.write_str(")")
+            }
+            Expr::Instance(p) => {
+                if p.id.contains('\'') {
+                    write!(f, "instance(\"{}\")/root/item", p.id)?;
+                } else {
+                    write!(f, "instance('{}')/root/item", p.id)?;
+                }
+                if let Some(filter) = &p.filter {
+                    f.write_str("[")?;
+                    filter.write(f, false)?;
+                    f.write_str("]")?;
+                }
+                match &p.prop {
+                    Some(prop) => write!(f, "/{prop}"),
+                    None => Ok(()),
+                }
             }
         }
     }

@@ -9,6 +9,7 @@
 //! `choices`, and names, order and slots are worked out in `resolve`.
 
 mod choices;
+mod entities;
 mod resolve;
 mod survey;
 
@@ -51,10 +52,19 @@ struct RawForm {
     survey: Vec<Spanned<Row>>,
     #[serde(default)]
     choices: Vec<Spanned<Row>>,
+    /// XLSForm's `entities` sheet: one row, as a table.
+    entities: Option<Row>,
 }
 
 /// Loads a form from TOML text; `path` names it in errors and locates its CSVs.
 pub fn load_str(src: &str, path: &Path) -> Result<Form, Vec<FormError>> {
+    load_str_in(src, path, &[])
+}
+
+/// Loads a form from TOML text, its CSVs looked for beside `path` and then
+/// in `data_dirs` (the forms folders, a round pack's folder), each with
+/// its `lists/` and `entities/` folders.
+pub fn load_str_in(src: &str, path: &Path, data_dirs: &[PathBuf]) -> Result<Form, Vec<FormError>> {
     let keys = src.bytes().filter(|&b| b == b'=').count();
     let too_large = if src.len() > MAX_FORM_BYTES {
         Some(format!(
@@ -87,6 +97,8 @@ pub fn load_str(src: &str, path: &Path) -> Result<Form, Vec<FormError>> {
             .collect(),
         errors: Vec::new(),
         warnings: Vec::new(),
+        data_dirs: data_dirs.to_vec(),
+        externals: Vec::new(),
     };
     let raw: RawForm = match toml::from_str(src) {
         Ok(raw) => raw,
@@ -123,6 +135,10 @@ struct Loader {
     /// What the form asks differently from how it is written (names
     /// shared between groups, stored under their path).
     warnings: Vec<FormError>,
+    /// Further folders where CSVs are looked for, after the form's own.
+    data_dirs: Vec<PathBuf>,
+    /// `csv-external` rows: (name, row, line).
+    externals: Vec<(String, usize, Option<usize>)>,
 }
 
 /// What the loader keeps about a survey row while it builds the nodes.
@@ -133,6 +149,8 @@ struct RowSource {
     /// Raw expression text per column, parsed once every name is known.
     exprs: Vec<(&'static str, String)>,
     label_texts: Vec<(&'static str, String)>,
+    /// The entity property the answer is saved to (`save_to`).
+    save_to: Option<String>,
 }
 
 impl Loader {
@@ -260,6 +278,7 @@ impl Loader {
             );
         }
         self.file_lists(&nodes, &mut sources, &mut lists);
+        let instances = self.data_instances(&nodes, &sources, &mut lists);
         let plain: Vec<String> = nodes.iter().map(|n| n.name.clone()).collect();
         let named = self.qualify_shared_names(&mut nodes, &sources);
         let by_name: HashMap<String, NodeId> = nodes
@@ -274,6 +293,7 @@ impl Loader {
             top: &top,
             nodes: &nodes,
             lists: &lists,
+            instances: &instances,
             regexes: &mut regexes,
             missing_columns: Vec::new(),
         };
@@ -339,6 +359,7 @@ impl Loader {
                 }
             }
         });
+        let entity = self.entities(raw.entities.as_ref(), &mut resolver, &sources);
         for (id, column, list) in std::mem::take(&mut resolver.missing_columns) {
             self.warnings.push(FormError {
                 path: self.path.clone(),
@@ -399,6 +420,8 @@ impl Loader {
             nodes,
             top,
             lists,
+            instances,
+            entity,
             order,
             root_slots,
             repeat_slots,

@@ -8,6 +8,7 @@
 
 pub mod answer;
 pub mod dates;
+pub mod entities;
 pub mod error;
 pub mod eval;
 pub mod expr;
@@ -29,8 +30,18 @@ pub use session::{Env, Pos, Screen, Session, Violation, ViolationKind};
 /// it ends in .xlsx): read once at the edge (`source::read`), then parsed
 /// from what was read. CSVs named by the form are read from its folder.
 pub fn load(path: &std::path::Path) -> Result<Form, Vec<FormError>> {
+    load_in(path, &[])
+}
+
+/// Loads and checks the form at `path`, its CSVs (choices, lookup and
+/// entity lists) looked for beside it and then in `data_dirs`, each with
+/// its `lists/` and `entities/` folders.
+pub fn load_in(
+    path: &std::path::Path,
+    data_dirs: &[std::path::PathBuf],
+) -> Result<Form, Vec<FormError>> {
     match source::read(path)? {
-        source::FormFile::Toml(text) => load::load_str(&text, path),
-        source::FormFile::Workbook(bytes) => xlsform::from_bytes(&bytes, path),
+        source::FormFile::Toml(text) => load::load_str_in(&text, path, data_dirs),
+        source::FormFile::Workbook(bytes) => xlsform::from_bytes_in(&bytes, path, data_dirs),
     }
 }

@@ -240,6 +240,9 @@ pub struct ChoiceList {
     by_name: HashMap<String, usize>,
     search: OnceLock<SearchIndex>,
     by_column: Mutex<HashMap<usize, std::sync::Arc<ColumnIndex>>>,
+    /// Lookups (`pulldata()`, `instance()` filters): choices by the value
+    /// of a column named as expressions name it, built once per column.
+    by_key: Mutex<HashMap<String, std::sync::Arc<ColumnIndex>>>,
 }
 
 impl ChoiceList {
@@ -262,7 +265,54 @@ impl ChoiceList {
             by_name,
             search: OnceLock::new(),
             by_column: Mutex::new(HashMap::new()),
+            by_key: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Whether an expression can read `column` of this list's items:
+    /// `name`, `label`, `label::Language`, or one of its columns.
+    pub fn has(&self, column: &str) -> bool {
+        matches!(column, "name" | "label") || column.starts_with("label::") || self.column(column).is_some()
+    }
+
+    /// The value of `column` for choice `i`, as a lookup reads it: its
+    /// name, its label (the untranslated text, else the first given),
+    /// `label::Language`, or an extra column; None for a column the list
+    /// lacks.
+    pub fn value_of(&self, i: usize, column: &str) -> Option<&str> {
+        let choice = self.choices.get(i)?;
+        match column {
+            "name" => Some(&choice.name),
+            "label" => Some(choice.label.get(None, None).unwrap_or("")),
+            _ => match column.strip_prefix("label::") {
+                Some(lang) => Some(choice.label.get(Some(lang), None).unwrap_or("")),
+                None => Some(choice.columns.get(self.column(column)?).map_or("", String::as_str)),
+            },
+        }
+    }
+
+    /// Choices (indexes, in list order) by the value of `column`, built on
+    /// first use and shared by every later lookup: a lookup in a list of
+    /// 10,000 items is one hash probe. None for a column the list lacks.
+    pub fn by_key(&self, column: &str) -> Option<std::sync::Arc<ColumnIndex>> {
+        if !self.has(column) {
+            return None;
+        }
+        let mut cache = self
+            .by_key
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(index) = cache.get(column) {
+            return Some(index.clone());
+        }
+        let mut map = ColumnIndex::new();
+        for i in 0..self.choices.len() {
+            let value = self.value_of(i, column).unwrap_or("");
+            map.entry(value.to_string()).or_default().push(i);
+        }
+        let index = std::sync::Arc::new(map);
+        cache.insert(column.to_string(), index.clone());
+        Some(index)
     }
 
     pub fn find(&self, name: &str) -> Option<&Choice> {
@@ -317,6 +367,13 @@ pub struct Form {
     /// The top-level survey nodes.
     pub top: Vec<NodeId>,
     pub lists: BTreeMap<String, ChoiceList>,
+    /// The form's data instances, by id (what `instance('id')` and
+    /// `pulldata('id', ...)` name): the key of the list in `lists`. A CSV
+    /// list's id is its file name without `.csv`; a choice list's its name.
+    pub instances: BTreeMap<String, String>,
+    /// What the `entities` sheet declares: the entity a record creates or
+    /// updates, and the answers saved to its properties.
+    pub entity: Option<super::entities::Declaration>,
     /// Every node, each after everything its relevance, calculation and
     /// repeat count read.
     pub order: Vec<NodeId>,
@@ -357,6 +414,11 @@ impl Form {
 
     pub fn find(&self, name: &str) -> Option<NodeId> {
         self.by_name.get(name).copied()
+    }
+
+    /// The data instance `id` (`instance('id')`), if the form has it.
+    pub fn instance(&self, id: &str) -> Option<&ChoiceList> {
+        self.instances.get(id).and_then(|key| self.lists.get(key))
     }
 
     pub fn list_of(&self, id: NodeId) -> Option<&ChoiceList> {

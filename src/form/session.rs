@@ -10,6 +10,7 @@
 //! out in `record`, and the scope expressions see in `scope`.
 
 mod checks;
+mod entity;
 mod record;
 mod scope;
 mod walk;

@@ -19,7 +19,7 @@ mod lenient;
 mod loops;
 mod writer;
 
-use cells::{CHOICE_ALIASES, Reading, SETTINGS_ALIASES, SURVEY_ALIASES, Sheet};
+use cells::{CHOICE_ALIASES, ENTITY_ALIASES, Reading, SETTINGS_ALIASES, SURVEY_ALIASES, Sheet};
 use writer::Writer;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -33,7 +33,7 @@ use super::limits::{
     self, MAX_CHOICES, MAX_SURVEY_ROWS, MAX_WORKBOOK_BYTES, MAX_WORKBOOK_ENTRIES,
     MAX_WORKBOOK_PART_BYTES,
 };
-use super::load::load_str;
+use super::load::load_str_in;
 use super::model::Form;
 
 /// A workbook turned into a TOML form.
@@ -50,16 +50,27 @@ pub struct Converted {
     /// written, to locate the TOML loader's errors in the workbook.
     survey_rows: Vec<usize>,
     choice_rows: Vec<(&'static str, usize)>,
+    /// The spreadsheet row of the `entities` sheet's declaration.
+    entities_row: Option<usize>,
 }
 
 /// Loads a workbook's bytes: converted, then checked like any TOML form;
 /// the form keeps the TOML text (what bundles carry). Errors and warnings
 /// name the sheet, the spreadsheet row and the column.
 pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Form, Vec<FormError>> {
+    from_bytes_in(bytes, path, &[])
+}
+
+/// [`from_bytes`], its CSVs looked for beside `path`, then in `data_dirs`.
+pub fn from_bytes_in(
+    bytes: &[u8],
+    path: &Path,
+    data_dirs: &[std::path::PathBuf],
+) -> Result<Form, Vec<FormError>> {
     let shown = path.display().to_string();
     let converted = convert(bytes, &shown)?;
     let mut errors = converted.errors.clone();
-    match load_str(&converted.toml, path) {
+    match load_str_in(&converted.toml, path, data_dirs) {
         Ok(mut form) if errors.is_empty() => {
             let loaded = std::mem::take(&mut form.warnings);
             form.warnings = converted.warnings.clone();
@@ -112,6 +123,7 @@ impl Converted {
                     e.row = Some(row);
                 }
             }
+            "entities" => e.row = self.entities_row.or(e.row),
             _ => {}
         }
         e.message = self.renumber(&e.message);
@@ -309,20 +321,13 @@ fn convert_inner(bytes: &[u8], path: &str) -> Result<Converted, Vec<FormError>> 
         let lower = n.trim().to_lowercase();
         if !matches!(
             lower.as_str(),
-            "survey" | "choices" | "settings" | "external_choices"
+            "survey" | "choices" | "settings" | "external_choices" | "entities"
         ) {
             r.warn(
                 "file",
                 None,
                 None,
-                format!(
-                    "the sheet '{n}' is not part of XLSForm as fieldkit runs it{}; it is left out",
-                    if lower == "entities" {
-                        " (entities are made by the server from submissions)"
-                    } else {
-                        ""
-                    }
-                ),
+                format!("the sheet '{n}' is not part of XLSForm as fieldkit runs it; it is left out"),
             );
         }
     }
@@ -332,6 +337,8 @@ fn convert_inner(bytes: &[u8], path: &str) -> Result<Converted, Vec<FormError>> 
         .and_then(|n| r.sheet(&mut book, &n, "external_choices", CHOICE_ALIASES));
     let settings =
         find("settings").and_then(|n| r.sheet(&mut book, &n, "settings", SETTINGS_ALIASES));
+    let entities =
+        find("entities").and_then(|n| r.sheet(&mut book, &n, "entities", ENTITY_ALIASES));
     let Some(survey) = survey else {
         return Err(r.errors);
     };
@@ -422,7 +429,7 @@ fn convert_inner(bytes: &[u8], path: &str) -> Result<Converted, Vec<FormError>> 
         .as_ref()
         .and_then(|s| s.rows.first().and_then(|(_, c)| s.get(c, "name")))
         .unwrap_or_else(|| "data".into());
-    let others: Vec<&Sheet> = [&settings, &choices, &external]
+    let others: Vec<&Sheet> = [&settings, &choices, &external, &entities]
         .into_iter()
         .flatten()
         .collect();
@@ -436,6 +443,9 @@ fn convert_inner(bytes: &[u8], path: &str) -> Result<Converted, Vec<FormError>> 
     );
     for sheet in [&choices, &external].into_iter().flatten() {
         w.choices(&mut r, sheet, &mut other_lists);
+    }
+    if let Some(sheet) = &entities {
+        w.entities(&mut r, sheet);
     }
     // The 'other' choice goes only into lists that exist: a select whose
     // list is missing stays an error the loader reports.
@@ -455,6 +465,7 @@ fn convert_inner(bytes: &[u8], path: &str) -> Result<Converted, Vec<FormError>> 
         errors: r.errors,
         survey_rows: w.survey_rows,
         choice_rows: w.choice_rows,
+        entities_row: w.entities_row,
     })
 }
 
@@ -586,6 +597,7 @@ mod tests {
             errors: Vec::new(),
             survey_rows: vec![2, 5, 9],
             choice_rows: vec![("choices", 2), ("external_choices", 7)],
+            entities_row: None,
         };
         assert_eq!(
             c.renumber("already used by survey row 2; see choices row 2 and row 3"),

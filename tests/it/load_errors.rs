@@ -221,7 +221,7 @@ fn expressions_that_do_not_parse() {
         "survey",
         Some(1),
         "constraint",
-        "pulldata() at character 1 reads an external CSV file",
+        "pulldata() takes 4 arguments, not 2",
     );
     expect_error(
         &format!("{Q}constraint = \"if(. > 1, 2)\"\n"),

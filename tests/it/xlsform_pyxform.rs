@@ -392,10 +392,10 @@ fn odk_functions_a_laptop_can_compute_are_computed() {
     assert!((0.0..1.0).contains(&x));
     assert_eq!(text("id").len(), 36);
     assert_eq!(text("code").len(), 8);
-    // MD5 is named as what is missing; pulldata() too.
+    // MD5 is named as what is missing; pulldata()'s CSV too.
     for (calc, why) in [
         ("digest('abc', 'MD5')", "MD5 and SHA-1 are not carried"),
-        ("pulldata('f', 'a', 'b', 'c')", "reads an external CSV file"),
+        ("pulldata('f', 'a', 'b', 'c')", "the lookup list f.csv"),
     ] {
         let rows: &[&[&str]] = &[&["type", "name", "calculation"], &["calculate", "c", calc]];
         let path = write(dir.path(), "refused.xlsx", workbook(&[("survey", rows)]));

@@ -25,6 +25,8 @@ pub(super) enum Tok {
     Ge,
     Slash,
     Pipe,
+    LBracket,
+    RBracket,
     End,
 }
 
@@ -58,6 +60,8 @@ impl Tok {
             Tok::Ge => ">=",
             Tok::Slash => "/",
             Tok::Pipe => "|",
+            Tok::LBracket => "[",
+            Tok::RBracket => "]",
             _ => "",
         }
     }
@@ -93,6 +97,8 @@ pub(super) fn lex(src: &str) -> Result<Vec<(usize, Tok)>, ParseError> {
             '=' => (Tok::Eq, 1),
             '/' => (Tok::Slash, 1),
             '|' => (Tok::Pipe, 1),
+            '[' => (Tok::LBracket, 1),
+            ']' => (Tok::RBracket, 1),
             '!' if chars.get(i + 1) == Some(&'=') => (Tok::Ne, 2),
             '<' if chars.get(i + 1) == Some(&'=') => (Tok::Le, 2),
             '<' => (Tok::Lt, 1),

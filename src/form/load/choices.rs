@@ -1,13 +1,16 @@
 //! Choice lists: the `[[choices]]` rows of a form grouped into lists, and
-//! the CSV files beside the form that `select_*_from_file` questions name,
-//! read within fieldkit's caps.
+//! the CSV files that `select_*_from_file` questions, `csv-external` rows
+//! and lookups (`pulldata()`, `instance()`) name, found beside the form or
+//! in the data folders the caller gives, read within fieldkit's caps; and
+//! the form's data instances (each list by its instance id).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use toml::Spanned;
 
-use super::{Loader, Row, RowSource};
+use super::{Loader, Row, RowSource, valid_name};
+use crate::form::expr::{self, Expr, Func};
 use crate::form::limits::{self, MAX_CHOICES, MAX_CSV_BYTES};
 use crate::form::model::{Choice, ChoiceList, Node, Text};
 use crate::form::source::{Capped, read_capped};
@@ -156,9 +159,25 @@ impl Loader {
                 );
                 continue;
             }
-            let file = self.dir.join(list);
+            let file = match self.find_csv(list) {
+                Ok(file) => file,
+                Err(looked) => {
+                    self.err(
+                        "survey",
+                        Some(node.row),
+                        Some("type"),
+                        line,
+                        format!(
+                            "{}: the choices file {list} is not found; looked in {looked}. Put \
+                             {list} beside the form",
+                            node.name
+                        ),
+                    );
+                    continue;
+                }
+            };
             let room = MAX_CHOICES.saturating_sub(lists.values().map(|l| l.choices.len()).sum());
-            match read_choice_csv(&file, list, room) {
+            match read_choice_csv(&file, list, room, true) {
                 Ok(l) => {
                     lists.insert(list.to_string(), l);
                 }
@@ -174,8 +193,190 @@ impl Loader {
     }
 }
 
+impl Loader {
+    /// Where the CSV `file` is: beside the form, in its `lists/` or
+    /// `entities/` folder, or in one of the data folders given (each with
+    /// its `lists/` and `entities/`), the first found. Else every place
+    /// looked, for the error.
+    pub(super) fn find_csv(&self, file: &str) -> Result<PathBuf, String> {
+        let mut looked: Vec<PathBuf> = Vec::new();
+        for dir in std::iter::once(&self.dir).chain(self.data_dirs.iter()) {
+            for sub in ["", "lists", "entities"] {
+                let folder = if sub.is_empty() {
+                    dir.clone()
+                } else {
+                    dir.join(sub)
+                };
+                if looked.contains(&folder) {
+                    continue;
+                }
+                let candidate = folder.join(file);
+                if candidate.is_file() {
+                    return Ok(candidate);
+                }
+                looked.push(folder);
+            }
+        }
+        Err(looked
+            .iter()
+            .map(|d| {
+                let shown = d.display().to_string();
+                if shown.is_empty() { ".".to_string() } else { shown }
+            })
+            .collect::<Vec<_>>()
+            .join(", "))
+    }
+
+    /// The form's data instances, by id: every list (a CSV's id is its
+    /// file name without `.csv`), and the CSVs that `csv-external` rows
+    /// and lookups name, read here when no select reads them. A lookup of
+    /// a list the form does not have, or a missing CSV, is an error
+    /// naming the row and every place looked.
+    pub(super) fn data_instances(
+        &mut self,
+        nodes: &[Node],
+        sources: &[RowSource],
+        lists: &mut BTreeMap<String, ChoiceList>,
+    ) -> BTreeMap<String, String> {
+        let mut instances: BTreeMap<String, String> = BTreeMap::new();
+        for key in lists.keys() {
+            if let Some(stem) = csv_stem(key) {
+                instances.insert(stem.to_string(), key.clone());
+            }
+        }
+        for key in lists.keys() {
+            if csv_stem(key).is_none() {
+                instances.entry(key.clone()).or_insert_with(|| key.clone());
+            }
+        }
+        // (id, row, line, column, why it is wanted)
+        let mut wanted: Vec<(String, Option<usize>, Option<usize>, &'static str)> = Vec::new();
+        for (name, row, line) in std::mem::take(&mut self.externals) {
+            if !valid_name(&name) {
+                self.err(
+                    "survey",
+                    Some(row),
+                    Some("name"),
+                    line,
+                    format!(
+                        "csv-external needs the name of its CSV file without .csv (a name that \
+                         starts with a letter), not '{name}'"
+                    ),
+                );
+                continue;
+            }
+            wanted.push((name, Some(row), line, "name"));
+        }
+        for (id, source) in sources.iter().enumerate() {
+            for (column, text) in &source.exprs {
+                let Ok(e) = expr::parse(text) else {
+                    continue;
+                };
+                let mut ids = Vec::new();
+                instance_ids(&e, &mut ids);
+                let line = source.lines.get(*column).copied();
+                for i in ids {
+                    wanted.push((i, Some(nodes[id].row), line, column));
+                }
+            }
+        }
+        let mut failed: HashSet<String> = HashSet::new();
+        for (id, row, line, column) in wanted {
+            if instances.contains_key(&id) || failed.contains(&id) {
+                continue;
+            }
+            let file = format!("{id}.csv");
+            if !valid_name(&id) {
+                failed.insert(id.clone());
+                self.err(
+                    "survey",
+                    row,
+                    Some(column),
+                    line,
+                    format!(
+                        "'{id}' is not a list fieldkit can look up: name a CSV file (without \
+                         .csv) or a choice list of the form"
+                    ),
+                );
+                continue;
+            }
+            let path = match self.find_csv(&file) {
+                Ok(path) => path,
+                Err(looked) => {
+                    failed.insert(id.clone());
+                    self.err(
+                        "survey",
+                        row,
+                        Some(column),
+                        line,
+                        format!(
+                            "the lookup list {file} (a choices file the form reads with \
+                             csv-external, pulldata() or instance()) is not found; looked in \
+                             {looked}. Put {file} beside the form"
+                        ),
+                    );
+                    continue;
+                }
+            };
+            let room = MAX_CHOICES.saturating_sub(lists.values().map(|l| l.choices.len()).sum());
+            match read_choice_csv(&path, &file, room, false) {
+                Ok(list) => {
+                    lists.insert(file.clone(), list);
+                    instances.insert(id, file);
+                }
+                Err(msg) => {
+                    failed.insert(id.clone());
+                    self.err("survey", row, Some(column), line, msg);
+                }
+            }
+        }
+        instances
+    }
+}
+
+/// The instance id of a CSV list key: `sites.csv` is `sites`.
+fn csv_stem(key: &str) -> Option<&str> {
+    let at = key.len().checked_sub(4)?;
+    (key.is_char_boundary(at) && key[at..].eq_ignore_ascii_case(".csv")).then(|| &key[..at])
+}
+
+/// The data instances an expression names: `instance('id')` paths (and
+/// those in their filters) and `pulldata('id', ...)` with a literal id.
+pub(super) fn instance_ids(e: &Expr, out: &mut Vec<String>) {
+    match e {
+        Expr::Instance(path) => {
+            out.push(path.id.clone());
+            if let Some(f) = &path.filter {
+                instance_ids(f, out);
+            }
+        }
+        Expr::Call(func, args) => {
+            if *func == Func::Pulldata
+                && let Some(Expr::Str(id)) = args.first()
+            {
+                out.push(id.trim().to_string());
+            }
+            args.iter().for_each(|a| instance_ids(a, out));
+        }
+        Expr::Neg(inner) => instance_ids(inner, out),
+        Expr::Binary(_, a, b) => {
+            instance_ids(a, out);
+            instance_ids(b, out);
+        }
+        _ => {}
+    }
+}
+
 /// Reads a choices CSV; `room` is how many more choices the form may have.
-pub(super) fn read_choice_csv(file: &Path, list: &str, room: usize) -> Result<ChoiceList, String> {
+/// A select's list (`strict`) needs a unique, non-empty `name` and a
+/// label; a lookup list (csv-external, pulldata) takes any columns, as ODK
+/// does, its first match winning.
+pub(super) fn read_choice_csv(
+    file: &Path,
+    list: &str,
+    room: usize,
+    strict: bool,
+) -> Result<ChoiceList, String> {
     let bytes = read_capped(file, MAX_CSV_BYTES).map_err(|e| match e {
         Capped::TooLarge => format!(
             "the choices file {} is larger than {}, fieldkit's cap for a choices file",
@@ -196,9 +397,12 @@ pub(super) fn read_choice_csv(file: &Path, list: &str, room: usize) -> Result<Ch
         .iter()
         .map(|h| h.trim().trim_start_matches('\u{FEFF}').to_string())
         .collect();
-    let name_col = headers.iter().position(|h| h == "name").ok_or_else(|| {
-        format!("{list} has no 'name' column; its first row must name the columns")
-    })?;
+    let name_col = headers.iter().position(|h| h == "name");
+    if strict && name_col.is_none() {
+        return Err(format!(
+            "{list} has no 'name' column; its first row must name the columns"
+        ));
+    }
     let label_cols: Vec<(usize, String)> = headers
         .iter()
         .enumerate()
@@ -212,7 +416,7 @@ pub(super) fn read_choice_csv(file: &Path, list: &str, room: usize) -> Result<Ch
             }
         })
         .collect();
-    if label_cols.is_empty() {
+    if strict && label_cols.is_empty() {
         return Err(format!(
             "{list} has no label column; add 'label' or 'label::English (en)'"
         ));
@@ -220,7 +424,7 @@ pub(super) fn read_choice_csv(file: &Path, list: &str, room: usize) -> Result<Ch
     let extra: Vec<(usize, String)> = headers
         .iter()
         .enumerate()
-        .filter(|(i, _)| *i != name_col && !label_cols.iter().any(|(l, _)| l == i))
+        .filter(|(i, _)| Some(*i) != name_col && !label_cols.iter().any(|(l, _)| l == i))
         .map(|(i, h)| (i, h.clone()))
         .collect();
     let mut choices = Vec::new();
@@ -234,11 +438,15 @@ pub(super) fn read_choice_csv(file: &Path, list: &str, room: usize) -> Result<Ch
             ));
         }
         let record = record.map_err(|e| format!("{list} line {line}: {e}"))?;
-        let name = record.get(name_col).unwrap_or("").trim().to_string();
-        if name.is_empty() {
+        let name = name_col
+            .and_then(|c| record.get(c))
+            .unwrap_or("")
+            .trim()
+            .to_string();
+        if strict && name.is_empty() {
             return Err(format!("{list} line {line}: the name is empty"));
         }
-        if !seen.insert(name.clone()) {
+        if strict && !seen.insert(name.clone()) {
             return Err(format!(
                 "{list} line {line}: the name '{name}' appears twice; names must be unique"
             ));

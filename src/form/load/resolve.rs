@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
 
 use super::{Loader, RowSource};
 use crate::form::eval::DIGESTS;
-use crate::form::expr::{self, BinOp, Expr, Func};
+use crate::form::expr::{self, BinOp, Expr, Func, InstancePath};
 use crate::form::limits::{self, MAX_TEXT_BYTES};
 use crate::form::model::{ChoiceList, Default, Kind, Node, NodeId};
 
@@ -173,6 +173,8 @@ pub(super) struct Resolver<'r> {
     pub(super) top: &'r [NodeId],
     pub(super) nodes: &'r [Node],
     pub(super) lists: &'r BTreeMap<String, ChoiceList>,
+    /// The data instances: id -> key in `lists`.
+    pub(super) instances: &'r BTreeMap<String, String>,
     pub(super) regexes: &'r mut HashMap<String, regex::Regex>,
     /// Choice filters reading a column their list lacks: (row's node,
     /// column, list). Loaded as ODK runs them (no choice matches), said
@@ -303,6 +305,11 @@ impl Resolver<'_> {
                         ))
                     }
                 },
+                Expr::Instance(path) => {
+                    if let Err(why) = this.instance_path(id, path) {
+                        problem = Some(why);
+                    }
+                }
                 Expr::Current if column == "calculation" => {
                     problem = Some(
                         "'.' in a calculation refers to the value being calculated; refer to \
@@ -319,6 +326,60 @@ impl Resolver<'_> {
         self.missing_columns.extend(missing);
         self.check_calls(&e)?;
         Ok(e)
+    }
+
+    /// The data instance `id` names, if the form has it.
+    fn instance(&self, id: &str) -> Option<&ChoiceList> {
+        self.instances.get(id).and_then(|key| self.lists.get(key))
+    }
+
+    /// Checks an instance path read from the row `from`: the columns it
+    /// reads are the list's, and the fields its filter names are resolved.
+    /// A list the form lacks was reported when the lists were read.
+    fn instance_path(&self, from: NodeId, path: &mut InstancePath) -> Result<(), String> {
+        let list = self.instance(&path.id);
+        let unknown = |column: &str, list: &ChoiceList| {
+            format!(
+                "instance('{}') has no column '{column}'; its columns are name, label{}{}",
+                path.id,
+                if list.columns.is_empty() { "" } else { ", " },
+                list.columns.join(", ")
+            )
+        };
+        if let (Some(list), Some(prop)) = (list, &path.prop)
+            && !list.has(prop)
+        {
+            return Err(unknown(prop, list));
+        }
+        let Some(filter) = &mut path.filter else {
+            return Ok(());
+        };
+        let mut problem = None;
+        filter.walk_mut(&mut |sub| {
+            if problem.is_some() {
+                return;
+            }
+            match sub {
+                Expr::Ref(r) => match self.lookup(from, &r.name) {
+                    Ok(target) => r.node = Some(target),
+                    Err(why) => problem = Some(why),
+                },
+                Expr::Column(c) => {
+                    if let Some(list) = list
+                        && !list.has(c)
+                    {
+                        problem = Some(unknown(c, list));
+                    }
+                }
+                Expr::Instance(inner) => {
+                    if let Err(why) = self.instance_path(from, inner) {
+                        problem = Some(why);
+                    }
+                }
+                _ => {}
+            }
+        });
+        problem.map_or(Ok(()), Err)
     }
 
     fn check_calls(&mut self, e: &Expr) -> Result<(), String> {
@@ -376,6 +437,24 @@ impl Resolver<'_> {
                              position"
                                 .into(),
                         );
+                    }
+                }
+                Func::Pulldata => {
+                    if let Some(Expr::Str(id)) = args.first()
+                        && let Some(list) = self.instance(id.trim())
+                    {
+                        for (i, what) in [(1, "property"), (2, "key column")] {
+                            if let Some(Expr::Str(column)) = args.get(i)
+                                && !list.has(column.trim())
+                            {
+                                problem = Some(format!(
+                                    "pulldata('{id}', ...) reads the {what} '{column}', which \
+                                     {id} does not have; its columns are name, label{}{}",
+                                    if list.columns.is_empty() { "" } else { ", " },
+                                    list.columns.join(", ")
+                                ));
+                            }
+                        }
                     }
                 }
                 Func::Digest => {

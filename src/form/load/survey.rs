@@ -32,6 +32,7 @@ pub(super) const SURVEY_COLUMNS: &[&str] = &[
     "repeat_count",
     "parameters",
     "hxl",
+    "save_to",
 ];
 /// Appearances fieldkit knows; the TUI acts on the first three.
 pub(crate) const APPEARANCES: &[&str] = &[
@@ -55,7 +56,7 @@ pub(crate) const APPEARANCES: &[&str] = &[
     "table-list",
 ];
 pub(super) const TYPES: &str = "text, integer, decimal, select_one LIST, select_multiple LIST, \
-select_one_from_file FILE.csv, select_multiple_from_file FILE.csv, date, time, datetime, \
+select_one_from_file FILE.csv, select_multiple_from_file FILE.csv, csv-external, date, time, datetime, \
 geopoint, geotrace, geoshape, note, acknowledge, calculate, hidden, begin_group, end_group, begin_repeat, \
 end_repeat, start, end, today, deviceid, username";
 
@@ -116,6 +117,15 @@ impl Loader {
                 continue;
             };
             let type_line = Some(self.line(type_cell.span().start));
+            // `csv-external`: a data instance (N.csv), not a question.
+            if type_text.trim() == "csv-external" {
+                let name = row
+                    .get("name")
+                    .and_then(|c| self.plain("survey", Some(n), "name", c))
+                    .unwrap_or_default();
+                self.externals.push((name, n, type_line));
+                continue;
+            }
             let parsed = match parse_type(&type_text) {
                 Ok(t) => t,
                 Err(msg) => {
@@ -431,6 +441,14 @@ impl Loader {
                                 ),
                             );
                         }
+                    }
+                }
+                "save_to" => {
+                    let Some(v) = self.plain("survey", Some(n), key, cell) else {
+                        continue;
+                    };
+                    if !v.is_empty() {
+                        source.save_to = Some(v);
                     }
                 }
                 "parameters" => {

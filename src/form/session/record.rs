@@ -10,12 +10,20 @@ use serde_json::{Map, Value};
 use super::{Path, Pos, Session, Violation, ViolationKind};
 use crate::form::answer::{self, AnswerError};
 use crate::form::model::{Kind, NodeId};
+use crate::record::ENTITY_KEY;
 
 impl Session {
     /// The record's values: relevant, non-empty answers and calculations,
-    /// typed; each repeat as a list of objects.
+    /// typed; each repeat as a list of objects; and the entity operation
+    /// the record implies, if any, under [`ENTITY_KEY`].
     pub fn record(&self) -> Map<String, Value> {
-        self.record_scope(&self.form.top, &[])
+        let mut values = self.record_scope(&self.form.top, &[]);
+        if let Some(op) = self.entity_op()
+            && let Ok(op) = serde_json::to_value(op)
+        {
+            values.insert(ENTITY_KEY.to_string(), op);
+        }
+        values
     }
 
     pub(super) fn record_scope(

@@ -189,4 +189,8 @@ impl crate::form::eval::Scope for Ctx<'_> {
     fn too_long(&self) {
         self.overflow.set(true);
     }
+
+    fn instance(&self, id: &str) -> Option<&ChoiceList> {
+        self.s.form.instance(id)
+    }
 }

@@ -68,6 +68,17 @@ pub(super) const SURVEY_ALIASES: &[(&str, &[&str])] = &[
     ("choice_filter", &["choice filter"]),
     ("repeat_count", &["repeat count", "jr:count", "count"]),
     ("hxl", &[]),
+    ("save_to", &[]),
+];
+/// The `entities` sheet's columns (pyxform's EntityColumns; `repeat` is
+/// read so that the loader refuses it by name).
+pub(super) const ENTITY_ALIASES: &[(&str, &[&str])] = &[
+    ("list_name", &[]),
+    ("entity_id", &[]),
+    ("create_if", &[]),
+    ("update_if", &[]),
+    ("label", &[]),
+    ("repeat", &[]),
 ];
 pub(super) const CHOICE_ALIASES: &[(&str, &[&str])] =
     &[("list_name", &["list name"]), ("name", &[]), ("label", &[])];
@@ -542,7 +553,7 @@ pub(super) fn unsupported(t: &str) -> Option<Unsupported> {
         "audio" => Unsupported::Question("audio recordings"),
         "video" => Unsupported::Question("video"),
         "file" => Unsupported::Question("file attachments"),
-        "xml-external" | "csv-external" => Unsupported::Question("external instances"),
+        "xml-external" => Unsupported::Question("external XML instances"),
         _ => return None,
     })
 }

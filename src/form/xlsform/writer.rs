@@ -29,6 +29,8 @@ pub(super) struct Writer {
     pub(super) renamed: BTreeMap<String, String>,
     pub(super) survey_rows: Vec<usize>,
     pub(super) choice_rows: Vec<(&'static str, usize)>,
+    /// The spreadsheet row of the `entities` sheet's declaration.
+    pub(super) entities_row: Option<usize>,
 }
 
 /// A TOML string, as the toml crate writes it.
@@ -98,6 +100,32 @@ impl Writer {
                 })
                 .collect();
             let _ = writeln!(self.out, "{} = {{ {} }}", key(&name), inner.join(", "));
+        }
+    }
+
+    /// The `entities` sheet as an `[entities]` table: its one row, every
+    /// filled cell (the loader checks the columns, as pyxform does).
+    pub(super) fn entities(&mut self, r: &mut Reading, sheet: &Sheet) {
+        let Some((row, cells)) = sheet.rows.first() else {
+            return;
+        };
+        if let Some((second, _)) = sheet.rows.get(1) {
+            r.refuse(
+                "entities",
+                Some(*second),
+                None,
+                "the entities sheet declares more than one entity; a form declares one (as \
+                 pyxform requires): keep one row"
+                    .into(),
+            );
+        }
+        self.entities_row = Some(*row);
+        self.out.push_str("\n[entities]\n");
+        for (i, col) in sheet.columns.iter().enumerate() {
+            let Some((name, _)) = col else { continue };
+            if let Some(value) = cells.get(i).filter(|v| !v.is_empty()) {
+                let _ = writeln!(self.out, "{} = {}", key(name), quote(value));
+            }
         }
     }
 
@@ -304,6 +332,13 @@ impl Writer {
                 );
                 t = format!("select_multiple {list}");
                 rank_of = Some(count);
+            }
+            if t == "csv-external" {
+                // A data instance, not a question: only its name is kept.
+                self.out.push_str("\n[[survey]]\n");
+                self.survey_rows.push(*row);
+                let _ = writeln!(self.out, "type = \"csv-external\"\nname = {}", quote(&name));
+                continue;
             }
             if t.is_empty() && name.is_empty() {
                 // Notes to the designer in other columns: pyxform skips
