@@ -272,7 +272,9 @@ impl ChoiceList {
     /// Whether an expression can read `column` of this list's items:
     /// `name`, `label`, `label::Language`, or one of its columns.
     pub fn has(&self, column: &str) -> bool {
-        matches!(column, "name" | "label") || column.starts_with("label::") || self.column(column).is_some()
+        matches!(column, "name" | "label")
+            || column.starts_with("label::")
+            || self.column(column).is_some()
     }
 
     /// The value of `column` for choice `i`, as a lookup reads it: its
@@ -286,7 +288,12 @@ impl ChoiceList {
             "label" => Some(choice.label.get(None, None).unwrap_or("")),
             _ => match column.strip_prefix("label::") {
                 Some(lang) => Some(choice.label.get(Some(lang), None).unwrap_or("")),
-                None => Some(choice.columns.get(self.column(column)?).map_or("", String::as_str)),
+                None => Some(
+                    choice
+                        .columns
+                        .get(self.column(column)?)
+                        .map_or("", String::as_str),
+                ),
             },
         }
     }

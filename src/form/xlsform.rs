@@ -327,7 +327,9 @@ fn convert_inner(bytes: &[u8], path: &str) -> Result<Converted, Vec<FormError>> 
                 "file",
                 None,
                 None,
-                format!("the sheet '{n}' is not part of XLSForm as fieldkit runs it; it is left out"),
+                format!(
+                    "the sheet '{n}' is not part of XLSForm as fieldkit runs it; it is left out"
+                ),
             );
         }
     }

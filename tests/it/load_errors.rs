@@ -260,7 +260,7 @@ fn selects_from_undefined_lists_and_files() {
         "survey",
         Some(1),
         "type",
-        "cannot read the choices file",
+        "the choices file missing.csv is not found",
     );
     // A filter on a column the list lacks loads as ODK runs it (no choice
     // matches), with a warning at its cell (issue 18).

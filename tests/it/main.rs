@@ -7,6 +7,7 @@ mod aggregate;
 mod bundle;
 mod cli;
 mod crash;
+mod entities;
 mod entry;
 mod export;
 mod fuzz;

@@ -212,12 +212,15 @@ fn legacy_spellings_or_other_and_unused_columns_load_with_warnings() {
     let other = f.find("sex_other").expect("the other question");
     assert!(f.nodes[other].relevant.is_some());
     // Upper-case sheets and headers, an external list filtered by its own
-    // column, the entities and OSM sheets and the osm question left out.
+    // column, the OSM sheet and the osm question left out; the ENTITIES
+    // sheet's old `dataset` column read as list_name, its bare-name label
+    // empty as in ODK (said in a warning).
     let f = form::load(&fixtures().join("pyxform__case_insensitivity.xlsx")).unwrap();
     assert_eq!(f.id, "YesNo");
+    assert_eq!(f.entity.as_ref().map(|e| e.list.as_str()), Some("e1"));
     let said: Vec<String> = f.warnings.iter().map(|w| w.to_string()).collect();
     assert!(
-        said.iter().any(|w| w.contains("ENTITIES"))
+        said.iter().any(|w| w.contains("entities row 2:label"))
             && said.iter().any(|w| w.contains("OpenStreetMap")),
         "{said:#?}"
     );

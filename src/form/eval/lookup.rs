@@ -18,7 +18,10 @@ pub(super) fn pulldata(args: &[Expr], scope: &impl Scope) -> XVal {
             .map_or_else(String::new, |a| eval(a, scope).into_string())
     };
     let (id, prop, key_column) = (text(0), text(1), text(2));
-    let key = key_text(args.get(3).map_or(XVal::Str(String::new()), |a| eval(a, scope)));
+    let key = key_text(
+        args.get(3)
+            .map_or(XVal::Str(String::new()), |a| eval(a, scope)),
+    );
     let Some(list) = scope.instance(id.trim()) else {
         return XVal::Str(String::new());
     };
@@ -154,3 +157,7 @@ impl Scope for Item<'_> {
         self.outer.instance(id)
     }
 }
+
+#[cfg(test)]
+#[path = "lookup_tests.rs"]
+mod tests;

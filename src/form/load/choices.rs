@@ -221,7 +221,11 @@ impl Loader {
             .iter()
             .map(|d| {
                 let shown = d.display().to_string();
-                if shown.is_empty() { ".".to_string() } else { shown }
+                if shown.is_empty() {
+                    ".".to_string()
+                } else {
+                    shown
+                }
             })
             .collect::<Vec<_>>()
             .join(", "))

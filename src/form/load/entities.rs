@@ -11,6 +11,8 @@ use std::collections::HashMap;
 use super::resolve::Resolver;
 use super::{Loader, Row, RowSource, valid_name};
 use crate::form::entities::Declaration;
+use crate::form::error::FormError;
+use crate::form::expr::Expr;
 use crate::form::model::Kind;
 
 const COLUMNS: &[&str] = &["list_name", "entity_id", "create_if", "update_if", "label"];
@@ -74,7 +76,9 @@ impl Loader {
         } else if list.contains('.') {
             Some("holds a period")
         } else if !valid_name(&list) {
-            Some("does not start with a letter or '_', or holds other characters than letters, digits, '_' and '-'")
+            Some(
+                "does not start with a letter or '_', or holds other characters than letters, digits, '_' and '-'",
+            )
         } else {
             None
         };
@@ -107,6 +111,23 @@ impl Loader {
             let (text, line) = cells.get(column)?;
             match resolver.expression(usize::MAX, column, text) {
                 Ok(e) => Some(e),
+                // A bare name is a path to nothing in ODK: empty, as
+                // pyxform lets it pass; said in a warning.
+                Err(_) if matches!(crate::form::expr::parse(text), Ok(Expr::Column(_))) => {
+                    this.warnings.push(FormError {
+                        path: this.path.clone(),
+                        sheet: "entities",
+                        row: Some(1),
+                        column: Some(column.into()),
+                        line: Some(*line),
+                        message: format!(
+                            "{column} '{text}' is a bare name, which ODK reads as an empty \
+                             path: it is empty. Write concat('{text}') for a fixed text, or \
+                             ${{field}} for a field's value"
+                        ),
+                    });
+                    Some(Expr::Str(String::new()))
+                }
                 Err(msg) => {
                     this.err("entities", Some(1), Some(column), Some(*line), msg);
                     None
@@ -157,11 +178,17 @@ impl Loader {
             } else if in_repeat {
                 Some("is in a repeat; fieldkit saves entity properties only from questions outside repeats".into())
             } else if lower == "name" || lower == "label" {
-                Some(format!("saves to '{property}', a reserved entity property name"))
+                Some(format!(
+                    "saves to '{property}', a reserved entity property name"
+                ))
             } else if property.starts_with("__") {
-                Some(format!("saves to '{property}', which starts with the reserved prefix __"))
+                Some(format!(
+                    "saves to '{property}', which starts with the reserved prefix __"
+                ))
             } else if !valid_name(property) {
-                Some(format!("saves to '{property}', which is not a valid property name (a letter or '_' first, then letters, digits, '_', '-' or '.')"))
+                Some(format!(
+                    "saves to '{property}', which is not a valid property name (a letter or '_' first, then letters, digits, '_', '-' or '.')"
+                ))
             } else if let Some((other, _)) = saves.iter().find(|(_, p)| p == property) {
                 Some(format!(
                     "saves to '{property}', as survey row {} does already; save each property from one question",

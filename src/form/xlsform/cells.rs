@@ -73,7 +73,7 @@ pub(super) const SURVEY_ALIASES: &[(&str, &[&str])] = &[
 /// The `entities` sheet's columns (pyxform's EntityColumns; `repeat` is
 /// read so that the loader refuses it by name).
 pub(super) const ENTITY_ALIASES: &[(&str, &[&str])] = &[
-    ("list_name", &[]),
+    ("list_name", &["dataset"]),
     ("entity_id", &[]),
     ("create_if", &[]),
     ("update_if", &[]),

@@ -1,0 +1,333 @@
+//! Issue 18 part 5 and issue 20 part 1: XLSForm's `entities` sheet and
+//! `save_to`, through real workbooks and the real binary (`forms check`,
+//! `fill --dry-run`): the corpus workbook with the `trees.csv` it names,
+//! and a registration form and its follow-up written from ODK's entities
+//! documentation; the record's values carry the entity operation
+//! (`meta/entity`). Each sheet is written row by row, as it reads.
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+use crate::support::fieldkit;
+use crate::xlsform::dry_run;
+use crate::xlsform_pyxform::{workbook, write};
+
+/// Last round's trees: two, with the versions the server gave them.
+const TREES: &str = "name,label,species,circumference_cm,__version\n\
+oak1,Old oak,oak,310,3\n\
+pine2,Pine by the well,pine,95,1\n";
+
+fn answers(dir: &Path, records: &[Value]) -> std::path::PathBuf {
+    let path = dir.join("answers.jsonl");
+    let text: Vec<String> = records.iter().map(Value::to_string).collect();
+    std::fs::write(&path, text.join("\n") + "\n").unwrap();
+    path
+}
+
+fn entity(record: &Value) -> &Value {
+    &record["values"]["meta/entity"]
+}
+
+fn checks(form: &Path) -> Value {
+    let out = fieldkit(&["forms", "check", form.to_str().unwrap()]);
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn the_corpus_workbook_loads_with_its_list_and_fills_to_creates_and_updates() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/corpus/xlsform/rxform/entities_create_update.xlsx");
+    let corpus = if corpus.is_file() {
+        corpus
+    } else {
+        Path::new("/work/shared/corpus/xlsform/rxform/entities_create_update.xlsx").to_path_buf()
+    };
+    let form = dir.path().join("entities_create_update.xlsx");
+    std::fs::copy(&corpus, &form).unwrap();
+    // Without its list it is refused, naming the file and where it looked.
+    let report = checks(&form);
+    let message = report["forms"][0]["errors"][0]["message"].as_str().unwrap();
+    assert!(message.contains("trees.csv"), "{message}");
+    assert!(
+        message.contains(&dir.path().display().to_string()),
+        "{message}"
+    );
+    std::fs::write(dir.path().join("trees.csv"), TREES).unwrap();
+    assert_eq!(checks(&form)["ok"], json!(true));
+    let (code, records) = dry_run(
+        &form,
+        &answers(
+            dir.path(),
+            &[
+                json!({"tree": "oak1", "notes": "hollow trunk"}),
+                json!({"notes": "young lime"}),
+            ],
+        ),
+    );
+    assert_eq!(code, Some(0), "{records:?}");
+    // A tree chosen: updated, from the version the laptop holds.
+    assert_eq!(
+        entity(&records[0]),
+        &json!({
+            "list": "trees",
+            "id": "oak1",
+            "action": "update",
+            "label": "t-hollow trunk",
+            "base_version": "3",
+            "properties": {"notes": "hollow trunk"}
+        })
+    );
+    // No tree chosen: a new one, with a new UUID.
+    let created = entity(&records[1]);
+    assert_eq!(created["action"], json!("create"));
+    assert_eq!(created["label"], json!("t-young lime"));
+    assert_eq!(created["properties"], json!({"notes": "young lime"}));
+    assert_eq!(created.get("base_version"), None);
+    let id = created["id"].as_str().unwrap();
+    assert!(uuid::Uuid::parse_str(id).is_ok(), "{id}");
+}
+
+/// ODK's documentation example: trees registered with their species and
+/// circumference, then visited again to update the circumference, with
+/// last visit's value shown beside the question.
+#[test]
+fn a_registration_form_and_its_follow_up_as_odk_documents_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let registration = write(
+        dir.path(),
+        "tree_registration.xlsx",
+        workbook(&[
+            (
+                "survey",
+                &[
+                    &["type", "name", "label", "save_to", "required"],
+                    &["geopoint", "location", "Tree location", "geometry", ""],
+                    &["select_one species", "species", "Species", "species", "yes"],
+                    &[
+                        "integer",
+                        "circumference",
+                        "Circumference (cm)",
+                        "circumference_cm",
+                        "yes",
+                    ],
+                    &["text", "intake_notes", "Notes", "", ""],
+                ],
+            ),
+            (
+                "choices",
+                &[
+                    &["list_name", "name", "label"],
+                    &["species", "oak", "Oak"],
+                    &["species", "pine", "Pine"],
+                ],
+            ),
+            (
+                "settings",
+                &[&["form_id", "version"], &["tree_registration", "1"]],
+            ),
+            (
+                "entities",
+                &[
+                    &["list_name", "label"],
+                    &["trees", "concat(${circumference}, 'cm ', ${species})"],
+                ],
+            ),
+        ]),
+    );
+    let follow_up = write(
+        dir.path(),
+        "tree_follow_up.xlsx",
+        workbook(&[
+            (
+                "survey",
+                &[
+                    &[
+                        "type",
+                        "name",
+                        "label",
+                        "save_to",
+                        "calculation",
+                        "constraint",
+                    ],
+                    &["select_one_from_file trees.csv", "tree", "Tree", "", "", ""],
+                    &[
+                        "calculate",
+                        "previous",
+                        "",
+                        "",
+                        "instance('trees')/root/item[name = ${tree}]/circumference_cm",
+                        "",
+                    ],
+                    &[
+                        "integer",
+                        "circumference",
+                        "Circumference now (cm; last visit: ${previous})",
+                        "circumference_cm",
+                        "",
+                        ". >= ${previous}",
+                    ],
+                ],
+            ),
+            (
+                "settings",
+                &[&["form_id", "version"], &["tree_follow_up", "1"]],
+            ),
+            (
+                "entities",
+                &[&["list_name", "entity_id"], &["trees", "${tree}"]],
+            ),
+        ]),
+    );
+    std::fs::write(dir.path().join("trees.csv"), TREES).unwrap();
+    for form in [&registration, &follow_up] {
+        let report = checks(form);
+        assert_eq!(report["ok"], json!(true), "{report:#}");
+    }
+    let (code, records) = dry_run(
+        &registration,
+        &answers(
+            dir.path(),
+            &[json!({"location": "17.96 102.61", "species": "oak", "circumference": 40})],
+        ),
+    );
+    assert_eq!(code, Some(0), "{records:?}");
+    let made = entity(&records[0]);
+    assert_eq!(made["action"], json!("create"));
+    assert_eq!(made["label"], json!("40cm oak"));
+    assert_eq!(
+        made["properties"],
+        json!({"geometry": "17.96 102.61", "species": "oak", "circumference_cm": "40"})
+    );
+    let (code, records) = dry_run(
+        &follow_up,
+        &answers(
+            dir.path(),
+            &[
+                json!({"tree": "pine2", "circumference": 97}),
+                json!({"tree": "oak1", "circumference": 300}),
+            ],
+        ),
+    );
+    // The second shrank below last visit's 310: the constraint says so.
+    assert_eq!(code, Some(1), "{records:?}");
+    assert_eq!(records[0]["values"]["previous"], json!("95"));
+    assert_eq!(
+        entity(&records[0]),
+        &json!({
+            "list": "trees",
+            "id": "pine2",
+            "action": "update",
+            "base_version": "1",
+            "properties": {"circumference_cm": "97"}
+        })
+    );
+    assert_eq!(records[1]["valid"], json!(false));
+    assert_eq!(records[1]["violations"][0]["name"], json!("circumference"));
+}
+
+/// What pyxform refuses in an entities declaration, refused here too,
+/// located on its sheet, row and column.
+#[test]
+fn entity_declarations_pyxform_refuses_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let survey: &[&[&str]] = &[
+        &["type", "name", "label", "save_to"],
+        &["text", "a", "A", "prop"],
+    ];
+    let cases: &[(&[&[&str]], &str, &str)] = &[
+        (
+            &[&["list_name", "update_if"], &["trees", "true()"]],
+            "",
+            "update_if needs an entity_id",
+        ),
+        (
+            &[
+                &["list_name", "entity_id", "create_if"],
+                &["trees", "${a}", "true()"],
+            ],
+            "",
+            "needs update_if too",
+        ),
+        (&[&["list_name"], &["trees"]], "", "needs a label column"),
+        (
+            &[&["list_name", "label"], &["tr.ees", "${a}"]],
+            "list_name",
+            "holds a period",
+        ),
+        (
+            &[&["list_name", "label"], &["__trees", "${a}"]],
+            "list_name",
+            "reserved prefix",
+        ),
+        (
+            &[&["list_name", "label", "colour"], &["trees", "${a}", "x"]],
+            "colour",
+            "XLSForm does not define",
+        ),
+        (
+            &[
+                &["list_name", "label", "repeat"],
+                &["trees", "${a}", "${r}"],
+            ],
+            "repeat",
+            "in a repeat",
+        ),
+        (
+            &[
+                &["list_name", "label"],
+                &["trees", "${a}"],
+                &["birds", "${a}"],
+            ],
+            "",
+            "more than one entity",
+        ),
+        (
+            &[&["list_name", "label"], &["trees", "${b}"]],
+            "label",
+            "${b}",
+        ),
+    ];
+    for (i, (entities, column, why)) in cases.iter().enumerate() {
+        let path = write(
+            dir.path(),
+            &format!("e{i}.xlsx"),
+            workbook(&[("survey", survey), ("entities", entities)]),
+        );
+        let errors = fieldkit::form::load(&path).expect_err(why);
+        let found = errors.iter().find(|e| e.message.contains(why));
+        let found = found.unwrap_or_else(|| panic!("{why}: {errors:#?}"));
+        assert_eq!(found.sheet, "entities", "{why}");
+        assert!(found.row.is_some_and(|r| r >= 2), "{why}: {found}");
+        if !column.is_empty() {
+            assert_eq!(found.column.as_deref(), Some(*column), "{why}");
+        }
+    }
+    // save_to: an entity to save to, and a property name it may have.
+    let entities: &[&[&str]] = &[&["list_name", "label"], &["trees", "${a}"]];
+    for (save_to, with_entities, why) in [
+        ("prop", false, "declares no entity"),
+        ("name", true, "reserved entity property name"),
+        ("Label", true, "reserved entity property name"),
+        ("__x", true, "reserved prefix"),
+        ("1x", true, "not a valid property name"),
+    ] {
+        let survey: &[&[&str]] = &[
+            &["type", "name", "label", "save_to"],
+            &["text", "a", "A", save_to],
+        ];
+        let mut sheets: Vec<(&str, &[&[&str]])> = vec![("survey", survey)];
+        if with_entities {
+            sheets.push(("entities", entities));
+        }
+        let path = write(dir.path(), "s.xlsx", workbook(&sheets));
+        let errors = fieldkit::form::load(&path).expect_err(why);
+        assert!(
+            errors.iter().any(|e| e.message.contains(why)
+                && e.row == Some(2)
+                && e.column.as_deref() == Some("save_to")),
+            "{save_to}: {errors:#?}"
+        );
+    }
+}
