@@ -1,7 +1,8 @@
 //! The edge where the form engine meets the file system, and the only
 //! module of form/ that opens files: a form file (TOML text, or an
-//! XLSForm workbook when its name ends in .xlsx) and the choice CSVs
-//! beside a form, each read within its cap. Everything else parses text
+//! XLSForm workbook when its name ends in .xlsx) and the CSVs a form
+//! names (found beside it or in the data folders given), each read within
+//! its cap. Everything else parses text
 //! or bytes handed in, so that a loaded form holds, and hashes, exactly
 //! the text it was parsed from.
 
@@ -59,6 +60,14 @@ pub fn read(path: &Path) -> Result<FormFile, Vec<FormError>> {
         )]
     })?;
     Ok(FormFile::Toml(text))
+}
+
+/// The first of `folders` that holds a file named `file`, as its path.
+pub(crate) fn find_file(folders: &[std::path::PathBuf], file: &str) -> Option<std::path::PathBuf> {
+    folders
+        .iter()
+        .map(|folder| folder.join(file))
+        .find(|candidate| candidate.is_file())
 }
 
 /// Why `read_capped` read nothing.

@@ -13,7 +13,7 @@ use super::{Loader, Row, RowSource, valid_name};
 use crate::form::expr::{self, Expr, Func};
 use crate::form::limits::{self, MAX_CHOICES, MAX_CSV_BYTES};
 use crate::form::model::{Choice, ChoiceList, Node, Text};
-use crate::form::source::{Capped, read_capped};
+use crate::form::source::{Capped, find_file, read_capped};
 
 impl Loader {
     pub(super) fn choice_lists(
@@ -199,36 +199,24 @@ impl Loader {
     /// its `lists/` and `entities/`), the first found. Else every place
     /// looked, for the error.
     pub(super) fn find_csv(&self, file: &str) -> Result<PathBuf, String> {
-        let mut looked: Vec<PathBuf> = Vec::new();
+        let mut folders: Vec<PathBuf> = Vec::new();
         for dir in std::iter::once(&self.dir).chain(self.data_dirs.iter()) {
-            for sub in ["", "lists", "entities"] {
-                let folder = if sub.is_empty() {
-                    dir.clone()
-                } else {
-                    dir.join(sub)
-                };
-                if looked.contains(&folder) {
-                    continue;
+            for folder in [dir.clone(), dir.join("lists"), dir.join("entities")] {
+                if !folders.contains(&folder) {
+                    folders.push(folder);
                 }
-                let candidate = folder.join(file);
-                if candidate.is_file() {
-                    return Ok(candidate);
-                }
-                looked.push(folder);
             }
         }
-        Err(looked
-            .iter()
-            .map(|d| {
-                let shown = d.display().to_string();
-                if shown.is_empty() {
-                    ".".to_string()
-                } else {
-                    shown
-                }
-            })
-            .collect::<Vec<_>>()
-            .join(", "))
+        find_file(&folders, file).ok_or_else(|| {
+            folders
+                .iter()
+                .map(|d| match d.display().to_string() {
+                    shown if shown.is_empty() => ".".to_string(),
+                    shown => shown,
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
     }
 
     /// The form's data instances, by id: every list (a CSV's id is its
