@@ -1,6 +1,7 @@
 //! The form catalog: which forms this laptop offers. The forms folders
 //! (`--forms`, FIELDKIT_FORMS, beside the binary, the installed share
-//! folder) are searched in order; every loadable form is offered with the
+//! folder) are searched in order, and are where a form's CSV lists are
+//! looked for when they are not beside it; every loadable form is offered with the
 //! exact text it was parsed from and that text's SHA-256 (`Form::text`,
 //! `Form::sha256`), which records name it by. Shared by the command line
 //! (`forms list`, `fill`) and the screen.
@@ -30,11 +31,12 @@ pub fn discover(forms_dir: Option<&Path>) -> Result<Vec<(PathBuf, Arc<Form>)>> {
         bail!("no forms folder found; run from the fieldkit folder or give --forms DIR");
     }
     let mut out: Vec<(PathBuf, Arc<Form>)> = Vec::new();
-    for dir in dirs {
-        for file in paths::form_files(&dir)
+    for dir in &dirs {
+        for file in paths::form_files(dir)
             .with_context(|| format!("cannot list the folder {}", dir.display()))?
         {
-            match form::load(&file) {
+            // Lists not beside the form are looked for in the forms folders.
+            match form::load_in(&file, &dirs) {
                 Ok(f) => match out.iter().find(|(_, o)| o.id == f.id) {
                     None => out.push((file, Arc::new(f))),
                     // The same form twice (a workbook and its imported
@@ -70,15 +72,18 @@ pub fn discover(forms_dir: Option<&Path>) -> Result<Vec<(PathBuf, Arc<Form>)>> {
 pub fn resolve(spec: &str, forms_dir: Option<&Path>) -> Result<Arc<Form>> {
     let as_path = Path::new(spec);
     if as_path.is_file() {
-        return form::load(as_path).map(Arc::new).map_err(|errors| {
-            for e in &errors {
-                crate::say!("{e}");
-            }
-            anyhow::anyhow!(
-                "the form {spec} has {} error(s); fix them (see above) and try again",
-                errors.len()
-            )
-        });
+        let data_dirs = paths::forms_dirs(forms_dir);
+        return form::load_in(as_path, &data_dirs)
+            .map(Arc::new)
+            .map_err(|errors| {
+                for e in &errors {
+                    crate::say!("{e}");
+                }
+                anyhow::anyhow!(
+                    "the form {spec} has {} error(s); fix them (see above) and try again",
+                    errors.len()
+                )
+            });
     }
     let found = discover(forms_dir)?;
     match found.into_iter().find(|(_, f)| f.id == spec) {

@@ -331,3 +331,42 @@ fn entity_declarations_pyxform_refuses_are_refused() {
         );
     }
 }
+
+/// A form given by path finds a list the forms folder keeps in `lists/`
+/// (`--forms`), where it is not beside the form.
+#[test]
+fn a_list_in_the_forms_folder_serves_a_form_given_by_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let elsewhere = dir.path().join("drafts");
+    let forms = dir.path().join("forms");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    std::fs::create_dir_all(forms.join("lists")).unwrap();
+    let form = elsewhere.join("visit.toml");
+    std::fs::write(
+        &form,
+        "[[survey]]\ntype = \"csv-external\"\nname = \"trees\"\n\n[[survey]]\ntype = \"text\"\nname = \"tree\"\nlabel = \"Tree\"\n\n[[survey]]\ntype = \"calculate\"\nname = \"girth\"\ncalculation = \"pulldata('trees', 'circumference_cm', 'name', ${tree})\"\n",
+    )
+    .unwrap();
+    std::fs::write(forms.join("lists/trees.csv"), TREES).unwrap();
+    let input = answers(dir.path(), &[json!({"tree": "oak1"})]);
+    let (form, input, forms) = (
+        form.to_str().unwrap(),
+        input.to_str().unwrap(),
+        forms.to_str().unwrap(),
+    );
+    let out = fieldkit(&["fill", form, "--answers", input, "--dry-run"]);
+    assert!(!out.status.success());
+    assert!(crate::support::stderr(&out).contains("trees.csv"));
+    let out = fieldkit(&[
+        "--forms",
+        forms,
+        "fill",
+        form,
+        "--answers",
+        input,
+        "--dry-run",
+    ]);
+    assert!(out.status.success(), "{}", crate::support::stderr(&out));
+    let record: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(record["values"]["girth"], json!("310"));
+}
