@@ -192,6 +192,40 @@ mod tests {
         );
     }
 
+    /// A record of a form with an entities sheet: the operation in its
+    /// values, read back typed, through the reader aggregate uses too; a
+    /// record without one (every earlier record) has none.
+    #[test]
+    fn the_entity_operation_travels_in_the_values_and_reads_back() {
+        let op = EntityOp {
+            list: "sites".into(),
+            id: "S00042".into(),
+            action: EntityAction::Update,
+            label: None,
+            base_version: Some("3".into()),
+            properties: serde_json::from_value(json!({"last_ind_total": "180"})).unwrap(),
+        };
+        let mut values = Map::new();
+        values.insert("site".into(), json!("S00042"));
+        values.insert(ENTITY_KEY.into(), serde_json::to_value(&op).unwrap());
+        assert_eq!(
+            values[ENTITY_KEY],
+            json!({"list": "sites", "id": "S00042", "action": "update", "base_version": "3",
+                   "properties": {"last_ind_total": "180"}})
+        );
+        let mut sample: Value = serde_json::from_str(WRITTEN_BY_0_1).unwrap();
+        sample["values"] = Value::Object(values);
+        let text = sample.to_string();
+        let record: Read = serde_json::from_str(&text).unwrap();
+        assert_eq!(record.check_format(), Ok(()));
+        let raw = record.values[ENTITY_KEY].get();
+        assert_eq!(serde_json::from_str::<EntityOp>(raw).unwrap(), op);
+        let owned: FinalRecord<Map<String, Value>> = serde_json::from_str(&text).unwrap();
+        assert_eq!(EntityOp::of_values(&owned.values), Some(op));
+        let old: FinalRecord<Map<String, Value>> = serde_json::from_str(WRITTEN_BY_0_1).unwrap();
+        assert_eq!(EntityOp::of_values(&old.values), None);
+    }
+
     #[test]
     fn reads_what_earlier_fieldkits_wrote() {
         let record: Read = serde_json::from_str(WRITTEN_BY_0_1).unwrap();
