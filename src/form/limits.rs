@@ -23,6 +23,10 @@ pub const MAX_NESTING: usize = 32;
 pub const MAX_CHOICES: usize = 200_000;
 /// Largest choices CSV file (`select_one_from_file`), in bytes.
 pub const MAX_CSV_BYTES: usize = 32 * MIB;
+/// Most bytes of all the CSV files one form reads together (choices,
+/// lookup and entity lists): a form naming many files cannot make the
+/// loader read many times the cap of one.
+pub const MAX_FORM_CSV_BYTES: usize = 64 * MIB;
 
 /// Most instances a repeat_count may ask for.
 pub const MAX_REPEAT_COUNT: usize = 1000;

@@ -99,6 +99,7 @@ pub fn load_str_in(src: &str, path: &Path, data_dirs: &[PathBuf]) -> Result<Form
         warnings: Vec::new(),
         data_dirs: data_dirs.to_vec(),
         externals: Vec::new(),
+        csv_bytes: 0,
     };
     let raw: RawForm = match toml::from_str(src) {
         Ok(raw) => raw,
@@ -139,6 +140,8 @@ struct Loader {
     data_dirs: Vec<PathBuf>,
     /// `csv-external` rows: (name, row, line).
     externals: Vec<(String, usize, Option<usize>)>,
+    /// Bytes of CSV files read so far (capped in all).
+    csv_bytes: usize,
 }
 
 /// What the loader keeps about a survey row while it builds the nodes.

@@ -11,7 +11,7 @@ use toml::Spanned;
 
 use super::{Loader, Row, RowSource, valid_name};
 use crate::form::expr::{self, Expr, Func};
-use crate::form::limits::{self, MAX_CHOICES, MAX_CSV_BYTES};
+use crate::form::limits::{self, MAX_CHOICES, MAX_CSV_BYTES, MAX_FORM_CSV_BYTES};
 use crate::form::model::{Choice, ChoiceList, Node, Text};
 use crate::form::source::{Capped, find_file, read_capped};
 
@@ -177,7 +177,7 @@ impl Loader {
                 }
             };
             let room = MAX_CHOICES.saturating_sub(lists.values().map(|l| l.choices.len()).sum());
-            match read_choice_csv(&file, list, room, true) {
+            match read_choice_csv(&file, list, room, true, &mut self.csv_bytes) {
                 Ok(l) => {
                     lists.insert(list.to_string(), l);
                 }
@@ -311,7 +311,7 @@ impl Loader {
                 }
             };
             let room = MAX_CHOICES.saturating_sub(lists.values().map(|l| l.choices.len()).sum());
-            match read_choice_csv(&path, &file, room, false) {
+            match read_choice_csv(&path, &file, room, false, &mut self.csv_bytes) {
                 Ok(list) => {
                     lists.insert(file.clone(), list);
                     instances.insert(id, file);
@@ -359,7 +359,8 @@ pub(super) fn instance_ids(e: &Expr, out: &mut Vec<String>) {
     }
 }
 
-/// Reads a choices CSV; `room` is how many more choices the form may have.
+/// Reads a choices CSV; `room` is how many more choices the form may have,
+/// `read` how many bytes of CSV it has read (within [`MAX_FORM_CSV_BYTES`]).
 /// A select's list (`strict`) needs a unique, non-empty `name` and a
 /// label; a lookup list (csv-external, pulldata) takes any columns, as ODK
 /// does, its first match winning.
@@ -368,8 +369,16 @@ pub(super) fn read_choice_csv(
     list: &str,
     room: usize,
     strict: bool,
+    read: &mut usize,
 ) -> Result<ChoiceList, String> {
-    let bytes = read_capped(file, MAX_CSV_BYTES).map_err(|e| match e {
+    let left = MAX_FORM_CSV_BYTES.saturating_sub(*read);
+    let bytes = read_capped(file, MAX_CSV_BYTES.min(left)).map_err(|e| match e {
+        Capped::TooLarge if left < MAX_CSV_BYTES => format!(
+            "the choices file {} would take the CSV files this form reads over {} in all, \
+             fieldkit's cap; split the lists or the form",
+            file.display(),
+            limits::bytes(MAX_FORM_CSV_BYTES as u64)
+        ),
         Capped::TooLarge => format!(
             "the choices file {} is larger than {}, fieldkit's cap for a choices file",
             file.display(),
@@ -380,6 +389,7 @@ pub(super) fn read_choice_csv(
             file.display()
         ),
     })?;
+    *read += bytes.len();
     let mut reader = csv::ReaderBuilder::new()
         .flexible(false)
         .from_reader(bytes.as_slice());
