@@ -362,3 +362,50 @@ fn where_the_lookups_are_read_they_are_ordered_after_their_fields() {
     assert!(at(site) < at(by_path));
     assert!(Path::new(&form.source).ends_with("lookups.toml"));
 }
+
+/// A form whose list `l` has the given values in its column `k`, with a
+/// text question `q` and calculations reading the list through the index
+/// and item by item (`and true()` keeps the filter off the index).
+fn indexed_and_scanned(values: &[u8]) -> Arc<Form> {
+    let mut toml = String::from(
+        "[[survey]]\ntype = \"text\"\nname = \"q\"\nlabel = \"Q\"\n\n\
+         [[survey]]\ntype = \"calculate\"\nname = \"indexed\"\n\
+         calculation = \"join(' ', instance('l')/root/item[k = ${q}]/name)\"\n\n\
+         [[survey]]\ntype = \"calculate\"\nname = \"scanned\"\n\
+         calculation = \"join(' ', instance('l')/root/item[k = ${q} and true()]/name)\"\n\n\
+         [[survey]]\ntype = \"calculate\"\nname = \"first\"\n\
+         calculation = \"pulldata('l', 'name', 'k', ${q})\"\n\n\
+         [[survey]]\ntype = \"select_one l\"\nname = \"s\"\nlabel = \"S\"\n",
+    );
+    for (i, v) in values.iter().enumerate() {
+        toml.push_str(&format!(
+            "\n[[choices]]\nlist_name = \"l\"\nname = \"c{i}\"\nlabel = \"C\"\nk = \"{v}\"\n"
+        ));
+    }
+    let form =
+        crate::form::load_str(&toml, Path::new("p.toml")).unwrap_or_else(|e| panic!("{e:?}"));
+    Arc::new(form)
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+    /// The index finds what a scan of every item finds, in list order,
+    /// and pulldata() the first of them.
+    #[test]
+    fn the_index_agrees_with_a_scan_of_every_item(
+        values in proptest::collection::vec(0u8..6, 1..40),
+        key in 0u8..8,
+    ) {
+        let form = indexed_and_scanned(&values);
+        let s = session(&form, json!({"q": key.to_string()}));
+        let want: Vec<String> = values
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| **v == key)
+            .map(|(i, _)| format!("c{i}"))
+            .collect();
+        proptest::prop_assert_eq!(value(&s, "indexed"), want.join(" "));
+        proptest::prop_assert_eq!(value(&s, "scanned"), want.join(" "));
+        proptest::prop_assert_eq!(value(&s, "first"), want.first().cloned().unwrap_or_default());
+    }
+}

@@ -261,6 +261,11 @@ impl Loader {
         }
         for (id, source) in sources.iter().enumerate() {
             for (column, text) in &source.exprs {
+                // Only expressions that can name an instance are parsed
+                // twice (here and when they are resolved).
+                if !text.contains("instance") && !text.contains("pulldata") {
+                    continue;
+                }
                 let Ok(e) = expr::parse(text) else {
                     continue;
                 };
