@@ -288,6 +288,14 @@ fn entity_declarations_pyxform_refuses_are_refused() {
             "label",
             "${b}",
         ),
+        (
+            &[
+                &["list_name", "label"],
+                &["trees", "instance('birds')/root/item/label"],
+            ],
+            "label",
+            "which the survey does not",
+        ),
     ];
     for (i, (entities, column, why)) in cases.iter().enumerate() {
         let path = write(

@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 
+use super::choices::instance_ids;
 use super::resolve::Resolver;
 use super::{Loader, Row, RowSource, valid_name};
 use crate::form::entities::Declaration;
@@ -110,7 +111,26 @@ impl Loader {
         let mut expr = |this: &mut Self, column: &'static str| {
             let (text, line) = cells.get(column)?;
             match resolver.expression(usize::MAX, column, text) {
-                Ok(e) => Some(e),
+                Ok(e) => {
+                    // A list only this sheet reads was not gathered with
+                    // the survey's: it must be one the survey reads.
+                    let mut ids = Vec::new();
+                    instance_ids(&e, &mut ids);
+                    if let Some(id) = ids.iter().find(|id| !resolver.instances.contains_key(*id)) {
+                        this.err(
+                            "entities",
+                            Some(1),
+                            Some(column),
+                            Some(*line),
+                            format!(
+                                "{column} reads the list '{id}', which the survey does not: add a \
+                                 csv-external row named {id} (its CSV {id}.csv beside the form)"
+                            ),
+                        );
+                        return None;
+                    }
+                    Some(e)
+                }
                 // A bare name is a path to nothing in ODK: empty, as
                 // pyxform lets it pass; said in a warning.
                 Err(_) if matches!(crate::form::expr::parse(text), Ok(Expr::Column(_))) => {
