@@ -299,8 +299,14 @@ pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {
     for (line, record) in records {
         match record {
             Ok(answers) => {
+                // Each record its own random bits: two records of one run
+                // must not draw the same uuid() or new entity id.
+                let env = Env {
+                    seed: crate::clock::seed(),
+                    ..env.clone()
+                };
                 let (mut report, session) =
-                    fill_one(&form, env.clone(), args.language.as_deref(), &answers);
+                    fill_one(&form, env, args.language.as_deref(), &answers);
                 let valid = report["valid"] == json!(true);
                 if !valid {
                     invalid += 1;

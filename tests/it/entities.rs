@@ -63,6 +63,7 @@ fn the_corpus_workbook_loads_with_its_list_and_fills_to_creates_and_updates() {
             &[
                 json!({"tree": "oak1", "notes": "hollow trunk"}),
                 json!({"notes": "young lime"}),
+                json!({"notes": "young lime"}),
             ],
         ),
     );
@@ -87,6 +88,9 @@ fn the_corpus_workbook_loads_with_its_list_and_fills_to_creates_and_updates() {
     assert_eq!(created.get("base_version"), None);
     let id = created["id"].as_str().unwrap();
     assert!(uuid::Uuid::parse_str(id).is_ok(), "{id}");
+    // The same answers in another record of the same run: another tree.
+    assert_eq!(entity(&records[2])["action"], json!("create"));
+    assert_ne!(entity(&records[2])["id"], created["id"]);
 }
 
 /// ODK's documentation example: trees registered with their species and
