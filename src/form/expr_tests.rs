@@ -839,6 +839,9 @@ fn source() -> impl Strategy<Value = String> {
             )
                 .prop_map(|(a, w1, op, w2, b)| format!("{a}{w1}{op}{w2}{b}")),
             inner.clone().prop_map(|a| format!("({a})")),
+            inner
+                .clone()
+                .prop_map(|a| format!("instance('sites')/root/item[{a}]/last_total")),
             inner.prop_map(|a| format!("-{a}")),
             prop::sample::select(Func::ALL).prop_flat_map(move |f| {
                 let (min, max) = f.arity();
@@ -857,7 +860,7 @@ fn source() -> impl Strategy<Value = String> {
 }
 
 /// Characters of expressions, without the spacing `token_soup` adds.
-const EXPRESSION_CHARS: &str = "[-+*/()$.{}a-z0-9 ,'=<>!\"|:_]{0,60}";
+const EXPRESSION_CHARS: &str = "[-+*/()$.{}a-z0-9 ,'=<>!\"|:_\\[\\]]{0,60}";
 
 fn assert_round_trip(src: &str) -> Result<(), TestCaseError> {
     if let Ok(e) = parse(src) {
@@ -921,6 +924,14 @@ fn tree() -> impl Strategy<Value = Expr> {
         let args = inner.clone();
         prop_oneof![
             inner.clone().prop_map(|e| Expr::Neg(Box::new(e))),
+            (
+                name(),
+                prop::option::of(inner.clone()),
+                prop::option::of(name())
+            )
+                .prop_map(|(id, filter, prop)| Expr::Instance(Box::new(
+                    InstancePath { id, filter, prop }
+                ))),
             (binop(), inner.clone(), inner).prop_map(|(op, a, b)| Expr::Binary(
                 op,
                 Box::new(a),
