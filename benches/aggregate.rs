@@ -219,6 +219,7 @@ fn timed_aggregate(
         xlsx,
         progress: false,
         threads,
+        entities: None,
     };
     let start = Instant::now();
     let summary = aggregate::run(&files, &opts).expect("aggregate");

@@ -13,6 +13,7 @@ use super::runs::{Item, Job, Prepared, Row, RunDone, Taken};
 use super::tables::{self, Layout, Line, RecordRef};
 use super::{Good, WorkCount, summary};
 use crate::crypt;
+use crate::record::{ENTITY_KEY, EntityOp};
 
 pub(super) fn sha(bytes: &[u8]) -> [u8; 32] {
     use sha2::Digest;
@@ -81,6 +82,11 @@ pub(super) fn prepare(
             good.enumerator_id
         )
     });
+    let entity = record.values.get(ENTITY_KEY).map(|raw| {
+        serde_json::from_str::<EntityOp>(raw.get())
+            .map(|op| (op, record.finalized_at.to_string()))
+            .map_err(|e| format!("its entity operation cannot be read ({e}); not applied"))
+    });
     let digest = sha(&plain);
     let mut facts = summary::Facts::of(&record, model);
     facts.enumerator = good.enumerator_id.clone();
@@ -90,6 +96,7 @@ pub(super) fn prepare(
         form,
         rows,
         disagrees,
+        entity,
     })
 }
 

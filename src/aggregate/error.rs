@@ -35,6 +35,11 @@ pub enum AggregateError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(
+        "last round's entity lists: {why}. Fix or remove the file (its entities would be \
+         missing from the next round's lists), then run again"
+    )]
+    Entities { why: String },
     #[error("{} changed while it was being read; run again", file.display())]
     Changed { file: PathBuf },
     #[error("refusing to write {name:?} in {}: the name {why}", dir.display())]

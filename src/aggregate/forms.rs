@@ -79,7 +79,8 @@ pub(super) fn load_forms(
                 }
                 continue;
             }
-            match load_form(&text, &key.0, &key.1, opts.forms_dir.as_deref()) {
+            let data: Vec<PathBuf> = opts.entities.iter().cloned().collect();
+            match load_form(&text, &key.0, &key.1, opts.forms_dir.as_deref(), &data) {
                 Ok(form) => loaded.push((key, sha256, form)),
                 Err(why) => problems.push(why.to_string()),
             }
@@ -108,13 +109,15 @@ pub(super) fn load_forms(
 }
 
 /// Loads a form version carried in a bundle; its CSV choice lists are
-/// looked for in `forms_dir`. Its tables' file names must each be one safe
-/// file name.
+/// looked for in `forms_dir` (and its lists/ and entities/ folders), then
+/// in `data` (last round's entity lists, `--entities`). Its tables' file
+/// names must each be one safe file name.
 pub(super) fn load_form(
     text: &[u8],
     form_id: &str,
     version: &str,
     forms_dir: Option<&Path>,
+    data: &[PathBuf],
 ) -> Result<Form, FormProblem> {
     let text = std::str::from_utf8(text).map_err(|_| FormProblem::NotUtf8)?;
     let dirs: Vec<PathBuf> = match forms_dir {
@@ -123,7 +126,7 @@ pub(super) fn load_form(
     };
     let mut last = String::new();
     for dir in dirs.iter().chain(std::iter::once(&PathBuf::from("."))) {
-        match form::load_str(text, &dir.join(format!("{form_id}@{version}.toml"))) {
+        match form::load::load_str_in(text, &dir.join(format!("{form_id}@{version}.toml")), data) {
             Ok(f) => return check_table_names(f, form_id, version),
             Err(errors) => last = errors.first().map(|e| e.to_string()).unwrap_or_default(),
         }

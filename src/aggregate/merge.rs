@@ -10,6 +10,7 @@ use std::sync::mpsc::Receiver;
 
 use serde_json::Value;
 
+use super::entities;
 use super::error::{AggregateError, RecordProblem};
 use super::output::{TableFile, under};
 use super::read::{changed, reopen, reread};
@@ -38,6 +39,8 @@ pub(super) struct Merge<'a> {
     pub(super) files: &'a mut [Vec<TableFile>],
     pub(super) seen: &'a mut HashMap<u128, Seen>,
     pub(super) summary: &'a mut Summary,
+    /// The entity operations of the records taken into the tables.
+    pub(super) entities: &'a mut Vec<entities::Change>,
 }
 
 impl Merge<'_> {
@@ -124,6 +127,18 @@ impl Merge<'_> {
         let files = &mut self.files[p.form];
         for row in &p.rows {
             files[row.table].row(&row.line)?;
+        }
+        match p.entity {
+            Some(Ok((op, finalized_at))) => self.entities.push(entities::Change {
+                op,
+                record_id: record_id.to_string(),
+                finalized_at,
+            }),
+            Some(Err(why)) => self
+                .summary
+                .entity_problems
+                .push(format!("record {record_id} in {bundle_id}: {why}")),
+            None => {}
         }
         self.summary.add(p.facts);
         self.seen.insert(

@@ -24,6 +24,7 @@
 //! record or a bundle out.
 
 mod decrypt;
+pub mod entities;
 mod error;
 mod forms;
 mod merge;
@@ -89,6 +90,9 @@ pub struct Options {
     /// Draw a progress bar on stderr.
     pub progress: bool,
     pub threads: usize,
+    /// Last round's entity lists (`<list>.csv`), which this round's
+    /// creates and updates are applied to (`entities/` of the output).
+    pub entities: Option<PathBuf>,
 }
 
 /// A verified bundle to read. Sorted by device, sequence and manifest,
@@ -140,6 +144,8 @@ pub fn run(files: &[PathBuf], opts: &Options) -> Result<Summary, AggregateError>
     })?;
     let mut summary = Summary::default();
     let count = WorkCount::default();
+    // Last round's entity lists, read before anything else.
+    let lists = entities::last_round(opts.entities.as_deref())?;
 
     // 1. Verify every bundle, on all cores; load the forms they carry.
     let verified = verify_all(files, &opts.signers, opts.threads, opts.progress, &count)?;
@@ -164,7 +170,7 @@ pub fn run(files: &[PathBuf], opts: &Options) -> Result<Summary, AggregateError>
         forms: &forms,
         count: &count,
     };
-    pass.decrypt_and_merge(&mut files, &mut summary, total_records)?;
+    pass.decrypt_and_merge(&mut files, &mut summary, total_records, lists)?;
     summary.bundles_read = good.len();
     if timing {
         crate::say!("timing: decrypt, merge and rows {:?}", t0.elapsed());
@@ -278,6 +284,7 @@ impl Pass<'_> {
         files: &mut [Vec<TableFile>],
         summary: &mut Summary,
         total_records: usize,
+        lists: entities::Lists,
     ) -> Result<(), AggregateError> {
         let Pass {
             opts,
@@ -293,6 +300,7 @@ impl Pass<'_> {
         // Sized once: growing a table of a million ids holds two at a time.
         let mut seen: HashMap<u128, Seen> = HashMap::with_capacity(total_records);
         let mut aside: Vec<Aside> = Vec::new();
+        let mut changes: Vec<entities::Change> = Vec::new();
         let merged = std::thread::scope(|scope| {
             let (job_tx, job_rx) = std::sync::mpsc::sync_channel::<Job>(QUEUED);
             let (done_tx, done_rx) = std::sync::mpsc::channel::<RunDone>();
@@ -308,6 +316,7 @@ impl Pass<'_> {
                 opts,
                 good,
                 aside: &mut aside,
+                entities: &mut changes,
                 files,
                 seen: &mut seen,
                 summary,
@@ -318,7 +327,13 @@ impl Pass<'_> {
         });
         merged?;
         drop(seen);
-        write_conflicts(&opts.out, good, &aside, &identities, count)
+        write_conflicts(&opts.out, good, &aside, &identities, count)?;
+        // The entity lists for the next round: last round's with this
+        // round's changes, when there is either.
+        let (lists, problems) = entities::write(&opts.out, lists, changes)?;
+        summary.entity_lists = lists;
+        summary.entity_problems.extend(problems);
+        Ok(())
     }
 }
 

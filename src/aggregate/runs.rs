@@ -7,6 +7,7 @@ use std::ops::Range;
 
 use super::error::{AggregateError, RecordProblem};
 use super::summary;
+use crate::record::EntityOp;
 
 /// A run of one bundle's records, for a worker.
 pub(super) struct Job {
@@ -41,6 +42,9 @@ pub(super) struct Prepared {
     /// What the record's body says that the signed manifest does not
     /// (another enumerator or device): kept, credited to the signer.
     pub(super) disagrees: Option<String>,
+    /// The entity the record creates or updates (`meta/entity`), with
+    /// when it was finalized; Err: the operation cannot be read.
+    pub(super) entity: Option<Result<(EntityOp, String), String>>,
 }
 
 /// One row of a record: a CSV line of one of its form's tables.

@@ -79,6 +79,10 @@ pub struct Summary {
     pub workbook_problems: Vec<String>,
     /// (file, rows) of every table written.
     pub tables: Vec<(String, usize)>,
+    /// Every entity list written (`entities/<list>.csv`).
+    pub entity_lists: Vec<super::entities::ListWritten>,
+    /// Entity operations that were not applied, or conflict.
+    pub entity_problems: Vec<String>,
     /// How much reading and decrypting it took (not in summary.json).
     #[serde(skip)]
     pub work: Work,
@@ -144,6 +148,7 @@ impl Summary {
             + self.disagreements.len()
             + self.undecryptable.len()
             + self.workbook_problems.len()
+            + self.entity_problems.len()
     }
 
     /// Every problem, one line each, as the summary and the terminal say
@@ -190,6 +195,9 @@ impl Summary {
         }
         for w in &self.workbook_problems {
             lines.push(format!("workbook: {w}"));
+        }
+        for e in &self.entity_problems {
+            lines.push(format!("entities: {e}"));
         }
         lines
     }
@@ -276,6 +284,18 @@ impl Summary {
             md.push_str("\n## Tables\n\n| file | rows |\n|---|---:|\n");
             for (file, rows) in &self.tables {
                 md.push_str(&format!("| {file} | {rows} |\n"));
+            }
+        }
+        if !self.entity_lists.is_empty() {
+            md.push_str(
+                "\n## Entity lists for the next round\n\n| file | entities | from last round \
+                 | created | updated |\n|---|---:|---:|---:|---:|\n",
+            );
+            for l in &self.entity_lists {
+                md.push_str(&format!(
+                    "| {} | {} | {} | {} | {} |\n",
+                    l.file, l.entities, l.from_last_round, l.created, l.updated
+                ));
             }
         }
         md

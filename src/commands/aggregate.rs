@@ -26,6 +26,12 @@ pub struct Args {
     /// Who may sign bundles (default: keys/allowed_signers).
     #[arg(long, value_name = "FILE")]
     pub signers: Option<PathBuf>,
+    /// Last round's entity lists (`<list>.csv`, e.g. the `entities` folder
+    /// of last round's aggregate output): this round's creates and updates
+    /// are applied to them, and every list is written to OUT/entities/,
+    /// ready for `pack build --entities`.
+    #[arg(long, value_name = "DIR")]
+    pub entities: Option<PathBuf>,
     /// Also write one XLSX workbook per form.
     #[arg(long)]
     pub xlsx: bool,
@@ -84,6 +90,7 @@ pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {
         xlsx: args.xlsx,
         progress: std::io::stderr().is_terminal(),
         threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
+        entities: args.entities.clone(),
     };
     let summary = aggregate::run(&files, &opts).map_err(anyhow::Error::msg)?;
     crate::say!(

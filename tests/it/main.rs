@@ -8,6 +8,7 @@ mod bundle;
 mod cli;
 mod crash;
 mod entities;
+mod entity_rounds;
 mod entry;
 mod export;
 mod fuzz;

@@ -1,0 +1,249 @@
+//! Issue 20 part 3: the loop closes at the data manager. Records that
+//! create and update sites go through the real binary (fill, export,
+//! aggregate); `aggregate --entities` applies them to last round's list and
+//! writes the list for the next round, which `pack build --entities` takes
+//! as it is, and which the follow-up form reads back.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value, json};
+
+use crate::support::{Enumerator, fieldkit, repo, stderr};
+use crate::xlsform_pyxform::{workbook, write};
+
+/// Last round's sites, with the versions last round's aggregate gave them.
+const SITES: &str = "name,label,__version,adm1,last_ind_total\n\
+site-a,Ban Nong camp,2,LA13,180\n\
+site-b,Ban Phon school,1,LA13,95\n";
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// A registration form creating sites and a visit form updating them.
+fn forms(dir: &Path) -> (PathBuf, PathBuf) {
+    let registration = write(
+        dir,
+        "site_registration.xlsx",
+        workbook(&[
+            (
+                "survey",
+                &[
+                    &["type", "name", "label", "save_to"],
+                    &["text", "site_name", "Site name", ""],
+                    &["text", "adm1", "Province code", "adm1"],
+                    &["integer", "ind_total", "Individuals", "last_ind_total"],
+                ],
+            ),
+            (
+                "settings",
+                &[&["form_id", "version"], &["site_registration", "1"]],
+            ),
+            (
+                "entities",
+                &[&["list_name", "label"], &["sites", "${site_name}"]],
+            ),
+        ]),
+    );
+    let visit = write(
+        dir,
+        "site_visit.xlsx",
+        workbook(&[
+            (
+                "survey",
+                &[
+                    &["type", "name", "label", "save_to", "calculation"],
+                    &["select_one_from_file sites.csv", "site", "Site", "", ""],
+                    &[
+                        "calculate",
+                        "last",
+                        "",
+                        "",
+                        "pulldata('sites', 'last_ind_total', 'name', ${site})",
+                    ],
+                    &[
+                        "integer",
+                        "ind_total",
+                        "Individuals (last round: ${last})",
+                        "last_ind_total",
+                        "",
+                    ],
+                ],
+            ),
+            ("settings", &[&["form_id", "version"], &["site_visit", "1"]]),
+            (
+                "entities",
+                &[&["list_name", "entity_id"], &["sites", "${site}"]],
+            ),
+        ]),
+    );
+    (registration, visit)
+}
+
+fn fill(e: &Enumerator, form: &Path, records: &[Value]) {
+    let lines: Vec<String> = records.iter().map(Value::to_string).collect();
+    let out = e.fill(s(form), &(lines.join("\n") + "\n"), &["--finalize"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+fn read_list(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut csv = csv::Reader::from_path(path).unwrap();
+    let head = csv.headers().unwrap().iter().map(String::from).collect();
+    let rows = csv
+        .records()
+        .map(|r| r.unwrap().iter().map(String::from).collect())
+        .collect();
+    (head, rows)
+}
+
+#[test]
+fn a_rounds_creates_and_updates_make_the_next_rounds_list() {
+    let e = Enumerator::init("enum-20");
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let round1 = d.join("round1");
+    std::fs::create_dir_all(&round1).unwrap();
+    std::fs::write(round1.join("sites.csv"), SITES).unwrap();
+    let (registration, visit) = forms(&round1);
+
+    // A new site, and both of last round's sites visited; site-b twice,
+    // by two visits made from the same version (the later one wins, and
+    // the conflict is named).
+    fill(
+        &e,
+        &registration,
+        &[json!({"site_name": "Ban Dong market", "adm1": "LA13", "ind_total": 40})],
+    );
+    fill(
+        &e,
+        &visit,
+        &[
+            json!({"site": "site-a", "ind_total": 1800}),
+            json!({"site": "site-b", "ind_total": 97}),
+            json!({"site": "site-b", "ind_total": 99}),
+        ],
+    );
+    let usb = d.join("usb");
+    std::fs::create_dir_all(&usb).unwrap();
+    let out = e.run(&["export", "--out", s(&usb)]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+
+    let signers = d.join("allowed_signers");
+    std::fs::write(&signers, format!("{}\n", e.signers_line)).unwrap();
+    let last_round = d.join("last-round-entities");
+    std::fs::create_dir_all(&last_round).unwrap();
+    std::fs::write(last_round.join("sites.csv"), SITES).unwrap();
+    let tables = d.join("tables");
+    let out = fieldkit(&[
+        "aggregate",
+        "--identity",
+        s(&repo().join("keys/demo/data-manager.key")),
+        "--signers",
+        s(&signers),
+        "--entities",
+        s(&last_round),
+        "--out",
+        s(&tables),
+        s(&usb),
+    ]);
+    // The conflict is a problem said: exit 1, everything written.
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let said = stderr(&out);
+    assert!(
+        said.contains("entity site-b of list sites") && said.contains("version 1"),
+        "{said}"
+    );
+
+    let (head, rows) = read_list(&tables.join("entities/sites.csv"));
+    assert_eq!(
+        head,
+        ["name", "label", "__version", "adm1", "last_ind_total"],
+        "last round's columns, in their order"
+    );
+    let row = |name: &str| rows.iter().find(|r| r[0] == name).expect(name).clone();
+    assert_eq!(
+        row("site-a"),
+        ["site-a", "Ban Nong camp", "3", "LA13", "1800"]
+    );
+    assert_eq!(
+        row("site-b"),
+        ["site-b", "Ban Phon school", "3", "LA13", "99"]
+    );
+    let new: Vec<&Vec<String>> = rows.iter().filter(|r| r[0].len() == 36).collect();
+    assert_eq!(new.len(), 1, "{rows:?}");
+    assert_eq!(new[0][1..], ["Ban Dong market", "1", "LA13", "40"]);
+    assert_eq!(rows.len(), 3);
+    let summary: Value =
+        serde_json::from_slice(&std::fs::read(tables.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(
+        summary["entity_lists"],
+        json!([{"list": "sites", "file": "entities/sites.csv", "entities": 3,
+                "from_last_round": 2, "created": 1, "updated": 3}])
+    );
+
+    // Round 2: the office builds the pack from the output as it is...
+    let packs = d.join("packs");
+    std::fs::create_dir_all(&packs).unwrap();
+    let out = fieldkit(&[
+        "pack",
+        "build",
+        "--key",
+        s(&repo().join("keys/demo/deployment")),
+        "--out",
+        s(&packs),
+        "--deployment",
+        "dtm-lao",
+        "--round",
+        "R2",
+        "--entities",
+        s(&tables.join("entities")),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // ...and the visit form reads this round's totals as last round's.
+    let round2 = d.join("round2");
+    std::fs::create_dir_all(&round2).unwrap();
+    std::fs::copy(tables.join("entities/sites.csv"), round2.join("sites.csv")).unwrap();
+    let (_, visit2) = forms(&round2);
+    let answers = d.join("visit.jsonl");
+    std::fs::write(
+        &answers,
+        json!({"site": "site-a", "ind_total": 1750}).to_string(),
+    )
+    .unwrap();
+    let (code, records) = crate::xlsform::dry_run(&visit2, &answers);
+    assert_eq!(code, Some(0), "{records:?}");
+    assert_eq!(records[0]["values"]["last"], json!("1800"));
+    assert_eq!(
+        records[0]["values"]["meta/entity"]["base_version"],
+        json!("3")
+    );
+}
+
+/// A list of last round that cannot be read stops the run before anything
+/// is written for the next round, and says which file.
+#[test]
+fn a_broken_list_of_last_round_stops_with_its_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let last_round = dir.path().join("entities");
+    std::fs::create_dir_all(&last_round).unwrap();
+    std::fs::write(last_round.join("sites.csv"), "label,adm1\nBan Nong,LA13\n").unwrap();
+    let usb = dir.path().join("usb");
+    std::fs::create_dir_all(&usb).unwrap();
+    // Any bundle: the lists are read before bundles are.
+    std::fs::write(usb.join("fieldkit-x.zip"), b"not read").unwrap();
+    let out = fieldkit(&[
+        "aggregate",
+        "--identity",
+        s(&repo().join("keys/demo/data-manager.key")),
+        "--entities",
+        s(&last_round),
+        "--out",
+        s(&dir.path().join("tables")),
+        s(&usb),
+    ]);
+    let said = stderr(&out);
+    assert!(matches!(out.status.code(), Some(1 | 2)), "{said}");
+    assert!(said.contains("sites.csv has no 'name' column"), "{said}");
+    assert!(!dir.path().join("tables/entities").exists());
+    assert!(!dir.path().join("tables/summary.json").exists());
+}
