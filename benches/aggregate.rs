@@ -220,6 +220,7 @@ fn timed_aggregate(
         progress: false,
         threads,
         entities: None,
+        assignments: None,
     };
     let start = Instant::now();
     let summary = aggregate::run(&files, &opts).expect("aggregate");

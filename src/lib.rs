@@ -6,6 +6,7 @@
 #![deny(unsafe_code)]
 
 pub mod aggregate;
+pub mod assignments;
 pub mod bundle;
 pub mod catalog;
 pub mod cli;

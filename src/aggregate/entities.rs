@@ -34,6 +34,8 @@ pub(super) struct Change {
     pub(super) op: EntityOp,
     pub(super) record_id: String,
     pub(super) finalized_at: String,
+    /// Who made the record (the bundle's signer).
+    pub(super) enumerator: String,
 }
 
 /// What was written for one entity list.
@@ -162,6 +164,20 @@ fn cell(value: &serde_json::Value) -> String {
 /// Last round's lists, each with what will be said of it, by name.
 pub(super) struct Lists(BTreeMap<String, (List, ListWritten)>);
 
+impl Lists {
+    /// An entity's label and one of its properties, as the list holds
+    /// them (None: no such entity).
+    pub(super) fn entity(
+        &self,
+        list: &str,
+        name: &str,
+    ) -> Option<(&str, &HashMap<String, String>)> {
+        let (list, _) = self.0.get(list)?;
+        let e = &list.entities[*list.by_name.get(name)?];
+        Some((e.label.as_str(), &e.properties))
+    }
+}
+
 /// Reads last round's lists (`base`: the folder of `<list>.csv` files, if
 /// given), before any bundle is read: a list that cannot be read stops the
 /// run at once (its entities would be lost from the next round).
@@ -192,14 +208,21 @@ pub(super) fn last_round(base: Option<&Path>) -> Result<Lists, AggregateError> {
     Ok(Lists(lists))
 }
 
+/// What applying a round's changes gave: the lists as written, what was
+/// said of each, and the problems, one line each.
+pub(super) struct Applied {
+    pub(super) lists: Lists,
+    pub(super) written: Vec<ListWritten>,
+    pub(super) problems: Vec<String>,
+}
+
 /// Applies this round's changes to last round's lists and writes every
-/// list to `<out>/entities/` (nothing when there are neither). Returns
-/// what was written and the problems, one line each.
+/// list to `<out>/entities/` (nothing when there are neither).
 pub(super) fn write(
     out: &Path,
     Lists(mut lists): Lists,
     mut changes: Vec<Change>,
-) -> Result<(Vec<ListWritten>, Vec<String>), AggregateError> {
+) -> Result<Applied, AggregateError> {
     // In the order the records were finalized: the latest change wins.
     changes.sort_by(|a, b| (&a.finalized_at, &a.record_id).cmp(&(&b.finalized_at, &b.record_id)));
     let mut problems = Vec::new();
@@ -261,16 +284,20 @@ pub(super) fn write(
         }
     }
     let mut written = Vec::with_capacity(lists.len());
-    for (name, (list, mut counts)) in lists {
+    for (name, (list, counts)) in lists.iter_mut() {
         let path = under(out, &["entities", &format!("{name}.csv")])?;
         let dir = out.join("entities");
         std::fs::create_dir_all(&dir).map_err(|e| AggregateError::write(&dir, e))?;
-        write_list(&path, &list).map_err(|e| AggregateError::write(&path, e))?;
+        write_list(&path, list).map_err(|e| AggregateError::write(&path, e))?;
         counts.entities = list.entities.len();
         counts.file = format!("entities/{name}.csv");
-        written.push(counts);
+        written.push(counts.clone());
     }
-    Ok((written, problems))
+    Ok(Applied {
+        lists: Lists(lists),
+        written,
+        problems,
+    })
 }
 
 /// Writes one list: `name`, `label`, `__version`, then the properties.
@@ -317,6 +344,7 @@ mod tests {
             op,
             record_id: format!("r-{at}"),
             finalized_at: at.into(),
+            enumerator: "enum-03".into(),
         }
     }
 
@@ -328,7 +356,7 @@ mod tests {
             std::fs::write(last.join("sites.csv"), text).unwrap();
         }
         let lists = last_round(Some(&last)).unwrap();
-        let (_, problems) = write(dir.path(), lists, changes).unwrap();
+        let problems = write(dir.path(), lists, changes).unwrap().problems;
         let text =
             std::fs::read_to_string(dir.path().join("entities/sites.csv")).unwrap_or_default();
         (text, problems)
@@ -401,8 +429,8 @@ mod tests {
         }
         // Nothing given, nothing changed: nothing written.
         let dir = tempfile::tempdir().unwrap();
-        let (lists, problems) = write(dir.path(), last_round(None).unwrap(), Vec::new()).unwrap();
-        assert!(lists.is_empty() && problems.is_empty());
+        let applied = write(dir.path(), last_round(None).unwrap(), Vec::new()).unwrap();
+        assert!(applied.written.is_empty() && applied.problems.is_empty());
         assert!(!dir.path().join("entities").exists());
     }
 }

@@ -40,6 +40,8 @@ pub enum AggregateError {
          missing from the next round's lists), then run again"
     )]
     Entities { why: String },
+    #[error("the assignments: {why}. Fix the file (or leave out --assignments), then run again")]
+    Assignments { why: String },
     #[error("{} changed while it was being read; run again", file.display())]
     Changed { file: PathBuf },
     #[error("refusing to write {name:?} in {}: the name {why}", dir.display())]

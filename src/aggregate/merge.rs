@@ -133,6 +133,7 @@ impl Merge<'_> {
                 op,
                 record_id: record_id.to_string(),
                 finalized_at,
+                enumerator: self.good[bundle as usize].enumerator_id.clone(),
             }),
             Some(Err(why)) => self
                 .summary

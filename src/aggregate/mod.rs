@@ -23,6 +23,7 @@
 //! (the workbooks); `error` says what stops a run and what leaves a
 //! record or a bundle out.
 
+pub mod coverage;
 mod decrypt;
 pub mod entities;
 mod error;
@@ -44,6 +45,7 @@ use std::sync::{Arc, Mutex};
 use crate::bundle::signers::AllowedSigners;
 use crate::bundle::verify;
 use crate::crypt;
+use coverage::Visit;
 use decrypt::work;
 pub use error::{AggregateError, FormProblem, RecordProblem};
 use forms::{Candidate, FormTables, load_forms};
@@ -93,6 +95,9 @@ pub struct Options {
     /// Last round's entity lists (`<list>.csv`), which this round's
     /// creates and updates are applied to (`entities/` of the output).
     pub entities: Option<PathBuf>,
+    /// The round's assignments (`enumerator_id,list,name`), which
+    /// coverage is measured against (`coverage.csv`, the summary).
+    pub assignments: Option<PathBuf>,
 }
 
 /// A verified bundle to read. Sorted by device, sequence and manifest,
@@ -144,8 +149,23 @@ pub fn run(files: &[PathBuf], opts: &Options) -> Result<Summary, AggregateError>
     })?;
     let mut summary = Summary::default();
     let count = WorkCount::default();
-    // Last round's entity lists, read before anything else.
+    // Last round's entity lists and the assignments, read before
+    // anything else.
     let lists = entities::last_round(opts.entities.as_deref())?;
+    let assignments = match &opts.assignments {
+        None => None,
+        Some(file) => {
+            let bytes = std::fs::read(file).map_err(|source| AggregateError::Read {
+                path: file.clone(),
+                source,
+            })?;
+            let shown = file.display().to_string();
+            Some(
+                crate::assignments::parse(&shown, &bytes)
+                    .map_err(|why| AggregateError::Assignments { why })?,
+            )
+        }
+    };
 
     // 1. Verify every bundle, on all cores; load the forms they carry.
     let verified = verify_all(files, &opts.signers, opts.threads, opts.progress, &count)?;
@@ -170,7 +190,8 @@ pub fn run(files: &[PathBuf], opts: &Options) -> Result<Summary, AggregateError>
         forms: &forms,
         count: &count,
     };
-    pass.decrypt_and_merge(&mut files, &mut summary, total_records, lists)?;
+    let round = Round { lists, assignments };
+    pass.decrypt_and_merge(&mut files, &mut summary, total_records, round)?;
     summary.bundles_read = good.len();
     if timing {
         crate::say!("timing: decrypt, merge and rows {:?}", t0.elapsed());
@@ -267,6 +288,13 @@ fn open_all_tables(
     Ok((files, books))
 }
 
+/// What a round brings besides bundles: last round's entity lists and
+/// the assignments coverage is measured against.
+struct Round {
+    lists: entities::Lists,
+    assignments: Option<Vec<crate::assignments::Assignment>>,
+}
+
 /// What the decrypt pass shares with its threads.
 struct Pass<'a> {
     opts: &'a Options,
@@ -284,7 +312,7 @@ impl Pass<'_> {
         files: &mut [Vec<TableFile>],
         summary: &mut Summary,
         total_records: usize,
-        lists: entities::Lists,
+        round: Round,
     ) -> Result<(), AggregateError> {
         let Pass {
             opts,
@@ -330,9 +358,25 @@ impl Pass<'_> {
         write_conflicts(&opts.out, good, &aside, &identities, count)?;
         // The entity lists for the next round: last round's with this
         // round's changes, when there is either.
-        let (lists, problems) = entities::write(&opts.out, lists, changes)?;
-        summary.entity_lists = lists;
-        summary.entity_problems.extend(problems);
+        let visits: Vec<Visit> = changes
+            .iter()
+            .map(|c| Visit {
+                list: c.op.list.clone(),
+                name: c.op.id.clone(),
+                enumerator: c.enumerator.clone(),
+            })
+            .collect();
+        let applied = entities::write(&opts.out, round.lists, changes)?;
+        summary.entity_lists = applied.written;
+        summary.entity_problems.extend(applied.problems);
+        if let Some(assignments) = &round.assignments {
+            summary.coverage = Some(coverage::write(
+                &opts.out,
+                assignments,
+                &visits,
+                &applied.lists,
+            )?);
+        }
         Ok(())
     }
 }

@@ -83,6 +83,9 @@ pub struct Summary {
     pub entity_lists: Vec<super::entities::ListWritten>,
     /// Entity operations that were not applied, or conflict.
     pub entity_problems: Vec<String>,
+    /// Coverage against the assignments, when they were given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coverage: Option<super::coverage::Coverage>,
     /// How much reading and decrypting it took (not in summary.json).
     #[serde(skip)]
     pub work: Work,
@@ -284,6 +287,25 @@ impl Summary {
             md.push_str("\n## Tables\n\n| file | rows |\n|---|---:|\n");
             for (file, rows) in &self.tables {
                 md.push_str(&format!("| {file} | {rows} |\n"));
+            }
+        }
+        if let Some(c) = &self.coverage {
+            md.push_str(&format!(
+                "\n## Coverage against the assignments\n\n{} visit(s) to entities nobody was \
+                 assigned.\n",
+                c.unassigned_visits
+            ));
+            for (title, map) in [("enumerator", &c.by_enumerator), ("area", &c.by_area)] {
+                md.push_str(&format!(
+                    "\n| {title} | assigned | visited | by another | not visited |\n\
+                     |---|---:|---:|---:|---:|\n"
+                ));
+                for (k, n) in map {
+                    md.push_str(&format!(
+                        "| {k} | {} | {} | {} | {} |\n",
+                        n.assigned, n.visited, n.visited_by_another, n.not_visited
+                    ));
+                }
             }
         }
         if !self.entity_lists.is_empty() {

@@ -32,6 +32,11 @@ pub struct Args {
     /// ready for `pack build --entities`.
     #[arg(long, value_name = "DIR")]
     pub entities: Option<PathBuf>,
+    /// The round's assignments (the CSV given to `pack build
+    /// --assignments`): coverage per enumerator and area in coverage.csv
+    /// and the summary.
+    #[arg(long, value_name = "FILE")]
+    pub assignments: Option<PathBuf>,
     /// Also write one XLSX workbook per form.
     #[arg(long)]
     pub xlsx: bool,
@@ -91,6 +96,7 @@ pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {
         progress: std::io::stderr().is_terminal(),
         threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
         entities: args.entities.clone(),
+        assignments: args.assignments.clone(),
     };
     let summary = aggregate::run(&files, &opts).map_err(anyhow::Error::msg)?;
     crate::say!(

@@ -138,6 +138,9 @@ pub fn check_keys_file(path: &str, file: &str, data: &[u8]) -> Result<()> {
                 );
             }
         }
+        "assignments.csv" => {
+            crate::assignments::parse(file, data).map_err(|e| anyhow::anyhow!(e))?;
+        }
         _ => {}
     }
     Ok(())

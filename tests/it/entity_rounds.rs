@@ -133,6 +133,15 @@ fn a_rounds_creates_and_updates_make_the_next_rounds_list() {
     let last_round = d.join("last-round-entities");
     std::fs::create_dir_all(&last_round).unwrap();
     std::fs::write(last_round.join("sites.csv"), SITES).unwrap();
+    // Who was to visit what: enum-20 both sites, enum-21 site-b and a
+    // site nobody reached.
+    let assignments = d.join("assignments.csv");
+    std::fs::write(
+        &assignments,
+        "enumerator_id,list,name\nenum-20,sites,site-a\nenum-20,sites,site-b\n\
+         enum-21,sites,site-b\nenum-21,sites,site-c\n",
+    )
+    .unwrap();
     let tables = d.join("tables");
     let out = fieldkit(&[
         "aggregate",
@@ -140,6 +149,8 @@ fn a_rounds_creates_and_updates_make_the_next_rounds_list() {
         s(&repo().join("keys/demo/data-manager.key")),
         "--signers",
         s(&signers),
+        "--assignments",
+        s(&assignments),
         "--entities",
         s(&last_round),
         "--out",
@@ -181,24 +192,98 @@ fn a_rounds_creates_and_updates_make_the_next_rounds_list() {
                 "from_last_round": 2, "created": 1, "updated": 3}])
     );
 
+    // Coverage: row by row, and counted per enumerator and area.
+    let (head, rows) = read_list(&tables.join("coverage.csv"));
+    assert_eq!(
+        head,
+        [
+            "enumerator_id",
+            "list",
+            "name",
+            "label",
+            "area",
+            "status",
+            "visited_by"
+        ]
+    );
+    assert_eq!(
+        rows,
+        [
+            [
+                "enum-20",
+                "sites",
+                "site-a",
+                "Ban Nong camp",
+                "LA13",
+                "visited",
+                "enum-20"
+            ],
+            [
+                "enum-20",
+                "sites",
+                "site-b",
+                "Ban Phon school",
+                "LA13",
+                "visited",
+                "enum-20"
+            ],
+            [
+                "enum-21",
+                "sites",
+                "site-b",
+                "Ban Phon school",
+                "LA13",
+                "visited by another",
+                "enum-20"
+            ],
+            [
+                "enum-21",
+                "sites",
+                "site-c",
+                "",
+                "(none)",
+                "not visited",
+                ""
+            ],
+        ]
+    );
+    assert_eq!(
+        summary["coverage"]["by_enumerator"]["enum-21"],
+        json!({"assigned": 2, "visited": 0, "visited_by_another": 1, "not_visited": 1})
+    );
+    assert_eq!(summary["coverage"]["by_area"]["LA13"]["visited"], json!(2));
+    assert_eq!(
+        summary["coverage"]["unassigned_visits"],
+        json!(1),
+        "the new site"
+    );
+
     // Round 2: the office builds the pack from the output as it is...
     let packs = d.join("packs");
     std::fs::create_dir_all(&packs).unwrap();
-    let out = fieldkit(&[
-        "pack",
-        "build",
-        "--key",
-        s(&repo().join("keys/demo/deployment")),
-        "--out",
-        s(&packs),
-        "--deployment",
-        "dtm-lao",
+    let key = repo().join("keys/demo/deployment");
+    let build = |extra: &[&str]| {
+        let mut args = vec!["pack", "build", "--key", s(&key), "--out", s(&packs)];
+        args.extend_from_slice(&["--deployment", "dtm-lao"]);
+        args.extend_from_slice(extra);
+        fieldkit(&args)
+    };
+    let entities = tables.join("entities");
+    let out = build(&[
         "--round",
         "R2",
         "--entities",
-        s(&tables.join("entities")),
+        s(&entities),
+        "--assignments",
+        s(&assignments),
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // An assignments file with a slip is refused before anything is signed.
+    let slip = d.join("slip.csv");
+    std::fs::write(&slip, "enumerator_id,list,name\nenum 20,sites,site-a\n").unwrap();
+    let out = build(&["--assignments", s(&slip)]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("row 2: \"enum 20\" is not an enumerator id"));
     // ...and the visit form reads this round's totals as last round's.
     let round2 = d.join("round2");
     std::fs::create_dir_all(&round2).unwrap();
