@@ -2,10 +2,13 @@
 //! last round's lists (`aggregate --entities DIR`: the CSVs the round pack
 //! carried) with this round's creates and updates applied in the order
 //! their records were finalized, written to `entities/<list>.csv` in the
-//! shape `pack build --entities` takes (`name`, `label`, `__version`, then
-//! the properties), so the next round's pack is built from this round's
-//! output. Each entity keeps its latest version; `__version` counts its
-//! changes. What does not add up is named, never guessed:
+//! shape `pack build --entities` takes (`name`, `label`, `__version`,
+//! `__updatedAt`, then the properties, as ODK Central names them), so the
+//! next round's pack is built from this round's output, and a form shows
+//! last round's value and when it was given. Each entity keeps its latest
+//! version; `__version` counts its changes, `__updatedAt` is when the
+//! record that last changed it was finalized. What does not add up is
+//! named, never guessed:
 //! - a create of an entity the list already has: left as it was;
 //! - an update of an entity the list does not have: not applied;
 //! - an update made from an older version than the list's (two teams
@@ -57,6 +60,8 @@ struct Entity {
     name: String,
     label: String,
     version: u64,
+    /// When the record that last changed it was finalized.
+    updated: String,
     properties: HashMap<String, String>,
 }
 
@@ -104,10 +109,11 @@ fn read_list(path: &Path) -> Result<List, String> {
     let at = |name: &str| headers.iter().position(|h| h.trim() == name);
     let name_at =
         at("name").ok_or_else(|| format!("{shown} has no 'name' column (each entity's id)"))?;
-    let (label_at, version_at) = (at("label"), at("__version"));
+    let (label_at, version_at, updated_at) = (at("label"), at("__version"), at("__updatedAt"));
+    let own = [Some(name_at), label_at, version_at, updated_at];
     let mut list = List::default();
     for (i, h) in headers.iter().enumerate() {
-        if ![Some(name_at), label_at, version_at].contains(&Some(i)) {
+        if !own.contains(&Some(i)) {
             list.column(h.trim());
         }
     }
@@ -130,7 +136,7 @@ fn read_list(path: &Path) -> Result<List, String> {
         let properties = headers
             .iter()
             .enumerate()
-            .filter(|(i, _)| ![Some(name_at), label_at, version_at].contains(&Some(*i)))
+            .filter(|(i, _)| !own.contains(&Some(*i)))
             .map(|(i, h)| {
                 (
                     h.trim().to_string(),
@@ -145,6 +151,10 @@ fn read_list(path: &Path) -> Result<List, String> {
                 .unwrap_or_default()
                 .to_string(),
             version,
+            updated: updated_at
+                .and_then(|u| row.get(u))
+                .unwrap_or_default()
+                .to_string(),
             properties,
         });
     }
@@ -226,7 +236,13 @@ pub(super) fn write(
     // In the order the records were finalized: the latest change wins.
     changes.sort_by(|a, b| (&a.finalized_at, &a.record_id).cmp(&(&b.finalized_at, &b.record_id)));
     let mut problems = Vec::new();
-    for Change { op, record_id, .. } in changes {
+    for Change {
+        op,
+        record_id,
+        finalized_at,
+        ..
+    } in changes
+    {
         let (list, counts) = lists.entry(op.list.clone()).or_insert_with(|| {
             let written = ListWritten {
                 list: op.list.clone(),
@@ -250,6 +266,7 @@ pub(super) fn write(
                     name: op.id.clone(),
                     label: op.label.clone().unwrap_or_default(),
                     version: 1,
+                    updated: finalized_at,
                     properties: op
                         .properties
                         .iter()
@@ -276,6 +293,7 @@ pub(super) fn write(
                     entity.properties.insert(k.clone(), cell(v));
                 }
                 entity.version += 1;
+                entity.updated = finalized_at;
                 for name in op.properties.keys() {
                     list.column(name);
                 }
@@ -300,15 +318,21 @@ pub(super) fn write(
     })
 }
 
-/// Writes one list: `name`, `label`, `__version`, then the properties.
+/// Writes one list: `name`, `label`, `__version`, `__updatedAt`, then
+/// the properties.
 fn write_list(path: &Path, list: &List) -> std::io::Result<()> {
     let mut w = csv::Writer::from_path(path)?;
-    let mut header = vec!["name", "label", "__version"];
+    let mut header = vec!["name", "label", "__version", "__updatedAt"];
     header.extend(list.columns.iter().map(String::as_str));
     w.write_record(&header)?;
     for e in &list.entities {
         let version = e.version.to_string();
-        let mut row = vec![e.name.as_str(), e.label.as_str(), version.as_str()];
+        let mut row = vec![
+            e.name.as_str(),
+            e.label.as_str(),
+            version.as_str(),
+            e.updated.as_str(),
+        ];
         row.extend(
             list.columns
                 .iter()
@@ -404,7 +428,7 @@ mod tests {
         );
         assert_eq!(
             text,
-            "name,label,__version,pop,new\na,Camp A,3,30,\nb,,3,7,x\n"
+            "name,label,__version,__updatedAt,pop,new\na,Camp A,3,3,30,\nb,,3,8,7,x\n"
         );
         assert_eq!(problems.len(), 3, "{problems:#?}");
         assert!(problems[0].contains("entity a of list sites: record r-4 creates it"));

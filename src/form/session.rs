@@ -11,6 +11,7 @@
 
 mod checks;
 mod entity;
+pub use entity::LastRound;
 mod record;
 mod scope;
 mod walk;

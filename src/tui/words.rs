@@ -111,6 +111,9 @@ messages! {
     PackFailed => "Nothing was installed", "ບໍ່ໄດ້ຕິດຕັ້ງຫຍັງ";
     KeyPack => "pack", "ຊຸດຮອບ";
     NoForms => "No forms to fill: take the round pack (p), or start fieldkit with --forms DIR", "ບໍ່ມີແບບຟອມ: ນຳເຂົ້າຊຸດຮອບ (p), ຫຼື ເປີດ fieldkit ດ້ວຍ --forms DIR";
+    // Added for issue 20 (Lao to review): the entity list's value of a
+    // question that updates it.
+    LastRound => "last round: {0}{1}", "ຮອບກ່ອນ: {0}{1}";
     DialogKeys => "Enter: go · Esc: cancel", "Enter: ຕົກລົງ · Esc: ຍົກເລີກ";
     // Added for issue 15 point 8 (Lao to review): what the status line
     // and the setup and unlock pages say, worded when drawn. A `Failed`

@@ -37,7 +37,10 @@ fn forms(dir: &Path) -> (PathBuf, PathBuf) {
             ),
             (
                 "settings",
-                &[&["form_id", "version"], &["site_registration", "1"]],
+                &[
+                    &["form_id", "version", "form_title"],
+                    &["site_registration", "1", "Site registration"],
+                ],
             ),
             (
                 "entities",
@@ -70,7 +73,13 @@ fn forms(dir: &Path) -> (PathBuf, PathBuf) {
                     ],
                 ],
             ),
-            ("settings", &[&["form_id", "version"], &["site_visit", "1"]]),
+            (
+                "settings",
+                &[
+                    &["form_id", "version", "form_title"],
+                    &["site_visit", "1", "Site visit"],
+                ],
+            ),
             (
                 "entities",
                 &[&["list_name", "entity_id"], &["sites", "${site}"]],
@@ -168,9 +177,28 @@ fn a_rounds_creates_and_updates_make_the_next_rounds_list() {
     let (head, rows) = read_list(&tables.join("entities/sites.csv"));
     assert_eq!(
         head,
-        ["name", "label", "__version", "adm1", "last_ind_total"],
+        [
+            "name",
+            "label",
+            "__version",
+            "__updatedAt",
+            "adm1",
+            "last_ind_total"
+        ],
         "last round's columns, in their order"
     );
+    // Each changed when its record was finalized (the clock is fixed).
+    assert!(
+        rows.iter().all(|r| r[3].starts_with("2026-11-22T09:00")),
+        "{rows:?}"
+    );
+    let rows: Vec<Vec<String>> = rows
+        .into_iter()
+        .map(|mut r| {
+            r.remove(3);
+            r
+        })
+        .collect();
     let row = |name: &str| rows.iter().find(|r| r[0] == name).expect(name).clone();
     assert_eq!(
         row("site-a"),
@@ -331,4 +359,47 @@ fn a_broken_list_of_last_round_stops_with_its_name() {
     assert!(said.contains("sites.csv has no 'name' column"), "{said}");
     assert!(!dir.path().join("tables/entities").exists());
     assert!(!dir.path().join("tables/summary.json").exists());
+}
+
+/// The visit form on the enumerator's screen: the question that updates a
+/// site shows what the list holds for it, and when it was given.
+#[test]
+fn the_screen_shows_last_rounds_value_beside_the_question() {
+    let test = "entity_rounds::the_screen_shows_last_rounds_value_beside_the_question";
+    if !crate::support::have("tmux", test) {
+        return;
+    }
+    let e = Enumerator::init("enum-22");
+    let dir = tempfile::tempdir().unwrap();
+    let forms_dir = dir.path().join("forms");
+    std::fs::create_dir_all(&forms_dir).unwrap();
+    std::fs::write(
+        forms_dir.join("sites.csv"),
+        "name,label,__version,__updatedAt,adm1,last_ind_total\n\
+         site-a,Ban Nong camp,2,2026-08-14T10:00:00.000+07:00,LA13,180\n",
+    )
+    .unwrap();
+    forms(&forms_dir);
+    let s = crate::tui_e2e::Screen::start_with(
+        &e,
+        "entity-last-round",
+        &format!("--forms '{}'", forms_dir.display()),
+    );
+    let home = s.see("No drafts.");
+    let below = home
+        .lines()
+        .skip_while(|l| !l.contains("Forms"))
+        .skip(1)
+        .position(|l| l.contains("Site visit"))
+        .unwrap_or_else(|| panic!("the form is not listed; {}", s.shows()));
+    for _ in 0..below {
+        s.keys(&["Down"]);
+    }
+    s.wait("the form selected", |sc| {
+        sc.lines().any(|l| l.starts_with("▸ Site visit"))
+    });
+    s.keys(&["Enter"]);
+    s.choose("Site", "Ban Nong", "Ban Nong camp");
+    s.at("Individuals (last round: 180)");
+    s.see("last round: 180, 2026-08");
 }

@@ -125,7 +125,7 @@ impl Screen {
 
     /// select_one: filters, Down then Space picks the first match, Enter
     /// goes on (Enter alone never picks).
-    fn choose(&self, label: &str, filter: &str, choice: &str) {
+    pub(crate) fn choose(&self, label: &str, filter: &str, choice: &str) {
         self.at(label);
         self.filter(filter, choice);
         self.keys(&["Space"]);

@@ -1,7 +1,8 @@
 //! The entity operation a record carries (XLSForm's `entities` sheet,
 //! worked out from the answers as ODK does at submission): create or
 //! update, the entity's id, label, base version and the properties
-//! `save_to` fills.
+//! `save_to` fills; and what the list holds for a question that saves to
+//! the entity being updated (last round's value, shown beside it).
 
 use super::{Pos, Session};
 use crate::form::eval::eval;
@@ -66,4 +67,32 @@ impl Session {
             properties,
         })
     }
+
+    /// What the entity list holds for this question's property when the
+    /// record updates an entity the list has (a question with `save_to`):
+    /// last round's value, and when it was last changed (`__updatedAt`,
+    /// if the list says). None for any other question.
+    pub fn last_round(&self, pos: &Pos) -> Option<LastRound> {
+        let decl = self.form.entity.as_ref()?;
+        let (_, property) = decl.saves.iter().find(|(node, _)| *node == pos.node)?;
+        let id = decl.entity_id.as_ref()?;
+        let id = eval(id, &self.ctx(&[], None)).into_string();
+        let list = self.form.instance(&decl.list)?;
+        let index = list.by_key("name")?;
+        let item = *index.get(id.trim())?.first()?;
+        let value = list.value_of(item, property)?.to_string();
+        let when = list
+            .value_of(item, "__updatedAt")
+            .unwrap_or_default()
+            .to_string();
+        Some(LastRound { value, when })
+    }
+}
+
+/// A question's value as the entity list holds it (last round's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LastRound {
+    pub value: String,
+    /// When it was last changed, as the list gives it (may be empty).
+    pub when: String,
 }

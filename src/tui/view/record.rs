@@ -160,6 +160,18 @@ pub(super) fn record(app: &App, r: &RecordView, frame: &mut Frame, area: Rect, t
                 lines.push(Line::styled(format!("   {text}"), theme.dim()));
             }
         }
+        // What the entity list holds for it: last round's value.
+        if let Some(last) = focused.then(|| r.session.last_round(pos)).flatten() {
+            let when = last
+                .when
+                .get(..7)
+                .map(|month| format!(", {month}"))
+                .unwrap_or_default();
+            let said = Msg::LastRound.fill(app.lang(), &[last.value, when]);
+            for text in wrap(&said, room) {
+                lines.push(Line::styled(format!("   {text}"), theme.heading()));
+            }
+        }
         let value = r.session.raw_value(pos);
         match (&r.editor, focused) {
             (Editor::Text(input), true) => {
