@@ -219,6 +219,7 @@ fn timed_aggregate(
         xlsx,
         progress: false,
         threads,
+        keep_bytes: aggregate::KEEP_BYTES,
     };
     let start = Instant::now();
     let summary = aggregate::run(&files, &opts).expect("aggregate");
