@@ -733,3 +733,61 @@ fn old_form_texts_are_retired_once_nothing_uses_them() {
     store.delete_draft(&blind.id, "now").unwrap();
     assert!(!kept(&unused));
 }
+
+/// A receipt's purge is one step to the user in several writes: stopped
+/// after any of them, the counts already say the bundle is receipted, and
+/// the next opening removes the rest of its records; nothing else goes.
+#[test]
+fn a_purge_stopped_between_its_writes_is_finished_on_opening() {
+    let (_dir, store, _) = fresh();
+    let ids = finalize_many(&store, 12);
+    let facts = next_bundle(&store, ids[..10].to_vec());
+    store
+        .record_export(&facts, MoveStep::default(), &mut |_| {})
+        .unwrap();
+    let step = MoveStep {
+        records: 3,
+        bytes: usize::MAX,
+    };
+    let mut writes = 0;
+    let stopped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        store.purge_in_steps(&facts, "sup", "now", step, &mut |n| {
+            writes = n;
+            if n == 2 {
+                panic!("stopped");
+            }
+        })
+    }));
+    assert!(stopped.is_err() && writes == 2);
+    let status = store.status().unwrap();
+    assert_eq!(
+        (status.outbox, status.sent, status.bundles),
+        (2, 0, 0),
+        "the counts moved with the first write"
+    );
+    assert_eq!(
+        store.listing().unwrap().len(),
+        12 - 3,
+        "one write of 3 went"
+    );
+    assert_eq!(
+        store.tallies().unwrap()["dtm_site_assessment"].receipted,
+        10
+    );
+    let home = store.home.clone();
+    drop(store);
+    let store = when_released(|| Store::open(home.clone(), &crypt::passphrase(PASS)));
+    let left: Vec<String> = store.listing().unwrap().into_iter().map(|l| l.id).collect();
+    assert_eq!(left, ids[10..].to_vec(), "the rest went, the outbox stayed");
+    assert!(store.bundles().unwrap().is_empty());
+    assert_eq!(store.status().unwrap(), count_states_status(&store));
+    // Nothing is left to finish.
+    store.finish_purge(&mut |_| panic!("no write")).unwrap();
+    let events: Vec<String> = store
+        .audit()
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event)
+        .collect();
+    assert_eq!(events.iter().filter(|e| *e == "purged").count(), 1);
+}
