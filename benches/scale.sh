@@ -4,7 +4,10 @@
 # example, each with its own destination_place), `status` before export,
 # `export` of them all, `status` twice after (the first open after an
 # export reads the log the export wrote), the read syscalls of `status`,
-# and `du -sb` of the home. Max RSS and wall time from /usr/bin/time -v.
+# `du -sb` of the home, then a receipt for every bundle (`receipt`, the
+# supervisor) and `ack` of each on the laptop, timed in total. Max RSS
+# and wall time from /usr/bin/time -v (for the receipts and acks: the
+# largest of any one run, and the total wall time).
 #
 #   CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
 #     cargo build --release --locked
@@ -27,7 +30,8 @@ timed() {
     rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$W/$name.time")
     printf '%s %s %-14s wall %s  max RSS %s kB\n' "$LABEL" "$N" "$name" "$wall" "$rss"
 }
-"${FK[@]}" init --enumerator enum-03 --name Bench > /dev/null 2>&1 || { echo "init failed"; exit 1; }
+"${FK[@]}" init --enumerator enum-03 --name Bench > "$W/signers.line" 2> /dev/null || { echo "init failed"; exit 1; }
+cat keys/allowed_signers "$W/signers.line" > "$W/allowed_signers"
 EXAMPLE=$(sed -n '/cat > flow-record.json/{n;p}' README.md)
 python3 - "$EXAMPLE" "$N" > "$W/answers.jsonl" <<'PY'
 import json, sys
@@ -51,3 +55,29 @@ strace -f -c -e trace=read,pread64 -o "$W/strace.txt" "${FK[@]}" status > /dev/n
 home=$(du -sb "$W/home" | cut -f1)
 echo "$LABEL $N du -sb home after export: $home ($((home / N)) a record)"
 echo "$LABEL $N bundles: $(du -cb "$W"/usb/*.zip | tail -1 | cut -f1) bytes in $(ls "$W"/usb/*.zip | wc -l) file(s)"
+# Receipts and acks, every bundle: total wall time, largest RSS of one run.
+both() {
+    local name=$1; shift
+    local start end rss=0 r
+    start=$(date +%s.%N)
+    for b in "$W"/usb/*.zip; do
+        "$@" "$b" || { echo "$name failed on $b"; return 1; }
+        r=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$W/$name.time")
+        [ "$r" -gt "$rss" ] && rss=$r
+    done
+    end=$(date +%s.%N)
+    printf '%s %s %-14s wall %.2f s in total  max RSS %s kB\n' "$LABEL" "$N" "$name" \
+        "$(echo "$end - $start" | bc)" "$rss"
+}
+receipt_of() {
+    /usr/bin/time -v "$BIN" receipt "$1" --signers "$W/allowed_signers" \
+        --key keys/demo/supervisor --out "$1.receipt.json" 2> "$W/receipt.time" > /dev/null
+}
+ack_of() {
+    /usr/bin/time -v "${FK[@]}" ack "$1.receipt.json" 2> "$W/ack.time" > /dev/null
+}
+both receipt receipt_of
+both ack ack_of
+echo "$LABEL $N status after the acks: $("${FK[@]}" status --json)"
+home=$(du -sb "$W/home" | cut -f1)
+echo "$LABEL $N du -sb home after the acks: $home"

@@ -101,6 +101,7 @@ fn app_on(dir: &Path, form_id: &str) -> App {
         listing: Vec::new(),
         tallies: Default::default(),
         forms: None,
+        keys: Default::default(),
     })));
     // No drafts: the forms pane has the focus.
     for _ in 0..index {

@@ -4,8 +4,8 @@
 //! content is a conflict, both versions kept aside), and write one table
 //! per form and per repeat, and a summary. Streamed: the tables' columns
 //! are known from the verified manifests before any record is decrypted,
-//! bundles are then read by one thread a bundle at a time and cut into
-//! runs of records; worker threads on every core decrypt a run and make
+//! bundles are then cut into runs of records by one thread, a bundle
+//! at a time (from the bytes the verify pass kept, or read again); worker threads on every core decrypt a run and make
 //! its rows, while this thread merges the runs in order and writes the
 //! rows (and, with `--xlsx`, feeds them to each form's workbook, written
 //! on a thread of its own meanwhile). Only a few runs are in flight, so
@@ -51,7 +51,8 @@ pub use error::{AggregateError, FormProblem, RecordProblem};
 use forms::{Candidate, FormTables, load_forms};
 use merge::{Aside, Merge, Seen, write_conflicts};
 use output::{TableFile, open_tables, under};
-use read::{QUEUED, VerifiedBundle, produce, verify_all};
+pub use read::KEEP_BYTES;
+use read::{Kept, QUEUED, VerifiedBundle, produce, verify_all};
 use runs::{Job, RunDone};
 use summary::Summary;
 use xlsx::Book;
@@ -98,6 +99,9 @@ pub struct Options {
     /// The round's assignments (`enumerator_id,list,name`), which
     /// coverage is measured against (`coverage.csv`, the summary).
     pub assignments: Option<PathBuf>,
+    /// Bytes of verified bundles kept in memory from verification to
+    /// decryption ([`KEEP_BYTES`]; 0 reads every bundle again).
+    pub keep_bytes: usize,
 }
 
 /// A verified bundle to read. Sorted by device, sequence and manifest,
@@ -168,10 +172,11 @@ pub fn run(files: &[PathBuf], opts: &Options) -> Result<Summary, AggregateError>
     };
 
     // 1. Verify every bundle, on all cores; load the forms they carry.
-    let verified = verify_all(files, &opts.signers, opts.threads, opts.progress, &count)?;
-    let candidates = candidates(verified, &mut summary);
+    let verified = verify_all(files, opts, &count)?;
+    let (candidates, mut kept) = candidates(verified, &mut summary);
     let reports: Vec<verify::Report> = candidates.iter().map(|c| c.report.clone()).collect();
     let (good, mut forms, total_records) = load_forms(candidates, opts, &mut summary);
+    kept.retain(|sha, _| good.iter().any(|g| &g.manifest_sha256 == sha));
     // Bundles left out for their forms are still part of their device's
     // chain: the sequence check sees them all.
     summary.sequence_problems = verify::sequences(&reports);
@@ -191,7 +196,7 @@ pub fn run(files: &[PathBuf], opts: &Options) -> Result<Summary, AggregateError>
         count: &count,
     };
     let round = Round { lists, assignments };
-    pass.decrypt_and_merge(&mut files, &mut summary, total_records, round)?;
+    pass.decrypt_and_merge(&mut files, &mut summary, total_records, round, kept)?;
     summary.bundles_read = good.len();
     if timing {
         crate::say!("timing: decrypt, merge and rows {:?}", t0.elapsed());
@@ -205,13 +210,19 @@ pub fn run(files: &[PathBuf], opts: &Options) -> Result<Summary, AggregateError>
 }
 
 /// The bundles that verified, in (device, sequence, manifest) order,
-/// each once; the others reported.
-fn candidates(verified: Vec<VerifiedBundle>, summary: &mut Summary) -> Vec<Candidate> {
+/// each once, and those the verify pass kept, by manifest hash; the
+/// others reported.
+fn candidates(
+    verified: Vec<VerifiedBundle>,
+    summary: &mut Summary,
+) -> (Vec<Candidate>, HashMap<String, Kept>) {
     let mut candidates: Vec<Candidate> = Vec::new();
+    let mut kept_bundles = HashMap::new();
     for VerifiedBundle {
         file,
         report,
         forms,
+        kept,
     } in verified
     {
         if !report.ok {
@@ -226,6 +237,9 @@ fn candidates(verified: Vec<VerifiedBundle>, summary: &mut Summary) -> Vec<Candi
             bundle_id: report.bundle_id.clone().unwrap_or_default(),
             enumerator_id: report.enumerator_id.clone().unwrap_or_default(),
         };
+        if let Some(kept) = kept {
+            kept_bundles.insert(good.manifest_sha256.clone(), kept);
+        }
         candidates.push(Candidate {
             good,
             report,
@@ -241,7 +255,16 @@ fn candidates(verified: Vec<VerifiedBundle>, summary: &mut Summary) -> Vec<Candi
     let before = candidates.len();
     candidates.dedup_by(|a, b| a.good.same(&b.good));
     summary.duplicate_bundles = before - candidates.len();
-    candidates
+    // Only the bundles kept from the first in order on stay: they are
+    // decrypted first, so their bytes go before the merge's tables grow.
+    let prefix = candidates
+        .iter()
+        .take_while(|c| kept_bundles.contains_key(&c.good.manifest_sha256))
+        .count();
+    for c in &candidates[prefix..] {
+        kept_bundles.remove(&c.good.manifest_sha256);
+    }
+    (candidates, kept_bundles)
 }
 
 /// Each form's table files, and its workbook (`--xlsx`).
@@ -304,8 +327,8 @@ struct Pass<'a> {
 }
 
 impl Pass<'_> {
-    /// Reads the verified bundles again on one thread, decrypts on every
-    /// core, merges and writes the rows on this one; then writes both
+    /// Cuts the verified bundles into runs on one thread (from the bytes
+    /// kept, or read again), decrypts on every core, merges and writes the rows on this one; then writes both
     /// versions of every conflict.
     fn decrypt_and_merge(
         &self,
@@ -313,6 +336,7 @@ impl Pass<'_> {
         summary: &mut Summary,
         total_records: usize,
         round: Round,
+        kept: HashMap<String, Kept>,
     ) -> Result<(), AggregateError> {
         let Pass {
             opts,
@@ -339,7 +363,7 @@ impl Pass<'_> {
                 scope.spawn(move || work(&job_rx, done_tx, identities, forms, good, count));
             }
             drop(job_rx);
-            scope.spawn(move || produce(good, job_tx, done_tx, count));
+            scope.spawn(move || produce(good, kept, job_tx, done_tx, count));
             let merge = Merge {
                 opts,
                 good,

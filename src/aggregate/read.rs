@@ -1,17 +1,21 @@
 //! Reading bundles: the verify pass (every bundle read and verified on all
-//! cores, the forms it carries kept), then the reading thread that reads
-//! each verified bundle again, checks it is the one verified (a stick may
-//! change under us) and cuts its records into runs for the workers. Owns
-//! the bundle size cap's use and the run sizes; no decryption.
+//! cores, the forms it carries kept, and its very bytes while they fit in
+//! [`KEEP_BYTES`]), then the reading thread that cuts each verified
+//! bundle's records into runs for the workers: from the bytes kept (not
+//! read or parsed again, not hashed again), or read again and checked to
+//! be the one verified (a stick may change under us). Owns the bundle
+//! size cap's use and the run sizes; no decryption.
 
 use std::collections::HashMap;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Sender, SyncSender};
 
 use super::error::AggregateError;
 use super::runs::{Item, Job, RunDone};
-use super::{Good, WorkCount, progress};
-use crate::bundle::signers::AllowedSigners;
+use super::{Good, Options, WorkCount, progress};
 use crate::bundle::{self, archive, verify};
 use crate::crypt;
 
@@ -30,29 +34,44 @@ pub(super) struct CarriedForm {
     pub(super) text: Vec<u8>,
 }
 
-/// A bundle after the verify pass: its report, and the forms it carries
-/// (none when it failed).
+/// The bytes of verified bundles kept from the verify pass for the
+/// decrypt pass, at most: one large bundle (20,000 records of 3 KB) or
+/// many small ones, well under the memory the merge needs for a million
+/// records. A bundle beyond it is read again.
+pub const KEEP_BYTES: usize = 128 << 20;
+
+/// A verified bundle as the verify pass read it: its bytes, its manifest
+/// and where each manifest entry's file lies in the bytes.
+pub(super) struct Kept {
+    pub(super) bytes: Arc<Vec<u8>>,
+    pub(super) manifest: bundle::Manifest,
+    pub(super) records: Vec<Range<usize>>,
+}
+
+/// A bundle after the verify pass: its report, the forms it carries (none
+/// when it failed), and the bundle as read when it verified and was kept.
 pub(super) struct VerifiedBundle {
     pub(super) file: PathBuf,
     pub(super) report: verify::Report,
     pub(super) forms: Vec<CarriedForm>,
+    pub(super) kept: Option<Kept>,
 }
 
 /// Reads and verifies every bundle on `threads` threads, in the order given.
 pub(super) fn verify_all(
     files: &[PathBuf],
-    signers: &AllowedSigners,
-    threads: usize,
-    show: bool,
+    opts: &Options,
     count: &WorkCount,
 ) -> Result<Vec<VerifiedBundle>, AggregateError> {
-    let done = std::sync::atomic::AtomicUsize::new(0);
+    let (signers, threads, show) = (&opts.signers, opts.threads, opts.progress);
+    let done = AtomicUsize::new(0);
+    let kept_bytes = AtomicUsize::new(0);
     let chunk = files.len().div_ceil(threads.max(1)).max(1);
     let results: Vec<Result<Vec<_>, AggregateError>> = std::thread::scope(|scope| {
         let workers: Vec<_> = files
             .chunks(chunk)
             .map(|part| {
-                let done = &done;
+                let (done, kept_bytes) = (&done, &kept_bytes);
                 scope.spawn(move || {
                     part.iter()
                         .map(|file| {
@@ -60,32 +79,40 @@ pub(super) fn verify_all(
                             let bytes = read_capped(file, count)?;
                             // The forms come from the same read of the
                             // archive as the verification.
-                            let (report, carried) = match &bytes {
+                            let (mut report, forms, records) = match &bytes {
                                 Ok(bytes) => {
                                     WorkCount::count(&count.archive_parses);
-                                    verify::verify_with_forms(&name, bytes, signers)
+                                    let read = verify::verify_for_reading(&name, bytes, signers);
+                                    (read.report, carried(read.forms), read.records)
                                 }
-                                Err(why) => (verify::Report::refused(&name, why), Vec::new()),
+                                Err(why) => {
+                                    (verify::Report::refused(&name, why), Vec::new(), Vec::new())
+                                }
                             };
-                            let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                            let n = done.fetch_add(1, Ordering::Relaxed) + 1;
                             progress(show, "verifying", n, files.len());
-                            let forms = carried
-                                .into_iter()
-                                .map(|(f, text)| CarriedForm {
-                                    form_id: f.form_id,
-                                    version: f.version,
-                                    sha256: f.sha256,
-                                    text: text.to_vec(),
-                                })
-                                .collect();
-                            // The manifest's entry list is large and no
-                            // longer needed: pass 2 reads it again.
-                            let mut report = report;
-                            report.manifest = None;
+                            // Kept while the bytes fit; else the manifest's
+                            // large entry list goes, and pass 2 reads both
+                            // again.
+                            let manifest = report.manifest.take();
+                            let kept = match (bytes, manifest) {
+                                (Ok(bytes), Some(manifest))
+                                    if report.ok
+                                        && reserve(kept_bytes, bytes.len(), opts.keep_bytes) =>
+                                {
+                                    Some(Kept {
+                                        bytes: Arc::new(bytes),
+                                        manifest,
+                                        records,
+                                    })
+                                }
+                                _ => None,
+                            };
                             Ok(VerifiedBundle {
                                 file: file.clone(),
                                 report,
                                 forms,
+                                kept,
                             })
                         })
                         .collect::<Result<Vec<_>, AggregateError>>()
@@ -102,6 +129,27 @@ pub(super) fn verify_all(
         out.extend(r?);
     }
     Ok(out)
+}
+
+/// The forms a bundle carries, copied out of its bytes.
+fn carried(forms: Vec<(bundle::FormRef, &[u8])>) -> Vec<CarriedForm> {
+    forms
+        .into_iter()
+        .map(|(f, text)| CarriedForm {
+            form_id: f.form_id,
+            version: f.version,
+            sha256: f.sha256,
+            text: text.to_vec(),
+        })
+        .collect()
+}
+
+/// Takes `len` bytes of the keep budget (`most`), if they fit.
+fn reserve(kept: &AtomicUsize, len: usize, most: usize) -> bool {
+    kept.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |k| {
+        (k + len <= most).then_some(k + len)
+    })
+    .is_ok()
 }
 
 /// What to say when a verified bundle is no longer the bundle verified.
@@ -155,35 +203,69 @@ pub(super) fn reopen<'a>(
     Ok((manifest, by_name))
 }
 
-/// Reads a verified bundle again, checks it is the one verified, and
-/// cuts its records into runs for `send` (which says false to stop).
+/// A verified bundle read again and checked to be the one verified: its
+/// bytes, its manifest, and where each manifest entry's file lies.
+fn read_again(good: &Good, count: &WorkCount) -> Result<Kept, AggregateError> {
+    let bytes = reread(good, count)?;
+    let (manifest, by_name) = reopen(good, &bytes, count)?;
+    let base = bytes.as_ptr() as usize;
+    let records = manifest
+        .entries
+        .iter()
+        .map(|e| {
+            let data = by_name.get(e.path.as_str()).ok_or_else(|| changed(good))?;
+            let start = data.as_ptr() as usize - base;
+            Ok(start..start + data.len())
+        })
+        .collect::<Result<Vec<_>, AggregateError>>()?;
+    drop(by_name);
+    Ok(Kept {
+        bytes: Arc::new(bytes),
+        manifest,
+        records,
+    })
+}
+
+/// Cuts a verified bundle's records into runs for `send` (which says
+/// false to stop): from the bytes the verify pass kept (`kept`; its
+/// records already hashed), else read again and checked.
 pub(super) fn runs_of(
     good: &Good,
+    kept: Option<Kept>,
     bundle: u32,
     seq: &mut usize,
     send: &mut dyn FnMut(Job) -> bool,
     count: &WorkCount,
 ) -> Result<(), AggregateError> {
-    let bytes = reread(good, count)?;
-    let (manifest, by_name) = reopen(good, &bytes, count)?;
+    let verified = kept.is_some();
+    let Kept {
+        bytes,
+        manifest,
+        records,
+    } = match kept {
+        Some(kept) => kept,
+        None => read_again(good, count)?,
+    };
     let changed = || changed(good);
+    if records.len() != manifest.entries.len() {
+        return Err(changed());
+    }
     for (r, run) in manifest.entries.chunks(RUN).enumerate() {
         let mut job = Job {
             seq: *seq,
             bundle,
-            bytes: Vec::new(),
+            bytes: Arc::clone(&bytes),
+            verified,
             items: Vec::with_capacity(run.len()),
         };
         for (k, e) in run.iter().enumerate() {
-            let data = by_name.get(e.path.as_str()).ok_or_else(changed)?;
-            let start = job.bytes.len();
-            job.bytes.extend_from_slice(data);
+            let entry = r * RUN + k;
             job.items.push(Item {
-                entry: (r * RUN + k) as u32,
+                entry: entry as u32,
                 record_id: e.record_id.clone(),
                 form_id: e.form_id.clone(),
                 form_version: e.form_version.clone(),
-                at: start..job.bytes.len(),
+                at: records[entry].clone(),
                 sha256: crypt::from_hex(&e.sha256).ok_or_else(changed)?,
             });
         }
@@ -197,9 +279,11 @@ pub(super) fn runs_of(
 
 /// The reading thread: bundles one at a time, cut into runs, onto the
 /// queue (waiting while it is full). A failure goes to the merge in its
-/// place in the order.
+/// place in the order. `kept`: the bundles the verify pass kept, by
+/// manifest hash.
 pub(super) fn produce(
     good: &[Good],
+    mut kept: HashMap<String, Kept>,
     jobs: SyncSender<Job>,
     done: Sender<RunDone>,
     count: &WorkCount,
@@ -211,7 +295,8 @@ pub(super) fn produce(
             stopped = jobs.send(job).is_err();
             !stopped
         };
-        if let Err(why) = runs_of(g, n as u32, &mut seq, &mut send, count) {
+        let this = kept.remove(&g.manifest_sha256);
+        if let Err(why) = runs_of(g, this, n as u32, &mut seq, &mut send, count) {
             let _ = done.send(RunDone {
                 seq,
                 bundle: n as u32,

@@ -4,6 +4,7 @@
 //! `Row`). Data only: the stages own the work.
 
 use std::ops::Range;
+use std::sync::Arc;
 
 use super::error::{AggregateError, RecordProblem};
 use super::summary;
@@ -14,9 +15,12 @@ pub(super) struct Job {
     /// Its place in the merge order.
     pub(super) seq: usize,
     pub(super) bundle: u32,
-    /// Its records' files, one after the other (copied out of the bundle
-    /// so that the bundle's bytes go as soon as it is cut into runs).
-    pub(super) bytes: Vec<u8>,
+    /// The bundle's bytes, shared by its runs (they go with its last run).
+    pub(super) bytes: Arc<Vec<u8>>,
+    /// Whether these are the very bytes the verify pass hashed (kept in
+    /// memory); else the bundle was read again, and each record's hash is
+    /// checked against the signed manifest before it is used.
+    pub(super) verified: bool,
     pub(super) items: Vec<Item>,
 }
 
@@ -27,7 +31,7 @@ pub(super) struct Item {
     /// Its form and version as the signed manifest gives them.
     pub(super) form_id: String,
     pub(super) form_version: String,
-    /// Where the record's file lies in the run's bytes.
+    /// Where the record's file lies in the bundle's bytes.
     pub(super) at: Range<usize>,
     /// Its SHA-256 as the signed manifest gives it.
     pub(super) sha256: Vec<u8>,

@@ -237,30 +237,52 @@ pub fn verify(file: &str, bytes: &[u8], signers: &AllowedSigners) -> Report {
     verify_counted(file, bytes, signers).0
 }
 
-/// [`verify`], and the text of every form a bundle that verified carries,
-/// as its manifest names it, from the same read of the archive (aggregate
-/// needs both, and a second read of a large bundle costs as much as the
-/// first). No forms when the bundle fails.
-pub fn verify_with_forms<'a>(
+/// A bundle verified for reading (aggregate): the report, and when it
+/// verified, the text of every form it carries as its manifest names it
+/// and where each manifest entry's file lies in the bundle's bytes, in
+/// manifest order; all from the same read of the archive (a second read
+/// of a large bundle costs as much as the first).
+pub struct ForReading<'a> {
+    pub report: Report,
+    pub forms: Vec<(FormRef, &'a [u8])>,
+    pub records: Vec<std::ops::Range<usize>>,
+}
+
+/// [`verify`], with what reading the bundle's records needs (nothing but
+/// the report when it fails).
+pub fn verify_for_reading<'a>(
     file: &str,
     bytes: &'a [u8],
     signers: &AllowedSigners,
-) -> (Report, Vec<(FormRef, &'a [u8])>) {
+) -> ForReading<'a> {
     let (report, _, entries) = verify_entries(file, bytes, signers);
     let mut forms = Vec::new();
+    let mut records = Vec::new();
     if let Some(manifest) = report.manifest.as_ref().filter(|_| report.ok) {
-        let by_name: HashMap<&str, &'a [u8]> = entries
-            .iter()
-            .filter(|e| e.name.starts_with("forms/"))
-            .map(|e| (e.name.as_str(), e.data))
-            .collect();
+        let by_name: HashMap<&str, &'a [u8]> =
+            entries.iter().map(|e| (e.name.as_str(), e.data)).collect();
         for f in &manifest.forms {
             if let Some(data) = by_name.get(form_path(&f.form_id, &f.version).as_str()) {
                 forms.push((f.clone(), *data));
             }
         }
+        // Every entry was found by `verify`: an offset into `bytes`.
+        let base = bytes.as_ptr() as usize;
+        records = manifest
+            .entries
+            .iter()
+            .filter_map(|e| by_name.get(e.path.as_str()))
+            .map(|data| {
+                let start = data.as_ptr() as usize - base;
+                start..start + data.len()
+            })
+            .collect();
     }
-    (report, forms)
+    ForReading {
+        report,
+        forms,
+        records,
+    }
 }
 
 /// [`verify`], and how many entry names it compared to find entries: a

@@ -57,11 +57,18 @@ pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {
                 done.purged,
                 done.bundle_id
             );
+            if done.retired_forms > 0 {
+                crate::say!(
+                    "fieldkit: {} old form version(s) that no draft or record uses were removed",
+                    done.retired_forms
+                );
+            }
             print_json(
                 &serde_json::json!({
                     "bundle_id": done.bundle_id,
                     "purged": done.purged,
                     "by": done.by,
+                    "retired_forms": done.retired_forms,
                 }),
                 false,
             )?;

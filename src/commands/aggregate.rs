@@ -86,6 +86,7 @@ pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {
         }
     });
     let opts = Options {
+        keep_bytes: aggregate::KEEP_BYTES,
         identities,
         signers,
         out: args.out.clone(),

@@ -15,6 +15,8 @@ pub struct Acked {
     pub bundle_id: String,
     pub purged: usize,
     pub by: String,
+    /// Form texts no draft or record needs any more, now removed.
+    pub retired_forms: usize,
 }
 
 /// Checks a receipt and purges the bundle it covers. `Ok(Err(why))`: the
@@ -40,10 +42,13 @@ pub fn ack(
             receipt.bundle_id
         )));
     };
-    let purged = store.purge_bundle(facts, &by, &crate::clock::now().to_string())?;
+    let now = crate::clock::now().to_string();
+    let purged = store.purge_bundle(facts, &by, &now)?;
+    let retired_forms = store.retire_forms(&now)?;
     Ok(Ok(Acked {
         bundle_id: facts.bundle_id.clone(),
         purged,
         by,
+        retired_forms,
     }))
 }

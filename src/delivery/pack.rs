@@ -32,11 +32,16 @@ impl Imported {
         format!("pack {} of '{}'{round}", self.sequence, self.deployment)
     }
 
-    /// "3 file(s) added, 1 changed, 0 removed, 4 unchanged".
+    /// "3 file(s) added, 1 changed, 0 removed, 4 unchanged" (and the old
+    /// form versions retired, when any were).
     pub fn counts(&self) -> String {
         let c = &self.changes;
+        let retired = match c.retired_forms {
+            0 => String::new(),
+            n => format!("; {n} old form version(s) no draft or record uses removed"),
+        };
         format!(
-            "{} file(s) added, {} changed, {} removed, {} unchanged",
+            "{} file(s) added, {} changed, {} removed, {} unchanged{retired}",
             c.added.len(),
             c.changed.len(),
             c.removed.len(),

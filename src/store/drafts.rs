@@ -109,6 +109,8 @@ impl Store {
             Change::remove(Tree::States, key.to_vec()),
             count_change(-1, 0, 0, 0),
             event,
-        ])
+        ])?;
+        // The last draft of an old form version takes its text with it.
+        self.retire_forms(now).map(|_| ())
     }
 }

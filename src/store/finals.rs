@@ -181,6 +181,48 @@ impl Store {
         Ok(())
     }
 
+    /// Retires the form texts no draft and no unreceipted record uses any
+    /// more (after a receipt, a deleted draft or a new round pack): a
+    /// draft keeps the version it was started on, a record the text its
+    /// bundle carries, and nothing else is kept. With a listing too old
+    /// or too damaged to say which text it uses, nothing is retired.
+    /// Returns how many texts were retired.
+    pub fn retire_forms(&self, now: &str) -> Result<usize, StoreError> {
+        let (listings, damaged) = self.listing_checked()?;
+        if !damaged.is_empty() || listings.iter().any(|l| l.form_sha256.is_empty()) {
+            return Ok(0);
+        }
+        let used: HashSet<&str> = listings.iter().map(|l| l.form_sha256.as_str()).collect();
+        let mut retired = Vec::new();
+        self.backend
+            .visit(Tree::Forms, &mut |k, _| {
+                let sha = String::from_utf8_lossy(k);
+                if !used.contains(sha.as_ref()) {
+                    retired.push(sha.into_owned());
+                }
+                true
+            })
+            .map_err(|e| self.backend_err(e))?;
+        if retired.is_empty() {
+            return Ok(0);
+        }
+        let mut changes: Vec<Change> = retired
+            .iter()
+            .map(|sha| Change::remove(Tree::Forms, sha.as_bytes().to_vec()))
+            .collect();
+        let detail = format!("no draft or record uses it: {}", retired.join(", "));
+        changes.push(self.event(now, "form texts retired", "", "", &detail)?);
+        // Forget them before the write: a draft started later keeps its
+        // text again rather than trusting a copy that is gone.
+        if let Ok(mut kept) = self.kept_forms.lock() {
+            for sha in &retired {
+                kept.remove(sha);
+            }
+        }
+        self.apply(&changes)?;
+        Ok(retired.len())
+    }
+
     /// Whether the form with this SHA-256 is kept, whole and unchanged.
     pub(super) fn keeps_form(&self, sha256: &str) -> bool {
         self.form_text(sha256)

@@ -170,9 +170,10 @@ impl Store {
         // The profile's sealed facts against the store's copy (profile.rs).
         store.check_sealed_profile()?;
         keep_counts(store.backend.as_ref()).map_err(|e| store.backend_err(e))?;
-        // An export stopped between its steps is finished before anything
-        // reads the outbox (bundles.rs).
+        // An export or a purge stopped between its steps is finished
+        // before anything reads the outbox (bundles.rs).
         store.finish_export(&mut |_| {})?;
+        store.finish_purge(&mut |_| {})?;
         Ok(store)
     }
 

@@ -69,6 +69,8 @@ pub struct PackChanges {
     pub changed: Vec<String>,
     pub removed: Vec<String>,
     pub unchanged: usize,
+    /// Form texts of earlier versions no draft or record uses, removed.
+    pub retired_forms: usize,
 }
 
 fn file_key(path: &str) -> Vec<u8> {
@@ -319,6 +321,7 @@ impl Store {
         );
         changes.push(self.event(now, "pack installed", "", "", &detail)?);
         self.apply(&changes)?;
+        said.retired_forms = self.retire_forms(now)?;
         Ok(said)
     }
 }

@@ -667,3 +667,127 @@ fn exported_records_stay_in_place_and_earlier_stores_still_read() {
     assert_eq!((status.outbox, status.sent, status.bundles), (0, 0, 0));
     assert_eq!(status, count_states_status(&store));
 }
+
+/// A form text stays while a draft or an unreceipted record uses it, and
+/// goes once nothing does: after the receipt, or with the last draft of
+/// its version.
+#[test]
+fn old_form_texts_are_retired_once_nothing_uses_them() {
+    let (_dir, store, _) = fresh();
+    let values = serde_json::Map::new();
+    const NEWER: &[u8] = b"[settings]\nform_id = \"t\"\nversion = \"2\"\n";
+    let newer = || {
+        Draft::new(
+            "dtm_site_assessment",
+            "2026.2",
+            &crypt::sha256_hex(NEWER),
+            "2026-11-22T09:00:00+07:00",
+        )
+    };
+    let old_sha = draft("x").form_sha256;
+    let new_sha = newer().form_sha256;
+    let kept = |sha: &str| store.form_text(sha).unwrap().is_some();
+    // Round 1: a record and a draft of the old version.
+    let sent = finalize_many(&store, 1);
+    let old_draft = draft("Ban Phon");
+    store.save_draft(&old_draft, "").unwrap();
+    // Round 2: a record of the newer version, still in the outbox.
+    store.save_final(&newer(), &values, "now", NEWER).unwrap();
+    let facts = next_bundle(&store, sent);
+    store
+        .record_export(&facts, MoveStep::default(), &mut |_| {})
+        .unwrap();
+    assert_eq!(store.retire_forms("now").unwrap(), 0);
+    store.purge_bundle(&facts, "sup", "now").unwrap();
+    assert_eq!(
+        store.retire_forms("now").unwrap(),
+        0,
+        "the old draft uses it"
+    );
+    assert!(kept(&old_sha) && kept(&new_sha));
+    store.delete_draft(&old_draft.id, "now").unwrap();
+    assert!(!kept(&old_sha), "the last user of the old version is gone");
+    assert!(kept(&new_sha), "a record in the outbox uses the newer one");
+    let events = store.audit().unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.event == "form texts retired" && e.detail.contains(&old_sha))
+    );
+    // A listing from before form hashes were listed: nothing is retired,
+    // since that draft may use any text.
+    let unused = crypt::sha256_hex(b"unused");
+    let sealed = crypt::seal(
+        &store.profile.seal_key,
+        &context(Tree::Forms, unused.as_bytes()),
+        b"unused",
+    );
+    store
+        .apply(&[Change::put(Tree::Forms, unused.as_bytes().to_vec(), sealed)])
+        .unwrap();
+    let mut blind = draft("y");
+    blind.form_sha256 = String::new();
+    store.save_draft(&blind, "").unwrap();
+    assert_eq!(store.retire_forms("now").unwrap(), 0);
+    assert!(kept(&unused));
+    store.delete_draft(&blind.id, "now").unwrap();
+    assert!(!kept(&unused));
+}
+
+/// A receipt's purge is one step to the user in several writes: stopped
+/// after any of them, the counts already say the bundle is receipted, and
+/// the next opening removes the rest of its records; nothing else goes.
+#[test]
+fn a_purge_stopped_between_its_writes_is_finished_on_opening() {
+    let (_dir, store, _) = fresh();
+    let ids = finalize_many(&store, 12);
+    let facts = next_bundle(&store, ids[..10].to_vec());
+    store
+        .record_export(&facts, MoveStep::default(), &mut |_| {})
+        .unwrap();
+    let step = MoveStep {
+        records: 3,
+        bytes: usize::MAX,
+    };
+    let mut writes = 0;
+    let stopped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        store.purge_in_steps(&facts, "sup", "now", step, &mut |n| {
+            writes = n;
+            if n == 2 {
+                panic!("stopped");
+            }
+        })
+    }));
+    assert!(stopped.is_err() && writes == 2);
+    let status = store.status().unwrap();
+    assert_eq!(
+        (status.outbox, status.sent, status.bundles),
+        (2, 0, 0),
+        "the counts moved with the first write"
+    );
+    assert_eq!(
+        store.listing().unwrap().len(),
+        12 - 3,
+        "one write of 3 went"
+    );
+    assert_eq!(
+        store.tallies().unwrap()["dtm_site_assessment"].receipted,
+        10
+    );
+    let home = store.home.clone();
+    drop(store);
+    let store = when_released(|| Store::open(home.clone(), &crypt::passphrase(PASS)));
+    let left: Vec<String> = store.listing().unwrap().into_iter().map(|l| l.id).collect();
+    assert_eq!(left, ids[10..].to_vec(), "the rest went, the outbox stayed");
+    assert!(store.bundles().unwrap().is_empty());
+    assert_eq!(store.status().unwrap(), count_states_status(&store));
+    // Nothing is left to finish.
+    store.finish_purge(&mut |_| panic!("no write")).unwrap();
+    let events: Vec<String> = store
+        .audit()
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event)
+        .collect();
+    assert_eq!(events.iter().filter(|e| *e == "purged").count(), 1);
+}

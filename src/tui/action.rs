@@ -40,6 +40,20 @@ pub struct Opened {
     /// The forms of the round pack installed, which replace the forms
     /// offered before the store was open (None: no pack with forms).
     pub forms: Option<Vec<FormEntry>>,
+    /// The round pack and the keys records are encrypted to, as the top
+    /// bar shows them.
+    pub keys: KeysInForce,
+}
+
+/// Which round pack is installed and who new records are encrypted to.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct KeysInForce {
+    /// The pack's sequence and round code (None: no pack installed).
+    pub pack: Option<(u64, String)>,
+    /// How many data managers' keys new records are encrypted to.
+    pub recipients: usize,
+    /// Whether those keys come from the pack (else from setup).
+    pub from_pack: bool,
 }
 
 /// What a receipt did.

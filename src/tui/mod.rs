@@ -36,6 +36,7 @@ use crate::form::Form;
 use crate::paths;
 use crate::store::profile::{self, Home};
 use crate::store::{Draft, Store, StoreError};
+use action::KeysInForce;
 use app::{Action, App, Effect, FormEntry, Opened, Page, Receipted, Setup};
 use input::Input;
 use words::{Msg, Notice};
@@ -247,6 +248,7 @@ impl Runtime {
             listing,
             tallies: store.tallies().map_err(|e| e.to_string())?,
             forms: None,
+            keys: keys_in_force(store).map_err(|e| e.to_string())?,
         })
     }
 
@@ -446,3 +448,15 @@ pub fn forms_for_tests(dir: PathBuf) -> Result<Vec<FormEntry>> {
 
 #[cfg(test)]
 mod tests;
+
+/// The round pack installed and who new records are encrypted to.
+fn keys_in_force(store: &Store) -> Result<KeysInForce, StoreError> {
+    let pack = store.installed_pack()?;
+    Ok(KeysInForce {
+        from_pack: pack
+            .as_ref()
+            .is_some_and(|p| p.entries.iter().any(|e| e.path == "keys/recipients.txt")),
+        pack: pack.map(|p| (p.sequence, p.round)),
+        recipients: store.recipients()?.len(),
+    })
+}

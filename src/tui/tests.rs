@@ -60,6 +60,11 @@ fn home() -> App {
         device_id: "device-1".into(),
         tallies: Default::default(),
         forms: None,
+        keys: super::action::KeysInForce {
+            pack: Some((2, "R2-2026".into())),
+            recipients: 2,
+            from_pack: true,
+        },
         listing: vec![
             listing(
                 "01a00000-0000-7000-8000-000000000001",
@@ -1092,6 +1097,11 @@ fn app_with_form(text: &str) -> App {
         listing: Vec::new(),
         tallies: Default::default(),
         forms: None,
+        keys: super::action::KeysInForce {
+            pack: None,
+            recipients: 1,
+            from_pack: false,
+        },
     })));
     app
 }

@@ -110,6 +110,11 @@ messages! {
     PackInstalled => "{0} installed: {1}", "ຕິດຕັ້ງ {0} ແລ້ວ: {1}";
     PackFailed => "Nothing was installed", "ບໍ່ໄດ້ຕິດຕັ້ງຫຍັງ";
     KeyPack => "pack", "ຊຸດຮອບ";
+    // The top bar: the round pack installed, and whose keys (and how
+    // many) new records are encrypted to.
+    InForcePack => "pack {0}{1} · keys: pack ({2})", "ຊຸດຮອບ {0}{1} · ກະແຈ: ຊຸດຮອບ ({2})";
+    InForcePackSetup => "pack {0}{1} · keys: setup ({2})", "ຊຸດຮອບ {0}{1} · ກະແຈ: ການຕັ້ງຄ່າ ({2})";
+    InForceSetup => "no pack · keys: setup ({2})", "ບໍ່ມີຊຸດຮອບ · ກະແຈ: ການຕັ້ງຄ່າ ({2})";
     NoForms => "No forms to fill: take the round pack (p), or start fieldkit with --forms DIR", "ບໍ່ມີແບບຟອມ: ນຳເຂົ້າຊຸດຮອບ (p), ຫຼື ເປີດ fieldkit ດ້ວຍ --forms DIR";
     // Added for issue 20 (Lao to review): the entity list's value of a
     // question that updates it.

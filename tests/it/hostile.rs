@@ -432,7 +432,9 @@ fn an_output_folder_that_cannot_be_made_is_said_with_what_to_do() {
 /// Work counted, not timed: conflicts cost each bundle involved one more
 /// read, however many conflicts it holds (re-reading both bundles for
 /// every conflict made 2,000 conflicts take 88 s), and every bundle is
-/// read and parsed twice (verify with its forms, then decrypt).
+/// read and parsed once (verify with its forms, the bytes kept for
+/// decryption), or twice where its bytes are not kept; the tables are the
+/// same either way.
 #[test]
 fn conflicts_cost_one_more_read_per_bundle_not_per_conflict() {
     let (x, y, z) = (
@@ -460,32 +462,40 @@ fn conflicts_cost_one_more_read_per_bundle_not_per_conflict() {
         files.push(path);
     }
     let key = std::fs::read_to_string(repo().join("keys/demo/data-manager.key")).unwrap();
-    let opts = fieldkit::aggregate::Options {
-        identities: fieldkit::crypt::parse_identities(&key).unwrap(),
-        signers: bundle::signers::AllowedSigners::parse(
-            &std::fs::read_to_string(&signers).unwrap(),
-        )
-        .unwrap(),
-        out: dir.path().join("out"),
-        forms_dir: None,
-        labels: None,
-        hxl: false,
-        xlsx: false,
-        progress: false,
-        threads: 2,
-        entities: None,
-        assignments: None,
-    };
-    let summary = fieldkit::aggregate::run(&files, &opts).unwrap();
-    assert_eq!(summary.conflicts.len(), 40, "{:?}", summary.problem_lines());
-    assert_eq!(summary.records, 45);
-    let written = files_under(&dir.path().join("out/conflicts"));
-    assert_eq!(written.len(), 80, "both versions of every conflict");
-    let work = summary.work;
-    assert_eq!(work.bundle_reads, 3 * 2 + 2, "{work:?}");
-    assert_eq!(work.archive_parses, 3 * 2 + 2, "{work:?}");
-    // Each record once; each conflict's two versions once more.
-    assert_eq!(work.decryptions, 85 + 2 * 40, "{work:?}");
+    let mut tables = Vec::new();
+    for (keep_bytes, reads) in [(fieldkit::aggregate::KEEP_BYTES, 3), (0, 3 * 2)] {
+        let out = dir.path().join(format!("out-{keep_bytes}"));
+        let opts = fieldkit::aggregate::Options {
+            identities: fieldkit::crypt::parse_identities(&key).unwrap(),
+            signers: bundle::signers::AllowedSigners::parse(
+                &std::fs::read_to_string(&signers).unwrap(),
+            )
+            .unwrap(),
+            out: out.clone(),
+            forms_dir: None,
+            labels: None,
+            hxl: false,
+            xlsx: false,
+            progress: false,
+            threads: 2,
+            keep_bytes,
+            entities: None,
+            assignments: None,
+        };
+        let summary = fieldkit::aggregate::run(&files, &opts).unwrap();
+        assert_eq!(summary.conflicts.len(), 40, "{:?}", summary.problem_lines());
+        assert_eq!(summary.records, 45);
+        let written = files_under(&out.join("conflicts"));
+        assert_eq!(written.len(), 80, "both versions of every conflict");
+        let work = summary.work;
+        assert_eq!(work.bundle_reads, reads + 2, "{work:?}");
+        assert_eq!(work.archive_parses, reads + 2, "{work:?}");
+        // Each record once; each conflict's two versions once more.
+        assert_eq!(work.decryptions, 85 + 2 * 40, "{work:?}");
+        tables.push(std::fs::read(out.join("hostile_test.csv")).ok());
+    }
+    assert!(tables[0].is_some());
+    assert_eq!(tables[0], tables[1], "the same table either way");
 }
 
 #[test]

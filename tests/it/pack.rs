@@ -694,6 +694,12 @@ fn a_pack_is_taken_from_the_home_page_in_a_real_terminal() {
     let pack = round_two_pack(&office);
     let term = screen(&e, "pack-import");
     assert!(term.wait_for("Site Assessment"), "{}", term.screen());
+    // The top bar says which keys records go to: setup's, no pack yet.
+    assert!(
+        term.wait_for("no pack · keys: setup (1)"),
+        "{}",
+        term.screen()
+    );
     term.send("p", &[]);
     assert!(term.wait_for("Pack file"), "{}", term.screen());
     term.send(s(&pack), &["Enter"]);
@@ -702,8 +708,14 @@ fn a_pack_is_taken_from_the_home_page_in_a_real_terminal() {
         "{}",
         term.screen()
     );
-    // The home page now offers the pack's form only.
+    // The home page now offers the pack's form only, and the top bar
+    // names the pack (which brings no keys: setup's stay).
     assert!(term.wait_for("Survey R2"), "{}", term.screen());
+    assert!(
+        term.wait_for("pack 1 (R2) · keys: setup (1)"),
+        "{}",
+        term.screen()
+    );
     assert!(
         !term.screen().contains("Site Assessment"),
         "{}",

@@ -9,6 +9,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout};
 use ratatui::text::Line;
 
+use super::action::KeysInForce;
 use super::app::{App, Overlay, Page};
 use super::keymap::Hints;
 use super::words::Msg;
@@ -49,8 +50,16 @@ pub fn render(app: &App, frame: &mut Frame) {
         .as_ref()
         .map(|w| format!(" · {}", w.enumerator))
         .unwrap_or_default();
-    let title = format!(" fieldkit{who}");
     let right = format!("{}: {} ", app.t(Msg::Language), app.language);
+    // The pack and keys in force, where the bar has room for them.
+    let room = (top.width as usize).saturating_sub(width(&who) + width(&right) + 13);
+    let in_force = app
+        .who
+        .as_ref()
+        .map(|w| format!(" · {}", truncate(&keys_in_force(app, &w.keys), room)))
+        .filter(|_| room > 20)
+        .unwrap_or_default();
+    let title = format!(" fieldkit{who}{in_force}");
     let pad = (top.width as usize).saturating_sub(width(&title) + width(&right));
     frame.render_widget(
         para(format!("{title}{}{right}", " ".repeat(pad))).style(theme.bar()),
@@ -106,6 +115,22 @@ pub fn render(app: &App, frame: &mut Frame) {
     if let Some(overlay) = &app.overlay {
         overlay::draw_overlay(app, overlay, frame, body, &theme);
     }
+}
+
+/// "pack 2 (R2-2026) · keys: pack (2)": the top bar's words for
+/// the round pack and the keys new records are encrypted to.
+fn keys_in_force(app: &App, keys: &KeysInForce) -> String {
+    let (msg, sequence, round) = match (&keys.pack, keys.from_pack) {
+        (Some((n, round)), true) => (Msg::InForcePack, n.to_string(), round.as_str()),
+        (Some((n, round)), false) => (Msg::InForcePackSetup, n.to_string(), round.as_str()),
+        (None, _) => (Msg::InForceSetup, String::new(), ""),
+    };
+    let round = if round.is_empty() {
+        String::new()
+    } else {
+        format!(" ({round})")
+    };
+    msg.fill(app.lang(), &[sequence, round, keys.recipients.to_string()])
 }
 
 #[cfg(test)]
