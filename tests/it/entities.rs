@@ -3,7 +3,9 @@
 //! `fill --dry-run`): the corpus workbook with the `trees.csv` it names,
 //! and a registration form and its follow-up written from ODK's entities
 //! documentation; the record's values carry the entity operation
-//! (`meta/entity`). Each sheet is written row by row, as it reads.
+//! (`meta/entity`). Also lists found in the forms folder, and a workbook's
+//! `csv-external` with `pulldata()` read alike by its TOML twin. Each
+//! sheet is written row by row, as it reads.
 
 use std::path::Path;
 
@@ -381,4 +383,55 @@ fn a_list_in_the_forms_folder_serves_a_form_given_by_path() {
     assert!(out.status.success(), "{}", crate::support::stderr(&out));
     let record: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(record["values"]["girth"], json!("310"));
+}
+
+/// A workbook's `csv-external` row and `pulldata()`, and the TOML form
+/// `forms import` writes of it, read the same list the same way.
+#[test]
+fn a_workbook_with_csv_external_and_its_toml_twin_look_up_alike() {
+    let dir = tempfile::tempdir().unwrap();
+    let book = write(
+        dir.path(),
+        "girth.xlsx",
+        workbook(&[
+            (
+                "survey",
+                &[
+                    &["type", "name", "label", "calculation"],
+                    &["csv-external", "trees", "", ""],
+                    &["text", "tree", "Tree", ""],
+                    &[
+                        "calculate",
+                        "girth",
+                        "",
+                        "pulldata('trees', 'circumference_cm', 'name', ${tree})",
+                    ],
+                    &[
+                        "calculate",
+                        "oaks",
+                        "",
+                        "count(instance('trees')/root/item[species = 'oak'])",
+                    ],
+                ],
+            ),
+            ("settings", &[&["form_id"], &["girth"]]),
+        ]),
+    );
+    std::fs::write(dir.path().join("trees.csv"), TREES).unwrap();
+    let twin = dir.path().join("girth_twin.toml");
+    let out = fieldkit(&[
+        "forms",
+        "import",
+        book.to_str().unwrap(),
+        "--out",
+        twin.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", crate::support::stderr(&out));
+    let input = answers(dir.path(), &[json!({"tree": "pine2"})]);
+    for form in [&book, &twin] {
+        let (code, records) = dry_run(form, &input);
+        assert_eq!(code, Some(0), "{records:?}");
+        assert_eq!(records[0]["values"]["girth"], json!("95"));
+        assert_eq!(records[0]["values"]["oaks"], json!("1"));
+    }
 }
