@@ -9,6 +9,8 @@
 mod lookup;
 mod odk;
 
+pub(crate) use lookup::indexed;
+
 pub(crate) use odk::DIGESTS;
 
 use super::dates::{self, DateTime};

@@ -3,7 +3,9 @@
 //! `fill --dry-run`): the corpus workbook with the `trees.csv` it names,
 //! and a registration form and its follow-up written from ODK's entities
 //! documentation; the record's values carry the entity operation
-//! (`meta/entity`). Each sheet is written row by row, as it reads.
+//! (`meta/entity`). Also lists found in the forms folder, and a workbook's
+//! `csv-external` with `pulldata()` read alike by its TOML twin. Each
+//! sheet is written row by row, as it reads.
 
 use std::path::Path;
 
@@ -381,4 +383,164 @@ fn a_list_in_the_forms_folder_serves_a_form_given_by_path() {
     assert!(out.status.success(), "{}", crate::support::stderr(&out));
     let record: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(record["values"]["girth"], json!("310"));
+}
+
+/// A workbook's `csv-external` row and `pulldata()`, and the TOML form
+/// `forms import` writes of it, read the same list the same way.
+#[test]
+fn a_workbook_with_csv_external_and_its_toml_twin_look_up_alike() {
+    let dir = tempfile::tempdir().unwrap();
+    let book = write(
+        dir.path(),
+        "girth.xlsx",
+        workbook(&[
+            (
+                "survey",
+                &[
+                    &["type", "name", "label", "calculation"],
+                    &["csv-external", "trees", "", ""],
+                    &["text", "tree", "Tree", ""],
+                    &[
+                        "calculate",
+                        "girth",
+                        "",
+                        "pulldata('trees', 'circumference_cm', 'name', ${tree})",
+                    ],
+                    &[
+                        "calculate",
+                        "oaks",
+                        "",
+                        "count(instance('trees')/root/item[species = 'oak'])",
+                    ],
+                ],
+            ),
+            ("settings", &[&["form_id"], &["girth"]]),
+        ]),
+    );
+    std::fs::write(dir.path().join("trees.csv"), TREES).unwrap();
+    let twin = dir.path().join("girth_twin.toml");
+    let out = fieldkit(&[
+        "forms",
+        "import",
+        book.to_str().unwrap(),
+        "--out",
+        twin.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", crate::support::stderr(&out));
+    let input = answers(dir.path(), &[json!({"tree": "pine2"})]);
+    for form in [&book, &twin] {
+        let (code, records) = dry_run(form, &input);
+        assert_eq!(code, Some(0), "{records:?}");
+        assert_eq!(records[0]["values"]["girth"], json!("95"));
+        assert_eq!(records[0]["values"]["oaks"], json!("1"));
+    }
+}
+
+/// Through the store and a bundle: a finalized record of a form with an
+/// entities sheet, decrypted with the data manager's key, holds its
+/// entity operation; aggregate (given the form's list) takes the bundle
+/// and writes the answers as for any form.
+#[test]
+fn a_finalized_record_carries_its_entity_operation_to_the_data_manager() {
+    let e = crate::support::Enumerator::init("somchai");
+    let forms = e.dir.path().join("forms");
+    std::fs::create_dir_all(&forms).unwrap();
+    std::fs::write(forms.join("trees.csv"), TREES).unwrap();
+    let form = forms.join("tree_visit.toml");
+    std::fs::write(
+        &form,
+        r#"[settings]
+form_id = "tree_visit"
+version = "1"
+
+[[survey]]
+type = "select_one_from_file trees.csv"
+name = "tree"
+label = "Tree"
+
+[[survey]]
+type = "integer"
+name = "circumference"
+label = "Circumference (cm)"
+save_to = "circumference_cm"
+
+[entities]
+list_name = "trees"
+entity_id = "${tree}"
+"#,
+    )
+    .unwrap();
+    let out = e.fill(
+        form.to_str().unwrap(),
+        "{\"tree\": \"oak1\", \"circumference\": 312}\n",
+        &["--finalize"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        crate::support::stderr(&out)
+    );
+    let (bundle, _) = {
+        let usb = e.dir.path().join("usb");
+        std::fs::create_dir_all(&usb).unwrap();
+        let out = e.run(&["export", "--out", usb.to_str().unwrap()]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            crate::support::stderr(&out)
+        );
+        (
+            std::path::PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()),
+            usb,
+        )
+    };
+    let bytes = std::fs::read(&bundle).unwrap();
+    let entries = fieldkit::bundle::archive::read(&bytes).unwrap();
+    let sealed = entries
+        .iter()
+        .find(|x| x.name.starts_with("records/"))
+        .unwrap();
+    let key =
+        std::fs::read_to_string(crate::support::repo().join("keys/demo/data-manager.key")).unwrap();
+    let ids = fieldkit::crypt::parse_identities(&key).unwrap();
+    let plain = age::decrypt(&ids[0], sealed.data).unwrap();
+    let record: Value = serde_json::from_slice(&plain).unwrap();
+    assert_eq!(
+        record["values"]["meta/entity"],
+        json!({
+            "list": "trees",
+            "id": "oak1",
+            "action": "update",
+            "base_version": "3",
+            "properties": {"circumference_cm": "312"}
+        })
+    );
+    let signers = e.dir.path().join("allowed_signers");
+    std::fs::write(&signers, format!("{}\n", e.signers_line)).unwrap();
+    let tables = e.dir.path().join("tables");
+    let out = fieldkit(&[
+        "--forms",
+        forms.to_str().unwrap(),
+        "aggregate",
+        "--identity",
+        crate::support::repo()
+            .join("keys/demo/data-manager.key")
+            .to_str()
+            .unwrap(),
+        "--out",
+        tables.to_str().unwrap(),
+        "--signers",
+        signers.to_str().unwrap(),
+        bundle.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        crate::support::stderr(&out)
+    );
+    let table = std::fs::read_to_string(tables.join("tree_visit.csv")).unwrap();
+    assert!(table.contains("oak1") && table.contains("312"), "{table}");
 }

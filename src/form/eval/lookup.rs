@@ -93,7 +93,7 @@ pub(super) fn instance_path(path: &InstancePath, scope: &impl Scope) -> XVal {
 
 /// `column = expr` (either way round) where `expr` reads no column of the
 /// item: a filter that can go through an index.
-fn indexed(filter: &Expr) -> Option<(&str, &Expr)> {
+pub(crate) fn indexed(filter: &Expr) -> Option<(&str, &Expr)> {
     let Expr::Binary(BinOp::Eq, a, b) = filter else {
         return None;
     };

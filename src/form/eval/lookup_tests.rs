@@ -314,6 +314,10 @@ fn a_column_the_list_lacks_is_refused_at_load() {
             "instance('sites')/root/item[name = ${nobody}]/label",
             "${nobody}",
         ),
+        (
+            "count(instance('sites')/root/item[count(instance('sites')/root/item[adm2 != ${site}]) > 1])",
+            "inside a filter already tried on every item",
+        ),
     ] {
         let form = format!(
             "[[survey]]\ntype = \"select_one_from_file sites.csv\"\nname = \"site\"\nlabel = \"S\"\n\n[[survey]]\ntype = \"calculate\"\nname = \"c\"\ncalculation = \"{calc}\"\n"
@@ -408,4 +412,28 @@ proptest::proptest! {
         proptest::prop_assert_eq!(value(&s, "scanned"), want.join(" "));
         proptest::prop_assert_eq!(value(&s, "first"), want.first().cloned().unwrap_or_default());
     }
+}
+
+#[test]
+fn a_choice_filter_reads_instances_only_through_an_index() {
+    let csv = sites_csv();
+    let form = |filter: &str| {
+        format!(
+            "[[survey]]\ntype = \"text\"\nname = \"d\"\nlabel = \"D\"\n\n[[survey]]\ntype = \"select_one_from_file sites.csv\"\nname = \"site\"\nlabel = \"S\"\nchoice_filter = \"{filter}\"\n"
+        )
+    };
+    let (_dir, ok) = loaded(
+        &form("adm2 = instance('sites')/root/item[name = ${d}]/adm2"),
+        &[("sites.csv", &csv)],
+    );
+    ok.unwrap_or_else(|e| panic!("{e}"));
+    let (_dir, refused) = loaded(
+        &form("count(instance('sites')/root/item[last_total > ${d}]) > 0"),
+        &[("sites.csv", &csv)],
+    );
+    assert!(
+        refused
+            .expect_err("scans")
+            .contains("already tried on every item or choice")
+    );
 }

@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
 
 use super::{Loader, RowSource};
-use crate::form::eval::DIGESTS;
+use crate::form::eval::{DIGESTS, indexed};
 use crate::form::expr::{self, BinOp, Expr, Func, InstancePath};
 use crate::form::limits::{self, MAX_TEXT_BYTES};
 use crate::form::model::{ChoiceList, Default, Kind, Node, NodeId};
@@ -305,8 +305,9 @@ impl Resolver<'_> {
                         ))
                     }
                 },
+                // A choice filter is tried on every choice already.
                 Expr::Instance(path) => {
-                    if let Err(why) = this.instance_path(id, path) {
+                    if let Err(why) = this.instance_path(id, path, column == "choice_filter") {
                         problem = Some(why);
                     }
                 }
@@ -336,7 +337,13 @@ impl Resolver<'_> {
     /// Checks an instance path read from the row `from`: the columns it
     /// reads are the list's, and the fields its filter names are resolved.
     /// A list the form lacks was reported when the lists were read.
-    fn instance_path(&self, from: NodeId, path: &mut InstancePath) -> Result<(), String> {
+    /// `scanning`: the path is inside a filter tried item by item.
+    fn instance_path(
+        &self,
+        from: NodeId,
+        path: &mut InstancePath,
+        scanning: bool,
+    ) -> Result<(), String> {
         let list = self.instance(&path.id);
         let unknown = |column: &str, list: &ChoiceList| {
             format!(
@@ -354,6 +361,17 @@ impl Resolver<'_> {
         let Some(filter) = &mut path.filter else {
             return Ok(());
         };
+        let scans = indexed(filter).is_none();
+        if scans && scanning {
+            // Every item of one list against every item of another: a
+            // form could stop the screen for minutes.
+            return Err(format!(
+                "the filter [{filter}] of instance('{}') is tried on every item, inside a filter \
+                 already tried on every item or choice; write the inner one as column = value \
+                 (found through an index), or work it out in a calculate row",
+                path.id
+            ));
+        }
         let mut problem = None;
         filter.walk_mut(&mut |sub| {
             if problem.is_some() {
@@ -372,7 +390,7 @@ impl Resolver<'_> {
                     }
                 }
                 Expr::Instance(inner) => {
-                    if let Err(why) = self.instance_path(from, inner) {
+                    if let Err(why) = self.instance_path(from, inner, scanning || scans) {
                         problem = Some(why);
                     }
                 }
