@@ -147,6 +147,15 @@ fn build(args: BuildArgs) -> Result<Outcome> {
             files.push((path.to_string(), data));
         }
     }
+    // Every form loads as a laptop will load it: with the pack's lists
+    // and entity lists.
+    if let Err(problems) = delivery::pack::forms_load(&files) {
+        bail!(
+            "a form of the pack does not load, so no pack was written (laptops would refuse \
+             it):\n  {}\n'fieldkit forms check' on the forms folder shows every problem",
+            problems.join("\n  ")
+        );
+    }
     if files.is_empty() {
         bail!(
             "nothing to put in the pack: give --forms, --lists, --entities, --assignments or \
@@ -225,25 +234,7 @@ fn follows(args: &BuildArgs) -> Result<(String, u64, String)> {
 /// The forms of `dir` (each must load, with the lists beside it) and
 /// their CSV lists.
 fn forms(dir: &Path) -> Result<Vec<(String, Vec<u8>)>> {
-    let found = folder_files(dir, &["toml", "csv"])?;
-    let mut problems = Vec::new();
-    for (name, _) in found.iter().filter(|(n, _)| n.ends_with(".toml")) {
-        if let Err(errors) = crate::form::load(&dir.join(name)) {
-            for e in errors.iter().take(3) {
-                problems.push(format!("  {e}"));
-            }
-        }
-    }
-    if !problems.is_empty() {
-        bail!(
-            "a form in {} does not load, so no pack was written (laptops would refuse it):\n{}\n\
-             'fieldkit forms check {}' shows every problem",
-            dir.display(),
-            problems.join("\n"),
-            dir.display()
-        );
-    }
-    Ok(found
+    Ok(folder_files(dir, &["toml", "csv"])?
         .into_iter()
         .map(|(name, data)| (format!("forms/{name}"), data))
         .collect())

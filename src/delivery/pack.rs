@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 
 use crate::bundle::signers::AllowedSigners;
-use crate::pack::verify::{self, Verified};
+use crate::pack::verify;
 use crate::store::{PackChanges, Store};
 
 /// A pack installed: which, and what it changed.
@@ -85,7 +85,7 @@ pub fn import(
             problems: report.problems,
         }));
     };
-    if let Err(problems) = forms_load(&verified) {
+    if let Err(problems) = forms_load(&verified.files) {
         return Ok(Err(Refused {
             why: "a form in the pack does not load here",
             problems,
@@ -151,10 +151,12 @@ pub fn check_keys_file(path: &str, file: &str, data: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// Every form of a verified pack loads with this fieldkit, with the lists
-/// the pack carries beside it (written to a scratch folder that goes
-/// when done; nothing of it is used after).
-fn forms_load(pack: &Verified) -> std::result::Result<(), Vec<String>> {
+/// Every form of a pack loads with this fieldkit, with the lists and
+/// entity lists the pack carries laid out as a laptop has them (written
+/// to a scratch folder that goes when done; nothing of it is used after).
+/// `files`: the pack's files by path, as `pack build` gathers them or
+/// `pack import` verified them.
+pub fn forms_load<D: AsRef<[u8]>>(files: &[(String, D)]) -> std::result::Result<(), Vec<String>> {
     /// The scratch folder, removed when done whatever happens.
     struct Scratch(PathBuf);
     impl Scratch {
@@ -168,19 +170,20 @@ fn forms_load(pack: &Verified) -> std::result::Result<(), Vec<String>> {
         }
     }
     let dir = Scratch(std::env::temp_dir().join(format!("fieldkit-pack-{}", uuid::Uuid::now_v7())));
-    std::fs::create_dir(dir.path())
+    std::fs::create_dir_all(dir.path().join("entities"))
         .map_err(|e| vec![format!("cannot make a scratch folder: {e}")])?;
-    for (path, data) in &pack.files {
+    // Laid out as the laptop will have them (`Store::pack_forms_dir`).
+    for (path, data) in files {
         let name = match path.split_once('/') {
             Some(("forms" | "lists", name)) => name,
+            Some(("entities", _)) => path.as_str(),
             _ => continue,
         };
-        std::fs::write(dir.path().join(name), data)
+        std::fs::write(dir.path().join(name), data.as_ref())
             .map_err(|e| vec![format!("cannot write a scratch copy of {path}: {e}")])?;
     }
     let mut problems = Vec::new();
-    for (path, _) in pack
-        .files
+    for (path, _) in files
         .iter()
         .filter(|(p, _)| p.starts_with("forms/") && p.ends_with(".toml"))
     {

@@ -156,25 +156,30 @@ impl Store {
     }
 
     /// The folder holding the installed pack's forms and lists, as the
-    /// forms loader reads them (`<home>/pack/<sequence>/`), written from
-    /// the store when it is missing or any file differs from the pack's
-    /// hashes (so an edited copy is never used); None when no pack with
-    /// forms is installed.
+    /// forms loader reads them (`<home>/pack/<sequence>/`, its entity
+    /// lists in `entities/` there), written from the store when it is
+    /// missing or any file differs from the pack's hashes (so an edited
+    /// copy is never used); None when no pack with forms is installed.
     pub fn pack_forms_dir(&self) -> Result<Option<std::path::PathBuf>, StoreError> {
         let Some(pack) = self.installed_pack()? else {
             return Ok(None);
         };
-        let wanted: Vec<(&str, &PackEntry)> = pack
+        let wanted: Vec<(String, &PackEntry)> = pack
             .entries
             .iter()
             .filter_map(|e| match e.path.split_once('/') {
-                Some(("forms" | "lists", name)) => Some((name, e)),
+                Some(("forms" | "lists", name)) => Some((name.to_string(), e)),
+                Some(("entities", name)) => Some((format!("entities/{name}"), e)),
                 _ => None,
             })
             .collect();
         if !wanted.iter().any(|(name, _)| name.ends_with(".toml")) {
             return Ok(None);
         }
+        let entities = wanted
+            .iter()
+            .filter(|(name, _)| name.starts_with("entities/"))
+            .count();
         let packs = self.home.dir.join("pack");
         let dir = packs.join(pack.sequence.to_string());
         let io = |context: String| {
@@ -184,8 +189,11 @@ impl Store {
             }
         };
         let whole = |dir: &std::path::Path| {
-            let listed = std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0);
-            listed == wanted.len()
+            let count = |dir: &std::path::Path| std::fs::read_dir(dir).map_or(0, |d| d.count());
+            // The entities folder (always there) is one entry.
+            let top = wanted.len() - entities + 1;
+            count(dir) == top
+                && count(&dir.join("entities")) == entities
                 && wanted.iter().all(|(name, e)| {
                     std::fs::read(dir.join(name))
                         .is_ok_and(|data| crate::crypt::sha256_hex(&data) == e.sha256)
@@ -197,7 +205,7 @@ impl Store {
         // Written beside, then put in place: never half a folder.
         let fresh = packs.join(format!("{}.new", pack.sequence));
         let _ = std::fs::remove_dir_all(&fresh);
-        std::fs::create_dir_all(&fresh)
+        std::fs::create_dir_all(fresh.join("entities"))
             .map_err(io(format!("cannot create {}", fresh.display())))?;
         for (name, e) in &wanted {
             let data = self.file_of(e)?;

@@ -296,40 +296,43 @@ fn a_rounds_creates_and_updates_make_the_next_rounds_list() {
         args.extend_from_slice(extra);
         fieldkit(&args)
     };
+    // The visit form as TOML (a pack carries TOML forms), beside nothing:
+    // its list comes from the pack's entity lists.
+    let pack_forms = d.join("pack-forms");
+    std::fs::create_dir_all(&pack_forms).unwrap();
+    let toml = pack_forms.join("site_visit.toml");
+    let out = fieldkit(&["forms", "import", s(&visit), "--out", s(&toml)]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let entities = tables.join("entities");
     let out = build(&[
         "--round",
         "R2",
+        "--forms",
+        s(&pack_forms),
         "--entities",
         s(&entities),
         "--assignments",
         s(&assignments),
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let pack = String::from_utf8_lossy(&out.stdout).trim().to_string();
     // An assignments file with a slip is refused before anything is signed.
     let slip = d.join("slip.csv");
     std::fs::write(&slip, "enumerator_id,list,name\nenum 20,sites,site-a\n").unwrap();
     let out = build(&["--assignments", s(&slip)]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("row 2: \"enum 20\" is not an enumerator id"));
-    // ...and the visit form reads this round's totals as last round's.
-    let round2 = d.join("round2");
-    std::fs::create_dir_all(&round2).unwrap();
-    std::fs::copy(tables.join("entities/sites.csv"), round2.join("sites.csv")).unwrap();
-    let (_, visit2) = forms(&round2);
-    let answers = d.join("visit.jsonl");
-    std::fs::write(
-        &answers,
-        json!({"site": "site-a", "ind_total": 1750}).to_string(),
-    )
-    .unwrap();
-    let (code, records) = crate::xlsform::dry_run(&visit2, &answers);
-    assert_eq!(code, Some(0), "{records:?}");
-    assert_eq!(records[0]["values"]["last"], json!("1800"));
-    assert_eq!(
-        records[0]["values"]["meta/entity"]["base_version"],
-        json!("3")
-    );
+
+    // ...the laptop takes it, and its visit form reads this round's
+    // totals as last round's, from the pack's entity list.
+    let out = e.run(&["pack", "import", &pack]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let visit = json!({"site": "site-a", "ind_total": 1750}).to_string() + "\n";
+    let out = e.fill("site_visit", &visit, &["--finalize"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let record: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(record["values"]["last"], json!("1800"));
+    assert_eq!(record["values"]["meta/entity"]["base_version"], json!("3"));
 }
 
 /// A list of last round that cannot be read stops the run before anything
