@@ -10,7 +10,9 @@
 //! record that last changed it was finalized. What does not add up is
 //! named, never guessed:
 //! - a create of an entity the list already has: left as it was;
-//! - an update of an entity the list does not have: not applied;
+//! - an update of an entity last round's list does not have: not applied
+//!   (without last round's list, an update is written as the record gives
+//!   it: the entity's other properties are not known here);
 //! - an update made from an older version than the list's (two teams
 //!   updated the same site): applied in finalized order, as ODK Central
 //!   applies offline updates, and the conflict named.
@@ -84,6 +86,24 @@ impl List {
         self.by_name
             .insert(entity.name.clone(), self.entities.len());
         self.entities.push(entity);
+    }
+
+    /// A new entity as an operation gives it.
+    fn add(&mut self, op: &EntityOp, version: u64, updated: String) {
+        for name in op.properties.keys() {
+            self.column(name);
+        }
+        self.insert(Entity {
+            name: op.id.clone(),
+            label: op.label.clone().unwrap_or_default(),
+            version,
+            updated,
+            properties: op
+                .properties
+                .iter()
+                .map(|(k, v)| (k.clone(), cell(v)))
+                .collect(),
+        });
     }
 }
 
@@ -236,6 +256,7 @@ pub(super) fn write(
     // In the order the records were finalized: the latest change wins.
     changes.sort_by(|a, b| (&a.finalized_at, &a.record_id).cmp(&(&b.finalized_at, &b.record_id)));
     let mut problems = Vec::new();
+    let given: std::collections::HashSet<String> = lists.keys().cloned().collect();
     for Change {
         op,
         record_id,
@@ -255,24 +276,21 @@ pub(super) fn write(
             (EntityAction::Create, Some(_)) => problems.push(format!(
                 "{about} creates it, but the list has it already; left as it was"
             )),
-            (EntityAction::Update, None) => problems.push(format!(
+            (EntityAction::Update, None) if given.contains(&op.list) => problems.push(format!(
                 "{about} updates it, but the list does not have it; not applied"
             )),
+            // No list of last round: the entity as the update gives it,
+            // one version past the one it was made from.
+            (EntityAction::Update, None) => {
+                let from = op
+                    .base_version
+                    .as_deref()
+                    .and_then(|v| v.parse::<u64>().ok());
+                list.add(&op, from.map_or(1, |v| v + 1), finalized_at);
+                counts.updated += 1;
+            }
             (EntityAction::Create, None) => {
-                for name in op.properties.keys() {
-                    list.column(name);
-                }
-                list.insert(Entity {
-                    name: op.id.clone(),
-                    label: op.label.clone().unwrap_or_default(),
-                    version: 1,
-                    updated: finalized_at,
-                    properties: op
-                        .properties
-                        .iter()
-                        .map(|(k, v)| (k.clone(), cell(v)))
-                        .collect(),
-                });
+                list.add(&op, 1, finalized_at);
                 counts.created += 1;
             }
             (EntityAction::Update, Some(at)) => {
@@ -456,5 +474,23 @@ mod tests {
         let applied = write(dir.path(), last_round(None).unwrap(), Vec::new()).unwrap();
         assert!(applied.written.is_empty() && applied.problems.is_empty());
         assert!(!dir.path().join("entities").exists());
+    }
+
+    #[test]
+    fn without_last_rounds_list_an_update_is_written_as_it_is_given() {
+        let (text, problems) = run(
+            None,
+            vec![change(
+                "5",
+                op(
+                    EntityAction::Update,
+                    "oak1",
+                    Some("3"),
+                    serde_json::json!({"cm": "312"}),
+                ),
+            )],
+        );
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(text, "name,label,__version,__updatedAt,cm\noak1,,4,5,312\n");
     }
 }
