@@ -54,6 +54,12 @@ pub struct FinalRecord<'a, V> {
 /// they always did.
 pub const ENTITY_KEY: &str = "meta/entity";
 
+/// Where a record keeps the answers the enumerator confirmed against a
+/// soft check (`soft_constraint`): in its values, a list of
+/// `{"field", "value", "message"}`; in a draft's answers (and an answers
+/// file), the list of the fields confirmed (`members[2]/age`).
+pub const CONFIRMED_KEY: &str = "meta/confirmed";
+
 /// What a record does to an entity list (XLSForm's `entities` sheet).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EntityOp {

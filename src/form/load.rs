@@ -29,7 +29,13 @@ use super::model::{
 };
 use resolve::{Resolver, assign_slots, draws_random, equality_filter, output_refs};
 
-const TRANSLATED: &[&str] = &["label", "hint", "required_message", "constraint_message"];
+const TRANSLATED: &[&str] = &[
+    "label",
+    "hint",
+    "required_message",
+    "constraint_message",
+    "soft_constraint_message",
+];
 const SETTINGS: &[&str] = &[
     "form_id",
     "version",
@@ -383,6 +389,7 @@ impl Loader {
             match column {
                 "relevant" => node.relevant = Some(e),
                 "constraint" => node.constraint = Some(e),
+                "soft_constraint" => node.soft_constraint = Some(e),
                 // random() and uuid() are drawn once per record, as
                 // once() makes them in ODK: a value that changed at every
                 // answer would be no use.

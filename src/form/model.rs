@@ -153,6 +153,11 @@ pub struct Node {
     pub relevant: Option<Expr>,
     pub constraint: Option<Expr>,
     pub constraint_message: Text,
+    /// A soft check (fieldkit's `soft_constraint` column): when it does
+    /// not hold, the answer is kept but must be confirmed, and the
+    /// confirmation goes in the record.
+    pub soft_constraint: Option<Expr>,
+    pub soft_constraint_message: Text,
     pub calculation: Option<Expr>,
     pub default: Option<Default>,
     pub read_only: bool,

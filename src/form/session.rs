@@ -70,6 +70,8 @@ pub struct Env {
 pub enum ViolationKind {
     Required,
     Constraint,
+    /// A soft check that does not hold and is not confirmed yet.
+    Warning,
     Type,
     Unknown,
     /// A value or the record went over one of fieldkit's caps (`limits`).
@@ -134,6 +136,9 @@ pub struct Session {
     bytes: usize,
     /// What the last recomputation could not do within the caps.
     limits: Vec<Violation>,
+    /// Where (`members[2]/age`) the enumerator confirmed an answer that
+    /// a soft check warns about; forgotten when that answer changes.
+    confirmed: std::collections::BTreeSet<String>,
 }
 
 impl Session {
@@ -145,6 +150,7 @@ impl Session {
             values: Instance::cost(form.root_slots),
             bytes: 0,
             limits: Vec::new(),
+            confirmed: std::collections::BTreeSet::new(),
             form,
             env,
             language,
@@ -323,6 +329,10 @@ impl Session {
         let (values, bytes) = inst.repeats[slot].remove(index).held();
         self.values -= values;
         self.bytes -= bytes;
+        // Entries after it move up: their confirmations are asked again.
+        let entries = format!("{}[", self.form.nodes[repeat].name);
+        self.confirmed
+            .retain(|at| !at.starts_with(&entries) && !at.contains(&format!("/{entries}")));
         self.recompute();
         Ok(())
     }
@@ -368,7 +378,14 @@ impl Session {
         if node.read_only || node.calculation.is_some() {
             return Err(AnswerError::ReadOnly);
         }
-        self.store(pos, raw)
+        let before = self.raw_value(pos).to_string();
+        self.store(pos, raw)?;
+        // A confirmation is of one value: a new answer is checked anew.
+        if self.raw_value(pos) != before {
+            let at = self.describe(pos);
+            self.confirmed.remove(&at);
+        }
+        Ok(())
     }
 
     /// Checks and stores without the enumerator-facing restrictions (used

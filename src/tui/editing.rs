@@ -155,6 +155,22 @@ impl RecordView {
             self.messages.insert(pos.clone(), v.message);
             return AfterKey::Stay(effect);
         }
+        // A soft check: said once; Enter again keeps the answer, and the
+        // confirmation is saved with the draft.
+        if let Some(v) = self.session.soft_check(pos) {
+            if self.warned.as_ref() != Some(pos) {
+                let lang = Lang::of_form_language(self.session.language());
+                let again = Msg::ConfirmUnusual.text(lang);
+                self.messages
+                    .insert(pos.clone(), format!("{} {again}", v.message));
+                self.warned = Some(pos.clone());
+                return AfterKey::Stay(effect);
+            }
+            self.session.confirm(pos);
+            self.warned = None;
+            let name = self.session.form().nodes[pos.node].name.clone();
+            effect = Some(self.save(now, &format!("{name} confirmed")));
+        }
         self.messages.remove(pos);
         if self.advance() {
             AfterKey::Stay(effect)

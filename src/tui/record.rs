@@ -54,6 +54,9 @@ pub struct RecordView {
     /// Whether anything has been saved yet (a record no one answered is
     /// never saved).
     pub saved_once: bool,
+    /// The question whose soft check was just shown: Enter again there
+    /// confirms the answer.
+    pub(super) warned: Option<Pos>,
 }
 
 impl RecordView {
@@ -73,6 +76,7 @@ impl RecordView {
             focus: 0,
             editor: Editor::Nothing,
             messages: HashMap::new(),
+            warned: None,
             dirty: false,
             saved_once: false,
         };
@@ -189,6 +193,7 @@ impl RecordView {
             }
             Ok(()) => {
                 self.messages.remove(pos);
+                self.warned = None;
                 self.dirty = true;
                 let name = self.session.form().nodes[pos.node].name.clone();
                 Ok(Some(self.save(now, &name)))
@@ -393,7 +398,10 @@ impl RecordView {
         if self.session.raw_value(pos).is_empty() {
             return None;
         }
-        self.session.check(pos).map(|v| v.message)
+        self.session
+            .check(pos)
+            .or_else(|| self.session.soft_check(pos))
+            .map(|v| v.message)
     }
 }
 

@@ -119,6 +119,7 @@ messages! {
     // Added for issue 20 (Lao to review): the entity list's value of a
     // question that updates it.
     LastRound => "last round: {0}{1}", "ຮອບກ່ອນ: {0}{1}";
+    ConfirmUnusual => "Check it; Enter again keeps this answer (the confirmation is recorded).", "ກະລຸນາກວດ; ກົດ Enter ອີກເທື່ອໜຶ່ງເພື່ອຢືນຢັນຄຳຕອບນີ້ (ການຢືນຢັນຈະຖືກບັນທຶກ).";
     DialogKeys => "Enter: go · Esc: cancel", "Enter: ຕົກລົງ · Esc: ຍົກເລີກ";
     // Added for issue 15 point 8 (Lao to review): what the status line
     // and the setup and unlock pages say, worded when drawn. A `Failed`

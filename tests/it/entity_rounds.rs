@@ -16,6 +16,10 @@ const SITES: &str = "name,label,__version,adm1,last_ind_total\n\
 site-a,Ban Nong camp,2,LA13,180\n\
 site-b,Ban Phon school,1,LA13,95\n";
 
+/// The soft check of the visit form: within half and double of last
+/// round's total (nothing to compare with for a site new last round).
+const UNUSUAL: &str = "${last} = '' or (. <= ${last} * 2 and . * 2 >= ${last})";
+
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
@@ -55,14 +59,32 @@ fn forms(dir: &Path) -> (PathBuf, PathBuf) {
             (
                 "survey",
                 &[
-                    &["type", "name", "label", "save_to", "calculation"],
-                    &["select_one_from_file sites.csv", "site", "Site", "", ""],
+                    &[
+                        "type",
+                        "name",
+                        "label",
+                        "save_to",
+                        "calculation",
+                        "soft_constraint",
+                        "soft_constraint_message",
+                    ],
+                    &[
+                        "select_one_from_file sites.csv",
+                        "site",
+                        "Site",
+                        "",
+                        "",
+                        "",
+                        "",
+                    ],
                     &[
                         "calculate",
                         "last",
                         "",
                         "",
                         "pulldata('sites', 'last_ind_total', 'name', ${site})",
+                        "",
+                        "",
                     ],
                     &[
                         "integer",
@@ -70,6 +92,8 @@ fn forms(dir: &Path) -> (PathBuf, PathBuf) {
                         "Individuals (last round: ${last})",
                         "last_ind_total",
                         "",
+                        UNUSUAL,
+                        "More than double or under half of last round's ${last}",
                     ],
                 ],
             ),
@@ -127,7 +151,7 @@ fn a_rounds_creates_and_updates_make_the_next_rounds_list() {
         &e,
         &visit,
         &[
-            json!({"site": "site-a", "ind_total": 1800}),
+            json!({"site": "site-a", "ind_total": 1800, "meta/confirmed": ["ind_total"]}),
             json!({"site": "site-b", "ind_total": 97}),
             json!({"site": "site-b", "ind_total": 99}),
         ],
@@ -388,6 +412,87 @@ fn the_screen_shows_last_rounds_value_beside_the_question() {
         "entity-last-round",
         &format!("--forms '{}'", forms_dir.display()),
     );
+    open_visit(&s);
+    s.choose("Site", "Ban Nong", "Ban Nong camp");
+    s.at("Individuals (last round: 180)");
+    s.see("last round: 180, 2026-08");
+}
+
+/// A soft check: an answer far from last round's is kept but must be
+/// confirmed, in an answers file as on the screen, and the confirmation
+/// is in the record; a changed answer is checked again.
+#[test]
+fn an_unusual_answer_is_confirmed_and_the_confirmation_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("sites.csv"), SITES).unwrap();
+    let (_, visit) = forms(dir.path());
+    let answers = dir.path().join("answers.jsonl");
+    let run = |records: &[Value]| {
+        let lines: Vec<String> = records.iter().map(Value::to_string).collect();
+        std::fs::write(&answers, lines.join("\n") + "\n").unwrap();
+        crate::xlsform::dry_run(&visit, &answers)
+    };
+    let (code, records) = run(&[
+        json!({"site": "site-a", "ind_total": 1800}),
+        json!({"site": "site-a", "ind_total": 1800, "meta/confirmed": ["ind_total"]}),
+        json!({"site": "site-a", "ind_total": 200}),
+    ]);
+    assert_eq!(code, Some(1), "{records:?}");
+    let warning = &records[0]["violations"][0];
+    assert_eq!(warning["kind"], json!("warning"), "{records:?}");
+    assert_eq!(
+        warning["message"],
+        json!("More than double or under half of last round's 180")
+    );
+    assert_eq!(records[1]["valid"], json!(true), "{records:?}");
+    assert_eq!(
+        records[1]["values"]["meta/confirmed"],
+        json!([{"field": "ind_total", "value": "1800",
+                "message": "More than double or under half of last round's 180"}])
+    );
+    assert_eq!(records[2]["valid"], json!(true));
+    assert!(records[2]["values"].get("meta/confirmed").is_none());
+}
+
+/// On the screen: the warning, then Enter again keeps the answer, and
+/// the confirmation is saved with the draft.
+#[test]
+fn the_screen_asks_to_confirm_an_unusual_answer() {
+    let test = "entity_rounds::the_screen_asks_to_confirm_an_unusual_answer";
+    if !crate::support::have("tmux", test) {
+        return;
+    }
+    let e = Enumerator::init("enum-23");
+    let dir = tempfile::tempdir().unwrap();
+    let forms_dir = dir.path().join("forms");
+    std::fs::create_dir_all(&forms_dir).unwrap();
+    std::fs::write(forms_dir.join("sites.csv"), SITES).unwrap();
+    forms(&forms_dir);
+    let s = crate::tui_e2e::Screen::start_with(
+        &e,
+        "entity-confirm",
+        &format!("--forms '{}'", forms_dir.display()),
+    );
+    open_visit(&s);
+    s.choose("Site", "Ban Nong", "Ban Nong camp");
+    s.answer("Individuals (last round: 180)", "1800");
+    s.see("More than double or under half of last round's 180 Check it;");
+    s.keys(&["Enter"]);
+    s.wait("the warning gone", |sc| !sc.contains("Check it;"));
+    s.keys(&["C-c"]);
+    s.wait_gone();
+    assert!(crate::support::wait_until(|| {
+        std::panic::catch_unwind(|| e.open()).is_ok()
+    }));
+    let store = e.open();
+    let (drafts, _) = store.drafts().unwrap();
+    assert_eq!(drafts.len(), 1);
+    assert_eq!(drafts[0].answers["ind_total"], json!(1800));
+    assert_eq!(drafts[0].answers["meta/confirmed"], json!(["ind_total"]));
+}
+
+/// From the home page, a new record of the visit form.
+fn open_visit(s: &crate::tui_e2e::Screen) {
     let home = s.see("No drafts.");
     let below = home
         .lines()
@@ -402,7 +507,4 @@ fn the_screen_shows_last_rounds_value_beside_the_question() {
         sc.lines().any(|l| l.starts_with("▸ Site visit"))
     });
     s.keys(&["Enter"]);
-    s.choose("Site", "Ban Nong", "Ban Nong camp");
-    s.at("Individuals (last round: 180)");
-    s.see("last round: 180, 2026-08");
 }

@@ -24,6 +24,8 @@ pub(super) const SURVEY_COLUMNS: &[&str] = &[
     "relevant",
     "constraint",
     "constraint_message",
+    "soft_constraint",
+    "soft_constraint_message",
     "calculation",
     "default",
     "read_only",
@@ -231,6 +233,8 @@ impl Loader {
                 relevant: None,
                 constraint: None,
                 constraint_message: Text::default(),
+                soft_constraint: None,
+                soft_constraint_message: Text::default(),
                 calculation: None,
                 default: None,
                 read_only: false,
@@ -372,12 +376,17 @@ impl Loader {
                 );
             };
             match key.as_str() {
-                "label" | "hint" | "required_message" | "constraint_message" => {
+                "label"
+                | "hint"
+                | "required_message"
+                | "constraint_message"
+                | "soft_constraint_message" => {
                     let text = self.text("survey", Some(n), key, cell);
                     let column: &'static str = match key.as_str() {
                         "label" => "label",
                         "hint" => "hint",
                         "required_message" => "required_message",
+                        "soft_constraint_message" => "soft_constraint_message",
                         _ => "constraint_message",
                     };
                     for t in text.texts() {
@@ -387,6 +396,7 @@ impl Loader {
                         "label" => node.label = text,
                         "hint" => node.hint = text,
                         "required_message" => node.required_message = text,
+                        "soft_constraint_message" => node.soft_constraint_message = text,
                         _ => node.constraint_message = text,
                     }
                 }
@@ -520,13 +530,15 @@ impl Loader {
                         node.default = Some(Default::Literal(v));
                     }
                 }
-                "relevant" | "constraint" | "calculation" | "choice_filter" | "repeat_count" => {
+                "relevant" | "constraint" | "soft_constraint" | "calculation" | "choice_filter"
+                | "repeat_count" => {
                     let Some(v) = self.plain("survey", Some(n), key, cell) else {
                         continue;
                     };
                     let column: &'static str = match key.as_str() {
                         "relevant" => "relevant",
                         "constraint" => "constraint",
+                        "soft_constraint" => "soft_constraint",
                         "calculation" => "calculation",
                         "choice_filter" => "choice_filter",
                         _ => "repeat_count",
@@ -575,7 +587,7 @@ impl Loader {
 pub(crate) fn column_applies(kind: &Kind, column: &str) -> Result<(), &'static str> {
     let is_field = !matches!(kind, Kind::Group | Kind::Repeat);
     let ok = match column {
-        "required" | "constraint" => kind.is_input(),
+        "required" | "constraint" | "soft_constraint" => kind.is_input(),
         "calculation" | "default" => is_field,
         "choice_filter" | "parameters" => kind.list().is_some(),
         "repeat_count" => *kind == Kind::Repeat,
@@ -585,7 +597,9 @@ pub(crate) fn column_applies(kind: &Kind, column: &str) -> Result<(), &'static s
         return Ok(());
     }
     Err(match column {
-        "required" | "constraint" => "only applies to questions the enumerator answers",
+        "required" | "constraint" | "soft_constraint" => {
+            "only applies to questions the enumerator answers"
+        }
         "calculation" | "default" => "does not apply to a group or repeat",
         "choice_filter" | "parameters" => "only applies to select questions",
         _ => "only applies to begin_repeat rows",

@@ -114,6 +114,54 @@ impl Session {
         None
     }
 
+    /// The soft check this answer fails and the enumerator has not
+    /// confirmed (fieldkit's `soft_constraint`): the answer stays, but
+    /// must be confirmed before the record is finalized.
+    pub fn soft_check(&self, pos: &Pos) -> Option<Violation> {
+        let (message, at) = self.soft_warning(pos)?;
+        if self.confirmed.contains(&at) {
+            return None;
+        }
+        Some(Violation {
+            name: self.form.nodes[pos.node].name.clone(),
+            path: at,
+            kind: ViolationKind::Warning,
+            message,
+            pos: Some(pos.clone()),
+        })
+    }
+
+    /// The soft check's message and where, when this answer fails it
+    /// (confirmed or not).
+    pub(super) fn soft_warning(&self, pos: &Pos) -> Option<(String, String)> {
+        let node = &self.form.nodes[pos.node];
+        let check = node.soft_constraint.as_ref()?;
+        if self.raw_value(pos).is_empty() || !self.is_relevant(pos) {
+            return None;
+        }
+        if eval(check, &self.ctx(&pos.path, Some(pos.node))).to_bool() {
+            return None;
+        }
+        let message = self.message(&node.soft_constraint_message, &pos.path, || {
+            format!(
+                "{} ({check})",
+                self.chrome(
+                    "This answer is unusual: check it.",
+                    "ຄຳຕອບນີ້ຜິດປົກກະຕິ: ກະລຸນາກວດຄືນ."
+                )
+            )
+        });
+        Some((message, self.describe(pos)))
+    }
+
+    /// The enumerator confirms the answer a soft check warns about: kept,
+    /// and the confirmation goes in the record.
+    pub fn confirm(&mut self, pos: &Pos) {
+        if self.soft_warning(pos).is_some() {
+            self.confirmed.insert(self.describe(pos));
+        }
+    }
+
     /// Whether the question needs an answer now (its `required` may be an
     /// expression).
     pub fn is_required(&self, pos: &Pos) -> bool {
@@ -124,12 +172,13 @@ impl Session {
         }
     }
 
-    /// Every missing required answer and violated constraint, in form order.
+    /// Every missing required answer, violated constraint and unconfirmed
+    /// soft check, in form order.
     pub fn violations(&self) -> Vec<Violation> {
         let mut out = Vec::new();
         self.walk(&mut |pos, step| {
             if step == Walk::Field {
-                out.extend(self.check(pos));
+                out.extend(self.check(pos).or_else(|| self.soft_check(pos)));
             }
         });
         out.extend(self.limits.iter().cloned());

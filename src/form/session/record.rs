@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use super::{Path, Pos, Session, Violation, ViolationKind};
 use crate::form::answer::{self, AnswerError};
 use crate::form::model::{Kind, NodeId};
-use crate::record::ENTITY_KEY;
+use crate::record::{CONFIRMED_KEY, ENTITY_KEY};
 
 impl Session {
     /// The record's values: relevant, non-empty answers and calculations,
@@ -23,7 +23,35 @@ impl Session {
         {
             values.insert(ENTITY_KEY.to_string(), op);
         }
+        let confirmed = self.confirmations();
+        if !confirmed.is_empty() {
+            values.insert(CONFIRMED_KEY.to_string(), Value::Array(confirmed));
+        }
         values
+    }
+
+    /// The answers confirmed against a soft check that still warns about
+    /// them, in form order: field, value, and the warning confirmed.
+    fn confirmations(&self) -> Vec<Value> {
+        let mut out = Vec::new();
+        if self.confirmed.is_empty() {
+            return out;
+        }
+        self.walk(&mut |pos, step| {
+            if step != super::walk::Walk::Field {
+                return;
+            }
+            if let Some((message, at)) = self.soft_warning(pos)
+                && self.confirmed.contains(&at)
+            {
+                out.push(serde_json::json!({
+                    "field": at,
+                    "value": self.raw_value(pos),
+                    "message": message,
+                }));
+            }
+        });
+        out
     }
 
     pub(super) fn record_scope(
@@ -69,7 +97,12 @@ impl Session {
     /// saves so that resuming restores the session exactly. Calculations
     /// and notes are left out; they are worked out again.
     pub fn answers(&self) -> Map<String, Value> {
-        self.answers_scope(&self.form.top, &[])
+        let mut answers = self.answers_scope(&self.form.top, &[]);
+        if !self.confirmed.is_empty() {
+            let at = self.confirmed.iter().cloned().map(Value::String).collect();
+            answers.insert(CONFIRMED_KEY.to_string(), Value::Array(at));
+        }
+        answers
     }
 
     pub(super) fn answers_scope(
@@ -133,6 +166,23 @@ impl Session {
             level = next;
         }
         // The last depth loaded no entries: its recompute is the last one.
+        // Confirmations last: loading the answers they are of forgets none.
+        match answers.get(CONFIRMED_KEY) {
+            None => {}
+            Some(Value::Array(at)) if at.iter().all(Value::is_string) => self
+                .confirmed
+                .extend(at.iter().filter_map(Value::as_str).map(str::to_string)),
+            Some(_) => self.problem(
+                &mut problems,
+                &[],
+                CONFIRMED_KEY,
+                ViolationKind::Type,
+                format!(
+                    "'{CONFIRMED_KEY}' is the list of the fields whose unusual answers are \
+                     confirmed, e.g. [\"ind_total\"]"
+                ),
+            ),
+        }
         problems
     }
 
@@ -170,6 +220,9 @@ impl Session {
         let form = Arc::clone(&self.form);
         let scope = path.last().map(|p| p.0);
         for (key, value) in answers {
+            if path.is_empty() && key == CONFIRMED_KEY {
+                continue;
+            }
             let Some(id) = form.find(key) else {
                 let message = format!(
                     "the form has no field '{key}'; check its spelling against the names in the \

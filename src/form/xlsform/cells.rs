@@ -60,6 +60,9 @@ pub(super) const SURVEY_ALIASES: &[(&str, &[&str])] = &[
             "jr:constraintmsg",
         ],
     ),
+    // fieldkit's soft check (no XLSForm standard; pyxform ignores it).
+    ("soft_constraint", &[]),
+    ("soft_constraint_message", &[]),
     ("calculation", &["calculate", "bind::calculate"]),
     ("default", &[]),
     ("parameters", &[]),
@@ -98,6 +101,7 @@ pub(super) const TRANSLATED: &[&str] = &[
     "hint",
     "required_message",
     "constraint_message",
+    "soft_constraint_message",
     "form_title",
 ];
 /// Columns and settings that only matter to a server or to media, which

@@ -14,6 +14,7 @@ use super::cells::{
 pub(super) const NOT_EVERYWHERE: &[&str] = &[
     "required",
     "constraint",
+    "soft_constraint",
     "calculation",
     "default",
     "choice_filter",
