@@ -2,7 +2,9 @@
 //! first frame with a passphrase file (and the key derivation in it), key
 //! press to finished frame (update and render to an 80x24 TestBackend)
 //! while filtering all 8,916 villages, on the baseline form and on its
-//! review page (every question with its answer), and, with
+//! review page (every question with its answer), on a site picker over
+//! 10,000 sites of an entity list with last round's value shown beside the
+//! next question (issue 20: p99 under 5 ms), and, with
 //! the real binary in tmux, CPU used while idle for a minute and resident
 //! memory with the baseline form open. Asserts nothing.
 //! FIELDKIT_BENCH_IDLE sets the idle seconds (default 60; 0 skips tmux).
@@ -174,6 +176,103 @@ fn bench_keys(scratch: &Path) {
     percentiles("key to frame, review page (every answer)", samples);
 }
 
+/// A visit form picking one of 10,000 sites (an entity list named from the
+/// real villages), with last round's total looked up and shown beside the
+/// question that updates it; its folder.
+fn sites_form(scratch: &Path) -> PathBuf {
+    let dir = scratch.join("sites");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let villages = std::fs::read_to_string(repo().join("forms/lao_villages.csv")).expect("csv");
+    let names: Vec<&str> = villages
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split(',').nth(1))
+        .collect();
+    let mut csv = String::from("name,label,__version,__updatedAt,last_ind_total\n");
+    for i in 0..10_000 {
+        let village = names[i % names.len()];
+        csv.push_str(&format!(
+            "site-{i:05},Ban {village} site {i},1,2026-08-14T10:00:00+07:00,{}\n",
+            100 + i % 900
+        ));
+    }
+    std::fs::write(dir.join("sites.csv"), csv).expect("sites");
+    let form = r#"[settings]
+form_id = "site_visit"
+version = "1"
+form_title = "Site visit"
+
+[entities]
+list_name = "sites"
+entity_id = "${site}"
+
+[[survey]]
+type = "select_one_from_file sites.csv"
+name = "site"
+label = "Site"
+appearance = "search"
+
+[[survey]]
+type = "calculate"
+name = "last"
+calculation = "pulldata('sites', 'last_ind_total', 'name', ${site})"
+
+[[survey]]
+type = "integer"
+name = "ind_total"
+label = "Individuals"
+save_to = "last_ind_total"
+soft_constraint = "${last} = '' or (. <= ${last} * 2 and . * 2 >= ${last})"
+"#;
+    std::fs::write(dir.join("site_visit.toml"), form).expect("form");
+    dir
+}
+
+fn bench_sites(scratch: &Path) {
+    let dir = sites_form(scratch);
+    let mut app = app_on(&dir, "site_visit");
+    assert!(matches!(app.page, Page::Record(_)), "on the site question");
+    let samples = timed_keys(&mut app, &filter_keys(&["ban", "site 99", "ນາ", "x"]));
+    percentiles("key to frame, picking one of 10,000 sites", samples);
+    // Pick the first site, go on to the total: last round's value is
+    // looked up for every frame.
+    for code in [
+        KeyCode::Char('1'),
+        KeyCode::Down,
+        KeyCode::Char(' '),
+        KeyCode::Enter,
+    ] {
+        let _ = app.update(key(code));
+    }
+    let mut keys = Vec::new();
+    for _ in 0..50 {
+        keys.extend("1800".chars().map(KeyCode::Char));
+        keys.extend(std::iter::repeat_n(KeyCode::Backspace, 4));
+    }
+    let samples = timed_keys(&mut app, &keys);
+    percentiles(
+        "key to frame, the total with last round's value shown",
+        samples,
+    );
+    let mut terminal = Terminal::new(TestBackend::new(80, 24)).expect("terminal");
+    terminal.draw(|f| view::render(&app, f)).expect("draw");
+    let shown: String = terminal
+        .backend()
+        .buffer()
+        .content()
+        .iter()
+        .map(|c| c.symbol())
+        .collect();
+    println!(
+        "  (the frame shows last round's value: {})",
+        if shown.contains("last round: ") {
+            "yes"
+        } else {
+            "NO"
+        }
+    );
+}
+
 /// Runs the real binary in tmux: idle CPU and resident memory.
 fn bench_real_terminal(home: &Home, pass: &Path) {
     let idle: u64 = std::env::var("FIELDKIT_BENCH_IDLE")
@@ -270,5 +369,6 @@ fn main() {
     let (home, pass) = make_profile(dir.path());
     bench_start(&home, &pass);
     bench_keys(dir.path());
+    bench_sites(dir.path());
     bench_real_terminal(&home, &pass);
 }
