@@ -12,7 +12,7 @@ use toml::Spanned;
 use super::{Loader, Row, RowSource, suggest, valid_name, yes_no};
 use crate::form::error::FormError;
 use crate::form::limits::MAX_NESTING;
-use crate::form::model::{Default, Kind, Node, NodeId, Required, Text};
+use crate::form::model::{Default, Kind, Media, Node, NodeId, Required, Text};
 
 pub(super) const SURVEY_COLUMNS: &[&str] = &[
     "type",
@@ -32,6 +32,7 @@ pub(super) const SURVEY_COLUMNS: &[&str] = &[
     "repeat_count",
     "parameters",
     "hxl",
+    "accept",
 ];
 /// Appearances fieldkit knows; the TUI acts on the first three.
 pub(crate) const APPEARANCES: &[&str] = &[
@@ -53,10 +54,11 @@ pub(crate) const APPEARANCES: &[&str] = &[
     "list-nolabel",
     "label",
     "table-list",
+    "signature",
 ];
 pub(super) const TYPES: &str = "text, integer, decimal, select_one LIST, select_multiple LIST, \
 select_one_from_file FILE.csv, select_multiple_from_file FILE.csv, date, time, datetime, \
-geopoint, geotrace, geoshape, note, acknowledge, calculate, hidden, begin_group, end_group, begin_repeat, \
+geopoint, geotrace, geoshape, image, audio, video, file, note, acknowledge, calculate, hidden, begin_group, end_group, begin_repeat, \
 end_repeat, start, end, today, deviceid, username";
 
 impl Loader {
@@ -230,6 +232,7 @@ impl Loader {
                 randomize: false,
                 seed: None,
                 hxl: None,
+                accept: Vec::new(),
                 parent: open.last().map(|(p, _)| *p),
                 children: Vec::new(),
                 repeats: Vec::new(),
@@ -237,6 +240,7 @@ impl Loader {
                 row: n,
             };
             self.columns(n, row, &mut node, &mut source);
+            self.signature(&mut node, &source);
             match node.parent {
                 Some(p) => nodes[p].children.push(id),
                 None => top.push(id),
@@ -471,6 +475,28 @@ impl Loader {
                         self.err("survey", Some(n), Some(key), line, format!("{name}: {p}"));
                     }
                 }
+                "accept" => {
+                    let Some(v) = self.plain("survey", Some(n), key, cell) else {
+                        continue;
+                    };
+                    if let Err(what) = column_applies(&kind, "accept") {
+                        not_here(self, what);
+                        continue;
+                    }
+                    match crate::form::media::parse_accept(&v) {
+                        Ok(exts) => node.accept = exts,
+                        Err(word) => self.err(
+                            "survey",
+                            Some(n),
+                            Some(key),
+                            line,
+                            format!(
+                                "{name}: '{word}' in accept is not a file type; write extensions \
+                                 like \".pdf, .docx\" or types like image/*"
+                            ),
+                        ),
+                    }
+                }
                 "hxl" => {
                     let Some(v) = self.plain("survey", Some(n), key, cell) else {
                         continue;
@@ -551,6 +577,45 @@ impl Loader {
     }
 }
 
+impl Loader {
+    /// An image question with the `signature` appearance takes a
+    /// signature as an image file (a terminal cannot draw one): said in a
+    /// warning. The appearance on any other question is ignored.
+    fn signature(&mut self, node: &mut Node, source: &RowSource) {
+        if !node.has_appearance("signature") {
+            return;
+        }
+        let image = node.kind
+            == Kind::File {
+                media: Media::Image,
+            };
+        if image {
+            node.kind = Kind::File {
+                media: Media::Signature,
+            };
+        }
+        self.warnings.push(FormError {
+            path: self.path.clone(),
+            sheet: "survey",
+            row: Some(node.row),
+            column: Some("appearance".into()),
+            line: source.lines.get("appearance").copied(),
+            message: if image {
+                format!(
+                    "{}: a signature cannot be drawn in a terminal; the enumerator attaches an \
+                     image file of it (a photo or scan of the signature)",
+                    node.name
+                )
+            } else {
+                format!(
+                    "{}: the appearance 'signature' only applies to image questions; ignored",
+                    node.name
+                )
+            },
+        });
+    }
+}
+
 /// Whether `column` means anything on a row of this kind, and if not,
 /// why: the loader refuses such a cell in a TOML form, the workbook
 /// reader leaves it out with a warning (pyxform ignores it).
@@ -561,6 +626,7 @@ pub(crate) fn column_applies(kind: &Kind, column: &str) -> Result<(), &'static s
         "calculation" | "default" => is_field,
         "choice_filter" | "parameters" => kind.list().is_some(),
         "repeat_count" => *kind == Kind::Repeat,
+        "accept" => kind.media().is_some(),
         _ => true,
     };
     if ok {
@@ -570,6 +636,7 @@ pub(crate) fn column_applies(kind: &Kind, column: &str) -> Result<(), &'static s
         "required" | "constraint" => "only applies to questions the enumerator answers",
         "calculation" | "default" => "does not apply to a group or repeat",
         "choice_filter" | "parameters" => "only applies to select questions",
+        "accept" => "only applies to image, audio, video and file questions",
         _ => "only applies to begin_repeat rows",
     })
 }
@@ -634,6 +701,16 @@ pub(crate) fn parse_type(text: &str) -> Result<RowType, String> {
         "geopoint" => no_argument(Kind::Geopoint),
         "geotrace" => no_argument(Kind::Geotrace),
         "geoshape" => no_argument(Kind::Geoshape),
+        "image" | "photo" => no_argument(Kind::File {
+            media: Media::Image,
+        }),
+        "audio" => no_argument(Kind::File {
+            media: Media::Audio,
+        }),
+        "video" => no_argument(Kind::File {
+            media: Media::Video,
+        }),
+        "file" => no_argument(Kind::File { media: Media::File }),
         "note" => no_argument(Kind::Note),
         "acknowledge" => no_argument(Kind::Acknowledge),
         "calculate" => no_argument(Kind::Calculate),

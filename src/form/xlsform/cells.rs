@@ -68,6 +68,7 @@ pub(super) const SURVEY_ALIASES: &[(&str, &[&str])] = &[
     ("choice_filter", &["choice filter"]),
     ("repeat_count", &["repeat count", "jr:count", "count"]),
     ("hxl", &[]),
+    ("accept", &["body::accept"]),
 ];
 pub(super) const CHOICE_ALIASES: &[(&str, &[&str])] =
     &[("list_name", &["list name"]), ("name", &[]), ("label", &[])];
@@ -538,10 +539,6 @@ pub(super) fn unsupported(t: &str) -> Option<Unsupported> {
         | "start-geopoint"
         | "background-audio"
         | "background-geopoint" => Unsupported::Metadata,
-        "image" => Unsupported::Question("photos"),
-        "audio" => Unsupported::Question("audio recordings"),
-        "video" => Unsupported::Question("video"),
-        "file" => Unsupported::Question("file attachments"),
         "xml-external" | "csv-external" => Unsupported::Question("external instances"),
         _ => return None,
     })
