@@ -356,6 +356,7 @@ impl Store {
             {
                 forms.push(l.form_id);
             }
+            changes.extend(self.attachment_removals(id)?);
             changes.extend([
                 Change::remove(Tree::Outbox, key.clone()),
                 Change::remove(Tree::Sent, key.clone()),

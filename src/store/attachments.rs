@@ -1,0 +1,248 @@
+//! Attachments: the files answered to image, audio, video and file
+//! questions. The bytes are handed in once, when the file is picked, and
+//! kept in the `attachments` tree under the record id and the
+//! attachment's name, encrypted to the profile while the record is a
+//! draft (never the path, never plaintext on disk). Finalizing encrypts
+//! each attachment the record names to the deployment's data managers
+//! (this laptop cannot read it back) and drops those it no longer names;
+//! export carries them beside the record; deleting a draft or a receipt
+//! purging its records removes them. A record's attachments are written
+//! in separate writes from the draft that names them (a file can be
+//! larger than a draft), so one picked and never answered is left until
+//! its record is finalized or deleted.
+
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use super::backend::{Change, Tree};
+use super::{State, Store, StoreError, envelope, parse_id};
+use crate::crypt;
+use crate::record::AttachmentFacts;
+
+/// An attachment of a draft: age-encrypted to the profile.
+pub const DRAFT_ATTACHMENT: u8 = b'a';
+/// An attachment of a finalized record: age-encrypted to the deployment.
+pub const RECORD_ATTACHMENT: u8 = b'm';
+
+fn key(id: &Uuid, name: &str) -> Vec<u8> {
+    let mut k = id.as_bytes().to_vec();
+    k.extend_from_slice(name.as_bytes());
+    k
+}
+
+/// Whether `name` is given as a string anywhere in the record's values
+/// (file answers are attachment names, which nothing else looks like).
+fn names(values: &Map<String, Value>, name: &str) -> bool {
+    fn walk(v: &Value, name: &str) -> bool {
+        match v {
+            Value::String(s) => s == name,
+            Value::Array(a) => a.iter().any(|x| walk(x, name)),
+            Value::Object(o) => o.values().any(|x| walk(x, name)),
+            _ => false,
+        }
+    }
+    values.values().any(|v| walk(v, name))
+}
+
+impl Store {
+    /// Keeps a picked file's bytes for the draft `record_id` (which may
+    /// not be saved yet), encrypted to the profile. The same name again
+    /// replaces it.
+    pub fn attach(
+        &self,
+        record_id: &str,
+        name: &str,
+        bytes: &[u8],
+        now: &str,
+    ) -> Result<(), StoreError> {
+        let id = parse_id(record_id)?;
+        if let Some(state) = self.state_of(id.as_bytes())?
+            && state != State::Draft
+        {
+            return Err(StoreError::NotADraft {
+                id: record_id.to_string(),
+                state,
+            });
+        }
+        if !crate::form::media::is_attachment_name(name) {
+            return Err(StoreError::Damaged {
+                id: record_id.to_string(),
+                reason: format!("'{name}' is not an attachment name"),
+            });
+        }
+        let ct = crypt::encrypt_to(&[self.profile.identity.to_public()], bytes)
+            .map_err(|e| StoreError::Encrypt(record_id.to_string(), e.to_string()))?;
+        let number = self
+            .backend
+            .next_number()
+            .map_err(|e| self.backend_err(e))?;
+        self.apply(&[
+            Change::put(
+                Tree::Attachments,
+                key(&id, name),
+                envelope::wrap(DRAFT_ATTACHMENT, id.as_bytes(), number, &ct),
+            ),
+            self.event(now, "attached", record_id, "", name)?,
+        ])
+    }
+
+    /// Removes a draft's attachment (its answer was cleared or replaced).
+    pub fn detach(&self, record_id: &str, name: &str, now: &str) -> Result<(), StoreError> {
+        let id = parse_id(record_id)?;
+        let k = key(&id, name);
+        match self.backend.get(Tree::Attachments, &k) {
+            Ok(Some(v)) if envelope::unwrap(&v).map(|e| e.0) == Some(DRAFT_ATTACHMENT) => {}
+            Ok(Some(_)) => {
+                return Err(StoreError::NotADraft {
+                    id: record_id.to_string(),
+                    state: State::Outbox,
+                });
+            }
+            Ok(None) => return Ok(()),
+            Err(e) => return Err(self.backend_err(e)),
+        }
+        self.apply(&[
+            Change::remove(Tree::Attachments, k),
+            self.event(now, "detached", record_id, "", name)?,
+        ])
+    }
+
+    /// The names of a record's attachments, in name order.
+    pub fn attachment_names(&self, record_id: &str) -> Result<Vec<String>, StoreError> {
+        Ok(self
+            .attachment_entries(record_id)?
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect())
+    }
+
+    /// A draft's attachment, decrypted (what the enumerator attached).
+    pub fn draft_attachment(
+        &self,
+        record_id: &str,
+        name: &str,
+    ) -> Result<zeroize::Zeroizing<Vec<u8>>, StoreError> {
+        let id = parse_id(record_id)?;
+        let value = self
+            .backend
+            .get(Tree::Attachments, &key(&id, name))
+            .map_err(|e| self.backend_err(e))?
+            .ok_or_else(|| StoreError::NotFound(format!("{record_id}/{name}")))?;
+        let damaged = |reason: String| StoreError::Damaged {
+            id: format!("{record_id}/{name}"),
+            reason,
+        };
+        match envelope::unwrap(&value) {
+            Some((DRAFT_ATTACHMENT, _, _, payload)) => {
+                crypt::decrypt_with(&self.profile.identity, payload)
+                    .map_err(|e| damaged(e.to_string()))
+            }
+            Some(_) => Err(damaged("it belongs to a finalized record".into())),
+            None => Err(damaged("its envelope is damaged".into())),
+        }
+    }
+
+    /// A finalized record's attachments: (name, age file to the
+    /// deployment), in name order, what export writes into a bundle.
+    pub fn record_attachments(
+        &self,
+        record_id: &str,
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let mut out = Vec::new();
+        for (name, value) in self.attachment_entries(record_id)? {
+            match envelope::unwrap(&value) {
+                Some((RECORD_ATTACHMENT, _, _, payload)) => out.push((name, payload.to_vec())),
+                Some(_) => {}
+                None => {
+                    return Err(StoreError::Damaged {
+                        id: format!("{record_id}/{name}"),
+                        reason: "its envelope is damaged".into(),
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn attachment_entries(&self, record_id: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let id = parse_id(record_id)?;
+        let mut out = Vec::new();
+        self.backend
+            .visit_prefix(Tree::Attachments, id.as_bytes(), &mut |k, v| {
+                let name = String::from_utf8_lossy(&k[16..]).into_owned();
+                out.push((name, v.to_vec()));
+                true
+            })
+            .map_err(|e| self.backend_err(e))?;
+        Ok(out)
+    }
+
+    /// The changes that finalize a record's attachments: those its values
+    /// name encrypted to the deployment, the rest removed; and the facts
+    /// the record names them by.
+    pub(super) fn attachment_final_changes(
+        &self,
+        record_id: &str,
+        values: &Map<String, Value>,
+    ) -> Result<(Vec<Change>, Vec<AttachmentFacts>), StoreError> {
+        let id = parse_id(record_id)?;
+        let mut changes = Vec::new();
+        let mut facts = Vec::new();
+        let recipients = self.recipients()?;
+        for (name, value) in self.attachment_entries(record_id)? {
+            let k = key(&id, &name);
+            if !names(values, &name) {
+                changes.push(Change::remove(Tree::Attachments, k));
+                continue;
+            }
+            let plain = match envelope::unwrap(&value) {
+                Some((DRAFT_ATTACHMENT, _, _, payload)) => {
+                    crypt::decrypt_with(&self.profile.identity, payload).map_err(|e| {
+                        StoreError::Damaged {
+                            id: format!("{record_id}/{name}"),
+                            reason: e.to_string(),
+                        }
+                    })?
+                }
+                _ => {
+                    return Err(StoreError::Damaged {
+                        id: format!("{record_id}/{name}"),
+                        reason: "it is not a draft's attachment".into(),
+                    });
+                }
+            };
+            facts.push(AttachmentFacts {
+                name: name.clone(),
+                size: plain.len() as u64,
+                sha256: crypt::sha256_hex(&plain),
+            });
+            let ct = crypt::encrypt_to(&recipients, &plain)
+                .map_err(|e| StoreError::Encrypt(record_id.to_string(), e.to_string()))?;
+            let number = self
+                .backend
+                .next_number()
+                .map_err(|e| self.backend_err(e))?;
+            changes.push(Change::put(
+                Tree::Attachments,
+                k,
+                envelope::wrap(RECORD_ATTACHMENT, id.as_bytes(), number, &ct),
+            ));
+        }
+        Ok((changes, facts))
+    }
+
+    /// The changes that remove every attachment of a record (its draft
+    /// deleted, or a receipt purging it).
+    pub(super) fn attachment_removals(&self, record_id: &str) -> Result<Vec<Change>, StoreError> {
+        let id = parse_id(record_id)?;
+        Ok(self
+            .attachment_entries(record_id)?
+            .into_iter()
+            .map(|(name, _)| Change::remove(Tree::Attachments, key(&id, &name)))
+            .collect())
+    }
+}
+
+#[cfg(test)]
+#[path = "attachments_tests.rs"]
+mod tests;
