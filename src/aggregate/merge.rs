@@ -11,6 +11,7 @@ use std::sync::mpsc::Receiver;
 use serde_json::Value;
 
 use super::error::{AggregateError, RecordProblem};
+use super::media::Wanted;
 use super::output::{TableFile, under};
 use super::read::{changed, reopen, reread};
 use super::runs::{Prepared, RunDone, Taken};
@@ -38,6 +39,8 @@ pub(super) struct Merge<'a> {
     pub(super) files: &'a mut [Vec<TableFile>],
     pub(super) seen: &'a mut HashMap<u128, Seen>,
     pub(super) summary: &'a mut Summary,
+    /// The merged records' attachments, written at the end.
+    pub(super) media: &'a mut Vec<Wanted>,
 }
 
 impl Merge<'_> {
@@ -126,6 +129,13 @@ impl Merge<'_> {
             files[row.table].row(&row.line)?;
         }
         self.summary.add(p.facts);
+        if !p.attachments.is_empty() {
+            self.media.push(Wanted {
+                bundle,
+                record_id: record_id.to_string(),
+                files: p.attachments,
+            });
+        }
         self.seen.insert(
             id,
             Seen {

@@ -26,6 +26,7 @@
 mod decrypt;
 mod error;
 mod forms;
+pub mod media;
 mod merge;
 mod output;
 mod read;
@@ -293,6 +294,7 @@ impl Pass<'_> {
         // Sized once: growing a table of a million ids holds two at a time.
         let mut seen: HashMap<u128, Seen> = HashMap::with_capacity(total_records);
         let mut aside: Vec<Aside> = Vec::new();
+        let mut media: Vec<media::Wanted> = Vec::new();
         let merged = std::thread::scope(|scope| {
             let (job_tx, job_rx) = std::sync::mpsc::sync_channel::<Job>(QUEUED);
             let (done_tx, done_rx) = std::sync::mpsc::channel::<RunDone>();
@@ -310,7 +312,8 @@ impl Pass<'_> {
                 aside: &mut aside,
                 files,
                 seen: &mut seen,
-                summary,
+                summary: &mut *summary,
+                media: &mut media,
             };
             merge.all(done_rx)
             // Leaving the scope with an error drops the receiver: the
@@ -318,7 +321,8 @@ impl Pass<'_> {
         });
         merged?;
         drop(seen);
-        write_conflicts(&opts.out, good, &aside, &identities, count)
+        write_conflicts(&opts.out, good, &aside, &identities, count)?;
+        media::write_media(&opts.out, good, media, &identities, count, summary)
     }
 }
 

@@ -41,6 +41,8 @@ pub(super) struct Prepared {
     /// What the record's body says that the signed manifest does not
     /// (another enumerator or device): kept, credited to the signer.
     pub(super) disagrees: Option<String>,
+    /// The files the record names (written out once it is merged).
+    pub(super) attachments: Vec<crate::record::AttachmentFacts>,
 }
 
 /// One row of a record: a CSV line of one of its form's tables.

@@ -117,6 +117,8 @@ pub struct Globals {
     pub home: Option<PathBuf>,
     pub passphrase_file: Option<PathBuf>,
     pub forms: Option<PathBuf>,
+    /// The cap on an attached file, in MB (`--max-attachment-mb`).
+    pub max_attachment_mb: u64,
 }
 
 impl Globals {

@@ -22,8 +22,8 @@ pub enum Media {
 /// (`--max-attachment-mb`).
 pub const DEFAULT_MAX_ATTACHMENT_MB: u64 = 10;
 /// The highest cap that may be set: an attachment is read whole into
-/// memory and stored in one write.
-pub const MAX_ATTACHMENT_MB: u64 = 100;
+/// memory and stored in one write, and a bundle entry holds 64 MiB.
+pub const MAX_ATTACHMENT_MB: u64 = 60;
 
 const IMAGE: &[&str] = &["jpg", "jpeg", "png", "gif", "webp", "heic", "bmp"];
 const AUDIO: &[&str] = &["mp3", "m4a", "ogg", "wav", "amr", "aac", "opus"];
