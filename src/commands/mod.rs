@@ -62,6 +62,7 @@ pub fn screen(globals: &Globals) -> Result<crate::tui::Start> {
         home,
         forms: found.into_iter().map(|(_, form)| form).collect(),
         passphrase_file: globals.passphrase_file.clone(),
+        max_attachment_mb: globals.max_attachment_mb,
     })
 }
 

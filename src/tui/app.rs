@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use super::input::Input;
+use super::picker::Picker;
 use super::record::RecordView;
 use super::review::ReviewItem;
 use super::words::{Lang, Msg, Notice};
@@ -68,6 +69,8 @@ pub enum Overlay {
     Pack {
         file: Input,
     },
+    /// Picks a file for a file question.
+    Picker(Box<Picker>),
 }
 
 #[derive(Debug)]
@@ -90,6 +93,10 @@ pub struct App {
     /// The review page's entries while it is open: made when it opens
     /// and on a change of language, not at every frame or key.
     pub review: Vec<ReviewItem>,
+    /// The largest file a file question takes, in MB.
+    pub attach_cap_mb: u64,
+    /// The folder the file picker was last in, where it opens next.
+    pub picker_folder: Option<std::path::PathBuf>,
 }
 
 pub const ENGLISH: &str = "English (en)";
@@ -109,6 +116,8 @@ impl App {
             export_dir: String::new(),
             progress: None,
             review: Vec::new(),
+            attach_cap_mb: crate::form::media::DEFAULT_MAX_ATTACHMENT_MB,
+            picker_folder: None,
         }
     }
 
@@ -339,6 +348,11 @@ impl App {
                 }
                 None
             }
+            Action::Listed(result) => {
+                self.listed(result);
+                None
+            }
+            Action::Attached(result) => self.attached(result),
             Action::PackImported(result) => {
                 match result {
                     Ok((pack, counts, mut opened)) => {

@@ -36,6 +36,8 @@ pub enum Editor {
     Text(Input),
     Choices(Choices),
     Acknowledge,
+    /// A file question: Space opens the picker (`picker`).
+    File,
     Note,
     Nothing,
 }
@@ -54,6 +56,9 @@ pub struct RecordView {
     /// Whether anything has been saved yet (a record no one answered is
     /// never saved).
     pub saved_once: bool,
+    /// The sizes of the files attached while this record was open, by
+    /// attachment name (a resumed draft's are not known: not shown).
+    pub attached: HashMap<String, u64>,
 }
 
 impl RecordView {
@@ -75,6 +80,7 @@ impl RecordView {
             messages: HashMap::new(),
             dirty: false,
             saved_once: false,
+            attached: HashMap::new(),
         };
         view.set_language(language);
         view.load_editor();
@@ -142,6 +148,7 @@ impl RecordView {
             }
             Kind::Acknowledge => Editor::Acknowledge,
             Kind::Note => Editor::Note,
+            Kind::File { .. } if !node.read_only => Editor::File,
             _ if node.read_only || node.calculation.is_some() => Editor::Note,
             _ => Editor::Text(Input::new(&self.shown_raw(&pos))),
         };

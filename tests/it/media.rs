@@ -228,3 +228,114 @@ fn attachments_go_from_fill_to_the_bundle_and_out_of_aggregate_unchanged() {
     let said = String::from_utf8_lossy(&refused.stdout).to_string() + &stderr(&refused);
     assert!(said.contains(&photo_name), "{said}");
 }
+
+/// The picker in a real terminal (tmux, 80x24): a file question opens it
+/// in the home folder; typing filters; a folder opens; a file over the cap
+/// is refused with its message; a file is picked, the record finalized,
+/// and its attachment is in the store, encrypted to the data managers.
+#[test]
+fn the_picker_browses_refuses_an_oversized_file_and_attaches_one() {
+    if !have("tmux", "the_picker_browses_refuses_an_oversized_file") {
+        return;
+    }
+    let e = Enumerator::init("enum-08");
+    let forms = e.dir.path().join("forms");
+    std::fs::create_dir_all(&forms).unwrap();
+    std::fs::write(
+        forms.join("media_check.toml"),
+        "[settings]\nform_id = \"media_check\"\nversion = \"1\"\nform_title = \"Media check\"\n\n\
+         [[survey]]\ntype = \"text\"\nname = \"site\"\nlabel = \"Site name\"\n\n\
+         [[survey]]\ntype = \"image\"\nname = \"photo\"\nlabel = \"Photo of the site\"\n\
+         required = \"yes\"\n",
+    )
+    .unwrap();
+    // The person's home folder, where the picker starts.
+    let user = e.dir.path().join("user");
+    let photos = user.join("photos");
+    std::fs::create_dir_all(&photos).unwrap();
+    std::fs::write(user.join("readme.txt"), "notes").unwrap();
+    std::fs::write(photos.join("big.jpg"), bytes(5, 11 * 1024 * 1024)).unwrap();
+    let site = bytes(6, 40_000);
+    std::fs::write(photos.join("site.jpg"), &site).unwrap();
+    let log = e.dir.path().join("picker.stderr");
+    let cmd = format!(
+        "cd '{}' && unset FIELDKIT_HOME FIELDKIT_FORMS FIELDKIT_MAX_ATTACHMENT_MB; \
+         HOME='{}' FIELDKIT_NOW='2026-11-22T09:00:00+07:00' \
+         XDG_DATA_HOME=/nonexistent/fieldkit-tests \
+         exec '{}' --home '{}' --passphrase-file '{}' --forms '{}' 2>'{}'",
+        repo().display(),
+        user.display(),
+        env!("CARGO_BIN_EXE_fieldkit"),
+        e.home.display(),
+        e.passphrase_file.display(),
+        forms.display(),
+        log.display()
+    );
+    let term = crate::support::Tmux::start("picker", &cmd, 80, 24);
+    let see = |text: &str| {
+        assert!(
+            term.wait_for(text),
+            "waited for '{text}'; the screen shows:\n{}\n--- stderr:\n{}",
+            term.screen(),
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+    };
+    see("Media check");
+    term.send("", &["Enter"]);
+    see("Site name");
+    term.send("Ban Nong", &["Enter"]);
+    see("no file attached");
+    see("Space attach");
+    term.send(" ", &[]);
+    see("Attach a file");
+    see("readme.txt");
+    see("photos/");
+    // Typing filters; Enter opens the folder.
+    term.send("pho", &[]);
+    assert!(wait_gone(&term, "readme.txt"), "{}", term.screen());
+    term.send("", &["Enter"]);
+    see("site.jpg");
+    see("big.jpg");
+    // ../, big.jpg, site.jpg: the big one is refused with its size.
+    term.send("", &["Down", "Enter"]);
+    see("over the 10 MB");
+    term.send("", &["Down", "Enter"]);
+    // Its name and size on the question (the status line then says saved).
+    see(".jpg (39.1 KB)");
+    assert!(term.screen().contains("= photo-"), "{}", term.screen());
+    term.send("", &["Enter"]);
+    see("Finalize (Enter)");
+    term.send("", &["Enter"]);
+    see("Record finalized");
+    term.send("q", &[]);
+    assert!(
+        crate::support::wait_until(
+            || term.screen().trim().is_empty() || !term.screen().contains("fieldkit")
+        ),
+        "{}",
+        term.screen()
+    );
+    drop(term);
+    // The record and its photo, encrypted to the data managers.
+    let store = e.open();
+    let ids = store.outbox_ids().unwrap();
+    assert_eq!(ids.len(), 1);
+    let kept = store.record_attachments(&ids[0]).unwrap();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    let dm = std::fs::read_to_string(repo().join("keys/demo/data-manager.key")).unwrap();
+    let dm: age::x25519::Identity = dm
+        .lines()
+        .find(|l| l.starts_with("AGE-SECRET-KEY"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        *fieldkit::crypt::decrypt_with(&dm, &kept[0].1).unwrap(),
+        site
+    );
+}
+
+/// Waits up to ten seconds for `text` to leave the screen.
+fn wait_gone(term: &crate::support::Tmux, text: &str) -> bool {
+    crate::support::wait_until(|| !term.screen().contains(text))
+}

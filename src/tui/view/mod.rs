@@ -16,6 +16,7 @@ use super::words::Msg;
 mod home;
 mod overlay;
 mod parts;
+mod picker;
 mod record;
 mod setup;
 
