@@ -121,6 +121,11 @@ impl App {
         }
     }
 
+    /// The folder the file picker opens in next, once it has been used.
+    pub fn last_folder(&self) -> Option<&std::path::PathBuf> {
+        self.picker_folder.as_ref()
+    }
+
     pub fn lang(&self) -> Lang {
         Lang::of_form_language(Some(&self.language))
     }

@@ -527,4 +527,6 @@ pub fn forms_for_tests(dir: PathBuf) -> Result<Vec<FormEntry>> {
 }
 
 #[cfg(test)]
+mod picker_tests;
+#[cfg(test)]
 mod tests;
