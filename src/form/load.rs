@@ -9,6 +9,7 @@
 //! `choices`, and names, order and slots are worked out in `resolve`.
 
 mod choices;
+mod media;
 mod resolve;
 mod survey;
 

@@ -479,22 +479,9 @@ impl Loader {
                     let Some(v) = self.plain("survey", Some(n), key, cell) else {
                         continue;
                     };
-                    if let Err(what) = column_applies(&kind, "accept") {
-                        not_here(self, what);
-                        continue;
-                    }
-                    match crate::form::media::parse_accept(&v) {
-                        Ok(exts) => node.accept = exts,
-                        Err(word) => self.err(
-                            "survey",
-                            Some(n),
-                            Some(key),
-                            line,
-                            format!(
-                                "{name}: '{word}' in accept is not a file type; write extensions \
-                                 like \".pdf, .docx\" or types like image/*"
-                            ),
-                        ),
+                    match column_applies(&kind, "accept") {
+                        Err(what) => not_here(self, what),
+                        Ok(()) => self.accept(n, line, node, &v),
                     }
                 }
                 "hxl" => {
@@ -577,45 +564,6 @@ impl Loader {
     }
 }
 
-impl Loader {
-    /// An image question with the `signature` appearance takes a
-    /// signature as an image file (a terminal cannot draw one): said in a
-    /// warning. The appearance on any other question is ignored.
-    fn signature(&mut self, node: &mut Node, source: &RowSource) {
-        if !node.has_appearance("signature") {
-            return;
-        }
-        let image = node.kind
-            == Kind::File {
-                media: Media::Image,
-            };
-        if image {
-            node.kind = Kind::File {
-                media: Media::Signature,
-            };
-        }
-        self.warnings.push(FormError {
-            path: self.path.clone(),
-            sheet: "survey",
-            row: Some(node.row),
-            column: Some("appearance".into()),
-            line: source.lines.get("appearance").copied(),
-            message: if image {
-                format!(
-                    "{}: a signature cannot be drawn in a terminal; the enumerator attaches an \
-                     image file of it (a photo or scan of the signature)",
-                    node.name
-                )
-            } else {
-                format!(
-                    "{}: the appearance 'signature' only applies to image questions; ignored",
-                    node.name
-                )
-            },
-        });
-    }
-}
-
 /// Whether `column` means anything on a row of this kind, and if not,
 /// why: the loader refuses such a cell in a TOML form, the workbook
 /// reader leaves it out with a warning (pyxform ignores it).
@@ -687,6 +635,7 @@ pub(crate) fn parse_type(text: &str) -> Result<RowType, String> {
         )),
         _ => Err(format!("'{text}' has too many words; write '{head} LIST'")),
     };
+    let file = |media| no_argument(Kind::File { media });
     let kind = match head.as_str() {
         "text" | "string" => no_argument(Kind::Text),
         "integer" | "int" => no_argument(Kind::Integer),
@@ -701,16 +650,10 @@ pub(crate) fn parse_type(text: &str) -> Result<RowType, String> {
         "geopoint" => no_argument(Kind::Geopoint),
         "geotrace" => no_argument(Kind::Geotrace),
         "geoshape" => no_argument(Kind::Geoshape),
-        "image" | "photo" => no_argument(Kind::File {
-            media: Media::Image,
-        }),
-        "audio" => no_argument(Kind::File {
-            media: Media::Audio,
-        }),
-        "video" => no_argument(Kind::File {
-            media: Media::Video,
-        }),
-        "file" => no_argument(Kind::File { media: Media::File }),
+        "image" | "photo" => file(Media::Image),
+        "audio" => file(Media::Audio),
+        "video" => file(Media::Video),
+        "file" => file(Media::File),
         "note" => no_argument(Kind::Note),
         "acknowledge" => no_argument(Kind::Acknowledge),
         "calculate" => no_argument(Kind::Calculate),
