@@ -381,4 +381,6 @@ pub fn build_with_media<'r>(
 }
 
 #[cfg(test)]
+mod media_tests;
+#[cfg(test)]
 mod tests;
