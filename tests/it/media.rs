@@ -339,3 +339,115 @@ fn the_picker_browses_refuses_an_oversized_file_and_attaches_one() {
 fn wait_gone(term: &crate::support::Tmux, text: &str) -> bool {
     crate::support::wait_until(|| !term.screen().contains(text))
 }
+
+/// A record whose attachments are missing from its bundle or altered
+/// (signed by its laptop, so the bundle verifies): aggregate names each
+/// as a problem and writes neither.
+#[test]
+fn a_missing_or_altered_attachment_is_a_named_problem_in_aggregate() {
+    use std::borrow::Cow;
+    let e = Enumerator::init("enum-09");
+    let dir = tempfile::tempdir().unwrap();
+    let store = e.open();
+    let key = std::fs::read_to_string(repo().join("keys/recipients.txt")).unwrap();
+    let recipients = fieldkit::crypt::parse_recipients(&key).unwrap();
+    let id = "01a00000-0000-7000-8000-0000000000a1";
+    let sha = fieldkit::crypt::sha256_hex;
+    let public = store.profile().public.clone();
+    let plain = json!({
+        "format": "fieldkit-record/1",
+        "record_id": id,
+        "form_id": "media_check",
+        "form_version": "1",
+        "enumerator_id": public.enumerator_id,
+        "device_id": public.device_id,
+        "finalized_at": "2026-11-22T11:00:00.000+07:00",
+        "values": {
+            "site": "Ban Nong",
+            "photo": "photo-aaaaaaaaaaaa.jpg",
+            "report": "report-bbbbbbbbbbbb.pdf"
+        },
+        "attachments": [
+            {"name": "photo-aaaaaaaaaaaa.jpg", "size": 5, "sha256": sha(b"hello")},
+            {"name": "report-bbbbbbbbbbbb.pdf", "size": 3, "sha256": sha(b"pdf")}
+        ]
+    });
+    let record = fieldkit::crypt::encrypt_to(&recipients, plain.to_string().as_bytes()).unwrap();
+    // The photo's bytes are not the ones the record names; the report is
+    // not carried at all.
+    let photo = fieldkit::crypt::encrypt_to(&recipients, b"HELLO").unwrap();
+    let form = FORM.as_bytes().to_vec();
+    let forms = vec![("media_check".to_string(), "1".to_string(), sha(&form), form)];
+    let entry = fieldkit::bundle::entry_of(
+        id,
+        "media_check",
+        "1",
+        "2026-11-22T11:00:00.000+07:00",
+        &record,
+    );
+    let plan = fieldkit::bundle::Streamed {
+        enumerator_id: &public.enumerator_id,
+        device_id: &public.device_id,
+        sequence: 1,
+        prev_manifest_sha256: fieldkit::bundle::NO_PREVIOUS,
+        entries: vec![entry],
+        forms: &forms,
+        media: vec![fieldkit::bundle::media_entry_of(
+            id,
+            "photo-aaaaaaaaaaaa.jpg",
+            &photo,
+        )],
+    };
+    let built = fieldkit::bundle::build_with_media(
+        plan,
+        &store.profile().signing_key,
+        &mut |_| Ok(Cow::Owned(record.clone())),
+        &mut |_| Ok(Cow::Owned(photo.clone())),
+    )
+    .unwrap();
+    drop(store);
+    let usb = dir.path().join("usb");
+    std::fs::create_dir_all(&usb).unwrap();
+    let bundle = usb.join(fieldkit::bundle::file_name(
+        &public.enumerator_id,
+        &public.device_id,
+        1,
+    ));
+    std::fs::write(&bundle, &built.zip).unwrap();
+    let signers = dir.path().join("allowed_signers");
+    std::fs::write(&signers, format!("{}\n", e.signers_line)).unwrap();
+    let tables = dir.path().join("tables");
+    let run = crate::support::fieldkit(&[
+        "aggregate",
+        "--identity",
+        repo().join("keys/demo/data-manager.key").to_str().unwrap(),
+        "--out",
+        tables.to_str().unwrap(),
+        "--signers",
+        signers.to_str().unwrap(),
+        bundle.to_str().unwrap(),
+    ]);
+    assert_eq!(run.status.code(), Some(1), "{}", stderr(&run));
+    let summary: Value =
+        serde_json::from_slice(&std::fs::read(tables.join("summary.json")).unwrap()).unwrap();
+    let problems = summary["media_problems"].to_string();
+    assert!(
+        problems.contains("photo-aaaaaaaaaaaa.jpg: its bytes are not the ones the record names"),
+        "{problems}"
+    );
+    assert!(
+        problems.contains("report-bbbbbbbbbbbb.pdf: the bundle does not carry it"),
+        "{problems}"
+    );
+    assert!(stderr(&run).contains("media: record"), "{}", stderr(&run));
+    assert!(
+        !tables
+            .join("media")
+            .join(id)
+            .join("photo-aaaaaaaaaaaa.jpg")
+            .exists()
+    );
+    // The record itself is kept in the table.
+    let main = read_csv(&tables.join("media_check.csv"));
+    assert_eq!(main.len(), 2, "{main:?}");
+}
