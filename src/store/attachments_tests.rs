@@ -4,9 +4,9 @@
 
 use serde_json::{Map, Value, json};
 
-use super::super::tests::{FORM, draft, fresh};
+use super::super::tests::{FORM, draft, fresh, next_bundle};
 use crate::crypt;
-use crate::store::{State, StoreError};
+use crate::store::{MoveStep, State, StoreError};
 
 const NOW: &str = "2026-11-22T09:00:00+07:00";
 
@@ -124,4 +124,25 @@ fn a_record_without_attachments_is_written_as_before() {
     )
     .unwrap();
     assert!(record.get("attachments").is_none());
+}
+
+#[test]
+fn a_receipt_purges_a_record_with_its_attachments() {
+    let (_dir, store, _) = fresh();
+    let d = draft("Ban Nong");
+    store.save_draft(&d, "").unwrap();
+    store
+        .attach(&d.id, "photo-1234.jpg", b"photo", NOW)
+        .unwrap();
+    let values: Map<String, Value> =
+        Map::from_iter([("photo".to_string(), json!("photo-1234.jpg"))]);
+    store.finalize(&d, &values, NOW, FORM).unwrap();
+    let facts = next_bundle(&store, vec![d.id.clone()]);
+    store
+        .record_export(&facts, MoveStep::default(), &mut |_| {})
+        .unwrap();
+    // Sent, not yet receipted: the attachment is still kept for export --again.
+    assert_eq!(store.record_attachments(&d.id).unwrap().len(), 1);
+    assert_eq!(store.purge_bundle(&facts, "sup", NOW).unwrap(), 1);
+    assert!(store.attachment_names(&d.id).unwrap().is_empty());
 }

@@ -432,7 +432,7 @@ fn finalize_many(store: &Store, n: usize) -> Vec<String> {
 
 /// The facts of the next bundle holding `records` (its hashes made up:
 /// the store keeps them, export computes them).
-fn next_bundle(store: &Store, records: Vec<String>) -> BundleFacts {
+pub(super) fn next_bundle(store: &Store, records: Vec<String>) -> BundleFacts {
     let (last, prev) = store.chain_head().unwrap();
     BundleFacts {
         sequence: last + 1,
