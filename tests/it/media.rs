@@ -139,12 +139,44 @@ fn attachments_go_from_fill_to_the_bundle_and_out_of_aggregate_unchanged() {
         "{photo_name}"
     );
     assert!(!filled.to_string().contains("files/"), "no path is kept");
+    // Neither the files' bytes nor their paths are on disk in plain text.
+    let photo_bytes = std::fs::read(&photo).unwrap();
+    for needle in [&photo_bytes[1000..1064], b"Site Photo".as_slice()] {
+        let mut stack = vec![e.home.clone()];
+        while let Some(d) = stack.pop() {
+            for entry in std::fs::read_dir(&d).unwrap().flatten() {
+                let p = entry.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else {
+                    let held = std::fs::read(&p).unwrap();
+                    assert!(
+                        !held.windows(needle.len()).any(|w| w == needle),
+                        "{} holds an attachment's bytes or path in plain text",
+                        p.display()
+                    );
+                }
+            }
+        }
+    }
 
     let usb = dir.path().join("usb");
     std::fs::create_dir_all(&usb).unwrap();
     let exported = e.run(&["export", "--out", usb.to_str().unwrap()]);
     assert_eq!(exported.status.code(), Some(0), "{}", stderr(&exported));
     let bundle = String::from_utf8_lossy(&exported.stdout).trim().to_string();
+    // Written again byte for byte, attachments and all.
+    let again = dir.path().join("again");
+    std::fs::create_dir_all(&again).unwrap();
+    let rewritten = e.run(&["export", "--again", "1", "--out", again.to_str().unwrap()]);
+    assert_eq!(rewritten.status.code(), Some(0), "{}", stderr(&rewritten));
+    let copy = String::from_utf8_lossy(&rewritten.stdout)
+        .trim()
+        .to_string();
+    assert_eq!(
+        std::fs::read(&copy).unwrap(),
+        std::fs::read(&bundle).unwrap()
+    );
     let signers = dir.path().join("allowed_signers");
     std::fs::write(&signers, format!("{}\n", e.signers_line)).unwrap();
     let verified =
