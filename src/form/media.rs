@@ -135,6 +135,24 @@ pub enum MediaError {
     Empty(String),
 }
 
+impl MediaError {
+    /// The same message in Lao (draft text, to be reviewed by a Lao
+    /// speaker, as the rest of the program's Lao).
+    pub fn in_lao(&self) -> String {
+        // Added for issue 18 (Lao to review): file questions.
+        match self {
+            MediaError::TooLarge { file, size, cap_mb } => format!(
+                "'{file}' ມີຂະໜາດ {size}, ເກີນ {cap_mb} MB ທີ່ແນບໄດ້; ເລືອກໄຟລ໌ທີ່ນ້ອຍກວ່າ \
+                 (ຫຼື ຂໍໃຫ້ຫົວໜ້າເພີ່ມຂີດຈຳກັດດ້ວຍ --max-attachment-mb)"
+            ),
+            MediaError::WrongType { file, accepted } => {
+                format!("'{file}' ບໍ່ແມ່ນໄຟລ໌ທີ່ຄຳຖາມນີ້ຮັບ; ຮັບສະເພາະ {accepted}")
+            }
+            MediaError::Empty(file) => format!("'{file}' ຫວ່າງເປົ່າ; ເລືອກໄຟລ໌ທີ່ມີຂໍ້ມູນ"),
+        }
+    }
+}
+
 /// Checks a picked file (its name as on disk and its size) against the
 /// question's accepted types and the cap.
 pub fn check(

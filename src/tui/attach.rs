@@ -24,6 +24,7 @@ impl App {
         let now = self.now;
         let cap = self.attach_cap_mb;
         let start = self.picker_folder.clone();
+        let lang = self.lang();
         let Page::Record(r) = &mut self.page else {
             return None;
         };
@@ -35,7 +36,8 @@ impl App {
         let media = node.kind.media()?;
         match command(&[Context::File, Context::Question], key) {
             Some(Command::Pick) => {
-                let picker = Picker::new(pos, media, node.accept.clone(), cap);
+                let mut picker = Picker::new(pos, media, node.accept.clone(), cap);
+                picker.lao = lang == super::words::Lang::Lo;
                 self.overlay = Some(Overlay::Picker(Box::new(picker)));
                 Some(Some(Effect::ListFolder { folder: start }))
             }

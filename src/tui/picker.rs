@@ -49,6 +49,8 @@ pub struct Picker {
     pub message: Option<String>,
     /// A file is being read and kept: keys wait.
     pub busy: bool,
+    /// Refusals are said in Lao (the screen's language when it opened).
+    pub lao: bool,
 }
 
 /// A line of the picker: `..`, or an entry of the folder.
@@ -71,6 +73,7 @@ impl Picker {
             cursor: 0,
             message: None,
             busy: false,
+            lao: false,
         }
     }
 
@@ -155,7 +158,11 @@ impl Picker {
                 if let Err(why) =
                     media::check(self.media, &self.accept, &file.name, file.size, self.cap_mb)
                 {
-                    self.message = Some(why.to_string());
+                    self.message = Some(if self.lao {
+                        why.in_lao()
+                    } else {
+                        why.to_string()
+                    });
                     return None;
                 }
                 self.message = None;

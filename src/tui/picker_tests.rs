@@ -152,6 +152,22 @@ fn a_file_too_large_or_of_another_type_is_refused_with_why() {
     assert!(key(&mut app, KeyCode::Enter).is_none());
     let screen = text(&app, 80, 24);
     assert!(screen.contains("it takes .jpg"), "{screen}");
+    // Said in Lao when the screen is in Lao.
+    key(&mut app, KeyCode::Esc);
+    app.set_language(LAO);
+    key(&mut app, KeyCode::Char(' '));
+    app.update(Action::Listed(Ok((
+        folder(),
+        vec![FolderEntry {
+            name: "notes.txt".into(),
+            folder: false,
+            size: 10,
+        }],
+    ))));
+    key(&mut app, KeyCode::Down);
+    assert!(key(&mut app, KeyCode::Enter).is_none());
+    let screen = text(&app, 80, 24);
+    assert!(screen.contains("ຮັບສະເພາະ"), "{screen}");
 }
 
 #[test]
