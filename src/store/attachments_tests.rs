@@ -146,3 +146,45 @@ fn a_receipt_purges_a_record_with_its_attachments() {
     assert_eq!(store.purge_bundle(&facts, "sup", NOW).unwrap(), 1);
     assert!(store.attachment_names(&d.id).unwrap().is_empty());
 }
+
+#[test]
+fn rescue_copies_attachments_with_their_records() {
+    let (dir, store, dm) = fresh();
+    let kept = draft("Ban Nong");
+    store.save_draft(&kept, "").unwrap();
+    store
+        .attach(&kept.id, "photo-aaaa.jpg", b"draft photo", NOW)
+        .unwrap();
+    let done = draft("Ban Done");
+    store.save_draft(&done, "").unwrap();
+    store
+        .attach(&done.id, "photo-bbbb.jpg", b"final photo", NOW)
+        .unwrap();
+    let values: Map<String, Value> =
+        Map::from_iter([("photo".to_string(), json!("photo-bbbb.jpg"))]);
+    store.finalize(&done, &values, NOW, FORM).unwrap();
+    let home = store.home.clone();
+    let profile =
+        crate::store::profile::unlock(&home, &crypt::passphrase("correct horse battery")).unwrap();
+    drop(store);
+    let out = dir.path().join("rescued");
+    let report = crate::store::rescue::rescue(&home, Ok(&profile), &out).unwrap();
+    assert!(report.opened);
+    assert_eq!(report.attachments.len(), 2, "{report:?}");
+    let read =
+        |id: &str, name: &str| std::fs::read(out.join(format!("media/{id}/{name}.age"))).unwrap();
+    let draft_photo = read(&kept.id, "photo-aaaa.jpg");
+    assert_eq!(
+        *crypt::decrypt_with(&dm, &draft_photo).unwrap(),
+        b"draft photo"
+    );
+    assert_eq!(
+        *crypt::decrypt_with(&profile.identity, &draft_photo).unwrap(),
+        b"draft photo"
+    );
+    let final_photo = read(&done.id, "photo-bbbb.jpg");
+    assert_eq!(
+        *crypt::decrypt_with(&dm, &final_photo).unwrap(),
+        b"final photo"
+    );
+}
