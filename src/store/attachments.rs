@@ -24,10 +24,31 @@ pub const DRAFT_ATTACHMENT: u8 = b'a';
 /// An attachment of a finalized record: age-encrypted to the deployment.
 pub const RECORD_ATTACHMENT: u8 = b'm';
 
+/// An attachment's bytes are kept under `id / name`; beside them an empty
+/// `id # name`, so that a record's attachments are listed without reading
+/// their bytes (a purge or a listing of large files read them all).
 fn key(id: &Uuid, name: &str) -> Vec<u8> {
+    keyed(id, b'/', name)
+}
+
+fn index_key(id: &Uuid, name: &str) -> Vec<u8> {
+    keyed(id, b'#', name)
+}
+
+fn keyed(id: &Uuid, sep: u8, name: &str) -> Vec<u8> {
     let mut k = id.as_bytes().to_vec();
+    k.push(sep);
     k.extend_from_slice(name.as_bytes());
     k
+}
+
+/// (record id, name) of an attachment's bytes key; None for an index
+/// entry or a key of another shape.
+pub(super) fn bytes_key(k: &[u8]) -> Option<([u8; 16], String)> {
+    let id: [u8; 16] = k.get(..16)?.try_into().ok()?;
+    (k.get(16) == Some(&b'/'))
+        .then(|| String::from_utf8_lossy(&k[17..]).into_owned())
+        .map(|name| (id, name))
 }
 
 /// Whether `name` is given as a string anywhere in the record's values
@@ -82,6 +103,7 @@ impl Store {
                 key(&id, name),
                 envelope::wrap(DRAFT_ATTACHMENT, id.as_bytes(), number, &ct),
             ),
+            Change::put(Tree::Attachments, index_key(&id, name), Vec::new()),
             self.event(now, "attached", record_id, "", name)?,
         ])
     }
@@ -103,17 +125,24 @@ impl Store {
         }
         self.apply(&[
             Change::remove(Tree::Attachments, k),
+            Change::remove(Tree::Attachments, index_key(&id, name)),
             self.event(now, "detached", record_id, "", name)?,
         ])
     }
 
-    /// The names of a record's attachments, in name order.
+    /// The names of a record's attachments, in name order (their bytes
+    /// are not read).
     pub fn attachment_names(&self, record_id: &str) -> Result<Vec<String>, StoreError> {
-        Ok(self
-            .attachment_entries(record_id)?
-            .into_iter()
-            .map(|(n, _)| n)
-            .collect())
+        let id = parse_id(record_id)?;
+        let prefix = keyed(&id, b'#', "");
+        let mut out = Vec::new();
+        self.backend
+            .visit_prefix(Tree::Attachments, &prefix, &mut |k, _| {
+                out.push(String::from_utf8_lossy(&k[prefix.len()..]).into_owned());
+                true
+            })
+            .map_err(|e| self.backend_err(e))?;
+        Ok(out)
     }
 
     /// A draft's attachment, decrypted (what the enumerator attached).
@@ -164,16 +193,21 @@ impl Store {
         Ok(out)
     }
 
+    /// A record's attachments, name and stored value, read one by one.
     fn attachment_entries(&self, record_id: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
         let id = parse_id(record_id)?;
         let mut out = Vec::new();
-        self.backend
-            .visit_prefix(Tree::Attachments, id.as_bytes(), &mut |k, v| {
-                let name = String::from_utf8_lossy(&k[16..]).into_owned();
-                out.push((name, v.to_vec()));
-                true
-            })
-            .map_err(|e| self.backend_err(e))?;
+        for name in self.attachment_names(record_id)? {
+            let value = self
+                .backend
+                .get(Tree::Attachments, &key(&id, &name))
+                .map_err(|e| self.backend_err(e))?
+                .ok_or_else(|| StoreError::Damaged {
+                    id: format!("{record_id}/{name}"),
+                    reason: "it is listed but not kept".into(),
+                })?;
+            out.push((name, value));
+        }
         Ok(out)
     }
 
@@ -193,6 +227,7 @@ impl Store {
             let k = key(&id, &name);
             if !names(values, &name) {
                 changes.push(Change::remove(Tree::Attachments, k));
+                changes.push(Change::remove(Tree::Attachments, index_key(&id, &name)));
                 continue;
             }
             let plain = match envelope::unwrap(&value) {
@@ -236,9 +271,14 @@ impl Store {
     pub(super) fn attachment_removals(&self, record_id: &str) -> Result<Vec<Change>, StoreError> {
         let id = parse_id(record_id)?;
         Ok(self
-            .attachment_entries(record_id)?
+            .attachment_names(record_id)?
             .into_iter()
-            .map(|(name, _)| Change::remove(Tree::Attachments, key(&id, &name)))
+            .flat_map(|name| {
+                [
+                    Change::remove(Tree::Attachments, key(&id, &name)),
+                    Change::remove(Tree::Attachments, index_key(&id, &name)),
+                ]
+            })
             .collect())
     }
 }

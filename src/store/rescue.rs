@@ -128,11 +128,9 @@ pub fn rescue(
                 });
             }
             let _ = db.visit(Tree::Attachments, &mut |k, v| {
-                let name = String::from_utf8_lossy(k.get(16..).unwrap_or_default()).into_owned();
-                if let (Ok(id), Some((kind, _, _, payload))) = (
-                    <[u8; 16]>::try_from(&k[..16.min(k.len())]),
-                    envelope::unwrap(v),
-                ) && crate::form::media::is_attachment_name(&name)
+                if let (Some((id, name)), Some((kind, _, _, payload))) =
+                    (super::attachments::bytes_key(k), envelope::unwrap(v))
+                    && crate::form::media::is_attachment_name(&name)
                 {
                     attached.push((id, name, kind, payload.to_vec()));
                 }
