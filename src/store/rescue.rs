@@ -127,15 +127,24 @@ pub fn rescue(
                     true
                 });
             }
+            // Chunks come in key order: each attachment's one after another.
+            let mut parts: Vec<([u8; 16], String, Vec<u8>)> = Vec::new();
             let _ = db.visit(Tree::Attachments, &mut |k, v| {
-                if let (Some((id, name)), Some((kind, _, _, payload))) =
-                    (super::attachments::bytes_key(k), envelope::unwrap(v))
+                if let Some((id, name)) = super::attachments::chunk_of(k) {
+                    match parts.last_mut() {
+                        Some((i, n, bytes)) if *i == id && *n == name => bytes.extend_from_slice(v),
+                        _ => parts.push((id, name, v.to_vec())),
+                    }
+                }
+                true
+            });
+            for (id, name, value) in parts {
+                if let Some((kind, _, _, payload)) = envelope::unwrap(&value)
                     && crate::form::media::is_attachment_name(&name)
                 {
                     attached.push((id, name, kind, payload.to_vec()));
                 }
-                true
-            });
+            }
         }
         Err(e) => open_error = Some(e.to_string()),
     }
