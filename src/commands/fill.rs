@@ -372,7 +372,9 @@ fn save(
         store.attach(&draft.id, &p.name, &p.bytes, &now)?;
     }
     if finalize {
-        store.save_final(&draft, &session.record(), &now, form.text().as_bytes())?;
+        let values = session.record();
+        store.check_attachments(&draft.id, &crate::form::media::file_answers(form, &values))?;
+        store.save_final(&draft, &values, &now, form.text().as_bytes())?;
         return Ok((draft.id, State::Outbox));
     }
     store.keep_form(form)?;

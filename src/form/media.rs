@@ -221,6 +221,33 @@ pub fn is_attachment_name(name: &str) -> bool {
         && !name.contains("..")
 }
 
+/// The attachment names a record's values give to file questions (in
+/// every repeat instance): what must be kept with the record.
+pub fn file_answers(
+    form: &crate::form::Form,
+    values: &serde_json::Map<String, serde_json::Value>,
+) -> Vec<String> {
+    use serde_json::Value;
+    let mut out = Vec::new();
+    for (key, value) in values {
+        let Some(id) = form.find(key) else { continue };
+        match (&form.node(id).kind, value) {
+            (crate::form::Kind::File { .. }, Value::String(name)) if !name.is_empty() => {
+                out.push(name.clone())
+            }
+            (crate::form::Kind::Repeat, Value::Array(items)) => {
+                for item in items {
+                    if let Value::Object(inner) = item {
+                        out.extend(file_answers(form, inner));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
 /// A size as people read it: `812 B`, `4.2 KB`, `10.5 MB`.
 pub fn human_size(bytes: u64) -> String {
     const K: f64 = 1024.0;
@@ -347,6 +374,25 @@ required = "yes"
         assert_eq!(form.warnings.len(), 1, "{:?}", form.warnings);
         assert!(form.warnings[0].message.contains("cannot be drawn"));
         assert_eq!(form.warnings[0].row, Some(5));
+    }
+
+    #[test]
+    fn file_answers_are_found_at_the_top_and_in_repeats() {
+        let toml = "[[survey]]\ntype = \"image\"\nname = \"p\"\nlabel = \"p\"\n\n\
+                    [[survey]]\ntype = \"begin_repeat\"\nname = \"r\"\nlabel = \"r\"\n\n\
+                    [[survey]]\ntype = \"audio\"\nname = \"a\"\nlabel = \"a\"\n\n\
+                    [[survey]]\ntype = \"text\"\nname = \"t\"\nlabel = \"t\"\n\n\
+                    [[survey]]\ntype = \"end_repeat\"\n";
+        let form = crate::form::load_str(toml, std::path::Path::new("m.toml"))
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        let values = serde_json::json!({
+            "p": "p-1.jpg",
+            "r": [{"a": "a-1.mp3", "t": "a-2.mp3"}, {"a": "a-3.mp3"}]
+        });
+        assert_eq!(
+            file_answers(&form, values.as_object().unwrap()),
+            ["p-1.jpg", "a-1.mp3", "a-3.mp3"]
+        );
     }
 
     #[test]

@@ -253,6 +253,20 @@ impl Store {
         }
     }
 
+    /// Refuses to finalize a record whose values name an attachment that
+    /// is not kept (`answers`: its file questions' answers): it would
+    /// leave the laptop without it.
+    pub fn check_attachments(&self, record_id: &str, answers: &[String]) -> Result<(), StoreError> {
+        let kept = self.attachment_names(record_id)?;
+        match answers.iter().find(|a| !kept.contains(a)) {
+            Some(missing) => Err(StoreError::MissingAttachment {
+                id: record_id.to_string(),
+                name: missing.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
+
     /// A finalized record's attachments: (name, age file to the
     /// deployment), in name order, what export writes into a bundle.
     pub fn record_attachments(

@@ -188,3 +188,26 @@ fn rescue_copies_attachments_with_their_records() {
         b"final photo"
     );
 }
+
+#[test]
+fn a_record_naming_an_attachment_not_kept_is_not_finalized() {
+    let (_dir, store, _) = fresh();
+    let d = draft("Ban Nong");
+    store.save_draft(&d, "").unwrap();
+    store
+        .attach(&d.id, "photo-1234.jpg", b"photo", NOW)
+        .unwrap();
+    assert!(
+        store
+            .check_attachments(&d.id, &["photo-1234.jpg".to_string()])
+            .is_ok()
+    );
+    let e = store
+        .check_attachments(&d.id, &["photo-1234.jpg".into(), "voice-99.m4a".into()])
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("'voice-99.m4a', which this laptop does not keep; attach"),
+        "{e}"
+    );
+}

@@ -101,7 +101,9 @@ impl Runtime {
             } => {
                 let form_text = form.text().as_bytes();
                 let now = crate::clock::now().to_string();
+                let files = crate::form::media::file_answers(&form, &values);
                 Action::Finalized(self.with_store(|s| {
+                    s.check_attachments(&draft.id, &files)?;
                     // A record never saved as a draft is created and
                     // finalized in one write.
                     match s.finalize(&draft, &values, &now, form_text) {
