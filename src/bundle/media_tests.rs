@@ -195,3 +195,14 @@ fn media_of_no_record_or_named_as_a_path_are_refused_even_when_signed() {
         problems(&r)
     );
 }
+
+#[test]
+fn every_single_byte_flip_of_a_bundle_with_media_fails() {
+    // All positions: the media entry's bytes are pinned as the records' are.
+    let m = made();
+    for i in 0..m.built.zip.len() {
+        let mut bytes = m.built.zip.clone();
+        bytes[i] ^= 0x01;
+        assert!(!check(&m, &bytes).ok, "flipping byte {i} went unnoticed");
+    }
+}
