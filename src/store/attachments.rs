@@ -48,8 +48,10 @@ fn chunk_key(id: &Uuid, name: &str, i: u32) -> Vec<u8> {
     k
 }
 
-/// The changes that keep `value` as the attachment `name` of `id`.
-fn put_changes(id: &Uuid, name: &str, value: &[u8]) -> Vec<Change> {
+/// The changes that keep `value` as the attachment `name` of `id`, a
+/// file of `size` bytes: the index entry holds the chunks' count and the
+/// size (big-endian u32, u64), so the screen shows it without decrypting.
+fn put_changes(id: &Uuid, name: &str, value: &[u8], size: u64) -> Vec<Change> {
     let mut out: Vec<Change> = value
         .chunks(CHUNK)
         .enumerate()
@@ -62,11 +64,9 @@ fn put_changes(id: &Uuid, name: &str, value: &[u8]) -> Vec<Change> {
         })
         .collect();
     let count = u32::try_from(out.len()).unwrap_or(u32::MAX);
-    out.push(Change::put(
-        Tree::Attachments,
-        index_key(id, name),
-        count.to_be_bytes().to_vec(),
-    ));
+    let mut index = count.to_be_bytes().to_vec();
+    index.extend_from_slice(&size.to_be_bytes());
+    out.push(Change::put(Tree::Attachments, index_key(id, name), index));
     out
 }
 
@@ -141,6 +141,7 @@ impl Store {
             &id,
             name,
             &envelope::wrap(DRAFT_ATTACHMENT, id.as_bytes(), number, &ct),
+            bytes.len() as u64,
         ));
         changes.push(self.event(now, "attached", record_id, "", name)?);
         self.apply(&changes)
@@ -152,7 +153,7 @@ impl Store {
             .backend
             .get(Tree::Attachments, &index_key(id, name))
             .map_err(|e| self.backend_err(e))?;
-        Ok(v.and_then(|v| <[u8; 4]>::try_from(v.as_slice()).ok())
+        Ok(v.and_then(|v| <[u8; 4]>::try_from(v.get(..4)?).ok())
             .map_or(0, u32::from_be_bytes))
     }
 
@@ -212,6 +213,28 @@ impl Store {
         let mut changes = self.remove_changes(&id, name)?;
         changes.push(self.event(now, "detached", record_id, "", name)?);
         self.apply(&changes)
+    }
+
+    /// The names and sizes of a record's attachments, in name order
+    /// (their bytes are not read).
+    pub fn attachment_sizes(&self, record_id: &str) -> Result<Vec<(String, u64)>, StoreError> {
+        let id = parse_id(record_id)?;
+        let prefix = keyed(&id, b'#', "");
+        let mut out = Vec::new();
+        self.backend
+            .visit_prefix(Tree::Attachments, &prefix, &mut |k, v| {
+                let size = v
+                    .get(4..12)
+                    .and_then(|b| <[u8; 8]>::try_from(b).ok())
+                    .map_or(0, u64::from_be_bytes);
+                out.push((
+                    String::from_utf8_lossy(&k[prefix.len()..]).into_owned(),
+                    size,
+                ));
+                true
+            })
+            .map_err(|e| self.backend_err(e))?;
+        Ok(out)
     }
 
     /// The names of a record's attachments, in name order (their bytes
@@ -355,6 +378,7 @@ impl Store {
                 &id,
                 &name,
                 &envelope::wrap(RECORD_ATTACHMENT, id.as_bytes(), number, &ct),
+                plain.len() as u64,
             ));
         }
         Ok((changes, facts))

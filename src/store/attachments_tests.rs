@@ -57,6 +57,10 @@ fn an_attachment_is_sealed_to_the_profile_and_replaced_and_removed() {
         .attach(&d.id, "photo-bbbb.jpg", &canary_file("b2"), NOW)
         .unwrap();
     assert_eq!(store.attachment_names(&d.id).unwrap(), ["photo-bbbb.jpg"]);
+    assert_eq!(
+        store.attachment_sizes(&d.id).unwrap(),
+        [("photo-bbbb.jpg".to_string(), canary_file("b2").len() as u64)]
+    );
     assert!(matches!(
         store.draft_attachment(&d.id, "photo-aaaa.jpg"),
         Err(StoreError::NotFound(_))
@@ -86,6 +90,10 @@ fn finalizing_encrypts_named_attachments_to_the_deployment_and_drops_the_rest() 
     store.finalize(&d, &values, NOW, FORM).unwrap();
     let kept = store.record_attachments(&d.id).unwrap();
     assert_eq!(kept.len(), 1);
+    assert_eq!(
+        store.attachment_sizes(&d.id).unwrap(),
+        [("photo-1234.jpg".to_string(), photo.len() as u64)]
+    );
     assert_eq!(kept[0].0, "photo-1234.jpg");
     assert_eq!(*crypt::decrypt_with(&dm, &kept[0].1).unwrap(), photo);
     assert!(crypt::decrypt_with(&store.profile().identity, &kept[0].1).is_err());

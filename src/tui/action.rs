@@ -71,6 +71,8 @@ pub enum Action {
     Exported(Result<(Vec<String>, Opened), String>),
     /// What the receipt did, and the store as it now stands.
     Acked(Result<(Receipted, Opened), String>),
+    /// The sizes of a resumed draft's attachments, by name.
+    AttachmentSizes(Result<Vec<(String, u64)>, String>),
     /// A folder listed for the file picker, or why it could not be.
     Listed(Result<(PathBuf, Vec<super::picker::FolderEntry>), String>),
     /// A file read and kept for a file question: the question, the
@@ -123,6 +125,10 @@ pub enum Effect {
     /// Take a round pack from the stick.
     ImportPack {
         file: PathBuf,
+    },
+    /// Read the sizes of a resumed draft's attachments.
+    AttachmentSizes {
+        record_id: String,
     },
     /// List a folder for the file picker (None: where it starts, the
     /// home folder).

@@ -300,6 +300,10 @@ impl App {
             }
             Action::DraftLoaded(Ok((draft, kept))) => {
                 self.open_draft(draft, kept);
+                self.ask_sizes()
+            }
+            Action::AttachmentSizes(result) => {
+                self.sizes(result);
                 None
             }
             Action::DraftLoaded(Err(e)) => self.failed(Msg::LoadFailed, e),

@@ -90,6 +90,28 @@ impl App {
         }
     }
 
+    /// A resumed draft with file answers: ask for its attachments' sizes.
+    pub(super) fn ask_sizes(&self) -> Option<Effect> {
+        let Page::Record(r) = &self.page else {
+            return None;
+        };
+        let form = r.session.form();
+        form.nodes
+            .iter()
+            .any(|n| n.kind.media().is_some())
+            .then(|| Effect::AttachmentSizes {
+                record_id: r.draft.id.clone(),
+            })
+    }
+
+    /// The sizes of the open record's attachments arrived (none shown
+    /// when they could not be read: only the names).
+    pub(super) fn sizes(&mut self, result: Result<Vec<(String, u64)>, String>) {
+        if let (Page::Record(r), Ok(sizes)) = (&mut self.page, result) {
+            r.attached.extend(sizes);
+        }
+    }
+
     /// A folder listed for the picker.
     pub(super) fn listed(
         &mut self,

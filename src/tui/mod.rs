@@ -118,6 +118,9 @@ impl Runtime {
             Effect::Ack { file } => Action::Acked(self.ack(&file)),
             Effect::ImportPack { file } => Action::PackImported(self.import_pack(&file)),
             Effect::ListFolder { folder } => Action::Listed(list_folder(folder)),
+            Effect::AttachmentSizes { record_id } => {
+                Action::AttachmentSizes(self.with_store(|s| s.attachment_sizes(&record_id)))
+            }
             Effect::Attach {
                 path,
                 pos,

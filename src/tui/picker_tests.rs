@@ -240,3 +240,29 @@ fn a_pick_becomes_the_answer_and_a_replaced_or_cleared_one_is_removed() {
     assert!(matches!(*then, Effect::Save { .. }));
     assert!(text(&app, 80, 24).contains("no file attached"));
 }
+
+#[test]
+fn a_resumed_draft_asks_for_its_attachments_sizes_and_shows_them() {
+    let mut app = app();
+    let Page::Record(r) = &app.page else {
+        panic!("no record");
+    };
+    let mut draft = r.draft.clone();
+    draft
+        .answers
+        .insert("photo".into(), "photo-0123456789ab.jpg".into());
+    let effect = app.update(Action::DraftLoaded(Ok((draft.clone(), None))));
+    assert!(
+        matches!(&effect, Some(Effect::AttachmentSizes { record_id }) if *record_id == draft.id),
+        "{effect:?}"
+    );
+    app.update(Action::AttachmentSizes(Ok(vec![(
+        "photo-0123456789ab.jpg".into(),
+        2 * 1024 * 1024,
+    )])));
+    let screen = text(&app, 80, 24);
+    assert!(
+        screen.contains("photo-0123456789ab.jpg (2.0 MB)"),
+        "{screen}"
+    );
+}
