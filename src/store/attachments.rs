@@ -11,6 +11,7 @@
 //! larger than a draft), so one picked and never answered is left until
 //! its record is finalized or deleted.
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
@@ -25,69 +26,59 @@ pub const DRAFT_ATTACHMENT: u8 = b'a';
 pub const RECORD_ATTACHMENT: u8 = b'm';
 
 /// An attachment's stored value (an enveloped age file) is kept in
-/// chunks of this many bytes, under `id / name / chunk number`, and
-/// `id # name` holds how many: so that a record's attachments are listed
-/// without reading them, and no sled value or leaf is large. sled writes
-/// a leaf (16 keys) over 128 KiB as a blob file of its own and rewrites
-/// the whole leaf at every change to any of its keys: whole files as
-/// values made one 50 MB blob of five 10 MB photos, written again as
-/// each was added, and blob files of replaced values were left on disk.
-/// (Either way sled does not give the space of replaced values back at
-/// once: see the notes of issue 18.)
+/// chunks of this many bytes, under `id / tag / chunk number`, and the
+/// sealed `id # tag` names it and holds its chunks' count and its size:
+/// so that a record's attachments are listed without reading them, and no
+/// sled value or leaf is large. (sled writes a leaf of 16 keys over
+/// 128 KiB as a blob file of its own and rewrites the whole leaf at every
+/// change to any of its keys: whole files as values made one 50 MB blob of
+/// five 10 MB photos, written again as each was added, and left replaced
+/// blobs on disk. Either way sled does not give the space of replaced
+/// values back at once: see the notes of issue 18.) The tag is a keyed
+/// hash of the name, which holds a hash of the file: a key in plain text
+/// would let anyone holding the laptop and a photo tell it was attached.
 const CHUNK: usize = 4096;
 
-fn key(id: &Uuid, name: &str) -> Vec<u8> {
-    let mut k = keyed(id, b'/', name);
-    k.push(b'/');
+/// What the index entry of an attachment holds (sealed).
+#[derive(Debug, Serialize, Deserialize)]
+pub(super) struct Indexed {
+    pub(super) name: String,
+    pub(super) chunks: u32,
+    pub(super) size: u64,
+}
+
+/// The context of an attachment's tag.
+const TAG: &[u8] = b"fieldkit-attachment";
+
+fn prefix(id: &Uuid, sep: u8) -> Vec<u8> {
+    let mut k = id.as_bytes().to_vec();
+    k.push(sep);
     k
 }
 
-fn chunk_key(id: &Uuid, name: &str, i: u32) -> Vec<u8> {
-    let mut k = key(id, name);
+fn chunk_key(id: &Uuid, tag: &[u8; 16], i: u32) -> Vec<u8> {
+    let mut k = prefix(id, b'/');
+    k.extend_from_slice(tag);
     k.extend_from_slice(&i.to_be_bytes());
     k
 }
 
-/// The changes that keep `value` as the attachment `name` of `id`, a
-/// file of `size` bytes: the index entry holds the chunks' count and the
-/// size (big-endian u32, u64), so the screen shows it without decrypting.
-fn put_changes(id: &Uuid, name: &str, value: &[u8], size: u64) -> Vec<Change> {
-    let mut out: Vec<Change> = value
-        .chunks(CHUNK)
-        .enumerate()
-        .map(|(i, c)| {
-            Change::put(
-                Tree::Attachments,
-                chunk_key(id, name, u32::try_from(i).unwrap_or(u32::MAX)),
-                c.to_vec(),
-            )
-        })
-        .collect();
-    let count = u32::try_from(out.len()).unwrap_or(u32::MAX);
-    let mut index = count.to_be_bytes().to_vec();
-    index.extend_from_slice(&size.to_be_bytes());
-    out.push(Change::put(Tree::Attachments, index_key(id, name), index));
-    out
-}
-
-fn index_key(id: &Uuid, name: &str) -> Vec<u8> {
-    keyed(id, b'#', name)
-}
-
-fn keyed(id: &Uuid, sep: u8, name: &str) -> Vec<u8> {
-    let mut k = id.as_bytes().to_vec();
-    k.push(sep);
-    k.extend_from_slice(name.as_bytes());
+fn index_key(id: &Uuid, tag: &[u8; 16]) -> Vec<u8> {
+    let mut k = prefix(id, b'#');
+    k.extend_from_slice(tag);
     k
 }
 
-/// (record id, name) of a chunk's key; None for an index entry or a key
-/// of another shape.
-pub(super) fn chunk_of(k: &[u8]) -> Option<([u8; 16], String)> {
-    let id: [u8; 16] = k.get(..16)?.try_into().ok()?;
-    let name = k.get(17..k.len().checked_sub(5)?)?;
-    (k.get(16) == Some(&b'/') && k.get(k.len() - 5) == Some(&b'/'))
-        .then(|| (id, String::from_utf8_lossy(name).into_owned()))
+/// (record id, tag) of a chunk's key (`id / tag / n`).
+pub(super) fn chunk_of(k: &[u8]) -> Option<([u8; 16], [u8; 16])> {
+    (k.len() == 16 + 1 + 16 + 4 && k[16] == b'/').then_some(())?;
+    Some((k[..16].try_into().ok()?, k[17..33].try_into().ok()?))
+}
+
+/// (record id, tag) of an index entry's key (`id # tag`).
+pub(super) fn index_of(k: &[u8]) -> Option<([u8; 16], [u8; 16])> {
+    (k.len() == 16 + 1 + 16 && k[16] == b'#').then_some(())?;
+    Some((k[..16].try_into().ok()?, k[17..33].try_into().ok()?))
 }
 
 /// Whether `name` is given as a string anywhere in the record's values
@@ -105,6 +96,55 @@ fn names(values: &Map<String, Value>, name: &str) -> bool {
 }
 
 impl Store {
+    fn tag(&self, id: &Uuid, name: &str) -> [u8; 16] {
+        let mut data = id.as_bytes().to_vec();
+        data.extend_from_slice(name.as_bytes());
+        crypt::keyed_tag(&self.profile.seal_key, TAG, &data)
+    }
+
+    /// The changes that keep `value` as the attachment `name` of `id`, a
+    /// file of `size` bytes.
+    fn put_changes(&self, id: &Uuid, name: &str, value: &[u8], size: u64) -> Vec<Change> {
+        let tag = self.tag(id, name);
+        let mut out: Vec<Change> = value
+            .chunks(CHUNK)
+            .enumerate()
+            .map(|(i, c)| {
+                Change::put(
+                    Tree::Attachments,
+                    chunk_key(id, &tag, u32::try_from(i).unwrap_or(u32::MAX)),
+                    c.to_vec(),
+                )
+            })
+            .collect();
+        let entry = Indexed {
+            name: name.to_string(),
+            chunks: u32::try_from(out.len()).unwrap_or(u32::MAX),
+            size,
+        };
+        let key = index_key(id, &tag);
+        let sealed = self.sealed(Tree::Attachments, &key, &entry);
+        out.push(Change::put(Tree::Attachments, key, sealed));
+        out
+    }
+
+    /// A record's attachments as its index says: name, chunks, size.
+    fn indexed(&self, id: &Uuid) -> Result<Vec<Indexed>, StoreError> {
+        let mut raw = Vec::new();
+        self.backend
+            .visit_prefix(Tree::Attachments, &prefix(id, b'#'), &mut |k, v| {
+                raw.push((k.to_vec(), v.to_vec()));
+                true
+            })
+            .map_err(|e| self.backend_err(e))?;
+        let mut out: Vec<Indexed> = raw
+            .iter()
+            .map(|(k, v)| self.unsealed::<Indexed>(Tree::Attachments, k, v))
+            .collect::<Result<_, _>>()?;
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
+    }
+
     /// Keeps a picked file's bytes for the draft `record_id` (which may
     /// not be saved yet), encrypted to the profile. The same name again
     /// replaces it.
@@ -137,7 +177,7 @@ impl Store {
             .next_number()
             .map_err(|e| self.backend_err(e))?;
         let mut changes = self.remove_changes(&id, name)?;
-        changes.extend(put_changes(
+        changes.extend(self.put_changes(
             &id,
             name,
             &envelope::wrap(DRAFT_ATTACHMENT, id.as_bytes(), number, &ct),
@@ -149,21 +189,27 @@ impl Store {
 
     /// How many chunks the attachment `name` of `id` is kept in (0: none).
     fn chunk_count(&self, id: &Uuid, name: &str) -> Result<u32, StoreError> {
+        let key = index_key(id, &self.tag(id, name));
         let v = self
             .backend
-            .get(Tree::Attachments, &index_key(id, name))
+            .get(Tree::Attachments, &key)
             .map_err(|e| self.backend_err(e))?;
-        Ok(v.and_then(|v| <[u8; 4]>::try_from(v.get(..4)?).ok())
-            .map_or(0, u32::from_be_bytes))
+        match v {
+            Some(v) => Ok(self
+                .unsealed::<Indexed>(Tree::Attachments, &key, &v)?
+                .chunks),
+            None => Ok(0),
+        }
     }
 
     /// The changes that remove the attachment `name` of `id`, if kept.
     fn remove_changes(&self, id: &Uuid, name: &str) -> Result<Vec<Change>, StoreError> {
         let n = self.chunk_count(id, name)?;
+        let tag = self.tag(id, name);
         let mut out: Vec<Change> = (0..n)
-            .map(|i| Change::remove(Tree::Attachments, chunk_key(id, name, i)))
+            .map(|i| Change::remove(Tree::Attachments, chunk_key(id, &tag, i)))
             .collect();
-        out.push(Change::remove(Tree::Attachments, index_key(id, name)));
+        out.push(Change::remove(Tree::Attachments, index_key(id, &tag)));
         Ok(out)
     }
 
@@ -174,10 +220,13 @@ impl Store {
         if n == 0 {
             return Ok(None);
         }
+        let tag = self.tag(id, name);
+        let mut chunks = prefix(id, b'/');
+        chunks.extend_from_slice(&tag);
         let mut value = Vec::with_capacity(n as usize * CHUNK);
         let mut seen = 0;
         self.backend
-            .visit_prefix(Tree::Attachments, &key(id, name), &mut |_, v| {
+            .visit_prefix(Tree::Attachments, &chunks, &mut |_, v| {
                 value.extend_from_slice(v);
                 seen += 1;
                 true
@@ -198,7 +247,7 @@ impl Store {
         // The envelope's kind is in its first chunk.
         let first = self
             .backend
-            .get(Tree::Attachments, &chunk_key(&id, name, 0))
+            .get(Tree::Attachments, &chunk_key(&id, &self.tag(&id, name), 0))
             .map_err(|e| self.backend_err(e))?;
         match first {
             Some(v) if v.get(4) == Some(&DRAFT_ATTACHMENT) => {}
@@ -219,37 +268,18 @@ impl Store {
     /// (their bytes are not read).
     pub fn attachment_sizes(&self, record_id: &str) -> Result<Vec<(String, u64)>, StoreError> {
         let id = parse_id(record_id)?;
-        let prefix = keyed(&id, b'#', "");
-        let mut out = Vec::new();
-        self.backend
-            .visit_prefix(Tree::Attachments, &prefix, &mut |k, v| {
-                let size = v
-                    .get(4..12)
-                    .and_then(|b| <[u8; 8]>::try_from(b).ok())
-                    .map_or(0, u64::from_be_bytes);
-                out.push((
-                    String::from_utf8_lossy(&k[prefix.len()..]).into_owned(),
-                    size,
-                ));
-                true
-            })
-            .map_err(|e| self.backend_err(e))?;
-        Ok(out)
+        Ok(self
+            .indexed(&id)?
+            .into_iter()
+            .map(|i| (i.name, i.size))
+            .collect())
     }
 
     /// The names of a record's attachments, in name order (their bytes
     /// are not read).
     pub fn attachment_names(&self, record_id: &str) -> Result<Vec<String>, StoreError> {
         let id = parse_id(record_id)?;
-        let prefix = keyed(&id, b'#', "");
-        let mut out = Vec::new();
-        self.backend
-            .visit_prefix(Tree::Attachments, &prefix, &mut |k, _| {
-                out.push(String::from_utf8_lossy(&k[prefix.len()..]).into_owned());
-                true
-            })
-            .map_err(|e| self.backend_err(e))?;
-        Ok(out)
+        Ok(self.indexed(&id)?.into_iter().map(|i| i.name).collect())
     }
 
     /// A draft's attachment, decrypted (what the enumerator attached).
@@ -374,7 +404,7 @@ impl Store {
                 .backend
                 .next_number()
                 .map_err(|e| self.backend_err(e))?;
-            changes.extend(put_changes(
+            changes.extend(self.put_changes(
                 &id,
                 &name,
                 &envelope::wrap(RECORD_ATTACHMENT, id.as_bytes(), number, &ct),

@@ -51,6 +51,8 @@ fn an_attachment_is_sealed_to_the_profile_and_replaced_and_removed() {
         bytes
     );
     assert!(files_hold(dir.path(), b"CANARY-a1").is_empty());
+    // Nor its name, which holds a hash of the file.
+    assert!(files_hold(dir.path(), b"photo-aaaa").is_empty());
     // Replaced: the new one kept, the old one removed.
     store.detach(&d.id, "photo-aaaa.jpg", NOW).unwrap();
     store

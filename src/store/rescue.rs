@@ -10,7 +10,8 @@
 //! Attachments (files answered to file questions) follow their record
 //! when sled opens the copy: a finalized record's are copied as they are,
 //! a rescued draft's re-encrypted like the draft, to
-//! `media/<record id>/<name>.age`. The raw scan does not rescue them
+//! `media/<record id>/<name>.age` (without the profile, their names are
+//! sealed: a finalized record's are named by their tag). The raw scan does not rescue them
 //! (their names are in the store's keys, not in what it finds).
 //!
 //! Finalized records need no profile: when the profile cannot be unlocked
@@ -127,18 +128,35 @@ pub fn rescue(
                     true
                 });
             }
-            // Chunks come in key order: each attachment's one after another.
-            let mut parts: Vec<([u8; 16], String, Vec<u8>)> = Vec::new();
+            // Chunks come in key order: each attachment's one after
+            // another. Their names are in the sealed index entries (with
+            // no profile, a finalized record's attachment is named by its
+            // tag).
+            let mut parts: Vec<([u8; 16], [u8; 16], Vec<u8>)> = Vec::new();
+            let mut names: BTreeMap<([u8; 16], [u8; 16]), String> = BTreeMap::new();
             let _ = db.visit(Tree::Attachments, &mut |k, v| {
-                if let Some((id, name)) = super::attachments::chunk_of(k) {
+                if let Some((id, tag)) = super::attachments::chunk_of(k) {
                     match parts.last_mut() {
-                        Some((i, n, bytes)) if *i == id && *n == name => bytes.extend_from_slice(v),
-                        _ => parts.push((id, name, v.to_vec())),
+                        Some((i, t, bytes)) if *i == id && *t == tag => bytes.extend_from_slice(v),
+                        _ => parts.push((id, tag, v.to_vec())),
                     }
+                } else if let (Some(at), Ok(p)) = (super::attachments::index_of(k), &profile)
+                    && let Ok(entry) = super::unseal::<super::attachments::Indexed>(
+                        &p.seal_key,
+                        Tree::Attachments,
+                        k,
+                        v,
+                    )
+                {
+                    names.insert(at, entry.name);
                 }
                 true
             });
-            for (id, name, value) in parts {
+            for (id, tag, value) in parts {
+                let name = names
+                    .get(&(id, tag))
+                    .cloned()
+                    .unwrap_or_else(|| crypt::to_hex(&tag));
                 if let Some((kind, _, _, payload)) = envelope::unwrap(&value)
                     && crate::form::media::is_attachment_name(&name)
                 {
