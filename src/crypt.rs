@@ -408,6 +408,13 @@ pub fn keyed_tag(key: &SealKey, context: &[u8], data: &[u8]) -> [u8; 16] {
     tag
 }
 
+/// `n` random bytes in lower-case hex (names that must tell nothing).
+pub fn random_hex(n: usize) -> String {
+    let mut bytes = vec![0u8; n];
+    OsRng.fill_bytes(&mut bytes);
+    to_hex(&bytes)
+}
+
 /// Encrypts a small entry: `nonce (24 bytes) || ciphertext+tag`. `context`
 /// binds the entry to its place (tree and key), so a sealed value moved
 /// elsewhere does not open.

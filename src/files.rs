@@ -216,7 +216,9 @@ pub fn attachment(
     // It may have grown since it was measured.
     media::check(media, &node.accept, &file_name, bytes.len() as u64, cap_mb)
         .map_err(|e| e.to_string())?;
-    let name = media::attachment_name(&node.name, &crypt::sha256_hex(&bytes), &file_name);
+    // Random, not the file's hash: the name is in the bundle's manifest,
+    // which anyone holding the stick can read.
+    let name = media::attachment_name(&node.name, &crypt::random_hex(6), &file_name);
     Ok(Picked { name, bytes })
 }
 

@@ -188,9 +188,11 @@ pub fn check(
 }
 
 /// The name an attachment is stored and answered under:
-/// `<question>-<first 12 hex of its SHA-256>.<ext>`. No path, only
-/// letters, digits, `-`, `_` and `.`; the same file gives the same name.
-pub fn attachment_name(question: &str, sha256_hex: &str, file_name: &str) -> String {
+/// `<question>-<12 hex>.<ext>`, the hex random (given by the caller): not
+/// the file's hash, which the bundle's manifest would show to anyone with
+/// the stick, nor its original name, which may name a person. No path,
+/// only letters, digits, `-`, `_` and `.`.
+pub fn attachment_name(question: &str, hex: &str, file_name: &str) -> String {
     let safe: String = question
         .chars()
         .map(|c| {
@@ -201,7 +203,7 @@ pub fn attachment_name(question: &str, sha256_hex: &str, file_name: &str) -> Str
             }
         })
         .collect();
-    let short: String = sha256_hex.chars().take(12).collect();
+    let short: String = hex.chars().take(12).collect();
     match extension(file_name) {
         Some(ext) => format!("{safe}-{short}.{ext}"),
         None => format!("{safe}-{short}"),
