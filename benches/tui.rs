@@ -57,6 +57,7 @@ fn bench_start(home: &Home, pass: &Path) {
         home: Some(home.dir.clone()),
         passphrase_file: Some(pass.to_path_buf()),
         forms: Some(repo().join("forms")),
+        max_attachment_mb: fieldkit::form::media::DEFAULT_MAX_ATTACHMENT_MB,
     };
     let mut totals = Vec::new();
     let mut kdfs = Vec::new();

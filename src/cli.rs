@@ -35,6 +35,11 @@ pub struct Cli {
     /// Folder of form definitions (default: the shipped forms).
     #[arg(long, env = "FIELDKIT_FORMS", global = true, value_name = "DIR")]
     pub forms: Option<PathBuf>,
+    /// Largest file an image, audio, video or file question takes, in MB
+    /// (default 10, at most 60).
+    #[arg(long, env = "FIELDKIT_MAX_ATTACHMENT_MB", global = true, value_name = "MB",
+          value_parser = clap::value_parser!(u64).range(1..=crate::form::media::MAX_ATTACHMENT_MB))]
+    pub max_attachment_mb: Option<u64>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -77,6 +82,9 @@ impl Cli {
             home: self.home.clone(),
             passphrase_file: self.passphrase_file.clone(),
             forms: self.forms.clone(),
+            max_attachment_mb: self
+                .max_attachment_mb
+                .unwrap_or(crate::form::media::DEFAULT_MAX_ATTACHMENT_MB),
         }
     }
 }

@@ -382,6 +382,39 @@ impl SealKey {
     }
 }
 
+/// A keyed 128-bit tag of `data` (HMAC-SHA-256 under the seal key, with
+/// `context` first, cut to 16 bytes): a store key that names something
+/// (an attachment) without showing what to anyone without the key.
+pub fn keyed_tag(key: &SealKey, context: &[u8], data: &[u8]) -> [u8; 16] {
+    use sha2::{Digest, Sha256};
+    let mut ipad = Zeroizing::new([0x36u8; 64]);
+    let mut opad = Zeroizing::new([0x5cu8; 64]);
+    for (i, b) in key.0.iter().enumerate() {
+        ipad[i] ^= b;
+        opad[i] ^= b;
+    }
+    let inner = Sha256::new()
+        .chain_update(&ipad[..])
+        .chain_update((context.len() as u64).to_be_bytes())
+        .chain_update(context)
+        .chain_update(data)
+        .finalize();
+    let outer = Sha256::new()
+        .chain_update(&opad[..])
+        .chain_update(inner)
+        .finalize();
+    let mut tag = [0u8; 16];
+    tag.copy_from_slice(&outer[..16]);
+    tag
+}
+
+/// `n` random bytes in lower-case hex (names that must tell nothing).
+pub fn random_hex(n: usize) -> String {
+    let mut bytes = vec![0u8; n];
+    OsRng.fill_bytes(&mut bytes);
+    to_hex(&bytes)
+}
+
 /// Encrypts a small entry: `nonce (24 bytes) || ciphertext+tag`. `context`
 /// binds the entry to its place (tree and key), so a sealed value moved
 /// elsewhere does not open.

@@ -179,6 +179,49 @@ pub fn passphrase(file: &Path) -> Result<SecretString> {
     Ok(crypt::passphrase(line))
 }
 
+/// A file picked for a file question: read once, named as the answer
+/// stores it. The path is not kept.
+pub struct Picked {
+    /// The answer and the stored name: `<question>-<hash>.<ext>`.
+    pub name: String,
+    pub bytes: zeroize::Zeroizing<Vec<u8>>,
+}
+
+/// Reads the file at `path` for the file question `node`: refused (with
+/// the reason, before reading it) when it is not a file, is over the cap
+/// or is of a type the question does not take.
+pub fn attachment(
+    path: &Path,
+    node: &crate::form::model::Node,
+    cap_mb: u64,
+) -> Result<Picked, String> {
+    use crate::form::media;
+    let media = node
+        .kind
+        .media()
+        .ok_or_else(|| format!("'{}' is not a file question", node.name))?;
+    let shown = path.display();
+    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
+    if !meta.is_file() {
+        return Err(format!("{shown} is not a file; give the path of a file"));
+    }
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    media::check(media, &node.accept, &file_name, meta.len(), cap_mb).map_err(|e| e.to_string())?;
+    let bytes = zeroize::Zeroizing::new(
+        std::fs::read(path).map_err(|e| format!("cannot read {shown}: {e}"))?,
+    );
+    // It may have grown since it was measured.
+    media::check(media, &node.accept, &file_name, bytes.len() as u64, cap_mb)
+        .map_err(|e| e.to_string())?;
+    // Random, not the file's hash: the name is in the bundle's manifest,
+    // which anyone holding the stick can read.
+    let name = media::attachment_name(&node.name, &crypt::random_hex(6), &file_name);
+    Ok(Picked { name, bytes })
+}
+
 #[cfg(test)]
 mod tests {
     use super::key_kind;

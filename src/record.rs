@@ -44,6 +44,22 @@ pub struct FinalRecord<'a, V> {
     pub instance_name: Cow<'a, str>,
     #[serde(default)]
     pub values: V,
+    /// The files attached to the record's file questions, each carried
+    /// beside it in the bundle (`media/<record_id>/<name>.age`). Left out
+    /// when there are none, so such records are what earlier fieldkits
+    /// wrote.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<AttachmentFacts>,
+}
+
+/// A file attached to a record, as the record names it: its name (the
+/// answer to its question), and the size and SHA-256 of its plaintext, so
+/// that `aggregate` checks what it decrypts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttachmentFacts {
+    pub name: String,
+    pub size: u64,
+    pub sha256: String,
 }
 
 /// Where a record's entity operation is kept: in its values, beside the
@@ -173,6 +189,7 @@ mod tests {
             finalized_at: text("finalized_at"),
             instance_name: text("instance_name"),
             values,
+            attachments: Vec::new(),
         };
         assert_eq!(
             serde_json::to_string(&record).unwrap(),

@@ -97,6 +97,7 @@ pub(super) fn prepare(
         rows,
         disagrees,
         entity,
+        attachments: record.attachments.clone(),
     })
 }
 
@@ -118,7 +119,13 @@ pub(super) fn rows(layout: &Layout, record: &RecordRef, good: &Good) -> Vec<Row>
             ] {
                 line.field(meta);
             }
-            tables::write_row(&mut line, table, &record.values, &layout.labels);
+            tables::write_row(
+                &mut line,
+                table,
+                &record.values,
+                &layout.labels,
+                &record.record_id,
+            );
             out.push(Row {
                 table: t,
                 line: line.end(),
@@ -129,7 +136,7 @@ pub(super) fn rows(layout: &Layout, record: &RecordRef, good: &Good) -> Vec<Row>
                 for k in [&*record.record_id, &parent, &key, &index.to_string()] {
                     line.field(k);
                 }
-                tables::write_row(&mut line, table, &item, &layout.labels);
+                tables::write_row(&mut line, table, &item, &layout.labels, &record.record_id);
                 out.push(Row {
                     table: t,
                     line: line.end(),

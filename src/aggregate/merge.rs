@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use super::entities;
 use super::error::{AggregateError, RecordProblem};
+use super::media::Wanted;
 use super::output::{TableFile, under};
 use super::read::{changed, reopen, reread};
 use super::runs::{Prepared, RunDone, Taken};
@@ -41,6 +42,8 @@ pub(super) struct Merge<'a> {
     pub(super) summary: &'a mut Summary,
     /// The entity operations of the records taken into the tables.
     pub(super) entities: &'a mut Vec<entities::Change>,
+    /// The merged records' attachments, written at the end.
+    pub(super) media: &'a mut Vec<Wanted>,
 }
 
 impl Merge<'_> {
@@ -142,6 +145,13 @@ impl Merge<'_> {
             None => {}
         }
         self.summary.add(p.facts);
+        if !p.attachments.is_empty() {
+            self.media.push(Wanted {
+                bundle,
+                record_id: record_id.to_string(),
+                files: p.attachments,
+            });
+        }
         self.seen.insert(
             id,
             Seen {

@@ -28,6 +28,7 @@ mod decrypt;
 pub mod entities;
 mod error;
 mod forms;
+pub mod media;
 mod merge;
 mod output;
 mod read;
@@ -353,6 +354,7 @@ impl Pass<'_> {
         let mut seen: HashMap<u128, Seen> = HashMap::with_capacity(total_records);
         let mut aside: Vec<Aside> = Vec::new();
         let mut changes: Vec<entities::Change> = Vec::new();
+        let mut media: Vec<media::Wanted> = Vec::new();
         let merged = std::thread::scope(|scope| {
             let (job_tx, job_rx) = std::sync::mpsc::sync_channel::<Job>(QUEUED);
             let (done_tx, done_rx) = std::sync::mpsc::channel::<RunDone>();
@@ -371,7 +373,8 @@ impl Pass<'_> {
                 entities: &mut changes,
                 files,
                 seen: &mut seen,
-                summary,
+                summary: &mut *summary,
+                media: &mut media,
             };
             merge.all(done_rx)
             // Leaving the scope with an error drops the receiver: the
@@ -401,7 +404,7 @@ impl Pass<'_> {
                 &applied.lists,
             )?);
         }
-        Ok(())
+        media::write_media(&opts.out, good, media, &identities, count, summary)
     }
 }
 

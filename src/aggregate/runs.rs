@@ -49,6 +49,8 @@ pub(super) struct Prepared {
     /// The entity the record creates or updates (`meta/entity`), with
     /// when it was finalized; Err: the operation cannot be read.
     pub(super) entity: Option<Result<(EntityOp, String), String>>,
+    /// The files the record names (written out once it is merged).
+    pub(super) attachments: Vec<crate::record::AttachmentFacts>,
 }
 
 /// One row of a record: a CSV line of one of its form's tables.

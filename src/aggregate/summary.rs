@@ -77,6 +77,10 @@ pub struct Summary {
     pub undecryptable: Vec<Unreadable>,
     /// What could not be put in a workbook (the CSV tables have it all).
     pub workbook_problems: Vec<String>,
+    /// Attachments written under `media/`.
+    pub media_files: usize,
+    /// Attachments a record names that are missing or altered.
+    pub media_problems: Vec<String>,
     /// (file, rows) of every table written.
     pub tables: Vec<(String, usize)>,
     /// Every entity list written (`entities/<list>.csv`).
@@ -152,6 +156,7 @@ impl Summary {
             + self.undecryptable.len()
             + self.workbook_problems.len()
             + self.entity_problems.len()
+            + self.media_problems.len()
     }
 
     /// Every problem, one line each, as the summary and the terminal say
@@ -167,6 +172,9 @@ impl Summary {
         }
         for s in &self.sequence_problems {
             lines.push(format!("sequence: {s}"));
+        }
+        for m in &self.media_problems {
+            lines.push(format!("media: {m}"));
         }
         for c in &self.conflicts {
             lines.push(format!(

@@ -47,6 +47,9 @@ pub enum Source {
     /// One number of a geopoint's answer (0 latitude, 1 longitude, 2
     /// altitude, 3 precision): empty when not given.
     GeoPart { field: String, part: usize },
+    /// A file question's answer as the path of the file aggregate wrote,
+    /// relative to its folder: `media/<record_id>/<name>`.
+    Attachment(String),
 }
 
 /// What a column's cells are, from the field's type (never from the text).
@@ -332,7 +335,11 @@ impl Layout {
                     };
                     table.add(Column {
                         header: header.clone(),
-                        source: Source::Field(node.name.clone()),
+                        source: if kind.media().is_some() {
+                            Source::Attachment(node.name.clone())
+                        } else {
+                            Source::Field(node.name.clone())
+                        },
                         hxl,
                         cell,
                     });
@@ -501,12 +508,14 @@ fn answers(answer: &RawValue) -> Vec<Cow<'_, str>> {
     }
 }
 
-/// Writes the cells of one row of `table` from an object of values.
+/// Writes the cells of one row of `table` from an object of values of
+/// the record `record_id`.
 pub fn write_row(
     line: &mut Line,
     table: &Table,
     values: &Values,
     labels: &HashMap<String, HashMap<String, String>>,
+    record_id: &str,
 ) {
     // A select_multiple's 0/1 columns follow each other: its answer is
     // read once for all of them.
@@ -514,6 +523,14 @@ pub fn write_row(
     for c in &table.columns {
         match &c.source {
             Source::Field(f) => line.field(&cell(values, f)),
+            Source::Attachment(f) => {
+                let name = cell(values, f);
+                if crate::form::media::is_attachment_name(&name) {
+                    line.field(&super::media::cell_path(record_id, &name));
+                } else {
+                    line.field(&name);
+                }
+            }
             Source::Choice { field, choice } => match values.get(field.as_str()) {
                 None => line.field(""),
                 Some(v) if v.get() == "null" => line.field(""),

@@ -224,7 +224,13 @@ fn rows_of(record: &serde_json::Value, labels: Option<&str>) -> Vec<Vec<Vec<Stri
             let mut out = Vec::new();
             if table.repeat.is_none() {
                 let mut line = Line::default();
-                tables::write_row(&mut line, table, &record.values, &layout.labels);
+                tables::write_row(
+                    &mut line,
+                    table,
+                    &record.values,
+                    &layout.labels,
+                    &record.record_id,
+                );
                 out.extend(parse_csv(&line.end()));
             } else {
                 for (parent, key, index, item) in tables::instances(&record.values, &table.path) {
@@ -232,7 +238,7 @@ fn rows_of(record: &serde_json::Value, labels: Option<&str>) -> Vec<Vec<Vec<Stri
                     for k in [parent.as_str(), &key, &index.to_string()] {
                         line.field(k);
                     }
-                    tables::write_row(&mut line, table, &item, &layout.labels);
+                    tables::write_row(&mut line, table, &item, &layout.labels, &record.record_id);
                     out.extend(parse_csv(&line.end()));
                 }
             }

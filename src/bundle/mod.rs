@@ -1,7 +1,8 @@
 //! Bundle format v1: how finalized records leave a laptop. A zip (see
 //! `archive`) holding `manifest.json`, its SSHSIG `manifest.sig`, one age
-//! file per record under `records/`, and the forms the records were made
-//! with under `forms/`. The manifest chains to the laptop's previous
+//! file per record under `records/`, the files attached to records under
+//! `media/<record_id>/<name>.age` (age files, to the same data managers),
+//! and the forms the records were made with under `forms/`. The manifest chains to the laptop's previous
 //! bundle by hash and sequence. Pure functions: building a bundle from
 //! bytes, verifying one (`verify`), receipts (`receipt`); the commands do
 //! the I/O.
@@ -52,6 +53,37 @@ pub struct Manifest {
     pub created_at: String,
     pub forms: Vec<FormRef>,
     pub entries: Vec<ManifestEntry>,
+    /// The records' attachments; left out when there are none (a bundle
+    /// without media is what earlier fieldkits wrote).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub media: Vec<MediaEntry>,
+}
+
+/// A file attached to a record, as the manifest lists it: where it is in
+/// the bundle (`media/<record_id>/<name>.age`), the hash and size of that
+/// age file, its record and its name (the record's answer).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MediaEntry {
+    pub path: String,
+    pub sha256: String,
+    pub size: u64,
+    pub record_id: String,
+    pub name: String,
+}
+
+pub fn media_path(record_id: &str, name: &str) -> String {
+    format!("media/{record_id}/{name}.age")
+}
+
+/// What a bundle's manifest says of an attachment.
+pub fn media_entry_of(record_id: &str, name: &str, ciphertext: &[u8]) -> MediaEntry {
+    MediaEntry {
+        path: media_path(record_id, name),
+        sha256: sha256_hex(ciphertext),
+        size: ciphertext.len() as u64,
+        record_id: record_id.into(),
+        name: name.into(),
+    }
 }
 
 /// An enumerator id as `init` takes it and bundles carry it: 1 to 64
@@ -181,6 +213,8 @@ pub struct Streamed<'a> {
     pub entries: Vec<ManifestEntry>,
     /// (form_id, version, sha256, text) of every form the records use.
     pub forms: &'a [(String, String, String, Vec<u8>)],
+    /// The records' attachments, read as the zip is written.
+    pub media: Vec<MediaEntry>,
 }
 
 /// Builds and signs a bundle.
@@ -210,6 +244,7 @@ pub fn build(plan: &Plan, key: &ssh_key::PrivateKey) -> Result<Built, BuildError
         prev_manifest_sha256: plan.prev_manifest_sha256,
         entries,
         forms: plan.forms,
+        media: Vec::new(),
     };
     build_streamed(streamed, key, &mut |e| {
         by_id
@@ -219,6 +254,9 @@ pub fn build(plan: &Plan, key: &ssh_key::PrivateKey) -> Result<Built, BuildError
     })
 }
 
+/// Reads an attachment's age file as a bundle is written.
+pub type ReadMedia<'m, 'r> = &'m mut dyn FnMut(&MediaEntry) -> archive::Bytes<'r>;
+
 /// Builds and signs a bundle whose records' bytes `read` gives as the zip
 /// is written; the same plan gives the same bytes as [`build`].
 pub fn build_streamed<'r>(
@@ -226,7 +264,22 @@ pub fn build_streamed<'r>(
     key: &ssh_key::PrivateKey,
     read: &mut dyn FnMut(&ManifestEntry) -> archive::Bytes<'r>,
 ) -> Result<Built, BuildError> {
+    build_with_media(plan, key, read, &mut |m| {
+        Err(format!("{} is not among the bundle's files", m.path))
+    })
+}
+
+/// [`build_streamed`] with the records' attachments, whose bytes
+/// `read_media` gives as the zip is written.
+pub fn build_with_media<'r>(
+    plan: Streamed,
+    key: &ssh_key::PrivateKey,
+    read: &mut dyn FnMut(&ManifestEntry) -> archive::Bytes<'r>,
+    read_media: ReadMedia<'_, 'r>,
+) -> Result<Built, BuildError> {
     let mut entries = plan.entries;
+    let mut media = plan.media;
+    media.sort_by(|a, b| a.path.cmp(&b.path));
     entries.sort_by(|a, b| a.path.cmp(&b.path));
     let mut forms: Vec<FormRef> = plan
         .forms
@@ -264,6 +317,7 @@ pub fn build_streamed<'r>(
         created_at,
         forms,
         entries,
+        media,
     };
     let mut manifest_bytes =
         serde_json::to_vec_pretty(&manifest).map_err(|e| BuildError::Manifest(e.to_string()))?;
@@ -279,6 +333,14 @@ pub fn build_streamed<'r>(
             usize::try_from(e.size).unwrap_or(usize::MAX),
         ));
         records.insert(e.path.as_str(), e);
+    }
+    let mut attached = std::collections::HashMap::with_capacity(manifest.media.len());
+    for m in &manifest.media {
+        files.push((
+            m.path.clone(),
+            usize::try_from(m.size).unwrap_or(usize::MAX),
+        ));
+        attached.insert(m.path.as_str(), m);
     }
     let mut texts = std::collections::HashMap::with_capacity(plan.forms.len());
     for (id, v, _, text) in plan.forms {
@@ -296,6 +358,12 @@ pub fn build_streamed<'r>(
                 return Err("its bytes are not the ones its manifest entry was made from".into());
             }
             Ok(bytes)
+        } else if let Some(m) = attached.get(name) {
+            let bytes = read_media(m)?;
+            if sha256_hex(&bytes) != m.sha256 {
+                return Err("its bytes are not the ones its manifest entry was made from".into());
+            }
+            Ok(bytes)
         } else {
             texts
                 .get(name)
@@ -303,7 +371,7 @@ pub fn build_streamed<'r>(
                 .ok_or_else(|| "it is not in the bundle's plan".to_string())
         }
     })?;
-    drop((files, records, texts));
+    drop((files, records, attached, texts));
     Ok(Built {
         manifest_sha256: sha256_hex(&manifest_bytes),
         manifest,
@@ -312,5 +380,7 @@ pub fn build_streamed<'r>(
     })
 }
 
+#[cfg(test)]
+mod media_tests;
 #[cfg(test)]
 mod tests;

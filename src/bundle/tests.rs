@@ -18,7 +18,7 @@ struct Fixture {
     records: Vec<Outgoing>,
 }
 
-fn record(id: &str, dm: &age::x25519::Recipient) -> Outgoing {
+pub(super) fn record(id: &str, dm: &age::x25519::Recipient) -> Outgoing {
     let plain = format!("{{\"record_id\":\"{id}\",\"values\":{{\"site_name\":\"Ban Nong\"}}}}");
     Outgoing {
         record_id: id.into(),
@@ -31,7 +31,7 @@ fn record(id: &str, dm: &age::x25519::Recipient) -> Outgoing {
     }
 }
 
-fn forms() -> Vec<(String, String, String, Vec<u8>)> {
+pub(super) fn forms() -> Vec<(String, String, String, Vec<u8>)> {
     vec![(
         "dtm_site_assessment".into(),
         "2026.1".into(),
@@ -68,7 +68,7 @@ fn fixture_with(sequence: u64, prev: &str, key: ssh_key::PrivateKey) -> Fixture 
     }
 }
 
-fn new_key() -> ssh_key::PrivateKey {
+pub(super) fn new_key() -> ssh_key::PrivateKey {
     ssh_key::PrivateKey::random(&mut OsRng, ssh_key::Algorithm::Ed25519).expect("key")
 }
 
@@ -112,7 +112,7 @@ fn problems(r: &Report) -> String {
 }
 
 /// The bundle's entries, to change and zip again.
-fn entries(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
+pub(super) fn entries(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
     archive::read(bytes)
         .expect("readable")
         .into_iter()

@@ -1,7 +1,7 @@
 //! Verifying bundles, as a supervisor does: the archive (strictly read,
 //! see `archive`), the manifest, the signature and its signer, every
-//! entry's hash and size, the age header of every record (capped before
-//! age parses it), and, across the bundles given, each device's sequence
+//! entry's hash and size, the age header of every record and attachment
+//! (capped before age parses it), every attachment's record, and, across the bundles given, each device's sequence
 //! and hash chain: gaps, forks and replays, named. Returns reports; the
 //! command prints them and picks the exit code.
 
@@ -15,7 +15,7 @@ use super::archive::{self, Entry};
 use super::signers::{self, AllowedSigners, Refusal};
 use super::{
     FORMAT, FormRef, MANIFEST, Manifest, ManifestEntry, NAMESPACE, NO_PREVIOUS, SIGNATURE,
-    form_path, record_path, sha256_hex,
+    form_path, media_path, record_path, sha256_hex,
 };
 
 /// An age header longer than this is refused before age reads it (age's
@@ -433,6 +433,7 @@ fn check_entries(index: &Index, signers: &AllowedSigners, report: &mut Report) {
         }
     }
     report.problems.extend(check_record_files(&files));
+    check_media(&manifest, &find, &mut listed, &mut report.problems);
     for f in &manifest.forms {
         let path = form_path(&f.form_id, &f.version);
         if !listed.insert(path.clone()) {
@@ -455,6 +456,60 @@ fn check_entries(index: &Index, signers: &AllowedSigners, report: &mut Report) {
         }
     }
     report.manifest = Some(manifest);
+}
+
+/// Each attachment the manifest lists: named as fieldkit names it, of a
+/// record of the bundle, present once with its hash and size, an age file.
+fn check_media<'e, 'a: 'e>(
+    manifest: &Manifest,
+    find: &dyn Fn(&str) -> Option<&'e Entry<'a>>,
+    listed: &mut HashSet<String>,
+    problems: &mut Vec<String>,
+) {
+    let records: HashSet<&str> = manifest
+        .entries
+        .iter()
+        .map(|e| e.record_id.as_str())
+        .collect();
+    for m in &manifest.media {
+        if !listed.insert(m.path.clone()) {
+            problems.push(format!("duplicated entry {}", m.path));
+            continue;
+        }
+        if !crate::form::media::is_attachment_name(&m.name)
+            || m.path != media_path(&m.record_id, &m.name)
+        {
+            problems.push(format!(
+                "malformed manifest: media entry {:?} is not named by its record id and a safe \
+                 attachment name",
+                m.path
+            ));
+            continue;
+        }
+        if !records.contains(m.record_id.as_str()) {
+            problems.push(format!(
+                "media entry {} belongs to record {}, which is not in the bundle",
+                m.path, m.record_id
+            ));
+        }
+        match find(&m.path) {
+            None => problems.push(format!("missing entry {}", m.path)),
+            Some(file) if file.data.len() as u64 != m.size => problems.push(format!(
+                "{}: the manifest says {} bytes, the file has {}",
+                m.path,
+                m.size,
+                file.data.len()
+            )),
+            Some(file) if sha256_hex(file.data) != m.sha256 => {
+                problems.push(format!("entry hash mismatch: {} was changed", m.path))
+            }
+            Some(file) => {
+                if let Err(why) = check_age_header(file.data) {
+                    problems.push(format!("{}: {why}", m.path));
+                }
+            }
+        }
+    }
 }
 
 /// The most bytes a manifest takes for one file it lists, with room to

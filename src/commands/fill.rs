@@ -2,6 +2,8 @@
 //! records without the TUI, one JSON object or JSON Lines (one record per
 //! line), each run through the form engine and reported as a JSON line.
 //! On a laptop with a round pack installed, FORM is one of the pack's.
+//! A file question (image, audio, video, file) is answered with the path
+//! of the file: read once, checked, kept encrypted, answered by its name.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -10,8 +12,9 @@ use anyhow::{Context, Result, bail};
 use serde_json::{Map, Value, json};
 
 use super::{Globals, Outcome, print_json};
+use crate::files::Picked;
 use crate::form::limits::{self, MAX_RECORD_BYTES};
-use crate::form::{Env, Form, Session};
+use crate::form::{Env, Form, Kind, Session};
 
 use crate::store::{Draft, State, Store};
 
@@ -298,7 +301,17 @@ pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {
     };
     for (line, record) in records {
         match record {
-            Ok(answers) => {
+            Ok(mut answers) => {
+                let mut picked = Vec::new();
+                let mut problems = Vec::new();
+                take_files(
+                    &form,
+                    &mut answers,
+                    globals.max_attachment_mb,
+                    "",
+                    &mut picked,
+                    &mut problems,
+                );
                 // Each record its own random bits: two records of one run
                 // must not draw the same uuid() or new entity id.
                 let env = Env {
@@ -307,13 +320,19 @@ pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {
                 };
                 let (mut report, session) =
                     fill_one(&form, env, args.language.as_deref(), &answers);
+                if !problems.is_empty()
+                    && let Some(v) = report["violations"].as_array_mut()
+                {
+                    v.splice(0..0, problems);
+                    report["valid"] = json!(false);
+                }
                 let valid = report["valid"] == json!(true);
                 if !valid {
                     invalid += 1;
                 }
                 if let Some(store) = &store {
-                    let (id, state) =
-                        save(store, &session, valid && args.finalize).with_context(|| {
+                    let (id, state) = save(store, &session, valid && args.finalize, &picked)
+                        .with_context(|| {
                             format!(
                                 "the record on line {line} of {source} was NOT saved (records \
                                  reported above it were)"
@@ -344,18 +363,76 @@ pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {
 
 /// Saves a filled session as a new draft, and finalizes it when asked (and
 /// valid): the record id and where it went.
-fn save(store: &Store, session: &Session, finalize: bool) -> Result<(String, State)> {
+fn save(
+    store: &Store,
+    session: &Session,
+    finalize: bool,
+    picked: &[Picked],
+) -> Result<(String, State)> {
     let form = session.form();
     let now = crate::clock::now().to_string();
     let mut draft = Draft::start(form, &now);
     draft.take(session, &now);
+    // The files first: the record that names them is written after.
+    for p in picked {
+        store.attach(&draft.id, &p.name, &p.bytes, &now)?;
+    }
     if finalize {
-        store.save_final(&draft, &session.record(), &now, form.text().as_bytes())?;
+        let values = session.record();
+        store.check_attachments(&draft.id, &crate::form::media::file_answers(form, &values))?;
+        store.save_final(&draft, &values, &now, form.text().as_bytes())?;
         return Ok((draft.id, State::Outbox));
     }
     store.keep_form(form)?;
     store.save_draft(&draft, "")?;
     Ok((draft.id, State::Draft))
+}
+
+/// Answers to file questions are paths of files (relative to the folder
+/// fill runs in): each is read once, checked against its question and the
+/// cap, and its answer becomes the attachment's name. A file that cannot
+/// be taken is a violation of its question, as a refused answer is.
+fn take_files(
+    form: &Form,
+    answers: &mut Map<String, Value>,
+    cap_mb: u64,
+    prefix: &str,
+    picked: &mut Vec<Picked>,
+    problems: &mut Vec<Value>,
+) {
+    for (key, value) in answers.iter_mut() {
+        let Some(node) = form.find(key).map(|id| form.node(id)) else {
+            continue;
+        };
+        match (&node.kind, value) {
+            (Kind::File { .. }, Value::String(path)) if !path.is_empty() => {
+                match crate::files::attachment(Path::new(path.as_str()), node, cap_mb) {
+                    Ok(p) => {
+                        *path = p.name.clone();
+                        picked.push(p);
+                    }
+                    Err(message) => {
+                        problems.push(json!({
+                            "name": key,
+                            "path": format!("{prefix}{key}"),
+                            "kind": "type",
+                            "message": message,
+                        }));
+                        path.clear();
+                    }
+                }
+            }
+            (Kind::Repeat, Value::Array(items)) => {
+                for (i, item) in items.iter_mut().enumerate() {
+                    if let Value::Object(inner) = item {
+                        let prefix = format!("{prefix}{key}[{}]/", i + 1);
+                        take_files(form, inner, cap_mb, &prefix, picked, problems);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 #[cfg(test)]

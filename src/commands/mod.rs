@@ -62,6 +62,7 @@ pub fn screen(globals: &Globals) -> Result<crate::tui::Start> {
         home,
         forms: found.into_iter().map(|(_, form)| form).collect(),
         passphrase_file: globals.passphrase_file.clone(),
+        max_attachment_mb: globals.max_attachment_mb,
     })
 }
 
@@ -117,6 +118,8 @@ pub struct Globals {
     pub home: Option<PathBuf>,
     pub passphrase_file: Option<PathBuf>,
     pub forms: Option<PathBuf>,
+    /// The cap on an attached file, in MB (`--max-attachment-mb`).
+    pub max_attachment_mb: u64,
 }
 
 impl Globals {

@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
-use crate::bundle::{self, Built, ManifestEntry, NO_PREVIOUS, Streamed, archive};
+use crate::bundle::{self, Built, ManifestEntry, MediaEntry, NO_PREVIOUS, Streamed, archive};
 
 use super::limits::ENTRY_OVERHEAD;
 pub use super::limits::{
@@ -138,11 +138,15 @@ fn export_outbox(
                 continue;
             }
         };
-        if !batch.fits(batch.cost(ciphertext.len(), form), limits) {
+        // A record's attachments go in its bundle: they count with it.
+        let media = media_of(store, &id)?;
+        let size = ciphertext.len() + media_cost(&media);
+        if !batch.fits(batch.cost(size, form), limits) {
             ship(store, out, std::mem::take(&mut batch), done, steps)?;
         }
-        let cost = batch.cost(ciphertext.len(), form);
+        let cost = batch.cost(size, form);
         batch.add(entry(&listing, &ciphertext), form, cost);
+        batch.media.extend(media);
     }
     if !batch.records.is_empty() {
         ship(store, out, batch, done, steps)?;
@@ -239,11 +243,30 @@ fn entry(listing: &Listing, ciphertext: &[u8]) -> ManifestEntry {
     )
 }
 
+/// What the manifest says of a record's attachments (their bytes are read
+/// again when the bundle is written); none for most records.
+fn media_of(store: &Store, record_id: &str) -> Result<Vec<MediaEntry>> {
+    Ok(store
+        .record_attachments(record_id)?
+        .iter()
+        .map(|(name, ciphertext)| bundle::media_entry_of(record_id, name, ciphertext))
+        .collect())
+}
+
+/// What attachments add to a bundle.
+fn media_cost(media: &[MediaEntry]) -> usize {
+    media
+        .iter()
+        .map(|m| usize::try_from(m.size).unwrap_or(usize::MAX) + ENTRY_OVERHEAD as usize)
+        .fold(0, usize::saturating_add)
+}
+
 /// The records of the next bundle (their manifest entries), with the
-/// forms they use.
+/// forms they use and their attachments.
 #[derive(Default)]
 struct Batch {
     records: Vec<ManifestEntry>,
+    media: Vec<MediaEntry>,
     forms: Vec<FormText>,
     /// Records, forms and what each adds to the archive, counted.
     bytes: u64,
@@ -284,6 +307,7 @@ fn build(
     sequence: u64,
     prev: &str,
     entries: Vec<ManifestEntry>,
+    media: Vec<MediaEntry>,
     forms: &[FormText],
     state: State,
 ) -> Result<Built> {
@@ -295,13 +319,27 @@ fn build(
         prev_manifest_sha256: prev,
         entries,
         forms,
+        media,
     };
-    let built = bundle::build_streamed(plan, &store.profile().signing_key, &mut |e| {
-        store
-            .finalized(&e.record_id, state)
-            .map(|(_, ciphertext)| std::borrow::Cow::Owned(ciphertext))
-            .map_err(|e| e.to_string())
-    })
+    let built = bundle::build_with_media(
+        plan,
+        &store.profile().signing_key,
+        &mut |e| {
+            store
+                .finalized(&e.record_id, state)
+                .map(|(_, ciphertext)| std::borrow::Cow::Owned(ciphertext))
+                .map_err(|e| e.to_string())
+        },
+        &mut |m| {
+            let kept = store
+                .record_attachments(&m.record_id)
+                .map_err(|e| e.to_string())?;
+            kept.into_iter()
+                .find(|(name, _)| *name == m.name)
+                .map(|(_, ciphertext)| std::borrow::Cow::Owned(ciphertext))
+                .ok_or_else(|| format!("{} is no longer on this laptop", m.path))
+        },
+    )
     .map_err(anyhow::Error::msg)?;
     if let Err(why) = archive::read(&built.zip) {
         bail!(
@@ -328,6 +366,7 @@ fn ship(
         sequence,
         &prev,
         std::mem::take(&mut batch.records),
+        std::mem::take(&mut batch.media),
         &batch.forms,
         State::Outbox,
     )?;
@@ -418,6 +457,7 @@ fn rebuild(
     };
     let mut records = Vec::with_capacity(facts.records.len());
     let mut carried: Vec<FormText> = Vec::new();
+    let mut media = Vec::new();
     for id in &facts.records {
         let (listing, ciphertext) = store
             .finalized(id, State::Sent)
@@ -432,8 +472,17 @@ fn rebuild(
             carried.push(form.clone());
         }
         records.push(entry(&listing, &ciphertext));
+        media.extend(media_of(store, id)?);
     }
-    let built = build(store, facts.sequence, &prev, records, &carried, State::Sent)?;
+    let built = build(
+        store,
+        facts.sequence,
+        &prev,
+        records,
+        media,
+        &carried,
+        State::Sent,
+    )?;
     if built.manifest_sha256 != facts.manifest_sha256 {
         bail!(
             "bundle {} cannot be rebuilt byte for byte (its manifest comes out different from \

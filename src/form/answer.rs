@@ -47,6 +47,11 @@ pub enum AnswerError {
          102.62; 17.99 102.61'"
     )]
     NotGeoshape(String),
+    #[error(
+        "'{0}' is not an attached file's name; attach the file (on the screen, or as its path in \
+         an answers file)"
+    )]
+    NotAttachment(String),
     #[error("'{value}' is not a choice of the list '{list}'")]
     UnknownChoice { value: String, list: String },
     #[error(
@@ -125,6 +130,10 @@ impl AnswerError {
             }
             AnswerError::UnknownChoice { value, list } => {
                 format!("'{value}' ບໍ່ແມ່ນຕົວເລືອກໃນລາຍການ '{list}'")
+            }
+            // Added for issue 18 (Lao to review): file questions.
+            AnswerError::NotAttachment(v) => {
+                format!("'{v}' ບໍ່ແມ່ນຊື່ຂອງໄຟລ໌ທີ່ແນບມາ; ໃຫ້ແນບໄຟລ໌")
             }
             // Added for issue 16 (Lao to review): answers files.
             AnswerError::NumberNotStorable(v) => {
@@ -271,6 +280,8 @@ pub fn canonical(
             }
             Ok(picked.join(" "))
         }
+        Kind::File { .. } if crate::form::media::is_attachment_name(t) => Ok(t.to_string()),
+        Kind::File { .. } => Err(AnswerError::NotAttachment(bad())),
         Kind::Acknowledge => match t.to_ascii_lowercase().as_str() {
             "ok" | "yes" | "true" | "1" => Ok("OK".into()),
             "no" | "false" | "0" => Ok(String::new()),

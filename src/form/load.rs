@@ -10,6 +10,7 @@
 
 mod choices;
 mod entities;
+mod media;
 mod resolve;
 mod survey;
 

@@ -15,6 +15,7 @@ pub mod expr;
 pub mod lao;
 pub mod limits;
 pub mod load;
+pub mod media;
 pub mod model;
 pub mod search;
 pub mod session;

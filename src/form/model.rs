@@ -10,6 +10,7 @@ use regex::Regex;
 
 use super::dates::DatePrecision;
 use super::expr::Expr;
+pub use super::media::Media;
 use super::search::{SearchIndex, Searchable};
 
 /// Index of a survey node in `Form::nodes`, in document order.
@@ -69,6 +70,11 @@ pub enum Kind {
     Geotrace,
     /// Points of a closed shape, the first repeated last (at least 3 apart).
     Geoshape,
+    /// A file attached: a photo, a recording, a video, any file or a
+    /// signature (see `media`). The answer is the attachment's name.
+    File {
+        media: Media,
+    },
     Note,
     Acknowledge,
     Calculate,
@@ -109,6 +115,14 @@ impl Kind {
             self,
             Kind::Start | Kind::End | Kind::Today | Kind::DeviceId | Kind::Username
         )
+    }
+
+    /// The media a file question takes.
+    pub fn media(&self) -> Option<Media> {
+        match self {
+            Kind::File { media } => Some(*media),
+            _ => None,
+        }
     }
 
     pub fn list(&self) -> Option<&str> {
@@ -169,6 +183,9 @@ pub struct Node {
     pub randomize: bool,
     pub seed: Option<Expr>,
     pub hxl: Option<String>,
+    /// A file question's `accept` column: the extensions it narrows the
+    /// media's to (lowercase, no dot); empty keeps the media's own.
+    pub accept: Vec<String>,
     pub parent: Option<NodeId>,
     pub children: Vec<NodeId>,
     /// Repeat ancestors, outermost first (a repeat is not its own ancestor).

@@ -39,10 +39,14 @@ pub enum Tree {
     Forms,
     /// event number -> sealed event; append-only.
     Audit,
+    /// record id ++ attachment name -> a file attached to a file question
+    /// (enveloped age file): to the profile while its record is a draft,
+    /// to the deployment once it is finalized. Removed with its record.
+    Attachments,
 }
 
 impl Tree {
-    pub const ALL: [Tree; 9] = [
+    pub const ALL: [Tree; 10] = [
         Tree::Meta,
         Tree::Drafts,
         Tree::Outbox,
@@ -52,6 +56,7 @@ impl Tree {
         Tree::States,
         Tree::Forms,
         Tree::Audit,
+        Tree::Attachments,
     ];
 
     pub fn name(self) -> &'static str {
@@ -65,6 +70,7 @@ impl Tree {
             Tree::States => "states",
             Tree::Forms => "forms",
             Tree::Audit => "audit",
+            Tree::Attachments => "attachments",
         }
     }
 
@@ -171,6 +177,16 @@ pub trait Backend: Send + Sync {
         tree: Tree,
         visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
     ) -> Result<(), BackendError>;
+    /// Visits the entries whose key starts with `prefix`, in key order,
+    /// until `visit` says stop.
+    fn visit_prefix(
+        &self,
+        tree: Tree,
+        prefix: &[u8],
+        visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<(), BackendError> {
+        self.visit(tree, &mut |k, v| !k.starts_with(prefix) || visit(k, v))
+    }
     fn count(&self, tree: Tree) -> Result<usize, BackendError>;
     fn last_key(&self, tree: Tree) -> Result<Option<Vec<u8>>, BackendError>;
     /// Applies every change or none, and returns only once they are on
@@ -401,6 +417,24 @@ impl Backend for SledBackend {
             true
         })?;
         Ok(out)
+    }
+
+    fn visit_prefix(
+        &self,
+        tree: Tree,
+        prefix: &[u8],
+        visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<(), BackendError> {
+        guarded(|| {
+            for item in self.tree(tree).scan_prefix(prefix) {
+                let (k, v) = item.map_err(from_sled)?;
+                self.read();
+                if !visit(&k, &v) {
+                    break;
+                }
+            }
+            Ok(())
+        })
     }
 
     fn visit(

@@ -412,8 +412,8 @@ impl Store {
         self.remove_records(&facts, MoveStep::default(), 1, on_step)
     }
 
-    /// Removes a purged bundle's records (record, listing, state), a step
-    /// at a time; the last write ends the purge.
+    /// Removes a purged bundle's records (record, listing, state, and
+    /// attachments), a step at a time; the last write ends the purge.
     fn remove_records(
         &self,
         facts: &BundleFacts,
@@ -427,6 +427,7 @@ impl Store {
             let mut changes = Vec::with_capacity(chunk.len() * 4 + 1);
             for id in *chunk {
                 let key = parse_id(id)?.as_bytes().to_vec();
+                changes.extend(self.attachment_removals(id)?);
                 changes.extend([
                     Change::remove(Tree::Outbox, key.clone()),
                     Change::remove(Tree::Sent, key.clone()),

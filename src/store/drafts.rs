@@ -103,13 +103,15 @@ impl Store {
             return Err(StoreError::NotFound(id.to_string()));
         }
         let event = self.event(now, "deleted", id, "", "")?;
-        self.apply(&[
+        let mut changes = vec![
             Change::remove(Tree::Drafts, key.to_vec()),
             Change::remove(Tree::Listing, key.to_vec()),
             Change::remove(Tree::States, key.to_vec()),
             count_change(-1, 0, 0, 0),
             event,
-        ])?;
+        ];
+        changes.extend(self.attachment_removals(id)?);
+        self.apply(&changes)?;
         // The last draft of an old form version takes its text with it.
         self.retire_forms(now).map(|_| ())
     }

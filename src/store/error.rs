@@ -74,6 +74,11 @@ pub enum StoreError {
     AlreadyPinned,
     #[error("record {id} cannot be read: {reason}")]
     Damaged { id: String, reason: String },
+    #[error(
+        "record {id} names the attached file '{name}', which this laptop does not keep; attach \
+         the file again, then finalize"
+    )]
+    MissingAttachment { id: String, name: String },
     #[error("{context}: {source}")]
     Io {
         context: String,

@@ -93,6 +93,7 @@ impl Store {
                 given,
             });
         }
+        let (attachment_changes, attachments) = self.attachment_final_changes(&draft.id, values)?;
         let record = FinalRecord {
             format: RECORD_FORMAT.into(),
             record_id: draft.id.as_str().into(),
@@ -105,6 +106,7 @@ impl Store {
             finalized_at: now.into(),
             instance_name: draft.instance_name.as_str().into(),
             values,
+            attachments,
         };
         let plain = zeroize::Zeroizing::new(serde_json::to_vec(&record).unwrap_or_default());
         let ct = crypt::encrypt_to(&self.recipients()?, &plain)
@@ -150,6 +152,7 @@ impl Store {
                 ),
             ));
         }
+        changes.extend(attachment_changes);
         changes.push(self.event(now, "finalized", &draft.id, &draft.form_id, "")?);
         Ok(changes)
     }

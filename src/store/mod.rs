@@ -11,6 +11,7 @@
 //! `error` the failure messages. The storage engine is behind
 //! `backend::Backend`, the keys are in `profile`.
 
+mod attachments;
 pub mod backend;
 mod bundles;
 mod drafts;

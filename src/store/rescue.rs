@@ -7,6 +7,13 @@
 //! finalized records are copied as they are (age files only the data
 //! managers can read). Nothing is ever deleted.
 //!
+//! Attachments (files answered to file questions) follow their record
+//! when sled opens the copy: a finalized record's are copied as they are,
+//! a rescued draft's re-encrypted like the draft, to
+//! `media/<record id>/<name>.age` (without the profile, their names are
+//! sealed: a finalized record's are named by their tag). The raw scan does not rescue them
+//! (their names are in the store's keys, not in what it finds).
+//!
 //! Finalized records need no profile: when the profile cannot be unlocked
 //! (its secrets file damaged or missing, the passphrase lost), the outbox
 //! and sent records are still copied and the drafts are counted, not
@@ -54,6 +61,9 @@ pub struct RescueReport {
     /// Drafts found but not copied: they need the profile.
     pub drafts_left: usize,
     pub records: Vec<Rescued>,
+    /// The attachments copied with their records (files under `media/`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<String>,
 }
 
 struct Candidate {
@@ -98,6 +108,8 @@ pub fn rescue(
     let copy = std::env::temp_dir().join(format!("fieldkit-rescue-{}-{stamp}", std::process::id()));
     let mut open_error = None;
     let mut store_copy = None;
+    // (record id, name, envelope kind, payload) of every attachment.
+    let mut attached: Vec<([u8; 16], String, u8, Vec<u8>)> = Vec::new();
     copy_dir(&store, &copy);
     match SledBackend::open(&copy) {
         Ok(db) => {
@@ -115,6 +127,41 @@ pub fn rescue(
                     add(&mut found, v, if sent { "sent" } else { state }, true);
                     true
                 });
+            }
+            // Chunks come in key order: each attachment's one after
+            // another. Their names are in the sealed index entries (with
+            // no profile, a finalized record's attachment is named by its
+            // tag).
+            let mut parts: Vec<([u8; 16], [u8; 16], Vec<u8>)> = Vec::new();
+            let mut names: BTreeMap<([u8; 16], [u8; 16]), String> = BTreeMap::new();
+            let _ = db.visit(Tree::Attachments, &mut |k, v| {
+                if let Some((id, tag)) = super::attachments::chunk_of(k) {
+                    match parts.last_mut() {
+                        Some((i, t, bytes)) if *i == id && *t == tag => bytes.extend_from_slice(v),
+                        _ => parts.push((id, tag, v.to_vec())),
+                    }
+                } else if let (Some(at), Ok(p)) = (super::attachments::index_of(k), &profile)
+                    && let Ok(entry) = super::unseal::<super::attachments::Indexed>(
+                        &p.seal_key,
+                        Tree::Attachments,
+                        k,
+                        v,
+                    )
+                {
+                    names.insert(at, entry.name);
+                }
+                true
+            });
+            for (id, tag, value) in parts {
+                let name = names
+                    .get(&(id, tag))
+                    .cloned()
+                    .unwrap_or_else(|| crypt::to_hex(&tag));
+                if let Some((kind, _, _, payload)) = envelope::unwrap(&value)
+                    && crate::form::media::is_attachment_name(&name)
+                {
+                    attached.push((id, name, kind, payload.to_vec()));
+                }
             }
         }
         Err(e) => open_error = Some(e.to_string()),
@@ -152,6 +199,7 @@ pub fn rescue(
         without_profile: profile.as_ref().err().cloned(),
         drafts_left: 0,
         records: Vec::new(),
+        attachments: Vec::new(),
     };
     let recipients = match profile {
         Ok(p) => {
@@ -219,6 +267,25 @@ pub fn rescue(
                 found_by: if from_store { "store" } else { "scan" }.into(),
             });
         }
+    }
+    for (id, name, kind, payload) in attached {
+        let id = display_key(&id);
+        let Some(r) = report.records.iter().find(|r| r.id == id) else {
+            continue;
+        };
+        let bytes = match (kind, r.state.as_str(), &profile) {
+            (super::attachments::RECORD_ATTACHMENT, "outbox" | "sent", _) => payload,
+            (super::attachments::DRAFT_ATTACHMENT, "draft", Ok(p)) => {
+                let Ok(plain) = crypt::decrypt_with(&p.identity, &payload) else {
+                    continue;
+                };
+                crypt::encrypt_to(&recipients, &plain).map_err(|e| e.to_string())?
+            }
+            _ => continue,
+        };
+        let file = format!("media/{id}/{name}.age");
+        write(out, &file, &bytes)?;
+        report.attachments.push(file);
     }
     let json = serde_json::to_string_pretty(&report).unwrap_or_default();
     write(out, "rescue.json", json.as_bytes())?;

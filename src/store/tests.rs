@@ -15,7 +15,7 @@ fn recipients() -> (age::x25519::Identity, String) {
 }
 
 /// A fresh profile and store in a temp folder, and the data manager's key.
-fn fresh() -> (tempfile::TempDir, Store, age::x25519::Identity) {
+pub(super) fn fresh() -> (tempfile::TempDir, Store, age::x25519::Identity) {
     let dir = tempfile::tempdir().unwrap();
     let home = Home::new(dir.path().join("home"));
     let (dm, text) = recipients();
@@ -35,9 +35,9 @@ fn fresh() -> (tempfile::TempDir, Store, age::x25519::Identity) {
 }
 
 /// The form text the test drafts are made with.
-const FORM: &[u8] = b"[settings]\nform_id = \"t\"\n";
+pub(super) const FORM: &[u8] = b"[settings]\nform_id = \"t\"\n";
 
-fn draft(answer: &str) -> Draft {
+pub(super) fn draft(answer: &str) -> Draft {
     let mut d = Draft::new(
         "dtm_site_assessment",
         "2026.1",
@@ -432,7 +432,7 @@ fn finalize_many(store: &Store, n: usize) -> Vec<String> {
 
 /// The facts of the next bundle holding `records` (its hashes made up:
 /// the store keeps them, export computes them).
-fn next_bundle(store: &Store, records: Vec<String>) -> BundleFacts {
+pub(super) fn next_bundle(store: &Store, records: Vec<String>) -> BundleFacts {
     let (last, prev) = store.chain_head().unwrap();
     BundleFacts {
         sequence: last + 1,

@@ -85,6 +85,13 @@ pub enum Action {
     Exported(Result<(Vec<String>, Opened), String>),
     /// What the receipt did, and the store as it now stands.
     Acked(Result<(Receipted, Opened), String>),
+    /// The sizes of a resumed draft's attachments, by name.
+    AttachmentSizes(Result<Vec<(String, u64)>, String>),
+    /// A folder listed for the file picker, or why it could not be.
+    Listed(Result<(PathBuf, Vec<super::picker::FolderEntry>), String>),
+    /// A file read and kept for a file question: the question, the
+    /// attachment's name and its size; or why not.
+    Attached(Result<(crate::form::Pos, String, u64), String>),
     /// A round pack taken: what was installed ("pack 2 of 'dtm-lao'") and
     /// what changed, or why not; the store as it now stands.
     PackImported(Result<(String, String, Opened), String>),
@@ -132,6 +139,31 @@ pub enum Effect {
     /// Take a round pack from the stick.
     ImportPack {
         file: PathBuf,
+    },
+    /// Read the sizes of a resumed draft's attachments.
+    AttachmentSizes {
+        record_id: String,
+    },
+    /// List a folder for the file picker (None: where it starts, the
+    /// home folder).
+    ListFolder {
+        folder: Option<PathBuf>,
+    },
+    /// Read the file at `path` for the file question at `pos` of the
+    /// record `record_id` and keep it, encrypted; the attachment it
+    /// replaces (`replaced`) is removed.
+    Attach {
+        path: PathBuf,
+        pos: crate::form::Pos,
+        record_id: String,
+        form: Arc<Form>,
+        replaced: Option<String>,
+    },
+    /// Remove an attachment whose answer was cleared, then save.
+    Detach {
+        record_id: String,
+        name: String,
+        then: Box<Effect>,
     },
     /// Save what was being typed, then quit (Ctrl-C on a record).
     SaveAndQuit {

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use super::input::Input;
+use super::picker::Picker;
 use super::record::RecordView;
 use super::review::ReviewItem;
 use super::words::{Lang, Msg, Notice};
@@ -68,6 +69,8 @@ pub enum Overlay {
     Pack {
         file: Input,
     },
+    /// Picks a file for a file question.
+    Picker(Box<Picker>),
 }
 
 #[derive(Debug)]
@@ -90,6 +93,10 @@ pub struct App {
     /// The review page's entries while it is open: made when it opens
     /// and on a change of language, not at every frame or key.
     pub review: Vec<ReviewItem>,
+    /// The largest file a file question takes, in MB.
+    pub attach_cap_mb: u64,
+    /// The folder the file picker was last in, where it opens next.
+    pub picker_folder: Option<std::path::PathBuf>,
 }
 
 pub const ENGLISH: &str = "English (en)";
@@ -109,7 +116,14 @@ impl App {
             export_dir: String::new(),
             progress: None,
             review: Vec::new(),
+            attach_cap_mb: crate::form::media::DEFAULT_MAX_ATTACHMENT_MB,
+            picker_folder: None,
         }
+    }
+
+    /// The folder the file picker opens in next, once it has been used.
+    pub fn last_folder(&self) -> Option<&std::path::PathBuf> {
+        self.picker_folder.as_ref()
     }
 
     pub fn lang(&self) -> Lang {
@@ -286,6 +300,10 @@ impl App {
             }
             Action::DraftLoaded(Ok((draft, kept))) => {
                 self.open_draft(draft, kept);
+                self.ask_sizes()
+            }
+            Action::AttachmentSizes(result) => {
+                self.sizes(result);
                 None
             }
             Action::DraftLoaded(Err(e)) => self.failed(Msg::LoadFailed, e),
@@ -339,6 +357,11 @@ impl App {
                 }
                 None
             }
+            Action::Listed(result) => {
+                self.listed(result);
+                None
+            }
+            Action::Attached(result) => self.attached(result),
             Action::PackImported(result) => {
                 match result {
                     Ok((pack, counts, mut opened)) => {

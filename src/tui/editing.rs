@@ -31,6 +31,7 @@ impl RecordView {
             Editor::Choices(c) if c.multiple => &[Context::Question, Context::Ticks],
             Editor::Choices(_) => &[Context::Question, Context::List],
             Editor::Acknowledge => &[Context::Question, Context::Ack],
+            Editor::File => &[Context::Question, Context::File],
             Editor::Text(_) if matches!(kind, Some(Kind::Date | Kind::Time | Kind::DateTime)) => {
                 &[Context::Question, Context::Date, Context::Text]
             }
@@ -313,7 +314,8 @@ impl RecordView {
                 }
                 _ => AfterKey::Stay(None),
             },
-            Editor::Note | Editor::Nothing => AfterKey::Stay(None),
+            // Space opens the picker: the app does it (an overlay).
+            Editor::File | Editor::Note | Editor::Nothing => AfterKey::Stay(None),
         }
     }
 }

@@ -34,6 +34,8 @@ pub enum Context {
     Ticks,
     /// An "acknowledge" question.
     Ack,
+    /// A file question (image, audio, video, file, signature).
+    File,
     Help,
     Confirm,
     Dialog,
@@ -250,6 +252,12 @@ pub const KEYMAP: &[Binding] = &[
     bind(X::Ticks, &[Key::Ctrl(K::Home)], C::Top),
     bind(X::Ticks, &[Key::Any(K::Delete)], C::Clear),
     hinted(X::Ack, &[any(' ')], C::Pick, "Space", Msg::KeyTick),
+    hinted(X::File, &[any(' ')], C::Pick, "Space", Msg::KeyAttach),
+    bind(
+        X::File,
+        &[Key::Any(K::Delete), Key::Any(K::Backspace)],
+        C::Clear,
+    ),
     bind(
         X::Ack,
         &[Key::Any(K::Delete), Key::Any(K::Backspace)],
@@ -459,6 +467,7 @@ pub enum Hints {
     List,
     Ticks,
     Ack,
+    File,
     AddRepeat,
     Review,
 }
@@ -519,6 +528,18 @@ impl Hints {
             Hints::Ticks => (&[X::Ticks, X::Question, X::Record, X::Everywhere], ON_LIST),
             Hints::Ack => (
                 &[X::Ack, X::Question, X::Record, X::Everywhere],
+                &[
+                    C::Pick,
+                    C::Submit,
+                    C::Clear,
+                    C::Jump,
+                    C::Review,
+                    C::Help,
+                    C::Home,
+                ],
+            ),
+            Hints::File => (
+                &[X::File, X::Question, X::Record, X::Everywhere],
                 &[
                     C::Pick,
                     C::Submit,

@@ -183,6 +183,9 @@ impl App {
 
     fn record_key(&mut self, key: KeyEvent) -> Option<Effect> {
         let now = self.now;
+        if let Some(effect) = self.file_key(&key) {
+            return effect;
+        }
         let Page::Record(r) = &mut self.page else {
             return None;
         };
@@ -224,6 +227,7 @@ impl App {
     fn overlay_key(&mut self, overlay: Overlay, key: KeyEvent) -> Option<Effect> {
         let now = self.now;
         match overlay {
+            Overlay::Picker(picker) => self.picker_key(picker, key),
             Overlay::Help => {
                 if command(&[Context::Help], &key) == Some(Command::Close) {
                     self.overlay = None;

@@ -14,10 +14,12 @@
 
 pub mod action;
 pub mod app;
+mod attach;
 pub mod editing;
 pub mod input;
 pub mod keymap;
 pub mod keys;
+pub mod picker;
 pub mod record;
 pub mod review;
 pub mod setup;
@@ -48,6 +50,8 @@ pub struct Runtime {
     lock: Option<File>,
     /// The forms offered, to tell whether a draft's form text is among them.
     offered: Vec<Arc<Form>>,
+    /// The largest file a file question takes, in MB.
+    cap_mb: u64,
 }
 
 /// Saves a draft, the text of its form kept first (once per text).
@@ -98,7 +102,9 @@ impl Runtime {
             } => {
                 let form_text = form.text().as_bytes();
                 let now = crate::clock::now().to_string();
+                let files = crate::form::media::file_answers(&form, &values);
                 Action::Finalized(self.with_store(|s| {
+                    s.check_attachments(&draft.id, &files)?;
                     // A record never saved as a draft is created and
                     // finalized in one write.
                     match s.finalize(&draft, &values, &now, form_text) {
@@ -112,11 +118,55 @@ impl Runtime {
             Effect::Export { dir } => self.export(&dir, &mut |_| {}),
             Effect::Ack { file } => Action::Acked(self.ack(&file)),
             Effect::ImportPack { file } => Action::PackImported(self.import_pack(&file)),
+            Effect::ListFolder { folder } => Action::Listed(list_folder(folder)),
+            Effect::AttachmentSizes { record_id } => {
+                Action::AttachmentSizes(self.with_store(|s| s.attachment_sizes(&record_id)))
+            }
+            Effect::Attach {
+                path,
+                pos,
+                record_id,
+                form,
+                replaced,
+            } => Action::Attached(self.attach(&path, pos, &record_id, &form, replaced)),
+            Effect::Detach {
+                record_id,
+                name,
+                then,
+            } => {
+                let now = crate::clock::now().to_string();
+                match self.with_store(|s| s.detach(&record_id, &name, &now)) {
+                    Ok(()) => return self.run_effect(*then),
+                    Err(e) => Action::Saved(Err(e)),
+                }
+            }
             Effect::Delete { id } => Action::Deleted(
                 self.with_store(|s| s.delete_draft(&id, &crate::clock::now().to_string()))
                     .map(|()| id),
             ),
         })
+    }
+
+    /// Reads a picked file for the question at `pos` (checked against
+    /// its type and the cap again: it may have changed since it was
+    /// listed) and keeps it for the record; removes the one it replaces.
+    fn attach(
+        &mut self,
+        path: &std::path::Path,
+        pos: crate::form::Pos,
+        record_id: &str,
+        form: &Form,
+        replaced: Option<String>,
+    ) -> Result<(crate::form::Pos, String, u64), String> {
+        let node = form.node(pos.node);
+        let picked = crate::files::attachment(path, node, self.cap_mb)?;
+        let now = crate::clock::now().to_string();
+        let size = picked.bytes.len() as u64;
+        self.with_store(|s| s.attach(record_id, &picked.name, &picked.bytes, &now))?;
+        if let Some(old) = replaced.filter(|old| *old != picked.name) {
+            self.with_store(|s| s.detach(record_id, &old, &now))?;
+        }
+        Ok((pos, picked.name, size))
     }
 
     /// A draft from the store and, when the forms offered do not have the
@@ -337,6 +387,39 @@ pub struct Start {
     /// A passphrase file given ahead (`--passphrase-file`): an existing
     /// store is unlocked with it at once.
     pub passphrase_file: Option<PathBuf>,
+    /// The largest file a file question takes, in MB.
+    pub max_attachment_mb: u64,
+}
+
+/// A folder's entries for the file picker (None: the home folder, else
+/// the folder fieldkit runs in). Entries that cannot be read are left out;
+/// hidden ones (a leading dot) too.
+fn list_folder(folder: Option<PathBuf>) -> Result<(PathBuf, Vec<picker::FolderEntry>), String> {
+    let folder = match folder {
+        Some(f) => f,
+        None => std::env::home_dir()
+            .filter(|h| h.is_dir())
+            .or_else(|| std::env::current_dir().ok())
+            .unwrap_or_else(|| PathBuf::from(".")),
+    };
+    let read = std::fs::read_dir(&folder).map_err(|e| format!("{}: {e}", folder.display()))?;
+    let mut entries = Vec::new();
+    for entry in read.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') {
+            continue;
+        }
+        // Followed links: a link to a folder is a folder.
+        let Ok(meta) = std::fs::metadata(entry.path()) else {
+            continue;
+        };
+        entries.push(picker::FolderEntry {
+            name,
+            folder: meta.is_dir(),
+            size: if meta.is_dir() { 0 } else { meta.len() },
+        });
+    }
+    Ok((folder, entries))
 }
 
 /// The forms as the screen offers them, each with its hash and text.
@@ -354,6 +437,7 @@ pub fn form_entries(forms: Vec<Arc<Form>>) -> Vec<FormEntry> {
 /// The first model and runtime: setup when there is no profile, unlock
 /// otherwise (done at once with `--passphrase-file`).
 pub fn start(start: Start) -> Result<(App, Runtime)> {
+    let cap_mb = start.max_attachment_mb;
     let offered = start.forms.clone();
     let forms = form_entries(start.forms);
     let home = start.home;
@@ -367,11 +451,13 @@ pub fn start(start: Start) -> Result<(App, Runtime)> {
         store: None,
         lock: None,
         offered,
+        cap_mb,
     };
     let now = crate::clock::now();
     if !home.exists() {
         let recipients = paths::shipped_key("recipients.txt");
-        let app = App::new(forms, Page::Setup(Setup::new(recipients)), now);
+        let mut app = App::new(forms, Page::Setup(Setup::new(recipients)), now);
+        app.attach_cap_mb = cap_mb;
         return Ok((app, runtime));
     }
     // Say "in use" before asking for anything.
@@ -384,6 +470,7 @@ pub fn start(start: Start) -> Result<(App, Runtime)> {
         },
         now,
     );
+    app.attach_cap_mb = cap_mb;
     if let Some(file) = &start.passphrase_file {
         let passphrase = crate::files::passphrase(file)?;
         let opened = runtime
@@ -446,6 +533,8 @@ pub fn forms_for_tests(dir: PathBuf) -> Result<Vec<FormEntry>> {
     Ok(form_entries(forms.into_iter().map(|(_, f)| f).collect()))
 }
 
+#[cfg(test)]
+mod picker_tests;
 #[cfg(test)]
 mod tests;
 

@@ -36,6 +36,8 @@ pub enum Editor {
     Text(Input),
     Choices(Choices),
     Acknowledge,
+    /// A file question: Space opens the picker (`picker`).
+    File,
     Note,
     Nothing,
 }
@@ -57,6 +59,9 @@ pub struct RecordView {
     /// The question whose soft check was just shown: Enter again there
     /// confirms the answer.
     pub(super) warned: Option<Pos>,
+    /// The sizes of the files attached while this record was open, by
+    /// attachment name (a resumed draft's are not known: not shown).
+    pub attached: HashMap<String, u64>,
 }
 
 impl RecordView {
@@ -79,6 +84,7 @@ impl RecordView {
             warned: None,
             dirty: false,
             saved_once: false,
+            attached: HashMap::new(),
         };
         view.set_language(language);
         view.load_editor();
@@ -146,6 +152,7 @@ impl RecordView {
             }
             Kind::Acknowledge => Editor::Acknowledge,
             Kind::Note => Editor::Note,
+            Kind::File { .. } if !node.read_only => Editor::File,
             _ if node.read_only || node.calculation.is_some() => Editor::Note,
             _ => Editor::Text(Input::new(&self.shown_raw(&pos))),
         };

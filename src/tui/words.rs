@@ -191,6 +191,19 @@ messages! {
     HelpHelp => "this help", "ການຊ່ວຍເຫຼືອນີ້";
     HelpEsc => "back to the home screen (answers are saved)", "ກັບໜ້າຫຼັກ (ບັນທຶກແລ້ວ)";
     HelpQuit => "quit (answers are saved)", "ອອກ (ບັນທຶກແລ້ວ)";
+    // Added for issue 18 (Lao to review): file questions and the file picker.
+    NoFile => "no file attached", "ບໍ່ມີໄຟລ໌ແນບ";
+    AttachHint => "Space: attach a file · ^U: remove it", "Space: ແນບໄຟລ໌ · ^U: ເອົາອອກ";
+    KeyAttach => "attach", "ແນບ";
+    PickerTitle => "Attach a file", "ແນບໄຟລ໌";
+    PickerKeys => "↑↓: move · Enter: open or pick · type: filter · Esc: cancel", "↑↓: ເລື່ອນ · Enter: ເປີດ ຫຼື ເລືອກ · ພິມ: ຄົ້ນຫາ · Esc: ຍົກເລີກ";
+    PickerTakes => "Takes: {0} · at most {1} MB", "ຮັບ: {0} · ບໍ່ເກີນ {1} MB";
+    PickerAnyFile => "any file", "ທຸກໄຟລ໌";
+    PickerEmpty => "(nothing here)", "(ບໍ່ມີຫຍັງຢູ່ນີ້)";
+    PickerFolder => "folder", "ໂຟນເດີ";
+    PickerCannot => "Cannot open that folder: {0}", "ເປີດໂຟນເດີນັ້ນບໍ່ໄດ້: {0}";
+    AttachFailed => "The file was not attached", "ບໍ່ໄດ້ແນບໄຟລ໌";
+    Attached => "Attached {0} ({1})", "ແນບ {0} ແລ້ວ ({1})";
 }
 
 impl Msg {

@@ -18,6 +18,7 @@ mod hostile_forms;
 mod language;
 mod lao_search;
 mod load_errors;
+mod media;
 mod pack;
 mod profile;
 mod readme;

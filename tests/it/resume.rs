@@ -42,6 +42,7 @@ fn screen(e: &Enumerator, forms: &Path) -> (App, Runtime) {
         home: Home::new(e.home.clone()),
         forms: found.into_iter().map(|(_, f)| f).collect(),
         passphrase_file: Some(e.passphrase_file.clone()),
+        max_attachment_mb: fieldkit::form::media::DEFAULT_MAX_ATTACHMENT_MB,
     })
     .unwrap();
     assert!(matches!(app.page, Page::Home(_)), "{:?}", app.page);

@@ -189,15 +189,15 @@ fn an_ambiguous_or_duplicate_name_is_refused_naming_both_rows() {
     let rows: &[&[&str]] = &[
         &["type", "name", "label", "relevant"],
         &["begin_group", "a", "A", ""],
-        &["image", "photo", "Photo", ""],
-        &["text", "why", "Why no photo?", "../photo = ''"],
+        &["osm", "building", "Building", ""],
+        &["text", "why", "Why no building?", "../building = ''"],
         &["end_group", "", "", ""],
     ];
-    let path = write(dir.path(), "photo.xlsx", workbook(&[("survey", rows)]));
+    let path = write(dir.path(), "osm.xlsx", workbook(&[("survey", rows)]));
     let errors = form::load(&path).unwrap_err();
     assert!(
         errors.iter().any(|e| e.row == Some(3)
-            && e.message.contains("photos")
+            && e.message.contains("OpenStreetMap")
             && e.message.contains("the form needs it")),
         "{errors:#?}"
     );

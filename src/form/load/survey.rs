@@ -12,7 +12,7 @@ use toml::Spanned;
 use super::{Loader, Row, RowSource, suggest, valid_name, yes_no};
 use crate::form::error::FormError;
 use crate::form::limits::MAX_NESTING;
-use crate::form::model::{Default, Kind, Node, NodeId, Required, Text};
+use crate::form::model::{Default, Kind, Media, Node, NodeId, Required, Text};
 
 pub(super) const SURVEY_COLUMNS: &[&str] = &[
     "type",
@@ -35,6 +35,7 @@ pub(super) const SURVEY_COLUMNS: &[&str] = &[
     "parameters",
     "hxl",
     "save_to",
+    "accept",
 ];
 /// Appearances fieldkit knows; the TUI acts on the first three.
 pub(crate) const APPEARANCES: &[&str] = &[
@@ -56,10 +57,11 @@ pub(crate) const APPEARANCES: &[&str] = &[
     "list-nolabel",
     "label",
     "table-list",
+    "signature",
 ];
 pub(super) const TYPES: &str = "text, integer, decimal, select_one LIST, select_multiple LIST, \
 select_one_from_file FILE.csv, select_multiple_from_file FILE.csv, csv-external, date, time, datetime, \
-geopoint, geotrace, geoshape, note, acknowledge, calculate, hidden, begin_group, end_group, begin_repeat, \
+geopoint, geotrace, geoshape, image, audio, video, file, note, acknowledge, calculate, hidden, begin_group, end_group, begin_repeat, \
 end_repeat, start, end, today, deviceid, username";
 
 impl Loader {
@@ -244,6 +246,7 @@ impl Loader {
                 randomize: false,
                 seed: None,
                 hxl: None,
+                accept: Vec::new(),
                 parent: open.last().map(|(p, _)| *p),
                 children: Vec::new(),
                 repeats: Vec::new(),
@@ -251,6 +254,7 @@ impl Loader {
                 row: n,
             };
             self.columns(n, row, &mut node, &mut source);
+            self.signature(&mut node, &source);
             match node.parent {
                 Some(p) => nodes[p].children.push(id),
                 None => top.push(id),
@@ -499,6 +503,15 @@ impl Loader {
                         self.err("survey", Some(n), Some(key), line, format!("{name}: {p}"));
                     }
                 }
+                "accept" => {
+                    let Some(v) = self.plain("survey", Some(n), key, cell) else {
+                        continue;
+                    };
+                    match column_applies(&kind, "accept") {
+                        Err(what) => not_here(self, what),
+                        Ok(()) => self.accept(n, line, node, &v),
+                    }
+                }
                 "hxl" => {
                     let Some(v) = self.plain("survey", Some(n), key, cell) else {
                         continue;
@@ -591,6 +604,7 @@ pub(crate) fn column_applies(kind: &Kind, column: &str) -> Result<(), &'static s
         "calculation" | "default" => is_field,
         "choice_filter" | "parameters" => kind.list().is_some(),
         "repeat_count" => *kind == Kind::Repeat,
+        "accept" => kind.media().is_some(),
         _ => true,
     };
     if ok {
@@ -602,6 +616,7 @@ pub(crate) fn column_applies(kind: &Kind, column: &str) -> Result<(), &'static s
         }
         "calculation" | "default" => "does not apply to a group or repeat",
         "choice_filter" | "parameters" => "only applies to select questions",
+        "accept" => "only applies to image, audio, video and file questions",
         _ => "only applies to begin_repeat rows",
     })
 }
@@ -652,6 +667,7 @@ pub(crate) fn parse_type(text: &str) -> Result<RowType, String> {
         )),
         _ => Err(format!("'{text}' has too many words; write '{head} LIST'")),
     };
+    let file = |media| no_argument(Kind::File { media });
     let kind = match head.as_str() {
         "text" | "string" => no_argument(Kind::Text),
         "integer" | "int" => no_argument(Kind::Integer),
@@ -666,6 +682,10 @@ pub(crate) fn parse_type(text: &str) -> Result<RowType, String> {
         "geopoint" => no_argument(Kind::Geopoint),
         "geotrace" => no_argument(Kind::Geotrace),
         "geoshape" => no_argument(Kind::Geoshape),
+        "image" | "photo" => file(Media::Image),
+        "audio" => file(Media::Audio),
+        "video" => file(Media::Video),
+        "file" => file(Media::File),
         "note" => no_argument(Kind::Note),
         "acknowledge" => no_argument(Kind::Acknowledge),
         "calculate" => no_argument(Kind::Calculate),

@@ -72,6 +72,7 @@ pub(super) const SURVEY_ALIASES: &[(&str, &[&str])] = &[
     ("repeat_count", &["repeat count", "jr:count", "count"]),
     ("hxl", &[]),
     ("save_to", &[]),
+    ("accept", &["body::accept"]),
 ];
 /// The `entities` sheet's columns (pyxform's EntityColumns; `repeat` is
 /// read so that the loader refuses it by name).
@@ -553,10 +554,6 @@ pub(super) fn unsupported(t: &str) -> Option<Unsupported> {
         | "start-geopoint"
         | "background-audio"
         | "background-geopoint" => Unsupported::Metadata,
-        "image" => Unsupported::Question("photos"),
-        "audio" => Unsupported::Question("audio recordings"),
-        "video" => Unsupported::Question("video"),
-        "file" => Unsupported::Question("file attachments"),
         "xml-external" => Unsupported::Question("external XML instances"),
         _ => return None,
     })

@@ -17,6 +17,7 @@ use super::words::Msg;
 mod home;
 mod overlay;
 mod parts;
+mod picker;
 mod record;
 mod setup;
 

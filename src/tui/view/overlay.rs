@@ -42,6 +42,10 @@ pub(super) fn draw_overlay(
     let rect = area;
     frame.render_widget(Clear, rect);
     let (title, lines): (&str, Vec<Line>) = match overlay {
+        Overlay::Picker(p) => {
+            super::picker::draw(app, p, frame, rect, theme);
+            return;
+        }
         Overlay::Help => (
             app.t(Msg::HelpTitle),
             keymap::help(app.lang())

@@ -27,6 +27,8 @@ pub(super) fn record_keys(r: &RecordView) -> Hints {
         Hints::List
     } else if has(Context::Ack) {
         Hints::Ack
+    } else if has(Context::File) {
+        Hints::File
     } else if has(Context::Date) {
         Hints::Date
     } else {
@@ -230,6 +232,30 @@ pub(super) fn record(app: &App, r: &RecordView, frame: &mut Frame, area: Rect, t
                 };
                 lines.push(Line::styled(format!("   {}", app.t(how)), theme.dim()));
                 list_at = Some(lines.len());
+            }
+            (_, focused) if node.kind.media().is_some() => {
+                let shown = if value.is_empty() {
+                    app.t(Msg::NoFile).to_string()
+                } else {
+                    match r.attached.get(value) {
+                        Some(&size) => {
+                            format!("{value} ({})", crate::form::media::human_size(size))
+                        }
+                        None => value.to_string(),
+                    }
+                };
+                let style = if value.is_empty() {
+                    theme.dim()
+                } else {
+                    Style::default()
+                };
+                lines.push(Line::styled(format!("   = {shown}"), style));
+                if focused && r.editor == Editor::File {
+                    lines.push(Line::styled(
+                        format!("   {}", app.t(Msg::AttachHint)),
+                        theme.dim(),
+                    ));
+                }
             }
             (Editor::Acknowledge, true) | (_, false) if node.kind == Kind::Acknowledge => {
                 let mark = if value == "OK" { "[x]" } else { "[ ]" };
