@@ -24,12 +24,6 @@ pub(super) struct Wanted {
     pub(super) files: Vec<AttachmentFacts>,
 }
 
-/// The path a table cell gives for an attachment, relative to the
-/// aggregate's folder.
-pub fn cell_path(record_id: &str, name: &str) -> String {
-    format!("media/{record_id}/{name}")
-}
-
 pub(super) fn write_media(
     out: &Path,
     good: &[Good],

@@ -526,7 +526,7 @@ pub fn write_row(
             Source::Attachment(f) => {
                 let name = cell(values, f);
                 if crate::form::media::is_attachment_name(&name) {
-                    line.field(&super::media::cell_path(record_id, &name));
+                    line.field(&cell_path(record_id, &name));
                 } else {
                     line.field(&name);
                 }
@@ -608,4 +608,10 @@ fn collect<'a>(
             collect(&obj, rest, &key, out);
         }
     }
+}
+
+/// The path a table cell gives for an attachment, relative to the
+/// aggregate's folder (where `media` writes it).
+pub fn cell_path(record_id: &str, name: &str) -> String {
+    format!("media/{record_id}/{name}")
 }

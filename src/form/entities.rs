@@ -6,7 +6,6 @@
 //! declaration only: the operation's JSON layout is `record`'s.
 
 use super::expr::Expr;
-use super::model::NodeId;
 
 /// The `entities` sheet of a form (one row, as pyxform takes it).
 #[derive(Debug, Clone, PartialEq)]
@@ -24,6 +23,7 @@ pub struct Declaration {
     pub creates: bool,
     /// Whether a record may update one: `update_if` or `entity_id` given.
     pub updates: bool,
-    /// The answers saved to the entity's properties: (question, property).
-    pub saves: Vec<(NodeId, String)>,
+    /// The answers saved to the entity's properties: (question's node id,
+    /// property). A plain index: the model holds this declaration.
+    pub saves: Vec<(usize, String)>,
 }

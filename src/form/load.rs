@@ -12,9 +12,10 @@ mod choices;
 mod entities;
 mod media;
 mod resolve;
+mod rows;
 mod survey;
 
-pub(crate) use survey::{APPEARANCES, RowType, column_applies, parse_type};
+pub(crate) use rows::{APPEARANCES, RowType, column_applies, parse_type};
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
