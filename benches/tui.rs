@@ -105,6 +105,7 @@ fn app_on(dir: &Path, form_id: &str) -> App {
         tallies: Default::default(),
         forms: None,
         keys: Default::default(),
+        visits: Vec::new(),
     })));
     // No drafts: the forms pane has the focus.
     for _ in 0..index {

@@ -3,7 +3,8 @@
 //! --assignments FILE` measures coverage against: one row an entity to
 //! visit, `enumerator_id,list,name` (the entity list and the entity's
 //! `name` in it), in any column order, other columns ignored. Read here,
-//! the same way for every use; checked before a pack is signed.
+//! the same way for every use; checked before a pack is signed. Also the
+//! labels of an entity list, which the home page shows beside the names.
 
 use std::collections::HashSet;
 
@@ -75,6 +76,25 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<Vec<Assignment>, String> {
         out.push(a);
     }
     Ok(out)
+}
+
+/// The labels of an entity list's entities, by name (`name` and `label`
+/// columns; an unreadable list gives none: the names are shown instead).
+pub fn labels(csv: &[u8]) -> std::collections::HashMap<String, String> {
+    let csv = csv.strip_prefix("\u{feff}".as_bytes()).unwrap_or(csv);
+    let mut reader = csv::ReaderBuilder::new().from_reader(csv);
+    let Ok(headers) = reader.headers().cloned() else {
+        return Default::default();
+    };
+    let at = |name: &str| headers.iter().position(|h| h.trim() == name);
+    let (Some(name), Some(label)) = (at("name"), at("label")) else {
+        return Default::default();
+    };
+    reader
+        .records()
+        .flatten()
+        .filter_map(|r| Some((r.get(name)?.to_string(), r.get(label)?.to_string())))
+        .collect()
 }
 
 #[cfg(test)]

@@ -153,6 +153,11 @@ impl Store {
             ));
         }
         changes.extend(attachment_changes);
+        // The site (or other entity) the record visits counts for the
+        // round's assignments on the home page.
+        if let Some(op) = crate::record::EntityOp::of_values(values) {
+            changes.extend(self.visit_change(&format!("{}/{}", op.list, op.id))?);
+        }
         changes.push(self.event(now, "finalized", &draft.id, &draft.form_id, "")?);
         Ok(changes)
     }

@@ -20,6 +20,10 @@ const SIGNERS: &[u8] = b"pack/signers";
 const SHOWN: &[u8] = b"pack/shown";
 const INSTALLED: &[u8] = b"pack/installed";
 const FILE: &str = "pack/file/";
+/// The entities this laptop's finalized records visited in the round of
+/// the pack installed: `pack/visits/<sequence>/<keyed tag>`, each the
+/// entity (`list/name`) sealed.
+const VISITS: &str = "pack/visits/";
 
 /// The pack installed on this laptop.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -71,6 +75,11 @@ pub struct PackChanges {
     pub unchanged: usize,
     /// Form texts of earlier versions no draft or record uses, removed.
     pub retired_forms: usize,
+}
+
+/// Where the visits of the round of pack `sequence` are kept.
+fn visits_prefix(sequence: u64) -> Vec<u8> {
+    format!("{VISITS}{sequence}/").into_bytes()
 }
 
 fn file_key(path: &str) -> Vec<u8> {
@@ -262,7 +271,14 @@ impl Store {
         } = &pack.manifest;
         let mut changes = Vec::new();
         let mut said = PackChanges::default();
-        let old: Vec<PackEntry> = previous.map(|p| p.entries).unwrap_or_default();
+        let old: Vec<PackEntry> = previous
+            .as_ref()
+            .map(|p| p.entries.clone())
+            .unwrap_or_default();
+        // The previous round's visits go with its pack.
+        if let Some(p) = &previous {
+            changes.extend(self.forget_visits(p.sequence)?);
+        }
         for entry in &old {
             if !entries.iter().any(|e| e.path == entry.path) {
                 changes.push(Change::remove(Tree::Meta, file_key(&entry.path)));
@@ -331,5 +347,63 @@ impl Store {
         self.apply(&changes)?;
         said.retired_forms = self.retire_forms(now)?;
         Ok(said)
+    }
+
+    /// The entities (`list/name`) this laptop's finalized records created
+    /// or updated since the pack installed came: the round's visits, kept
+    /// after a receipt purges the records. Empty without a pack.
+    pub fn visited(&self) -> Result<std::collections::BTreeSet<String>, StoreError> {
+        let Some(pack) = self.installed_pack()? else {
+            return Ok(Default::default());
+        };
+        let mut visited = std::collections::BTreeSet::new();
+        let mut damaged = None;
+        let prefix = visits_prefix(pack.sequence);
+        self.backend
+            .visit_prefix(Tree::Meta, &prefix, &mut |k, v| {
+                match self.unsealed::<String>(Tree::Meta, k, v) {
+                    Ok(entity) => {
+                        visited.insert(entity);
+                    }
+                    Err(e) => damaged = Some(e),
+                }
+                true
+            })
+            .map_err(|e| self.backend_err(e))?;
+        match damaged {
+            Some(e) => Err(e),
+            None => Ok(visited),
+        }
+    }
+
+    /// The visit of `entity` as a change for the finalize's write: one
+    /// entry a visit, under a keyed tag of the entity (its name, sealed,
+    /// is the value), so that nothing grows with the round's visits and
+    /// no name is in the clear. None without a pack: there is no round.
+    pub(super) fn visit_change(&self, entity: &str) -> Result<Option<Change>, StoreError> {
+        let Some(pack) = self.installed_pack()? else {
+            return Ok(None);
+        };
+        let tag =
+            crate::crypt::keyed_tag(&self.profile.seal_key, VISITS.as_bytes(), entity.as_bytes());
+        let mut key = visits_prefix(pack.sequence);
+        key.extend_from_slice(crate::crypt::to_hex(&tag).as_bytes());
+        let sealed = self.sealed(Tree::Meta, &key, &entity.to_string());
+        Ok(Some(Change::put(Tree::Meta, key, sealed)))
+    }
+
+    /// The changes that forget a round's visits (its pack replaced).
+    fn forget_visits(&self, sequence: u64) -> Result<Vec<Change>, StoreError> {
+        let mut keys = Vec::new();
+        self.backend
+            .visit_prefix(Tree::Meta, &visits_prefix(sequence), &mut |k, _| {
+                keys.push(k.to_vec());
+                true
+            })
+            .map_err(|e| self.backend_err(e))?;
+        Ok(keys
+            .into_iter()
+            .map(|k| Change::remove(Tree::Meta, k))
+            .collect())
     }
 }

@@ -43,6 +43,20 @@ pub struct Opened {
     /// The round pack and the keys records are encrypted to, as the top
     /// bar shows them.
     pub keys: KeysInForce,
+    /// This enumerator's assignments of the round (the pack's
+    /// `assignments.csv`), in its order: empty without any.
+    pub visits: Vec<ToVisit>,
+}
+
+/// An entity the round's assignments give this enumerator to visit.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ToVisit {
+    pub list: String,
+    pub name: String,
+    /// Its label in the pack's entity list (empty if the list lacks it).
+    pub label: String,
+    /// Whether a record of this laptop created or updated it this round.
+    pub done: bool,
 }
 
 /// Which round pack is installed and who new records are encrypted to.

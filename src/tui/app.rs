@@ -14,12 +14,14 @@ use crate::form::dates::DateTime;
 use crate::form::{Env, Form, Session};
 use crate::store::{Draft, Listing, State};
 
-pub use super::action::{Action, Effect, FormEntry, Opened, Receipted};
+pub use super::action::{Action, Effect, FormEntry, Opened, Receipted, ToVisit};
 pub use super::setup::{Setup, SetupField};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pane {
     Forms,
+    /// The round's entities still to visit (with assignments only).
+    Visits,
     Drafts,
 }
 
@@ -29,6 +31,8 @@ pub struct HomePage {
     pub pane: Pane,
     pub form: usize,
     pub draft: usize,
+    /// Among the entities still to visit.
+    pub visit: usize,
 }
 
 #[derive(Debug)]
@@ -215,6 +219,7 @@ impl App {
             pane,
             form: 0,
             draft: 0,
+            visit: 0,
         });
     }
 
@@ -451,6 +456,42 @@ impl App {
             &self.now.to_string(),
         );
         self.page = Page::Record(Box::new(RecordView::new(session, draft, &self.language)));
+    }
+
+    /// The round's entities this enumerator has still to visit, and how
+    /// many of all assigned are done.
+    pub fn to_visit(&self) -> (Vec<&ToVisit>, usize, usize) {
+        let all: &[ToVisit] = self.who.as_ref().map_or(&[], |w| &w.visits);
+        let left: Vec<&ToVisit> = all.iter().filter(|v| !v.done).collect();
+        let done = all.len() - left.len();
+        (left, done, all.len())
+    }
+
+    /// Starts a record of the form that updates `visit`'s list, with the
+    /// question its `entity_id` names answered with the entity: the site
+    /// chosen on the home page. Says so when no form of the pack does.
+    pub(super) fn start_visit(&mut self, visit: &ToVisit) {
+        let target = self.forms.iter().enumerate().find_map(|(i, f)| {
+            let decl = f.form.entity.as_ref().filter(|d| d.list == visit.list)?;
+            match &decl.entity_id {
+                Some(crate::form::expr::Expr::Ref(r)) => Some((i, r.node?)),
+                _ => None,
+            }
+        });
+        let Some((form, node)) = target else {
+            self.say(Notice::problem(Msg::NoFormForVisit, &[&visit.list]));
+            return;
+        };
+        self.start_record(form);
+        if let Page::Record(r) = &mut self.page {
+            let pos = crate::form::Pos {
+                path: Vec::new(),
+                node,
+            };
+            if r.session.answer(&pos, &visit.name).is_ok() {
+                r.mark_unsaved();
+            }
+        }
     }
 
     /// Opens a draft on the form text it was started on: an offered form

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use ratatui::crossterm::event::KeyEvent;
 
 use super::action::Effect;
-use super::app::{App, Overlay, Page, Pane};
+use super::app::{App, Overlay, Page, Pane, ToVisit};
 use super::editing::AfterKey;
 use super::input::Input;
 use super::keymap::{Command, Context, command};
@@ -124,6 +124,7 @@ impl App {
     fn home_key(&mut self, key: KeyEvent) -> Option<Effect> {
         let drafts: Vec<String> = self.drafts().iter().map(|l| l.id.clone()).collect();
         let forms = self.forms.len();
+        let visits: Vec<ToVisit> = self.to_visit().0.into_iter().cloned().collect();
         let Page::Home(h) = &mut self.page else {
             return None;
         };
@@ -131,16 +132,19 @@ impl App {
             Some(Command::Quit) => return Some(Effect::Quit),
             Some(Command::SwitchPane) => {
                 h.pane = match h.pane {
-                    Pane::Forms => Pane::Drafts,
+                    Pane::Forms if !visits.is_empty() => Pane::Visits,
+                    Pane::Forms | Pane::Visits => Pane::Drafts,
                     Pane::Drafts => Pane::Forms,
                 };
             }
             Some(Command::Up) => match h.pane {
                 Pane::Forms => h.form = h.form.saturating_sub(1),
+                Pane::Visits => h.visit = h.visit.saturating_sub(1),
                 Pane::Drafts => h.draft = h.draft.saturating_sub(1),
             },
             Some(Command::Down) => match h.pane {
                 Pane::Forms => h.form = (h.form + 1).min(forms.saturating_sub(1)),
+                Pane::Visits => h.visit = (h.visit + 1).min(visits.len().saturating_sub(1)),
                 Pane::Drafts => h.draft = (h.draft + 1).min(drafts.len().saturating_sub(1)),
             },
             Some(Command::Export) => {
@@ -167,6 +171,11 @@ impl App {
                 Pane::Forms => {
                     let form = h.form;
                     self.start_record(form);
+                }
+                Pane::Visits => {
+                    if let Some(visit) = visits.get(h.visit) {
+                        self.start_visit(visit);
+                    }
                 }
                 Pane::Drafts => {
                     if let Some(id) = drafts.get(h.draft) {

@@ -38,7 +38,7 @@ use crate::form::Form;
 use crate::paths;
 use crate::store::profile::{self, Home};
 use crate::store::{Draft, Store, StoreError};
-use action::KeysInForce;
+use action::{KeysInForce, ToVisit};
 use app::{Action, App, Effect, FormEntry, Opened, Page, Receipted, Setup};
 use input::Input;
 use words::{Msg, Notice};
@@ -299,6 +299,7 @@ impl Runtime {
             tallies: store.tallies().map_err(|e| e.to_string())?,
             forms: None,
             keys: keys_in_force(store).map_err(|e| e.to_string())?,
+            visits: to_visit(store)?,
         })
     }
 
@@ -548,4 +549,40 @@ fn keys_in_force(store: &Store) -> Result<KeysInForce, StoreError> {
         pack: pack.map(|p| (p.sequence, p.round)),
         recipients: store.recipients()?.len(),
     })
+}
+
+/// This enumerator's assignments in the pack installed, each with its
+/// label from the pack's entity list and whether it was visited.
+fn to_visit(store: &Store) -> Result<Vec<ToVisit>, String> {
+    let failed = |e: StoreError| e.to_string();
+    let Some(bytes) = store.pack_file("assignments.csv").map_err(failed)? else {
+        return Ok(Vec::new());
+    };
+    let me = store.profile().public.enumerator_id.clone();
+    let mine: Vec<_> = crate::assignments::parse("the round pack's assignments.csv", &bytes)?
+        .into_iter()
+        .filter(|a| a.enumerator_id == me)
+        .collect();
+    let visited = store.visited().map_err(failed)?;
+    let mut labels: std::collections::HashMap<String, _> = Default::default();
+    let mut out = Vec::with_capacity(mine.len());
+    for a in mine {
+        if !labels.contains_key(&a.list) {
+            let list = store
+                .pack_file(&format!("entities/{}.csv", a.list))
+                .map_err(failed)?
+                .map(|csv| crate::assignments::labels(&csv))
+                .unwrap_or_default();
+            labels.insert(a.list.clone(), list);
+        }
+        let label = labels[&a.list].get(&a.name).cloned().unwrap_or_default();
+        let done = visited.contains(&format!("{}/{}", a.list, a.name));
+        out.push(ToVisit {
+            label,
+            done,
+            list: a.list,
+            name: a.name,
+        });
+    }
+    Ok(out)
 }

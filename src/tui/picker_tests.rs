@@ -40,6 +40,7 @@ fn app() -> App {
         tallies: Default::default(),
         forms: None,
         keys: Default::default(),
+        visits: Vec::new(),
     })));
     app.start_record(0);
     app

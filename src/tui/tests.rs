@@ -65,6 +65,7 @@ fn home() -> App {
             recipients: 2,
             from_pack: true,
         },
+        visits: Vec::new(),
         listing: vec![
             listing(
                 "01a00000-0000-7000-8000-000000000001",
@@ -1102,6 +1103,7 @@ fn app_with_form(text: &str) -> App {
             recipients: 1,
             from_pack: false,
         },
+        visits: Vec::new(),
     })));
     app
 }
@@ -1815,4 +1817,83 @@ fn a_laptop_without_forms_says_how_to_get_them() {
     })));
     assert!(app.status_line().is_none());
     assert_eq!(app.forms.len(), forms().len());
+}
+
+/// With the round's assignments, the home page lists the sites still to
+/// visit under how many are done; Tab reaches them, and Enter on one
+/// starts a record of the form that updates its list, the site answered.
+#[test]
+fn the_home_page_lists_the_rounds_visits_and_starts_one() {
+    const VISIT: &str = r#"[settings]
+form_id = "site_visit"
+version = "1"
+
+[entities]
+list_name = "sites"
+entity_id = "${site}"
+
+[[survey]]
+type = "text"
+name = "site"
+label = "Site code"
+
+[[survey]]
+type = "integer"
+name = "ind_total"
+label = "Individuals"
+save_to = "last_ind_total"
+"#;
+    let mut app = app_with_form(VISIT);
+    let visit = |name: &str, label: &str, done: bool| super::action::ToVisit {
+        list: "sites".into(),
+        name: name.into(),
+        label: label.into(),
+        done,
+    };
+    let opened = Opened {
+        visits: vec![
+            visit("site-a", "Ban Nong camp", true),
+            visit("site-b", "Ban Phon school", false),
+            visit("site-c", "", false),
+        ],
+        ..app.who.clone().expect("opened")
+    };
+    app.update(Action::Opened(Ok(opened)));
+    let text = screen_text(&app, 80, 24);
+    assert!(text.contains("To visit this round: 1 of 3 done"), "{text}");
+    assert!(text.contains("Ban Phon school · site-b"), "{text}");
+    assert!(
+        text.contains("site-c") && !text.contains("Ban Nong camp"),
+        "{text}"
+    );
+    press(&mut app, KeyCode::Tab);
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Up);
+    press(&mut app, KeyCode::Enter);
+    let Page::Record(r) = &app.page else {
+        panic!("a record is started: {}", screen_text(&app, 80, 24));
+    };
+    let site = crate::form::Pos {
+        path: Vec::new(),
+        node: r.session.form().find("site").expect("site"),
+    };
+    assert_eq!(r.session.raw_value(&site), "site-b");
+    // A list no form updates: said, and nothing starts.
+    let mut app = app_with_form(VISIT);
+    let opened = Opened {
+        visits: vec![super::action::ToVisit {
+            list: "villages".into(),
+            ..visit("v-1", "Ban Na", false)
+        }],
+        ..app.who.clone().expect("opened")
+    };
+    app.update(Action::Opened(Ok(opened)));
+    press(&mut app, KeyCode::Tab);
+    press(&mut app, KeyCode::Enter);
+    assert!(matches!(app.page, Page::Home(_)));
+    let (line, problem) = app.status_line().expect("said");
+    assert!(
+        problem && line.contains("No form here updates the list 'villages'"),
+        "{line}"
+    );
 }

@@ -119,6 +119,9 @@ messages! {
     // Added for issue 20 (Lao to review): the entity list's value of a
     // question that updates it.
     LastRound => "last round: {0}{1}", "ຮອບກ່ອນ: {0}{1}";
+    // Added for issue 20 (Lao to review): the round's assignments.
+    VisitsTitle => "To visit this round: {0} of {1} done", "ຕ້ອງໄປຮອບນີ້: ສຳເລັດ {0} ຈາກ {1}";
+    NoFormForVisit => "No form here updates the list '{0}': take the round pack with its form", "ບໍ່ມີແບບຟອມທີ່ປັບປຸງລາຍການ '{0}': ນຳເຂົ້າຊຸດຮອບທີ່ມີແບບຟອມ";
     ConfirmUnusual => "Check it; Enter again keeps this answer (the confirmation is recorded).", "ກະລຸນາກວດ; ກົດ Enter ອີກເທື່ອໜຶ່ງເພື່ອຢືນຢັນຄຳຕອບນີ້ (ການຢືນຢັນຈະຖືກບັນທຶກ).";
     DialogKeys => "Enter: go · Esc: cancel", "Enter: ຕົກລົງ · Esc: ຍົກເລີກ";
     // Added for issue 15 point 8 (Lao to review): what the status line

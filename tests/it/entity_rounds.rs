@@ -357,6 +357,27 @@ fn a_rounds_creates_and_updates_make_the_next_rounds_list() {
     let record: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(record["values"]["last"], json!("1800"));
     assert_eq!(record["values"]["meta/entity"]["base_version"], json!("3"));
+
+    // The home page: one of enum-20's two sites is done; Enter on the
+    // other starts its visit with the site chosen.
+    let test = "entity_rounds::a_rounds_creates_and_updates_make_the_next_rounds_list";
+    if !crate::support::have("tmux", test) {
+        return;
+    }
+    let s = crate::tui_e2e::Screen::start(&e, "entity-visits");
+    s.see("To visit this round: 1 of 2 done");
+    s.see("Ban Phon school · site-b");
+    let home = s.screen();
+    assert!(!home.contains("Ban Nong camp ·"), "{}", s.shows());
+    s.keys(&["Tab"]);
+    s.wait("the visit selected", |sc| {
+        sc.lines()
+            .any(|l| l.starts_with("▸ Ban Phon school · site-b"))
+    });
+    s.keys(&["Enter"]);
+    s.see("(•) Ban Phon school");
+    s.keys(&["C-c"]);
+    s.wait_gone();
 }
 
 /// A list of last round that cannot be read stops the run before anything

@@ -1,4 +1,5 @@
-//! The home page: the forms with their counts and history, the drafts.
+//! The home page: the forms with their counts and history, the round's
+//! sites still to visit (with assignments), the drafts.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -6,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders};
 
 use super::parts::{Theme, list_row, para, shaped, title_of, truncate, width};
-use crate::tui::app::{App, HomePage, Pane, short_time};
+use crate::tui::app::{App, HomePage, Pane, ToVisit, short_time};
 use crate::tui::words::Msg;
 
 pub(super) fn home(app: &App, h: &HomePage, frame: &mut Frame, area: Rect, theme: &Theme) {
@@ -17,8 +18,21 @@ pub(super) fn home(app: &App, h: &HomePage, frame: &mut Frame, area: Rect, theme
         .count();
     let wanted = (app.forms.len() + histories) as u16 + 2;
     let forms_height = wanted.min(area.height / 2).max(3);
-    let [forms_area, drafts_area] =
-        Layout::vertical([Constraint::Length(forms_height), Constraint::Min(3)]).areas(area);
+    let (left, done, assigned) = app.to_visit();
+    let visits_height = if assigned == 0 {
+        0
+    } else {
+        (left.len() as u16 + 1).clamp(2, (area.height / 4).max(2))
+    };
+    let [forms_area, visits_area, drafts_area] = Layout::vertical([
+        Constraint::Length(forms_height),
+        Constraint::Length(visits_height),
+        Constraint::Min(3),
+    ])
+    .areas(area);
+    if assigned > 0 {
+        visits(app, h, frame, visits_area, theme, (&left, done, assigned));
+    }
 
     let lang = app.language.as_str();
     let counts_header = format!(
@@ -108,4 +122,39 @@ pub(super) fn home(app: &App, h: &HomePage, frame: &mut Frame, area: Rect, theme
             theme.heading(),
         )));
     frame.render_widget(para(lines).block(block), drafts_area);
+}
+
+/// The round's entities still to visit, under "To visit this round: 2 of
+/// 5 done"; Enter on one starts a record for it.
+fn visits(
+    app: &App,
+    h: &HomePage,
+    frame: &mut Frame,
+    area: Rect,
+    theme: &Theme,
+    (left, done, assigned): (&[&ToVisit], usize, usize),
+) {
+    let rows = area.height.saturating_sub(1) as usize;
+    let first = h.visit.saturating_sub(rows.saturating_sub(1));
+    let room = (area.width as usize).saturating_sub(4);
+    let lines: Vec<Line> = left
+        .iter()
+        .enumerate()
+        .skip(first)
+        .take(rows)
+        .map(|(i, v)| {
+            let selected = h.pane == Pane::Visits && h.visit == i;
+            let shown = if v.label.is_empty() {
+                v.name.clone()
+            } else {
+                format!("{} · {}", v.label, v.name)
+            };
+            list_row(selected, &shown, "", room, theme)
+        })
+        .collect();
+    let title = Msg::VisitsTitle.fill(app.lang(), &[done.to_string(), assigned.to_string()]);
+    let block = Block::default()
+        .borders(Borders::TOP)
+        .title(shaped(Line::styled(format!(" {title} "), theme.heading())));
+    frame.render_widget(para(lines).block(block), area);
 }
