@@ -17,10 +17,10 @@ use super::output::under;
 use crate::assignments::Assignment;
 
 /// One entity visited: its list, its name, and who visited it.
-pub(super) struct Visit {
-    pub(super) list: String,
-    pub(super) name: String,
-    pub(super) enumerator: String,
+pub struct Visit {
+    pub list: String,
+    pub name: String,
+    pub enumerator: String,
 }
 
 /// Assigned entities by what became of them.
@@ -41,46 +41,47 @@ pub struct Coverage {
     pub unassigned_visits: usize,
 }
 
-/// The area an entity is counted in: its `adm2`, else its `adm1`.
-fn area(lists: &Lists, list: &str, name: &str) -> String {
-    lists
-        .entity(list, name)
-        .and_then(|(_, props)| {
-            ["adm2", "adm1"]
-                .iter()
-                .find_map(|k| props.get(*k).filter(|v| !v.is_empty()))
-        })
-        .cloned()
-        .unwrap_or_else(|| "(none)".into())
+/// One assignment and what became of it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Row {
+    pub enumerator_id: String,
+    pub list: String,
+    pub name: String,
+    pub label: String,
+    pub area: String,
+    /// "visited", "visited by another" or "not visited".
+    pub status: &'static str,
+    pub visited_by: Vec<String>,
 }
 
-/// Works out coverage and writes `coverage.csv`.
-pub(super) fn write(
-    out: &Path,
+/// An entity's label and area (its `adm2`, else its `adm1`) as `lists`
+/// hold them (empty and "(none)" when they do not).
+pub fn describe(lists: &Lists, list: &str, name: &str) -> (String, String) {
+    let Some((label, props)) = lists.entity(list, name) else {
+        return (String::new(), "(none)".into());
+    };
+    let area = ["adm2", "adm1"]
+        .iter()
+        .find_map(|k| props.get(*k).filter(|v| !v.is_empty()))
+        .cloned()
+        .unwrap_or_else(|| "(none)".into());
+    (label.to_string(), area)
+}
+
+/// Each assignment with what became of it, and the counts.
+pub fn compute(
     assignments: &[Assignment],
     visits: &[Visit],
     lists: &Lists,
-) -> Result<Coverage, AggregateError> {
+) -> (Vec<Row>, Coverage) {
     let mut who: HashMap<(&str, &str), BTreeSet<&str>> = HashMap::new();
     for v in visits {
         who.entry((v.list.as_str(), v.name.as_str()))
             .or_default()
             .insert(v.enumerator.as_str());
     }
-    let path = under(out, &["coverage.csv"])?;
-    let failed = |e: csv::Error| AggregateError::write(&path, std::io::Error::other(e));
-    let mut csv = csv::Writer::from_path(&path).map_err(failed)?;
-    csv.write_record([
-        "enumerator_id",
-        "list",
-        "name",
-        "label",
-        "area",
-        "status",
-        "visited_by",
-    ])
-    .map_err(failed)?;
     let mut coverage = Coverage::default();
+    let mut rows = Vec::with_capacity(assignments.len());
     for a in assignments {
         let visitors = who.get(&(a.list.as_str(), a.name.as_str()));
         let by_them = visitors.is_some_and(|v| v.contains(a.enumerator_id.as_str()));
@@ -89,7 +90,7 @@ pub(super) fn write(
             Some(_) => "visited by another",
             None => "not visited",
         };
-        let area = area(lists, &a.list, &a.name);
+        let (label, area) = describe(lists, &a.list, &a.name);
         for counts in [
             coverage
                 .by_enumerator
@@ -104,26 +105,61 @@ pub(super) fn write(
                 _ => counts.visited_by_another += 1,
             }
         }
-        let label = lists
-            .entity(&a.list, &a.name)
-            .map_or("", |(label, _)| label);
-        let visited_by: Vec<&str> = visitors.into_iter().flatten().copied().collect();
-        csv.write_record([
-            a.enumerator_id.as_str(),
-            &a.list,
-            &a.name,
+        rows.push(Row {
+            enumerator_id: a.enumerator_id.clone(),
+            list: a.list.clone(),
+            name: a.name.clone(),
             label,
-            &area,
+            area,
             status,
-            &visited_by.join(" "),
-        ])
-        .map_err(failed)?;
+            visited_by: visitors
+                .into_iter()
+                .flatten()
+                .map(|v| v.to_string())
+                .collect(),
+        });
     }
-    csv.flush().map_err(|e| AggregateError::write(&path, e))?;
     let assigned: BTreeSet<(&str, &str)> = assignments
         .iter()
         .map(|a| (a.list.as_str(), a.name.as_str()))
         .collect();
     coverage.unassigned_visits = who.keys().filter(|k| !assigned.contains(*k)).count();
+    (rows, coverage)
+}
+
+/// Works out coverage and writes `coverage.csv`.
+pub(super) fn write(
+    out: &Path,
+    assignments: &[Assignment],
+    visits: &[Visit],
+    lists: &Lists,
+) -> Result<Coverage, AggregateError> {
+    let (rows, coverage) = compute(assignments, visits, lists);
+    let path = under(out, &["coverage.csv"])?;
+    let failed = |e: csv::Error| AggregateError::write(&path, std::io::Error::other(e));
+    let mut csv = csv::Writer::from_path(&path).map_err(failed)?;
+    csv.write_record([
+        "enumerator_id",
+        "list",
+        "name",
+        "label",
+        "area",
+        "status",
+        "visited_by",
+    ])
+    .map_err(failed)?;
+    for r in &rows {
+        csv.write_record([
+            r.enumerator_id.as_str(),
+            &r.list,
+            &r.name,
+            &r.label,
+            &r.area,
+            r.status,
+            &r.visited_by.join(" "),
+        ])
+        .map_err(failed)?;
+    }
+    csv.flush().map_err(|e| AggregateError::write(&path, e))?;
     Ok(coverage)
 }

@@ -192,16 +192,12 @@ fn cell(value: &serde_json::Value) -> String {
 }
 
 /// Last round's lists, each with what will be said of it, by name.
-pub(super) struct Lists(BTreeMap<String, (List, ListWritten)>);
+pub struct Lists(BTreeMap<String, (List, ListWritten)>);
 
 impl Lists {
     /// An entity's label and one of its properties, as the list holds
     /// them (None: no such entity).
-    pub(super) fn entity(
-        &self,
-        list: &str,
-        name: &str,
-    ) -> Option<(&str, &HashMap<String, String>)> {
+    pub fn entity(&self, list: &str, name: &str) -> Option<(&str, &HashMap<String, String>)> {
         let (list, _) = self.0.get(list)?;
         let e = &list.entities[*list.by_name.get(name)?];
         Some((e.label.as_str(), &e.properties))
@@ -211,7 +207,7 @@ impl Lists {
 /// Reads last round's lists (`base`: the folder of `<list>.csv` files, if
 /// given), before any bundle is read: a list that cannot be read stops the
 /// run at once (its entities would be lost from the next round).
-pub(super) fn last_round(base: Option<&Path>) -> Result<Lists, AggregateError> {
+pub fn last_round(base: Option<&Path>) -> Result<Lists, AggregateError> {
     let mut lists = BTreeMap::new();
     if let Some(dir) = base {
         let listing = std::fs::read_dir(dir).map_err(|e| AggregateError::Entities {

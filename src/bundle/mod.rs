@@ -38,6 +38,10 @@ pub struct ManifestEntry {
     pub form_id: String,
     pub form_version: String,
     pub finalized_at: String,
+    /// The entity the record creates or updates (`list/name`), when the
+    /// round's assignments name it: what a supervisor's coverage counts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entity: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -199,6 +203,7 @@ pub fn entry_of(
         form_id: form_id.into(),
         form_version: form_version.into(),
         finalized_at: finalized_at.into(),
+        entity: None,
     }
 }
 

@@ -234,13 +234,16 @@ fn too_large(listing: &Listing, size: usize, form: Option<&FormText>) -> Option<
 /// What the manifest says of a record (its bytes are read again when the
 /// bundle is written).
 fn entry(listing: &Listing, ciphertext: &[u8]) -> ManifestEntry {
-    bundle::entry_of(
-        &listing.id,
-        &listing.form_id,
-        &listing.form_version,
-        listing.finalized.as_deref().unwrap_or_default(),
-        ciphertext,
-    )
+    ManifestEntry {
+        entity: listing.entity.clone(),
+        ..bundle::entry_of(
+            &listing.id,
+            &listing.form_id,
+            &listing.form_version,
+            listing.finalized.as_deref().unwrap_or_default(),
+            ciphertext,
+        )
+    }
 }
 
 /// What the manifest says of a record's attachments (their bytes are read
@@ -602,6 +605,7 @@ mod tests {
             updated: String::new(),
             finalized: None,
             bundle: None,
+            entity: None,
             size: 0,
         };
         let f = form("a", 10);

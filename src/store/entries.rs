@@ -36,6 +36,11 @@ pub struct Listing {
     pub finalized: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bundle: Option<u64>,
+    /// The entity a finalized record creates or updates (`list/name`),
+    /// when the round's assignments name it: its bundle's manifest says
+    /// it, so that a supervisor can tell coverage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entity: Option<String>,
     /// Bytes of ciphertext.
     pub size: usize,
 }
@@ -54,6 +59,7 @@ impl Listing {
             updated: draft.updated.clone(),
             finalized: None,
             bundle: None,
+            entity: None,
             size,
         }
     }

@@ -115,12 +115,20 @@ impl Store {
             .backend
             .next_number()
             .map_err(|e| self.backend_err(e))?;
-        // No answer text is kept of a record this laptop cannot read back.
+        let entity =
+            crate::record::EntityOp::of_values(values).map(|op| format!("{}/{}", op.list, op.id));
+        // No answer text is kept of a record this laptop cannot read back;
+        // the entity it visits only when the assignments name it (the
+        // supervisor has those names already).
         let listing = Listing {
             state: State::Outbox,
             instance_name: String::new(),
             updated: now.into(),
             finalized: Some(now.into()),
+            entity: match &entity {
+                Some(e) if self.assigned(e)? => Some(e.clone()),
+                _ => None,
+            },
             ..Listing::of_draft(draft, ct.len())
         };
         let mut changes = vec![
@@ -155,8 +163,8 @@ impl Store {
         changes.extend(attachment_changes);
         // The site (or other entity) the record visits counts for the
         // round's assignments on the home page.
-        if let Some(op) = crate::record::EntityOp::of_values(values) {
-            changes.extend(self.visit_change(&format!("{}/{}", op.list, op.id))?);
+        if let Some(entity) = &entity {
+            changes.extend(self.visit_change(entity)?);
         }
         changes.push(self.event(now, "finalized", &draft.id, &draft.form_id, "")?);
         Ok(changes)

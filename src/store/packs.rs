@@ -392,6 +392,27 @@ impl Store {
         Ok(Some(Change::put(Tree::Meta, key, sealed)))
     }
 
+    /// Whether the round's assignments (the pack's `assignments.csv`)
+    /// name the entity `list/name`, for any enumerator.
+    pub(super) fn assigned(&self, entity: &str) -> Result<bool, StoreError> {
+        let Some(bytes) = self.pack_file("assignments.csv")? else {
+            return Ok(false);
+        };
+        // Checked when the pack was taken: unreadable now means damaged.
+        let assignments = crate::assignments::parse("assignments.csv", &bytes).map_err(|why| {
+            StoreError::Damaged {
+                id: "assignments.csv".into(),
+                reason: why,
+            }
+        })?;
+        Ok(assignments.iter().any(|a| {
+            entity
+                .strip_prefix(&a.list)
+                .and_then(|r| r.strip_prefix('/'))
+                == Some(&a.name)
+        }))
+    }
+
     /// The changes that forget a round's visits (its pack replaced).
     fn forget_visits(&self, sequence: u64) -> Result<Vec<Change>, StoreError> {
         let mut keys = Vec::new();

@@ -48,6 +48,7 @@ fn listing(id: &str, form: &str, state: State, name: &str) -> Listing {
         updated: "2026-11-21T08:30:00.000+07:00".into(),
         finalized: None,
         bundle: None,
+        entity: None,
         size: 100,
     }
 }

@@ -358,6 +358,34 @@ fn a_rounds_creates_and_updates_make_the_next_rounds_list() {
     assert_eq!(record["values"]["last"], json!("1800"));
     assert_eq!(record["values"]["meta/entity"]["base_version"], json!("3"));
 
+    // The supervisor: the bundle of round 2 names the assigned site its
+    // record visited, and verify tells coverage from the signed manifest.
+    let usb2 = d.join("usb2");
+    std::fs::create_dir_all(&usb2).unwrap();
+    let out = e.run(&["export", "--out", s(&usb2)]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = fieldkit(&[
+        "verify",
+        "--signers",
+        s(&signers),
+        "--assignments",
+        s(&assignments),
+        "--entities",
+        s(&entities),
+        s(&usb2),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let said = String::from_utf8_lossy(&out.stdout).to_string();
+    for line in [
+        "COVERAGE enum-20: 2 assigned, 1 visited, 0 visited by another, 1 not visited",
+        "COVERAGE enum-21: 2 assigned, 0 visited, 0 visited by another, 2 not visited",
+        "COVERAGE area LA13: 3 assigned, 1 visited, 2 not visited",
+        "NOT VISITED enum-20: sites/site-b (Ban Phon school)",
+        "NOT VISITED enum-21: sites/site-c",
+    ] {
+        assert!(said.contains(line), "{line}: {said}");
+    }
+
     // The home page: one of enum-20's two sites is done; Enter on the
     // other starts its visit with the site chosen.
     let test = "entity_rounds::a_rounds_creates_and_updates_make_the_next_rounds_list";
