@@ -481,3 +481,63 @@ pub fn complete_answers() -> Vec<(&'static str, Value)> {
         ("dtm_baseline.toml", baseline_base()),
     ]
 }
+
+/// The site assessment, round after round: a site from last round's list
+/// is updated (its name is not asked again), last round's totals are
+/// shown and compared, and a total more than double last round's is kept
+/// only once confirmed; a site not in the list is created.
+#[test]
+fn the_site_assessment_updates_last_rounds_site_and_checks_its_totals() {
+    let dir = tempfile::tempdir().unwrap();
+    let forms = crate::support::repo().join("forms");
+    for file in std::fs::read_dir(&forms).unwrap().flatten() {
+        std::fs::copy(file.path(), dir.path().join(file.file_name())).unwrap();
+    }
+    // Round 2's list, as aggregate writes it: the example site with
+    // round 1's totals.
+    std::fs::write(
+        dir.path().join("sites.csv"),
+        "name,label,__version,__updatedAt,adm1,adm2,last_hh_total,last_ind_total\n\
+         10101,Nongping (ໜອງປິງ),1,2026-08-14T10:00:00.000+07:00,LA01,LA0101,40,180\n",
+    )
+    .unwrap();
+    let form = dir.path().join("dtm_site_assessment.toml");
+    let mut visit = site_base();
+    let values = visit.as_object_mut().unwrap();
+    values.remove("m0448_loc_site_name");
+    values.insert("site".into(), json!("10101"));
+    values.insert("m1537_loc_num_arrivals_hh".into(), json!(100));
+    let mut confirmed = visit.clone();
+    confirmed["meta/confirmed"] = json!(["m1537_loc_num_arrivals_hh"]);
+    let answers = dir.path().join("answers.jsonl");
+    std::fs::write(&answers, format!("{visit}\n{confirmed}\n{}\n", site_base())).unwrap();
+    let (code, records) = crate::xlsform::dry_run(&form, &answers);
+    assert_eq!(code, Some(1), "{records:#?}");
+    assert_eq!(
+        records[0]["violations"],
+        json!([{"name": "m1537_loc_num_arrivals_hh", "path": "m1537_loc_num_arrivals_hh",
+                "kind": "warning",
+                "message": "More than double or under half of last round's 40 households."}])
+    );
+    let update = &records[1]["values"];
+    assert_eq!(records[1]["valid"], json!(true), "{:#}", records[1]);
+    assert_eq!(update["last_ind_total"], json!("180"));
+    assert_eq!(update["meta/entity"]["action"], json!("update"));
+    assert_eq!(update["meta/entity"]["id"], json!("10101"));
+    assert_eq!(update["meta/entity"]["base_version"], json!("1"));
+    assert_eq!(
+        update["meta/entity"]["properties"]["last_hh_total"],
+        json!("100")
+    );
+    assert_eq!(update["meta/confirmed"][0]["value"], json!("100"));
+    assert!(
+        records[1]["instance_name"]
+            .as_str()
+            .unwrap()
+            .starts_with("Nongping")
+    );
+    // No site chosen: a new one, named.
+    let create = &records[2]["values"]["meta/entity"];
+    assert_eq!(create["action"], json!("create"));
+    assert_eq!(create["label"], site_base()["m0448_loc_site_name"]);
+}

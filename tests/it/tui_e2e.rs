@@ -294,7 +294,10 @@ fn an_enumerator_types_a_site_assessment_survives_a_dead_terminal_and_finalizes(
     );
     s.answer("Survey round", "R03");
 
-    // Site identity and location (one question a page).
+    // Site identity and location (one question a page). A new site: not
+    // in last round's list, so Enter with nothing chosen, and its name.
+    s.at("Site from last round's list");
+    s.keys(&["Enter"]);
     s.answer("Site name", "Ban Hinlat school");
     s.answer("Site ID (SSID)", "NEW");
     s.choose("Province", "attap", "Attapeu");
