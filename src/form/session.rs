@@ -144,6 +144,15 @@ pub struct Session {
 impl Session {
     /// A new, empty record: defaults and metadata filled in, everything computed.
     pub fn new(form: Arc<Form>, env: Env) -> Self {
+        Session::started_with(form, env, &[])
+    }
+
+    /// A new record started with some top-level answers already given
+    /// (the site chosen on the home page): they are set first, so that
+    /// the defaults worked out at the start see them (the site's province
+    /// as the province's default). An answer that does not fit its
+    /// question is left out.
+    pub fn started_with(form: Arc<Form>, env: Env, given: &[(NodeId, String)]) -> Self {
         let language = form.default_language.clone();
         let mut s = Session {
             root: Instance::new(form.root_slots),
@@ -155,6 +164,13 @@ impl Session {
             env,
             language,
         };
+        for (node, value) in given {
+            let pos = Pos {
+                path: Vec::new(),
+                node: *node,
+            };
+            let _ = s.set_value(&pos, value);
+        }
         s.fill_new_instance(&[]);
         s.recompute();
         s
@@ -258,15 +274,27 @@ impl Session {
                 (_, Some(Default::Literal(v))) => v.clone(),
                 _ => continue,
             };
-            // A default that does not fit leaves the question empty.
-            let _ = self.put(path, node.slot, value);
+            // A default that does not fit leaves the question empty; an
+            // answer given at the start stays.
+            if self.is_empty_at(path, node.slot) {
+                let _ = self.put(path, node.slot, value);
+            }
         }
         for &id in &members {
-            if let Some(Default::Dynamic(e)) = &form.nodes[id].default {
+            if let Some(Default::Dynamic(e)) = &form.nodes[id].default
+                && self.is_empty_at(path, form.nodes[id].slot)
+            {
                 let value = eval(e, &self.ctx(path, Some(id))).into_string();
                 let _ = self.put(path, form.nodes[id].slot, value);
             }
         }
+    }
+
+    /// Whether the instance at `path` holds nothing in `slot`.
+    fn is_empty_at(&self, path: &[(NodeId, usize)], slot: usize) -> bool {
+        self.instance(path)
+            .and_then(|inst| inst.values.get(slot))
+            .is_none_or(|v| v.is_empty())
     }
 
     /// Adds an instance of `repeat` inside `path`; returns the new instance's path.

@@ -445,10 +445,16 @@ impl App {
     }
 
     pub(super) fn start_record(&mut self, form: usize) {
+        self.start_record_with(form, &[]);
+    }
+
+    /// Starts a record of `form` with some answers given (see
+    /// `Session::started_with`).
+    fn start_record_with(&mut self, form: usize, given: &[(crate::form::NodeId, String)]) {
         let Some(entry) = self.forms.get(form) else {
             return;
         };
-        let session = Session::new(Arc::clone(&entry.form), self.env());
+        let session = Session::started_with(Arc::clone(&entry.form), self.env(), given);
         let draft = Draft::new(
             &entry.form.id,
             &entry.form.version,
@@ -482,15 +488,11 @@ impl App {
             self.say(Notice::problem(Msg::NoFormForVisit, &[&visit.list]));
             return;
         };
-        self.start_record(form);
+        // The site first, so that the defaults that depend on it (its
+        // province, its district) are filled in from the start.
+        self.start_record_with(form, &[(node, visit.name.clone())]);
         if let Page::Record(r) = &mut self.page {
-            let pos = crate::form::Pos {
-                path: Vec::new(),
-                node,
-            };
-            if r.session.answer(&pos, &visit.name).is_ok() {
-                r.mark_unsaved();
-            }
+            r.mark_unsaved();
         }
     }
 

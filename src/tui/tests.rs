@@ -1839,6 +1839,12 @@ name = "site"
 label = "Site code"
 
 [[survey]]
+type = "text"
+name = "where"
+label = "Where"
+default = "concat('near ', ${site})"
+
+[[survey]]
 type = "integer"
 name = "ind_total"
 label = "Individuals"
@@ -1879,6 +1885,12 @@ save_to = "last_ind_total"
         node: r.session.form().find("site").expect("site"),
     };
     assert_eq!(r.session.raw_value(&site), "site-b");
+    // A default that depends on the site is worked out with it.
+    let at = crate::form::Pos {
+        path: Vec::new(),
+        node: r.session.form().find("where").expect("where"),
+    };
+    assert_eq!(r.session.raw_value(&at), "near site-b");
     // A list no form updates: said, and nothing starts.
     let mut app = app_with_form(VISIT);
     let opened = Opened {

@@ -540,4 +540,25 @@ fn the_site_assessment_updates_last_rounds_site_and_checks_its_totals() {
     let create = &records[2]["values"]["meta/entity"];
     assert_eq!(create["action"], json!("create"));
     assert_eq!(create["label"], site_base()["m0448_loc_site_name"]);
+    // Started for a site (the home page's visits): its province and
+    // district are filled in; totals are counted anew, never pre-filled.
+    let form = crate::support::load_ok(&form);
+    let site = form.find("site").unwrap();
+    let s = Session::started_with(
+        form.clone(),
+        crate::support::env(),
+        &[(site, "10101".to_string())],
+    );
+    let at = |name: &str| {
+        let node = form.find(name).unwrap();
+        let pos = fieldkit::form::Pos {
+            path: Vec::new(),
+            node,
+        };
+        s.raw_value(&pos).to_string()
+    };
+    assert_eq!(at("m0303_meta_adm1_pcode"), "LA01");
+    assert_eq!(at("m0304_meta_adm2_pcode"), "LA0101");
+    assert_eq!(at("m1537_loc_num_arrivals_hh"), "");
+    assert_eq!(at("last_hh_total"), "40");
 }
