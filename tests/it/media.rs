@@ -348,7 +348,11 @@ fn the_picker_browses_refuses_an_oversized_file_and_attaches_one() {
         term.screen()
     );
     drop(term);
-    // The record and its photo, encrypted to the data managers.
+    // The record and its photo, encrypted to the data managers (once the
+    // program has let go of the store).
+    assert!(crate::support::wait_until(|| {
+        std::panic::catch_unwind(|| e.open()).is_ok()
+    }));
     let store = e.open();
     let ids = store.outbox_ids().unwrap();
     assert_eq!(ids.len(), 1);

@@ -562,3 +562,59 @@ fn the_site_assessment_updates_last_rounds_site_and_checks_its_totals() {
     assert_eq!(at("m1537_loc_num_arrivals_hh"), "");
     assert_eq!(at("last_hh_total"), "40");
 }
+
+/// The baseline, per village: the first round creates the village's
+/// entity with its IDP totals; the next compares with them, and a total
+/// more than double asks for a confirmation.
+#[test]
+fn the_baseline_keeps_each_villages_totals_from_round_to_round() {
+    let round_one = filled("dtm_baseline.toml", baseline_base()).record();
+    let op = &round_one["meta/entity"];
+    assert_eq!(op["list"], json!("villages"));
+    assert_eq!(
+        (&op["action"], &op["id"]),
+        (&json!("create"), &json!("10101"))
+    );
+    assert_eq!(op["label"], json!("Nongping"));
+    assert_eq!(
+        op["properties"],
+        json!({"last_idp_hh": "12", "last_idp_ind": "50"})
+    );
+    // Round 2, with round 1's list as aggregate writes it.
+    let dir = tempfile::tempdir().unwrap();
+    let forms = crate::support::repo().join("forms");
+    for file in std::fs::read_dir(&forms).unwrap().flatten() {
+        std::fs::copy(file.path(), dir.path().join(file.file_name())).unwrap();
+    }
+    std::fs::write(
+        dir.path().join("villages.csv"),
+        "name,label,__version,__updatedAt,last_idp_hh,last_idp_ind\n\
+         10101,Nongping,1,2026-08-14T10:00:00.000+07:00,12,20\n",
+    )
+    .unwrap();
+    let form = crate::support::load_ok(&dir.path().join("dtm_baseline.toml"));
+    let mut s = Session::new(form, crate::support::env());
+    assert!(
+        s.load_answers(baseline_base().as_object().unwrap())
+            .is_empty()
+    );
+    let warned: Vec<(String, ViolationKind)> = problems(&s);
+    assert_eq!(
+        warned,
+        [("m0310_loc_num_idp_ind".to_string(), ViolationKind::Warning)],
+        "50 IDPs is more than double last round's 20"
+    );
+    let pos = fieldkit::form::Pos {
+        path: Vec::new(),
+        node: s.form().find("m0310_loc_num_idp_ind").unwrap(),
+    };
+    s.confirm(&pos);
+    assert_eq!(problems(&s), []);
+    let record = s.record();
+    assert_eq!(record["meta/entity"]["action"], json!("update"));
+    assert_eq!(record["meta/entity"]["base_version"], json!("1"));
+    assert_eq!(
+        record["meta/confirmed"][0]["field"],
+        json!("m0310_loc_num_idp_ind")
+    );
+}
