@@ -353,6 +353,8 @@ impl Store {
         self.finish_purge(on_step)?;
         let seq_key = facts.sequence.to_be_bytes();
         let mut forms = Vec::with_capacity(facts.records.len());
+        // The records each form text loses.
+        let mut texts: std::collections::BTreeMap<String, i64> = Default::default();
         let mut sent = 0;
         for id in &facts.records {
             let key = parse_id(id)?;
@@ -367,9 +369,12 @@ impl Store {
                 .map_err(|e| self.backend_err(e))?;
             if let Some(Ok(l)) = listing.map(|v| self.unsealed::<Listing>(Tree::Listing, key, &v)) {
                 forms.push(l.form_id);
+                if !l.form_sha256.is_empty() {
+                    *texts.entry(l.form_sha256).or_insert(0) -= 1;
+                }
             }
         }
-        let changes = vec![
+        let mut changes = vec![
             Change::remove(Tree::Bundles, seq_key.to_vec()),
             Change::put(Tree::Meta, PURGING, self.sealed(Tree::Meta, PURGING, facts)),
             count_change(0, 0, -sent, -1),
@@ -389,6 +394,11 @@ impl Store {
                 ),
             )?,
         ];
+        changes.extend(
+            texts
+                .into_iter()
+                .map(|(sha, n)| super::finals::form_use_change(&sha, n)),
+        );
         drop(forms);
         self.apply(&changes)?;
         on_step(1);

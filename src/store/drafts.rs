@@ -44,6 +44,7 @@ impl Store {
         let mut changes = vec![];
         if !existing {
             changes.push(count_change(1, 0, 0, 0));
+            changes.push(super::finals::form_use_change(&draft.form_sha256, 1));
         }
         changes.extend([
             Change::put(Tree::States, key.to_vec(), vec![State::Draft.byte()]),
@@ -111,6 +112,17 @@ impl Store {
             event,
         ];
         changes.extend(self.attachment_removals(id)?);
+        // Its form text has one user less (a listing that cannot be read
+        // counts for none).
+        let listing = self
+            .backend
+            .get(Tree::Listing, key)
+            .map_err(|e| self.backend_err(e))?;
+        if let Some(Ok(l)) = listing.map(|v| self.unsealed::<Listing>(Tree::Listing, key, &v))
+            && !l.form_sha256.is_empty()
+        {
+            changes.push(super::finals::form_use_change(&l.form_sha256, -1));
+        }
         self.apply(&changes)?;
         // The last draft of an old form version takes its text with it.
         self.retire_forms(now).map(|_| ())

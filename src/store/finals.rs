@@ -63,6 +63,7 @@ impl Store {
         let mut changes = vec![
             self.event(&draft.updated, "created", &draft.id, &draft.form_id, "")?,
             count_change(1, 0, 0, 0),
+            form_use_change(&draft.form_sha256, 1),
         ];
         changes.extend(
             self.final_changes(draft, values, now, form_text)?
@@ -200,32 +201,37 @@ impl Store {
     /// Retires the form texts no draft and no unreceipted record uses any
     /// more (after a receipt, a deleted draft or a new round pack): a
     /// draft keeps the version it was started on, a record the text its
-    /// bundle carries, and nothing else is kept. With a listing too old
-    /// or too damaged to say which text it uses, nothing is retired.
-    /// Returns how many texts were retired.
+    /// bundle carries, and nothing else is kept. Each text's records are
+    /// counted as they come and go (`form_use_change`), so this reads the
+    /// few kept texts and their counts, never the records: a store made
+    /// before the counts is counted once (and with a listing too old or
+    /// too damaged to say its text, nothing is retired). Returns how many
+    /// texts were retired.
     pub fn retire_forms(&self, now: &str) -> Result<usize, StoreError> {
-        let (listings, damaged) = self.listing_checked()?;
-        if !damaged.is_empty() || listings.iter().any(|l| l.form_sha256.is_empty()) {
+        if !self.form_uses_counted()? {
             return Ok(0);
         }
-        let used: HashSet<&str> = listings.iter().map(|l| l.form_sha256.as_str()).collect();
-        let mut retired = Vec::new();
+        let mut kept = Vec::new();
         self.backend
             .visit(Tree::Forms, &mut |k, _| {
-                let sha = String::from_utf8_lossy(k);
-                if !used.contains(sha.as_ref()) {
-                    retired.push(sha.into_owned());
-                }
+                kept.push(String::from_utf8_lossy(k).into_owned());
                 true
             })
             .map_err(|e| self.backend_err(e))?;
+        let mut retired = Vec::new();
+        for sha in kept {
+            if self.form_uses(&sha)? == 0 {
+                retired.push(sha);
+            }
+        }
         if retired.is_empty() {
             return Ok(0);
         }
-        let mut changes: Vec<Change> = retired
-            .iter()
-            .map(|sha| Change::remove(Tree::Forms, sha.as_bytes().to_vec()))
-            .collect();
+        let mut changes: Vec<Change> = Vec::with_capacity(retired.len() * 2 + 1);
+        for sha in &retired {
+            changes.push(Change::remove(Tree::Forms, sha.as_bytes().to_vec()));
+            changes.push(Change::remove(Tree::Meta, form_use_key(sha)));
+        }
         let detail = format!("no draft or record uses it: {}", retired.join(", "));
         changes.push(self.event(now, "form texts retired", "", "", &detail)?);
         // Forget them before the write: a draft started later keeps its
@@ -237,6 +243,55 @@ impl Store {
         }
         self.apply(&changes)?;
         Ok(retired.len())
+    }
+
+    /// How many drafts and unreceipted records use the form text `sha`.
+    fn form_uses(&self, sha: &str) -> Result<u64, StoreError> {
+        let value = self
+            .backend
+            .get(Tree::Meta, &form_use_key(sha))
+            .map_err(|e| self.backend_err(e))?;
+        Ok(super::backend::read_counters(value.as_deref(), 1)[0])
+    }
+
+    /// Whether the uses of form texts are counted; in a store made before
+    /// they were, counts them once from the listings (false when a
+    /// listing is too old or damaged to say its text).
+    fn form_uses_counted(&self) -> Result<bool, StoreError> {
+        if self
+            .backend
+            .get(Tree::Meta, FORM_USES_KEPT)
+            .map_err(|e| self.backend_err(e))?
+            .is_some()
+        {
+            return Ok(true);
+        }
+        let (listings, damaged) = self.listing_checked()?;
+        if !damaged.is_empty() || listings.iter().any(|l| l.form_sha256.is_empty()) {
+            return Ok(false);
+        }
+        let mut uses: std::collections::BTreeMap<&str, u64> = Default::default();
+        for l in &listings {
+            *uses.entry(l.form_sha256.as_str()).or_default() += 1;
+        }
+        // Counted as they stand (not added: drafts made since this
+        // fieldkit came may be counted already); texts unused: none.
+        let mut changes: Vec<Change> = Vec::new();
+        self.backend
+            .visit(Tree::Forms, &mut |k, _| {
+                let sha = String::from_utf8_lossy(k);
+                if !uses.contains_key(sha.as_ref()) {
+                    changes.push(Change::remove(Tree::Meta, form_use_key(&sha)));
+                }
+                true
+            })
+            .map_err(|e| self.backend_err(e))?;
+        changes.extend(uses.into_iter().map(|(sha, n)| {
+            Change::put(Tree::Meta, form_use_key(sha), n.to_string().into_bytes())
+        }));
+        changes.push(Change::put(Tree::Meta, FORM_USES_KEPT, b"1".to_vec()));
+        self.apply(&changes)?;
+        Ok(true)
     }
 
     /// Whether the form with this SHA-256 is kept, whole and unchanged.
@@ -334,4 +389,18 @@ impl Store {
             }
         }
     }
+}
+
+/// Where the uses of a form text are counted (`meta`).
+fn form_use_key(sha: &str) -> Vec<u8> {
+    format!("formuse/{sha}").into_bytes()
+}
+
+/// Set in `meta` once the uses of form texts are counted.
+pub(super) const FORM_USES_KEPT: &[u8] = b"formuses";
+
+/// A draft or record of the form text `sha` came (`+1`) or went (`-1`),
+/// as a change for the same write.
+pub(super) fn form_use_change(sha: &str, delta: i64) -> Change {
+    Change::add(Tree::Meta, form_use_key(sha), vec![delta])
 }

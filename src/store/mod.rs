@@ -127,6 +127,8 @@ impl Store {
         store.apply(&[
             Change::put(Tree::Meta, "schema", SCHEMA.to_string().into_bytes()),
             Change::put(Tree::Meta, COUNTS, b"0 0 0 0".to_vec()),
+            // Form texts' uses are counted from the start.
+            Change::put(Tree::Meta, finals::FORM_USES_KEPT, b"1".to_vec()),
             event?,
         ])?;
         Ok(store)
