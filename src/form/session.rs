@@ -406,6 +406,9 @@ impl Session {
         if node.read_only || node.calculation.is_some() {
             return Err(AnswerError::ReadOnly);
         }
+        if self.confirmed.is_empty() {
+            return self.store(pos, raw);
+        }
         let before = self.raw_value(pos).to_string();
         self.store(pos, raw)?;
         // A confirmation is of one value: a new answer is checked anew.

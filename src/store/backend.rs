@@ -309,6 +309,25 @@ impl SledBackend {
         Ok(backend)
     }
 
+    /// Visits the entries `entries` yields, counting each read, until
+    /// `visit` says stop.
+    fn visit_each(
+        &self,
+        entries: sled::Iter,
+        visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<(), BackendError> {
+        guarded(|| {
+            for item in entries {
+                let (k, v) = item.map_err(from_sled)?;
+                self.read();
+                if !visit(&k, &v) {
+                    break;
+                }
+            }
+            Ok(())
+        })
+    }
+
     fn tree(&self, tree: Tree) -> &sled::Tree {
         &self.trees[tree.index()]
     }
@@ -425,16 +444,7 @@ impl Backend for SledBackend {
         prefix: &[u8],
         visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
     ) -> Result<(), BackendError> {
-        guarded(|| {
-            for item in self.tree(tree).scan_prefix(prefix) {
-                let (k, v) = item.map_err(from_sled)?;
-                self.read();
-                if !visit(&k, &v) {
-                    break;
-                }
-            }
-            Ok(())
-        })
+        self.visit_each(self.tree(tree).scan_prefix(prefix), visit)
     }
 
     fn visit(
@@ -442,16 +452,7 @@ impl Backend for SledBackend {
         tree: Tree,
         visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
     ) -> Result<(), BackendError> {
-        guarded(|| {
-            for item in self.tree(tree).iter() {
-                let (k, v) = item.map_err(from_sled)?;
-                self.read();
-                if !visit(&k, &v) {
-                    break;
-                }
-            }
-            Ok(())
-        })
+        self.visit_each(self.tree(tree).iter(), visit)
     }
 
     fn count(&self, tree: Tree) -> Result<usize, BackendError> {

@@ -118,6 +118,10 @@ impl Store {
             .map_err(|e| self.backend_err(e))?;
         let entity =
             crate::record::EntityOp::of_values(values).map(|op| format!("{}/{}", op.list, op.id));
+        let visit = match &entity {
+            Some(e) => self.round_visit(e)?,
+            None => None,
+        };
         // No answer text is kept of a record this laptop cannot read back;
         // the entity it visits only when the assignments name it (the
         // supervisor has those names already).
@@ -126,8 +130,8 @@ impl Store {
             instance_name: String::new(),
             updated: now.into(),
             finalized: Some(now.into()),
-            entity: match &entity {
-                Some(e) if self.assigned(e)? => Some(e.clone()),
+            entity: match &visit {
+                Some((_, true)) => entity.clone(),
                 _ => None,
             },
             ..Listing::of_draft(draft, ct.len())
@@ -164,8 +168,8 @@ impl Store {
         changes.extend(attachment_changes);
         // The site (or other entity) the record visits counts for the
         // round's assignments on the home page.
-        if let Some(entity) = &entity {
-            changes.extend(self.visit_change(entity)?);
+        if let Some((change, _)) = visit {
+            changes.push(change);
         }
         changes.push(self.event(now, "finalized", &draft.id, &draft.form_id, "")?);
         Ok(changes)

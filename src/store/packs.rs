@@ -376,11 +376,14 @@ impl Store {
         }
     }
 
-    /// The visit of `entity` as a change for the finalize's write: one
-    /// entry a visit, under a keyed tag of the entity (its name, sealed,
-    /// is the value), so that nothing grows with the round's visits and
-    /// no name is in the clear. None without a pack: there is no round.
-    pub(super) fn visit_change(&self, entity: &str) -> Result<Option<Change>, StoreError> {
+    /// What a finalized record visiting `entity` (`list/name`) means for
+    /// the round of the pack installed, read once for the finalize's
+    /// write: the visit as a change (one entry a visit, under a keyed tag
+    /// of the entity, its name sealed as the value, so that nothing grows
+    /// with the round's visits and no name is in the clear), and whether
+    /// the round's assignments name the entity (for any enumerator). None
+    /// without a pack: there is no round.
+    pub(super) fn round_visit(&self, entity: &str) -> Result<Option<(Change, bool)>, StoreError> {
         let Some(pack) = self.installed_pack()? else {
             return Ok(None);
         };
@@ -389,28 +392,26 @@ impl Store {
         let mut key = visits_prefix(pack.sequence);
         key.extend_from_slice(crate::crypt::to_hex(&tag).as_bytes());
         let sealed = self.sealed(Tree::Meta, &key, &entity.to_string());
-        Ok(Some(Change::put(Tree::Meta, key, sealed)))
-    }
-
-    /// Whether the round's assignments (the pack's `assignments.csv`)
-    /// name the entity `list/name`, for any enumerator.
-    pub(super) fn assigned(&self, entity: &str) -> Result<bool, StoreError> {
-        let Some(bytes) = self.pack_file("assignments.csv")? else {
-            return Ok(false);
-        };
-        // Checked when the pack was taken: unreadable now means damaged.
-        let assignments = crate::assignments::parse("assignments.csv", &bytes).map_err(|why| {
-            StoreError::Damaged {
-                id: "assignments.csv".into(),
-                reason: why,
-            }
-        })?;
-        Ok(assignments.iter().any(|a| {
-            entity
-                .strip_prefix(&a.list)
-                .and_then(|r| r.strip_prefix('/'))
-                == Some(&a.name)
-        }))
+        let assigned =
+            match pack.entries.iter().find(|e| e.path == "assignments.csv") {
+                None => false,
+                Some(file) => {
+                    let bytes = self.file_of(file)?;
+                    // Checked when the pack was taken: unreadable now is damage.
+                    let assignments = crate::assignments::parse("assignments.csv", &bytes)
+                        .map_err(|why| StoreError::Damaged {
+                            id: "assignments.csv".into(),
+                            reason: why,
+                        })?;
+                    assignments.iter().any(|a| {
+                        entity
+                            .strip_prefix(&a.list)
+                            .and_then(|r| r.strip_prefix('/'))
+                            == Some(&a.name)
+                    })
+                }
+            };
+        Ok(Some((Change::put(Tree::Meta, key, sealed), assigned)))
     }
 
     /// The changes that forget a round's visits (its pack replaced).
