@@ -36,8 +36,8 @@ pub enum AggregateError {
         source: std::io::Error,
     },
     #[error(
-        "last round's entity lists: {why}. Fix or remove the file (its entities would be \
-         missing from the next round's lists), then run again"
+        "last round's entity lists: {why}. Check the folder given to --entities and fix the \
+         file named (its entities would be missing from the next round's lists), then run again"
     )]
     Entities { why: String },
     #[error("the assignments: {why}. Fix the file (or leave out --assignments), then run again")]
