@@ -42,6 +42,16 @@ pub struct FinalRecord<'a, V> {
     pub finalized_at: Cow<'a, str>,
     #[serde(borrow, default)]
     pub instance_name: Cow<'a, str>,
+    /// The record's version: 1 when first finalized, one more for each
+    /// correction of a record a supervisor returned. Left out when 1, so
+    /// first versions are what earlier fieldkits wrote.
+    #[serde(default = "first_version", skip_serializing_if = "is_first_version")]
+    pub version: u32,
+    /// The version a correction replaces (ODK's deprecatedID): the same
+    /// `record_id`, `version - 1`, made by the same enumerator. Left out
+    /// of first versions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supersedes: Option<u32>,
     #[serde(default)]
     pub values: V,
     /// The files attached to the record's file questions, each carried
@@ -50,6 +60,58 @@ pub struct FinalRecord<'a, V> {
     /// wrote.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<AttachmentFacts>,
+}
+
+fn first_version() -> u32 {
+    1
+}
+
+fn is_first_version(v: &u32) -> bool {
+    *v == 1
+}
+
+/// The layout of a record's review view.
+pub const REVIEW_FORMAT: &str = "fieldkit-review/1";
+
+/// What a supervisor may read of a finalized record: the answers of the
+/// fields the form marks `review`, who made it and when, and the engine's
+/// own checks. Encrypted at finalize to the deployment's supervisors
+/// (their OpenSSH ed25519 keys), carried in bundles as
+/// `review/<record_id>.age` beside the record. Never the instance name,
+/// never an answer of a field not marked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReviewView {
+    pub format: String,
+    pub record_id: String,
+    pub version: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supersedes: Option<u32>,
+    pub form_id: String,
+    pub form_version: String,
+    pub form_sha256: String,
+    pub enumerator_id: String,
+    pub device_id: String,
+    pub started: String,
+    pub finalized_at: String,
+    /// The answers of the fields marked `review`, shaped as in the
+    /// record's values (a repeat's instances as a list of objects, each
+    /// holding only its marked fields).
+    pub values: serde_json::Map<String, serde_json::Value>,
+    /// The engine's own checks on the record, for the supervisor's eye.
+    #[serde(default)]
+    pub checks: Vec<ReviewCheck>,
+}
+
+/// One of the engine's own checks a review view shows: an unusual answer
+/// the enumerator confirmed (`kind` "confirmed", with the soft check's
+/// message), and the like. `field` is the answer's path
+/// (`members[2]/age`); the answer itself is in the view's values only when
+/// its field is marked `review`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReviewCheck {
+    pub field: String,
+    pub kind: String,
+    pub message: String,
 }
 
 /// A file attached to a record, as the record names it: its name (the
@@ -188,6 +250,8 @@ mod tests {
             started: text("started"),
             finalized_at: text("finalized_at"),
             instance_name: text("instance_name"),
+            version: 1,
+            supersedes: None,
             values,
             attachments: Vec::new(),
         };

@@ -58,6 +58,7 @@ pub fn run(args: Args, _globals: &Globals) -> Result<Outcome> {
         manifest_sha256: report.manifest_sha256.clone().unwrap_or_default(),
         received_at: crate::clock::now().to_string(),
         supervisor: key.public_key().to_openssh()?,
+        verdicts: Vec::new(),
     };
     let signed = receipt::sign(&receipt, &key).map_err(anyhow::Error::msg)?;
     write_new(&args.out, &signed, false)?;

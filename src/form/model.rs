@@ -175,6 +175,11 @@ pub struct Node {
     pub calculation: Option<Expr>,
     pub default: Option<Default>,
     pub read_only: bool,
+    /// fieldkit's `review` column: a supervisor may read this answer (it
+    /// goes in the record's review view, encrypted to the supervisors as
+    /// well). On a group or repeat, every field inside it. Answers that
+    /// identify someone (names, phones, exact places) must not be marked.
+    pub review: bool,
     pub appearance: Vec<String>,
     pub choice_filter: Option<ChoiceFilter>,
     pub repeat_count: Option<Expr>,
@@ -424,6 +429,22 @@ pub struct Form {
 }
 
 impl Form {
+    /// Whether a supervisor may read this node's answers: it, or a group
+    /// or repeat around it, is marked `review`.
+    pub fn reviewed(&self, id: NodeId) -> bool {
+        let mut at = Some(id);
+        while let Some(n) = at {
+            let Some(node) = self.nodes.get(n) else {
+                return false;
+            };
+            if node.review {
+                return true;
+            }
+            at = node.parent;
+        }
+        false
+    }
+
     /// The form's text as bundles carry it: exactly the TOML text it was
     /// parsed from (for a workbook, the TOML form it was turned into),
     /// whatever happened to the file since.

@@ -106,6 +106,8 @@ impl Store {
             started: draft.started.as_str().into(),
             finalized_at: now.into(),
             instance_name: draft.instance_name.as_str().into(),
+            version: 1,
+            supersedes: None,
             values,
             attachments,
         };

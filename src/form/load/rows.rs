@@ -27,6 +27,7 @@ pub(super) const SURVEY_COLUMNS: &[&str] = &[
     "repeat_count",
     "parameters",
     "hxl",
+    "review",
     "save_to",
     "accept",
 ];

@@ -194,6 +194,7 @@ impl Loader {
                 calculation: None,
                 default: None,
                 read_only: false,
+                review: false,
                 appearance: Vec::new(),
                 choice_filter: None,
                 repeat_count: None,
@@ -385,6 +386,25 @@ impl Loader {
                             Some(key),
                             line,
                             format!("{}: read_only is \"yes\" or \"no\", not '{v}'", node.name),
+                        ),
+                    }
+                }
+                "review" => {
+                    let Some(v) = self.plain("survey", Some(n), key, cell) else {
+                        continue;
+                    };
+                    match yes_no(&v) {
+                        Some(b) => node.review = b,
+                        None => self.err(
+                            "survey",
+                            Some(n),
+                            Some(key),
+                            line,
+                            format!(
+                                "{}: review is \"yes\" (a supervisor may read this answer) \
+                                 or \"no\", not '{v}'",
+                                node.name
+                            ),
                         ),
                     }
                 }

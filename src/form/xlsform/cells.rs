@@ -71,6 +71,8 @@ pub(super) const SURVEY_ALIASES: &[(&str, &[&str])] = &[
     ("choice_filter", &["choice filter"]),
     ("repeat_count", &["repeat count", "jr:count", "count"]),
     ("hxl", &[]),
+    // fieldkit's: a supervisor may read this answer (pyxform ignores it).
+    ("review", &[]),
     ("save_to", &[]),
     ("accept", &["body::accept"]),
 ];
