@@ -42,6 +42,44 @@ pub struct ManifestEntry {
     /// round's assignments name it: what a supervisor's coverage counts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub entity: Option<String>,
+    /// The record's version (a correction of a returned record is 2 or
+    /// more; left out when 1, as earlier fieldkits wrote it).
+    #[serde(default = "first_version", skip_serializing_if = "is_first_version")]
+    pub version: u32,
+    /// The version a correction replaces (`version - 1`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supersedes: Option<u32>,
+    /// The record's review view (`review/<record_id>.age`, encrypted to
+    /// the supervisors): left out when the laptop had no supervisor key
+    /// to encrypt one to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review: Option<FileRef>,
+}
+
+fn first_version() -> u32 {
+    1
+}
+
+fn is_first_version(v: &u32) -> bool {
+    *v == 1
+}
+
+/// A file of the bundle beside a record: where, its hash and size.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileRef {
+    pub path: String,
+    pub sha256: String,
+    pub size: u64,
+}
+
+impl FileRef {
+    pub fn of(path: String, bytes: &[u8]) -> FileRef {
+        FileRef {
+            path,
+            sha256: sha256_hex(bytes),
+            size: bytes.len() as u64,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -102,6 +140,11 @@ pub fn is_enumerator_id(id: &str) -> bool {
 
 pub fn record_path(record_id: &str) -> String {
     format!("records/{record_id}.age")
+}
+
+/// Where a record's review view is in a bundle.
+pub fn review_path(record_id: &str) -> String {
+    format!("review/{record_id}.age")
 }
 
 pub fn form_path(form_id: &str, version: &str) -> String {
@@ -204,6 +247,9 @@ pub fn entry_of(
         form_version: form_version.into(),
         finalized_at: finalized_at.into(),
         entity: None,
+        version: 1,
+        supersedes: None,
+        review: None,
     }
 }
 
