@@ -20,6 +20,8 @@ mod lao_search;
 mod load_errors;
 mod media;
 mod pack;
+#[cfg(feature = "parquet")]
+mod parquet;
 mod profile;
 mod readme;
 mod resume;
