@@ -23,6 +23,7 @@
 //! (the workbooks); `error` says what stops a run and what leaves a
 //! record or a bundle out.
 
+pub mod checks;
 pub mod coverage;
 mod decrypt;
 pub mod entities;
@@ -35,6 +36,7 @@ mod read;
 mod runs;
 pub mod summary;
 pub mod tables;
+pub mod written;
 pub mod xlsx;
 
 use std::collections::HashMap;
