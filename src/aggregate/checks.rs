@@ -48,6 +48,7 @@ use sha2::{Digest, Sha256};
 use super::entities::Lists;
 use super::error::AggregateError;
 use super::output::{csv_line, under};
+pub use super::written::FormTable;
 use super::written::{Row, Written};
 use crate::form::Form;
 
@@ -222,15 +223,6 @@ impl EntityRule {
     }
 }
 
-/// A form's table to check.
-#[derive(Debug, Clone)]
-pub struct FormTable {
-    pub form_id: String,
-    /// `<form_id>.csv` in the output folder.
-    pub path: PathBuf,
-    pub entity: Option<EntityRule>,
-}
-
 /// Hashes under one random key for the whole run: equal texts give equal
 /// hashes, and nobody without the key (it is never written) can test a
 /// guess against them.
@@ -270,9 +262,12 @@ struct Columns {
     sites: Vec<usize>,
     phones: Vec<usize>,
     sums: Vec<(usize, Vec<usize>)>,
-    /// (id column, [(field column, property)]) of the entity rule.
-    entity: Option<(String, usize, Vec<(usize, String)>)>,
+    entity: Option<EntityColumns>,
 }
+
+/// The entity rule's columns: its list, the id column, and (field
+/// column, property) of every answer saved.
+type EntityColumns = (String, usize, Vec<(usize, String)>);
 
 impl Columns {
     fn of(t: &Written, entity: Option<&EntityRule>) -> Columns {

@@ -51,6 +51,7 @@ fn table(dir: &Path, rows: &[String]) -> FormTable {
                 ("m0310_loc_num_idp_ind".into(), "last_idp_ind".into()),
             ],
         }),
+        labels: Default::default(),
     }
 }
 
@@ -295,6 +296,7 @@ fn the_hxl_row_is_skipped_and_tags_find_the_round() {
         form_id: "f".into(),
         path,
         entity: None,
+        labels: Default::default(),
     };
     run(dir.path(), &[t], &no_lists(), Settings::default()).unwrap();
     let same = of(&findings(dir.path()), Check::SameSiteTwice);

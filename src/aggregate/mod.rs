@@ -33,6 +33,7 @@ pub mod media;
 mod merge;
 mod output;
 mod read;
+pub mod report;
 mod runs;
 pub mod summary;
 pub mod tables;
@@ -105,6 +106,8 @@ pub struct Options {
     /// Bytes of verified bundles kept in memory from verification to
     /// decryption ([`KEEP_BYTES`]; 0 reads every bundle again).
     pub keep_bytes: usize,
+    /// The quality checks' thresholds (checks.csv).
+    pub checks: checks::Settings,
 }
 
 /// A verified bundle to read. Sorted by device, sequence and manifest,
@@ -208,8 +211,32 @@ pub fn run(files: &[PathBuf], opts: &Options) -> Result<Summary, AggregateError>
     // 4. Close the tables; the workbooks; the summary.
     close(&forms, &mut files, books, &mut summary)?;
     summary.work = count.done();
+    // 5. The quality checks and the report, from the tables just written.
+    let shown = check_and_report(&forms, opts, &mut summary)?;
     summary.write(&opts.out)?;
+    report::write(&opts.out, &summary, &shown)?;
     Ok(summary)
+}
+
+/// Runs the quality checks over the forms' tables (checks.csv) and works
+/// out the report's figures; the findings the report shows.
+fn check_and_report(
+    forms: &[FormTables],
+    opts: &Options,
+    summary: &mut Summary,
+) -> Result<Vec<checks::Finding>, AggregateError> {
+    let tables: Vec<written::FormTable> = forms
+        .iter()
+        .filter_map(|ft| ft.versions.values().last())
+        .map(|form| written::FormTable::of(&opts.out, form))
+        .collect();
+    let last_round = entities::last_round(opts.entities.as_deref())?;
+    let checked = checks::run(&opts.out, &tables, &last_round, opts.checks)?;
+    summary.checks_total = checked.counts.values().sum();
+    summary.checks = checked.counts;
+    let dirs = crate::paths::forms_dirs(opts.forms_dir.as_deref());
+    summary.report = report::figures::compute(&tables, &dirs, summary)?;
+    Ok(checked.shown)
 }
 
 /// The bundles that verified, in (device, sequence, manifest) order,

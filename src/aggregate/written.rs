@@ -5,11 +5,50 @@
 //! crate (never the whole table in memory). Reads only; knows nothing of
 //! how the rows were made, so the warehouse can call it on its own tables.
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use super::error::AggregateError;
 use super::tables::unguard;
+
+/// A form's written table, and what the checks and the report need of
+/// the form beside it.
+#[derive(Debug, Clone)]
+pub struct FormTable {
+    pub form_id: String,
+    /// `<form_id>.csv` in the output folder.
+    pub path: PathBuf,
+    /// The entity its records create or update (`moved_from_last_round`).
+    pub entity: Option<super::checks::EntityRule>,
+    /// English labels of its choices (lists from CSV files left out), by
+    /// name: the report's needs are shown by label.
+    pub labels: BTreeMap<String, String>,
+}
+
+impl FormTable {
+    pub fn of(out: &Path, form: &crate::form::Form) -> FormTable {
+        let mut labels = BTreeMap::new();
+        for list in form.lists.values().filter(|l| l.file.is_none()) {
+            for c in &list.choices {
+                if let Some(label) = c
+                    .label
+                    .get(Some("English (en)"), form.default_language.as_deref())
+                {
+                    labels
+                        .entry(c.name.clone())
+                        .or_insert_with(|| label.to_string());
+                }
+            }
+        }
+        FormTable {
+            form_id: form.id.clone(),
+            path: out.join(format!("{}.csv", form.id)),
+            entity: super::checks::EntityRule::of(form),
+            labels,
+        }
+    }
+}
 
 /// A written table, open for reading, its header read.
 pub struct Written {

@@ -37,6 +37,11 @@ pub struct Args {
     /// and the summary.
     #[arg(long, value_name = "FILE")]
     pub assignments: Option<PathBuf>,
+    /// The quality checks (checks.csv) name an answer saved to an entity
+    /// that moved more than this percentage from last round's
+    /// (`--entities`).
+    #[arg(long, value_name = "PERCENT", default_value_t = 50.0, value_parser = percent)]
+    pub move_percent: f64,
     /// Also write one XLSX workbook per form.
     #[arg(long)]
     pub xlsx: bool,
@@ -46,6 +51,14 @@ pub struct Args {
     /// Add label columns for choices, in a language: --labels or --labels="Lao (lo)".
     #[arg(long, value_name = "LANG", num_args = 0..=1, default_missing_value = "", require_equals = true)]
     pub labels: Option<String>,
+}
+
+/// A percentage above zero.
+fn percent(text: &str) -> Result<f64, String> {
+    match text.trim_end_matches('%').parse::<f64>() {
+        Ok(p) if p.is_finite() && p > 0.0 => Ok(p),
+        _ => Err(format!("'{text}' is not a percentage above 0, e.g. 50")),
+    }
 }
 
 /// Problems said on the terminal, one line each; the rest are in
@@ -98,14 +111,20 @@ pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {
         threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
         entities: args.entities.clone(),
         assignments: args.assignments.clone(),
+        checks: aggregate::checks::Settings {
+            move_share: args.move_percent / 100.0,
+            ..Default::default()
+        },
     };
     let summary = aggregate::run(&files, &opts).map_err(anyhow::Error::msg)?;
     crate::say!(
-        "fieldkit: {} record(s) from {} bundle(s) into {}; {} problem(s) (see summary.md)",
+        "fieldkit: {} record(s) from {} bundle(s) into {}; {} problem(s) (see summary.md); \
+         {} quality check finding(s) (checks.csv, summary.html)",
         summary.records,
         summary.bundles_read,
         args.out.display(),
-        summary.problems()
+        summary.problems(),
+        summary.checks_total
     );
     let lines = summary.problem_lines();
     for line in lines.iter().take(SHOWN_PROBLEMS) {
