@@ -118,14 +118,19 @@ pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {
     };
     let summary = aggregate::run(&files, &opts).map_err(anyhow::Error::msg)?;
     crate::say!(
-        "fieldkit: {} record(s) from {} bundle(s) into {}; {} problem(s) (see summary.md); \
-         {} quality check finding(s) (checks.csv, summary.html)",
+        "fieldkit: {} record(s) from {} bundle(s) into {}; {} problem(s) (see summary.md)",
         summary.records,
         summary.bundles_read,
         args.out.display(),
-        summary.problems(),
-        summary.checks_total
+        summary.problems()
     );
+    // Findings are no problem (the exit code stays): records to look at.
+    if summary.checks_total > 0 {
+        crate::say!(
+            "fieldkit: {} quality check finding(s) to look at: checks.csv, summary.html",
+            summary.checks_total
+        );
+    }
     let lines = summary.problem_lines();
     for line in lines.iter().take(SHOWN_PROBLEMS) {
         crate::say!("  - {line}");

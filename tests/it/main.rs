@@ -22,6 +22,7 @@ mod media;
 mod pack;
 mod profile;
 mod readme;
+mod report;
 mod resume;
 mod sessions;
 mod shipped;
