@@ -114,6 +114,10 @@ fn admin_label(summary: &Summary, code: &str) -> String {
 }
 
 fn areas(h: &mut String, summary: &Summary) {
+    if summary.by_province.is_empty() && summary.by_district.is_empty() {
+        return;
+    }
+    h.push_str("<div class=\"cards\">");
     for (title, key, map) in [
         ("province", "by_province", &summary.by_province),
         ("district", "by_district", &summary.by_district),
@@ -121,7 +125,7 @@ fn areas(h: &mut String, summary: &Summary) {
         if map.is_empty() {
             continue;
         }
-        h.push_str(&format!("<h2>Records by {title}</h2>\n"));
+        h.push_str(&format!("<div><h2>Records by {title}</h2>\n"));
         let bars: Vec<Bar> = map
             .iter()
             .map(|(code, n)| Bar {
@@ -130,9 +134,10 @@ fn areas(h: &mut String, summary: &Summary) {
                 pointer: pointer(&[key, code]),
             })
             .collect();
-        h.push_str(&svg::bars(&format!("Records by {title}"), &bars));
-        h.push('\n');
+        h.push_str(&svg::bars(&format!("Records by {title}"), &bars, svg::HALF));
+        h.push_str("</div>\n");
     }
+    h.push_str("</div>\n");
 }
 
 fn table(h: &mut String, title: &str, key: &str, map: &BTreeMap<String, usize>) {
@@ -244,7 +249,11 @@ fn needs(h: &mut String, summary: &Summary) {
                 esc(form),
                 esc(field)
             ));
-            h.push_str(&svg::bars(&format!("{form}: needs of {whose}"), &bars));
+            h.push_str(&svg::bars(
+                &format!("{form}: needs of {whose}"),
+                &bars,
+                svg::WIDTH,
+            ));
             h.push('\n');
         }
     }

@@ -32,18 +32,22 @@ pub fn number(pointer: &str, n: f64) -> String {
     )
 }
 
-const WIDTH: f64 = 760.0;
+pub const WIDTH: f64 = 760.0;
 const LABEL: f64 = 300.0;
 const ROW: f64 = 24.0;
 
-/// Horizontal bars, one a row, the value after each bar.
-pub fn bars(title: &str, bars: &[Bar]) -> String {
+/// The width of a half-width bar chart (two side by side).
+pub const HALF: f64 = 560.0;
+
+/// Horizontal bars, one a row, the value after each bar; `width` is
+/// [`WIDTH`] or [`HALF`].
+pub fn bars(title: &str, bars: &[Bar], width: f64) -> String {
     let max = bars.iter().map(|b| b.value).fold(0.0, f64::max).max(1.0);
     let height = ROW * bars.len() as f64 + 8.0;
-    let room = WIDTH - LABEL - 70.0;
+    let room = width - LABEL - 70.0;
     let mut s = format!(
-        "<svg class=\"chart\" role=\"img\" aria-label=\"{}\" width=\"{WIDTH}\" height=\"{height}\" \
-         viewBox=\"0 0 {WIDTH} {height}\">",
+        "<svg class=\"chart\" role=\"img\" aria-label=\"{}\" width=\"{width}\" height=\"{height}\" \
+         viewBox=\"0 0 {width} {height}\">",
         esc(title)
     );
     for (i, b) in bars.iter().enumerate() {
