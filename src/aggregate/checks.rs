@@ -33,11 +33,13 @@
 //!
 //! Memory: the checks read each form's table twice, a row at a time. What
 //! is kept between the passes is per record of the form being read: its
-//! duration (4 bytes), a 16-byte hash of its site and round with 13 bytes
-//! of group state, a 16-byte hash of each phone with 8 bytes; under 100
-//! bytes a record with the hash tables' slack, freed before the next form
-//! (1M records of one form: under 100 MB). Last round's lists are held
-//! as the entity module reads them.
+//! duration (4 bytes), a 16-byte hash of its site and round with its group
+//! (a 32-byte hash table entry), a 16-byte hash of its phone with its
+//! group (32 bytes); with the hash tables' slack (1.1 to 2.3 times) 75 to
+//! 150 bytes a record (groups of a single record are dropped before the
+//! second pass), all freed before the next form (1M records of one form:
+//! at most 150 MB). Last round's lists are held as the entity module
+//! reads them.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -506,7 +508,9 @@ fn check_table(
         n = n.saturating_add(1);
     }
     sites.retain(|_, g| g.others);
+    sites.shrink_to_fit();
     phones.retain(|_, g| g.n > 1);
+    phones.shrink_to_fit();
     let median = (durations.len() >= MIN_TIMED).then(|| {
         let mid = durations.len() / 2;
         *durations.select_nth_unstable(mid).1

@@ -212,9 +212,13 @@ pub fn run(files: &[PathBuf], opts: &Options) -> Result<Summary, AggregateError>
     close(&forms, &mut files, books, &mut summary)?;
     summary.work = count.done();
     // 5. The quality checks and the report, from the tables just written.
+    let t0 = std::time::Instant::now();
     let shown = check_and_report(&forms, opts, &mut summary)?;
     summary.write(&opts.out)?;
     report::write(&opts.out, &summary, &shown)?;
+    if timing {
+        crate::say!("timing: checks and report {:?}", t0.elapsed());
+    }
     Ok(summary)
 }
 

@@ -20,6 +20,8 @@ use super::output::under;
 use super::summary::Summary;
 use svg::{Bar, number};
 
+/// Problems the page lists (summary.md has them all).
+const SHOWN_PROBLEMS: usize = 100;
 /// Bars a needs chart shows (the most named first).
 const TOP_NEEDS: usize = 10;
 
@@ -395,10 +397,16 @@ fn problems(h: &mut String, summary: &Summary) {
         return;
     }
     h.push_str("<ul>");
-    for line in lines {
-        h.push_str(&format!("<li>{}</li>", esc(&line)));
+    for line in lines.iter().take(SHOWN_PROBLEMS) {
+        h.push_str(&format!("<li>{}</li>", esc(line)));
     }
     h.push_str("</ul>\n");
+    if lines.len() > SHOWN_PROBLEMS {
+        h.push_str(&format!(
+            "<p>... and {} more: every problem is in summary.md and summary.json.</p>\n",
+            lines.len() - SHOWN_PROBLEMS
+        ));
+    }
 }
 
 #[cfg(test)]
@@ -412,6 +420,17 @@ mod tests {
             esc("<script>\"x\" & 'y'\u{1b}"),
             "&lt;script&gt;&quot;x&quot; &amp; &#39;y&#39;\u{FFFD}"
         );
+    }
+
+    #[test]
+    fn problems_are_escaped_and_listed_up_to_a_hundred() {
+        let mut summary = Summary::default();
+        summary.sequence_problems = (0..150).map(|i| format!("<b>gap {i}</b>")).collect();
+        let page = page(&summary, &[]);
+        assert_eq!(page.matches("<li>").count(), SHOWN_PROBLEMS);
+        assert!(page.contains("&lt;b&gt;gap 0&lt;/b&gt;") && !page.contains("<b>"));
+        assert!(page.contains("... and 50 more"));
+        assert!(page.contains("<span class=\"n\" id=\"problems\">150</span>"));
     }
 
     #[test]
