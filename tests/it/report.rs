@@ -53,9 +53,9 @@ fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
-fn fill_and_export(e: &Enumerator, records: &[Value], usb: &Path) {
+fn fill_and_export(e: &Enumerator, form: &str, records: &[Value], usb: &Path) {
     let lines: Vec<String> = records.iter().map(Value::to_string).collect();
-    let out = e.fill("dtm_baseline", &(lines.join("\n") + "\n"), &["--finalize"]);
+    let out = e.fill(form, &(lines.join("\n") + "\n"), &["--finalize"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let out = e.run(&["export", "--out", s(usb)]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
@@ -71,6 +71,7 @@ fn round() -> (tempfile::TempDir, PathBuf) {
     std::fs::create_dir_all(&usb).unwrap();
     fill_and_export(
         &one,
+        "dtm_baseline",
         &[
             village("10101", "02055512345", FORMULAS[0]),
             village("10102", "02055599999", FORMULAS[1]),
@@ -80,7 +81,16 @@ fn round() -> (tempfile::TempDir, PathBuf) {
     );
     // The same village in the same round by another team, with the same
     // key informant's phone.
-    fill_and_export(&two, &[village("10101", "02055512345", FORMULAS[3])], &usb);
+    fill_and_export(
+        &two,
+        "dtm_baseline",
+        &[village("10101", "02055512345", FORMULAS[3])],
+        &usb,
+    );
+    // And a site assessment: the other DTM form's age bands and needs.
+    let site: Value =
+        serde_json::from_str(include_str!("../fixtures/site_assessment_complete.json")).unwrap();
+    fill_and_export(&two, "dtm_site_assessment", &[site], &usb);
 
     let signers = d.join("allowed_signers");
     std::fs::write(
@@ -152,7 +162,10 @@ fn checks(out: &Path) -> Vec<[String; 5]> {
     r.records()
         .map(|rec| {
             let rec = rec.unwrap();
-            assert_eq!(&rec[2], "dtm_baseline");
+            assert_eq!(
+                &rec[2], "dtm_baseline",
+                "the site assessment has nothing to look at"
+            );
             [0, 1, 3, 4, 5].map(|i| rec[i].to_string())
         })
         .collect()
@@ -244,6 +257,16 @@ fn checks_and_report_of_a_round_through_the_real_binary() {
         4
     );
     assert_eq!(sum["report"]["rounds"]["dtm_baseline"]["R3"]["idps"], 200.0);
+    let site = &sum["report"]["pyramid"]["dtm_site_assessment"];
+    assert_eq!(
+        (&site[1]["female"], &site[1]["male"]),
+        (&json!(25.0), &json!(26.0))
+    );
+    assert_eq!(
+        sum["report"]["needs"]["dtm_site_assessment"]["s2878_loc_top_3_priority_need_idp"]["drinking_water"],
+        1,
+        "needs from the calculate that joins the three priority needs"
+    );
 
     let html = std::fs::read_to_string(out.join("summary.html")).unwrap();
     assert!(
@@ -320,6 +343,7 @@ fn chromium_checks(out: &Path, sum: &Value) {
         "/checks/same_site_twice",
         "/checks_total",
         "/report/pyramid/dtm_baseline/2/male",
+        "/report/pyramid/dtm_site_assessment/3/female",
         "/report/needs/dtm_baseline/s2878_loc_top_3_priority_need_idp/food",
         "/coverage/by_enumerator/enum-01/visited",
         "/report/rounds/dtm_baseline/R3/idps",
