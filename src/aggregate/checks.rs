@@ -18,9 +18,10 @@
 //!   `m0489_meta_survey_round`; a form without one is one round) by more
 //!   than one enumerator. Every record of such a group is named.
 //! - `same_phone`: one key informant's phone (a column whose name holds
-//!   `phone`) in two or more records. Phones are compared as keyed hashes
-//!   (SHA-256 under a random key made for this run, cut to 16 bytes);
-//!   checks.csv names the record and the column, never the number.
+//!   `phone`, 6 digits or more) in two or more records. Phones are
+//!   compared as keyed hashes (SHA-256 under a random key made for this
+//!   run, cut to 16 bytes); checks.csv names the record and the column,
+//!   never the number.
 //! - `moved_from_last_round`: with `--entities`, an answer the form saves
 //!   to its entity (`save_to`) that moved more than
 //!   [`Settings::move_share`] (half) from last round's value of that
@@ -345,11 +346,12 @@ fn duration(row: &Row, cols: &Columns) -> Option<u32> {
 }
 
 /// A phone as digits (and a leading `+`), so that spaces and dashes do not
-/// hide a match; None when it has no digits.
+/// hide a match; None when it has fewer than 6 digits (no phone number:
+/// a choice code of a column such as `phone_type`, or nothing).
 fn phone_digits(text: &str) -> Option<String> {
     let t = text.trim();
     let digits: String = t.chars().filter(char::is_ascii_digit).collect();
-    if digits.is_empty() {
+    if digits.len() < 6 {
         return None;
     }
     Some(if t.starts_with('+') {
