@@ -22,6 +22,10 @@ use svg::{Bar, number};
 
 /// Problems the page lists (summary.md has them all).
 const SHOWN_PROBLEMS: usize = 100;
+/// Rounds a chart shows (the latest).
+const MAX_ROUNDS: usize = 30;
+/// Provinces or districts a chart shows (Lao PDR has 18 and 148).
+const MAX_AREAS: usize = 200;
 /// Bars a needs chart shows (the most named first).
 const TOP_NEEDS: usize = 10;
 
@@ -130,6 +134,7 @@ fn areas(h: &mut String, summary: &Summary) {
         h.push_str(&format!("<div><h2>Records by {title}</h2>\n"));
         let bars: Vec<Bar> = map
             .iter()
+            .take(MAX_AREAS)
             .map(|(code, n)| Bar {
                 label: admin_label(summary, code),
                 value: *n as f64,
@@ -137,6 +142,12 @@ fn areas(h: &mut String, summary: &Summary) {
             })
             .collect();
         h.push_str(&svg::bars(&format!("Records by {title}"), &bars, svg::HALF));
+        if map.len() > MAX_AREAS {
+            h.push_str(&format!(
+                "<p class=\"note\">The first {MAX_AREAS} of {} (summary.json has them all).</p>",
+                map.len()
+            ));
+        }
         h.push_str("</div>\n");
     }
     h.push_str("</div>\n");
@@ -357,9 +368,21 @@ fn rounds(h: &mut String, summary: &Summary) {
          the form version.</p>\n",
     );
     for (form, rounds) in &summary.report.rounds {
+        // The latest rounds (in the order of their codes), when there are
+        // more than a chart can show.
+        let skip = rounds.len().saturating_sub(MAX_ROUNDS);
+        if skip > 0 {
+            h.push_str(&format!(
+                "<p class=\"note\">{}: the last {MAX_ROUNDS} of {} rounds (summary.json has \
+                 them all).</p>",
+                esc(form),
+                rounds.len()
+            ));
+        }
         let bars = |field: &str| -> Vec<Bar> {
             rounds
                 .iter()
+                .skip(skip)
                 .map(|(r, f)| Bar {
                     label: if r.is_empty() {
                         "(none)".into()
@@ -431,6 +454,25 @@ mod tests {
         assert!(page.contains("&lt;b&gt;gap 0&lt;/b&gt;") && !page.contains("<b>"));
         assert!(page.contains("... and 50 more"));
         assert!(page.contains("<span class=\"n\" id=\"problems\">150</span>"));
+    }
+
+    #[test]
+    fn charts_stay_readable_however_many_rounds_and_areas() {
+        let mut summary = Summary::default();
+        for i in 0..250 {
+            summary.by_district.insert(format!("D{i:03}"), 1);
+        }
+        let rounds = summary.report.rounds.entry("f".into()).or_default();
+        for i in 0..40 {
+            rounds.insert(format!("R{i:02}"), Default::default());
+        }
+        let page = page(&summary, &[]);
+        assert!(page.contains("/by_district/D199") && !page.contains("/by_district/D200"));
+        assert!(page.contains("The first 200 of 250"));
+        assert!(
+            page.contains("/report/rounds/f/R39/idps") && !page.contains("/report/rounds/f/R09/")
+        );
+        assert!(page.contains("the last 30 of 40 rounds"));
     }
 
     #[test]
