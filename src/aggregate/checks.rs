@@ -369,10 +369,13 @@ struct SiteGroup {
     others: bool,
 }
 
-/// A phone group: its first record (row number) and how many records.
+/// A phone group: its first record (row number and id hash) and how many
+/// records (rows of another record id than the first's: a record's
+/// versions are not two records).
 struct PhoneGroup {
     first: u32,
     n: u32,
+    record: u64,
 }
 
 fn minutes(secs: u32) -> String {
@@ -501,10 +504,15 @@ fn check_table(
         }
         for &c in &cols.phones {
             if let Some(p) = phone_digits(row.get(Some(c))) {
+                let record = keyed.hash(&[row.get(cols.record_id)]) as u64;
                 phones
                     .entry(keyed.hash(&[&p]))
-                    .and_modify(|g| g.n += 1)
-                    .or_insert(PhoneGroup { first: n, n: 1 });
+                    .and_modify(|g| g.n += u32::from(g.record != record))
+                    .or_insert(PhoneGroup {
+                        first: n,
+                        n: 1,
+                        record,
+                    });
             }
         }
         n = n.saturating_add(1);

@@ -180,6 +180,9 @@ fn one_phone_in_two_records_is_named_without_the_phone() {
         // Too short for a phone (a code): never compared.
         row("d", "e2", 30, "R1", "v4", "2", OK, "12"),
         row("e", "e2", 30, "R1", "v5", "2", OK, "12"),
+        // Two rows of one record (its versions): one record, not named.
+        row("f", "e2", 30, "R1", "v6", "020 777 888", OK, "12"),
+        row("f", "e2", 30, "R1", "v6", "020 777 888", OK, "12"),
     ];
     run(
         dir.path(),
