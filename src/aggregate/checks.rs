@@ -42,7 +42,7 @@
 //! at most 150 MB). Last round's lists are held as the entity module
 //! reads them.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -52,8 +52,9 @@ use super::entities::Lists;
 use super::error::AggregateError;
 use super::output::{csv_line, under};
 pub use super::written::FormTable;
-use super::written::{Row, Written};
 use crate::form::Form;
+
+mod table;
 
 /// A form's median is only worked out from this many timed records.
 pub const MIN_TIMED: usize = 5;
@@ -255,146 +256,6 @@ impl Keyed {
     }
 }
 
-/// The columns one table's checks read.
-struct Columns {
-    record_id: Option<usize>,
-    enumerator: Option<usize>,
-    start: Option<usize>,
-    end: Option<usize>,
-    round: Option<usize>,
-    sites: Vec<usize>,
-    phones: Vec<usize>,
-    sums: Vec<(usize, Vec<usize>)>,
-    entity: Option<EntityColumns>,
-}
-
-/// The entity rule's columns: its list, the id column, and (field
-/// column, property) of every answer saved.
-type EntityColumns = (String, usize, Vec<(usize, String)>);
-
-impl Columns {
-    fn of(t: &Written, entity: Option<&EntityRule>) -> Columns {
-        let pair = |a: &str, b: &str| match (t.field(a), t.field(b)) {
-            (Some(x), Some(y)) => Some((x, y)),
-            _ => None,
-        };
-        let (start, end) = pair("start", "end")
-            .or_else(|| pair("m1658_meta_assessment_start", "m1844_meta_assessment_end"))
-            .or_else(|| pair("started", "finalized_at"))
-            .map_or((None, None), |(a, b)| (Some(a), Some(b)));
-        let mut sites: Vec<usize> = Vec::new();
-        let id_field = entity.and_then(|e| e.id_field.as_deref());
-        for name in id_field.into_iter().chain(SITE_FIELDS) {
-            if let Some(c) = t.field(name)
-                && !sites.contains(&c)
-            {
-                sites.push(c);
-            }
-        }
-        let phones = (0..t.headers.len())
-            .filter(|&c| {
-                let h = &t.headers[c];
-                !h.contains(':') && t.field(t.name_of(c)) == Some(c)
-            })
-            .filter(|&c| t.name_of(c).to_ascii_lowercase().contains("phone"))
-            .collect();
-        let sums = SUMS
-            .iter()
-            .filter_map(|(total, parts)| {
-                let parts: Option<Vec<usize>> = parts.iter().map(|p| t.field(p)).collect();
-                Some((t.field(total)?, parts?))
-            })
-            .collect();
-        let entity = entity.and_then(|e| {
-            let id = t.field(e.id_field.as_deref()?)?;
-            let saves = e
-                .saves
-                .iter()
-                .filter_map(|(f, p)| Some((t.field(f)?, p.clone())))
-                .collect();
-            Some((e.list.clone(), id, saves))
-        });
-        Columns {
-            record_id: t.field("record_id"),
-            enumerator: t.field("enumerator_id"),
-            start,
-            end,
-            round: t.find("#round+code", &["m0489_meta_survey_round"]),
-            sites,
-            phones,
-            sums,
-            entity,
-        }
-    }
-
-    /// The site column and value of a row: the first site column answered.
-    fn site<'r>(&self, row: &'r Row) -> Option<(usize, &'r str)> {
-        self.sites.iter().find_map(|&c| {
-            let v = row.get(Some(c)).trim();
-            (!v.is_empty()).then_some((c, v))
-        })
-    }
-}
-
-/// An interview's length in seconds, when both times are readable and in
-/// order.
-fn duration(row: &Row, cols: &Columns) -> Option<u32> {
-    let start: jiff::Timestamp = row.get(cols.start).parse().ok()?;
-    let end: jiff::Timestamp = row.get(cols.end).parse().ok()?;
-    let secs = end.as_second() - start.as_second();
-    u32::try_from(secs).ok()
-}
-
-/// A phone as digits (and a leading `+`), so that spaces and dashes do not
-/// hide a match; None when it has fewer than 6 digits (no phone number:
-/// a choice code of a column such as `phone_type`, or nothing).
-fn phone_digits(text: &str) -> Option<String> {
-    let t = text.trim();
-    let digits: String = t.chars().filter(char::is_ascii_digit).collect();
-    if digits.len() < 6 {
-        return None;
-    }
-    Some(if t.starts_with('+') {
-        format!("+{digits}")
-    } else {
-        digits
-    })
-}
-
-/// A site group: its first record (row number) and enumerator, and
-/// whether another enumerator assessed it too.
-struct SiteGroup {
-    first: u32,
-    enumerator: u64,
-    others: bool,
-}
-
-/// A phone group: its first record (row number and id hash) and how many
-/// records (rows of another record id than the first's: a record's
-/// versions are not two records).
-struct PhoneGroup {
-    first: u32,
-    n: u32,
-    record: u64,
-}
-
-fn minutes(secs: u32) -> String {
-    if secs < 120 {
-        format!("{secs} s")
-    } else {
-        format!("{} min", secs / 60)
-    }
-}
-
-/// A number as people write it (no `.0`).
-fn number(n: f64) -> String {
-    if n.fract() == 0.0 && n.abs() < 1e15 {
-        format!("{}", n as i64)
-    } else {
-        format!("{n}")
-    }
-}
-
 /// Where findings go: checks.csv, the counts, the first few for the report.
 struct Sink {
     path: PathBuf,
@@ -462,7 +323,7 @@ pub fn run(
     let keyed = Keyed::new();
     for table in tables {
         if table.path.is_file() {
-            check_table(table, last_round, settings, &keyed, &mut sink)?;
+            table::check_table(table, last_round, settings, &keyed, &mut sink)?;
         }
     }
     sink.file
@@ -471,211 +332,5 @@ pub fn run(
     Ok(sink.checked)
 }
 
-/// Both passes over one form's table.
-fn check_table(
-    table: &FormTable,
-    last_round: &Lists,
-    settings: Settings,
-    keyed: &Keyed,
-    sink: &mut Sink,
-) -> Result<(), AggregateError> {
-    // Pass 1: durations, site groups, phone groups.
-    let mut t = Written::open(&table.path)?;
-    let cols = Columns::of(&t, table.entity.as_ref());
-    let mut durations: Vec<u32> = Vec::new();
-    let mut sites: HashMap<u128, SiteGroup> = HashMap::new();
-    let mut phones: HashMap<u128, PhoneGroup> = HashMap::new();
-    let mut n: u32 = 0;
-    while let Some(row) = t.next_row()? {
-        if let Some(d) = duration(&row, &cols) {
-            durations.push(d);
-        }
-        if let Some((c, site)) = cols.site(&row) {
-            let key = keyed.hash(&[row.get(cols.round), t.name_of(c), site]);
-            let who = keyed.hash(&[row.get(cols.enumerator)]) as u64;
-            sites
-                .entry(key)
-                .and_modify(|g| g.others |= g.enumerator != who)
-                .or_insert(SiteGroup {
-                    first: n,
-                    enumerator: who,
-                    others: false,
-                });
-        }
-        for &c in &cols.phones {
-            if let Some(p) = phone_digits(row.get(Some(c))) {
-                let record = keyed.hash(&[row.get(cols.record_id)]) as u64;
-                phones
-                    .entry(keyed.hash(&[&p]))
-                    .and_modify(|g| g.n += u32::from(g.record != record))
-                    .or_insert(PhoneGroup {
-                        first: n,
-                        n: 1,
-                        record,
-                    });
-            }
-        }
-        n = n.saturating_add(1);
-    }
-    sites.retain(|_, g| g.others);
-    sites.shrink_to_fit();
-    phones.retain(|_, g| g.n > 1);
-    phones.shrink_to_fit();
-    let median = (durations.len() >= MIN_TIMED).then(|| {
-        let mid = durations.len() / 2;
-        *durations.select_nth_unstable(mid).1
-    });
-    drop(durations);
-    let short_under = median
-        .filter(|&m| m >= 60)
-        .map(|m| (m, f64::from(m) * settings.short_share));
-
-    // Pass 2: the findings, in row order.
-    let mut t = Written::open(&table.path)?;
-    let mut first_ids: HashMap<u32, String> = HashMap::new();
-    let mut n: u32 = 0;
-    while let Some(row) = t.next_row()? {
-        let finding = |field: &str, value: String, why: String| Finding {
-            check: "",
-            record_id: row.get(cols.record_id).to_string(),
-            form_id: table.form_id.clone(),
-            field: field.to_string(),
-            value,
-            why,
-        };
-        if let (Some((median, under)), Some(d)) = (short_under, duration(&row, &cols))
-            && f64::from(d) < under
-        {
-            let field = cols.end.map_or("", |c| t.headers[c].as_str());
-            let why = format!(
-                "the interview took {}, under {:.0}% of the form's median {}",
-                minutes(d),
-                settings.short_share * 100.0,
-                minutes(median)
-            );
-            sink.add(Check::ShortInterview, finding(field, d.to_string(), why))?;
-        }
-        if let Some((c, site)) = cols.site(&row) {
-            let key = keyed.hash(&[row.get(cols.round), t.name_of(c), site]);
-            if let Some(g) = sites.get(&key) {
-                let round = row.get(cols.round);
-                let round = if round.is_empty() {
-                    String::new()
-                } else {
-                    format!(" in round {round}")
-                };
-                let why = if g.first == n {
-                    first_ids.insert(n, row.get(cols.record_id).to_string());
-                    format!(
-                        "{} {site} assessed more than once{round} by different enumerators \
-                         (the other records follow)",
-                        t.name_of(c)
-                    )
-                } else {
-                    let first = first_ids.get(&g.first).map_or("", String::as_str);
-                    format!(
-                        "{} {site} assessed{round} also in record {first}, by different \
-                         enumerators",
-                        t.name_of(c)
-                    )
-                };
-                sink.add(
-                    Check::SameSiteTwice,
-                    finding(&t.headers[c], site.to_string(), why),
-                )?;
-            }
-        }
-        for &c in &cols.phones {
-            let Some(p) = phone_digits(row.get(Some(c))) else {
-                continue;
-            };
-            if let Some(g) = phones.get(&keyed.hash(&[&p])) {
-                let why = if g.first == n {
-                    first_ids.insert(n, row.get(cols.record_id).to_string());
-                    format!(
-                        "the same key-informant phone is in {} records (the others follow)",
-                        g.n
-                    )
-                } else {
-                    let first = first_ids.get(&g.first).map_or("", String::as_str);
-                    format!("the same key-informant phone as record {first}")
-                };
-                // Never the phone itself: it identifies the informant.
-                sink.add(Check::SamePhone, finding(&t.headers[c], String::new(), why))?;
-            }
-        }
-        if let Some((list, id_col, saves)) = &cols.entity {
-            let id = row.get(Some(*id_col)).trim();
-            let props = (!id.is_empty())
-                .then(|| last_round.entity(list, id))
-                .flatten()
-                .map(|(_, p)| p);
-            for (c, prop) in saves.iter().filter(|_| props.is_some()) {
-                let last = props
-                    .and_then(|p| p.get(prop))
-                    .and_then(|v| v.trim().parse::<f64>().ok())
-                    .filter(|v| v.is_finite() && *v > 0.0);
-                let (Some(last), Some(now)) = (last, row.number(Some(*c))) else {
-                    continue;
-                };
-                let moved = (now - last) / last;
-                if moved.abs() > settings.move_share {
-                    let why = format!(
-                        "{} last round ({list} {id}, {prop}), now {}: {}{:.0}%, more than \
-                         {:.0}%",
-                        number(last),
-                        number(now),
-                        if moved > 0.0 { "+" } else { "" },
-                        moved * 100.0,
-                        settings.move_share * 100.0
-                    );
-                    sink.add(
-                        Check::MovedFromLastRound,
-                        finding(&t.headers[*c], number(now), why),
-                    )?;
-                }
-            }
-        }
-        for (total, parts) in &cols.sums {
-            let Some(want) = row.number(Some(*total)) else {
-                continue;
-            };
-            let mut sum = 0.0;
-            let mut answered = false;
-            let mut readable = true;
-            for &p in parts {
-                let text = row.get(Some(p)).trim();
-                if text.is_empty() {
-                    continue;
-                }
-                match row.number(Some(p)) {
-                    Some(v) => {
-                        sum += v;
-                        answered = true;
-                    }
-                    None => readable = false,
-                }
-            }
-            if answered && readable && (sum - want).abs() > 1e-9 {
-                let names: Vec<&str> = parts.iter().map(|&p| t.name_of(p)).collect();
-                let why = format!(
-                    "{} is {} but {} add up to {}",
-                    t.name_of(*total),
-                    number(want),
-                    names.join(" + "),
-                    number(sum)
-                );
-                sink.add(
-                    Check::CountsDoNotAddUp,
-                    finding(&t.headers[*total], number(want), why),
-                )?;
-            }
-        }
-        n = n.saturating_add(1);
-    }
-    Ok(())
-}
-
 #[cfg(test)]
-#[path = "checks_tests.rs"]
 mod tests;
