@@ -96,7 +96,7 @@ fn flatten(
                 out.push(Answer {
                     label: node
                         .and_then(|(f, id)| question(f, id, lang))
-                        .unwrap_or_else(|| field.clone()),
+                        .map_or_else(|| field.clone(), |label| placed(label, &field)),
                     value: node.map_or_else(|| plain(value), |(f, id)| shown(f, id, value, lang)),
                     field,
                 });
@@ -113,11 +113,20 @@ fn question(form: &Form, id: NodeId, lang: Lang) -> Option<String> {
         .map(str::to_string)
 }
 
-/// The label of the question a path names, when the form knows it.
+/// The label of the question a path names, when the form knows it
+/// (with the repeat instance it is in: `Age (members[2])`).
 pub fn label_of(form: Option<&Form>, path: &str, lang: Lang) -> Option<String> {
     let form = form?;
     let name = path.rsplit('/').next()?;
-    question(form, form.find(name)?, lang)
+    Some(placed(question(form, form.find(name)?, lang)?, path))
+}
+
+/// A label, followed by the repeat instance its path is in, if any.
+fn placed(label: String, path: &str) -> String {
+    match path.rsplit_once('/') {
+        Some((within, _)) => format!("{label} ({within})"),
+        None => label,
+    }
 }
 
 /// An answer as text, without the form.

@@ -53,8 +53,8 @@ words! {
     NoAnswers => "(no answer of this record is marked for review)", "(ບໍ່ມີຄຳຕອບທີ່ໃຫ້ກວດ)";
     Check => "check", "ກວດ";
     Comment => "comment", "ຄຳເຫັນ";
-    ListKeys => "↑↓ move · Enter open · a approve · r return · u undo · w write · q quit · F1 help", "↑↓ ເລື່ອນ · Enter ເປີດ · a ອະນຸມັດ · r ສົ່ງຄືນ · u ຍົກເລີກ · w ຂຽນ · q ອອກ · F1 ຊ່ວຍ";
-    RecordKeys => "↑↓ question · a approve · r return · c comment · u undo · n/p record · Esc back · F1", "↑↓ ຄຳຖາມ · a ອະນຸມັດ · r ສົ່ງຄືນ · c ຄຳເຫັນ · u ຍົກເລີກ · n/p ລາຍການ · Esc ກັບ · F1";
+    ListKeys => "↑↓ move · Enter open · a approve · r return · u undo · w write · q quit · F1", "↑↓ ເລື່ອນ · Enter ເປີດ · a ອະນຸມັດ · r ສົ່ງຄືນ · u ຍົກເລີກ · w ຂຽນ · q ອອກ · F1 ຊ່ວຍ";
+    RecordKeys => "↑↓ · a approve · r return · c comment · u undo · n/p record · Esc back · F1 help", "↑↓ ຄຳຖາມ · a ອະນຸມັດ · r ສົ່ງຄືນ · c ຄຳເຫັນ · u ຍົກເລີກ · n/p ລາຍການ · Esc ກັບ · F1";
     InputKeys => "Enter: save · Esc: cancel", "Enter: ບັນທຶກ · Esc: ຍົກເລີກ";
     CommentOn => "Comment on {0}", "ຄຳເຫັນກ່ຽວກັບ {0}";
     CommentEmpty => "(an empty comment removes it)", "(ຄຳເຫັນຫວ່າງ ຈະລຶບມັນ)";
@@ -105,6 +105,16 @@ mod tests {
             assert!(!w.text(Lang::Lo).is_empty(), "{w:?}");
             let places = |s: &str| s.matches('{').count();
             assert_eq!(places(w.text(Lang::En)), places(w.text(Lang::Lo)), "{w:?}");
+        }
+    }
+
+    #[test]
+    fn key_lines_fit_80_columns() {
+        for w in [W::ListKeys, W::RecordKeys, W::InputKeys] {
+            for lang in [Lang::En, Lang::Lo] {
+                let width = ratatui::text::Line::from(w.text(lang)).width();
+                assert!(width <= 80, "{w:?} {lang:?}: {width}");
+            }
         }
     }
 

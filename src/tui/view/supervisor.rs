@@ -287,7 +287,8 @@ fn record(app: &App, r: &RecordPage, frame: &mut Frame, area: Rect, theme: &Them
 }
 
 fn draw_overlay(app: &App, overlay: &Overlay, frame: &mut Frame, area: Rect, theme: &Theme) {
-    let full = area.width as usize;
+    // Inside the box's borders.
+    let full = (area.width as usize).saturating_sub(2);
     let (lines, cursor): (Vec<Line>, Option<(usize, usize)>) = match overlay {
         Overlay::Help => (
             [
