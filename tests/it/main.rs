@@ -23,6 +23,7 @@ mod pack;
 mod profile;
 mod readme;
 mod resume;
+mod review;
 mod sessions;
 mod shipped;
 mod signers;
