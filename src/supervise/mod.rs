@@ -353,3 +353,6 @@ fn read_view(cipher: &[u8], identity: &age::ssh::Identity, entry: &Entry) -> See
     }
     Seen::View(Box::new(view))
 }
+
+#[cfg(test)]
+mod tests;

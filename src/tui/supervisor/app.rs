@@ -92,6 +92,8 @@ pub struct App<'o> {
     pub said: Option<Said>,
     /// Verdicts changed since the screen opened.
     pub changed: bool,
+    /// Records with a verdict.
+    given: usize,
     /// Rows of the terminal (for paging), as last told.
     pub height: u16,
     /// What was written, once it was.
@@ -115,6 +117,7 @@ impl<'o> App<'o> {
                 problem: true,
             }),
             changed: false,
+            given: 0,
             height: 24,
             written: None,
         }
@@ -124,9 +127,10 @@ impl<'o> App<'o> {
         w.text(self.lang)
     }
 
-    /// The verdicts given so far.
+    /// The verdicts given so far (counted as they are given: a frame
+    /// never counts all records).
     pub fn verdicts(&self) -> usize {
-        self.pending.iter().filter(|p| p.decision.is_some()).count()
+        self.given
     }
 
     /// The record the keys act on: the page's, else the list's selection.
@@ -348,7 +352,9 @@ impl<'o> App<'o> {
         let Some(e) = self.opened.entries.get(entry) else {
             return;
         };
-        self.pending[entry].decision = Some(decision);
+        if self.pending[entry].decision.replace(decision).is_none() {
+            self.given += 1;
+        }
         self.changed = true;
         let words = match decision {
             Decision::Approved => W::DidApprove,
@@ -364,6 +370,7 @@ impl<'o> App<'o> {
         };
         let p = &mut self.pending[entry];
         if p.decision.take().is_some() {
+            self.given -= 1;
             p.note.clear();
             self.changed = true;
             self.say(W::DidUndo, &[short_id(&e.record_id)], false);

@@ -250,12 +250,20 @@ fn approve_return_comment_and_undo() {
     press(&mut app, KeyCode::Char('r'));
     press(&mut app, KeyCode::Enter);
     assert_eq!(app.pending[1].decision, Some(Decision::Returned));
+    assert_eq!(app.verdicts(), 2);
+    // Approving it again instead counts it once.
+    press(&mut app, KeyCode::Char('a'));
+    press(&mut app, KeyCode::Char('r'));
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.verdicts(), 2);
     let shown = screen(&app, 80, 24);
     assert!(shown.contains("Verdict: returned"), "{shown}");
     assert!(shown.contains("✎ comment: ກວດຄືນ"), "{shown}");
     // Undo keeps the comment, drops the decision.
     press(&mut app, KeyCode::Char('u'));
     assert_eq!(app.pending[1].decision, None);
+    assert_eq!(app.verdicts(), 1);
+    assert!(screen(&app, 80, 24).contains("1 verdict(s)"));
     assert_eq!(app.pending[1].comments.len(), 1);
     // An empty comment removes it.
     press(&mut app, KeyCode::Char('c'));
