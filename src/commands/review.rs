@@ -76,17 +76,23 @@ pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {
         dir: globals.forms.clone(),
     };
     let opened = supervise::open(given, &signers, &identity, &forms_at);
-    for f in &opened.failed {
-        for p in &f.problems {
-            crate::say!("fieldkit: {}: {p}", f.file);
+    let say_failed = || {
+        for f in &opened.failed {
+            for p in &f.problems {
+                crate::say!("fieldkit: {}: {p}", f.file);
+            }
+            crate::say!("fieldkit: {}: not reviewed", f.file);
         }
-        crate::say!("fieldkit: {}: not reviewed", f.file);
-    }
+    };
     let outcome = if opened.failed.is_empty() {
         Outcome::Done
     } else {
         Outcome::Invalid
     };
+    // Before the screen they would be hidden behind it: after it then.
+    if args.verdicts.is_some() || opened.bundles.is_empty() {
+        say_failed();
+    }
     if opened.bundles.is_empty() {
         crate::say!("fieldkit: no bundle verified; nothing to review, no receipt written");
         return Ok(Outcome::Invalid);
@@ -107,16 +113,13 @@ pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {
                 key: &key,
                 out: &args.out,
             };
-            match crate::tui::supervisor::run(&opened, lang, &writer)? {
-                Some(written) => {
-                    report(&written)?;
-                    return Ok(outcome);
-                }
-                None => {
-                    crate::say!("fieldkit: no receipt written");
-                    return Ok(outcome);
-                }
+            let written = crate::tui::supervisor::run(&opened, lang, &writer)?;
+            say_failed();
+            match written {
+                Some(written) => report(&written)?,
+                None => crate::say!("fieldkit: no receipt written"),
             }
+            return Ok(outcome);
         }
     };
     let now = crate::clock::now().to_string();
