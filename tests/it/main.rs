@@ -24,6 +24,7 @@ mod profile;
 mod readme;
 mod resume;
 mod review;
+mod review_views;
 mod sessions;
 mod shipped;
 mod signers;
