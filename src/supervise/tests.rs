@@ -9,7 +9,8 @@ use ssh_key::rand_core::OsRng;
 use super::verdicts::{self, Pending, WriteError};
 use super::*;
 use crate::bundle::receipt::{self, Comment, Decision};
-use crate::bundle::{Outgoing, Plan};
+use crate::bundle::{FileRef, Outgoing, Plan, Readers, Streamed};
+use crate::record::{REVIEW_FORMAT, ReviewView};
 
 const FORM: &str = r#"[settings]
 form_id = "t"
@@ -177,4 +178,117 @@ fn receipts_carry_the_verdicts_and_are_never_overwritten() {
     verdicts::write_all(&out, &signed).expect("write");
     let (r, _) = receipt::genuine(&signed[0].bytes).expect("genuine");
     assert_eq!(r.format, receipt::FORMAT);
+}
+
+/// A bundle whose records carry review views encrypted to `supervisor`:
+/// the view of record i names record `names(i)`.
+fn with_views(
+    key: &ssh_key::PrivateKey,
+    supervisor: &ssh_key::PublicKey,
+    names: impl Fn(u64) -> String,
+) -> Vec<u8> {
+    let dm = age::x25519::Identity::generate().to_public();
+    let forms = vec![(
+        "t".to_string(),
+        "1".to_string(),
+        sha256_hex(FORM.as_bytes()),
+        FORM.as_bytes().to_vec(),
+    )];
+    let mut entries = Vec::new();
+    let mut files = HashMap::new();
+    for i in 0..3 {
+        let cipher = crate::crypt::encrypt_to(std::slice::from_ref(&dm), b"{}").expect("encrypt");
+        let view = ReviewView {
+            format: REVIEW_FORMAT.into(),
+            record_id: names(i),
+            version: 1,
+            supersedes: None,
+            form_id: "t".into(),
+            form_version: "1".into(),
+            form_sha256: sha256_hex(FORM.as_bytes()),
+            enumerator_id: "enum-03".into(),
+            device_id: "dev".into(),
+            started: "2026-11-22T09:40:00+07:00".into(),
+            finalized_at: "2026-11-22T10:00:00+07:00".into(),
+            values: serde_json::json!({"hh_total": i})
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
+            checks: Vec::new(),
+        };
+        let review = crate::crypt::encrypt_to_ssh(
+            std::slice::from_ref(supervisor),
+            &serde_json::to_vec(&view).expect("json"),
+        )
+        .expect("encrypt");
+        let mut entry =
+            crate::bundle::entry_of(&id(i), "t", "1", "2026-11-22T10:00:00+07:00", &cipher);
+        entry.review = Some(FileRef::of(crate::bundle::review_path(&id(i)), &review));
+        entries.push(entry);
+        files.insert(id(i), (cipher, review));
+    }
+    let plan = Streamed {
+        enumerator_id: "enum-03",
+        device_id: "01a00000-0000-7000-8000-00000000de01",
+        sequence: 1,
+        prev_manifest_sha256: crate::bundle::NO_PREVIOUS,
+        entries,
+        forms: &forms,
+        media: Vec::new(),
+    };
+    crate::bundle::build_from(
+        plan,
+        key,
+        Readers {
+            record: &mut |e| Ok(std::borrow::Cow::Owned(files[&e.record_id].0.clone())),
+            review: &mut |e| Ok(std::borrow::Cow::Owned(files[&e.record_id].1.clone())),
+            media: &mut |m| Err(m.path.clone()),
+        },
+    )
+    .expect("build")
+    .zip
+}
+
+#[test]
+fn review_views_are_read_with_the_supervisor_key_and_checked() {
+    let key = new_key();
+    let line = format!(
+        "enum-03 namespaces=\"fieldkit-bundle\" {}\n",
+        key.public_key().to_openssh().expect("public")
+    );
+    let signers = AllowedSigners::parse(&line).expect("signers");
+    let supervisor = new_key();
+    let identity = crate::crypt::ssh_identity(&supervisor).expect("identity");
+    // The views of records 0 and 2 name another record.
+    let zip = with_views(&key, supervisor.public_key(), |i| {
+        id(if i == 1 { 1 } else { 9 })
+    });
+    let opened = open(
+        vec![given("b.zip", &zip)],
+        &signers,
+        &identity,
+        &FormsAt::default(),
+    );
+    assert!(opened.failed.is_empty(), "{:?}", opened.failed);
+    let seen: Vec<&Seen> = opened.entries.iter().map(|e| &e.seen).collect();
+    assert!(matches!(seen[1], Seen::View(v) if v.values["hh_total"] == 1));
+    for i in [0, 2] {
+        assert!(
+            matches!(seen[i], Seen::Problem(why) if why.contains("names record")),
+            "{:?}",
+            seen[i]
+        );
+    }
+    // Another supervisor's key reads none of them, and says why.
+    let other = crate::crypt::ssh_identity(&new_key()).expect("identity");
+    let opened = open(
+        vec![given("b.zip", &zip)],
+        &signers,
+        &other,
+        &FormsAt::default(),
+    );
+    assert!(opened.entries.iter().all(|e| matches!(
+        &e.seen,
+        Seen::Problem(why) if why.contains("not encrypted to this supervisor key")
+    )));
 }
