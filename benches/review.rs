@@ -72,7 +72,7 @@ fn make_bundles(
     let mut signers = String::new();
     for b in 0..bundles {
         let enumerator = format!("enum-{b:02}");
-        let device = format!("{:032x}", b + 1);
+        let device = format!("01a00000-0000-7000-8000-{:012x}", b + 1);
         let key =
             ssh_key::PrivateKey::random(&mut OsRng, ssh_key::Algorithm::Ed25519).expect("key");
         signers.push_str(&format!(
@@ -187,7 +187,10 @@ fn main() {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
     let signers = AllowedSigners::parse(&signers_text).expect("signers");
-    let identity = fieldkit::crypt::ssh_identity(&supervisor).expect("identity");
+    // As `fieldkit review` opens them; age's own ssh identity for the
+    // single-core comparison below.
+    let identity = supervise::key::SupervisorIdentity::new(&supervisor).expect("identity");
+    let age_identity = fieldkit::crypt::ssh_identity(&supervisor).expect("identity");
     let forms_at = FormsAt {
         dir: Some(scratch.path().to_path_buf()),
     };
@@ -197,6 +200,49 @@ fn main() {
         .filter(|p| p.extension().is_some_and(|e| e == "zip"))
         .collect();
     files.sort();
+
+    // Its parts, on one core: verifying every bundle, and decrypting
+    // (and parsing) 1,000 review views.
+    let all: Vec<Vec<u8>> = files
+        .iter()
+        .map(|p| std::fs::read(p).expect("read"))
+        .collect();
+    let t = Instant::now();
+    for (p, b) in files.iter().zip(&all) {
+        let report = fieldkit::bundle::verify::verify(&p.display().to_string(), b, &signers);
+        assert!(report.ok, "{:?}", report.problems);
+    }
+    println!(
+        "verify alone, one core: {:.0} ms for {bundles} bundles",
+        t.elapsed().as_secs_f64() * 1e3
+    );
+    let views: Vec<Vec<u8>> = fieldkit::bundle::archive::read(&all[0])
+        .expect("archive")
+        .into_iter()
+        .filter(|e| e.name.starts_with("review/"))
+        .map(|e| e.data.to_vec())
+        .collect();
+    let per_view = |name: &str, open: &dyn Fn(&[u8]) -> Vec<u8>| {
+        let t = Instant::now();
+        for v in &views {
+            let _: ReviewView = serde_json::from_slice(&open(v)).expect("view");
+        }
+        println!(
+            "decrypt + parse alone, one core, {name}: {:.1} us a review view ({} views)",
+            t.elapsed().as_secs_f64() * 1e6 / views.len() as f64,
+            views.len()
+        );
+    };
+    for _ in 0..2 {
+        per_view("fieldkit's identity", &|v| {
+            fieldkit::crypt::decrypt_with_any(std::slice::from_ref(&identity), v).expect("decrypt")
+        });
+        per_view("age's ssh identity", &|v| {
+            fieldkit::crypt::decrypt_with_any(std::slice::from_ref(&age_identity), v)
+                .expect("decrypt")
+        });
+    }
+    drop(all);
 
     // Opening: read, verify, decrypt, load the form, first frame.
     let runs = env_usize("FIELDKIT_BENCH_RUNS", 15);

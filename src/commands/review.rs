@@ -48,7 +48,7 @@ pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {
         "'review' needs the supervisor's OpenSSH private key",
         "fieldkit keygen --role supervisor --id YOUR-ID --out FILE",
     )?;
-    let identity = crate::crypt::ssh_identity(&key).map_err(|e| {
+    let identity = supervise::key::SupervisorIdentity::new(&key).map_err(|e| {
         anyhow::anyhow!(
             "{} cannot decrypt review views ({e}); give the supervisor's ed25519 key",
             args.key.display()

@@ -10,6 +10,7 @@
 //! `tui::supervisor`. Nothing here reads a record file (`records/`): those
 //! are for the data managers.
 
+pub mod key;
 pub mod labels;
 pub mod verdicts;
 
@@ -121,12 +122,13 @@ struct Checked {
 }
 
 /// Verifies the bundles, decrypts their review views with `identity`
+/// (the supervisor's key: [`key::SupervisorIdentity`], or age's own)
 /// and loads the forms they carry. A bundle that does not verify, or
 /// that repeats a bundle already given, is in `failed`.
-pub fn open(
+pub fn open<I: age::Identity + Sync>(
     given: Vec<Given>,
     signers: &AllowedSigners,
-    identity: &age::ssh::Identity,
+    identity: &I,
     forms_at: &FormsAt,
 ) -> Opened {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -310,7 +312,7 @@ fn check_bundle(given: &Given, signers: &AllowedSigners) -> Result<Checked, Fail
 const MAX_VIEW_BYTES: usize = 4 * 1024 * 1024;
 
 /// Decrypts and checks one review view against its manifest entry.
-fn read_view(cipher: &[u8], identity: &age::ssh::Identity, entry: &Entry) -> Seen {
+fn read_view<I: age::Identity>(cipher: &[u8], identity: &I, entry: &Entry) -> Seen {
     if cipher.len() > MAX_VIEW_BYTES {
         return Seen::Problem(format!(
             "its review view is {} bytes, over the cap of {MAX_VIEW_BYTES}",

@@ -258,7 +258,7 @@ fn review_views_are_read_with_the_supervisor_key_and_checked() {
     );
     let signers = AllowedSigners::parse(&line).expect("signers");
     let supervisor = new_key();
-    let identity = crate::crypt::ssh_identity(&supervisor).expect("identity");
+    let identity = key::SupervisorIdentity::new(&supervisor).expect("identity");
     // The views of records 0 and 2 name another record.
     let zip = with_views(&key, supervisor.public_key(), |i| {
         id(if i == 1 { 1 } else { 9 })
