@@ -137,6 +137,7 @@ pub fn open<I: age::Identity + Sync>(
     let mut opened = Opened::default();
     let mut cipher: Vec<Option<Vec<u8>>> = Vec::new();
     let mut form_at: HashMap<(String, String, String), Option<usize>> = HashMap::new();
+    let mut seen_bundles = std::collections::HashSet::new();
     for result in checked {
         let checked = match result {
             Ok(c) => c,
@@ -145,11 +146,7 @@ pub fn open<I: age::Identity + Sync>(
                 continue;
             }
         };
-        if opened
-            .bundles
-            .iter()
-            .any(|b| b.bundle_id == checked.bundle.bundle_id)
-        {
+        if !seen_bundles.insert(checked.bundle.bundle_id.clone()) {
             opened.failed.push(Failed {
                 file: checked.bundle.file.clone(),
                 problems: vec![format!(

@@ -215,9 +215,11 @@ impl<'o> App<'o> {
         match key.code {
             KeyCode::Char('a') => self.decide(Decision::Approved),
             KeyCode::Char('r') => {
-                self.overlay = Some(Overlay::ReturnNote {
-                    input: Input::new(&self.pending[self.current()].note),
-                });
+                if let Some(p) = self.pending.get(self.current()) {
+                    self.overlay = Some(Overlay::ReturnNote {
+                        input: Input::new(&p.note),
+                    });
+                }
             }
             KeyCode::Char('u') => self.undo(),
             KeyCode::Char('w') => {

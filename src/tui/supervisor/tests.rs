@@ -329,6 +329,27 @@ fn help_and_small_terminals() {
 }
 
 #[test]
+fn no_records_no_panic() {
+    let empty = Opened::default();
+    let mut app = App::new(&empty, Lang::En);
+    for code in [
+        KeyCode::Down,
+        KeyCode::End,
+        KeyCode::PageDown,
+        KeyCode::Enter,
+        KeyCode::Char('a'),
+        KeyCode::Char('r'),
+        KeyCode::Enter,
+        KeyCode::Char('u'),
+        KeyCode::Char('c'),
+    ] {
+        press(&mut app, code);
+        let _ = screen(&app, 80, 24);
+    }
+    assert_eq!(app.verdicts(), 0);
+}
+
+#[test]
 fn verdicts_files_are_checked_against_the_records() {
     let opened = opened(2);
     let ok = serde_json::json!([
