@@ -63,6 +63,11 @@ pub enum Overlay {
         label: String,
         input: Input,
     },
+    /// Which question of the form to comment on, typed as the record's
+    /// values name it (`members[2]/age`): also one not marked for review.
+    Field {
+        input: Input,
+    },
     ReturnNote {
         input: Input,
     },
@@ -265,6 +270,11 @@ impl<'o> App<'o> {
                         }
                         None => self.say(W::NoQuestion, &[], true),
                     },
+                    KeyCode::Char('f') => {
+                        self.overlay = Some(Overlay::Field {
+                            input: Input::default(),
+                        });
+                    }
                     KeyCode::Char('n') => {
                         let next = (r.entry + 1).min(n.saturating_sub(1));
                         self.selected = next;
@@ -312,6 +322,7 @@ impl<'o> App<'o> {
                         let entry = self.current();
                         self.pending[entry].set_comment(&field, &input.text);
                         self.changed = true;
+                        self.show_comment_row(&field, label);
                     }
                     _ => {
                         input.handle(&key);
@@ -320,6 +331,35 @@ impl<'o> App<'o> {
                             label,
                             input,
                         });
+                    }
+                }
+                None
+            }
+            Overlay::Field { mut input } => {
+                match key.code {
+                    KeyCode::Esc => {}
+                    KeyCode::Enter => {
+                        let field = input.text.trim().to_string();
+                        let entry = self.current();
+                        let known = self.opened.entries.get(entry).is_some_and(|e| {
+                            crate::supervise::verdicts::comment_allowed(e, self.opened, &field)
+                        });
+                        if known {
+                            let label = self.label(entry, &field);
+                            let text = self.pending[entry].comment(&field).unwrap_or("");
+                            self.overlay = Some(Overlay::Comment {
+                                input: Input::new(text),
+                                label,
+                                field,
+                            });
+                        } else {
+                            self.say(W::NotAField, &[&field], true);
+                            self.overlay = Some(Overlay::Field { input });
+                        }
+                    }
+                    _ => {
+                        input.handle(&key);
+                        self.overlay = Some(Overlay::Field { input });
                     }
                 }
                 None
@@ -346,6 +386,36 @@ impl<'o> App<'o> {
                 }
                 None
             }
+        }
+    }
+
+    /// A question's label on a record, else its path.
+    fn label(&self, entry: usize, field: &str) -> String {
+        let form = self
+            .opened
+            .entries
+            .get(entry)
+            .and_then(|e| e.form)
+            .and_then(|i| self.opened.forms.get(i))
+            .map(|f| &**f);
+        labels::label_of(form, field, self.lang).unwrap_or_else(|| field.to_string())
+    }
+
+    /// A comment on a question the page does not list (not marked for
+    /// review) gets a row of its own, so that it shows and can be changed.
+    fn show_comment_row(&mut self, field: &str, label: String) {
+        if let Page::Record(r) = &mut self.page
+            && !r.rows.iter().any(|row| row.answer.field == field)
+        {
+            r.rows.push(Row {
+                answer: Answer {
+                    field: field.to_string(),
+                    label,
+                    value: String::new(),
+                },
+                check: None,
+            });
+            r.at = r.rows.len() - 1;
         }
     }
 
@@ -416,6 +486,19 @@ impl<'o> App<'o> {
                         field: c.field.clone(),
                     },
                     check: Some(format!("{}: {}", c.kind, c.message)),
+                });
+            }
+        }
+        for c in &self.pending[entry].comments {
+            if !rows.iter().any(|row| row.answer.field == c.field) {
+                rows.push(Row {
+                    answer: Answer {
+                        label: labels::label_of(form, &c.field, self.lang)
+                            .unwrap_or_else(|| c.field.clone()),
+                        value: String::new(),
+                        field: c.field.clone(),
+                    },
+                    check: None,
                 });
             }
         }

@@ -329,6 +329,44 @@ fn help_and_small_terminals() {
 }
 
 #[test]
+fn a_comment_on_a_question_not_shown() {
+    let opened = opened(1);
+    let mut app = App::new(&opened, Lang::En);
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Char('f'));
+    typed(&mut app, "nowhere");
+    press(&mut app, KeyCode::Enter);
+    assert!(
+        matches!(app.overlay, Some(Overlay::Field { .. })),
+        "still asking"
+    );
+    assert!(screen(&app, 80, 24).contains("nowhere is not a question"));
+    app.update(Action::Key(KeyEvent::new(
+        KeyCode::Char('u'),
+        KeyModifiers::CONTROL,
+    )));
+    typed(&mut app, "phone");
+    press(&mut app, KeyCode::Enter);
+    assert!(matches!(app.overlay, Some(Overlay::Comment { .. })));
+    typed(&mut app, "check the number");
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.pending[0].comment("phone"), Some("check the number"));
+    let shown = screen(&app, 80, 24);
+    assert!(
+        shown.contains("Key informant's phone"),
+        "a row of its own: {shown}"
+    );
+    // Still there when the page opens again; the answer never.
+    press(&mut app, KeyCode::Esc);
+    press(&mut app, KeyCode::Enter);
+    let shown = screen(&app, 80, 24);
+    assert!(shown.contains("Key informant's phone"), "{shown}");
+    press(&mut app, KeyCode::Char('r'));
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.pending[0].decision, Some(Decision::Returned));
+}
+
+#[test]
 fn no_records_no_panic() {
     let empty = Opened::default();
     let mut app = App::new(&empty, Lang::En);

@@ -64,6 +64,9 @@ words! {
     DidReturn => "Record {0} returned.", "ສົ່ງຄືນລາຍການ {0} ແລ້ວ.";
     DidUndo => "Verdict on record {0} undone.", "ຍົກເລີກການຕັດສິນລາຍການ {0} ແລ້ວ.";
     NothingToUndo => "Record {0} has no verdict to undo.", "ລາຍການ {0} ບໍ່ມີການຕັດສິນ.";
+    FieldPrompt => "Comment on which question? Its name as the record names it (age, members[2]/age); also one not shown", "ໃຫ້ຄຳເຫັນຕໍ່ຄຳຖາມໃດ? ຊື່ຂອງມັນ (age, members[2]/age); ລວມທັງຄຳຖາມທີ່ບໍ່ໄດ້ສະແດງ";
+    NotAField => "{0} is not a question of this record's form", "{0} ບໍ່ແມ່ນຄຳຖາມຂອງແບບຟອມນີ້";
+    HelpField => "f: comment on a question by its name, also one not shown (a record's page)", "f: ໃຫ້ຄຳເຫັນຕໍ່ຄຳຖາມຕາມຊື່ ລວມທັງທີ່ບໍ່ໄດ້ສະແດງ (ໃນໜ້າລາຍການ)";
     NoQuestion => "No question selected to comment on.", "ບໍ່ໄດ້ເລືອກຄຳຖາມ.";
     AskQuit => "Write the receipts before quitting? y: write · n: quit without writing · Esc: stay", "ຂຽນໃບຮັບກ່ອນອອກບໍ? y: ຂຽນ · n: ອອກໂດຍບໍ່ຂຽນ · Esc: ຢູ່ຕໍ່";
     NotWritten => "Receipts not written", "ບໍ່ໄດ້ຂຽນໃບຮັບ";

@@ -46,7 +46,9 @@ pub fn render(app: &App, frame: &mut Frame) {
         top,
     );
     let hint = match (&app.overlay, &app.page) {
-        (Some(Overlay::Comment { .. } | Overlay::ReturnNote { .. }), _) => app.t(W::InputKeys),
+        (Some(Overlay::Comment { .. } | Overlay::ReturnNote { .. } | Overlay::Field { .. }), _) => {
+            app.t(W::InputKeys)
+        }
         (_, Page::List) => app.t(W::ListKeys),
         (_, Page::Record(_)) => app.t(W::RecordKeys),
     };
@@ -297,6 +299,7 @@ fn draw_overlay(app: &App, overlay: &Overlay, frame: &mut Frame, area: Rect, the
                 W::HelpApprove,
                 W::HelpReturn,
                 W::HelpComment,
+                W::HelpField,
                 W::HelpUndo,
                 W::HelpNext,
                 W::HelpWrite,
@@ -331,6 +334,15 @@ fn draw_overlay(app: &App, overlay: &Overlay, frame: &mut Frame, area: Rect, the
                 .collect();
             lines.push(Line::styled(truncate(field, full), theme.dim()));
             lines.push(Line::styled(app.t(W::CommentEmpty), theme.dim()));
+            let y = lines.len();
+            lines.push(Line::from(vec![Span::raw("> "), Span::raw(input.shown())]));
+            (lines, Some((2 + input.cursor_column(), y)))
+        }
+        Overlay::Field { input } => {
+            let mut lines: Vec<Line> = wrap(app.t(W::FieldPrompt), full)
+                .into_iter()
+                .map(|l| Line::styled(l, theme.heading()))
+                .collect();
             let y = lines.len();
             lines.push(Line::from(vec![Span::raw("> "), Span::raw(input.shown())]));
             (lines, Some((2 + input.cursor_column(), y)))
