@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 
 use crate::commands::{
     self, Globals, Outcome, ack, aggregate, export, fill, forms, init, keygen, pack, receipt,
-    rescue, status, verify,
+    rescue, review, status, verify,
 };
 
 #[derive(Debug, Parser)]
@@ -63,6 +63,8 @@ pub enum Command {
     Verify(verify::Args),
     /// Supervisor: a signed receipt for a verified bundle.
     Receipt(receipt::Args),
+    /// Supervisor: read the answers marked for review, approve or return records, write receipts.
+    Review(review::Args),
     /// Import a supervisor's receipt: purge the records it covers.
     Ack(ack::Args),
     /// Data manager: decrypt, merge and de-duplicate bundles into tables and a summary.
@@ -114,6 +116,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Verify(args) => verify::run(args, &globals),
         Command::Receipt(args) => receipt::run(args, &globals),
         Command::Ack(args) => ack::run(args, &globals),
+        Command::Review(args) => review::run(args, &globals),
         Command::Aggregate(args) => aggregate::run(args, &globals),
         Command::Pack(cmd) => pack::run(cmd, &globals),
     }

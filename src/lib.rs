@@ -22,4 +22,5 @@ pub mod paths;
 pub mod printable;
 pub mod record;
 pub mod store;
+pub mod supervise;
 pub mod tui;

@@ -12,6 +12,7 @@ pub mod keygen;
 pub mod pack;
 pub mod receipt;
 pub mod rescue;
+pub mod review;
 pub mod status;
 pub mod verify;
 

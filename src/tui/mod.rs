@@ -23,6 +23,7 @@ pub mod picker;
 pub mod record;
 pub mod review;
 pub mod setup;
+pub mod supervisor;
 pub mod view;
 pub mod words;
 

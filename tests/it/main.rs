@@ -26,6 +26,7 @@ mod profile;
 mod readme;
 mod report;
 mod resume;
+mod review;
 mod review_views;
 mod sessions;
 mod shipped;

@@ -20,6 +20,7 @@ mod parts;
 mod picker;
 mod record;
 mod setup;
+pub mod supervisor;
 
 use parts::{Theme, para, truncate, width, wrap};
 
