@@ -236,6 +236,8 @@ fn too_large(listing: &Listing, size: usize, form: Option<&FormText>) -> Option<
 fn entry(listing: &Listing, ciphertext: &[u8]) -> ManifestEntry {
     ManifestEntry {
         entity: listing.entity.clone(),
+        version: listing.version,
+        supersedes: listing.supersedes,
         ..bundle::entry_of(
             &listing.id,
             &listing.form_id,
@@ -607,6 +609,9 @@ mod tests {
             bundle: None,
             entity: None,
             size: 0,
+            version: 1,
+            supersedes: None,
+            returned: None,
         };
         let f = form("a", 10);
         assert_eq!(

@@ -50,6 +50,9 @@ fn listing(id: &str, form: &str, state: State, name: &str) -> Listing {
         bundle: None,
         entity: None,
         size: 100,
+        version: 1,
+        supersedes: None,
+        returned: None,
     }
 }
 
@@ -1585,6 +1588,7 @@ fn the_home_page_keeps_what_was_sent_and_receipted_after_a_purge() {
             receipted: 2,
             last_export: "2026-11-20T16:00:00.000+07:00".into(),
             last_receipt: "2026-11-21T10:00:00.000+07:00".into(),
+            returned: 0,
         },
     );
     let listing = Vec::new();
