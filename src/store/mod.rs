@@ -560,4 +560,6 @@ fn display_key(key: &[u8]) -> String {
 }
 
 #[cfg(test)]
+mod kept_tests;
+#[cfg(test)]
 mod tests;
