@@ -33,6 +33,8 @@ pub struct Acked {
     pub not_returnable: Vec<String>,
     /// Records received without a verdict.
     pub received: usize,
+    /// The receipt's verdicts (0: a receipt of format 1).
+    pub verdicts: usize,
 }
 
 /// Checks a receipt and purges the bundle it covers. `Ok(Err(why))`: the
@@ -133,5 +135,6 @@ pub fn ack(
         returned: done.returned,
         not_returnable,
         received: done.records.saturating_sub(receipt.verdicts.len()),
+        verdicts: receipt.verdicts.len(),
     }))
 }
