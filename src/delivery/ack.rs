@@ -68,8 +68,9 @@ pub fn ack(
     }) else {
         if let Some(at) = store.receipt_taken(&receipt.manifest_sha256)? {
             return Ok(Err(format!(
-                "the receipt for {} was already taken (at {at}); nothing was changed. There \
-                 is nothing more to do with it",
+                "the receipt for {} was already taken (at {at}): it matches no bundle this \
+                 laptop is holding any more; nothing was changed, and there is nothing more \
+                 to do with it",
                 receipt.bundle_id
             )));
         }

@@ -557,7 +557,9 @@ impl App {
             ));
         }
         let mut view = RecordView::new(session, draft, &self.language);
-        view.resume_point();
+        if !view.to_first_comment() {
+            view.resume_point();
+        }
         if !problems.is_empty() {
             let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
             self.say(Notice::problem(

@@ -97,7 +97,8 @@ fn each_comment_shows_under_the_question_it_concerns() {
         status.contains("Returned to correct (version 1): check the date"),
         "{status}"
     );
-    goto(&mut app, "m1855_meta_assessment_date");
+    // It opens on the first question commented on.
+    assert_eq!(focused_name(&app), "m1855_meta_assessment_date");
     let shown = screen_text(&app, 80, 24);
     let question = shown
         .find("date of the assessment")
