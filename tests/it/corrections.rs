@@ -319,4 +319,42 @@ fn hostile_receipts_change_nothing() {
         "{}",
         stderr(&out)
     );
+
+    // `fill --record` corrects it too: the answers given over its own.
+    let fix = json!({"destination_place": FIXED}).to_string();
+    let out = e.fill(
+        "dtm_flow_monitoring",
+        &fix,
+        &["--record", &ids[0], "--finalize"],
+    );
+    assert_eq!(out.status.code(), Some(2), "not a draft: {}", stderr(&out));
+    assert!(stderr(&out).contains("is not a draft"), "{}", stderr(&out));
+    let out = e.fill(
+        "dtm_flow_monitoring",
+        &fix,
+        &["--record", &ids[1], "--finalize"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let said: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (&said["record_id"], &said["saved"]),
+        (&json!(ids[1]), &json!("outbox"))
+    );
+    assert_eq!(said["values"]["destination_place"], FIXED);
+    assert_eq!(
+        said["values"]["age"],
+        serde_json::from_str::<Value>(&record("x")).unwrap()["age"]
+    );
+    assert_eq!(
+        e.status(),
+        json!({"drafts": 0, "outbox": 1, "sent": 0, "bundles": 0})
+    );
+    let store = e.open();
+    let l = &store.listing().unwrap()[0];
+    assert_eq!(
+        (l.version, l.supersedes, l.returned.clone()),
+        (2, Some(1), None)
+    );
+    drop(store);
+    canary_check(&e, "after fill --record", &[NOTE, COMMENT, FIXED]);
 }
