@@ -222,6 +222,7 @@ fn timed_aggregate(
         entities: None,
         assignments: None,
         keep_bytes: aggregate::KEEP_BYTES,
+        parquet: None,
     };
     let start = Instant::now();
     let summary = aggregate::run(&files, &opts).expect("aggregate");

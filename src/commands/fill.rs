@@ -247,10 +247,12 @@ fn save(
     if finalize {
         let values = session.record();
         store.check_attachments(&draft.id, &crate::form::media::file_answers(form, &values))?;
+        let review = crate::form::review::part(form, &values);
+        let text = form.text().as_bytes();
         if is_new {
-            store.save_final(&draft, &values, &now, form.text().as_bytes())?;
+            store.save_final_with_review(&draft, &values, &now, text, Some(&review))?;
         } else {
-            store.finalize(&draft, &values, &now, form.text().as_bytes())?;
+            store.finalize_with_review(&draft, &values, &now, text, Some(&review))?;
         }
         return Ok((draft.id, State::Outbox));
     }
