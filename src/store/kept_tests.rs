@@ -278,3 +278,25 @@ fn a_returned_draft_is_not_deleted() {
     ));
     assert_eq!(store.load_draft(&ids[0]).unwrap().version, 2);
 }
+
+#[test]
+fn a_purge_an_earlier_fieldkit_stopped_is_finished_alike() {
+    let (_dir, store, _) = fresh();
+    let (_, facts) = two_sent(&store);
+    // As an earlier fieldkit left it after the purge's first write: the
+    // bundle's facts alone under `purging`.
+    store
+        .apply(&[
+            super::backend::Change::remove(Tree::Bundles, facts.sequence.to_be_bytes().to_vec()),
+            super::backend::Change::put(
+                Tree::Meta,
+                "purging",
+                store.sealed(Tree::Meta, b"purging", &facts),
+            ),
+        ])
+        .unwrap();
+    store.finish_purge(&mut |_| {}).unwrap();
+    assert!(store.listing().unwrap().is_empty());
+    assert_eq!(kept_entries(&store), 0);
+    store.finish_purge(&mut |_| panic!("no write")).unwrap();
+}
