@@ -144,3 +144,30 @@ fn a_returned_record_finalizes_as_its_next_version() {
     );
     assert!(app.drafts().iter().all(|d| d.id != ID));
 }
+
+#[test]
+fn the_review_page_lists_the_note_and_the_comments_and_goes_to_their_questions() {
+    let mut app = opened_returned();
+    app.open_review();
+    let shown = screen_text(&app, 80, 24);
+    assert!(
+        shown.contains("» Supervisor: check the date and the second agency"),
+        "{shown}"
+    );
+    assert!(shown.contains("the visit was on the 21st"), "{shown}");
+    assert!(shown.contains("full name please"), "{shown}");
+    // Finalize first (nothing is wrong), the note, then the comments.
+    let Overlay::Review { .. } = app.overlay.clone().expect("review open") else {
+        panic!("not the review page")
+    };
+    let at = app
+        .review
+        .iter()
+        .position(|i| matches!(i, super::super::review::ReviewItem::Comment { text, .. } if text.contains("full name")))
+        .expect("the comment listed");
+    app.overlay = Some(Overlay::Review { cursor: at });
+    press(&mut app, KeyCode::Enter);
+    assert!(app.overlay.is_none());
+    let shown = screen_text(&app, 80, 24);
+    assert!(shown.contains("» Supervisor: full name please"), "{shown}");
+}
