@@ -59,12 +59,15 @@ pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {
                 done.purged - done.returned.len(),
                 done.bundle_id
             );
-            crate::say!(
-                "fieldkit: {} approved, {} returned: to correct, {} received",
-                done.approved,
-                done.returned.len(),
-                done.received
-            );
+            // A receipt without verdicts (format 1) is said as before.
+            if done.verdicts > 0 {
+                crate::say!(
+                    "fieldkit: {} approved, {} returned: to correct, {} received",
+                    done.approved,
+                    done.returned.len(),
+                    done.received
+                );
+            }
             if !done.returned.is_empty() {
                 crate::say!(
                     "fieldkit: the records returned are drafts again, with the supervisor's \
@@ -84,19 +87,19 @@ pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {
                     done.retired_forms
                 );
             }
-            print_json(
-                &serde_json::json!({
-                    "bundle_id": done.bundle_id,
-                    "purged": done.purged - done.returned.len(),
-                    "by": done.by,
-                    "retired_forms": done.retired_forms,
-                    "approved": done.approved,
-                    "returned": done.returned,
-                    "not_returnable": done.not_returnable,
-                    "received": done.received,
-                }),
-                false,
-            )?;
+            let mut said = serde_json::json!({
+                "bundle_id": done.bundle_id,
+                "purged": done.purged - done.returned.len(),
+                "by": done.by,
+                "retired_forms": done.retired_forms,
+            });
+            if done.verdicts > 0 {
+                said["approved"] = done.approved.into();
+                said["returned"] = serde_json::json!(done.returned);
+                said["not_returnable"] = serde_json::json!(done.not_returnable);
+                said["received"] = done.received.into();
+            }
+            print_json(&said, false)?;
             Ok(Outcome::Done)
         }
     }
