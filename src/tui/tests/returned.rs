@@ -171,3 +171,32 @@ fn the_review_page_lists_the_note_and_the_comments_and_goes_to_their_questions()
     let shown = screen_text(&app, 80, 24);
     assert!(shown.contains("» Supervisor: full name please"), "{shown}");
 }
+
+#[test]
+fn a_receipt_with_verdicts_says_its_counts_and_shows_the_returned_draft() {
+    let mut app = home();
+    let with_returned = home_with_returned();
+    let opened = opened_with(&app, with_returned.listing().to_vec());
+    app.update(Action::Acked(Ok((
+        Receipted {
+            by: "sup-01".into(),
+            purged: 2,
+            bundle_id: "enum-03-000001".into(),
+            verdicts: 2,
+            approved: 1,
+            returned: 1,
+            received: 0,
+        },
+        opened,
+    ))));
+    let status = app.status_line().map(|(s, _)| s).unwrap_or_default();
+    assert_eq!(
+        status,
+        "Receipt by sup-01 taken: 1 approved, 1 returned: to correct, 0 received"
+    );
+    let Page::Home(h) = &app.page else {
+        panic!("not home")
+    };
+    assert_eq!((h.pane, h.draft), (Pane::Drafts, 0));
+    assert_eq!(app.drafts()[0].id, ID);
+}
