@@ -221,6 +221,7 @@ fn timed_aggregate(
         threads,
         entities: None,
         assignments: None,
+        checks: Default::default(),
         keep_bytes: aggregate::KEEP_BYTES,
         parquet: None,
     };

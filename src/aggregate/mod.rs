@@ -23,6 +23,7 @@
 //! (the workbooks); `error` says what stops a run and what leaves a
 //! record or a bundle out.
 
+pub mod checks;
 pub mod coverage;
 mod decrypt;
 pub mod entities;
@@ -34,9 +35,11 @@ mod output;
 #[cfg(feature = "parquet")]
 pub mod parquet;
 mod read;
+pub mod report;
 mod runs;
 pub mod summary;
 pub mod tables;
+pub mod written;
 pub mod xlsx;
 
 use std::collections::HashMap;
@@ -108,6 +111,8 @@ pub struct Options {
     /// Where to write the tables as Parquet as well (`--parquet`; the
     /// `parquet` cargo feature).
     pub parquet: Option<PathBuf>,
+    /// The quality checks' thresholds (checks.csv).
+    pub checks: checks::Settings,
 }
 
 /// A verified bundle to read. Sorted by device, sequence and manifest,
@@ -214,8 +219,36 @@ pub fn run(files: &[PathBuf], opts: &Options) -> Result<Summary, AggregateError>
         write_parquet(&forms, &files, dir, opts.hxl, &mut summary)?;
     }
     summary.work = count.done();
+    // 5. The quality checks and the report, from the tables just written.
+    let t0 = std::time::Instant::now();
+    let shown = check_and_report(&forms, opts, &mut summary)?;
     summary.write(&opts.out)?;
+    report::write(&opts.out, &summary, &shown)?;
+    if timing {
+        crate::say!("timing: checks and report {:?}", t0.elapsed());
+    }
     Ok(summary)
+}
+
+/// Runs the quality checks over the forms' tables (checks.csv) and works
+/// out the report's figures; the findings the report shows.
+fn check_and_report(
+    forms: &[FormTables],
+    opts: &Options,
+    summary: &mut Summary,
+) -> Result<Vec<checks::Finding>, AggregateError> {
+    let tables: Vec<written::FormTable> = forms
+        .iter()
+        .filter_map(|ft| ft.versions.values().last())
+        .map(|form| written::FormTable::of(&opts.out, form))
+        .collect();
+    let last_round = entities::last_round(opts.entities.as_deref())?;
+    let checked = checks::run(&opts.out, &tables, &last_round, opts.checks)?;
+    summary.checks_total = checked.counts.values().sum();
+    summary.checks = checked.counts;
+    let dirs = crate::paths::forms_dirs(opts.forms_dir.as_deref());
+    summary.report = report::figures::compute(&tables, &dirs, summary)?;
+    Ok(checked.shown)
 }
 
 /// The bundles that verified, in (device, sequence, manifest) order,

@@ -93,6 +93,12 @@ pub struct Summary {
     /// Coverage against the assignments, when they were given.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub coverage: Option<super::coverage::Coverage>,
+    /// Quality checks: findings by check (every check, 0 included); each
+    /// is a row of checks.csv.
+    pub checks: BTreeMap<String, usize>,
+    pub checks_total: usize,
+    /// What summary.html shows besides the above.
+    pub report: super::report::figures::Figures,
     /// How much reading and decrypting it took (not in summary.json).
     #[serde(skip)]
     pub work: Work,
@@ -285,6 +291,16 @@ impl Summary {
                 for (k, v) in totals {
                     md.push_str(&format!("| {form} | {k} | {v} |\n"));
                 }
+            }
+        }
+        if self.checks_total > 0 {
+            md.push_str(&format!(
+                "\n## Quality checks\n\n{} finding(s) to look at, in checks.csv (nothing was \
+                 changed):\n\n| check | records |\n|---|---:|\n",
+                self.checks_total
+            ));
+            for (k, v) in &self.checks {
+                md.push_str(&format!("| {k} | {v} |\n"));
             }
         }
         md.push_str("\n## Problems\n\n");

@@ -37,6 +37,11 @@ pub struct Args {
     /// and the summary.
     #[arg(long, value_name = "FILE")]
     pub assignments: Option<PathBuf>,
+    /// The quality checks (checks.csv) name an answer saved to an entity
+    /// that moved more than this percentage from last round's
+    /// (`--entities`).
+    #[arg(long, value_name = "PERCENT", default_value_t = 50.0, value_parser = percent)]
+    pub move_percent: f64,
     /// Also write one XLSX workbook per form.
     #[arg(long)]
     pub xlsx: bool,
@@ -51,6 +56,14 @@ pub struct Args {
     /// Add label columns for choices, in a language: --labels or --labels="Lao (lo)".
     #[arg(long, value_name = "LANG", num_args = 0..=1, default_missing_value = "", require_equals = true)]
     pub labels: Option<String>,
+}
+
+/// A percentage above zero.
+fn percent(text: &str) -> Result<f64, String> {
+    match text.trim_end_matches('%').parse::<f64>() {
+        Ok(p) if p.is_finite() && p > 0.0 => Ok(p),
+        _ => Err(format!("'{text}' is not a percentage above 0, e.g. 50")),
+    }
 }
 
 /// Problems said on the terminal, one line each; the rest are in
@@ -110,6 +123,10 @@ pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {
         entities: args.entities.clone(),
         assignments: args.assignments.clone(),
         parquet: args.parquet.clone(),
+        checks: aggregate::checks::Settings {
+            move_share: args.move_percent / 100.0,
+            ..Default::default()
+        },
     };
     let summary = aggregate::run(&files, &opts).map_err(anyhow::Error::msg)?;
     crate::say!(
@@ -119,6 +136,13 @@ pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {
         args.out.display(),
         summary.problems()
     );
+    // Findings are no problem (the exit code stays): records to look at.
+    if summary.checks_total > 0 {
+        crate::say!(
+            "fieldkit: {} quality check finding(s) to look at: checks.csv, summary.html",
+            summary.checks_total
+        );
+    }
     let lines = summary.problem_lines();
     for line in lines.iter().take(SHOWN_PROBLEMS) {
         crate::say!("  - {line}");

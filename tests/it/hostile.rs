@@ -482,6 +482,7 @@ fn conflicts_cost_one_more_read_per_bundle_not_per_conflict() {
             entities: None,
             assignments: None,
             parquet: None,
+            checks: Default::default(),
         };
         let summary = fieldkit::aggregate::run(&files, &opts).unwrap();
         assert_eq!(summary.conflicts.len(), 40, "{:?}", summary.problem_lines());
@@ -592,7 +593,7 @@ fn a_bundle_whose_form_does_not_load_is_left_out_and_the_others_are_read() {
     assert!(
         written.iter().all(|f| {
             let name = f.file_name().unwrap().to_string_lossy();
-            name.starts_with("hostile_test") || name.starts_with("summary")
+            name.starts_with("hostile_test") || name.starts_with("summary") || name == "checks.csv"
         }),
         "{written:?}"
     );

@@ -25,6 +25,7 @@ mod pack;
 mod parquet;
 mod profile;
 mod readme;
+mod report;
 mod resume;
 mod review_views;
 mod sessions;
