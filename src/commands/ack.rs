@@ -1,5 +1,7 @@
 //! `fieldkit ack RECEIPT [--supervisors FILE]`: imports a supervisor's
-//! receipt through `crate::delivery::ack` and says what it did.
+//! receipt through `crate::delivery::ack` and says what it did: records
+//! purged, and of the receipt's verdicts how many approved, returned to
+//! correct, and received without one.
 
 use std::path::PathBuf;
 
@@ -54,24 +56,50 @@ pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {
             crate::say!(
                 "fieldkit: receipt by {} accepted: {} record(s) of {} purged from this laptop",
                 done.by,
-                done.purged,
+                done.purged - done.returned.len(),
                 done.bundle_id
             );
+            // A receipt without verdicts (format 1) is said as before.
+            if done.verdicts > 0 {
+                crate::say!(
+                    "fieldkit: {} approved, {} returned: to correct, {} received",
+                    done.approved,
+                    done.returned.len(),
+                    done.received
+                );
+            }
+            if !done.returned.is_empty() {
+                crate::say!(
+                    "fieldkit: the records returned are drafts again, with the supervisor's \
+                     comments: correct and finalize them (fieldkit, home page), then export"
+                );
+            }
+            for id in &done.not_returnable {
+                crate::say!(
+                    "fieldkit: record {id} was returned, but it was finalized before this \
+                     fieldkit kept answers: it cannot be corrected here (enter it again if the \
+                     supervisor asks)"
+                );
+            }
             if done.retired_forms > 0 {
                 crate::say!(
                     "fieldkit: {} old form version(s) that no draft or record uses were removed",
                     done.retired_forms
                 );
             }
-            print_json(
-                &serde_json::json!({
-                    "bundle_id": done.bundle_id,
-                    "purged": done.purged,
-                    "by": done.by,
-                    "retired_forms": done.retired_forms,
-                }),
-                false,
-            )?;
+            let mut said = serde_json::json!({
+                "bundle_id": done.bundle_id,
+                "purged": done.purged - done.returned.len(),
+                "by": done.by,
+                "retired_forms": done.retired_forms,
+            });
+            if done.verdicts > 0 {
+                said["approved"] = done.approved.into();
+                said["returned"] = serde_json::json!(done.returned);
+                said["not_returnable"] = serde_json::json!(done.not_returnable);
+                said["received"] = done.received.into();
+            }
+            print_json(&said, false)?;
             Ok(Outcome::Done)
         }
     }

@@ -236,6 +236,8 @@ fn too_large(listing: &Listing, size: usize, form: Option<&FormText>) -> Option<
 fn entry(listing: &Listing, ciphertext: &[u8], review: Option<&[u8]>) -> ManifestEntry {
     ManifestEntry {
         entity: listing.entity.clone(),
+        version: listing.version,
+        supersedes: listing.supersedes,
         review: review.map(|r| bundle::FileRef::of(bundle::review_path(&listing.id), r)),
         ..bundle::entry_of(
             &listing.id,
@@ -618,6 +620,9 @@ mod tests {
             bundle: None,
             entity: None,
             size: 0,
+            version: 1,
+            supersedes: None,
+            returned: None,
         };
         let f = form("a", 10);
         assert_eq!(

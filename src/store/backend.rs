@@ -43,10 +43,15 @@ pub enum Tree {
     /// (enveloped age file): to the profile while its record is a draft,
     /// to the deployment once it is finalized. Removed with its record.
     Attachments,
+    /// keyed tag of a record id -> the finalized record's answers as the
+    /// draft it was (sealed to the profile), kept until a receipt approves
+    /// or receives it, so that a record a supervisor returns can be
+    /// corrected. The key is a tag, so the tree does not list record ids.
+    Kept,
 }
 
 impl Tree {
-    pub const ALL: [Tree; 10] = [
+    pub const ALL: [Tree; 11] = [
         Tree::Meta,
         Tree::Drafts,
         Tree::Outbox,
@@ -57,6 +62,7 @@ impl Tree {
         Tree::Forms,
         Tree::Audit,
         Tree::Attachments,
+        Tree::Kept,
     ];
 
     pub fn name(self) -> &'static str {
@@ -71,6 +77,7 @@ impl Tree {
             Tree::Forms => "forms",
             Tree::Audit => "audit",
             Tree::Attachments => "attachments",
+            Tree::Kept => "kept",
         }
     }
 

@@ -1,12 +1,15 @@
 //! Bundles this laptop exported: the chain (sequence and previous
 //! manifest hash), the facts that rebuild a bundle byte for byte until a
 //! receipt, the recording of an export in bounded steps (and finishing
-//! one a stop interrupted), the purge a receipt allows, and the per-form
-//! history of what was sent and receipted.
+//! one a stop interrupted), the purge a receipt allows (returned records
+//! made drafts again, see `kept`), and the per-form history of what was
+//! sent and receipted.
 
 use serde::{Deserialize, Serialize};
 
 use super::backend::{Change, Tree};
+use super::entries::Returned;
+use super::kept::Conversion;
 use super::{Listing, State, Store, StoreError, count_change, parse_id};
 use crate::crypt;
 
@@ -52,6 +55,38 @@ pub struct FormTally {
     /// When the last receipt covering records of the form was taken.
     #[serde(default)]
     pub last_receipt: String,
+    /// Of the records receipted, those the supervisor returned to correct
+    /// (each comes back as a draft; its correction is sent again).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub returned: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// Record id -> what the supervisor said of a record they returned.
+pub type Returns = std::collections::BTreeMap<String, Returned>;
+
+/// What a purge did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Purged {
+    /// The records the bundle had.
+    pub records: usize,
+    /// Those that became drafts to correct (the others returned had no
+    /// answers kept: they were finalized before fieldkit kept them).
+    pub returned: Vec<String>,
+}
+
+/// What `PURGING` holds while a purge is under way: the bundle's facts
+/// (all it held before returns were kept, so a purge an earlier fieldkit
+/// stopped is finished alike) and the records it returns.
+#[derive(Debug, Serialize, Deserialize)]
+struct Purging {
+    #[serde(flatten)]
+    facts: BundleFacts,
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    returned: Returns,
 }
 
 /// The key of the tallies in the `meta` tree: one small sealed map of
@@ -350,47 +385,90 @@ impl Store {
         step: MoveStep,
         on_step: &mut dyn FnMut(usize),
     ) -> Result<usize, StoreError> {
+        let returned = Returns::new();
+        self.purge_returning(facts, &returned, by, now, step, on_step)
+            .map(|p| p.records)
+    }
+
+    /// [`Store::purge_in_steps`] of a receipt that returns some of the
+    /// bundle's records to correct (`returned`: record id -> what the
+    /// supervisor said): each of those whose answers are kept becomes a
+    /// draft of its next version in the write that would have removed it
+    /// (see `kept`), the others go as today.
+    pub fn purge_returning(
+        &self,
+        facts: &BundleFacts,
+        returned: &Returns,
+        by: &str,
+        now: &str,
+        step: MoveStep,
+        on_step: &mut dyn FnMut(usize),
+    ) -> Result<Purged, StoreError> {
         self.finish_purge(on_step)?;
         let seq_key = facts.sequence.to_be_bytes();
         let mut forms = Vec::with_capacity(facts.records.len());
+        let mut returning = Vec::new();
         // The records each form text loses.
         let mut texts: std::collections::BTreeMap<String, i64> = Default::default();
         let mut sent = 0;
+        let mut drafts = 0;
+        let mut kept = Returns::new();
         for id in &facts.records {
             let key = parse_id(id)?;
             let key = key.as_bytes();
-            if self.state_byte(key)? == Some(State::Sent.byte()) {
+            let is_sent = self.state_byte(key)? == Some(State::Sent.byte());
+            if is_sent {
                 sent += 1;
             }
+            // A returned record with its answers kept stays, as a draft
+            // that uses the same form text.
+            let back = match returned.get(id) {
+                Some(r) if is_sent && self.keeps_answers(id)? => {
+                    kept.insert(id.clone(), r.clone());
+                    drafts += 1;
+                    true
+                }
+                _ => false,
+            };
             // A listing that cannot be read counts for no form.
             let listing = self
                 .backend
                 .get(Tree::Listing, key)
                 .map_err(|e| self.backend_err(e))?;
             if let Some(Ok(l)) = listing.map(|v| self.unsealed::<Listing>(Tree::Listing, key, &v)) {
+                if back {
+                    returning.push(l.form_id.clone());
+                }
                 forms.push(l.form_id);
-                if !l.form_sha256.is_empty() {
+                if !l.form_sha256.is_empty() && !back {
                     *texts.entry(l.form_sha256).or_insert(0) -= 1;
                 }
             }
         }
+        let purging = Purging {
+            facts: facts.clone(),
+            returned: kept,
+        };
         let mut changes = vec![
             Change::remove(Tree::Bundles, seq_key.to_vec()),
-            Change::put(Tree::Meta, PURGING, self.sealed(Tree::Meta, PURGING, facts)),
-            count_change(0, 0, -sent, -1),
-            self.tally_change(&forms, |t, n| {
-                t.receipted += n;
-                t.last_receipt = now.to_string();
-            })?,
+            Change::put(
+                Tree::Meta,
+                PURGING,
+                self.sealed(Tree::Meta, PURGING, &purging),
+            ),
+            count_change(drafts, 0, -sent, -1),
+            self.receipt_tally_change(&forms, &returning, now)?,
+            self.taken_change(&facts.manifest_sha256, now),
             self.event(
                 now,
                 "purged",
                 "",
                 "",
                 &format!(
-                    "{} ({} records), receipt by {by}",
+                    "{} ({} records, {} returned to correct), receipt by {by}",
                     facts.bundle_id,
-                    facts.records.len()
+                    facts.records.len(),
+                    purging.returned.len()
                 ),
             )?,
         ];
@@ -402,8 +480,35 @@ impl Store {
         drop(forms);
         self.apply(&changes)?;
         on_step(1);
-        self.remove_records(facts, step, 2, on_step)?;
-        Ok(facts.records.len())
+        self.remove_records(&purging, step, 2, on_step)?;
+        Ok(Purged {
+            records: facts.records.len(),
+            returned: purging.returned.into_keys().collect(),
+        })
+    }
+
+    /// The tallies with the records of `forms` receipted `now`, those of
+    /// `returning` returned to correct, as a change for the same write.
+    fn receipt_tally_change(
+        &self,
+        forms: &[String],
+        returning: &[String],
+        now: &str,
+    ) -> Result<Change, StoreError> {
+        let mut tallies = self.tallies()?;
+        for form in forms {
+            let t = tallies.entry(form.clone()).or_default();
+            t.receipted += 1;
+            t.last_receipt = now.to_string();
+        }
+        for form in returning {
+            tallies.entry(form.clone()).or_default().returned += 1;
+        }
+        Ok(Change::put(
+            Tree::Meta,
+            TALLIES.to_vec(),
+            self.sealed(Tree::Meta, TALLIES, &tallies),
+        ))
     }
 
     /// Finishes the purge a stop left half-done (see
@@ -418,25 +523,38 @@ impl Store {
         else {
             return Ok(());
         };
-        let facts: BundleFacts = self.unsealed(Tree::Meta, PURGING, &sealed)?;
-        self.remove_records(&facts, MoveStep::default(), 1, on_step)
+        let purging: Purging = self.unsealed(Tree::Meta, PURGING, &sealed)?;
+        self.remove_records(&purging, MoveStep::default(), 1, on_step)
     }
 
-    /// Removes a purged bundle's records (record, listing, state, and
-    /// attachments), a step at a time; the last write ends the purge.
+    /// Removes a purged bundle's records (record, listing, state, kept
+    /// answers and attachments), a step at a time, and makes those it
+    /// returns drafts again; the last write ends the purge.
     fn remove_records(
         &self,
-        facts: &BundleFacts,
+        purging: &Purging,
         step: MoveStep,
         first: usize,
         on_step: &mut dyn FnMut(usize),
     ) -> Result<(), StoreError> {
+        let facts = &purging.facts;
         let chunks: Vec<&[String]> = facts.records.chunks(step.records.max(1)).collect();
         let mut number = first;
         for (n, chunk) in chunks.iter().enumerate() {
-            let mut changes = Vec::with_capacity(chunk.len() * 4 + 1);
+            let mut changes = Vec::with_capacity(chunk.len() * 5 + 1);
             for id in *chunk {
+                if let Some(r) = purging.returned.get(id) {
+                    match self.returned_changes(id, r)? {
+                        Conversion::Done => continue,
+                        Conversion::Changes(c) => {
+                            changes.extend(c);
+                            continue;
+                        }
+                        Conversion::Nothing => {}
+                    }
+                }
                 let key = parse_id(id)?.as_bytes().to_vec();
+                changes.push(self.unkeep_change(id)?);
                 changes.extend(self.attachment_removals(id)?);
                 changes.extend([
                     Change::remove(Tree::Outbox, key.clone()),

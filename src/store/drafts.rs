@@ -103,6 +103,18 @@ impl Store {
         {
             return Err(StoreError::NotFound(id.to_string()));
         }
+        // Its listing: a returned record is not deleted (the supervisor
+        // waits for its correction), and its form text has one user less.
+        let listing = self
+            .backend
+            .get(Tree::Listing, key)
+            .map_err(|e| self.backend_err(e))?
+            .map(|v| self.unsealed::<Listing>(Tree::Listing, key, &v));
+        if let Some(Ok(l)) = &listing
+            && l.returned.is_some()
+        {
+            return Err(StoreError::ReturnedDraft(id.to_string()));
+        }
         let event = self.event(now, "deleted", id, "", "")?;
         let mut changes = vec![
             Change::remove(Tree::Drafts, key.to_vec()),
@@ -112,13 +124,8 @@ impl Store {
             event,
         ];
         changes.extend(self.attachment_removals(id)?);
-        // Its form text has one user less (a listing that cannot be read
-        // counts for none).
-        let listing = self
-            .backend
-            .get(Tree::Listing, key)
-            .map_err(|e| self.backend_err(e))?;
-        if let Some(Ok(l)) = listing.map(|v| self.unsealed::<Listing>(Tree::Listing, key, &v))
+        // (A listing that cannot be read counts for no form text.)
+        if let Some(Ok(l)) = listing
             && !l.form_sha256.is_empty()
         {
             changes.push(super::finals::form_use_change(&l.form_sha256, -1));

@@ -1,5 +1,6 @@
-//! What the store holds, as types: a draft, a record's place (`State`),
-//! the listing screens show without decrypting, the counts of `status`,
+//! What the store holds, as types: a draft (and what a supervisor said
+//! of one they returned), a record's place (`State`), the listing
+//! screens show without decrypting, the counts of `status`,
 //! an audit event, and the envelope a rescue scan finds in damaged files.
 
 use serde::{Deserialize, Serialize};
@@ -43,6 +44,17 @@ pub struct Listing {
     pub entity: Option<String>,
     /// Bytes of ciphertext.
     pub size: usize,
+    /// The record's version: 1, or (a correction) one more than the
+    /// version a supervisor returned. Left out when 1.
+    #[serde(default = "first_version", skip_serializing_if = "is_first_version")]
+    pub version: u32,
+    /// The version a correction replaces.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supersedes: Option<u32>,
+    /// A draft a supervisor returned to correct: their note on the record
+    /// (empty when they left none). Sealed like the rest of the listing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub returned: Option<String>,
 }
 
 impl Listing {
@@ -61,6 +73,9 @@ impl Listing {
             bundle: None,
             entity: None,
             size,
+            version: draft.version,
+            supersedes: draft.supersedes,
+            returned: draft.returned.as_ref().map(|r| r.note.clone()),
         }
     }
 }
@@ -78,6 +93,52 @@ pub struct Draft {
     pub instance_name: String,
     /// Every answer given, relevant or not (see `Session::answers`).
     pub answers: Map<String, Value>,
+    /// The version it is finalized as: 1, or for the correction of a
+    /// returned record one more than the version returned. Left out when 1.
+    #[serde(default = "first_version", skip_serializing_if = "is_first_version")]
+    pub version: u32,
+    /// The version a correction replaces (`version - 1`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supersedes: Option<u32>,
+    /// What the supervisor said when they returned it to correct.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub returned: Option<Returned>,
+}
+
+/// A supervisor's word on a record they returned to correct, from the
+/// receipt `ack` took: kept (sealed) with the draft it became.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Returned {
+    /// The version returned (the correction is this + 1).
+    pub version: u32,
+    /// The supervisor's principal, and when the receipt was taken.
+    pub by: String,
+    pub at: String,
+    /// On the record as a whole.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub note: String,
+    /// On single questions: `field` is the answer's path as the record's
+    /// values name it (`members[2]/age`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub comments: Vec<crate::bundle::receipt::Comment>,
+}
+
+impl Returned {
+    /// The comments on the answer at `path` (`members[2]/age`).
+    pub fn comments_on<'a>(&'a self, path: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.comments
+            .iter()
+            .filter(move |c| c.field == path)
+            .map(|c| c.text.as_str())
+    }
+}
+
+fn first_version() -> u32 {
+    1
+}
+
+fn is_first_version(v: &u32) -> bool {
+    *v == 1
 }
 
 impl State {
@@ -117,6 +178,9 @@ impl Draft {
             updated: now.into(),
             instance_name: String::new(),
             answers: Map::new(),
+            version: 1,
+            supersedes: None,
+            returned: None,
         }
     }
 }

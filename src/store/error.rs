@@ -65,6 +65,11 @@ pub enum StoreError {
     },
     #[error("record {id} is already {state:?}, not a draft; it cannot be changed")]
     NotADraft { id: String, state: State },
+    #[error(
+        "record {0} was returned by a supervisor to correct; it cannot be deleted. Correct it \
+         and finalize it: the supervisor waits for the correction"
+    )]
+    ReturnedDraft(String),
     #[error("no record {0} in this store")]
     NotFound(String),
     #[error(

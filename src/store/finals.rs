@@ -1,5 +1,6 @@
 //! Finalized records: a draft finalized into the outbox (encrypted to the
-//! deployment's data managers) in one write, the form texts records were
+//! deployment's data managers, its answers kept sealed to the profile
+//! until a receipt, see `kept`) in one write, the form texts records were
 //! made with (kept once per text), and the outbox and sent records read
 //! back for export.
 
@@ -132,8 +133,8 @@ impl Store {
             started: draft.started.as_str().into(),
             finalized_at: now.into(),
             instance_name: draft.instance_name.as_str().into(),
-            version: 1,
-            supersedes: None,
+            version: draft.version,
+            supersedes: draft.supersedes,
             values,
             attachments,
         };
@@ -166,6 +167,7 @@ impl Store {
                 Some((_, true)) => entity.clone(),
                 _ => None,
             },
+            returned: None,
             ..Listing::of_draft(draft, ct.len())
         };
         let mut changes = vec![
@@ -184,6 +186,9 @@ impl Store {
                 key.to_vec(),
                 self.sealed(Tree::Listing, key, &listing),
             ),
+            // Its answers, sealed to the profile, until a receipt approves
+            // or receives it (kept.rs).
+            self.keep_change(draft)?,
         ];
         // The form is kept once per text: writing its whole text again
         // for every record made the store 13 times the answers' size. A

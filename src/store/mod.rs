@@ -6,7 +6,9 @@
 //! change is one atomic write that is on disk when the call returns.
 //! This module owns opening, creating and locking the store, its schema,
 //! the sealing of entries and the reads screens list from; `drafts`,
-//! `finals` and `bundles` own a record's three stages, `packs` the round
+//! `finals` and `bundles` own a record's three stages, `kept` the answers
+//! of finalized records kept until a receipt (and a returned record made a
+//! draft again), `packs` the round
 //! pack installed and the pinned deployment signers, `entries` the types,
 //! `error` the failure messages. The storage engine is behind
 //! `backend::Backend`, the keys are in `profile`.
@@ -18,12 +20,13 @@ mod drafts;
 mod entries;
 mod error;
 mod finals;
+mod kept;
 mod packs;
 pub mod profile;
 pub mod rescue;
 
-pub use bundles::{BundleFacts, FormTally, MoveStep, Tallies};
-pub use entries::{Draft, Event, Listing, State, Status, envelope};
+pub use bundles::{BundleFacts, FormTally, MoveStep, Purged, Returns, Tallies};
+pub use entries::{Draft, Event, Listing, Returned, State, Status, envelope};
 pub use error::StoreError;
 pub use packs::{InstalledPack, PackChanges, PackShown};
 
@@ -556,5 +559,7 @@ fn display_key(key: &[u8]) -> String {
     }
 }
 
+#[cfg(test)]
+mod kept_tests;
 #[cfg(test)]
 mod tests;

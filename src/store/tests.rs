@@ -6,7 +6,7 @@ use super::backend::{Backend, Change, SledBackend, Tree};
 use super::profile::{self, Home, ProfileError};
 use super::*;
 
-const PASS: &str = "correct horse battery";
+pub(super) const PASS: &str = "correct horse battery";
 
 fn recipients() -> (age::x25519::Identity, String) {
     let dm = age::x25519::Identity::generate();
@@ -463,7 +463,7 @@ fn reads_of_status_and_open(store: Store) -> (Store, [u64; 3]) {
 /// What `use_store` gives once the store dropped just before is released:
 /// sled's own threads may hold its files a moment after the drop (then
 /// opening says the store is in use). Tries a bounded number of times.
-fn when_released<T>(mut use_store: impl FnMut() -> Result<T, StoreError>) -> T {
+pub(super) fn when_released<T>(mut use_store: impl FnMut() -> Result<T, StoreError>) -> T {
     for _ in 0..1_000 {
         match use_store() {
             Err(StoreError::Locked(_) | StoreError::LockReplaced(_)) => {

@@ -76,6 +76,13 @@ pub struct Receipted {
     pub by: String,
     pub purged: usize,
     pub bundle_id: String,
+    /// The receipt's verdicts (format 2; 0 for format 1), and of the
+    /// records: approved, returned to correct (now drafts), received
+    /// without a verdict.
+    pub verdicts: usize,
+    pub approved: usize,
+    pub returned: usize,
+    pub received: usize,
 }
 
 #[derive(Debug)]

@@ -142,14 +142,17 @@ impl App {
         self.who.as_ref().map_or(&[], |w| &w.listing)
     }
 
-    /// The drafts, most recently changed first.
+    /// The drafts: those a supervisor returned to correct first, then
+    /// the others, each most recently changed first.
     pub fn drafts(&self) -> Vec<&Listing> {
         let mut d: Vec<&Listing> = self
             .listing()
             .iter()
             .filter(|l| l.state == State::Draft)
             .collect();
-        d.sort_by(|a, b| b.updated.cmp(&a.updated));
+        d.sort_by(|a, b| {
+            (b.returned.is_some(), &b.updated).cmp(&(a.returned.is_some(), &a.updated))
+        });
         d
     }
 
@@ -318,6 +321,7 @@ impl App {
                 if let Page::Record(r) = &self.page {
                     let mut listing = r.listing();
                     listing.state = State::Outbox;
+                    listing.returned = None;
                     listing.instance_name.clear();
                     listing.finalized = Some(self.now.to_string());
                     self.put_listing(listing);
@@ -386,10 +390,20 @@ impl App {
                     Ok((done, opened)) => {
                         self.who = Some(opened);
                         let purged = done.purged.to_string();
-                        self.say(Notice::good(
-                            Msg::Receipted,
-                            &[&done.by, &purged, &done.bundle_id],
-                        ));
+                        if done.verdicts == 0 {
+                            self.say(Notice::good(
+                                Msg::Receipted,
+                                &[&done.by, &purged, &done.bundle_id],
+                            ));
+                        } else {
+                            let n = [done.approved, done.returned, done.received]
+                                .map(|n| n.to_string());
+                            self.say(Notice::good(
+                                Msg::ReceiptedVerdicts,
+                                &[&done.by, &n[0], &n[1], &n[2]],
+                            ));
+                            self.go_home();
+                        }
                     }
                     Err(e) => self.say(Notice::failed(Msg::ReceiptFailed, e)),
                 }
@@ -529,8 +543,23 @@ impl App {
         };
         let mut session = Session::new(form, self.env());
         let problems = session.load_answers(&draft.answers);
+        // A record returned to correct: what the supervisor said of it
+        // as a whole (their comments show under their questions).
+        if let Some(r) = &draft.returned {
+            let note = if r.note.is_empty() {
+                self.t(Msg::ReturnedToCorrect).to_string()
+            } else {
+                r.note.clone()
+            };
+            self.say(Notice::good(
+                Msg::ReturnedOpened,
+                &[&r.version.to_string(), &note],
+            ));
+        }
         let mut view = RecordView::new(session, draft, &self.language);
-        view.resume_point();
+        if !view.to_first_comment() {
+            view.resume_point();
+        }
         if !problems.is_empty() {
             let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
             self.say(Notice::problem(

@@ -379,7 +379,10 @@ impl App {
                             form: Arc::clone(r.session.form()),
                         });
                     }
-                    (Some(Command::Submit), Some(ReviewItem::Problem { pos, .. })) => {
+                    (
+                        Some(Command::Submit),
+                        Some(ReviewItem::Problem { pos, .. } | ReviewItem::Comment { pos, .. }),
+                    ) => {
                         if let Some(pos) = pos {
                             r.go_to(pos);
                         }

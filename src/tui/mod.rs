@@ -252,6 +252,10 @@ impl Runtime {
             by: done.by,
             purged: done.purged,
             bundle_id: done.bundle_id,
+            approved: done.approved,
+            returned: done.returned.len(),
+            received: done.received,
+            verdicts: done.verdicts,
         };
         Ok((receipted, self.opened()?))
     }

@@ -332,6 +332,27 @@ impl RecordView {
         }
     }
 
+    /// On a record returned to correct: shows the first question (in the
+    /// form's order) a supervisor's comment names. False when none does.
+    pub fn to_first_comment(&mut self) -> bool {
+        let Some(returned) = &self.draft.returned else {
+            return false;
+        };
+        let named: std::collections::HashSet<&str> =
+            returned.comments.iter().map(|c| c.field.as_str()).collect();
+        for screen in self.session.screens() {
+            let questions = self.session.questions_on(&screen);
+            let at = questions
+                .iter()
+                .position(|pos| named.contains(self.session.describe(pos).as_str()));
+            if let Some(i) = at {
+                self.show(screen, i);
+                return true;
+            }
+        }
+        false
+    }
+
     /// Whether Ctrl-D can remove a repeat entry here.
     pub fn in_repeat_instance(&self) -> bool {
         match &self.screen {

@@ -1,6 +1,7 @@
 //! The jump list and the review page of a record: every question in
-//! the form's order with its state, and before finalizing the problems
-//! and every relevant answer as the enumerator reads it.
+//! the form's order with its state, and before finalizing the problems,
+//! a returned record's comments and every relevant answer as the
+//! enumerator reads it.
 
 use super::record::RecordView;
 use crate::form::{Kind, Pos, ViolationKind};
@@ -22,6 +23,9 @@ pub enum ReviewItem {
     Finalize,
     /// What stops finalizing: "label: reason"; Enter goes to the question.
     Problem { pos: Option<Pos>, text: String },
+    /// On a record returned to correct, what the supervisor said: the note
+    /// (no question), or "label: comment"; Enter goes to the question.
+    Comment { pos: Option<Pos>, text: String },
     /// A relevant question and its answer as shown (choice labels).
     Question { entry: JumpEntry, answer: String },
 }
@@ -89,7 +93,26 @@ impl RecordView {
                 pos: p.pos,
             });
         }
-        for entry in self.jump_entries() {
+        let entries = self.jump_entries();
+        if let Some(returned) = &self.draft.returned {
+            if !returned.note.trim().is_empty() {
+                out.push(ReviewItem::Comment {
+                    pos: None,
+                    text: returned.note.clone(),
+                });
+            }
+            for c in &returned.comments {
+                let entry = entries
+                    .iter()
+                    .find(|e| self.session.describe(&e.pos) == c.field);
+                let label = entry.map_or(c.field.as_str(), |e| e.label.as_str());
+                out.push(ReviewItem::Comment {
+                    pos: entry.map(|e| e.pos.clone()),
+                    text: format!("{label}: {}", c.text),
+                });
+            }
+        }
+        for entry in entries {
             if entry.state == QuestionState::Note {
                 continue;
             }

@@ -50,6 +50,9 @@ fn listing(id: &str, form: &str, state: State, name: &str) -> Listing {
         bundle: None,
         entity: None,
         size: 100,
+        version: 1,
+        supersedes: None,
+        returned: None,
     }
 }
 
@@ -1524,6 +1527,10 @@ fn a_long_status_wraps_onto_more_rows_instead_of_losing_its_end() {
             by: "supervisor-vientiane-02".into(),
             purged: 3,
             bundle_id: "enum-07-000001-91a2c3d4e5f60718".into(),
+            verdicts: 0,
+            approved: 0,
+            returned: 0,
+            received: 0,
         },
         opened,
     ))));
@@ -1585,6 +1592,7 @@ fn the_home_page_keeps_what_was_sent_and_receipted_after_a_purge() {
             receipted: 2,
             last_export: "2026-11-20T16:00:00.000+07:00".into(),
             last_receipt: "2026-11-21T10:00:00.000+07:00".into(),
+            returned: 0,
         },
     );
     let listing = Vec::new();
@@ -1597,6 +1605,10 @@ fn the_home_page_keeps_what_was_sent_and_receipted_after_a_purge() {
             by: "sup-01".into(),
             purged: 2,
             bundle_id: "enum-03-000001".into(),
+            verdicts: 0,
+            approved: 0,
+            returned: 0,
+            received: 0,
         },
         opened,
     ))));
@@ -1910,3 +1922,5 @@ save_to = "last_ind_total"
         "{line}"
     );
 }
+
+mod returned;

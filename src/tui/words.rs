@@ -207,6 +207,11 @@ messages! {
     PickerCannot => "Cannot open that folder: {0}", "ເປີດໂຟນເດີນັ້ນບໍ່ໄດ້: {0}";
     AttachFailed => "The file was not attached", "ບໍ່ໄດ້ແນບໄຟລ໌";
     Attached => "Attached {0} ({1})", "ແນບ {0} ແລ້ວ ({1})";
+    // Added for issue 21 (Lao to review): records a supervisor returned.
+    ReturnedToCorrect => "returned: to correct", "ສົ່ງຄືນ: ໃຫ້ແກ້ໄຂ";
+    SupervisorNote => "Supervisor: {0}", "ຫົວໜ້າ: {0}";
+    ReturnedOpened => "Returned to correct (version {0}): {1}", "ສົ່ງຄືນໃຫ້ແກ້ໄຂ (ສະບັບ {0}): {1}";
+    ReceiptedVerdicts => "Receipt by {0} taken: {1} approved, {2} returned: to correct, {3} received", "ຮັບໃບຮັບຈາກ {0} ແລ້ວ: ອະນຸມັດ {1}, ສົ່ງຄືນໃຫ້ແກ້ໄຂ {2}, ໄດ້ຮັບ {3}";
 }
 
 impl Msg {

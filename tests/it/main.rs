@@ -6,6 +6,7 @@
 mod aggregate;
 mod bundle;
 mod cli;
+mod corrections;
 mod crash;
 mod entities;
 mod entity_rounds;

@@ -1,5 +1,6 @@
 //! The home page: the forms with their counts and history, the round's
-//! sites still to visit (with assignments), the drafts.
+//! sites still to visit (with assignments), the drafts (those a supervisor
+//! returned to correct first, with their note).
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -95,33 +96,54 @@ pub(super) fn home(app: &App, h: &HomePage, frame: &mut Frame, area: Rect, theme
         forms_area,
     );
 
+    drafts_pane(app, h, frame, drafts_area, theme);
+}
+
+/// The drafts, those a supervisor returned first: "returned: to correct"
+/// before the name, and the supervisor's note on a line under it.
+fn drafts_pane(app: &App, h: &HomePage, frame: &mut Frame, area: Rect, theme: &Theme) {
     let drafts = app.drafts();
     let mut lines = Vec::new();
     if drafts.is_empty() {
         lines.push(Line::styled(app.t(Msg::NoDrafts), theme.dim()));
     }
-    let rows = drafts_area.height.saturating_sub(1) as usize;
-    let first = h.draft.saturating_sub(rows.saturating_sub(1));
-    for (i, d) in drafts.iter().enumerate().skip(first).take(rows) {
+    // The rows of the selected draft, to keep in view.
+    let mut selected_rows = 0..0;
+    for (i, d) in drafts.iter().enumerate() {
         let (name, form) = app.draft_names(d);
         let when = short_time(&d.updated);
-        let room = (drafts_area.width as usize).saturating_sub(width(&when) + 4);
+        let room = (area.width as usize).saturating_sub(width(&when) + 4);
         let selected = h.pane == Pane::Drafts && h.draft == i;
-        lines.push(list_row(
-            selected,
-            &format!("{name} · {form}"),
-            &when,
-            room,
-            theme,
-        ));
+        let first = lines.len();
+        let shown = match &d.returned {
+            Some(_) => format!("{} · {name} · {form}", app.t(Msg::ReturnedToCorrect)),
+            None => format!("{name} · {form}"),
+        };
+        lines.push(list_row(selected, &shown, &when, room, theme));
+        if let Some(note) = d.returned.as_ref().filter(|n| !n.trim().is_empty()) {
+            let said = Msg::SupervisorNote.fill(app.lang(), std::slice::from_ref(note));
+            let room = (area.width as usize).saturating_sub(4);
+            lines.push(Line::styled(
+                format!("    {}", truncate(&said, room)),
+                theme.problem(),
+            ));
+        }
+        if selected {
+            selected_rows = first..lines.len();
+        }
     }
+    let rows = area.height.saturating_sub(1) as usize;
+    let scroll = selected_rows
+        .end
+        .saturating_sub(rows)
+        .min(selected_rows.start);
     let block = Block::default()
         .borders(Borders::TOP)
         .title(shaped(Line::styled(
             format!(" {} ({}) ", app.t(Msg::Drafts), drafts.len()),
             theme.heading(),
         )));
-    frame.render_widget(para(lines).block(block), drafts_area);
+    frame.render_widget(para(lines).block(block).scroll((scroll as u16, 0)), area);
 }
 
 /// The round's entities still to visit, under "To visit this round: 2 of

@@ -180,6 +180,14 @@ fn review<'a>(app: &App, cursor: usize, rect: Rect, theme: &Theme) -> Vec<Line<'
         let (text, style, indent) = match item {
             ReviewItem::Finalize => (app.t(Msg::ReviewFinalize).to_string(), theme.heading(), 0),
             ReviewItem::Problem { text, .. } => (format!("! {text}"), theme.problem(), 0),
+            ReviewItem::Comment { text, .. } => (
+                format!(
+                    "» {}",
+                    Msg::SupervisorNote.fill(app.lang(), std::slice::from_ref(text))
+                ),
+                theme.problem(),
+                0,
+            ),
             ReviewItem::Question { entry, answer } => {
                 if !answers_heading {
                     answers_heading = true;

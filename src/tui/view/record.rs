@@ -1,5 +1,6 @@
 //! A record page: the questions of the page in view, their editors and
-//! messages, the group path and the question count; and its key hints.
+//! messages (and on a returned record the supervisor's comments), the
+//! group path and the question count; and its key hints.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -268,6 +269,17 @@ pub(super) fn record(app: &App, r: &RecordView, frame: &mut Frame, area: Rect, t
                 }
             }
             _ => {}
+        }
+        // A returned record: what the supervisor said of this answer.
+        if let Some(returned) = &r.draft.returned {
+            let path = r.session.describe(pos);
+            for comment in returned.comments_on(&path) {
+                let said = Msg::SupervisorNote.fill(app.lang(), &[comment.to_string()]);
+                for (k, text) in wrap(&said, room.saturating_sub(2)).into_iter().enumerate() {
+                    let mark = if k == 0 { "»" } else { " " };
+                    lines.push(Line::styled(format!("   {mark} {text}"), theme.problem()));
+                }
+            }
         }
         if let Some(m) = r.message(pos) {
             for (k, text) in wrap(&m, room.saturating_sub(2)).into_iter().enumerate() {
