@@ -222,6 +222,8 @@ fn timed_aggregate(
         entities: None,
         assignments: None,
         keep_bytes: aggregate::KEEP_BYTES,
+        receipts: Vec::new(),
+        supervisors: None,
     };
     let start = Instant::now();
     let summary = aggregate::run(&files, &opts).expect("aggregate");

@@ -23,6 +23,7 @@
 //! (the workbooks); `error` says what stops a run and what leaves a
 //! record or a bundle out.
 
+mod changes;
 pub mod coverage;
 mod decrypt;
 pub mod entities;
@@ -32,9 +33,11 @@ pub mod media;
 mod merge;
 mod output;
 mod read;
+pub mod review;
 mod runs;
 pub mod summary;
 pub mod tables;
+mod versions;
 pub mod xlsx;
 
 use std::collections::HashMap;
@@ -47,7 +50,7 @@ use crate::bundle::signers::AllowedSigners;
 use crate::bundle::verify;
 use crate::crypt;
 use coverage::Visit;
-use decrypt::work;
+use decrypt::{Shared, work};
 pub use error::{AggregateError, FormProblem, RecordProblem};
 use forms::{Candidate, FormTables, load_forms};
 use merge::{Aside, Merge, Seen, write_conflicts};
@@ -103,6 +106,11 @@ pub struct Options {
     /// Bytes of verified bundles kept in memory from verification to
     /// decryption ([`KEEP_BYTES`]; 0 reads every bundle again).
     pub keep_bytes: usize,
+    /// Supervisors' receipt files (`review`): each record version's
+    /// review status.
+    pub receipts: Vec<PathBuf>,
+    /// Who may sign receipts (needed when receipts are given).
+    pub supervisors: Option<AllowedSigners>,
 }
 
 /// A verified bundle to read. Sorted by device, sequence and manifest,
@@ -174,7 +182,7 @@ pub fn run(files: &[PathBuf], opts: &Options) -> Result<Summary, AggregateError>
 
     // 1. Verify every bundle, on all cores; load the forms they carry.
     let verified = verify_all(files, opts, &count)?;
-    let (candidates, mut kept) = candidates(verified, &mut summary);
+    let (candidates, mut kept, entries) = candidates(verified, &mut summary);
     let reports: Vec<verify::Report> = candidates.iter().map(|c| c.report.clone()).collect();
     let (good, mut forms, total_records) = load_forms(candidates, opts, &mut summary);
     kept.retain(|sha, _| good.iter().any(|g| &g.manifest_sha256 == sha));
@@ -182,6 +190,17 @@ pub fn run(files: &[PathBuf], opts: &Options) -> Result<Summary, AggregateError>
     // chain: the sequence check sees them all.
     summary.sequence_problems = verify::sequences(&reports);
     drop(reports);
+    // Receipts, and which version of each record goes to the tables,
+    // from the manifests: before any row is written.
+    let reviews = review::load(
+        &opts.receipts,
+        opts.supervisors.as_ref(),
+        &good,
+        &entries,
+        &mut summary,
+    )?;
+    let plan = versions::plan(&good, &entries, &mut summary);
+    drop(entries);
 
     // 2. Every form's columns, from all its versions; the tables opened,
     // and the workbooks started beside them (`--xlsx`).
@@ -195,6 +214,8 @@ pub fn run(files: &[PathBuf], opts: &Options) -> Result<Summary, AggregateError>
         good: &good,
         forms: &forms,
         count: &count,
+        reviews: &reviews,
+        plan: &plan,
     };
     let round = Round { lists, assignments };
     pass.decrypt_and_merge(&mut files, &mut summary, total_records, round, kept)?;
@@ -210,20 +231,27 @@ pub fn run(files: &[PathBuf], opts: &Options) -> Result<Summary, AggregateError>
     Ok(summary)
 }
 
+/// The bundles that verified (in order), those kept in memory and what
+/// each manifest says of its records' versions, both by manifest hash.
+type Sorted = (
+    Vec<Candidate>,
+    HashMap<String, Kept>,
+    HashMap<String, Vec<versions::EntryFacts>>,
+);
+
 /// The bundles that verified, in (device, sequence, manifest) order,
 /// each once, and those the verify pass kept, by manifest hash; the
 /// others reported.
-fn candidates(
-    verified: Vec<VerifiedBundle>,
-    summary: &mut Summary,
-) -> (Vec<Candidate>, HashMap<String, Kept>) {
+fn candidates(verified: Vec<VerifiedBundle>, summary: &mut Summary) -> Sorted {
     let mut candidates: Vec<Candidate> = Vec::new();
     let mut kept_bundles = HashMap::new();
+    let mut entries_of = HashMap::new();
     for VerifiedBundle {
         file,
         report,
         forms,
         kept,
+        entries,
     } in verified
     {
         if !report.ok {
@@ -241,6 +269,7 @@ fn candidates(
         if let Some(kept) = kept {
             kept_bundles.insert(good.manifest_sha256.clone(), kept);
         }
+        entries_of.insert(good.manifest_sha256.clone(), entries);
         candidates.push(Candidate {
             good,
             report,
@@ -265,7 +294,7 @@ fn candidates(
     for c in &candidates[prefix..] {
         kept_bundles.remove(&c.good.manifest_sha256);
     }
-    (candidates, kept_bundles)
+    (candidates, kept_bundles, entries_of)
 }
 
 /// Each form's table files, and its workbook (`--xlsx`).
@@ -306,7 +335,13 @@ fn open_all_tables(
         } else {
             None
         };
-        files.push(open_tables(&ft.form_id, &ft.layout, opts, book.as_ref())?);
+        files.push(open_tables(
+            &ft.form_id,
+            &ft.layout,
+            &opts.out,
+            opts.hxl,
+            book.as_ref(),
+        )?);
         books.push(book);
     }
     Ok((files, books))
@@ -325,6 +360,8 @@ struct Pass<'a> {
     good: &'a [Good],
     forms: &'a [FormTables],
     count: &'a WorkCount,
+    reviews: &'a review::Reviews,
+    plan: &'a versions::Plan,
 }
 
 impl Pass<'_> {
@@ -344,6 +381,8 @@ impl Pass<'_> {
             good,
             forms,
             count,
+            reviews,
+            plan,
         } = *self;
         let identities: Vec<crypt::X25519Identity> = opts
             .identities
@@ -359,14 +398,21 @@ impl Pass<'_> {
             let (job_tx, job_rx) = std::sync::mpsc::sync_channel::<Job>(QUEUED);
             let (done_tx, done_rx) = std::sync::mpsc::channel::<RunDone>();
             let job_rx = Arc::new(Mutex::new(job_rx));
+            let shared = Shared {
+                identities: &identities,
+                forms,
+                good,
+                count,
+                reviews,
+                plan,
+            };
             for _ in 0..opts.threads.max(1) {
                 let (job_rx, done_tx) = (Arc::clone(&job_rx), done_tx.clone());
-                let identities = &identities;
-                scope.spawn(move || work(&job_rx, done_tx, identities, forms, good, count));
+                scope.spawn(move || work(&job_rx, done_tx, shared));
             }
             drop(job_rx);
             scope.spawn(move || produce(good, kept, job_tx, done_tx, count));
-            let merge = Merge {
+            let mut merge = Merge {
                 opts,
                 good,
                 aside: &mut aside,
@@ -375,8 +421,14 @@ impl Pass<'_> {
                 seen: &mut seen,
                 summary: &mut *summary,
                 media: &mut media,
+                forms,
+                plan,
+                reviews,
+                held: HashMap::new(),
             };
-            merge.all(done_rx)
+            merge.all(done_rx)?;
+            // Every record is read: the records with versions settled.
+            merge.finish_versions()
             // Leaving the scope with an error drops the receiver: the
             // workers' next send fails and they stop, then the reader.
         });
