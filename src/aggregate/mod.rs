@@ -495,3 +495,5 @@ fn close(
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod versions_tests;
