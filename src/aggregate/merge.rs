@@ -1,7 +1,8 @@
 //! The merge: decrypted runs taken in their order, each record once. The
 //! same record twice (the same content) is counted once; the same id with
 //! other content is a conflict, both versions kept aside and written to
-//! `conflicts/` at the end. Owns the rows' order and what is remembered of
+//! `conflicts/` at the end. A record with versions goes where the plan
+//! says (`versions`). Owns the rows' order and what is remembered of
 //! each record taken; decryption is `decrypt`'s, files `output`'s.
 
 use std::collections::{BTreeMap, HashMap};

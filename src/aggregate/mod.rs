@@ -11,15 +11,22 @@
 //! on a thread of its own meanwhile). Only a few runs are in flight, so
 //! memory stays bounded however many bundles. Rows come in the order of
 //! (device, sequence, entry), so the tables depend only on which bundles
-//! were given, not on their order.
+//! were given, not on their order. A record with several versions (a
+//! correction of a returned record) is decided from the manifests before
+//! any decryption too: its latest sound version goes to the tables, the
+//! earlier ones are held and written to `versions/` at the end, with the
+//! changes between them (`changes.csv`).
 //!
 //! This file owns the pipeline (the steps of [`run`], in order) and what
 //! the steps share (`Options`, `Good`, the progress bar, the work
 //! counts). The steps: `read` (the verify pass, then bundles cut into
 //! runs), `forms` (the forms the bundles carry), `decrypt` (the workers),
 //! `runs` (what passes between the reading thread, workers and merge),
-//! `merge` (records in order, duplicates, conflicts), `output` (safe
-//! paths, the CSV files), `tables` (columns and rows), `summary`, `xlsx`
+//! `merge` (records in order, duplicates, conflicts), `versions` (which
+//! version of a record goes where, hostile corrections), `review`
+//! (receipts: each record version's review status), `changes` (the
+//! change log), `output` (safe paths, the CSV files), `tables` (columns
+//! and rows), `summary`, `xlsx`
 //! (the workbooks); `error` says what stops a run and what leaves a
 //! record or a bundle out.
 
