@@ -44,11 +44,11 @@ pub struct Args {
     /// Add the HXL tag row under the header.
     #[arg(long)]
     pub hxl: bool,
-    /// Supervisors' receipts (files, or folders of `*.json` receipts):
-    /// each record's review_status (approved, returned, received,
-    /// pending) and the reasons in changes.csv. A receipt that fails its
-    /// check is named and not used (exit 1).
-    #[arg(long, value_name = "DIR_OR_FILE", num_args = 1..)]
+    /// Supervisors' receipts, a file or a folder of `*.json` receipts
+    /// (repeat for more): each record's review_status (approved,
+    /// returned, received, pending) and the reasons in changes.csv. A
+    /// receipt that fails its check is named and not used (exit 1).
+    #[arg(long, value_name = "DIR_OR_FILE")]
     pub receipts: Vec<PathBuf>,
     /// Who may sign receipts (default: keys/supervisors).
     #[arg(long, value_name = "FILE")]
