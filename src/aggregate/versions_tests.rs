@@ -448,6 +448,7 @@ fn hostile_corrections_are_named_kept_aside_and_never_merged() {
         &usb,
         &[
             rec(R1, 1, values("A one", 1, &[])),
+            rec(R2, 1, values("A two", 2, &[])),
             rec(R3, 1, values("A three", 3, &[])),
             rec(R4, 1, values("A four", 4, &[])),
         ],
@@ -455,7 +456,8 @@ fn hostile_corrections_are_named_kept_aside_and_never_merged() {
     // Another enumerator's correction of enum-01's record.
     let (b1, _) = b.bundle(&usb, &[rec(R1, 2, values("B's one", 9, &[]))]);
     // A correction that skips a version; one of two different
-    // corrections of R4; a correction whose version 1 is not given.
+    // corrections of R4; a correction whose version 1 is not given; a
+    // correction of R2 sent twice (the same content).
     let mut skip = rec(R3, 3, values("A three, again", 3, &[]));
     skip.supersedes = Some(1);
     let (a2, _) = a.bundle(
@@ -464,11 +466,15 @@ fn hostile_corrections_are_named_kept_aside_and_never_merged() {
             skip,
             rec(R4, 2, values("A four, fixed", 4, &[])),
             rec(R5, 2, values("A five", 5, &[])),
+            rec(R2, 2, values("A two, fixed", 2, &[])),
         ],
     );
     let (a3, _) = a.bundle(
         &usb,
-        &[rec(R4, 2, values("A four, fixed otherwise", 4, &[]))],
+        &[
+            rec(R4, 2, values("A four, fixed otherwise", 4, &[])),
+            rec(R2, 2, values("A two, fixed", 2, &[])),
+        ],
     );
 
     let out = dir.path().join("out");
@@ -505,8 +511,10 @@ fn hostile_corrections_are_named_kept_aside_and_never_merged() {
     );
     assert!(summary.version_notes[0].contains(R5));
 
+    assert_eq!(summary.duplicates, 1, "R2's correction given twice");
     let main = table(&out.join("visit.csv"));
-    assert_eq!(main.len(), 4);
+    assert_eq!(main.len(), 5);
+    assert_eq!(row(&main, R2)["version"], "2");
     assert_eq!(row(&main, R1)["site"], "A one");
     assert_eq!(row(&main, R1)["enumerator_id"], "enum-01");
     assert_eq!(row(&main, R3)["version"], "1");
@@ -519,8 +527,22 @@ fn hostile_corrections_are_named_kept_aside_and_never_merged() {
             .count();
         assert_eq!(aside, n, "{id}");
     }
-    assert!(!out.join("versions").exists(), "no sound earlier version");
-    assert!(!out.join("changes.csv").exists());
+    // R2's version 1 is the only earlier version; its change, the only one.
+    let earlier = table(&out.join("versions/visit.csv"));
+    assert_eq!(earlier.len(), 1);
+    assert_eq!(
+        (
+            earlier[0]["record_id"].as_str(),
+            earlier[0]["version"].as_str()
+        ),
+        (R2, "1")
+    );
+    let log = table(&out.join("changes.csv"));
+    assert_eq!(log.len(), 1);
+    assert_eq!(
+        (log[0]["field"].as_str(), log[0]["new_value"].as_str()),
+        ("site", "A two, fixed")
+    );
     let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
     assert!(md.contains("version conflict: record"), "{md}");
 }
