@@ -224,6 +224,7 @@ fn timed_aggregate(
         keep_bytes: aggregate::KEEP_BYTES,
         receipts: Vec::new(),
         supervisors: None,
+        parquet: None,
     };
     let start = Instant::now();
     let summary = aggregate::run(&files, &opts).expect("aggregate");

@@ -74,10 +74,22 @@ pub fn encrypt_to(
     recipients: &[age::x25519::Recipient],
     plaintext: &[u8],
 ) -> Result<Vec<u8>, CryptError> {
-    let encryptor =
-        age::Encryptor::with_recipients(recipients.iter().map(|r| r as &dyn age::Recipient))
-            .map_err(|e| CryptError::Encrypt(e.to_string()))?;
-    let mut out = Vec::with_capacity(plaintext.len() + 200 + 60 * recipients.len());
+    encrypt(
+        recipients.iter().map(|r| r as &dyn age::Recipient),
+        plaintext.len() + 200 + 60 * recipients.len(),
+        plaintext,
+    )
+}
+
+/// An age file of `plaintext` to `recipients`, in a buffer of `capacity`.
+fn encrypt<'r>(
+    recipients: impl Iterator<Item = &'r dyn age::Recipient>,
+    capacity: usize,
+    plaintext: &[u8],
+) -> Result<Vec<u8>, CryptError> {
+    let encryptor = age::Encryptor::with_recipients(recipients)
+        .map_err(|e| CryptError::Encrypt(e.to_string()))?;
+    let mut out = Vec::with_capacity(capacity);
     let write = || -> std::io::Result<()> {
         let mut w = encryptor.wrap_output(&mut out)?;
         std::io::Write::write_all(&mut w, plaintext)?;
@@ -105,18 +117,11 @@ pub fn encrypt_to_ssh(
                 .map_err(|_| CryptError::Encrypt(format!("not an ssh-ed25519 key: {line}")))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let encryptor =
-        age::Encryptor::with_recipients(recipients.iter().map(|r| r as &dyn age::Recipient))
-            .map_err(|e| CryptError::Encrypt(e.to_string()))?;
-    let mut out = Vec::with_capacity(plaintext.len() + 200 + 120 * keys.len());
-    let write = || -> std::io::Result<()> {
-        let mut w = encryptor.wrap_output(&mut out)?;
-        std::io::Write::write_all(&mut w, plaintext)?;
-        w.finish()?;
-        Ok(())
-    };
-    write().map_err(|e| CryptError::Encrypt(e.to_string()))?;
-    Ok(out)
+    encrypt(
+        recipients.iter().map(|r| r as &dyn age::Recipient),
+        plaintext.len() + 200 + 120 * keys.len(),
+        plaintext,
+    )
 }
 
 /// An OpenSSH private key as an age identity (unencrypted keys, as

@@ -102,6 +102,14 @@ pub struct ReviewView {
     pub checks: Vec<ReviewCheck>,
 }
 
+/// The part of a review view that comes from the form and the answers
+/// (`form::review::part`); the store adds who and when at finalize.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReviewPart {
+    pub values: serde_json::Map<String, serde_json::Value>,
+    pub checks: Vec<ReviewCheck>,
+}
+
 /// One of the engine's own checks a review view shows: an unusual answer
 /// the enumerator confirmed (`kind` "confirmed", with the soft check's
 /// message), and the like. `field` is the answer's path

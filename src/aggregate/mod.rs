@@ -39,6 +39,8 @@ mod forms;
 pub mod media;
 mod merge;
 mod output;
+#[cfg(feature = "parquet")]
+pub mod parquet;
 mod read;
 pub mod review;
 mod runs;
@@ -49,7 +51,7 @@ pub mod xlsx;
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -118,6 +120,9 @@ pub struct Options {
     pub receipts: Vec<PathBuf>,
     /// Who may sign receipts (needed when receipts are given).
     pub supervisors: Option<AllowedSigners>,
+    /// Where to write the tables as Parquet as well (`--parquet`; the
+    /// `parquet` cargo feature).
+    pub parquet: Option<PathBuf>,
 }
 
 /// A verified bundle to read. Sorted by device, sequence and manifest,
@@ -233,6 +238,9 @@ pub fn run(files: &[PathBuf], opts: &Options) -> Result<Summary, AggregateError>
 
     // 4. Close the tables; the workbooks; the summary.
     close(&forms, &mut files, books, &mut summary)?;
+    if let Some(dir) = &opts.parquet {
+        write_parquet(&forms, &files, dir, opts.hxl, &mut summary)?;
+    }
     summary.work = count.done();
     summary.write(&opts.out)?;
     Ok(summary)
@@ -497,6 +505,61 @@ fn close(
             summary.workbook_problems.extend(book.finish());
         }
     }
+    Ok(())
+}
+
+/// Every table written again as Parquet under `dir` (`--parquet`).
+#[cfg(feature = "parquet")]
+fn write_parquet(
+    forms: &[FormTables],
+    files: &[Vec<TableFile>],
+    dir: &Path,
+    hxl: bool,
+    summary: &mut Summary,
+) -> Result<(), AggregateError> {
+    std::fs::create_dir_all(dir).map_err(|source| AggregateError::OutputFolder {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    for (ft, table_files) in forms.iter().zip(files) {
+        for table in &ft.layout.tables {
+            let name = table.file_name(&ft.form_id);
+            let Some(file) = table_files.iter().find(|f| {
+                f.path
+                    .file_name()
+                    .is_some_and(|n| n.to_string_lossy() == name)
+            }) else {
+                continue;
+            };
+            let written = parquet::write_table(dir, &ft.form_id, table, &file.path, hxl)?;
+            let shown = written
+                .path
+                .strip_prefix(dir)
+                .unwrap_or(&written.path)
+                .to_string_lossy()
+                .replace('\\', "/");
+            for column in &written.as_text {
+                summary.workbook_problems.push(format!(
+                    "{shown}: column {column} is written as text: an answer in it is not a \
+                     number of its type"
+                ));
+            }
+            summary.parquet_tables.push((shown, written.rows));
+        }
+    }
+    Ok(())
+}
+
+/// Without the `parquet` feature, `--parquet` is refused before anything
+/// is read (see the command); nothing to write here.
+#[cfg(not(feature = "parquet"))]
+fn write_parquet(
+    _: &[FormTables],
+    _: &[Vec<TableFile>],
+    _: &Path,
+    _: bool,
+    _: &mut Summary,
+) -> Result<(), AggregateError> {
     Ok(())
 }
 

@@ -133,6 +133,9 @@ pub struct Summary {
     pub media_problems: Vec<String>,
     /// (file, rows) of every table written.
     pub tables: Vec<(String, usize)>,
+    /// (file under the `--parquet` folder, rows) of every Parquet table.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub parquet_tables: Vec<(String, usize)>,
     /// Every entity list written (`entities/<list>.csv`).
     pub entity_lists: Vec<super::entities::ListWritten>,
     /// Entity operations that were not applied, or conflict.

@@ -249,6 +249,7 @@ fn aggregate(
         keep_bytes: super::KEEP_BYTES,
         receipts: receipts.to_vec(),
         supervisors: Some(AllowedSigners::parse(&supervisors).unwrap()),
+        parquet: None,
     };
     run(bundles, &opts).unwrap()
 }
@@ -455,15 +456,11 @@ fn hostile_corrections_are_named_kept_aside_and_never_merged() {
     );
     // Another enumerator's correction of enum-01's record.
     let (b1, _) = b.bundle(&usb, &[rec(R1, 2, values("B's one", 9, &[]))]);
-    // A correction that skips a version; one of two different
-    // corrections of R4; a correction whose version 1 is not given; a
-    // correction of R2 sent twice (the same content).
-    let mut skip = rec(R3, 3, values("A three, again", 3, &[]));
-    skip.supersedes = Some(1);
+    // One of two different corrections of R4; a correction whose version
+    // 1 is not given; a correction of R2 sent twice (the same content).
     let (a2, _) = a.bundle(
         &usb,
         &[
-            skip,
             rec(R4, 2, values("A four, fixed", 4, &[])),
             rec(R5, 2, values("A five", 5, &[])),
             rec(R2, 2, values("A two, fixed", 2, &[])),
@@ -477,24 +474,31 @@ fn hostile_corrections_are_named_kept_aside_and_never_merged() {
         ],
     );
 
+    // A correction that skips a version: verify refuses its bundle (the
+    // plan would keep it aside too: below).
+    let mut skip = rec(R3, 3, values("A three, again", 3, &[]));
+    skip.supersedes = Some(1);
+    let (a4, _) = a.bundle(&usb, &[skip]);
+
     let out = dir.path().join("out");
-    let summary = aggregate(&[a1, b1, a2, a3], &[&a, &b], &[], &out);
+    let summary = aggregate(&[a1, b1, a2, a3, a4], &[&a, &b], &[], &out);
     let lines = summary.problem_lines().join("\n");
     let conflicts: Vec<(&str, u32)> = summary
         .version_conflicts
         .iter()
         .map(|c| (c.record_id.as_str(), c.version))
         .collect();
-    assert_eq!(conflicts.len(), 3, "{lines}");
-    for want in [(R1, 2), (R3, 3), (R4, 2)] {
+    assert_eq!(conflicts.len(), 2, "{lines}");
+    assert_eq!(summary.failed_bundles.len(), 1, "{lines}");
+    assert!(
+        lines.contains("says version 3 superseding Some(1)"),
+        "{lines}"
+    );
+    for want in [(R1, 2), (R4, 2)] {
         assert!(conflicts.contains(&want), "{want:?}: {lines}");
     }
     assert!(
         lines.contains("points at another enumerator's record"),
-        "{lines}"
-    );
-    assert!(
-        lines.contains("version 3 supersedes version 1, not version 2"),
         "{lines}"
     );
     assert!(
@@ -521,7 +525,7 @@ fn hostile_corrections_are_named_kept_aside_and_never_merged() {
     assert_eq!(row(&main, R4)["site"], "A four");
     assert_eq!(row(&main, R5)["version"], "2");
     // Every claim kept aside is written out, never in a table.
-    for (id, n) in [(R1, 1), (R3, 1), (R4, 2)] {
+    for (id, n) in [(R1, 1), (R4, 2)] {
         let aside = std::fs::read_dir(out.join("conflicts").join(id))
             .unwrap()
             .count();
@@ -545,6 +549,52 @@ fn hostile_corrections_are_named_kept_aside_and_never_merged() {
     );
     let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
     assert!(md.contains("version conflict: record"), "{md}");
+}
+
+/// What the plan makes of manifests that verify would refuse (a
+/// correction that does not supersede the version before it, a version 0,
+/// a first version superseding one): kept aside, named, never merged.
+#[test]
+fn the_plan_keeps_aside_what_does_not_follow_from_the_version_before() {
+    use super::versions::{EntryFacts, Role, plan};
+    let good: Vec<super::Good> = (0..2)
+        .map(|n| super::Good {
+            device_id: "d".into(),
+            sequence: n + 1,
+            manifest_sha256: format!("m{n}"),
+            file: PathBuf::from(format!("b{n}.zip")),
+            bundle_id: format!("enum-01-00000{n}"),
+            enumerator_id: "enum-01".into(),
+        })
+        .collect();
+    let id = |s: &str| uuid::Uuid::parse_str(s).unwrap().as_u128();
+    let fact = |r: &str, version, supersedes| EntryFacts {
+        id: id(r),
+        version,
+        supersedes,
+    };
+    let entries = std::collections::HashMap::from([
+        (
+            "m0".to_string(),
+            vec![fact(R1, 1, None), fact(R2, 1, Some(1)), fact(R3, 0, None)],
+        ),
+        ("m1".to_string(), vec![fact(R1, 3, Some(1))]),
+    ]);
+    let mut summary = Summary::default();
+    let p = plan(&good, &entries, &mut summary);
+    assert_eq!(p.role(id(R1), 0, 0), Some(Role::Table));
+    for (r, b, e) in [(R1, 1, 0), (R2, 0, 1), (R3, 0, 2)] {
+        assert_eq!(p.role(id(r), b, e), Some(Role::Hostile), "{r}");
+    }
+    let lines = summary.problem_lines().join("\n");
+    assert_eq!(summary.version_conflicts.len(), 3, "{lines}");
+    assert!(
+        lines.contains("version 3 supersedes version 1, not version 2"),
+        "{lines}"
+    );
+    assert!(lines.contains("a first version supersedes none"), "{lines}");
+    assert!(lines.contains("versions start at 1"), "{lines}");
+    assert_eq!(p.role(id(R4), 0, 0), None, "not in any manifest: no plan");
 }
 
 #[test]

@@ -2,7 +2,10 @@
 //! `archive`) holding `manifest.json`, its SSHSIG `manifest.sig`, one age
 //! file per record under `records/`, the files attached to records under
 //! `media/<record_id>/<name>.age` (age files, to the same data managers),
-//! and the forms the records were made with under `forms/`. The manifest chains to the laptop's previous
+//! each record's review view under `review/<record_id>.age` (an age file
+//! to the supervisors' ssh-ed25519 keys), and the forms the records were
+//! made with under `forms/`. Format 2 is format 1 with review views,
+//! record versions (corrections) or media. The manifest chains to the laptop's previous
 //! bundle by hash and sequence. Pure functions: building a bundle from
 //! bytes, verifying one (`verify`), receipts (`receipt`); the commands do
 //! the I/O.
@@ -19,6 +22,8 @@ use serde::{Deserialize, Serialize};
 pub use crate::crypt::{BUNDLE_NAMESPACE as NAMESPACE, NO_PREVIOUS, sha256_hex};
 
 pub const FORMAT: &str = "fieldkit-bundle/1";
+/// A bundle with review views, corrections or media (see [`format_for`]).
+pub const FORMAT_V2: &str = "fieldkit-bundle/2";
 pub const MANIFEST: &str = "manifest.json";
 pub const SIGNATURE: &str = "manifest.sig";
 
@@ -328,6 +333,49 @@ pub fn build_with_media<'r>(
     read: &mut dyn FnMut(&ManifestEntry) -> archive::Bytes<'r>,
     read_media: ReadMedia<'_, 'r>,
 ) -> Result<Built, BuildError> {
+    build_from(
+        plan,
+        key,
+        Readers {
+            record: read,
+            review: &mut |e| Err(format!("record {} has no review view here", e.record_id)),
+            media: read_media,
+        },
+    )
+}
+
+/// What gives a bundle's files as the zip is written: each record's age
+/// file, its review view (for entries that name one), its attachments.
+pub struct Readers<'m, 'r> {
+    pub record: &'m mut dyn FnMut(&ManifestEntry) -> archive::Bytes<'r>,
+    pub review: &'m mut dyn FnMut(&ManifestEntry) -> archive::Bytes<'r>,
+    pub media: ReadMedia<'m, 'r>,
+}
+
+/// The format a bundle of these entries is written in: 1 when it holds
+/// nothing a fieldkit of format 1 did not know (no review views, no
+/// corrections, no media), so that it verifies there; else 2, which such a
+/// fieldkit refuses by name instead of by an unknown file.
+pub fn format_for(entries: &[ManifestEntry], media: &[MediaEntry]) -> &'static str {
+    if media.is_empty() && entries.iter().all(|e| e.review.is_none() && e.version == 1) {
+        FORMAT
+    } else {
+        FORMAT_V2
+    }
+}
+
+/// Builds and signs a bundle whose files `readers` give as the zip is
+/// written.
+pub fn build_from<'r>(
+    plan: Streamed,
+    key: &ssh_key::PrivateKey,
+    readers: Readers<'_, 'r>,
+) -> Result<Built, BuildError> {
+    let Readers {
+        record: read,
+        review: read_review,
+        media: read_media,
+    } = readers;
     let mut entries = plan.entries;
     let mut media = plan.media;
     media.sort_by(|a, b| a.path.cmp(&b.path));
@@ -349,7 +397,7 @@ pub fn build_with_media<'r>(
         .unwrap_or("")
         .to_string();
     let manifest = Manifest {
-        format: FORMAT.into(),
+        format: format_for(&entries, &media).into(),
         bundle_id: bundle_id(
             plan.enumerator_id,
             plan.device_id,
@@ -385,6 +433,16 @@ pub fn build_with_media<'r>(
         ));
         records.insert(e.path.as_str(), e);
     }
+    let mut reviews = std::collections::HashMap::new();
+    for e in &manifest.entries {
+        if let Some(r) = &e.review {
+            files.push((
+                r.path.clone(),
+                usize::try_from(r.size).unwrap_or(usize::MAX),
+            ));
+            reviews.insert(r.path.as_str(), (e, r));
+        }
+    }
     let mut attached = std::collections::HashMap::with_capacity(manifest.media.len());
     for m in &manifest.media {
         files.push((
@@ -409,6 +467,12 @@ pub fn build_with_media<'r>(
                 return Err("its bytes are not the ones its manifest entry was made from".into());
             }
             Ok(bytes)
+        } else if let Some((entry, r)) = reviews.get(name) {
+            let bytes = read_review(entry)?;
+            if sha256_hex(&bytes) != r.sha256 {
+                return Err("its bytes are not the ones its manifest entry was made from".into());
+            }
+            Ok(bytes)
         } else if let Some(m) = attached.get(name) {
             let bytes = read_media(m)?;
             if sha256_hex(&bytes) != m.sha256 {
@@ -422,7 +486,7 @@ pub fn build_with_media<'r>(
                 .ok_or_else(|| "it is not in the bundle's plan".to_string())
         }
     })?;
-    drop((files, records, attached, texts));
+    drop((files, records, reviews, attached, texts));
     Ok(Built {
         manifest_sha256: sha256_hex(&manifest_bytes),
         manifest,

@@ -749,3 +749,62 @@ fn a_manifest_longer_than_its_archive_needs_is_refused_unparsed() {
     );
     assert_eq!(r.records, 0, "the manifest was not read");
 }
+
+#[test]
+fn review_views_and_versions_are_checked_by_the_manifest() {
+    let f = fixture();
+    let id = f.records[0].record_id.clone();
+    // A version the chain cannot have.
+    for (version, supersedes, sound) in [
+        (2, Some(1), true),
+        (2, None, false),
+        (3, Some(1), false),
+        (0, None, false),
+        (1, Some(0), false),
+    ] {
+        let r = check(
+            &f,
+            &with_manifest(&f, &f.key, |m| {
+                m.entries[0].version = version;
+                m.entries[0].supersedes = supersedes;
+            }),
+        );
+        assert_eq!(r.ok, sound, "{version} {supersedes:?}: {}", problems(&r));
+        if !sound {
+            assert!(problems(&r).contains("a correction supersedes the version before it"));
+        }
+    }
+    // A review view named for another record, or listed and missing.
+    let r = check(
+        &f,
+        &with_manifest(&f, &f.key, |m| {
+            m.entries[0].review = Some(FileRef::of("review/other.age".into(), b"x"));
+        }),
+    );
+    assert!(
+        problems(&r).contains("is not named by its record id"),
+        "{}",
+        problems(&r)
+    );
+    let r = check(
+        &f,
+        &with_manifest(&f, &f.key, |m| {
+            m.entries[0].review = Some(FileRef::of(review_path(&id), b"x"));
+        }),
+    );
+    assert!(
+        problems(&r).contains(&format!("missing entry review/{id}.age")),
+        "{}",
+        problems(&r)
+    );
+    // A format this fieldkit does not know is refused by name.
+    let r = check(
+        &f,
+        &with_manifest(&f, &f.key, |m| m.format = "fieldkit-bundle/3".into()),
+    );
+    assert!(
+        problems(&r).contains("upgrade fieldkit"),
+        "{}",
+        problems(&r)
+    );
+}

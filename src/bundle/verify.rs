@@ -14,8 +14,8 @@ use ssh_key::PublicKey;
 use super::archive::{self, Entry};
 use super::signers::{self, AllowedSigners, Refusal};
 use super::{
-    FORMAT, FormRef, MANIFEST, Manifest, ManifestEntry, NAMESPACE, NO_PREVIOUS, SIGNATURE,
-    form_path, media_path, record_path, sha256_hex,
+    FORMAT, FORMAT_V2, FormRef, MANIFEST, Manifest, NAMESPACE, NO_PREVIOUS, SIGNATURE, form_path,
+    media_path, record_path, review_path, sha256_hex,
 };
 
 /// An age header longer than this is refused before age reads it (age's
@@ -219,6 +219,23 @@ fn check_names(m: &Manifest, problems: &mut Vec<String>) {
                 "is not written as fieldkit writes ids (a lowercase hyphenated UUID)",
             );
         }
+        let sound = match (e.version, e.supersedes) {
+            (0, _) => false,
+            (1, None) => true,
+            (v, Some(s)) => v > 1 && s == v - 1,
+            (_, None) => false,
+        };
+        if !sound {
+            bad(
+                "entry",
+                &e.path,
+                &format!(
+                    "says version {} superseding {:?}: a record's first version is 1, and a \
+                     correction supersedes the version before it",
+                    e.version, e.supersedes
+                ),
+            );
+        }
         if !carried.contains(&(e.form_id.as_str(), e.form_version.as_str())) {
             bad(
                 "entry",
@@ -375,9 +392,10 @@ fn check_entries(index: &Index, signers: &AllowedSigners, report: &mut Report) {
     report.manifest_sha256 = Some(sha256_hex(manifest_entry.data));
     report.prev_manifest_sha256 = Some(manifest.prev_manifest_sha256.clone());
     report.records = manifest.entries.len();
-    if manifest.format != FORMAT {
+    if manifest.format != FORMAT && manifest.format != FORMAT_V2 {
         report.problems.push(format!(
-            "malformed manifest: format '{}', not '{FORMAT}'",
+            "malformed manifest: format '{}', not '{FORMAT}' or '{FORMAT_V2}' (a later fieldkit \
+             made it? upgrade fieldkit on this computer)",
             manifest.format
         ));
     }
@@ -415,7 +433,7 @@ fn check_entries(index: &Index, signers: &AllowedSigners, report: &mut Report) {
     // Every listed entry present, once, with its hash and size. Names
     // first, in order; then the files' bytes, on every core.
     let mut listed = HashSet::new();
-    let mut files: Vec<(&ManifestEntry, &Entry)> = Vec::with_capacity(manifest.entries.len());
+    let mut files: Vec<(Facts, &Entry)> = Vec::with_capacity(manifest.entries.len());
     for e in &manifest.entries {
         if !listed.insert(e.path.clone()) {
             report.problems.push(format!("duplicated entry {}", e.path));
@@ -429,7 +447,24 @@ fn check_entries(index: &Index, signers: &AllowedSigners, report: &mut Report) {
         }
         match find(&e.path) {
             None => report.problems.push(format!("missing entry {}", e.path)),
-            Some(file) => files.push((e, file)),
+            Some(file) => files.push(((&e.path, e.size, &e.sha256), file)),
+        }
+        // Its review view, when it names one: named by the record, once.
+        let Some(r) = &e.review else { continue };
+        if r.path != review_path(&e.record_id) {
+            report.problems.push(format!(
+                "malformed manifest: review view {:?} of {} is not named by its record id",
+                r.path, e.record_id
+            ));
+            continue;
+        }
+        if !listed.insert(r.path.clone()) {
+            report.problems.push(format!("duplicated entry {}", r.path));
+            continue;
+        }
+        match find(&r.path) {
+            None => report.problems.push(format!("missing entry {}", r.path)),
+            Some(file) => files.push(((&r.path, r.size, &r.sha256), file)),
         }
     }
     report.problems.extend(check_record_files(&files));
@@ -521,25 +556,26 @@ const MANIFEST_BYTES_PER_ENTRY: usize = 2048;
 /// threads: below it, starting threads costs more than it saves.
 pub(crate) const PARALLEL_FROM: usize = 2_048;
 
+/// What the manifest says of a file: its path, size and SHA-256.
+type Facts<'m> = (&'m String, u64, &'m String);
+
 /// Each record file against its manifest entry (size, SHA-256, an age
 /// header within the caps): the problems in manifest order. The files of
 /// a large bundle are checked on every core, so that one big bundle is
 /// not verified on one core while the others wait.
-fn check_record_files(files: &[(&ManifestEntry, &Entry)]) -> Vec<String> {
-    let check = |part: &[(&ManifestEntry, &Entry)]| -> Vec<String> {
+fn check_record_files(files: &[(Facts, &Entry)]) -> Vec<String> {
+    let check = |part: &[(Facts, &Entry)]| -> Vec<String> {
         let mut problems = Vec::new();
-        for (e, file) in part {
-            if file.data.len() as u64 != e.size {
+        for ((path, size, sha256), file) in part {
+            if file.data.len() as u64 != *size {
                 problems.push(format!(
-                    "{}: the manifest says {} bytes, the file has {}",
-                    e.path,
-                    e.size,
+                    "{path}: the manifest says {size} bytes, the file has {}",
                     file.data.len()
                 ));
-            } else if sha256_hex(file.data) != e.sha256 {
-                problems.push(format!("entry hash mismatch: {} was changed", e.path));
+            } else if sha256_hex(file.data) != **sha256 {
+                problems.push(format!("entry hash mismatch: {path} was changed"));
             } else if let Err(why) = check_age_header(file.data) {
-                problems.push(format!("{}: {why}", e.path));
+                problems.push(format!("{path}: {why}"));
             }
         }
         problems

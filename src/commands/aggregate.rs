@@ -41,6 +41,11 @@ pub struct Args {
     /// Also write one XLSX workbook per form.
     #[arg(long)]
     pub xlsx: bool,
+    /// Also write every table as Parquet, by form
+    /// (DIR/form_id=<form>/<table>.parquet), typed from the form, for
+    /// DuckDB, pandas, R or Spark.
+    #[arg(long, value_name = "DIR")]
+    pub parquet: Option<PathBuf>,
     /// Add the HXL tag row under the header.
     #[arg(long)]
     pub hxl: bool,
@@ -63,6 +68,12 @@ pub struct Args {
 const SHOWN_PROBLEMS: usize = 20;
 
 pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {
+    if args.parquet.is_some() && !cfg!(feature = "parquet") {
+        anyhow::bail!(
+            "this fieldkit was built without Parquet (the `parquet` feature); leave out \
+             --parquet, or use a data manager's build (cargo build --release)"
+        );
+    }
     let signers = files::signers(args.signers.as_deref(), "allowed_signers")?;
     let bytes = std::fs::read(&args.identity)
         .with_context(|| format!("cannot read the identity {}", args.identity.display()))?;
@@ -120,6 +131,7 @@ pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {
         assignments: args.assignments.clone(),
         receipts,
         supervisors,
+        parquet: args.parquet.clone(),
     };
     let summary = aggregate::run(&files, &opts).map_err(anyhow::Error::msg)?;
     crate::say!(

@@ -380,7 +380,14 @@ fn save(
     if finalize {
         let values = session.record();
         store.check_attachments(&draft.id, &crate::form::media::file_answers(form, &values))?;
-        store.save_final(&draft, &values, &now, form.text().as_bytes())?;
+        let review = crate::form::review::part(form, &values);
+        store.save_final_with_review(
+            &draft,
+            &values,
+            &now,
+            form.text().as_bytes(),
+            Some(&review),
+        )?;
         return Ok((draft.id, State::Outbox));
     }
     store.keep_form(form)?;

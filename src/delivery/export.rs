@@ -128,7 +128,7 @@ fn export_outbox(
     let total = ids.len();
     let mut batch = Batch::default();
     for (i, id) in ids.into_iter().enumerate() {
-        let (listing, ciphertext) = store.finalized(&id, State::Outbox)?;
+        let (listing, ciphertext, review) = store.finalized_parts(&id, State::Outbox)?;
         progress(i + 1, total);
         let form = forms.get(store, &listing)?;
         let form = match (too_large(&listing, ciphertext.len(), form), form) {
@@ -140,12 +140,12 @@ fn export_outbox(
         };
         // A record's attachments go in its bundle: they count with it.
         let media = media_of(store, &id)?;
-        let size = ciphertext.len() + media_cost(&media);
+        let size = ciphertext.len() + review.as_ref().map_or(0, Vec::len) + media_cost(&media);
         if !batch.fits(batch.cost(size, form), limits) {
             ship(store, out, std::mem::take(&mut batch), done, steps)?;
         }
         let cost = batch.cost(size, form);
-        batch.add(entry(&listing, &ciphertext), form, cost);
+        batch.add(entry(&listing, &ciphertext, review.as_deref()), form, cost);
         batch.media.extend(media);
     }
     if !batch.records.is_empty() {
@@ -233,9 +233,10 @@ fn too_large(listing: &Listing, size: usize, form: Option<&FormText>) -> Option<
 
 /// What the manifest says of a record (its bytes are read again when the
 /// bundle is written).
-fn entry(listing: &Listing, ciphertext: &[u8]) -> ManifestEntry {
+fn entry(listing: &Listing, ciphertext: &[u8], review: Option<&[u8]>) -> ManifestEntry {
     ManifestEntry {
         entity: listing.entity.clone(),
+        review: review.map(|r| bundle::FileRef::of(bundle::review_path(&listing.id), r)),
         ..bundle::entry_of(
             &listing.id,
             &listing.form_id,
@@ -324,23 +325,33 @@ fn build(
         forms,
         media,
     };
-    let built = bundle::build_with_media(
+    let built = bundle::build_from(
         plan,
         &store.profile().signing_key,
-        &mut |e| {
-            store
-                .finalized(&e.record_id, state)
-                .map(|(_, ciphertext)| std::borrow::Cow::Owned(ciphertext))
-                .map_err(|e| e.to_string())
-        },
-        &mut |m| {
-            let kept = store
-                .record_attachments(&m.record_id)
-                .map_err(|e| e.to_string())?;
-            kept.into_iter()
-                .find(|(name, _)| *name == m.name)
-                .map(|(_, ciphertext)| std::borrow::Cow::Owned(ciphertext))
-                .ok_or_else(|| format!("{} is no longer on this laptop", m.path))
+        bundle::Readers {
+            record: &mut |e| {
+                store
+                    .finalized(&e.record_id, state)
+                    .map(|(_, ciphertext)| std::borrow::Cow::Owned(ciphertext))
+                    .map_err(|e| e.to_string())
+            },
+            review: &mut |e| {
+                store
+                    .finalized_parts(&e.record_id, state)
+                    .map_err(|e| e.to_string())?
+                    .2
+                    .map(std::borrow::Cow::Owned)
+                    .ok_or_else(|| format!("record {} has no review view here", e.record_id))
+            },
+            media: &mut |m| {
+                let kept = store
+                    .record_attachments(&m.record_id)
+                    .map_err(|e| e.to_string())?;
+                kept.into_iter()
+                    .find(|(name, _)| *name == m.name)
+                    .map(|(_, ciphertext)| std::borrow::Cow::Owned(ciphertext))
+                    .ok_or_else(|| format!("{} is no longer on this laptop", m.path))
+            },
         },
     )
     .map_err(anyhow::Error::msg)?;
@@ -462,8 +473,8 @@ fn rebuild(
     let mut carried: Vec<FormText> = Vec::new();
     let mut media = Vec::new();
     for id in &facts.records {
-        let (listing, ciphertext) = store
-            .finalized(id, State::Sent)
+        let (listing, ciphertext, review) = store
+            .finalized_parts(id, State::Sent)
             .with_context(|| format!("bundle {} cannot be rebuilt", facts.sequence))?;
         let form = forms.get(store, &listing)?.with_context(|| {
             format!(
@@ -474,7 +485,7 @@ fn rebuild(
         if !carried.iter().any(|f| f.2 == form.2) {
             carried.push(form.clone());
         }
-        records.push(entry(&listing, &ciphertext));
+        records.push(entry(&listing, &ciphertext, review.as_deref()));
         media.extend(media_of(store, id)?);
     }
     let built = build(

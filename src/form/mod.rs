@@ -17,6 +17,7 @@ pub mod limits;
 pub mod load;
 pub mod media;
 pub mod model;
+pub mod review;
 pub mod search;
 pub mod session;
 pub mod source;

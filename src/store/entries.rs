@@ -178,4 +178,14 @@ pub mod envelope {
 
     pub const DRAFT: u8 = b'd';
     pub const RECORD: u8 = b'r';
+    /// A record's review view (an age file to the supervisors), written
+    /// right after the record's envelope in the same outbox value: readers
+    /// of the record alone never see it, and it goes with its record.
+    pub const REVIEW: u8 = b'v';
+
+    /// The envelope that follows the first one in `bytes`, if any.
+    pub fn next(bytes: &[u8]) -> Option<(u8, [u8; 16], u64, &[u8])> {
+        let (_, _, _, first) = unwrap(bytes)?;
+        unwrap(bytes.get(HEADER + first.len()..)?)
+    }
 }

@@ -14,7 +14,7 @@ use super::{
 };
 use crate::crypt;
 use crate::form::Form;
-use crate::record::FinalRecord;
+use crate::record::{FinalRecord, REVIEW_FORMAT, ReviewPart, ReviewView};
 
 impl Store {
     /// Finalizes a draft: the record (with its computed values) is
@@ -27,6 +27,19 @@ impl Store {
         now: &str,
         form_text: &[u8],
     ) -> Result<(), StoreError> {
+        self.finalize_with_review(draft, values, now, form_text, None)
+    }
+
+    /// [`finalize`](Self::finalize), with the record's review part: its
+    /// review view is encrypted to the supervisors in the same write.
+    pub fn finalize_with_review(
+        &self,
+        draft: &Draft,
+        values: &Map<String, Value>,
+        now: &str,
+        form_text: &[u8],
+        review: Option<&ReviewPart>,
+    ) -> Result<(), StoreError> {
         let id = parse_id(&draft.id)?;
         match self.state_of(id.as_bytes())? {
             Some(State::Draft) => {}
@@ -38,7 +51,7 @@ impl Store {
                 });
             }
         }
-        let changes = self.final_changes(draft, values, now, form_text)?;
+        let changes = self.final_changes(draft, values, now, form_text, review)?;
         self.apply(&changes)
     }
 
@@ -50,6 +63,18 @@ impl Store {
         values: &Map<String, Value>,
         now: &str,
         form_text: &[u8],
+    ) -> Result<(), StoreError> {
+        self.save_final_with_review(draft, values, now, form_text, None)
+    }
+
+    /// [`save_final`](Self::save_final), with the record's review part.
+    pub fn save_final_with_review(
+        &self,
+        draft: &Draft,
+        values: &Map<String, Value>,
+        now: &str,
+        form_text: &[u8],
+        review: Option<&ReviewPart>,
     ) -> Result<(), StoreError> {
         let id = parse_id(&draft.id)?;
         if let Some(state) = self.state_of(id.as_bytes())? {
@@ -66,7 +91,7 @@ impl Store {
             form_use_change(&draft.form_sha256, 1),
         ];
         changes.extend(
-            self.final_changes(draft, values, now, form_text)?
+            self.final_changes(draft, values, now, form_text, review)?
                 .into_iter()
                 .filter(|c| c.tree != Tree::Drafts),
         );
@@ -79,6 +104,7 @@ impl Store {
         values: &Map<String, Value>,
         now: &str,
         form_text: &[u8],
+        review: Option<&ReviewPart>,
     ) -> Result<Vec<Change>, StoreError> {
         let id = parse_id(&draft.id)?;
         let key = id.as_bytes();
@@ -114,6 +140,10 @@ impl Store {
         let plain = zeroize::Zeroizing::new(serde_json::to_vec(&record).unwrap_or_default());
         let ct = crypt::encrypt_to(&self.recipients()?, &plain)
             .map_err(|e| StoreError::Encrypt(draft.id.clone(), e.to_string()))?;
+        let review_ct = match review {
+            Some(part) => self.review_view(&record, part)?,
+            None => None,
+        };
         let number = self
             .backend
             .next_number()
@@ -142,11 +172,13 @@ impl Store {
             Change::put(Tree::States, key.to_vec(), vec![State::Outbox.byte()]),
             count_change(-1, 1, 0, 0),
             Change::remove(Tree::Drafts, key.to_vec()),
-            Change::put(
-                Tree::Outbox,
-                key.to_vec(),
-                envelope::wrap(envelope::RECORD, key, number, &ct),
-            ),
+            Change::put(Tree::Outbox, key.to_vec(), {
+                let mut value = envelope::wrap(envelope::RECORD, key, number, &ct);
+                if let Some(review) = &review_ct {
+                    value.extend(envelope::wrap(envelope::REVIEW, key, number, review));
+                }
+                value
+            }),
             Change::put(
                 Tree::Listing,
                 key.to_vec(),
@@ -175,6 +207,38 @@ impl Store {
         }
         changes.push(self.event(now, "finalized", &draft.id, &draft.form_id, "")?);
         Ok(changes)
+    }
+
+    /// A record's review view encrypted to the supervisors; None when
+    /// there is none to encrypt to.
+    fn review_view(
+        &self,
+        record: &FinalRecord<&Map<String, Value>>,
+        part: &ReviewPart,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let keys = self.supervisor_keys();
+        if keys.is_empty() {
+            return Ok(None);
+        }
+        let view = ReviewView {
+            format: REVIEW_FORMAT.into(),
+            record_id: record.record_id.to_string(),
+            version: record.version,
+            supersedes: record.supersedes,
+            form_id: record.form_id.to_string(),
+            form_version: record.form_version.to_string(),
+            form_sha256: record.form_sha256.to_string(),
+            enumerator_id: record.enumerator_id.to_string(),
+            device_id: record.device_id.to_string(),
+            started: record.started.to_string(),
+            finalized_at: record.finalized_at.to_string(),
+            values: part.values.clone(),
+            checks: part.checks.clone(),
+        };
+        let plain = crypt::secret_json(&view);
+        crypt::encrypt_to_ssh(&keys, &plain)
+            .map(Some)
+            .map_err(|e| StoreError::Encrypt(view.record_id.clone(), e.to_string()))
     }
 
     /// Keeps the text of `form` (under its SHA-256) unless it is kept
@@ -326,6 +390,13 @@ impl Store {
     /// A finalized record in the outbox or in "sent": its listing and its
     /// ciphertext.
     pub fn finalized(&self, id: &str, state: State) -> Result<(Listing, Vec<u8>), StoreError> {
+        self.finalized_parts(id, state)
+            .map(|(listing, record, _)| (listing, record))
+    }
+
+    /// [`finalized`](Self::finalized), and the record's review view (an age
+    /// file to the supervisors) when it has one.
+    pub fn finalized_parts(&self, id: &str, state: State) -> Result<FinalizedParts, StoreError> {
         let tree = match state {
             State::Outbox => Tree::Outbox,
             State::Sent => Tree::Sent,
@@ -341,7 +412,11 @@ impl Store {
                 id: id.to_string(),
                 reason: "its envelope is damaged".into(),
             })?;
-        Ok((listing, ciphertext))
+        let review = match envelope::next(&value) {
+            Some((envelope::REVIEW, _, _, payload)) => Some(payload.to_vec()),
+            _ => None,
+        };
+        Ok((listing, ciphertext, review))
     }
 
     /// A record's listing and its stored value (an envelope) in `tree`
@@ -396,6 +471,11 @@ impl Store {
         }
     }
 }
+
+/// A finalized record as the store holds it: its listing, its age file
+/// (to the data managers), and its review view (to the supervisors), if
+/// it has one.
+pub type FinalizedParts = (Listing, Vec<u8>, Option<Vec<u8>>);
 
 /// Where the uses of a form text are counted (`meta`).
 fn form_use_key(sha: &str) -> Vec<u8> {

@@ -257,6 +257,36 @@ impl Store {
         }
     }
 
+    /// The supervisors' OpenSSH ed25519 keys a record's review view is
+    /// encrypted to: those of the installed pack's supervisors file, else
+    /// of the one shipped beside fieldkit, valid now. None when neither
+    /// lists one (or neither reads: a record is never held back for its
+    /// review view; the supervisor then sees that it has none).
+    pub fn supervisor_keys(&self) -> Vec<ssh_key::PublicKey> {
+        use crate::bundle::signers::AllowedSigners;
+        let text = match self.pack_file("keys/supervisors") {
+            Ok(Some(data)) => String::from_utf8(data).ok(),
+            Ok(None) => crate::paths::shipped_key("supervisors")
+                .and_then(|p| std::fs::read_to_string(p).ok()),
+            Err(_) => None,
+        };
+        let Some(signers) = text.and_then(|t| AllowedSigners::parse(&t).ok()) else {
+            return Vec::new();
+        };
+        let signers = signers.at(crate::clock::now().epoch_ms.div_euclid(1000));
+        let mut keys: Vec<ssh_key::PublicKey> = Vec::new();
+        for s in &signers.signers {
+            let ed25519 = s.key.algorithm() == ssh_key::Algorithm::Ed25519;
+            let now = signers
+                .check_signer(None, &s.key, crate::bundle::receipt::NAMESPACE)
+                .is_ok();
+            if ed25519 && now && !keys.iter().any(|k| k.key_data() == s.key.key_data()) {
+                keys.push(s.key.clone());
+            }
+        }
+        keys
+    }
+
     /// Installs a verified pack in one atomic write: its files replace the
     /// previous pack's, its facts become the installed pack's, and new
     /// deployment signers it carries are pinned. What changed, by file.

@@ -172,7 +172,7 @@ fn a_form_text_is_kept_once_not_once_per_record() {
     let (_dir, store, _) = fresh();
     let values = serde_json::Map::new();
     let forms_written = |d: &Draft| {
-        let changes = store.final_changes(d, &values, "now", FORM).unwrap();
+        let changes = store.final_changes(d, &values, "now", FORM, None).unwrap();
         changes.iter().filter(|c| c.tree == Tree::Forms).count()
     };
     let first = draft("Ban Nong");
@@ -421,7 +421,7 @@ fn finalize_many(store: &Store, n: usize) -> Vec<String> {
     for i in 0..n {
         let d = draft(&format!("site {i}"));
         changes.extend(store.draft_changes(&d, "", false).unwrap());
-        changes.extend(store.final_changes(&d, &values, "now", FORM).unwrap());
+        changes.extend(store.final_changes(&d, &values, "now", FORM, None).unwrap());
         ids.push(d.id);
         if changes.len() > 4_000 || i + 1 == n {
             store.apply(&std::mem::take(&mut changes)).unwrap();

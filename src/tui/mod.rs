@@ -103,14 +103,19 @@ impl Runtime {
                 let form_text = form.text().as_bytes();
                 let now = crate::clock::now().to_string();
                 let files = crate::form::media::file_answers(&form, &values);
+                let review = crate::form::review::part(&form, &values);
                 Action::Finalized(self.with_store(|s| {
                     s.check_attachments(&draft.id, &files)?;
                     // A record never saved as a draft is created and
                     // finalized in one write.
-                    match s.finalize(&draft, &values, &now, form_text) {
-                        Err(StoreError::NotFound(_)) => {
-                            s.save_final(&draft, &values, &now, form_text)
-                        }
+                    match s.finalize_with_review(&draft, &values, &now, form_text, Some(&review)) {
+                        Err(StoreError::NotFound(_)) => s.save_final_with_review(
+                            &draft,
+                            &values,
+                            &now,
+                            form_text,
+                            Some(&review),
+                        ),
                         other => other,
                     }
                 }))

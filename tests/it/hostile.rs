@@ -483,6 +483,7 @@ fn conflicts_cost_one_more_read_per_bundle_not_per_conflict() {
             assignments: None,
             receipts: Vec::new(),
             supervisors: None,
+            parquet: None,
         };
         let summary = fieldkit::aggregate::run(&files, &opts).unwrap();
         assert_eq!(summary.conflicts.len(), 40, "{:?}", summary.problem_lines());

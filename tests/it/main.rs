@@ -20,9 +20,12 @@ mod lao_search;
 mod load_errors;
 mod media;
 mod pack;
+#[cfg(feature = "parquet")]
+mod parquet;
 mod profile;
 mod readme;
 mod resume;
+mod review_views;
 mod sessions;
 mod shipped;
 mod signers;
