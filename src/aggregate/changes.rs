@@ -7,7 +7,7 @@
 //! tables write them. Owns the answers by path and the comparison; which
 //! versions are compared is `versions`'.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -16,8 +16,9 @@ use serde_json::value::RawValue;
 
 use super::error::AggregateError;
 use super::output::{csv_line, under};
-use super::tables::{RecordRef, Values, text};
+use super::tables::{Layout, RecordRef, Source, Values, cell_path, text};
 use crate::bundle::receipt::Verdict;
+use crate::form::media::is_attachment_name;
 
 /// The change log's columns.
 pub const HEADER: [&str; 8] = [
@@ -39,32 +40,64 @@ pub struct Answers {
     pub answers: Vec<(String, String)>,
 }
 
-/// The answers of a record by path. The record's own bookkeeping
-/// (`meta/...`: entity operations, confirmed checks) is no answer.
-pub(super) fn answers(record: &RecordRef) -> Answers {
+/// The answers of a record by path, each as its table's cell (a file
+/// question's answer as the path aggregate writes the file to). The
+/// record's own bookkeeping (`meta/...`: entity operations, confirmed
+/// checks) is no answer.
+pub(super) fn answers(record: &RecordRef, layout: &Layout) -> Answers {
+    let files: HashSet<&str> = layout
+        .tables
+        .iter()
+        .flat_map(|t| t.columns.iter())
+        .filter_map(|c| match &c.source {
+            Source::Attachment(f) => Some(f.as_str()),
+            _ => None,
+        })
+        .collect();
     let mut out = Vec::new();
-    flatten(&record.values, "", &mut out);
+    let mut walk = Walk {
+        record_id: &record.record_id,
+        files: &files,
+        out: &mut out,
+    };
+    walk.flatten(&record.values, "");
     Answers {
         finalized_at: record.finalized_at.to_string(),
         answers: out,
     }
 }
 
-fn flatten(values: &Values, prefix: &str, out: &mut Vec<(String, String)>) {
-    let mut names: Vec<&&str> = values.keys().collect();
-    names.sort();
-    for name in names {
-        if prefix.is_empty() && name.starts_with("meta/") {
-            continue;
-        }
-        let raw: &RawValue = values[*name];
-        match repeat_items(raw) {
-            Some(items) => {
-                for (i, item) in items.iter().enumerate() {
-                    flatten(item, &format!("{prefix}{name}[{}]/", i + 1), out);
+/// A record's values walked into answers by path.
+struct Walk<'a> {
+    record_id: &'a str,
+    /// The fields that are file questions.
+    files: &'a HashSet<&'a str>,
+    out: &'a mut Vec<(String, String)>,
+}
+
+impl Walk<'_> {
+    fn flatten(&mut self, values: &Values, prefix: &str) {
+        let mut names: Vec<&&str> = values.keys().collect();
+        names.sort();
+        for name in names {
+            if prefix.is_empty() && name.starts_with("meta/") {
+                continue;
+            }
+            let raw: &RawValue = values[*name];
+            match repeat_items(raw) {
+                Some(items) => {
+                    for (i, item) in items.iter().enumerate() {
+                        self.flatten(item, &format!("{prefix}{name}[{}]/", i + 1));
+                    }
+                }
+                None => {
+                    let mut cell = text(raw).into_owned();
+                    if self.files.contains(*name) && is_attachment_name(&cell) {
+                        cell = cell_path(self.record_id, &cell);
+                    }
+                    self.out.push((format!("{prefix}{name}"), cell));
                 }
             }
-            None => out.push((format!("{prefix}{name}"), text(raw).into_owned())),
         }
     }
 }
@@ -233,5 +266,105 @@ impl ChangeLog {
                 Ok(Some(self.rows))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Answers by path and their comparison.
+
+    use std::path::Path;
+
+    use serde_json::json;
+
+    use super::{Answers, answers, diff};
+
+    const ID: &str = "0190a1b2-0000-7000-8000-000000000001";
+
+    #[test]
+    fn answers_compare_by_path_and_repeats_element_by_element() {
+        let answers = |pairs: &[(&str, &str)]| Answers {
+            finalized_at: String::new(),
+            answers: pairs
+                .iter()
+                .map(|(p, v)| (p.to_string(), v.to_string()))
+                .collect(),
+        };
+        let old = answers(&[("a", "1"), ("m[1]/age", "3"), ("m[2]/age", "5"), ("z", "x")]);
+        let new = answers(&[("a", "1"), ("m[1]/age", "4")]);
+        let got: Vec<(String, String, String)> = diff(&old, &new)
+            .into_iter()
+            .map(|c| (c.field, c.old, c.new))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("m[1]/age".into(), "3".into(), "4".into()),
+                ("m[2]/age".into(), "5".into(), "".into()),
+                ("z".into(), "x".into(), "".into()),
+            ]
+        );
+        assert!(diff(&old, &old).is_empty());
+    }
+
+    /// A version's answers as the tables write them: a file question's answer
+    /// is the path aggregate writes the file to; select_multiple lists are
+    /// space-separated; a record's bookkeeping (`meta/...`) is no answer.
+    #[test]
+    fn answers_are_cells_as_the_tables_write_them() {
+        let form = crate::form::load_str(
+            r#"
+    [settings]
+    form_id = "p"
+    version = "1"
+    form_title = "P"
+
+    [[survey]]
+    type = "image"
+    name = "photo"
+    label = "Photo"
+
+    [[survey]]
+    type = "select_multiple needs"
+    name = "needs"
+    label = "Needs"
+
+    [[choices]]
+    list_name = "needs"
+    name = "food"
+    label = "Food"
+
+    [[choices]]
+    list_name = "needs"
+    name = "water"
+    label = "Water"
+    "#,
+            Path::new("p.toml"),
+        )
+        .unwrap();
+        let mut layout = crate::aggregate::tables::Layout::default();
+        layout.add_version(&form, None);
+        let json = json!({
+            "record_id": ID,
+            "finalized_at": "2026-11-25T16:30:00.000+07:00",
+            "values": {
+                "photo": "photo-3f2a9c01b7e4.jpg",
+                "needs": ["food", "water"],
+                "meta/confirmed": ["x"],
+            },
+        })
+        .to_string();
+        let record: crate::aggregate::tables::RecordRef = serde_json::from_str(&json).unwrap();
+        let got = answers(&record, &layout);
+        assert_eq!(
+            got.answers,
+            vec![
+                ("needs".to_string(), "food water".to_string()),
+                (
+                    "photo".to_string(),
+                    format!("media/{ID}/photo-3f2a9c01b7e4.jpg")
+                ),
+            ]
+        );
     }
 }

@@ -85,7 +85,7 @@ pub(super) fn prepare(
     // path (for the change log): the others go by as rows.
     let answers = plan
         .versioned(&item.record_id)
-        .then(|| Box::new(changes::answers(&record)));
+        .then(|| Box::new(changes::answers(&record, &forms[form].layout)));
     let model = forms[form]
         .versions
         .get(item.form_version.as_str())

@@ -2,14 +2,15 @@
 //! and signed by the library, records encrypted to the demo data
 //! manager's key (corrections written directly as record JSON), receipts
 //! signed with the demo supervisor's key; the whole aggregation run on
-//! them and its files read back with the csv crate.
+//! them and its files read back with the csv crate. (Answers by path and
+//! their comparison are tested in `changes`.)
 
 use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 use ssh_key::rand_core::OsRng;
 
-use super::changes::{self, Answers};
+use super::changes;
 use super::{Options, Summary, run};
 use crate::bundle::receipt::{self, Comment, Decision, Receipt, Verdict};
 use crate::bundle::signers::AllowedSigners;
@@ -666,30 +667,4 @@ fn a_body_whose_version_is_not_its_manifest_entrys_is_left_out_and_named() {
         "{:?}",
         summary.version_notes
     );
-}
-
-#[test]
-fn answers_compare_by_path_and_repeats_element_by_element() {
-    let answers = |pairs: &[(&str, &str)]| Answers {
-        finalized_at: String::new(),
-        answers: pairs
-            .iter()
-            .map(|(p, v)| (p.to_string(), v.to_string()))
-            .collect(),
-    };
-    let old = answers(&[("a", "1"), ("m[1]/age", "3"), ("m[2]/age", "5"), ("z", "x")]);
-    let new = answers(&[("a", "1"), ("m[1]/age", "4")]);
-    let got: Vec<(String, String, String)> = changes::diff(&old, &new)
-        .into_iter()
-        .map(|c| (c.field, c.old, c.new))
-        .collect();
-    assert_eq!(
-        got,
-        vec![
-            ("m[1]/age".into(), "3".into(), "4".into()),
-            ("m[2]/age".into(), "5".into(), "".into()),
-            ("z".into(), "x".into(), "".into()),
-        ]
-    );
-    assert!(changes::diff(&old, &old).is_empty());
 }
