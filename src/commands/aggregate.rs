@@ -141,6 +141,20 @@ pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {
         args.out.display(),
         summary.problems()
     );
+    let r = &summary.review;
+    if r.receipts_used > 0 || r.earlier_versions > 0 || r.corrected > 0 {
+        crate::say!(
+            "  review: {} approved, {} returned, {} received, {} pending; {} corrected, {} \
+             earlier version(s) in versions/, {} change(s) in changes.csv",
+            r.approved,
+            r.returned,
+            r.received,
+            r.pending,
+            r.corrected,
+            r.earlier_versions,
+            r.changes.unwrap_or(0)
+        );
+    }
     let lines = summary.problem_lines();
     for line in lines.iter().take(SHOWN_PROBLEMS) {
         crate::say!("  - {line}");

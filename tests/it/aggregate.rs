@@ -474,6 +474,14 @@ fn a_returned_record_corrected_is_version_2_in_the_tables_with_its_change_logged
         ],
     );
     assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    assert!(
+        stderr(&run).contains(
+            "review: 1 approved, 0 returned, 0 received, 1 pending; 1 corrected, 1 earlier \
+             version(s) in versions/, 1 change(s) in changes.csv"
+        ),
+        "{}",
+        stderr(&run)
+    );
 
     let (header, rows) = read_csv(&out.join("dtm_site_assessment.csv"));
     assert_eq!(
