@@ -33,11 +33,35 @@ pub const HEADER: [&str; 8] = [
 ];
 
 /// A version's answers by path, in a fixed order (top-level names sorted,
-/// repeat elements in their order), and when it was finalized.
+/// repeat elements in their order), and when it was finalized. Packed in
+/// one text (held for every version of a corrected record until the
+/// merge ends: one allocation, not two per answer).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Answers {
     pub finalized_at: String,
-    pub answers: Vec<(String, String)>,
+    text: String,
+    /// Where each path ends and its value ends in `text`.
+    ends: Vec<(u32, u32)>,
+}
+
+impl Answers {
+    pub fn push(&mut self, path: &str, value: &str) {
+        self.text.push_str(path);
+        let path_end = self.text.len() as u32;
+        self.text.push_str(value);
+        self.ends.push((path_end, self.text.len() as u32));
+    }
+
+    /// (path, value) of every answer, in order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        let mut start = 0usize;
+        self.ends.iter().map(move |&(p, v)| {
+            let (p, v) = (p as usize, v as usize);
+            let pair = (&self.text[start..p], &self.text[p..v]);
+            start = v;
+            pair
+        })
+    }
 }
 
 /// The answers of a record by path, each as its table's cell (a file
@@ -54,17 +78,19 @@ pub(super) fn answers(record: &RecordRef, layout: &Layout) -> Answers {
             _ => None,
         })
         .collect();
-    let mut out = Vec::new();
+    let mut out = Answers {
+        finalized_at: record.finalized_at.to_string(),
+        ..Answers::default()
+    };
     let mut walk = Walk {
         record_id: &record.record_id,
         files: &files,
         out: &mut out,
     };
     walk.flatten(&record.values, "");
-    Answers {
-        finalized_at: record.finalized_at.to_string(),
-        answers: out,
-    }
+    out.text.shrink_to_fit();
+    out.ends.shrink_to_fit();
+    out
 }
 
 /// A record's values walked into answers by path.
@@ -72,7 +98,7 @@ struct Walk<'a> {
     record_id: &'a str,
     /// The fields that are file questions.
     files: &'a HashSet<&'a str>,
-    out: &'a mut Vec<(String, String)>,
+    out: &'a mut Answers,
 }
 
 impl Walk<'_> {
@@ -91,11 +117,13 @@ impl Walk<'_> {
                     }
                 }
                 None => {
-                    let mut cell = text(raw).into_owned();
+                    let cell = text(raw);
+                    let path = format!("{prefix}{name}");
                     if self.files.contains(*name) && is_attachment_name(&cell) {
-                        cell = cell_path(self.record_id, &cell);
+                        self.out.push(&path, &cell_path(self.record_id, &cell));
+                    } else {
+                        self.out.push(&path, &cell);
                     }
-                    self.out.push((format!("{prefix}{name}"), cell));
                 }
             }
         }
@@ -131,32 +159,24 @@ pub struct Change {
 /// the next's order, then those only the earlier had. A missing answer
 /// is empty.
 pub fn diff(old: &Answers, new: &Answers) -> Vec<Change> {
-    let before: HashMap<&str, &str> = old
-        .answers
-        .iter()
-        .map(|(p, v)| (p.as_str(), v.as_str()))
-        .collect();
-    let after: HashMap<&str, &str> = new
-        .answers
-        .iter()
-        .map(|(p, v)| (p.as_str(), v.as_str()))
-        .collect();
+    let before: HashMap<&str, &str> = old.iter().collect();
+    let after: HashMap<&str, &str> = new.iter().collect();
     let mut out = Vec::new();
-    for (path, value) in &new.answers {
-        let was = before.get(path.as_str()).copied().unwrap_or("");
+    for (path, value) in new.iter() {
+        let was = before.get(path).copied().unwrap_or("");
         if was != value {
             out.push(Change {
-                field: path.clone(),
+                field: path.to_string(),
                 old: was.to_string(),
-                new: value.clone(),
+                new: value.to_string(),
             });
         }
     }
-    for (path, value) in &old.answers {
-        if !after.contains_key(path.as_str()) && !value.is_empty() {
+    for (path, value) in old.iter() {
+        if !after.contains_key(path) && !value.is_empty() {
             out.push(Change {
-                field: path.clone(),
-                old: value.clone(),
+                field: path.to_string(),
+                old: value.to_string(),
                 new: String::new(),
             });
         }
@@ -283,12 +303,12 @@ mod tests {
 
     #[test]
     fn answers_compare_by_path_and_repeats_element_by_element() {
-        let answers = |pairs: &[(&str, &str)]| Answers {
-            finalized_at: String::new(),
-            answers: pairs
-                .iter()
-                .map(|(p, v)| (p.to_string(), v.to_string()))
-                .collect(),
+        let answers = |pairs: &[(&str, &str)]| {
+            let mut a = Answers::default();
+            for (p, v) in pairs {
+                a.push(p, v);
+            }
+            a
         };
         let old = answers(&[("a", "1"), ("m[1]/age", "3"), ("m[2]/age", "5"), ("z", "x")]);
         let new = answers(&[("a", "1"), ("m[1]/age", "4")]);
@@ -357,12 +377,12 @@ mod tests {
         let record: crate::aggregate::tables::RecordRef = serde_json::from_str(&json).unwrap();
         let got = answers(&record, &layout);
         assert_eq!(
-            got.answers,
+            got.iter().collect::<Vec<_>>(),
             vec![
-                ("needs".to_string(), "food water".to_string()),
+                ("needs", "food water"),
                 (
-                    "photo".to_string(),
-                    format!("media/{ID}/photo-3f2a9c01b7e4.jpg")
+                    "photo",
+                    format!("media/{ID}/photo-3f2a9c01b7e4.jpg").as_str()
                 ),
             ]
         );

@@ -285,7 +285,12 @@ impl Merge<'_> {
                 held.p.answers = answers;
                 held.in_table = true;
             }
-            Role::Earlier | Role::Deferred => {}
+            Role::Earlier | Role::Deferred => {
+                // Held until the end: no room left over in its lines.
+                for row in &mut held.p.rows {
+                    row.line.shrink_to_fit();
+                }
+            }
         }
         self.held.entry(id).or_default().push(held);
         Ok(())
