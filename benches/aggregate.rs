@@ -10,7 +10,10 @@
 //! content (every one a conflict, both versions written aside).
 //! FIELDKIT_BENCH_CONFLICTS=N,DIR only writes such a pair for N conflicts
 //! into DIR (with `dm.key` and `allowed_signers`), to time the release
-//! binary on it.
+//! binary on it. FIELDKIT_BENCH_CORRECTIONS=N only aggregates one
+//! laptop's N records and their corrections (version 2 of each, five
+//! answers changed: N earlier versions held, 5N changes), with the peak
+//! resident memory.
 //!
 //! First, side by side in one run (FIELDKIT_BENCH_TABLE_ONLY=1 stops
 //! after it): `verify` time per record (best pass) on one bundle of 1,000 to 65,531
@@ -186,6 +189,85 @@ fn generate_conflicts(dir: &Path, n: usize) {
     std::fs::write(dir.join("allowed_signers"), signers).expect("write");
 }
 
+/// One laptop's two bundles in `dir/bundles`: `n` records, then the
+/// correction of each (version 2, superseding 1, five answers changed):
+/// `n` records with two versions, the earlier in `versions/`, five changes
+/// each in `changes.csv`. Writes `dir/dm.key` and `dir/allowed_signers`.
+fn generate_corrections(dir: &Path, n: usize) {
+    let bundles = dir.join("bundles");
+    std::fs::create_dir_all(&bundles).expect("dir");
+    let dm = age::x25519::Identity::generate();
+    let recipient = dm.to_public();
+    let text = form_text().into_bytes();
+    let sha = bundle::sha256_hex(&text);
+    let forms = vec![("bench".to_string(), "1".to_string(), sha.clone(), text)];
+    let ids: Vec<String> = (0..n).map(|_| uuid::Uuid::now_v7().to_string()).collect();
+    let key = ssh_key::PrivateKey::random(&mut OsRng, ssh_key::Algorithm::Ed25519).expect("key");
+    let laptop = ("bench", "01a00000-0000-7000-8000-0000000be4c4");
+    let mut prev = bundle::NO_PREVIOUS.to_string();
+    for version in [1u32, 2] {
+        let mut entries = Vec::with_capacity(n);
+        let mut bytes = std::collections::HashMap::with_capacity(n);
+        for (i, id) in ids.iter().enumerate() {
+            let answer = |k: usize| {
+                if version == 2 && k < 5 {
+                    format!("corrected {i}/{k}")
+                } else {
+                    format!("answer {i}/{k} text")
+                }
+            };
+            let values: serde_json::Map<String, serde_json::Value> = (0..50)
+                .map(|k| (format!("question_{k:02}"), json!(answer(k))))
+                .collect();
+            let mut plain = json!({
+                "format": "fieldkit-record/1", "record_id": id, "form_id": "bench",
+                "form_version": "1", "enumerator_id": laptop.0, "device_id": laptop.1,
+                "started": "2026-11-22T09:00:00+07:00",
+                "finalized_at": "2026-11-22T10:00:00+07:00", "values": values,
+            });
+            if version == 2 {
+                plain["version"] = json!(2);
+                plain["supersedes"] = json!(1);
+            }
+            let ciphertext = fieldkit::crypt::encrypt_to(
+                std::slice::from_ref(&recipient),
+                plain.to_string().as_bytes(),
+            )
+            .expect("encrypt");
+            let mut e =
+                bundle::entry_of(id, "bench", "1", "2026-11-22T10:00:00+07:00", &ciphertext);
+            if version == 2 {
+                e.version = 2;
+                e.supersedes = Some(1);
+            }
+            entries.push(e);
+            bytes.insert(id.clone(), ciphertext);
+        }
+        let plan = bundle::Streamed {
+            enumerator_id: laptop.0,
+            device_id: laptop.1,
+            sequence: u64::from(version),
+            prev_manifest_sha256: &prev,
+            entries,
+            forms: &forms,
+            media: Vec::new(),
+        };
+        let built = bundle::build_streamed(plan, &key, &mut |e| {
+            Ok(std::borrow::Cow::Borrowed(bytes[&e.record_id].as_slice()))
+        })
+        .expect("build");
+        prev = built.manifest_sha256.clone();
+        std::fs::write(bundles.join(format!("v{version}.zip")), &built.zip).expect("write");
+    }
+    let dm_text = age::secrecy::ExposeSecret::expose_secret(&dm.to_string()).to_string();
+    std::fs::write(dir.join("dm.key"), dm_text + "\n").expect("write");
+    std::fs::write(
+        dir.join("allowed_signers"),
+        format!("bench {}\n", key.public_key().to_openssh().expect("public")),
+    )
+    .expect("write");
+}
+
 /// In a child: aggregate `dir`'s conflicting pair, with the figures.
 fn conflicts_figure(dir: &Path, n: usize) {
     generate_conflicts(dir, n);
@@ -223,6 +305,8 @@ fn timed_aggregate(
         assignments: None,
         checks: Default::default(),
         keep_bytes: aggregate::KEEP_BYTES,
+        receipts: Vec::new(),
+        supervisors: None,
         parquet: None,
     };
     let start = Instant::now();
@@ -343,6 +427,22 @@ fn main() {
             .split_once(',')
             .expect("FIELDKIT_BENCH_CONFLICTS=N,DIR");
         generate_conflicts(Path::new(dir), n.parse().expect("a number of conflicts"));
+        return;
+    }
+    if let Ok(n) = std::env::var("FIELDKIT_BENCH_CORRECTIONS") {
+        // Only the corrections figure: `n` records each corrected once.
+        let n: usize = n.parse().expect("FIELDKIT_BENCH_CORRECTIONS=N");
+        let tmp = tempfile::tempdir().expect("temp dir");
+        generate_corrections(tmp.path(), n);
+        let dm = std::fs::read_to_string(tmp.path().join("dm.key")).expect("dm");
+        let signers = std::fs::read_to_string(tmp.path().join("allowed_signers")).expect("signers");
+        print!("{n} records corrected once ({} versions): ", 2 * n);
+        run_child(
+            &tmp.path().join("bundles"),
+            &tmp.path().join("out"),
+            dm.trim(),
+            &signers,
+        );
         return;
     }
     let scratch = std::env::var_os("FIELDKIT_BENCH_DIR")

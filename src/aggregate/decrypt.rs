@@ -6,11 +6,14 @@
 use std::sync::Mutex;
 use std::sync::mpsc::{Receiver, Sender};
 
+use super::changes;
 use super::error::RecordProblem;
 use super::forms::FormTables;
 use super::read::changed;
+use super::review::{Reviews, Status};
 use super::runs::{Item, Job, Prepared, Row, RunDone, Taken};
 use super::tables::{self, Layout, Line, RecordRef};
+use super::versions::Plan;
 use super::{Good, WorkCount, summary};
 use crate::crypt;
 use crate::record::{ENTITY_KEY, EntityOp};
@@ -26,13 +29,20 @@ pub(super) fn sha(bytes: &[u8]) -> [u8; 32] {
 /// and which id would be a guess); a body naming another enumerator or
 /// device is kept, credited to the signer, and the disagreement said.
 pub(super) fn prepare(
-    identities: &[crypt::X25519Identity],
+    shared: &Shared,
     data: &[u8],
     item: &Item,
-    forms: &[FormTables],
-    good: &Good,
-    count: &WorkCount,
+    bundle: u32,
 ) -> Result<Prepared, RecordProblem> {
+    let Shared {
+        identities,
+        forms,
+        good,
+        count,
+        reviews,
+        plan,
+    } = *shared;
+    let good = &good[bundle as usize];
     WorkCount::count(&count.decryptions);
     let plain = crypt::decrypt_with_any(identities, data)?;
     // A later layout is named as such, not read as a broken record.
@@ -57,11 +67,25 @@ pub(super) fn prepare(
             version: item.form_version.clone(),
         });
     }
+    if record.version != item.version || record.supersedes != item.supersedes {
+        return Err(RecordProblem::OtherVersion {
+            body: record.version,
+            body_supersedes: record.supersedes,
+            manifest: item.version,
+            supersedes: item.supersedes,
+        });
+    }
     let form = forms
         .iter()
         .position(|f| f.form_id == item.form_id)
         .ok_or(RecordProblem::FormNotCarried)?;
-    let rows = rows(&forms[form].layout, &record, good);
+    let status = reviews.status(bundle, &item.record_id, item.version);
+    let rows = rows(&forms[form].layout, &record, good, status);
+    // Only a record with more than one version keeps its answers by
+    // path (for the change log): the others go by as rows.
+    let answers = plan
+        .versioned(&item.record_id)
+        .then(|| Box::new(changes::answers(&record, &forms[form].layout)));
     let model = forms[form]
         .versions
         .get(item.form_version.as_str())
@@ -98,13 +122,17 @@ pub(super) fn prepare(
         disagrees,
         entity,
         attachments: record.attachments.clone(),
+        status,
+        answers,
     })
 }
 
 /// A record's rows in every table of its form, credited to the bundle's
 /// signer and device.
-pub(super) fn rows(layout: &Layout, record: &RecordRef, good: &Good) -> Vec<Row> {
+pub(super) fn rows(layout: &Layout, record: &RecordRef, good: &Good, status: Status) -> Vec<Row> {
     let mut out = Vec::new();
+    let version = record.version.to_string();
+    let status = status.name();
     for (t, table) in layout.tables.iter().enumerate() {
         if table.repeat.is_none() {
             let mut line = Line::with_capacity(4096);
@@ -116,6 +144,8 @@ pub(super) fn rows(layout: &Layout, record: &RecordRef, good: &Good) -> Vec<Row>
                 &record.form_version,
                 &record.started,
                 &record.finalized_at,
+                &version,
+                status,
             ] {
                 line.field(meta);
             }
@@ -133,7 +163,8 @@ pub(super) fn rows(layout: &Layout, record: &RecordRef, good: &Good) -> Vec<Row>
         } else {
             for (parent, key, index, item) in tables::instances(&record.values, &table.path) {
                 let mut line = Line::with_capacity(1024);
-                for k in [&*record.record_id, &parent, &key, &index.to_string()] {
+                let index = index.to_string();
+                for k in [&*record.record_id, &parent, &key, &index, &version, status] {
                     line.field(k);
                 }
                 tables::write_row(&mut line, table, &item, &layout.labels, &record.record_id);
@@ -147,22 +178,27 @@ pub(super) fn rows(layout: &Layout, record: &RecordRef, good: &Good) -> Vec<Row>
     out
 }
 
+/// What every worker reads: the keys, the forms, the bundles, the
+/// review statuses and which records have more than one version.
+#[derive(Clone, Copy)]
+pub(super) struct Shared<'a> {
+    pub(super) identities: &'a [crypt::X25519Identity],
+    pub(super) forms: &'a [FormTables],
+    pub(super) good: &'a [Good],
+    pub(super) count: &'a WorkCount,
+    pub(super) reviews: &'a Reviews,
+    pub(super) plan: &'a Plan,
+}
+
 /// A worker: takes runs off the queue until it is empty and closed.
-pub(super) fn work(
-    jobs: &Mutex<Receiver<Job>>,
-    done: Sender<RunDone>,
-    identities: &[crypt::X25519Identity],
-    forms: &[FormTables],
-    good: &[Good],
-    count: &WorkCount,
-) {
+pub(super) fn work(jobs: &Mutex<Receiver<Job>>, done: Sender<RunDone>, shared: Shared) {
     loop {
         let job = match jobs.lock() {
             Ok(queue) => queue.recv(),
             Err(_) => return,
         };
         let Ok(job) = job else { return };
-        let this = &good[job.bundle as usize];
+        let this = &shared.good[job.bundle as usize];
         let mut out = Vec::with_capacity(job.items.len());
         let mut outcome = Ok(());
         for item in &job.items {
@@ -176,7 +212,8 @@ pub(super) fn work(
             out.push(Taken {
                 entry: item.entry,
                 record_id: item.record_id.clone(),
-                result: prepare(identities, data, item, forms, this, count),
+                version: item.version,
+                result: prepare(&shared, data, item, job.bundle),
             });
         }
         let run = RunDone {

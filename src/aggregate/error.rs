@@ -95,6 +95,17 @@ pub enum RecordProblem {
         form: String,
         version: String,
     },
+    #[error(
+        "its body says version {body} (superseding {body_supersedes:?}), the signed manifest \
+         version {manifest} (superseding {supersedes:?}); left out: which version it is would \
+         be a guess"
+    )]
+    OtherVersion {
+        body: u32,
+        body_supersedes: Option<u32>,
+        manifest: u32,
+        supersedes: Option<u32>,
+    },
     #[error("its form is not in the bundle")]
     FormNotCarried,
     #[error("its id is not a UUID")]

@@ -1,7 +1,8 @@
 //! The merge: decrypted runs taken in their order, each record once. The
 //! same record twice (the same content) is counted once; the same id with
 //! other content is a conflict, both versions kept aside and written to
-//! `conflicts/` at the end. Owns the rows' order and what is remembered of
+//! `conflicts/` at the end. A record with versions goes where the plan
+//! says (`versions`). Owns the rows' order and what is remembered of
 //! each record taken; decryption is `decrypt`'s, files `output`'s.
 
 use std::collections::{BTreeMap, HashMap};
@@ -12,11 +13,14 @@ use serde_json::Value;
 
 use super::entities;
 use super::error::{AggregateError, RecordProblem};
+use super::forms::FormTables;
 use super::media::Wanted;
 use super::output::{TableFile, under};
 use super::read::{changed, reopen, reread};
+use super::review::Reviews;
 use super::runs::{Prepared, RunDone, Taken};
 use super::summary::Summary;
+use super::versions::{Held, Plan};
 use super::{Good, Options, WorkCount, progress};
 use crate::crypt;
 
@@ -44,12 +48,19 @@ pub(super) struct Merge<'a> {
     pub(super) entities: &'a mut Vec<entities::Change>,
     /// The merged records' attachments, written at the end.
     pub(super) media: &'a mut Vec<Wanted>,
+    /// The forms (their tables' layouts, for `versions/`).
+    pub(super) forms: &'a [FormTables],
+    /// What becomes of each version of the records that have versions.
+    pub(super) plan: &'a Plan,
+    pub(super) reviews: &'a Reviews,
+    /// The versions of records with versions, held until the merge ends.
+    pub(super) held: HashMap<u128, Vec<Held>>,
 }
 
 impl Merge<'_> {
     /// Merges every run as it arrives, in order (runs that come early
     /// wait, a handful at most).
-    pub(super) fn all(mut self, done: Receiver<RunDone>) -> Result<(), AggregateError> {
+    pub(super) fn all(&mut self, done: Receiver<RunDone>) -> Result<(), AggregateError> {
         let mut waiting: BTreeMap<usize, RunDone> = BTreeMap::new();
         let mut next = 0;
         let mut bundle_shown = None;
@@ -90,6 +101,7 @@ impl Merge<'_> {
         let Taken {
             entry,
             record_id,
+            version,
             result,
         } = taken;
         let record_id = record_id.as_str();
@@ -109,6 +121,19 @@ impl Merge<'_> {
             unreadable(self.summary, RecordProblem::NotAUuid);
             return Ok(());
         };
+        if let Some(role) = self.plan.role(id, bundle, entry) {
+            if let Some(why) = &p.disagrees {
+                self.summary.disagreement(bundle_id, record_id, why);
+            }
+            let held = Held {
+                bundle,
+                entry,
+                version,
+                in_table: false,
+                p,
+            };
+            return self.versioned(id, role, record_id, held);
+        }
         let seen = self.seen.get(&id);
         if seen.is_some_and(|first| first.sha == p.sha) {
             self.summary.duplicates += 1;
@@ -127,6 +152,23 @@ impl Merge<'_> {
             self.summary.conflict(record_id, first_bundle, bundle_id);
             return Ok(());
         }
+        let sha = p.sha;
+        self.take(bundle, record_id, version, p)?;
+        self.seen.insert(id, Seen { sha, bundle, entry });
+        Ok(())
+    }
+
+    /// Takes a record (the version `version`) into the tables: its rows,
+    /// its entity operation, its facts and review status in the summary,
+    /// its attachments.
+    pub(super) fn take(
+        &mut self,
+        bundle: u32,
+        record_id: &str,
+        version: u32,
+        p: Prepared,
+    ) -> Result<(), AggregateError> {
+        let bundle_id = &self.good[bundle as usize].bundle_id;
         let files = &mut self.files[p.form];
         for row in &p.rows {
             files[row.table].row(&row.line)?;
@@ -145,6 +187,7 @@ impl Merge<'_> {
             None => {}
         }
         self.summary.add(p.facts);
+        self.summary.review.count(p.status, version);
         if !p.attachments.is_empty() {
             self.media.push(Wanted {
                 bundle,
@@ -152,14 +195,6 @@ impl Merge<'_> {
                 files: p.attachments,
             });
         }
-        self.seen.insert(
-            id,
-            Seen {
-                sha: p.sha,
-                bundle,
-                entry,
-            },
-        );
         Ok(())
     }
 }

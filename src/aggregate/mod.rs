@@ -11,18 +11,26 @@
 //! on a thread of its own meanwhile). Only a few runs are in flight, so
 //! memory stays bounded however many bundles. Rows come in the order of
 //! (device, sequence, entry), so the tables depend only on which bundles
-//! were given, not on their order.
+//! were given, not on their order. A record with several versions (a
+//! correction of a returned record) is decided from the manifests before
+//! any decryption too: its latest sound version goes to the tables, the
+//! earlier ones are held and written to `versions/` at the end, with the
+//! changes between them (`changes.csv`).
 //!
 //! This file owns the pipeline (the steps of [`run`], in order) and what
 //! the steps share (`Options`, `Good`, the progress bar, the work
 //! counts). The steps: `read` (the verify pass, then bundles cut into
 //! runs), `forms` (the forms the bundles carry), `decrypt` (the workers),
 //! `runs` (what passes between the reading thread, workers and merge),
-//! `merge` (records in order, duplicates, conflicts), `output` (safe
-//! paths, the CSV files), `tables` (columns and rows), `summary`, `xlsx`
+//! `merge` (records in order, duplicates, conflicts), `versions` (which
+//! version of a record goes where, hostile corrections), `review`
+//! (receipts: each record version's review status), `changes` (the
+//! change log), `output` (safe paths, the CSV files), `tables` (columns
+//! and rows), `summary`, `xlsx`
 //! (the workbooks); `error` says what stops a run and what leaves a
 //! record or a bundle out.
 
+mod changes;
 pub mod checks;
 pub mod coverage;
 mod decrypt;
@@ -36,9 +44,11 @@ mod output;
 pub mod parquet;
 mod read;
 pub mod report;
+pub mod review;
 mod runs;
 pub mod summary;
 pub mod tables;
+mod versions;
 pub mod written;
 pub mod xlsx;
 
@@ -52,7 +62,7 @@ use crate::bundle::signers::AllowedSigners;
 use crate::bundle::verify;
 use crate::crypt;
 use coverage::Visit;
-use decrypt::work;
+use decrypt::{Shared, work};
 pub use error::{AggregateError, FormProblem, RecordProblem};
 use forms::{Candidate, FormTables, load_forms};
 use merge::{Aside, Merge, Seen, write_conflicts};
@@ -108,6 +118,11 @@ pub struct Options {
     /// Bytes of verified bundles kept in memory from verification to
     /// decryption ([`KEEP_BYTES`]; 0 reads every bundle again).
     pub keep_bytes: usize,
+    /// Supervisors' receipt files (`review`): each record version's
+    /// review status.
+    pub receipts: Vec<PathBuf>,
+    /// Who may sign receipts (needed when receipts are given).
+    pub supervisors: Option<AllowedSigners>,
     /// Where to write the tables as Parquet as well (`--parquet`; the
     /// `parquet` cargo feature).
     pub parquet: Option<PathBuf>,
@@ -184,7 +199,7 @@ pub fn run(files: &[PathBuf], opts: &Options) -> Result<Summary, AggregateError>
 
     // 1. Verify every bundle, on all cores; load the forms they carry.
     let verified = verify_all(files, opts, &count)?;
-    let (candidates, mut kept) = candidates(verified, &mut summary);
+    let (candidates, mut kept, entries) = candidates(verified, &mut summary);
     let reports: Vec<verify::Report> = candidates.iter().map(|c| c.report.clone()).collect();
     let (good, mut forms, total_records) = load_forms(candidates, opts, &mut summary);
     kept.retain(|sha, _| good.iter().any(|g| &g.manifest_sha256 == sha));
@@ -192,6 +207,17 @@ pub fn run(files: &[PathBuf], opts: &Options) -> Result<Summary, AggregateError>
     // chain: the sequence check sees them all.
     summary.sequence_problems = verify::sequences(&reports);
     drop(reports);
+    // Receipts, and which version of each record goes to the tables,
+    // from the manifests: before any row is written.
+    let reviews = review::load(
+        &opts.receipts,
+        opts.supervisors.as_ref(),
+        &good,
+        &entries,
+        &mut summary,
+    )?;
+    let plan = versions::plan(&good, &entries, &mut summary);
+    drop(entries);
 
     // 2. Every form's columns, from all its versions; the tables opened,
     // and the workbooks started beside them (`--xlsx`).
@@ -205,6 +231,8 @@ pub fn run(files: &[PathBuf], opts: &Options) -> Result<Summary, AggregateError>
         good: &good,
         forms: &forms,
         count: &count,
+        reviews: &reviews,
+        plan: &plan,
     };
     let round = Round { lists, assignments };
     pass.decrypt_and_merge(&mut files, &mut summary, total_records, round, kept)?;
@@ -250,21 +278,27 @@ fn check_and_report(
     summary.report = report::figures::compute(&tables, &dirs, summary)?;
     Ok(checked.shown)
 }
+/// The bundles that verified (in order), those kept in memory and what
+/// each manifest says of its records' versions, both by manifest hash.
+type Sorted = (
+    Vec<Candidate>,
+    HashMap<String, Kept>,
+    HashMap<String, Vec<versions::EntryFacts>>,
+);
 
 /// The bundles that verified, in (device, sequence, manifest) order,
 /// each once, and those the verify pass kept, by manifest hash; the
 /// others reported.
-fn candidates(
-    verified: Vec<VerifiedBundle>,
-    summary: &mut Summary,
-) -> (Vec<Candidate>, HashMap<String, Kept>) {
+fn candidates(verified: Vec<VerifiedBundle>, summary: &mut Summary) -> Sorted {
     let mut candidates: Vec<Candidate> = Vec::new();
     let mut kept_bundles = HashMap::new();
+    let mut entries_of = HashMap::new();
     for VerifiedBundle {
         file,
         report,
         forms,
         kept,
+        entries,
     } in verified
     {
         if !report.ok {
@@ -282,6 +316,7 @@ fn candidates(
         if let Some(kept) = kept {
             kept_bundles.insert(good.manifest_sha256.clone(), kept);
         }
+        entries_of.insert(good.manifest_sha256.clone(), entries);
         candidates.push(Candidate {
             good,
             report,
@@ -306,7 +341,7 @@ fn candidates(
     for c in &candidates[prefix..] {
         kept_bundles.remove(&c.good.manifest_sha256);
     }
-    (candidates, kept_bundles)
+    (candidates, kept_bundles, entries_of)
 }
 
 /// Each form's table files, and its workbook (`--xlsx`).
@@ -347,7 +382,13 @@ fn open_all_tables(
         } else {
             None
         };
-        files.push(open_tables(&ft.form_id, &ft.layout, opts, book.as_ref())?);
+        files.push(open_tables(
+            &ft.form_id,
+            &ft.layout,
+            &opts.out,
+            opts.hxl,
+            book.as_ref(),
+        )?);
         books.push(book);
     }
     Ok((files, books))
@@ -366,6 +407,8 @@ struct Pass<'a> {
     good: &'a [Good],
     forms: &'a [FormTables],
     count: &'a WorkCount,
+    reviews: &'a review::Reviews,
+    plan: &'a versions::Plan,
 }
 
 impl Pass<'_> {
@@ -385,6 +428,8 @@ impl Pass<'_> {
             good,
             forms,
             count,
+            reviews,
+            plan,
         } = *self;
         let identities: Vec<crypt::X25519Identity> = opts
             .identities
@@ -400,14 +445,21 @@ impl Pass<'_> {
             let (job_tx, job_rx) = std::sync::mpsc::sync_channel::<Job>(QUEUED);
             let (done_tx, done_rx) = std::sync::mpsc::channel::<RunDone>();
             let job_rx = Arc::new(Mutex::new(job_rx));
+            let shared = Shared {
+                identities: &identities,
+                forms,
+                good,
+                count,
+                reviews,
+                plan,
+            };
             for _ in 0..opts.threads.max(1) {
                 let (job_rx, done_tx) = (Arc::clone(&job_rx), done_tx.clone());
-                let identities = &identities;
-                scope.spawn(move || work(&job_rx, done_tx, identities, forms, good, count));
+                scope.spawn(move || work(&job_rx, done_tx, shared));
             }
             drop(job_rx);
             scope.spawn(move || produce(good, kept, job_tx, done_tx, count));
-            let merge = Merge {
+            let mut merge = Merge {
                 opts,
                 good,
                 aside: &mut aside,
@@ -416,8 +468,14 @@ impl Pass<'_> {
                 seen: &mut seen,
                 summary: &mut *summary,
                 media: &mut media,
+                forms,
+                plan,
+                reviews,
+                held: HashMap::new(),
             };
-            merge.all(done_rx)
+            merge.all(done_rx)?;
+            // Every record is read: the records with versions settled.
+            merge.finish_versions()
             // Leaving the scope with an error drops the receiver: the
             // workers' next send fails and they stop, then the reader.
         });
@@ -539,3 +597,5 @@ fn write_parquet(
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod versions_tests;

@@ -7,7 +7,6 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::SyncSender;
 
-use super::Options;
 use super::error::AggregateError;
 use super::tables::{self, Layout, Line};
 use super::xlsx::{Book, Feed};
@@ -81,16 +80,17 @@ pub(super) fn csv_line<S: AsRef<str>>(cells: impl IntoIterator<Item = S>) -> Vec
 pub(super) fn open_tables(
     form_id: &str,
     layout: &Layout,
-    opts: &Options,
+    dir: &Path,
+    hxl: bool,
     book: Option<&Book>,
 ) -> Result<Vec<TableFile>, AggregateError> {
     let mut writers = Vec::new();
     for (t, table) in layout.tables.iter().enumerate() {
-        let path = under(&opts.out, &[&table.file_name(form_id)])?;
+        let path = under(dir, &[&table.file_name(form_id)])?;
         let mut file =
             BufWriter::new(File::create(&path).map_err(|e| AggregateError::write(&path, e))?);
         let mut head = "\u{FEFF}".as_bytes().to_vec();
-        for row in tables::head_rows(table, opts.hxl) {
+        for row in tables::head_rows(table, hxl) {
             head.extend(csv_line(row));
         }
         file.write_all(&head)

@@ -15,6 +15,7 @@ use std::sync::mpsc::{Sender, SyncSender};
 
 use super::error::AggregateError;
 use super::runs::{Item, Job, RunDone};
+use super::versions::{EntryFacts, facts_of};
 use super::{Good, Options, WorkCount, progress};
 use crate::bundle::{self, archive, verify};
 use crate::crypt;
@@ -55,6 +56,8 @@ pub(super) struct VerifiedBundle {
     pub(super) report: verify::Report,
     pub(super) forms: Vec<CarriedForm>,
     pub(super) kept: Option<Kept>,
+    /// What its manifest says of each record's version (when it verified).
+    pub(super) entries: Vec<EntryFacts>,
 }
 
 /// Reads and verifies every bundle on `threads` threads, in the order given.
@@ -95,6 +98,10 @@ pub(super) fn verify_all(
                             // large entry list goes, and pass 2 reads both
                             // again.
                             let manifest = report.manifest.take();
+                            let entries = match &manifest {
+                                Some(m) if report.ok => facts_of(m),
+                                _ => Vec::new(),
+                            };
                             let kept = match (bytes, manifest) {
                                 (Ok(bytes), Some(manifest))
                                     if report.ok
@@ -113,6 +120,7 @@ pub(super) fn verify_all(
                                 report,
                                 forms,
                                 kept,
+                                entries,
                             })
                         })
                         .collect::<Result<Vec<_>, AggregateError>>()
@@ -267,6 +275,8 @@ pub(super) fn runs_of(
                 form_version: e.form_version.clone(),
                 at: records[entry].clone(),
                 sha256: crypt::from_hex(&e.sha256).ok_or_else(changed)?,
+                version: e.version,
+                supersedes: e.supersedes,
             });
         }
         *seq += 1;

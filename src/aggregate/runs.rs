@@ -6,7 +6,9 @@
 use std::ops::Range;
 use std::sync::Arc;
 
+use super::changes::Answers;
 use super::error::{AggregateError, RecordProblem};
+use super::review::Status;
 use super::summary;
 use crate::record::EntityOp;
 
@@ -35,6 +37,10 @@ pub(super) struct Item {
     pub(super) at: Range<usize>,
     /// Its SHA-256 as the signed manifest gives it.
     pub(super) sha256: Vec<u8>,
+    /// Its version and the version it supersedes, as the signed manifest
+    /// gives them (the body must say the same).
+    pub(super) version: u32,
+    pub(super) supersedes: Option<u32>,
 }
 
 /// A record decrypted, read and turned into rows by a worker.
@@ -51,6 +57,11 @@ pub(super) struct Prepared {
     pub(super) entity: Option<Result<(EntityOp, String), String>>,
     /// The files the record names (written out once it is merged).
     pub(super) attachments: Vec<crate::record::AttachmentFacts>,
+    /// Its review status, written in its rows.
+    pub(super) status: Status,
+    /// Only for a record with more than one version among the bundles:
+    /// its answers by path, for the change log.
+    pub(super) answers: Option<Box<Answers>>,
 }
 
 /// One row of a record: a CSV line of one of its form's tables.
@@ -64,6 +75,8 @@ pub(super) struct Taken {
     /// Its place in the bundle's manifest.
     pub(super) entry: u32,
     pub(super) record_id: String,
+    /// Its version, as the signed manifest gives it.
+    pub(super) version: u32,
     /// Its rows and facts, or why it is left out.
     pub(super) result: Result<Prepared, RecordProblem>,
 }

@@ -45,6 +45,50 @@ pub struct Disagreement {
     pub problem: String,
 }
 
+/// A record version kept aside, not merged: a correction that does not
+/// follow from the version before, or two different claims of one
+/// version (`versions`).
+#[derive(Debug, Clone, Serialize)]
+pub struct VersionConflict {
+    pub record_id: String,
+    pub version: u32,
+    pub bundles: Vec<String>,
+    pub problem: String,
+}
+
+/// Review and corrections: the records in the tables by review status
+/// (`review`), those corrected (version over 1), earlier versions written
+/// to `versions/`, rows of `changes.csv` (None: not written), receipts.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ReviewCounts {
+    pub approved: usize,
+    pub returned: usize,
+    pub received: usize,
+    pub pending: usize,
+    pub corrected: usize,
+    pub earlier_versions: usize,
+    pub changes: Option<usize>,
+    pub receipts_used: usize,
+    /// Receipts for bundles not among those given (not a problem).
+    pub receipts_for_other_bundles: usize,
+}
+
+impl ReviewCounts {
+    /// Counts a record version taken into the tables.
+    pub fn count(&mut self, status: super::review::Status, version: u32) {
+        use super::review::Status;
+        *match status {
+            Status::Approved => &mut self.approved,
+            Status::Returned => &mut self.returned,
+            Status::Received => &mut self.received,
+            Status::Pending => &mut self.pending,
+        } += 1;
+        if version > 1 {
+            self.corrected += 1;
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Unreadable {
     pub bundle_id: String,
@@ -75,6 +119,12 @@ pub struct Summary {
     pub form_conflicts: Vec<FormConflict>,
     pub disagreements: Vec<Disagreement>,
     pub undecryptable: Vec<Unreadable>,
+    pub review: ReviewCounts,
+    /// Receipts (or verdicts) not used.
+    pub receipt_problems: Vec<String>,
+    pub version_conflicts: Vec<VersionConflict>,
+    /// Corrections taken without their earlier version (not problems).
+    pub version_notes: Vec<String>,
     /// What could not be put in a workbook (the CSV tables have it all).
     pub workbook_problems: Vec<String>,
     /// Attachments written under `media/`.
@@ -166,6 +216,8 @@ impl Summary {
             + self.workbook_problems.len()
             + self.entity_problems.len()
             + self.media_problems.len()
+            + self.receipt_problems.len()
+            + self.version_conflicts.len()
     }
 
     /// Every problem, one line each, as the summary and the terminal say
@@ -192,6 +244,18 @@ impl Summary {
                 c.bundles.join(" and "),
                 c.record_id
             ));
+        }
+        for v in &self.version_conflicts {
+            lines.push(format!(
+                "version conflict: record {} version {} in {}: {}",
+                v.record_id,
+                v.version,
+                v.bundles.join(" and "),
+                v.problem
+            ));
+        }
+        for r in &self.receipt_problems {
+            lines.push(r.clone());
         }
         for f in &self.form_conflicts {
             lines.push(format!(
@@ -302,6 +366,26 @@ impl Summary {
             for (k, v) in &self.checks {
                 md.push_str(&format!("| {k} | {v} |\n"));
             }
+        }
+        let r = &self.review;
+        md.push_str(&format!(
+            "\n## Review\n\n{} approved, {} returned, {} received (not reviewed), {} pending \
+             (no receipt); {} corrected (version over 1); {} earlier version(s) in versions/; \
+             {} receipt(s) used, {} for bundles not given.\n",
+            r.approved,
+            r.returned,
+            r.received,
+            r.pending,
+            r.corrected,
+            r.earlier_versions,
+            r.receipts_used,
+            r.receipts_for_other_bundles
+        ));
+        if let Some(n) = r.changes {
+            md.push_str(&format!("{n} changed answer(s) in changes.csv.\n"));
+        }
+        for note in &self.version_notes {
+            md.push_str(&format!("- {note}\n"));
         }
         md.push_str("\n## Problems\n\n");
         if self.problems() == 0 {

@@ -22,8 +22,10 @@ use serde_json::value::RawValue;
 
 use crate::form::{Form, Kind, NodeId};
 
-/// Metadata columns, before the form's own.
-pub const META: [&str; 7] = [
+/// Metadata columns, before the form's own: the record's `version` (1,
+/// or more for a correction) and its `review_status` (approved, returned,
+/// received or pending: `review`) come last.
+pub const META: [&str; 9] = [
     "record_id",
     "enumerator_id",
     "device_id",
@@ -31,9 +33,19 @@ pub const META: [&str; 7] = [
     "form_version",
     "started",
     "finalized_at",
+    "version",
+    "review_status",
 ];
-/// Key columns of a repeat table.
-pub const REPEAT_KEYS: [&str; 4] = ["record_id", "parent_key", "key", "index"];
+/// Key columns of a repeat table (with the version and review status of
+/// the record the row belongs to, so that `versions/` rows join).
+pub const REPEAT_KEYS: [&str; 6] = [
+    "record_id",
+    "parent_key",
+    "key",
+    "index",
+    "version",
+    "review_status",
+];
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Source {

@@ -1,5 +1,6 @@
-//! `fieldkit aggregate --identity FILE --out DIR BUNDLE_OR_DIR...`: the data
-//! manager's tables. The identity may be passphrase-wrapped (as `age -p`
+//! `fieldkit aggregate --identity FILE --out DIR BUNDLE_OR_DIR...
+//! [--receipts DIR_OR_FILE...]`: the data manager's tables, with each
+//! record's review status from the supervisors' receipts. The identity may be passphrase-wrapped (as `age -p`
 //! or `fieldkit keygen --protect` write it).
 
 use std::io::IsTerminal;
@@ -53,6 +54,15 @@ pub struct Args {
     /// Add the HXL tag row under the header.
     #[arg(long)]
     pub hxl: bool,
+    /// Supervisors' receipts, a file or a folder of `*.json` receipts
+    /// (repeat for more): each record's review_status (approved,
+    /// returned, received, pending) and the reasons in changes.csv. A
+    /// receipt that fails its check is named and not used (exit 1).
+    #[arg(long, value_name = "DIR_OR_FILE")]
+    pub receipts: Vec<PathBuf>,
+    /// Who may sign receipts (default: keys/supervisors).
+    #[arg(long, value_name = "FILE")]
+    pub supervisors: Option<PathBuf>,
     /// Add label columns for choices, in a language: --labels or --labels="Lao (lo)".
     #[arg(long, value_name = "LANG", num_args = 0..=1, default_missing_value = "", require_equals = true)]
     pub labels: Option<String>,
@@ -102,6 +112,16 @@ pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {
     if files.is_empty() {
         bail!("no bundles (*.zip) found in what was given");
     }
+    let receipts = receipt_files(&args.receipts)?;
+    let supervisors = if receipts.is_empty() {
+        None
+    } else {
+        Some(
+            files::signers(args.supervisors.as_deref(), "supervisors").context(
+                "receipts are checked against the supervisors file (--supervisors FILE)",
+            )?,
+        )
+    };
     let labels = args.labels.map(|l| {
         if l.is_empty() {
             "English (en)".to_string()
@@ -122,6 +142,8 @@ pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {
         threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
         entities: args.entities.clone(),
         assignments: args.assignments.clone(),
+        receipts,
+        supervisors,
         parquet: args.parquet.clone(),
         checks: aggregate::checks::Settings {
             move_share: args.move_percent / 100.0,
@@ -143,6 +165,20 @@ pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {
             summary.checks_total
         );
     }
+    let r = &summary.review;
+    if r.receipts_used > 0 || r.earlier_versions > 0 || r.corrected > 0 {
+        crate::say!(
+            "  review: {} approved, {} returned, {} received, {} pending; {} corrected, {} \
+             earlier version(s) in versions/, {} change(s) in changes.csv",
+            r.approved,
+            r.returned,
+            r.received,
+            r.pending,
+            r.corrected,
+            r.earlier_versions,
+            r.changes.unwrap_or(0)
+        );
+    }
     let lines = summary.problem_lines();
     for line in lines.iter().take(SHOWN_PROBLEMS) {
         crate::say!("  - {line}");
@@ -159,4 +195,24 @@ pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {
     } else {
         Outcome::Invalid
     })
+}
+
+/// The receipt files given: files as they are, folders' `*.json` files
+/// (sorted, not recursive).
+fn receipt_files(given: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for path in given {
+        if path.is_dir() {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(path)
+                .with_context(|| format!("cannot read the receipts folder {}", path.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "json"))
+                .collect();
+            found.sort();
+            out.extend(found);
+        } else {
+            out.push(path.clone());
+        }
+    }
+    Ok(out)
 }

@@ -307,3 +307,292 @@ fn bundles_from_several_laptops_become_clean_tables_and_a_summary() {
         );
     }
 }
+
+/// The correction of one record of a bundle `e` exported: its version 1
+/// decrypted with the demo data manager's key, one answer changed, made
+/// version 2 (superseding 1) by the same laptop and signed next in its
+/// chain, as the laptop writes a returned record corrected.
+fn correction_bundle(
+    e: &Enumerator,
+    usb: &Path,
+    first: &Path,
+    record_id: &str,
+    change: (&str, Value),
+) -> PathBuf {
+    use fieldkit::bundle::{self, archive};
+    let zip = std::fs::read(first).unwrap();
+    let entries = archive::read_verified(&zip).unwrap();
+    let file = |name: &str| entries.iter().find(|x| x.name == name).unwrap().data;
+    let manifest: bundle::Manifest = serde_json::from_slice(file(bundle::MANIFEST)).unwrap();
+    let dm = fieldkit::crypt::parse_identities(
+        &std::fs::read_to_string(repo().join("keys/demo/data-manager.key")).unwrap(),
+    )
+    .unwrap();
+    let plain =
+        fieldkit::crypt::decrypt_with_any(&dm, file(&bundle::record_path(record_id))).unwrap();
+    let mut record: Value = serde_json::from_slice(&plain).unwrap();
+    record["values"][change.0] = change.1;
+    record["version"] = json!(2);
+    record["supersedes"] = json!(1);
+    record["finalized_at"] = json!("2026-11-25T16:30:00.000+07:00");
+    let key = std::fs::read_to_string(repo().join("keys/recipients.txt")).unwrap();
+    let recipients = fieldkit::crypt::parse_recipients(&key).unwrap();
+    let ciphertext =
+        fieldkit::crypt::encrypt_to(&recipients, record.to_string().as_bytes()).unwrap();
+    let form_id = record["form_id"].as_str().unwrap();
+    let form_version = record["form_version"].as_str().unwrap();
+    let mut entry = bundle::entry_of(
+        record_id,
+        form_id,
+        form_version,
+        "2026-11-25T16:30:00.000+07:00",
+        &ciphertext,
+    );
+    entry.version = 2;
+    entry.supersedes = Some(1);
+    let forms: Vec<(String, String, String, Vec<u8>)> = manifest
+        .forms
+        .iter()
+        .map(|f| {
+            let text = file(&bundle::form_path(&f.form_id, &f.version)).to_vec();
+            (f.form_id.clone(), f.version.clone(), f.sha256.clone(), text)
+        })
+        .collect();
+    let store = e.open();
+    let (last, prev) = store.chain_head().unwrap();
+    let public = store.profile().public.clone();
+    let plan = bundle::Streamed {
+        enumerator_id: &public.enumerator_id,
+        device_id: &public.device_id,
+        sequence: last + 1,
+        prev_manifest_sha256: &prev,
+        entries: vec![entry],
+        forms: &forms,
+        media: Vec::new(),
+    };
+    let built = bundle::build_streamed(plan, &store.profile().signing_key, &mut |_| {
+        Ok(std::borrow::Cow::Borrowed(ciphertext.as_slice()))
+    })
+    .unwrap();
+    let path = usb.join(bundle::file_name(
+        &public.enumerator_id,
+        &public.device_id,
+        last + 1,
+    ));
+    std::fs::write(&path, &built.zip).unwrap();
+    path
+}
+
+/// A format 2 receipt for a bundle, signed with the demo supervisor key.
+fn receipt_with_verdicts(
+    bundle: &Path,
+    signers: &Path,
+    verdicts: Vec<fieldkit::bundle::receipt::Verdict>,
+) -> Vec<u8> {
+    use fieldkit::bundle::receipt::{self, Receipt};
+    let allowed = fieldkit::bundle::signers::AllowedSigners::parse(
+        &std::fs::read_to_string(signers).unwrap(),
+    )
+    .unwrap();
+    let report = fieldkit::bundle::verify::verify("b", &std::fs::read(bundle).unwrap(), &allowed);
+    assert!(report.ok, "{:?}", report.problems);
+    let key = ssh_key::PrivateKey::from_openssh(
+        std::fs::read_to_string(repo().join("keys/demo/supervisor")).unwrap(),
+    )
+    .unwrap();
+    let r = Receipt {
+        format: Receipt::format_for(&verdicts).into(),
+        bundle_id: report.bundle_id.unwrap(),
+        enumerator_id: report.enumerator_id.unwrap(),
+        device_id: report.device_id.unwrap(),
+        sequence: report.sequence.unwrap(),
+        manifest_sha256: report.manifest_sha256.unwrap(),
+        received_at: "2026-11-23T08:00:00.000+07:00".into(),
+        supervisor: key.public_key().to_openssh().unwrap(),
+        verdicts,
+    };
+    receipt::sign(&r, &key).unwrap()
+}
+
+#[test]
+fn a_returned_record_corrected_is_version_2_in_the_tables_with_its_change_logged() {
+    use fieldkit::bundle::receipt::{Comment, Decision, Verdict};
+    let e1 = Enumerator::init("enum-01");
+    let dir = tempfile::tempdir().unwrap();
+    let usb = dir.path().join("usb");
+    std::fs::create_dir_all(&usb).unwrap();
+    let signers = dir.path().join("allowed_signers");
+    std::fs::write(&signers, format!("{}\n", e1.signers_line)).unwrap();
+    let sites = fill(
+        &e1,
+        "dtm_site_assessment",
+        &[site("Site A"), site("Site B")],
+    );
+    let b1 = export(&e1, &usb);
+    // The supervisor returns Site A with a comment on its name, approves
+    // Site B.
+    let name = "m0448_loc_site_name";
+    let receipts = dir.path().join("receipts");
+    std::fs::create_dir_all(&receipts).unwrap();
+    let verdicts = vec![
+        Verdict {
+            record_id: sites[0].clone(),
+            version: 1,
+            decision: Decision::Returned,
+            comments: vec![Comment {
+                field: name.into(),
+                text: "the site's official name, please".into(),
+            }],
+            note: String::new(),
+        },
+        Verdict {
+            record_id: sites[1].clone(),
+            version: 1,
+            decision: Decision::Approved,
+            comments: Vec::new(),
+            note: String::new(),
+        },
+    ];
+    std::fs::write(
+        receipts.join("b1.json"),
+        receipt_with_verdicts(&b1, &signers, verdicts),
+    )
+    .unwrap();
+    correction_bundle(&e1, &usb, &b1, &sites[0], (name, json!("Ban Site A")));
+
+    let out = dir.path().join("tables");
+    let supervisors = repo().join("keys/supervisors");
+    let run = aggregate(
+        &out,
+        &[&usb],
+        &signers,
+        &[
+            "--receipts",
+            receipts.to_str().unwrap(),
+            "--supervisors",
+            supervisors.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    assert!(
+        stderr(&run).contains(
+            "review: 1 approved, 0 returned, 0 received, 1 pending; 1 corrected, 1 earlier \
+             version(s) in versions/, 1 change(s) in changes.csv"
+        ),
+        "{}",
+        stderr(&run)
+    );
+
+    let (header, rows) = read_csv(&out.join("dtm_site_assessment.csv"));
+    assert_eq!(
+        &header[..9],
+        [
+            "record_id",
+            "enumerator_id",
+            "device_id",
+            "bundle_id",
+            "form_version",
+            "started",
+            "finalized_at",
+            "version",
+            "review_status"
+        ]
+    );
+    let col = |n: &str| header.iter().position(|h| h.ends_with(n)).unwrap();
+    assert_eq!(rows.len(), 2);
+    let a = rows.iter().find(|r| r[0] == sites[0]).unwrap();
+    let b = rows.iter().find(|r| r[0] == sites[1]).unwrap();
+    assert_eq!(
+        (a[col(name)].as_str(), a[7].as_str(), a[8].as_str()),
+        ("Ban Site A", "2", "pending")
+    );
+    assert_eq!(
+        (b[col(name)].as_str(), b[7].as_str(), b[8].as_str()),
+        ("Site B", "1", "approved")
+    );
+    // Version 1 aside, in the same layout, returned; its repeat rows too.
+    let (vheader, vrows) = read_csv(&out.join("versions/dtm_site_assessment.csv"));
+    assert_eq!(vheader, header);
+    assert_eq!(vrows.len(), 1);
+    assert_eq!(
+        (vrows[0][0].as_str(), vrows[0][col(name)].as_str()),
+        (sites[0].as_str(), "Site A")
+    );
+    assert_eq!(
+        (vrows[0][7].as_str(), vrows[0][8].as_str()),
+        ("1", "returned")
+    );
+    let (_, vrepeat) = read_csv(&out.join("versions/dtm_site_assessment__agencies_present.csv"));
+    assert_eq!(vrepeat.len(), 2);
+    assert!(vrepeat.iter().all(|r| r[4] == "1" && r[5] == "returned"));
+    // The change log: the one answer changed, with the supervisor's
+    // comment as the reason.
+    let (lheader, log) = read_csv(&out.join("changes.csv"));
+    assert_eq!(
+        lheader,
+        [
+            "record_id",
+            "version",
+            "field",
+            "old_value",
+            "new_value",
+            "who",
+            "when",
+            "reason"
+        ]
+    );
+    assert_eq!(
+        log,
+        [[
+            sites[0].as_str(),
+            "2",
+            name,
+            "Site A",
+            "Ban Site A",
+            "enum-01",
+            "2026-11-25T16:30:00.000+07:00",
+            "the site's official name, please"
+        ]]
+    );
+    let summary: Value =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    let review = &summary["review"];
+    assert_eq!(
+        (
+            &review["approved"],
+            &review["pending"],
+            &review["corrected"],
+            &review["changes"]
+        ),
+        (&json!(1), &json!(1), &json!(1), &json!(1))
+    );
+
+    // A receipt changed after signing: named, not used, exit 1.
+    let forged = std::fs::read_to_string(receipts.join("b1.json"))
+        .unwrap()
+        .replace("approved", "returned");
+    std::fs::write(receipts.join("b1.json"), forged).unwrap();
+    let again = dir.path().join("again");
+    let run = aggregate(
+        &again,
+        &[&usb],
+        &signers,
+        &[
+            "--receipts",
+            receipts.to_str().unwrap(),
+            "--supervisors",
+            supervisors.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(run.status.code(), Some(1), "{}", stderr(&run));
+    assert!(
+        stderr(&run).contains("forged or damaged receipt"),
+        "{}",
+        stderr(&run)
+    );
+    let (_, rows) = read_csv(&again.join("dtm_site_assessment.csv"));
+    assert!(
+        rows.iter().all(|r| r[8] == "pending"),
+        "the receipt is not used"
+    );
+}

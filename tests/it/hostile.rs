@@ -481,6 +481,8 @@ fn conflicts_cost_one_more_read_per_bundle_not_per_conflict() {
             keep_bytes,
             entities: None,
             assignments: None,
+            receipts: Vec::new(),
+            supervisors: None,
             parquet: None,
             checks: Default::default(),
         };
