@@ -28,6 +28,7 @@ mod readme;
 mod report;
 mod resume;
 mod review;
+mod review_loop;
 mod review_views;
 mod sessions;
 mod shipped;
