@@ -262,7 +262,7 @@ fn main() {
             let app = App::new(&opened, Lang::En);
             let mut terminal = Terminal::new(TestBackend::new(80, 24)).expect("terminal");
             terminal
-                .draw(|f| fieldkit::tui::view::supervisor::render(&app, f))
+                .draw(|f| fieldkit::tui::supervisor::view::render(&app, f))
                 .expect("draw");
         }
         open_times.push(t.elapsed());
@@ -296,7 +296,7 @@ fn main() {
         let t = Instant::now();
         app.update(key(code));
         terminal
-            .draw(|f| fieldkit::tui::view::supervisor::render(&app, f))
+            .draw(|f| fieldkit::tui::supervisor::view::render(&app, f))
             .expect("draw");
         moves.push(t.elapsed());
     }
@@ -307,7 +307,7 @@ fn main() {
         app.update(key(KeyCode::Enter));
         app.update(key(KeyCode::Down));
         terminal
-            .draw(|f| fieldkit::tui::view::supervisor::render(&app, f))
+            .draw(|f| fieldkit::tui::supervisor::view::render(&app, f))
             .expect("draw");
         opens.push(t.elapsed());
         app.update(key(KeyCode::Esc));
@@ -321,7 +321,7 @@ fn main() {
         let t = Instant::now();
         app.update(key(KeyCode::Char('n')));
         terminal
-            .draw(|f| fieldkit::tui::view::supervisor::render(&app, f))
+            .draw(|f| fieldkit::tui::supervisor::view::render(&app, f))
             .expect("draw");
         next.push(t.elapsed());
     }

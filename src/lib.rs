@@ -17,6 +17,7 @@ pub mod delivery;
 pub mod files;
 pub mod form;
 pub mod harden;
+pub mod lang;
 pub mod pack;
 pub mod paths;
 pub mod printable;

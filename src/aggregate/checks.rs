@@ -51,8 +51,8 @@ use sha2::{Digest, Sha256};
 use super::entities::Lists;
 use super::error::AggregateError;
 use super::output::{csv_line, under};
-pub use super::written::FormTable;
-use crate::form::Form;
+pub use super::written::EntityRule;
+use super::written::FormTable;
 
 mod table;
 
@@ -194,37 +194,6 @@ pub struct Finding {
 pub struct Checked {
     pub counts: BTreeMap<String, usize>,
     pub shown: Vec<Finding>,
-}
-
-/// The entity a form's records create or update, and the answers it saves
-/// to the entity's properties: what `moved_from_last_round` compares.
-#[derive(Debug, Clone, PartialEq)]
-pub struct EntityRule {
-    pub list: String,
-    /// The field the entity id is (`entity_id = "${field}"`).
-    pub id_field: Option<String>,
-    /// (field, property) of every `save_to`.
-    pub saves: Vec<(String, String)>,
-}
-
-impl EntityRule {
-    pub fn of(form: &Form) -> Option<EntityRule> {
-        let decl = form.entity.as_ref()?;
-        let id_field = decl
-            .entity_id
-            .as_ref()
-            .and_then(|e| e.refs().first().map(|r| r.name.clone()));
-        let saves = decl
-            .saves
-            .iter()
-            .filter_map(|(node, prop)| Some((form.nodes.get(*node)?.name.clone(), prop.clone())))
-            .collect();
-        Some(EntityRule {
-            list: decl.list.clone(),
-            id_field,
-            saves,
-        })
-    }
 }
 
 /// Hashes under one random key for the whole run: equal texts give equal

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use super::error::AggregateError;
 use super::tables::unguard;
+use crate::form::Form;
 
 /// A form's written table, and what the checks and the report need of
 /// the form beside it.
@@ -20,14 +21,14 @@ pub struct FormTable {
     /// `<form_id>.csv` in the output folder.
     pub path: PathBuf,
     /// The entity its records create or update (`moved_from_last_round`).
-    pub entity: Option<super::checks::EntityRule>,
+    pub entity: Option<EntityRule>,
     /// English labels of its choices (lists from CSV files left out), by
     /// name: the report's needs are shown by label.
     pub labels: BTreeMap<String, String>,
 }
 
 impl FormTable {
-    pub fn of(out: &Path, form: &crate::form::Form) -> FormTable {
+    pub fn of(out: &Path, form: &Form) -> FormTable {
         let mut labels = BTreeMap::new();
         for list in form.lists.values().filter(|l| l.file.is_none()) {
             for c in &list.choices {
@@ -44,7 +45,7 @@ impl FormTable {
         FormTable {
             form_id: form.id.clone(),
             path: out.join(format!("{}.csv", form.id)),
-            entity: super::checks::EntityRule::of(form),
+            entity: EntityRule::of(form),
             labels,
         }
     }
@@ -175,5 +176,36 @@ impl Row {
             return None;
         }
         text.parse::<f64>().ok().filter(|n| n.is_finite())
+    }
+}
+
+/// The entity a form's records create or update, and the answers it saves
+/// to the entity's properties: what `moved_from_last_round` compares.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EntityRule {
+    pub list: String,
+    /// The field the entity id is (`entity_id = "${field}"`).
+    pub id_field: Option<String>,
+    /// (field, property) of every `save_to`.
+    pub saves: Vec<(String, String)>,
+}
+
+impl EntityRule {
+    pub fn of(form: &Form) -> Option<EntityRule> {
+        let decl = form.entity.as_ref()?;
+        let id_field = decl
+            .entity_id
+            .as_ref()
+            .and_then(|e| e.refs().first().map(|r| r.name.clone()));
+        let saves = decl
+            .saves
+            .iter()
+            .filter_map(|(node, prop)| Some((form.nodes.get(*node)?.name.clone(), prop.clone())))
+            .collect();
+        Some(EntityRule {
+            list: decl.list.clone(),
+            id_field,
+            saves,
+        })
     }
 }

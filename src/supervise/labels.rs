@@ -10,8 +10,8 @@ use serde_json::{Map, Value};
 use super::FormsAt;
 use crate::form::Form;
 use crate::form::model::{Kind, NodeId};
+use crate::lang::Lang;
 use crate::record::ReviewView;
-use crate::tui::words::Lang;
 
 /// Loads a form a bundle carries; its CSV choice lists are looked for in
 /// the forms folder given (else the shipped forms) and then the current

@@ -3,22 +3,7 @@
 //! own text comes from the form. The Lao column is a draft: a Lao speaker
 //! must review it before fielding (README, "Lao text to review").
 
-/// The language of the program's words.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lang {
-    En,
-    Lo,
-}
-
-impl Lang {
-    /// Lao for a form language named like "Lao (lo)", English otherwise.
-    pub fn of_form_language(language: Option<&str>) -> Lang {
-        match language {
-            Some(l) if l.contains("(lo)") || l.starts_with("Lao") => Lang::Lo,
-            _ => Lang::En,
-        }
-    }
-}
+pub use crate::lang::Lang;
 
 macro_rules! messages {
     ($($name:ident => $en:literal, $lo:literal;)*) => {

@@ -7,6 +7,7 @@
 //! `tui::view::supervisor` (drawing).
 
 pub mod app;
+pub mod view;
 pub mod words;
 
 use std::path::{Path, PathBuf};
@@ -60,7 +61,7 @@ fn event_loop(
 ) -> Result<()> {
     loop {
         app.height = terminal.size()?.height;
-        terminal.draw(|f| crate::tui::view::supervisor::render(app, f))?;
+        terminal.draw(|f| view::render(app, f))?;
         // Block until something happens: no CPU while idle.
         if !event::poll(Duration::from_secs(3600))? {
             continue;
@@ -74,7 +75,7 @@ fn event_loop(
             next = match effect {
                 Effect::Quit => return Ok(()),
                 Effect::Write => {
-                    terminal.draw(|f| crate::tui::view::supervisor::render(app, f))?;
+                    terminal.draw(|f| view::render(app, f))?;
                     let written = writer.write(app.opened, &app.pending);
                     app.update(Action::Written(written))
                 }

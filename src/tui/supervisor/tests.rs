@@ -147,9 +147,7 @@ fn typed(app: &mut App, text: &str) {
 
 fn screen(app: &App, w: u16, h: u16) -> String {
     let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
-    terminal
-        .draw(|f| crate::tui::view::supervisor::render(app, f))
-        .unwrap();
+    terminal.draw(|f| super::view::render(app, f)).unwrap();
     let buffer = terminal.backend().buffer();
     (0..h)
         .map(|y| {

@@ -16,11 +16,10 @@ use super::words::Msg;
 
 mod home;
 mod overlay;
-mod parts;
+pub(crate) mod parts;
 mod picker;
 mod record;
 mod setup;
-pub mod supervisor;
 
 use parts::{Theme, para, truncate, width, wrap};
 

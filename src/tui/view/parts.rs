@@ -11,34 +11,34 @@ use ratatui::widgets::Paragraph;
 use crate::tui::input::Input;
 
 /// Styles, with or without colour.
-pub(super) struct Theme {
-    pub(super) color: bool,
+pub(crate) struct Theme {
+    pub(crate) color: bool,
 }
 
 impl Theme {
-    pub(super) fn bar(&self) -> Style {
+    pub(crate) fn bar(&self) -> Style {
         Style::default().add_modifier(Modifier::REVERSED)
     }
-    pub(super) fn heading(&self) -> Style {
+    pub(crate) fn heading(&self) -> Style {
         let s = Style::default().add_modifier(Modifier::BOLD);
         if self.color { s.fg(Color::Cyan) } else { s }
     }
-    pub(super) fn selected(&self) -> Style {
+    pub(crate) fn selected(&self) -> Style {
         let s = Style::default().add_modifier(Modifier::REVERSED);
         if self.color { s.fg(Color::Yellow) } else { s }
     }
-    pub(super) fn problem(&self) -> Style {
+    pub(crate) fn problem(&self) -> Style {
         let s = Style::default().add_modifier(Modifier::BOLD);
         if self.color { s.fg(Color::Red) } else { s }
     }
-    pub(super) fn good(&self) -> Style {
+    pub(crate) fn good(&self) -> Style {
         if self.color {
             Style::default().fg(Color::Green)
         } else {
             Style::default()
         }
     }
-    pub(super) fn dim(&self) -> Style {
+    pub(crate) fn dim(&self) -> Style {
         if self.color {
             Style::default().fg(Color::DarkGray)
         } else {
@@ -53,7 +53,7 @@ impl Theme {
 /// second one and leave stray marks when it is overwritten. Given as its
 /// two parts (U+0ECD U+0EB2, its compatibility decomposition, drawn the
 /// same), every Lao cluster is one column and nothing is left behind.
-pub(super) fn para<'a>(text: impl Into<Text<'a>>) -> Paragraph<'a> {
+pub(crate) fn para<'a>(text: impl Into<Text<'a>>) -> Paragraph<'a> {
     let mut text = text.into();
     for line in &mut text.lines {
         shape_line(line);
@@ -61,7 +61,7 @@ pub(super) fn para<'a>(text: impl Into<Text<'a>>) -> Paragraph<'a> {
     Paragraph::new(text)
 }
 
-pub(super) fn shape_line(line: &mut Line) {
+pub(crate) fn shape_line(line: &mut Line) {
     for span in &mut line.spans {
         if span.content.contains('\u{0EB3}') {
             span.content = span.content.replace('\u{0EB3}', "\u{0ECD}\u{0EB2}").into();
@@ -69,17 +69,17 @@ pub(super) fn shape_line(line: &mut Line) {
     }
 }
 
-pub(super) fn shaped<'a>(mut line: Line<'a>) -> Line<'a> {
+pub(crate) fn shaped<'a>(mut line: Line<'a>) -> Line<'a> {
     shape_line(&mut line);
     line
 }
 
-pub(super) fn width(s: &str) -> usize {
+pub(crate) fn width(s: &str) -> usize {
     Line::from(s).width()
 }
 
 /// An input line "label: value" and where its cursor goes.
-pub(super) fn input_line<'a>(
+pub(crate) fn input_line<'a>(
     label: &'a str,
     input: &Input,
     focused: bool,
@@ -98,7 +98,7 @@ pub(super) fn input_line<'a>(
     ])
 }
 
-pub(super) fn set_cursor(frame: &mut Frame, area: Rect, x: usize, y: usize) {
+pub(crate) fn set_cursor(frame: &mut Frame, area: Rect, x: usize, y: usize) {
     if x < area.width as usize && y < area.height as usize {
         frame.set_cursor_position(Position::new(area.x + x as u16, area.y + y as u16));
     }
@@ -106,7 +106,7 @@ pub(super) fn set_cursor(frame: &mut Frame, area: Rect, x: usize, y: usize) {
 
 /// Breaks text into lines of at most `room` columns: at spaces, and inside
 /// a run without spaces (Lao writes none between words) at graphemes.
-pub(super) fn wrap(text: &str, room: usize) -> Vec<String> {
+pub(crate) fn wrap(text: &str, room: usize) -> Vec<String> {
     let room = room.max(8);
     let mut out = Vec::new();
     for paragraph in text.lines() {
@@ -136,7 +136,7 @@ pub(super) fn wrap(text: &str, room: usize) -> Vec<String> {
 }
 
 /// A form's title in a language (its id when it has none).
-pub(super) fn title_of(form: &crate::form::Form, lang: &str) -> String {
+pub(crate) fn title_of(form: &crate::form::Form, lang: &str) -> String {
     form.title
         .get(Some(lang), form.default_language.as_deref())
         .unwrap_or(&form.id)
@@ -145,7 +145,7 @@ pub(super) fn title_of(form: &crate::form::Form, lang: &str) -> String {
 
 /// A line of a home-page list: marker, `left` cut to `room` columns and
 /// padded, then `right`; reversed when selected.
-pub(super) fn list_row<'a>(
+pub(crate) fn list_row<'a>(
     selected: bool,
     left: &str,
     right: &str,
@@ -167,7 +167,7 @@ pub(super) fn list_row<'a>(
 }
 
 /// Cuts text to `room` columns, with an ellipsis.
-pub(super) fn truncate(text: &str, room: usize) -> String {
+pub(crate) fn truncate(text: &str, room: usize) -> String {
     if width(text) <= room {
         return text.to_string();
     }

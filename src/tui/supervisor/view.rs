@@ -9,11 +9,11 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear};
 
-use super::parts::{Theme, para, set_cursor, truncate, width, wrap};
+use super::app::{App, Overlay, Page, RecordPage};
+use super::words::W;
 use crate::bundle::receipt::Decision;
 use crate::supervise::Seen;
-use crate::tui::supervisor::app::{App, Overlay, Page, RecordPage};
-use crate::tui::supervisor::words::W;
+use crate::tui::view::parts::{Theme, para, set_cursor, truncate, width, wrap};
 use crate::tui::words::Lang;
 
 pub fn render(app: &App, frame: &mut Frame) {
@@ -352,7 +352,7 @@ fn draw_overlay(app: &App, overlay: &Overlay, frame: &mut Frame, area: Rect, the
                 .opened
                 .entries
                 .get(app.current())
-                .map(|e| crate::tui::supervisor::app::short_id(&e.record_id))
+                .map(|e| super::app::short_id(&e.record_id))
                 .unwrap_or("");
             let mut lines: Vec<Line> = wrap(&W::ReturnNote.fill(app.lang, &[id]), full)
                 .into_iter()
