@@ -5,6 +5,8 @@
 //! says (`versions`). Owns the rows' order and what is remembered of
 //! each record taken; decryption is `decrypt`'s, files `output`'s.
 
+mod held;
+
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::mpsc::Receiver;
@@ -20,9 +22,10 @@ use super::read::{changed, reopen, reread};
 use super::review::Reviews;
 use super::runs::{Prepared, RunDone, Taken};
 use super::summary::Summary;
-use super::versions::{Held, Plan};
+use super::versions::Plan;
 use super::{Good, Options, WorkCount, progress};
 use crate::crypt;
+pub(super) use held::Held;
 
 /// What we remember of a record already taken, to find duplicates and
 /// conflicts: its content hash, and where it came from.

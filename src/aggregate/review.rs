@@ -13,8 +13,6 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use serde::Serialize;
-
 use super::Good;
 use super::error::AggregateError;
 use super::summary::Summary;
@@ -23,31 +21,7 @@ use crate::bundle::receipt::{self, Decision, Verdict};
 use crate::bundle::signers::AllowedSigners;
 use crate::bundle::verify::canonical_uuid;
 
-/// A record version's review status, as the tables' `review_status`
-/// column writes it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    /// A supervisor approved it.
-    Approved,
-    /// A supervisor returned it to the enumerator to correct.
-    Returned,
-    /// A supervisor's receipt covers its bundle, without a verdict on it.
-    Received,
-    /// No receipt given covers its bundle.
-    Pending,
-}
-
-impl Status {
-    pub fn name(self) -> &'static str {
-        match self {
-            Status::Approved => "approved",
-            Status::Returned => "returned",
-            Status::Received => "received",
-            Status::Pending => "pending",
-        }
-    }
-}
+pub use super::summary::Status;
 
 /// What the receipts given say of one bundle.
 #[derive(Debug, Default, Clone)]

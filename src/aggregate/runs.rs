@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use super::changes::Answers;
 use super::error::{AggregateError, RecordProblem};
-use super::review::Status;
 use super::summary;
+use super::summary::Status;
 use crate::record::EntityOp;
 
 /// A run of one bundle's records, for a worker.

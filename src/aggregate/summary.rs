@@ -75,8 +75,7 @@ pub struct ReviewCounts {
 
 impl ReviewCounts {
     /// Counts a record version taken into the tables.
-    pub fn count(&mut self, status: super::review::Status, version: u32) {
-        use super::review::Status;
+    pub fn count(&mut self, status: Status, version: u32) {
         *match status {
             Status::Approved => &mut self.approved,
             Status::Returned => &mut self.returned,
@@ -148,7 +147,7 @@ pub struct Summary {
     pub checks: BTreeMap<String, usize>,
     pub checks_total: usize,
     /// What summary.html shows besides the above.
-    pub report: super::report::figures::Figures,
+    pub report: Figures,
     /// How much reading and decrypting it took (not in summary.json).
     #[serde(skip)]
     pub work: Work,
@@ -479,5 +478,72 @@ impl Facts {
             }
         }
         facts
+    }
+}
+
+/// The report's own figures (`report::figures` works them out), kept in
+/// summary.json under `report`.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct AdminName {
+    pub en: String,
+    /// The Lao name, when the list has one.
+    pub lo: String,
+}
+
+/// One age band of the displaced population.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Band {
+    pub band: String,
+    pub female: f64,
+    pub male: f64,
+}
+
+/// One round of a form.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct RoundFigures {
+    pub records: usize,
+    /// The sum of the form's `#affected+idps` field (`m0310_loc_num_idp_ind`).
+    pub idps: f64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Figures {
+    /// The names of every province and district code counted.
+    pub admin_names: BTreeMap<String, AdminName>,
+    /// form -> the displaced by age band and sex (IDP fields named
+    /// `[num_]idp_{girls,boys,women,men}_<band>`).
+    pub pyramid: BTreeMap<String, Vec<Band>>,
+    /// form -> needs field -> choice -> records naming it.
+    pub needs: BTreeMap<String, BTreeMap<String, BTreeMap<String, usize>>>,
+    /// form -> round (`#round+code` / `m0489_meta_survey_round`, else the
+    /// form version) -> records and IDPs.
+    pub rounds: BTreeMap<String, BTreeMap<String, RoundFigures>>,
+    /// English labels of the needs' choices, by code.
+    pub need_labels: BTreeMap<String, String>,
+}
+
+/// A record version's review status, as the tables' `review_status`
+/// column writes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// A supervisor approved it.
+    Approved,
+    /// A supervisor returned it to the enumerator to correct.
+    Returned,
+    /// A supervisor's receipt covers its bundle, without a verdict on it.
+    Received,
+    /// No receipt given covers its bundle.
+    Pending,
+}
+
+impl Status {
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Approved => "approved",
+            Status::Returned => "returned",
+            Status::Received => "received",
+            Status::Pending => "pending",
+        }
     }
 }

@@ -8,10 +8,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
-
 use super::super::error::AggregateError;
-use super::super::summary::Summary;
+use super::super::summary::{AdminName, Band, Figures, RoundFigures, Summary};
 use super::super::written::{FormTable, Written};
 
 /// The needs fields (select_multiple, or a calculate joining the choices
@@ -29,45 +27,6 @@ pub const BANDS: [(&[&str], &str); 4] = [
     (&["18_59"], "18-59"),
     (&["60_plus", "60plus"], "60+"),
 ];
-
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
-pub struct AdminName {
-    pub en: String,
-    /// The Lao name, when the list has one.
-    pub lo: String,
-}
-
-/// One age band of the displaced population.
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
-pub struct Band {
-    pub band: String,
-    pub female: f64,
-    pub male: f64,
-}
-
-/// One round of a form.
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
-pub struct RoundFigures {
-    pub records: usize,
-    /// The sum of the form's `#affected+idps` field (`m0310_loc_num_idp_ind`).
-    pub idps: f64,
-}
-
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
-pub struct Figures {
-    /// The names of every province and district code counted.
-    pub admin_names: BTreeMap<String, AdminName>,
-    /// form -> the displaced by age band and sex (IDP fields named
-    /// `[num_]idp_{girls,boys,women,men}_<band>`).
-    pub pyramid: BTreeMap<String, Vec<Band>>,
-    /// form -> needs field -> choice -> records naming it.
-    pub needs: BTreeMap<String, BTreeMap<String, BTreeMap<String, usize>>>,
-    /// form -> round (`#round+code` / `m0489_meta_survey_round`, else the
-    /// form version) -> records and IDPs.
-    pub rounds: BTreeMap<String, BTreeMap<String, RoundFigures>>,
-    /// English labels of the needs' choices, by code.
-    pub need_labels: BTreeMap<String, String>,
-}
 
 /// The band and sex of an IDP count field, by its name.
 fn band_of(name: &str) -> Option<(usize, bool)> {
