@@ -62,6 +62,11 @@ pub enum AggregateError {
          again, and report it if it happens again"
     )]
     DecryptionStopped,
+    #[error(
+        "the report's figures stopped part-way (a thread ended early); the tables are \
+         complete, summary.html is not written. Run again, and report it if it happens again"
+    )]
+    ReportStopped,
 }
 
 impl AggregateError {

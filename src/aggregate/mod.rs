@@ -271,13 +271,23 @@ fn check_and_report(
         .map(|form| written::FormTable::of(&opts.out, form))
         .collect();
     let last_round = entities::last_round(opts.entities.as_deref())?;
-    let checked = checks::run(&opts.out, &tables, &last_round, opts.checks)?;
+    let dirs = crate::paths::forms_dirs(opts.forms_dir.as_deref());
+    // The checks and the report's figures each read the tables: on two
+    // cores at once (both only read; the decryption is over).
+    let shared: &Summary = summary;
+    let (checked, figures) = std::thread::scope(|scope| {
+        let figures = scope.spawn(|| report::figures::compute(&tables, &dirs, shared));
+        let checked = checks::run(&opts.out, &tables, &last_round, opts.checks);
+        let figures = figures.join().unwrap_or(Err(AggregateError::ReportStopped));
+        (checked, figures)
+    });
+    let checked = checked?;
     summary.checks_total = checked.counts.values().sum();
     summary.checks = checked.counts;
-    let dirs = crate::paths::forms_dirs(opts.forms_dir.as_deref());
-    summary.report = report::figures::compute(&tables, &dirs, summary)?;
+    summary.report = figures?;
     Ok(checked.shown)
 }
+
 /// The bundles that verified (in order), those kept in memory and what
 /// each manifest says of its records' versions, both by manifest hash.
 type Sorted = (
