@@ -358,3 +358,107 @@ fn hostile_receipts_change_nothing() {
     drop(store);
     canary_check(&e, "after fill --record", &[NOTE, COMMENT, FIXED]);
 }
+
+const PHOTO_FORM: &str = r#"
+[settings]
+form_id = "photo_check"
+version = "1"
+
+[[survey]]
+type = "text"
+name = "site"
+label = "Site"
+review = "yes"
+
+[[survey]]
+type = "image"
+name = "photo"
+label = "Photo of the site"
+"#;
+
+/// A returned record whose photo is taken again: both versions' photos
+/// come out of aggregate, version 1's beside the version kept in
+/// `versions/`, each byte for byte what was attached.
+#[test]
+fn every_version_keeps_its_attachments_in_the_tables_and_in_versions() {
+    let e = Enumerator::init("enum-05");
+    let dir = e.dir.path();
+    let form = dir.join("photo_check.toml");
+    std::fs::write(&form, PHOTO_FORM).unwrap();
+    let (first_photo, second_photo) = (dir.join("first.jpg"), dir.join("second.jpg"));
+    std::fs::write(&first_photo, vec![1u8; 40_000]).unwrap();
+    std::fs::write(&second_photo, vec![2u8; 50_000]).unwrap();
+    let line = json!({"site": "Ban Nong", "photo": first_photo.to_str().unwrap()});
+    let out = e.fill(
+        form.to_str().unwrap(),
+        &format!("{line}\n"),
+        &["--finalize"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let filled: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let id = filled["record_id"].as_str().unwrap().to_string();
+    let first_name = filled["values"]["photo"].as_str().unwrap().to_string();
+    let first_bundle = export(&e, &dir.join("usb1"));
+
+    let mut verdict = returned(&id, 1);
+    verdict.comments[0].field = "photo".into();
+    let receipt = receipt_with(&e, &first_bundle, vec![verdict], "photo");
+    let out = e.run(&["ack", receipt.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+
+    let fix = json!({"photo": second_photo.to_str().unwrap()});
+    let out = e.fill(
+        form.to_str().unwrap(),
+        &format!("{fix}\n"),
+        &["--record", &id, "--finalize"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let said: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let second_name = said["values"]["photo"].as_str().unwrap().to_string();
+    assert_ne!(first_name, second_name);
+    let second_bundle = export(&e, &dir.join("usb2"));
+
+    let tables = dir.join("tables");
+    let signers = dir.join("allowed_signers");
+    let out = crate::support::fieldkit(&[
+        "aggregate",
+        "--identity",
+        repo().join("keys/demo/data-manager.key").to_str().unwrap(),
+        "--signers",
+        signers.to_str().unwrap(),
+        "--out",
+        tables.to_str().unwrap(),
+        first_bundle.to_str().unwrap(),
+        second_bundle.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let media = tables.join("media").join(&id);
+    assert_eq!(
+        std::fs::read(media.join(&second_name)).unwrap(),
+        vec![2u8; 50_000]
+    );
+    assert_eq!(
+        std::fs::read(media.join(&first_name)).unwrap(),
+        vec![1u8; 40_000]
+    );
+    let cell = |csv: &Path| -> String {
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_path(csv)
+            .unwrap();
+        let rows: Vec<Vec<String>> = reader
+            .records()
+            .map(|r| r.unwrap().iter().map(str::to_string).collect())
+            .collect();
+        let at = rows[0].iter().position(|h| h == "photo").unwrap();
+        rows[1][at].clone()
+    };
+    assert_eq!(
+        cell(&tables.join("photo_check.csv")),
+        format!("media/{id}/{second_name}")
+    );
+    assert_eq!(
+        cell(&tables.join("versions/photo_check.csv")),
+        format!("media/{id}/{first_name}")
+    );
+}

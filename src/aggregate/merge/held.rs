@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use super::{Aside, Merge};
 use crate::aggregate::changes::{ChangeLog, Compared};
 use crate::aggregate::error::AggregateError;
+use crate::aggregate::media::Wanted;
 use crate::aggregate::output::{TableFile, open_tables, under};
 use crate::aggregate::runs::Prepared;
 use crate::aggregate::summary::VersionConflict;
@@ -158,6 +159,16 @@ impl Merge<'_> {
                 };
                 for row in &h.p.rows {
                     files[row.table].row(&row.line)?;
+                }
+                // Its files too: a version kept aside in versions/ keeps
+                // what it names (attachment names are random per file, so
+                // they never meet another version's).
+                if !h.p.attachments.is_empty() {
+                    self.media.push(Wanted {
+                        bundle: h.bundle,
+                        record_id: record_id.to_string(),
+                        files: h.p.attachments.clone(),
+                    });
                 }
                 self.summary.review.earlier_versions += 1;
             }
