@@ -94,3 +94,29 @@ pub fn resolve(spec: &str, forms_dir: Option<&Path>) -> Result<Arc<Form>> {
         ),
     }
 }
+
+/// A form a bundle carries (its TOML text), loaded as if it lay in the
+/// forms folder given (else the shipped forms folders), then in the
+/// current folder, so that its CSV lists are found there (and in `data`,
+/// e.g. last round's entity lists): the first place it loads, else the
+/// errors of the last place tried. How `aggregate` and `review` load the
+/// forms bundles carry.
+pub fn load_carried(
+    text: &str,
+    form_id: &str,
+    version: &str,
+    forms_dir: Option<&Path>,
+    data: &[PathBuf],
+) -> Result<Form, Vec<form::FormError>> {
+    let mut last = Vec::new();
+    for dir in paths::forms_dirs(forms_dir)
+        .into_iter()
+        .chain(std::iter::once(PathBuf::from(".")))
+    {
+        match form::load::load_str_in(text, &dir.join(format!("{form_id}@{version}.toml")), data) {
+            Ok(f) => return Ok(f),
+            Err(errors) => last = errors,
+        }
+    }
+    Err(last)
+}

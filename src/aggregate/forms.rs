@@ -15,7 +15,7 @@ use super::summary::{self, Summary};
 use super::tables::Layout;
 use super::{Good, Options};
 use crate::bundle::verify;
-use crate::form::{self, Form};
+use crate::form::Form;
 
 /// A form's versions and its tables.
 pub(super) struct FormTables {
@@ -120,17 +120,10 @@ pub(super) fn load_form(
     data: &[PathBuf],
 ) -> Result<Form, FormProblem> {
     let text = std::str::from_utf8(text).map_err(|_| FormProblem::NotUtf8)?;
-    let dirs: Vec<PathBuf> = match forms_dir {
-        Some(d) => vec![d.to_path_buf()],
-        None => crate::paths::shipped_dirs("forms"),
+    let last = match crate::catalog::load_carried(text, form_id, version, forms_dir, data) {
+        Ok(f) => return check_table_names(f, form_id, version),
+        Err(errors) => errors.first().map(|e| e.to_string()).unwrap_or_default(),
     };
-    let mut last = String::new();
-    for dir in dirs.iter().chain(std::iter::once(&PathBuf::from("."))) {
-        match form::load::load_str_in(text, &dir.join(format!("{form_id}@{version}.toml")), data) {
-            Ok(f) => return check_table_names(f, form_id, version),
-            Err(errors) => last = errors.first().map(|e| e.to_string()).unwrap_or_default(),
-        }
-    }
     Err(FormProblem::DoesNotLoad {
         form_id: form_id.into(),
         version: version.into(),

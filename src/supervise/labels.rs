@@ -19,16 +19,7 @@ use crate::record::ReviewView;
 /// screen then shows paths instead of labels.
 pub fn load_carried(text: &[u8], form_id: &str, version: &str, at: &FormsAt) -> Option<Form> {
     let text = std::str::from_utf8(text).ok()?;
-    let dirs = match &at.dir {
-        Some(d) => vec![d.clone()],
-        None => crate::paths::shipped_dirs("forms"),
-    };
-    dirs.iter()
-        .chain(std::iter::once(&std::path::PathBuf::from(".")))
-        .find_map(|dir| {
-            let path = dir.join(format!("{form_id}@{version}.toml"));
-            crate::form::load::load_str_in(text, &path, &[]).ok()
-        })
+    crate::catalog::load_carried(text, form_id, version, at.dir.as_deref(), &[]).ok()
 }
 
 /// The form's language for the screen's: Lao for Lao, else English, else

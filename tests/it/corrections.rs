@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Value, json};
 
 use crate::bundle::{demo_receipt, export, unzip};
-use crate::support::{Enumerator, have, repo, stderr};
+use crate::support::{Enumerator, canary, csv_rows, have, repo, stderr};
 use crate::tui_e2e::Screen;
 use fieldkit::bundle::receipt::{self, Comment, Decision, Receipt, Verdict};
 
@@ -99,33 +99,6 @@ fn returned(id: &str, version: u32) -> Verdict {
     }
 }
 
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            out.extend(files_under(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
-}
-
-/// No file of the profile holds any of `needles` in plain text.
-fn canary_check(e: &Enumerator, step: &str, needles: &[&str]) {
-    for f in files_under(&e.home) {
-        let bytes = std::fs::read(&f).unwrap();
-        for n in needles {
-            assert!(
-                !bytes.windows(n.len()).any(|w| w == n.as_bytes()),
-                "{step}: {} holds {n:?} in plain text",
-                f.display()
-            );
-        }
-    }
-}
-
 /// `fieldkit status --json` once the screen has let the store go.
 fn status_when_free(e: &Enumerator) -> Value {
     let free = crate::support::wait_until(|| e.run(&["status", "--json"]).status.code() == Some(0));
@@ -164,7 +137,7 @@ fn a_returned_record_is_corrected_on_screen_and_sent_as_version_2() {
         let draft = store.load_draft(b).unwrap();
         assert_eq!(draft.answers["destination_place"], "CANARY-PLACE-B");
     }
-    canary_check(&e, "after ack", &[NOTE, COMMENT, "CANARY-PLACE"]);
+    canary(&e.home, "after ack", &[NOTE, COMMENT, "CANARY-PLACE"]);
 
     // The same receipt again: taken already, nothing changes.
     let out = e.run(&["ack", good.to_str().unwrap()]);
@@ -209,7 +182,7 @@ fn a_returned_record_is_corrected_on_screen_and_sent_as_version_2() {
         status_when_free(&e),
         json!({"drafts": 0, "outbox": 1, "sent": 0, "bundles": 0})
     );
-    canary_check(&e, "after the correction", &[NOTE, COMMENT, FIXED]);
+    canary(&e.home, "after the correction", &[NOTE, COMMENT, FIXED]);
 
     // ---- The next bundle: version 2 of the same record, superseding 1.
     let next = export(&e, &e.dir.path().join("usb2"));
@@ -246,7 +219,7 @@ fn a_returned_record_is_corrected_on_screen_and_sent_as_version_2() {
     assert_eq!(record["version"], 2);
     assert_eq!(record["supersedes"], 1);
     assert_eq!(record["values"]["destination_place"], FIXED);
-    canary_check(&e, "after the export", &[NOTE, COMMENT, FIXED]);
+    canary(&e.home, "after the export", &[NOTE, COMMENT, FIXED]);
 }
 
 /// Status, listing and audit length: what a refused receipt must leave.
@@ -356,7 +329,7 @@ fn hostile_receipts_change_nothing() {
         (2, Some(1), None)
     );
     drop(store);
-    canary_check(&e, "after fill --record", &[NOTE, COMMENT, FIXED]);
+    canary(&e.home, "after fill --record", &[NOTE, COMMENT, FIXED]);
 }
 
 const PHOTO_FORM: &str = r#"
@@ -442,14 +415,7 @@ fn every_version_keeps_its_attachments_in_the_tables_and_in_versions() {
         vec![1u8; 40_000]
     );
     let cell = |csv: &Path| -> String {
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .from_path(csv)
-            .unwrap();
-        let rows: Vec<Vec<String>> = reader
-            .records()
-            .map(|r| r.unwrap().iter().map(str::to_string).collect())
-            .collect();
+        let rows = csv_rows(csv);
         let at = rows[0].iter().position(|h| h == "photo").unwrap();
         rows[1][at].clone()
     };

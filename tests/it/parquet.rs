@@ -3,25 +3,12 @@
 //! pandas, Polars and DuckDB users read them with): every cell the CSV
 //! has, typed from the form, exactly as typed.
 
-use std::path::Path;
-
 use parquet::file::reader::{FileReader, SerializedFileReader};
 use parquet::record::Field;
 use serde_json::{Value, json};
 
 use crate::bundle::{export, with_records};
-use crate::support::{fieldkit, have, repo, stderr};
-
-fn csv_rows(path: &Path) -> Vec<Vec<String>> {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .from_path(path)
-        .unwrap();
-    reader
-        .records()
-        .map(|r| r.unwrap().iter().map(str::to_string).collect())
-        .collect()
-}
+use crate::support::{csv_rows, fieldkit, have, repo, stderr};
 
 #[test]
 fn parquet_tables_hold_the_csv_cells_typed_from_the_form() {

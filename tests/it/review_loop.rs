@@ -17,7 +17,9 @@ use std::path::{Path, PathBuf};
 use serde_json::{Value, json};
 
 use crate::bundle::{export, unzip};
-use crate::support::{Enumerator, Tmux, fieldkit, have, repo, stderr};
+use crate::support::{
+    Enumerator, Tmux, age_decrypt, canary, csv_rows, fieldkit, have, repo, stderr,
+};
 use crate::tui_e2e::Screen;
 
 const COMMENT: &str = "LOOP-COMMENT write the city in full";
@@ -33,28 +35,6 @@ fn manifest(bundle: &Path) -> Value {
     serde_json::from_slice(&unzip(bundle, "manifest.json")).unwrap()
 }
 
-/// No file of the profile holds any of `needles` in plain text.
-fn canary(e: &Enumerator, step: &str, needles: &[&str]) {
-    let mut dirs = vec![e.home.clone()];
-    while let Some(dir) = dirs.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                dirs.push(path);
-                continue;
-            }
-            let bytes = std::fs::read(&path).unwrap();
-            for n in needles {
-                assert!(
-                    !bytes.windows(n.len()).any(|w| w == n.as_bytes()),
-                    "{step}: {} holds {n:?} in plain text",
-                    path.display()
-                );
-            }
-        }
-    }
-}
-
 /// The demo supervisor key, as a file age accepts (private to its owner).
 fn supervisor_key(dir: &Path) -> PathBuf {
     let key = dir.join("supervisor");
@@ -65,31 +45,6 @@ fn supervisor_key(dir: &Path) -> PathBuf {
         std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
     }
     key
-}
-
-/// `age -d -i KEY` of a bundle's entry: the plaintext, or None if refused.
-fn age_open(dir: &Path, key: &Path, bundle: &Path, entry: &str) -> Option<Vec<u8>> {
-    let file = dir.join("entry.age");
-    std::fs::write(&file, unzip(bundle, entry)).unwrap();
-    let out = std::process::Command::new("age")
-        .arg("-d")
-        .arg("-i")
-        .arg(key)
-        .arg(&file)
-        .output()
-        .unwrap();
-    out.status.success().then_some(out.stdout)
-}
-
-fn csv_rows(path: &Path) -> Vec<Vec<String>> {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .from_path(path)
-        .unwrap();
-    reader
-        .records()
-        .map(|r| r.unwrap().iter().map(str::to_string).collect())
-        .collect()
 }
 
 #[test]
@@ -113,25 +68,24 @@ fn finalize_review_return_correct_and_aggregate_every_version() {
     let [a, b] = [&ids[0], &ids[1]];
     let signers = e.dir.path().join("allowed_signers");
     std::fs::write(&signers, format!("{}\n", e.signers_line)).unwrap();
-    canary(&e, "after export", &["LOOP-PLACE"]);
+    canary(&e.home, "after export", &["LOOP-PLACE"]);
 
     // ---- The supervisor's key opens the review views, never a record,
     // and the views hold no destination (not marked for review).
     let key = supervisor_key(e.dir.path());
     if have("age", test) {
         for entry in manifest(&first)["entries"].as_array().unwrap() {
-            let view = age_open(
+            let view = age_decrypt(
                 e.dir.path(),
                 &key,
-                &first,
-                entry["review"]["path"].as_str().unwrap(),
+                &unzip(&first, entry["review"]["path"].as_str().unwrap()),
             )
             .expect("the supervisor opens the review view");
             let view = String::from_utf8(view).unwrap();
             assert!(!view.contains("LOOP-PLACE"), "{view}");
             assert!(!view.contains("destination_place"), "{view}");
             let record = entry["path"].as_str().unwrap();
-            assert!(age_open(e.dir.path(), &key, &first, record).is_none());
+            assert!(age_decrypt(e.dir.path(), &key, &unzip(&first, record)).is_none());
         }
     }
 
@@ -183,7 +137,7 @@ fn finalize_review_return_correct_and_aggregate_every_version() {
         "{}",
         stderr(&out)
     );
-    canary(&e, "after ack", &[COMMENT, "LOOP-PLACE"]);
+    canary(&e.home, "after ack", &[COMMENT, "LOOP-PLACE"]);
 
     // ---- The correction, on the enumerator's screen.
     let s = Screen::start(&e, "loop-correct");
@@ -202,7 +156,11 @@ fn finalize_review_return_correct_and_aggregate_every_version() {
     s.wait_gone();
     let free = crate::support::wait_until(|| e.run(&["status", "--json"]).status.code() == Some(0));
     assert!(free, "the store stays in use");
-    canary(&e, "after the correction", &[COMMENT, FIXED, "LOOP-PLACE"]);
+    canary(
+        &e.home,
+        "after the correction",
+        &[COMMENT, FIXED, "LOOP-PLACE"],
+    );
     let second = export(&e, &e.dir.path().join("usb2"));
     let entry = &manifest(&second)["entries"][0];
     assert_eq!(
@@ -305,5 +263,5 @@ fn finalize_review_return_correct_and_aggregate_every_version() {
             .any(|r| r.contains(b) && r.contains(&"LOOP-PLACE-B".to_string())),
         "{earlier:?}"
     );
-    canary(&e, "at the end", &[COMMENT, FIXED, "LOOP-PLACE"]);
+    canary(&e.home, "at the end", &[COMMENT, FIXED, "LOOP-PLACE"]);
 }

@@ -4,35 +4,10 @@
 //! own OpenSSH key opens them with the reference age CLI, and opens
 //! nothing else (never the record itself).
 
-use std::path::Path;
-
 use serde_json::Value;
 
-use crate::bundle::{export, with_records};
-use crate::support::{fieldkit, have, repo, stderr};
-
-fn unzip(bundle: &Path, name: &str) -> Vec<u8> {
-    let file = std::fs::File::open(bundle).unwrap();
-    let mut zip = zip::ZipArchive::new(file).unwrap();
-    let mut entry = zip.by_name(name).unwrap();
-    let mut out = Vec::new();
-    std::io::Read::read_to_end(&mut entry, &mut out).unwrap();
-    out
-}
-
-/// `age -d -i KEY` of bytes: its output, or None when it refused.
-fn age_decrypt(dir: &Path, key: &Path, bytes: &[u8]) -> Option<Vec<u8>> {
-    let file = dir.join("in.age");
-    std::fs::write(&file, bytes).unwrap();
-    let out = std::process::Command::new("age")
-        .arg("-d")
-        .arg("-i")
-        .arg(key)
-        .arg(&file)
-        .output()
-        .unwrap();
-    out.status.success().then_some(out.stdout)
-}
+use crate::bundle::{export, unzip, with_records};
+use crate::support::{age_decrypt, fieldkit, have, repo, stderr};
 
 #[test]
 fn a_supervisor_reads_the_marked_answers_and_nothing_else() {

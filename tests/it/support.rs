@@ -257,3 +257,53 @@ pub fn wait_until(what: impl Fn() -> bool) -> bool {
     }
     false
 }
+
+/// A CSV file's rows, the header first (the csv crate drops the BOM).
+pub fn csv_rows(path: &Path) -> Vec<Vec<String>> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_path(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    reader
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_string).collect())
+        .collect()
+}
+
+/// Fails the test when any file under `dir` holds one of `needles` in
+/// plain text (`step` says when).
+pub fn canary(dir: &Path, step: &str, needles: &[&str]) {
+    let mut dirs = vec![dir.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                dirs.push(path);
+                continue;
+            }
+            let bytes = std::fs::read(&path).unwrap();
+            for n in needles {
+                assert!(
+                    !bytes.windows(n.len()).any(|w| w == n.as_bytes()),
+                    "{step}: {} holds {n:?} in plain text",
+                    path.display()
+                );
+            }
+        }
+    }
+}
+
+/// `age -d -i KEY` of `bytes` (written to a file in `dir`): the
+/// plaintext, or None when age refuses.
+pub fn age_decrypt(dir: &Path, key: &Path, bytes: &[u8]) -> Option<Vec<u8>> {
+    let file = dir.join("in.age");
+    std::fs::write(&file, bytes).unwrap();
+    let out = std::process::Command::new("age")
+        .arg("-d")
+        .arg("-i")
+        .arg(key)
+        .arg(&file)
+        .output()
+        .unwrap();
+    out.status.success().then_some(out.stdout)
+}
