@@ -308,6 +308,7 @@ fn timed_aggregate(
         receipts: Vec::new(),
         supervisors: None,
         parquet: None,
+        db: None,
     };
     let start = Instant::now();
     let summary = aggregate::run(&files, &opts).expect("aggregate");

@@ -43,11 +43,17 @@ pub(super) fn prepare(
         plan,
     } = *shared;
     let good = &good[bundle as usize];
-    WorkCount::count(&count.decryptions);
-    let plain = crypt::decrypt_with_any(identities, data)?;
+    let sealed;
+    let plain: &[u8] = if item.plain {
+        data
+    } else {
+        WorkCount::count(&count.decryptions);
+        sealed = crypt::decrypt_with_any(identities, data)?;
+        &sealed
+    };
     // A later layout is named as such, not read as a broken record.
-    let record: RecordRef = serde_json::from_slice(&plain).map_err(|e| {
-        crate::record::unknown_format(&plain).map_or_else(
+    let record: RecordRef = serde_json::from_slice(plain).map_err(|e| {
+        crate::record::unknown_format(plain).map_or_else(
             || RecordProblem::NotARecord(e.to_string()),
             RecordProblem::Format,
         )
@@ -111,7 +117,7 @@ pub(super) fn prepare(
             .map(|op| (op, record.finalized_at.to_string()))
             .map_err(|e| format!("its entity operation cannot be read ({e}); not applied"))
     });
-    let digest = sha(&plain);
+    let digest = sha(plain);
     let mut facts = summary::Facts::of(&record, model);
     facts.enumerator = good.enumerator_id.clone();
     Ok(Prepared {

@@ -21,7 +21,7 @@ pub enum AggregateError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("cannot read {}: {source}", path.display())]
+    #[error("cannot read {}: {source}. Check the path and that you may read it", path.display())]
     Read {
         path: PathBuf,
         source: std::io::Error,
@@ -42,6 +42,12 @@ pub enum AggregateError {
     Entities { why: String },
     #[error("the assignments: {why}. Fix the file (or leave out --assignments), then run again")]
     Assignments { why: String },
+    #[error(
+        "the warehouse {}: {why}. Nothing of the bundle being taken in was kept; fix that and \
+         run again",
+        path.display()
+    )]
+    Warehouse { path: PathBuf, why: String },
     #[error("{} changed while it was being read; run again", file.display())]
     Changed { file: PathBuf },
     #[error("refusing to write {name:?} in {}: the name {why}", dir.display())]

@@ -18,7 +18,7 @@ use super::error::{AggregateError, RecordProblem};
 use super::forms::FormTables;
 use super::media::Wanted;
 use super::output::{TableFile, under};
-use super::read::{changed, reopen, reread};
+use super::read::{changed, open_again};
 use super::review::Reviews;
 use super::runs::{Prepared, RunDone, Taken};
 use super::summary::Summary;
@@ -202,17 +202,6 @@ impl Merge<'_> {
     }
 }
 
-/// A record decrypted and read as JSON.
-pub(super) fn read_record(
-    data: &[u8],
-    identities: &[crypt::X25519Identity],
-    count: &WorkCount,
-) -> Result<Value, RecordProblem> {
-    WorkCount::count(&count.decryptions);
-    serde_json::from_slice(&crypt::decrypt_with_any(identities, data)?)
-        .map_err(|e| RecordProblem::NotARecord(e.to_string()))
-}
-
 /// A record kept aside in a conflict: its bundle and its place in the
 /// bundle's manifest.
 pub(super) struct Aside {
@@ -241,14 +230,13 @@ pub(super) fn write_conflicts(
         wanted.sort_unstable();
         wanted.dedup();
         let this = &good[bundle as usize];
-        let bytes = reread(this, count)?;
-        let (manifest, by_name) = reopen(this, &bytes, count)?;
+        let opened = open_again(this, count)?;
         for entry in wanted {
-            let e = manifest
+            let e = opened
+                .manifest
                 .entries
                 .get(entry as usize)
                 .ok_or_else(|| changed(this))?;
-            let data = by_name.get(e.path.as_str()).ok_or_else(|| changed(this))?;
             let dir = under(out, &["conflicts", &e.record_id])?;
             let file = under(&dir, &[&format!("{}.json", this.bundle_id)])?;
             if file.exists() {
@@ -256,7 +244,11 @@ pub(super) fn write_conflicts(
             }
             // Both versions were read in the merge: one that no longer
             // reads is no longer the bundle verified.
-            let record = read_record(data, identities, count).map_err(|_| changed(this))?;
+            let plain = opened
+                .plaintext(&e.path, identities, count)
+                .ok_or_else(|| changed(this))?
+                .map_err(|_| changed(this))?;
+            let record: Value = serde_json::from_slice(&plain).map_err(|_| changed(this))?;
             std::fs::create_dir_all(&dir).map_err(|e| AggregateError::write(&dir, e))?;
             std::fs::write(
                 &file,

@@ -49,6 +49,8 @@ mod runs;
 pub mod summary;
 pub mod tables;
 mod versions;
+#[cfg(feature = "warehouse")]
+mod warehouse;
 pub mod written;
 pub mod xlsx;
 
@@ -128,6 +130,9 @@ pub struct Options {
     pub parquet: Option<PathBuf>,
     /// The quality checks' thresholds (checks.csv).
     pub checks: checks::Settings,
+    /// The warehouse (`--db`; the `warehouse` cargo feature): bundles not
+    /// in it yet are taken in, and the tables are written from it.
+    pub db: Option<PathBuf>,
 }
 
 /// A verified bundle to read. Sorted by device, sequence and manifest,
@@ -141,6 +146,31 @@ struct Good {
     bundle_id: String,
     /// Who signed it: the records are credited to them.
     enumerator_id: String,
+    /// Where the warehouse keeps it, when it comes from there.
+    stored: Option<Stored>,
+}
+
+/// A bundle kept in the warehouse: the warehouse file and its row.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Stored {
+    db: Arc<Path>,
+    id: i64,
+}
+
+/// A bundle kept in the warehouse, opened.
+#[cfg(feature = "warehouse")]
+fn stored_bundle(good: &Good, stored: &Stored) -> Result<read::Opened, AggregateError> {
+    warehouse::opened(good, stored)
+}
+
+/// Without the `warehouse` feature nothing comes from a warehouse (`--db`
+/// is refused before anything is read).
+#[cfg(not(feature = "warehouse"))]
+fn stored_bundle(_: &Good, stored: &Stored) -> Result<read::Opened, AggregateError> {
+    Err(AggregateError::Warehouse {
+        path: stored.db.to_path_buf(),
+        why: "this fieldkit was built without the warehouse".into(),
+    })
 }
 
 impl Good {
@@ -198,7 +228,12 @@ pub fn run(files: &[PathBuf], opts: &Options) -> Result<Summary, AggregateError>
     };
 
     // 1. Verify every bundle, on all cores; load the forms they carry.
-    let verified = verify_all(files, opts, &count)?;
+    // With a warehouse: the bundles not in it yet are taken in, and every
+    // bundle it holds is read from it.
+    let verified = match &opts.db {
+        None => verify_all(files, opts, &count)?,
+        Some(db) => from_warehouse(files, db, opts, &count, &mut summary)?,
+    };
     let (candidates, mut kept, entries) = candidates(verified, &mut summary);
     let reports: Vec<verify::Report> = candidates.iter().map(|c| c.report.clone()).collect();
     let (good, mut forms, total_records) = load_forms(candidates, opts, &mut summary);
@@ -258,6 +293,55 @@ pub fn run(files: &[PathBuf], opts: &Options) -> Result<Summary, AggregateError>
     Ok(summary)
 }
 
+/// Only takes the bundles not in the warehouse yet in (`--db` without
+/// `--out`): what it took, and the reports of the bundles refused.
+#[cfg(feature = "warehouse")]
+pub fn take_in(
+    files: &[PathBuf],
+    db: &Path,
+    opts: &Options,
+) -> Result<(summary::Ingested, Vec<verify::Report>), AggregateError> {
+    warehouse::ingest(files, db, opts, &WorkCount::default())
+}
+
+/// Takes the bundles not in the warehouse yet in, and gives every bundle
+/// it holds (and those refused now, to be said).
+#[cfg(feature = "warehouse")]
+fn from_warehouse(
+    files: &[PathBuf],
+    db: &Path,
+    opts: &Options,
+    count: &WorkCount,
+    summary: &mut Summary,
+) -> Result<Vec<VerifiedBundle>, AggregateError> {
+    let (ingested, refused) = warehouse::ingest(files, db, opts, count)?;
+    summary.warehouse = Some(ingested);
+    let mut all = warehouse::load(db)?;
+    all.extend(refused.into_iter().map(|report| VerifiedBundle {
+        file: PathBuf::from(&report.file),
+        report,
+        forms: Vec::new(),
+        kept: None,
+        entries: Vec::new(),
+        stored: None,
+    }));
+    Ok(all)
+}
+
+#[cfg(not(feature = "warehouse"))]
+fn from_warehouse(
+    _: &[PathBuf],
+    db: &Path,
+    _: &Options,
+    _: &WorkCount,
+    _: &mut Summary,
+) -> Result<Vec<VerifiedBundle>, AggregateError> {
+    Err(AggregateError::Warehouse {
+        path: db.to_path_buf(),
+        why: "this fieldkit was built without the warehouse".into(),
+    })
+}
+
 /// Runs the quality checks over the forms' tables (checks.csv) and works
 /// out the report's figures; the findings the report shows.
 fn check_and_report(
@@ -309,6 +393,7 @@ fn candidates(verified: Vec<VerifiedBundle>, summary: &mut Summary) -> Sorted {
         forms,
         kept,
         entries,
+        stored,
     } in verified
     {
         if !report.ok {
@@ -322,6 +407,7 @@ fn candidates(verified: Vec<VerifiedBundle>, summary: &mut Summary) -> Sorted {
             file,
             bundle_id: report.bundle_id.clone().unwrap_or_default(),
             enumerator_id: report.enumerator_id.clone().unwrap_or_default(),
+            stored,
         };
         if let Some(kept) = kept {
             kept_bundles.insert(good.manifest_sha256.clone(), kept);

@@ -47,6 +47,69 @@ pub(super) struct Kept {
     pub(super) bytes: Arc<Vec<u8>>,
     pub(super) manifest: bundle::Manifest,
     pub(super) records: Vec<Range<usize>>,
+    /// Which records are already plaintext (the warehouse keeps records
+    /// decrypted); empty: every record is sealed, as in a bundle.
+    pub(super) plain: Vec<bool>,
+}
+
+/// A verified bundle opened again, from its file or from the warehouse:
+/// its manifest and each file's bytes by name, sealed (as in the bundle)
+/// or plaintext (as the warehouse keeps what it could decrypt).
+pub(super) struct Opened {
+    pub(super) bytes: Arc<Vec<u8>>,
+    pub(super) manifest: bundle::Manifest,
+    pub(super) files: HashMap<String, Body>,
+}
+
+/// Where a file of an [`Opened`] bundle lies in its bytes, and whether it
+/// is plaintext.
+#[derive(Debug, Clone)]
+pub(super) struct Body {
+    pub(super) at: Range<usize>,
+    pub(super) plain: bool,
+}
+
+impl Opened {
+    /// A file's bytes and whether they are plaintext.
+    pub(super) fn get(&self, name: &str) -> Option<(&[u8], bool)> {
+        let body = self.files.get(name)?;
+        Some((self.bytes.get(body.at.clone())?, body.plain))
+    }
+
+    /// A file's plaintext: as kept, or decrypted with the identities.
+    pub(super) fn plaintext(
+        &self,
+        name: &str,
+        identities: &[crypt::X25519Identity],
+        count: &WorkCount,
+    ) -> Option<Result<Vec<u8>, crypt::CryptError>> {
+        let (data, plain) = self.get(name)?;
+        if plain {
+            return Some(Ok(data.to_vec()));
+        }
+        WorkCount::count(&count.decryptions);
+        Some(crypt::decrypt_with_any(identities, data).map(|p| p.to_vec()))
+    }
+
+    /// The bundle's records in manifest order, for the workers.
+    fn kept(self, good: &Good) -> Result<Kept, AggregateError> {
+        let mut records = Vec::with_capacity(self.manifest.entries.len());
+        let mut plain = Vec::with_capacity(self.manifest.entries.len());
+        for e in &self.manifest.entries {
+            let body = self
+                .files
+                .get(e.path.as_str())
+                .ok_or_else(|| changed(good))?;
+            records.push(body.at.clone());
+            plain.push(body.plain);
+        }
+        Ok(Kept {
+            bytes: self.bytes,
+            manifest: self.manifest,
+            records,
+            plain,
+        })
+    }
 }
 
 /// A bundle after the verify pass: its report, the forms it carries (none
@@ -58,6 +121,8 @@ pub(super) struct VerifiedBundle {
     pub(super) kept: Option<Kept>,
     /// What its manifest says of each record's version (when it verified).
     pub(super) entries: Vec<EntryFacts>,
+    /// Where the warehouse keeps it (`--db`), when it comes from there.
+    pub(super) stored: Option<super::Stored>,
 }
 
 /// Reads and verifies every bundle on `threads` threads, in the order given.
@@ -111,6 +176,7 @@ pub(super) fn verify_all(
                                         bytes: Arc::new(bytes),
                                         manifest,
                                         records,
+                                        plain: Vec::new(),
                                     })
                                 }
                                 _ => None,
@@ -121,6 +187,7 @@ pub(super) fn verify_all(
                                 forms,
                                 kept,
                                 entries,
+                                stored: None,
                             })
                         })
                         .collect::<Result<Vec<_>, AggregateError>>()
@@ -189,48 +256,41 @@ pub(super) fn read_capped(
 }
 
 /// A verified bundle read again: its bytes.
-pub(super) fn reread(good: &Good, count: &WorkCount) -> Result<Vec<u8>, AggregateError> {
+fn reread(good: &Good, count: &WorkCount) -> Result<Vec<u8>, AggregateError> {
     read_capped(&good.file, count)?.map_err(|_| changed(good))
 }
 
-/// The manifest and the entries by name of a bundle read again, checked
-/// to be the one verified (a stick may change under us).
-pub(super) fn reopen<'a>(
-    good: &Good,
-    bytes: &'a [u8],
-    count: &WorkCount,
-) -> Result<(bundle::Manifest, HashMap<String, &'a [u8]>), AggregateError> {
+/// A verified bundle opened again: from the warehouse when it is kept
+/// there, else read from its file again and checked to be the one
+/// verified (a stick may change under us).
+pub(super) fn open_again(good: &Good, count: &WorkCount) -> Result<Opened, AggregateError> {
+    if let Some(stored) = &good.stored {
+        return super::stored_bundle(good, stored);
+    }
+    let bytes = reread(good, count)?;
     WorkCount::count(&count.archive_parses);
-    let entries = archive::read_verified(bytes).map_err(|_| changed(good))?;
-    let by_name: HashMap<String, &[u8]> = entries.into_iter().map(|e| (e.name, e.data)).collect();
-    let manifest_bytes = by_name.get(bundle::MANIFEST).ok_or_else(|| changed(good))?;
+    let entries = archive::read_verified(&bytes).map_err(|_| changed(good))?;
+    let base = bytes.as_ptr() as usize;
+    let files: HashMap<String, Body> = entries
+        .into_iter()
+        .map(|e| {
+            let start = e.data.as_ptr() as usize - base;
+            let at = start..start + e.data.len();
+            (e.name, Body { at, plain: false })
+        })
+        .collect();
+    let manifest_bytes = files
+        .get(bundle::MANIFEST)
+        .and_then(|b| bytes.get(b.at.clone()))
+        .ok_or_else(|| changed(good))?;
     if bundle::sha256_hex(manifest_bytes) != good.manifest_sha256 {
         return Err(changed(good));
     }
     let manifest = serde_json::from_slice(manifest_bytes).map_err(|_| changed(good))?;
-    Ok((manifest, by_name))
-}
-
-/// A verified bundle read again and checked to be the one verified: its
-/// bytes, its manifest, and where each manifest entry's file lies.
-fn read_again(good: &Good, count: &WorkCount) -> Result<Kept, AggregateError> {
-    let bytes = reread(good, count)?;
-    let (manifest, by_name) = reopen(good, &bytes, count)?;
-    let base = bytes.as_ptr() as usize;
-    let records = manifest
-        .entries
-        .iter()
-        .map(|e| {
-            let data = by_name.get(e.path.as_str()).ok_or_else(|| changed(good))?;
-            let start = data.as_ptr() as usize - base;
-            Ok(start..start + data.len())
-        })
-        .collect::<Result<Vec<_>, AggregateError>>()?;
-    drop(by_name);
-    Ok(Kept {
+    Ok(Opened {
         bytes: Arc::new(bytes),
         manifest,
-        records,
+        files,
     })
 }
 
@@ -245,14 +305,16 @@ pub(super) fn runs_of(
     send: &mut dyn FnMut(Job) -> bool,
     count: &WorkCount,
 ) -> Result<(), AggregateError> {
-    let verified = kept.is_some();
+    // The warehouse's records were checked when they were taken in.
+    let verified = kept.is_some() || good.stored.is_some();
     let Kept {
         bytes,
         manifest,
         records,
+        plain,
     } = match kept {
         Some(kept) => kept,
-        None => read_again(good, count)?,
+        None => open_again(good, count)?.kept(good)?,
     };
     let changed = || changed(good);
     if records.len() != manifest.entries.len() {
@@ -277,6 +339,7 @@ pub(super) fn runs_of(
                 sha256: crypt::from_hex(&e.sha256).ok_or_else(changed)?,
                 version: e.version,
                 supersedes: e.supersedes,
+                plain: plain.get(entry).copied().unwrap_or(false),
             });
         }
         *seq += 1;

@@ -41,6 +41,9 @@ pub(super) struct Item {
     /// gives them (the body must say the same).
     pub(super) version: u32,
     pub(super) supersedes: Option<u32>,
+    /// Whether the bytes are the record's plaintext (kept decrypted in
+    /// the warehouse) rather than sealed.
+    pub(super) plain: bool,
 }
 
 /// A record decrypted, read and turned into rows by a worker.

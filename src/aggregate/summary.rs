@@ -135,6 +135,9 @@ pub struct Summary {
     /// (file under the `--parquet` folder, rows) of every Parquet table.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub parquet_tables: Vec<(String, usize)>,
+    /// What the warehouse took in and holds (`--db`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warehouse: Option<Ingested>,
     /// Every entity list written (`entities/<list>.csv`).
     pub entity_lists: Vec<super::entities::ListWritten>,
     /// Entity operations that were not applied, or conflict.
@@ -546,4 +549,24 @@ impl Status {
             Status::Pending => "pending",
         }
     }
+}
+
+/// What a run took into the warehouse.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct Ingested {
+    /// The warehouse file.
+    pub file: String,
+    /// Bundles taken in by this run.
+    pub new_bundles: usize,
+    /// Records and attachments taken in by this run.
+    pub new_records: usize,
+    pub new_attachments: usize,
+    /// Of those, files no identity given could open (kept sealed).
+    pub sealed: usize,
+    /// Bundle files given that the warehouse already had (by path, size
+    /// and time, or by their manifest).
+    pub known_bundles: usize,
+    /// What the warehouse holds after the run.
+    pub bundles: usize,
+    pub records: usize,
 }

@@ -252,6 +252,7 @@ fn aggregate(
         supervisors: Some(AllowedSigners::parse(&supervisors).unwrap()),
         parquet: None,
         checks: Default::default(),
+        db: None,
     };
     run(bundles, &opts).unwrap()
 }
@@ -567,6 +568,7 @@ fn the_plan_keeps_aside_what_does_not_follow_from_the_version_before() {
             file: PathBuf::from(format!("b{n}.zip")),
             bundle_id: format!("enum-01-00000{n}"),
             enumerator_id: "enum-01".into(),
+            stored: None,
         })
         .collect();
     let id = |s: &str| uuid::Uuid::parse_str(s).unwrap().as_u128();

@@ -18,12 +18,19 @@ pub struct Args {
     /// The data manager's age identity file.
     #[arg(long, value_name = "FILE")]
     pub identity: PathBuf,
-    /// The folder for the tables and the summary.
-    #[arg(long, value_name = "DIR")]
-    pub out: PathBuf,
-    /// Bundle files, or folders of them.
-    #[arg(value_name = "BUNDLE_OR_DIR", required = true)]
+    /// The folder for the tables and the summary (with --db, leave it out
+    /// to only take the new bundles in).
+    #[arg(long, value_name = "DIR", required_unless_present = "db")]
+    pub out: Option<PathBuf>,
+    /// Bundle files, or folders of them (with --db, those already in the
+    /// warehouse are not read again).
+    #[arg(value_name = "BUNDLE_OR_DIR", required_unless_present = "db")]
     pub bundles: Vec<PathBuf>,
+    /// The warehouse: an SQLite file that keeps every bundle taken in, so
+    /// each run decrypts only the new ones; with --out, the tables are
+    /// written from all it holds.
+    #[arg(long, value_name = "FILE")]
+    pub db: Option<PathBuf>,
     /// Who may sign bundles (default: keys/allowed_signers).
     #[arg(long, value_name = "FILE")]
     pub signers: Option<PathBuf>,
@@ -87,6 +94,12 @@ pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {
              --parquet, or use a data manager's build (cargo build --release)"
         );
     }
+    if args.db.is_some() && !cfg!(feature = "warehouse") {
+        anyhow::bail!(
+            "this fieldkit was built without the warehouse (the `warehouse` feature); leave \
+             out --db, or use a data manager's build (cargo build --release)"
+        );
+    }
     let signers = files::signers(args.signers.as_deref(), "allowed_signers")?;
     let bytes = std::fs::read(&args.identity)
         .with_context(|| format!("cannot read the identity {}", args.identity.display()))?;
@@ -109,7 +122,7 @@ pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {
     let identities = crypt::parse_identities(&text)
         .with_context(|| format!("in the identity file {}", args.identity.display()))?;
     let files = bundle_files(&args.bundles)?;
-    if files.is_empty() {
+    if files.is_empty() && args.db.is_none() {
         bail!("no bundles (*.zip) found in what was given");
     }
     let receipts = receipt_files(&args.receipts)?;
@@ -133,7 +146,7 @@ pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {
         keep_bytes: aggregate::KEEP_BYTES,
         identities,
         signers,
-        out: args.out.clone(),
+        out: args.out.clone().unwrap_or_default(),
         forms_dir: globals.forms.clone(),
         labels,
         hxl: args.hxl,
@@ -149,13 +162,20 @@ pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {
             move_share: args.move_percent / 100.0,
             ..Default::default()
         },
+        db: args.db.clone(),
+    };
+    let Some(out) = &args.out else {
+        return take_in(&files, &opts);
     };
     let summary = aggregate::run(&files, &opts).map_err(anyhow::Error::msg)?;
+    if let Some(w) = &summary.warehouse {
+        say_taken_in(w);
+    }
     crate::say!(
         "fieldkit: {} record(s) from {} bundle(s) into {}; {} problem(s) (see summary.md)",
         summary.records,
         summary.bundles_read,
-        args.out.display(),
+        out.display(),
         summary.problems()
     );
     // Findings are no problem (the exit code stays): records to look at.
@@ -189,12 +209,58 @@ pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {
             lines.len() - SHOWN_PROBLEMS
         );
     }
-    print_line(&args.out.join("summary.md").display().to_string())?;
+    print_line(&out.join("summary.md").display().to_string())?;
     Ok(if summary.problems() == 0 {
         Outcome::Done
     } else {
         Outcome::Invalid
     })
+}
+
+/// `--db` without `--out`: the new bundles taken into the warehouse, and
+/// nothing else written.
+#[cfg(feature = "warehouse")]
+fn take_in(files: &[PathBuf], opts: &Options) -> Result<Outcome> {
+    let db = opts.db.as_deref().unwrap_or(std::path::Path::new(""));
+    let (taken, refused) = aggregate::take_in(files, db, opts).map_err(anyhow::Error::msg)?;
+    say_taken_in(&taken);
+    for report in &refused {
+        crate::say!(
+            "  - {}: not taken in: {}",
+            report.file,
+            report.problems.join("; ")
+        );
+    }
+    Ok(if refused.is_empty() {
+        Outcome::Done
+    } else {
+        Outcome::Invalid
+    })
+}
+
+#[cfg(not(feature = "warehouse"))]
+fn take_in(_: &[PathBuf], _: &Options) -> Result<Outcome> {
+    bail!("this fieldkit was built without the warehouse (the `warehouse` feature)")
+}
+
+/// What the warehouse took in and holds, on the terminal.
+fn say_taken_in(w: &aggregate::summary::Ingested) {
+    crate::say!(
+        "fieldkit: warehouse {}: {} new bundle(s) taken in ({} record(s), {} attachment(s){}), \
+         {} already in; it holds {} bundle(s), {} record(s)",
+        w.file,
+        w.new_bundles,
+        w.new_records,
+        w.new_attachments,
+        if w.sealed > 0 {
+            format!(", {} kept sealed: no identity given opens them", w.sealed)
+        } else {
+            String::new()
+        },
+        w.known_bundles,
+        w.bundles,
+        w.records
+    );
 }
 
 /// The receipt files given: files as they are, folders' `*.json` files

@@ -484,6 +484,7 @@ fn conflicts_cost_one_more_read_per_bundle_not_per_conflict() {
             receipts: Vec::new(),
             supervisors: None,
             parquet: None,
+            db: None,
             checks: Default::default(),
         };
         let summary = fieldkit::aggregate::run(&files, &opts).unwrap();

@@ -40,6 +40,8 @@ mod terminal;
 mod tui_e2e;
 mod tui_history;
 mod tui_setup;
+#[cfg(feature = "warehouse")]
+mod warehouse;
 mod xlsform;
 mod xlsform_fuzz;
 mod xlsform_pyxform;

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use crate::support::{Enumerator, have, repo, stderr};
 
-const FORM: &str = r#"
+pub(crate) const FORM: &str = r#"
 [settings]
 form_id = "media_check"
 version = "1"
