@@ -15,6 +15,13 @@
 //! answers changed: N earlier versions held, 5N changes), with the peak
 //! resident memory.
 //!
+//! FIELDKIT_BENCH_WAREHOUSE=N only times the warehouse (`--db`) on N
+//! records (bundles of 10,000): taking them all in (against the bare
+//! loop on all cores), then 10 new bundles of 1,000 given with all the
+//! old ones (against the same 10 taken into an empty warehouse), the
+//! warehouse's bytes a record against the bundles', and the tables
+//! written from it; each step a child process with its peak RSS.
+//!
 //! First, side by side in one run (FIELDKIT_BENCH_TABLE_ONLY=1 stops
 //! after it): `verify` time per record (best pass) on one bundle of 1,000 to 65,531
 //! records (the most a bundle can hold) and over 200,000 records in 20
@@ -86,14 +93,41 @@ fn outgoing(
 /// Writes `bundles` bundles of `per` records into `dir`; returns the DM
 /// identity (as text) and the signers line.
 fn generate(dir: &Path, bundles: usize, per: usize) -> (String, String) {
+    let laptop = Laptop {
+        dm: age::x25519::Identity::generate(),
+        key: ssh_key::PrivateKey::random(&mut OsRng, ssh_key::Algorithm::Ed25519).expect("key"),
+        next: 1,
+        prev: bundle::NO_PREVIOUS.to_string(),
+    };
+    generate_on(dir, bundles, per, laptop).0
+}
+
+/// One laptop's keys (and its data manager's) and where its chain is.
+struct Laptop {
+    dm: age::x25519::Identity,
+    key: ssh_key::PrivateKey,
+    next: u64,
+    prev: String,
+}
+
+/// [`generate`] for a given laptop, whose chain goes on: the laptop after.
+fn generate_on(
+    dir: &Path,
+    bundles: usize,
+    per: usize,
+    laptop: Laptop,
+) -> ((String, String), Laptop) {
     std::fs::create_dir_all(dir).expect("dir");
-    let dm = age::x25519::Identity::generate();
+    let Laptop {
+        dm,
+        key,
+        next,
+        mut prev,
+    } = laptop;
     let recipient = dm.to_public();
-    let key = ssh_key::PrivateKey::random(&mut OsRng, ssh_key::Algorithm::Ed25519).expect("key");
     let text = form_text().into_bytes();
     let sha = bundle::sha256_hex(&text);
     let forms = vec![("bench".to_string(), "1".to_string(), sha.clone(), text)];
-    let mut prev = bundle::NO_PREVIOUS.to_string();
     for b in 0..bundles {
         let ids: Vec<String> = (0..per).map(|_| uuid::Uuid::now_v7().to_string()).collect();
         let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
@@ -124,18 +158,28 @@ fn generate(dir: &Path, bundles: usize, per: usize) -> (String, String) {
         let plan = Plan {
             enumerator_id: "bench",
             device_id: "01a00000-0000-7000-8000-0000000be4c4",
-            sequence: b as u64 + 1,
+            sequence: next + b as u64,
             prev_manifest_sha256: &prev,
             records: &records,
             forms: &forms,
         };
         let built = bundle::build(&plan, &key).expect("build");
         prev = built.manifest_sha256.clone();
-        std::fs::write(dir.join(format!("b{b:05}.zip")), &built.zip).expect("write");
+        let name = format!("b{:05}.zip", next + b as u64);
+        std::fs::write(dir.join(name), &built.zip).expect("write");
     }
     let dm_text = age::secrecy::ExposeSecret::expose_secret(&dm.to_string()).to_string();
     let signers = format!("bench {}", key.public_key().to_openssh().expect("public"));
-    (dm_text, signers)
+    let next = next + bundles as u64;
+    (
+        (dm_text, signers),
+        Laptop {
+            dm,
+            key,
+            next,
+            prev,
+        },
+    )
 }
 
 /// Two laptops' bundles in `dir/bundles` sharing `n` record ids, with other
@@ -279,19 +323,18 @@ fn conflicts_figure(dir: &Path, n: usize) {
 
 /// Aggregates every bundle of `dir` into `out` in this process: the
 /// summary, and the seconds it took.
-fn timed_aggregate(
-    dir: &Path,
-    out: &Path,
-    (dm, signers): (&str, &str),
-    threads: usize,
-    xlsx: bool,
-) -> (aggregate::summary::Summary, f64) {
+/// The bundle files in `dir`, sorted.
+fn files_in(dir: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .expect("dir")
         .map(|e| e.expect("entry").path())
         .collect();
     files.sort();
-    let opts = Options {
+    files
+}
+
+fn options(out: &Path, (dm, signers): (&str, &str), threads: usize, xlsx: bool) -> Options {
+    Options {
         identities: fieldkit::crypt::parse_identities(dm).expect("identity"),
         signers: AllowedSigners::parse(signers).expect("signers"),
         out: out.to_path_buf(),
@@ -309,10 +352,144 @@ fn timed_aggregate(
         supervisors: None,
         parquet: None,
         db: None,
-    };
+    }
+}
+
+fn timed_aggregate(
+    dir: &Path,
+    out: &Path,
+    keys: (&str, &str),
+    threads: usize,
+    xlsx: bool,
+) -> (aggregate::summary::Summary, f64) {
+    let files = files_in(dir);
+    let opts = options(out, keys, threads, xlsx);
     let start = Instant::now();
     let summary = aggregate::run(&files, &opts).expect("aggregate");
     (summary, start.elapsed().as_secs_f64())
+}
+
+/// In a child: the bundles of the folders in FIELDKIT_BENCH_CHILD_DB
+/// (`;`-separated) taken into the warehouse FIELDKIT_BENCH_DB, and with
+/// FIELDKIT_BENCH_OUT the tables written from it; time and peak RSS.
+fn warehouse_child(dirs: &str) {
+    let var = |k: &str| std::env::var(k).unwrap_or_default();
+    let files: Vec<PathBuf> = dirs
+        .split(';')
+        .filter(|d| !d.is_empty())
+        .flat_map(|d| files_in(Path::new(d)))
+        .collect();
+    let out = var("FIELDKIT_BENCH_OUT");
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let mut opts = options(
+        Path::new(&out),
+        (&var("FIELDKIT_BENCH_DM"), &var("FIELDKIT_BENCH_SIGNERS")),
+        threads,
+        false,
+    );
+    let db = PathBuf::from(var("FIELDKIT_BENCH_DB"));
+    opts.db = Some(db.clone());
+    let start = Instant::now();
+    let (what, records) = if out.is_empty() {
+        let (taken, refused) = aggregate::take_in(&files, &db, &opts).expect("take in");
+        assert!(refused.is_empty(), "{refused:?}");
+        (
+            format!(
+                "took in {} new bundle(s), {} already in; holds {} records",
+                taken.new_bundles, taken.known_bundles, taken.records
+            ),
+            taken.new_records,
+        )
+    } else {
+        let summary = aggregate::run(&files, &opts).expect("aggregate");
+        (
+            format!(
+                "tables of {} records, problems {}",
+                summary.records,
+                summary.problems()
+            ),
+            summary.records,
+        )
+    };
+    let took = start.elapsed().as_secs_f64();
+    println!(
+        "  {what}: {took:.2} s ({:.0} records/s); peak RSS {} MB",
+        records as f64 / took,
+        proc_kb("VmHWM:").map_or(0, |k| k / 1024)
+    );
+}
+
+fn run_warehouse_child(dirs: &[&Path], db: &Path, out: Option<&Path>, keys: (&str, &str)) {
+    let dirs: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
+    let result = std::process::Command::new(std::env::current_exe().expect("exe"))
+        .env("FIELDKIT_BENCH_CHILD_DB", dirs.join(";"))
+        .env("FIELDKIT_BENCH_DB", db)
+        .env(
+            "FIELDKIT_BENCH_OUT",
+            out.map(|o| o.display().to_string()).unwrap_or_default(),
+        )
+        .env("FIELDKIT_BENCH_DM", keys.0)
+        .env("FIELDKIT_BENCH_SIGNERS", keys.1)
+        .output()
+        .expect("child");
+    print!("{}", String::from_utf8_lossy(&result.stdout));
+    eprint!("{}", String::from_utf8_lossy(&result.stderr));
+}
+
+/// Bytes of the files in `dir` (not below).
+fn bytes_in(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .expect("dir")
+        .map(|e| e.expect("entry").metadata().expect("meta").len())
+        .sum()
+}
+
+/// The warehouse figures on `n` records (see the header).
+fn warehouse_figures(tmp: &Path, n: usize, cores: usize) {
+    let per = n.min(10_000);
+    let old = tmp.join("old");
+    let start = Instant::now();
+    let laptop = Laptop {
+        dm: age::x25519::Identity::generate(),
+        key: ssh_key::PrivateKey::random(&mut OsRng, ssh_key::Algorithm::Ed25519).expect("key"),
+        next: 1,
+        prev: bundle::NO_PREVIOUS.to_string(),
+    };
+    let ((dm, signers), laptop) = generate_on(&old, n.div_ceil(per), per, laptop);
+    // The new bundles: the same laptop's next ones.
+    let new = tmp.join("new");
+    generate_on(&new, 10, 1_000, laptop);
+    println!(
+        "generated {n} records in bundles of {per} and 10 new bundles of 1,000 in {:.0} s",
+        start.elapsed().as_secs_f64()
+    );
+    let rate = bare(&new, &dm);
+    println!(
+        "target for taking all in: at least 0.8 x {cores} cores x {rate:.0} = {:.0} records/s",
+        0.8 * cores as f64 * rate
+    );
+    let db = tmp.join("warehouse.sqlite");
+    println!("1. all {n} records taken into an empty warehouse:");
+    run_warehouse_child(&[&old], &db, None, (&dm, &signers));
+    let size = |p: &Path| std::fs::metadata(p).map_or(0, |m| m.len());
+    let db_bytes = size(&db) + size(&tmp.join("warehouse.sqlite-wal"));
+    println!(
+        "   warehouse {:.1} MB = {:.0} B a record; the bundles {:.1} MB = {:.0} B a record ({:.2} x)",
+        db_bytes as f64 / 1e6,
+        db_bytes as f64 / n as f64,
+        bytes_in(&old) as f64 / 1e6,
+        bytes_in(&old) as f64 / n as f64,
+        db_bytes as f64 / bytes_in(&old) as f64
+    );
+    println!("2. 10 new bundles given with all the old ones:");
+    run_warehouse_child(&[&old, &new], &db, None, (&dm, &signers));
+    println!("   the same 10 into an empty warehouse:");
+    run_warehouse_child(&[&new], &tmp.join("alone.sqlite"), None, (&dm, &signers));
+    println!(
+        "3. the tables of all {} records written from the warehouse:",
+        n + 10_000
+    );
+    run_warehouse_child(&[], &db, Some(&tmp.join("out")), (&dm, &signers));
 }
 
 /// In a child: aggregate `dir` into `out`, print records/s and peak RSS.
@@ -423,6 +600,10 @@ fn main() {
         );
         return;
     }
+    if let Ok(dirs) = std::env::var("FIELDKIT_BENCH_CHILD_DB") {
+        warehouse_child(&dirs);
+        return;
+    }
     if let Ok(spec) = std::env::var("FIELDKIT_BENCH_CONFLICTS") {
         let (n, dir) = spec
             .split_once(',')
@@ -451,6 +632,11 @@ fn main() {
         .unwrap_or_else(std::env::temp_dir);
     let tmp = tempfile::tempdir_in(&scratch).expect("temp dir");
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    if let Ok(n) = std::env::var("FIELDKIT_BENCH_WAREHOUSE") {
+        let n: usize = n.parse().expect("FIELDKIT_BENCH_WAREHOUSE=N records");
+        warehouse_figures(tmp.path(), n, cores);
+        return;
+    }
     table(tmp.path(), cores);
     if std::env::var_os("FIELDKIT_BENCH_TABLE_ONLY").is_some() {
         return;

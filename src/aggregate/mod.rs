@@ -304,6 +304,18 @@ pub fn take_in(
     warehouse::ingest(files, db, opts, &WorkCount::default())
 }
 
+#[cfg(not(feature = "warehouse"))]
+pub fn take_in(
+    _: &[PathBuf],
+    db: &Path,
+    _: &Options,
+) -> Result<(summary::Ingested, Vec<verify::Report>), AggregateError> {
+    Err(AggregateError::Warehouse {
+        path: db.to_path_buf(),
+        why: "this fieldkit was built without the warehouse".into(),
+    })
+}
+
 /// Takes the bundles not in the warehouse yet in, and gives every bundle
 /// it holds (and those refused now, to be said).
 #[cfg(feature = "warehouse")]

@@ -20,6 +20,8 @@
 //!   identity given opened it (decrypted when the tables are written, if
 //!   a later key can);
 //! - `forms`, `form_texts`: the forms each bundle carries, each text once;
+//! - `records` (a view): every record version decrypted, with who and
+//!   when, its JSON in `record` (`json_extract(record, '$.values.x')`);
 //! - `files`: the bundle files already taken in, by path, size and
 //!   modification time, so a folder of a year's sticks is not read again.
 //!
@@ -31,6 +33,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::UNIX_EPOCH;
 
+use rusqlite::types::Value;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 use super::error::AggregateError;
@@ -85,6 +88,14 @@ CREATE TABLE IF NOT EXISTS forms (
     sha256 TEXT NOT NULL REFERENCES form_texts(sha256),
     PRIMARY KEY (bundle, form_id, version)
 );
+CREATE VIEW IF NOT EXISTS records AS
+    SELECT e.record_id, e.form_id, e.form_version, e.version, e.supersedes,
+        b.enumerator_id, b.device_id, b.bundle_id, b.sequence,
+        json_extract(e.body, '$.started') AS started,
+        json_extract(e.body, '$.finalized_at') AS finalized_at,
+        e.body AS record
+    FROM entries e JOIN bundles b ON b.id = e.bundle
+    WHERE e.kind = 'record' AND e.plain = 1;
 CREATE TABLE IF NOT EXISTS files (
     path TEXT PRIMARY KEY,
     size INTEGER NOT NULL,
@@ -121,8 +132,11 @@ fn open_for_writing(file: &Path) -> Result<Connection, AggregateError> {
              file name or the warehouse's",
         ));
     }
+    // 16 KiB pages: a record of 2 KB takes one 4 KiB page alone, and
+    // seven share a 16 KiB one (only a new warehouse takes it).
     conn.execute_batch(
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+        "PRAGMA page_size = 16384; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+         PRAGMA foreign_keys = ON;",
     )
     .map_err(|e| failed(file, not_a_warehouse(e)))?;
     if version > SCHEMA {
@@ -208,31 +222,54 @@ pub(super) fn ingest(
             }
         }
     }
-    // The others verified a batch at a time (bounded memory), and each
-    // new one taken in.
+    // The others verified a batch at a time (bounded memory) and each
+    // new one decrypted on a thread of its own, while this one writes
+    // the one before: the cores decrypt while the disk writes.
     let mut refused = Vec::new();
     let identities: Vec<crypt::X25519Identity> = opts
         .identities
         .iter()
         .map(crypt::X25519Identity::new)
         .collect();
-    for batch in unseen.chunks(64) {
-        for verified in verify_all(batch, opts, count)? {
-            if !verified.report.ok {
-                refused.push(verified.report);
-                continue;
+    std::thread::scope(|scope| -> Result<(), AggregateError> {
+        let (send, steps) = std::sync::mpsc::sync_channel::<Result<Step, AggregateError>>(1);
+        let (unseen, identities) = (&unseen, &identities);
+        scope.spawn(move || {
+            let reader = match open_for_reading(db) {
+                Ok(reader) => reader,
+                Err(why) => return drop(send.send(Err(why))),
+            };
+            for batch in unseen.chunks(64) {
+                let t0 = std::time::Instant::now();
+                let verified = verify_all(batch, opts, count);
+                timing("verify", t0);
+                let verified = match verified {
+                    Ok(verified) => verified,
+                    Err(why) => return drop(send.send(Err(why))),
+                };
+                for v in verified {
+                    // The writer stopped (an error): so does this.
+                    if send
+                        .send(prepare(&reader, db, v, identities, opts, count))
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
             }
-            take_in(
-                &mut conn,
-                db,
-                verified,
-                &identities,
-                opts,
-                count,
-                &mut ingested,
-            )?;
+        });
+        for step in steps {
+            match step? {
+                Step::Refused(report) => refused.push(*report),
+                Step::Ready(ready) => {
+                    let t0 = std::time::Instant::now();
+                    keep(&mut conn, db, *ready, &mut ingested)?;
+                    timing("keep", t0);
+                }
+            }
         }
-    }
+        Ok(())
+    })?;
     let (bundles, records): (i64, i64) = conn
         .query_row(
             "SELECT count(*), coalesce(sum(records), 0) FROM bundles",
@@ -245,20 +282,95 @@ pub(super) fn ingest(
     Ok((ingested, refused))
 }
 
-/// One verified bundle into the warehouse, in one transaction (or
-/// counted as known when its manifest is there already).
-fn take_in(
-    conn: &mut Connection,
+/// With FIELDKIT_TIMING set: how long a step took, on stderr.
+fn timing(step: &str, since: std::time::Instant) {
+    if std::env::var_os("FIELDKIT_TIMING").is_some() {
+        crate::say!("timing: {step} {:?}", since.elapsed());
+    }
+}
+
+/// What the decrypting thread passes to the writing one.
+enum Step {
+    /// A bundle that failed verification: nothing of it is kept.
+    Refused(Box<verify::Report>),
+    Ready(Box<Ready>),
+}
+
+/// A verified bundle: its file on disk and, unless the warehouse has it
+/// already, its records and attachments decrypted.
+struct Ready {
+    file: (String, i64, i64),
+    report: verify::Report,
+    forms: Vec<CarriedForm>,
+    /// None: the warehouse has its manifest already (a copy, or given
+    /// twice): only its file is remembered.
+    opened: Option<(Opened, Files)>,
+}
+
+/// Decrypts a verified bundle on every core (unless the warehouse has it
+/// already).
+fn prepare(
+    reader: &Connection,
     db: &Path,
     verified: VerifiedBundle,
     identities: &[crypt::X25519Identity],
     opts: &Options,
     count: &WorkCount,
+) -> Result<Step, AggregateError> {
+    let VerifiedBundle {
+        file,
+        report,
+        forms,
+        kept,
+        ..
+    } = verified;
+    if !report.ok {
+        return Ok(Step::Refused(Box::new(report)));
+    }
+    let on_disk = on_disk(&file)?;
+    let sha = report.manifest_sha256.clone().unwrap_or_default();
+    let have = reader
+        .prepare_cached("SELECT 1 FROM bundles WHERE manifest_sha256 = ?1")
+        .and_then(|mut q| q.exists([&sha]))
+        .map_err(|e| failed(db, e))?;
+    let opened = if have {
+        None
+    } else {
+        // The bundle's bytes: as the verify pass kept them, or read again
+        // and checked to be the one verified.
+        let good = good_of(&file, &report, None);
+        let opened = match kept {
+            Some(kept) => opened_from_kept(kept, &good, count)?,
+            None => super::read::open_again(&good, count)?,
+        };
+        let t0 = std::time::Instant::now();
+        let files = decrypt_all(&opened, identities, opts.threads.max(1), count);
+        timing("decrypt", t0);
+        Some((opened, files))
+    };
+    Ok(Step::Ready(Box::new(Ready {
+        file: on_disk,
+        report,
+        forms,
+        opened,
+    })))
+}
+
+/// One verified bundle into the warehouse, in one transaction (or
+/// counted as known when its manifest is there already).
+fn keep(
+    conn: &mut Connection,
+    db: &Path,
+    ready: Ready,
     ingested: &mut Ingested,
 ) -> Result<(), AggregateError> {
-    let report = &verified.report;
+    let Ready {
+        file: (path, size, modified),
+        report,
+        forms,
+        opened,
+    } = ready;
     let sha = report.manifest_sha256.clone().unwrap_or_default();
-    let (path, size, modified) = on_disk(&verified.file)?;
     let tx = conn.transaction().map_err(|e| failed(db, e))?;
     let have: Option<i64> = tx
         .query_row(
@@ -268,24 +380,25 @@ fn take_in(
         )
         .optional()
         .map_err(|e| failed(db, e))?;
-    if let Some(id) = have {
-        remember_file(&tx, db, (&path, size, modified), id)?;
-        tx.commit().map_err(|e| failed(db, e))?;
-        ingested.known_bundles += 1;
-        return Ok(());
-    }
-    // The bundle's bytes: as the verify pass kept them, or read again and
-    // checked to be the one verified.
-    let good = good_of(&verified.file, report, None);
-    let opened = match verified.kept {
-        Some(kept) => opened_from_kept(kept, &good, count)?,
-        None => super::read::open_again(&good, count)?,
+    let (opened, files) = match (have, opened) {
+        (Some(id), _) => {
+            remember_file(&tx, db, (&path, size, modified), id)?;
+            tx.commit().map_err(|e| failed(db, e))?;
+            ingested.known_bundles += 1;
+            return Ok(());
+        }
+        (None, Some(both)) => both,
+        // Seen by the decrypting thread, gone since: only by another run
+        // taking bundles out, which fieldkit never does.
+        (None, None) => {
+            return Err(failed(db, "a bundle it held is gone; run again"));
+        }
     };
+    let good = good_of(Path::new(&path), &report, None);
     let manifest_bytes = opened
         .get(bundle::MANIFEST)
         .map(|(b, _)| b.to_vec())
         .unwrap_or_default();
-    let files = decrypt_all(&opened, identities, opts.threads.max(1), count);
     tx.execute(
         "INSERT INTO bundles (manifest_sha256, bundle_id, enumerator_id, device_id, sequence,
              prev_manifest_sha256, records, file, ingested_at, manifest)
@@ -298,7 +411,7 @@ fn take_in(
             good.sequence as i64,
             report.prev_manifest_sha256,
             report.records as i64,
-            path,
+            report.file,
             crate::clock::now().to_string(),
             manifest_bytes,
         ],
@@ -314,6 +427,12 @@ fn take_in(
             )
             .map_err(|e| failed(db, e))?;
         for (e, (plain, body)) in opened.manifest.entries.iter().zip(&files.records) {
+            // A record's plaintext is JSON: kept as text, so that SQLite's
+            // json functions read it (the `records` view).
+            let body = match std::str::from_utf8(body) {
+                Ok(text) if *plain => Value::Text(text.to_string()),
+                _ => Value::Blob(body.clone()),
+            };
             put.execute(params![
                 id,
                 "record",
@@ -349,7 +468,7 @@ fn take_in(
         let mut form = tx
             .prepare("INSERT INTO forms (bundle, form_id, version, sha256) VALUES (?1, ?2, ?3, ?4)")
             .map_err(|e| failed(db, e))?;
-        for f in &verified.forms {
+        for f in &forms {
             text.execute(params![f.sha256, f.text])
                 .map_err(|e| failed(db, e))?;
             form.execute(params![id, f.form_id, f.version, f.sha256])
@@ -584,7 +703,7 @@ pub(super) fn opened(good: &Good, stored: &Stored) -> Result<Opened, AggregateEr
         let path: String = row.get(0).map_err(|e| failed(db, e))?;
         let plain: bool = row.get(1).map_err(|e| failed(db, e))?;
         let body = row.get_ref(2).map_err(|e| failed(db, e))?;
-        let body = body.as_blob().map_err(|e| failed(db, e))?;
+        let body = body.as_bytes().map_err(|e| failed(db, e))?;
         let at = bytes.len()..bytes.len() + body.len();
         bytes.extend_from_slice(body);
         files.insert(path, Body { at, plain });

@@ -219,7 +219,6 @@ pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {
 
 /// `--db` without `--out`: the new bundles taken into the warehouse, and
 /// nothing else written.
-#[cfg(feature = "warehouse")]
 fn take_in(files: &[PathBuf], opts: &Options) -> Result<Outcome> {
     let db = opts.db.as_deref().unwrap_or(std::path::Path::new(""));
     let (taken, refused) = aggregate::take_in(files, db, opts).map_err(anyhow::Error::msg)?;
@@ -236,11 +235,6 @@ fn take_in(files: &[PathBuf], opts: &Options) -> Result<Outcome> {
     } else {
         Outcome::Invalid
     })
-}
-
-#[cfg(not(feature = "warehouse"))]
-fn take_in(_: &[PathBuf], _: &Options) -> Result<Outcome> {
-    bail!("this fieldkit was built without the warehouse (the `warehouse` feature)")
 }
 
 /// What the warehouse took in and holds, on the terminal.

@@ -330,6 +330,16 @@ fn tables_from_the_warehouse_are_those_of_the_same_bundles_at_once() {
         )
         .unwrap();
     assert_eq!(versions, 12 + 4 + 1);
+    // The `records` view reads the answers exactly as given.
+    let (enumerator, households): (String, i64) = conn
+        .query_row(
+            "SELECT enumerator_id, json_extract(record, '$.values.households') FROM records \
+             WHERE json_extract(record, '$.values.site') = 'Another site'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((enumerator.as_str(), households), ("enum-b", 99));
 }
 
 /// Every bundle's records and attachments are all in, or none: what a
