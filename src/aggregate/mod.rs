@@ -287,6 +287,10 @@ pub fn run(files: &[PathBuf], opts: &Options) -> Result<Summary, AggregateError>
     let shown = check_and_report(&forms, opts, &mut summary)?;
     summary.write(&opts.out)?;
     report::write(&opts.out, &summary, &shown)?;
+    #[cfg(feature = "warehouse")]
+    if let Some(db) = &opts.db {
+        warehouse::keep_outputs(db, &opts.out, &summary)?;
+    }
     if timing {
         crate::say!("timing: checks and report {:?}", t0.elapsed());
     }

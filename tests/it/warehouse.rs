@@ -340,6 +340,22 @@ fn tables_from_the_warehouse_are_those_of_the_same_bundles_at_once() {
         )
         .unwrap();
     assert_eq!((enumerator.as_str(), households), ("enum-b", 99));
+    // The last run's conflicts and checks are kept beside the records.
+    let conflicted: (String, i64) = conn
+        .query_row(
+            "SELECT record_id, count(*) FROM conflicts GROUP BY record_id",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(conflicted.1, 2, "both bundles named");
+    let checks: i64 = conn
+        .query_row("SELECT count(*) FROM checks", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(
+        checks as usize,
+        crate::support::csv_rows(&alone.join("checks.csv")).len() - 1
+    );
 }
 
 /// Every bundle's records and attachments are all in, or none: what a
