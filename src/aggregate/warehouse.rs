@@ -37,7 +37,7 @@ use std::sync::Arc;
 use std::time::UNIX_EPOCH;
 
 use rusqlite::types::Value;
-use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
 use super::error::AggregateError;
 use super::read::{Body, CarriedForm, Kept, Opened, VerifiedBundle, verify_all};
@@ -118,16 +118,20 @@ fn failed(file: &Path, e: impl std::fmt::Display) -> AggregateError {
 /// Opens (or makes) the warehouse for writing.
 fn open_for_writing(file: &Path) -> Result<Connection, AggregateError> {
     let conn = Connection::open(file).map_err(|e| failed(file, e))?;
+    // Another run taking bundles in at the same time: wait for it.
+    conn.busy_timeout(BUSY).map_err(|e| failed(file, e))?;
     // WAL: readers never wait, and a killed run leaves the last
     // committed bundle in; NORMAL: a power cut may lose the last bundles
     // taken in (taken in again next run), never the file's consistency.
-    let version: i64 = conn
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .map_err(|e| failed(file, not_a_warehouse(e)))?;
     // Another program's database is not written into: a warehouse has
-    // its schema's version from the transaction that made its tables.
-    let objects: i64 = conn
-        .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
+    // its schema's version from the transaction that made its tables (both
+    // read in one statement, so another run making them is seen whole).
+    let (version, objects): (i64, i64) = conn
+        .query_row(
+            "SELECT user_version, (SELECT count(*) FROM sqlite_master) FROM pragma_user_version",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .map_err(|e| failed(file, not_a_warehouse(e)))?;
     if version == 0 && objects > 0 {
         return Err(failed(
@@ -153,7 +157,7 @@ fn open_for_writing(file: &Path) -> Result<Connection, AggregateError> {
         ));
     }
     conn.execute_batch(&format!(
-        "BEGIN; {CREATE} PRAGMA user_version = {SCHEMA}; COMMIT;"
+        "BEGIN IMMEDIATE; {CREATE} PRAGMA user_version = {SCHEMA}; COMMIT;"
     ))
     .map_err(|e| failed(file, not_a_warehouse(e)))?;
     Ok(conn)
@@ -166,12 +170,17 @@ fn not_a_warehouse(e: rusqlite::Error) -> String {
 
 /// Opens the warehouse for reading (each reading thread its own).
 fn open_for_reading(file: &Path) -> Result<Connection, AggregateError> {
-    Connection::open_with_flags(
+    let conn = Connection::open_with_flags(
         file,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
-    .map_err(|e| failed(file, e))
+    .map_err(|e| failed(file, e))?;
+    conn.busy_timeout(BUSY).map_err(|e| failed(file, e))?;
+    Ok(conn)
 }
+
+/// How long a run waits for another one writing the same warehouse.
+const BUSY: std::time::Duration = std::time::Duration::from_secs(120);
 
 /// A bundle file's identity on disk: its path, size and modification
 /// time (nanoseconds).
@@ -375,7 +384,9 @@ fn keep(
         opened,
     } = ready;
     let sha = report.manifest_sha256.clone().unwrap_or_default();
-    let tx = conn.transaction().map_err(|e| failed(db, e))?;
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(|e| failed(db, e))?;
     let have: Option<i64> = tx
         .query_row(
             "SELECT id FROM bundles WHERE manifest_sha256 = ?1",
@@ -727,7 +738,9 @@ pub(super) fn opened(good: &Good, stored: &Stored) -> Result<Opened, AggregateEr
 /// files, without the CSV's `'` guard.
 pub(super) fn keep_outputs(db: &Path, out: &Path, summary: &Summary) -> Result<(), AggregateError> {
     let mut conn = open_for_writing(db)?;
-    let tx = conn.transaction().map_err(|e| failed(db, e))?;
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(|e| failed(db, e))?;
     let old: Vec<String> = {
         let mut q = tx
             .prepare(

@@ -528,3 +528,48 @@ fn a_tampered_bundle_or_a_file_that_is_no_warehouse_is_refused_and_nothing_kept(
     );
     assert_eq!(std::fs::read(&notes).unwrap(), before);
 }
+
+#[test]
+fn two_runs_at_once_on_one_warehouse_take_each_bundle_in_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let usb = dir.path().join("usb");
+    let mut a = Laptop::new("enum-a", "01a00000-0000-7000-8000-00000000000a");
+    for k in 0..8 {
+        let rows: Vec<_> = ids(30)
+            .into_iter()
+            .map(|id| (id, format!("Site {k}"), k))
+            .collect();
+        a.bundle(&usb, &rows);
+    }
+    let signers = dir.path().join("allowed_signers");
+    std::fs::write(&signers, format!("{}\n", a.signers_line())).unwrap();
+    let db = dir.path().join("dm.sqlite");
+    let key = repo().join("keys/demo/data-manager.key");
+    let run = || {
+        command(&[
+            "aggregate",
+            "--identity",
+            key.to_str().unwrap(),
+            "--signers",
+            signers.to_str().unwrap(),
+            "--db",
+            db.to_str().unwrap(),
+            usb.to_str().unwrap(),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+    };
+    let (first, second) = (run(), run());
+    for child in [first, second] {
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    }
+    assert_eq!(assert_whole(&db, 0), 8);
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let records: i64 = conn
+        .query_row("SELECT count(*) FROM records", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(records, 8 * 30);
+}
