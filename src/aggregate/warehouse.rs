@@ -142,11 +142,21 @@ fn open_for_writing(file: &Path) -> Result<Connection, AggregateError> {
     }
     // 16 KiB pages: a record of 2 KB takes one 4 KiB page alone, and
     // seven share a 16 KiB one (only a new warehouse takes it).
-    conn.execute_batch(
-        "PRAGMA page_size = 16384; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-         PRAGMA foreign_keys = ON;",
-    )
-    .map_err(|e| failed(file, not_a_warehouse(e)))?;
+    // Turning WAL on waits for no busy handler: another run doing it at
+    // the same moment is waited for here.
+    let setup = "PRAGMA page_size = 16384; PRAGMA journal_mode = WAL; \
+                 PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;";
+    let since = std::time::Instant::now();
+    while let Err(e) = conn.execute_batch(setup) {
+        let busy = matches!(
+            e.sqlite_error_code(),
+            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+        );
+        if !busy || since.elapsed() > BUSY {
+            return Err(failed(file, not_a_warehouse(e)));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     if version > SCHEMA {
         return Err(failed(
             file,
