@@ -103,6 +103,10 @@ pub struct Draft {
     /// What the supervisor said when they returned it to correct.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub returned: Option<Returned>,
+    /// Time on each question and changes of answers on the screen
+    /// (`paradata`); none for a draft `fill` makes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paradata: Option<super::paradata::DraftParadata>,
 }
 
 /// A supervisor's word on a record they returned to correct, from the
@@ -181,6 +185,7 @@ impl Draft {
             version: 1,
             supersedes: None,
             returned: None,
+            paradata: None,
         }
     }
 }

@@ -43,8 +43,10 @@ impl Store {
     /// finalize's write.
     pub(super) fn keep_change(&self, draft: &Draft) -> Result<Change, StoreError> {
         let key = self.kept_key(&parse_id(&draft.id)?);
+        // A correction's paradata starts anew (ODK: an audit per editing).
         let kept = Draft {
             returned: None,
+            paradata: None,
             ..draft.clone()
         };
         let sealed = self.sealed(Tree::Kept, &key, &kept);
