@@ -13,7 +13,10 @@
 //! columns, first version first. Every column knows what its cells are
 //! (numbers or text) from the field's type, never from the text. Records
 //! are read without copying their values (each stays a slice of the
-//! decrypted JSON until it is written). Pure: no files.
+//! decrypted JSON until it is written). Last, the paradata table
+//! (`<form_id>__paradata.csv`, named like a repeat's, `paradata~2` when a
+//! repeat has that name): a line per question of each record that carries
+//! paradata (`record::Paradata`), numbers as recorded. Pure: no files.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -21,6 +24,7 @@ use std::collections::HashMap;
 use serde_json::value::RawValue;
 
 use crate::form::{Form, Kind, NodeId};
+use crate::record::Paradata;
 
 /// Metadata columns, before the form's own: the record's `version` (1,
 /// or more for a correction) and its `review_status` (approved, returned,
@@ -35,6 +39,22 @@ pub const META: [&str; 9] = [
     "finalized_at",
     "version",
     "review_status",
+];
+/// Key columns of the paradata table.
+pub const PARADATA_KEYS: [&str; 2] = ["record_id", "version"];
+/// The paradata table's columns: the question's line, then its record's
+/// `start`, `end` and `duration_s` on every line (the seconds counted in
+/// all, which neither `started` nor `finalized_at` gives).
+const PARADATA_COLUMNS: [(&str, Cell); 9] = [
+    ("field", Cell::Text),
+    ("seconds", Cell::Integer),
+    ("changes", Cell::Integer),
+    ("visits", Cell::Integer),
+    ("first_shown", Cell::Text),
+    ("last_shown", Cell::Text),
+    ("start", Cell::Text),
+    ("end", Cell::Text),
+    ("duration_s", Cell::Integer),
 ];
 /// Key columns of a repeat table (with the version and review status of
 /// the record the row belongs to, so that `versions/` rows join).
@@ -62,6 +82,8 @@ pub enum Source {
     /// A file question's answer as the path of the file aggregate wrote,
     /// relative to its folder: `media/<record_id>/<name>`.
     Attachment(String),
+    /// A column of the paradata table (its header), never a field's.
+    Paradata(&'static str),
 }
 
 /// What a column's cells are, from the field's type (never from the text).
@@ -177,9 +199,30 @@ pub struct Table {
     /// Names of the repeats from the outside in (nested repeats).
     pub path: Vec<String>,
     pub columns: Vec<Column>,
+    /// The paradata table (named in `repeat` like a repeat's table, for
+    /// its file and workbook sheet; its path is empty).
+    pub paradata: bool,
 }
 
 impl Table {
+    /// The paradata table: its lines are made by [`paradata_rows`].
+    fn paradata() -> Table {
+        Table {
+            repeat: Some("paradata".into()),
+            path: Vec::new(),
+            columns: PARADATA_COLUMNS
+                .iter()
+                .map(|&(header, cell)| Column {
+                    header: header.into(),
+                    source: Source::Paradata(header),
+                    hxl: String::new(),
+                    cell,
+                })
+                .collect(),
+            paradata: true,
+        }
+    }
+
     pub fn file_name(&self, form_id: &str) -> String {
         match &self.repeat {
             None => format!("{form_id}.csv"),
@@ -190,7 +233,9 @@ impl Table {
 
     /// The key columns before the form's own.
     pub fn keys(&self) -> &'static [&'static str] {
-        if self.repeat.is_none() {
+        if self.paradata {
+            &PARADATA_KEYS
+        } else if self.repeat.is_none() {
             &META
         } else {
             &REPEAT_KEYS
@@ -239,11 +284,7 @@ fn renamed(header: &str, base: &str) -> bool {
 /// A table's header rows as cells: the key columns and the columns'
 /// headers, then the HXL tags when asked.
 pub fn head_rows(table: &Table, hxl: bool) -> Vec<Vec<String>> {
-    let keys: &[&str] = if table.repeat.is_none() {
-        &META
-    } else {
-        &REPEAT_KEYS
-    };
+    let keys = table.keys();
     let mut rows = vec![
         keys.iter()
             .map(|s| s.to_string())
@@ -286,12 +327,26 @@ fn stored(kind: &Kind) -> bool {
 
 impl Layout {
     /// Adds a version's columns (new ones go after the existing ones).
+    /// The paradata table stays last, its name clear of the repeats'.
     pub fn add_version(&mut self, form: &Form, label_language: Option<&str>) {
         self.walk(form, &form.top, &[], &[], label_language);
+        let mut paradata = match self.tables.iter().position(|t| t.paradata) {
+            Some(at) => self.tables.remove(at),
+            None => Table::paradata(),
+        };
+        let mut n = 1;
+        while self.tables.iter().any(|t| t.repeat == paradata.repeat) {
+            n += 1;
+            paradata.repeat = Some(format!("paradata~{n}"));
+        }
+        self.tables.push(paradata);
     }
 
     fn table(&mut self, path: &[String]) -> &mut Table {
-        let at = self.tables.iter().position(|t| t.path == path);
+        let at = self
+            .tables
+            .iter()
+            .position(|t| !t.paradata && t.path == path);
         match at {
             Some(i) => &mut self.tables[i],
             None => {
@@ -299,6 +354,7 @@ impl Layout {
                     repeat: path.last().cloned(),
                     path: path.to_vec(),
                     columns: Vec::new(),
+                    paradata: false,
                 });
                 self.tables.last_mut().expect("just pushed")
             }
@@ -574,6 +630,7 @@ pub fn write_row(
                 let answer = cell(values, field);
                 line.field(answer.split_whitespace().nth(*part).unwrap_or(""));
             }
+            Source::Paradata(_) => line.field(""),
         }
     }
 }
@@ -620,6 +677,34 @@ fn collect<'a>(
             collect(&obj, rest, &key, out);
         }
     }
+}
+
+/// A record's lines in the paradata table, one per question, the numbers
+/// as the record holds them; none without paradata.
+pub fn paradata_rows(record_id: &str, version: &str, paradata: &Paradata) -> Vec<Vec<u8>> {
+    let duration = paradata.duration_s.to_string();
+    paradata
+        .questions
+        .iter()
+        .map(|q| {
+            let mut line = Line::with_capacity(256);
+            let numbers = [
+                q.seconds.to_string(),
+                q.changes.to_string(),
+                q.visits.to_string(),
+            ];
+            line.field(record_id);
+            line.field(version);
+            line.field(&q.field);
+            for n in &numbers {
+                line.field(n);
+            }
+            for text in [&q.first, &q.last, &paradata.start, &paradata.end, &duration] {
+                line.field(text);
+            }
+            line.end()
+        })
+        .collect()
 }
 
 /// The path a table cell gives for an attachment, relative to the
