@@ -58,6 +58,11 @@ pub struct QuestionTime {
     /// the next one is a change.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub given: bool,
+    /// Whether an answer was set in this visit already (a visit counts
+    /// one change at most, as ODK logs a question's old and new value
+    /// once as it is left: clearing and typing again is one change).
+    #[serde(skip)]
+    set_in_visit: bool,
 }
 
 impl DraftParadata {
@@ -89,6 +94,7 @@ impl DraftParadata {
             if was != Some(i) {
                 let q = &mut self.questions[i];
                 q.visits += 1;
+                q.set_in_visit = false;
                 if q.first.is_empty() {
                     q.first.clone_from(&stamp);
                 }
@@ -107,12 +113,17 @@ impl DraftParadata {
     }
 
     /// An answer to `field` was set; `had_answer`: it held one before.
-    /// Every answer after the first given is a change.
+    /// A visit that sets the answer of a question already answered (in
+    /// this session or before: a resumed draft, a correction) counts one
+    /// change, however often it sets it.
     pub fn answered(&mut self, field: &str, had_answer: bool) {
         let i = self.entry(field);
         let q = &mut self.questions[i];
-        if q.given || had_answer {
-            q.changes += 1;
+        if !q.set_in_visit {
+            q.set_in_visit = true;
+            if q.given || had_answer {
+                q.changes += 1;
+            }
         }
         q.given = true;
     }
@@ -218,20 +229,33 @@ mod tests {
     }
 
     #[test]
-    fn changes_count_answers_after_the_first_given() {
+    fn changes_count_visits_that_set_an_answer_already_given() {
         let mut p = DraftParadata::new(at(0));
+        p.tick(at(0), Some("a"));
         p.answered("a", false);
+        // Typed again in the same visit: still the first answer.
+        p.answered("a", true);
         assert_eq!(q(&p, "a").changes, 0);
-        p.answered("a", true);
-        p.answered("a", true);
+        // Back to it twice: cleared and typed again is one change a visit.
+        for _ in 0..2 {
+            p.tick(at(1), Some("b"));
+            p.tick(at(2), Some("a"));
+            p.answered("a", true);
+            p.answered("a", false);
+        }
         assert_eq!(q(&p, "a").changes, 2);
-        // Cleared, then given again: both are changes of a given answer.
+        // Cleared in one visit, given again in the next: two changes.
+        p.tick(at(3), Some("b"));
+        p.tick(at(4), Some("a"));
         p.answered("a", true);
+        p.tick(at(5), Some("b"));
+        p.tick(at(6), Some("a"));
         p.answered("a", false);
         assert_eq!(q(&p, "a").changes, 4);
         // An answer a draft already held (resumed, or a correction).
-        p.answered("b", true);
-        assert_eq!(q(&p, "b").changes, 1);
+        p.tick(at(7), Some("c"));
+        p.answered("c", true);
+        assert_eq!(q(&p, "c").changes, 1);
     }
 
     #[test]

@@ -16,6 +16,8 @@ fn timed(answer: &str) -> Draft {
     let mut p = DraftParadata::new(start);
     p.tick(start, Some("site_name"));
     p.answered("site_name", false);
+    p.tick(start, Some("site_type"));
+    p.tick(start, Some("site_name"));
     p.answered("site_name", true);
     let later = crate::form::dates::DateTime {
         epoch_ms: start.epoch_ms + 42_400,
@@ -67,9 +69,10 @@ fn the_finalized_record_carries_its_paradata_and_a_record_without_none() {
     assert_eq!(p["questions"][0]["field"], "site_name");
     assert_eq!(p["questions"][0]["seconds"], 42);
     assert_eq!(p["questions"][0]["changes"], 1);
-    assert_eq!(p["questions"][0]["visits"], 1);
-    assert_eq!(p["questions"][1]["field"], "members[2]/age");
-    assert_eq!(p["questions"][1]["seconds"], 0);
+    assert_eq!(p["questions"][0]["visits"], 2);
+    assert_eq!(p["questions"][1]["field"], "site_type");
+    assert_eq!(p["questions"][2]["field"], "members[2]/age");
+    assert_eq!(p["questions"][2]["seconds"], 0);
     // After `attachments`, last; and not kept for a correction.
     let keys: Vec<&String> = record.as_object().unwrap().keys().collect();
     assert_eq!(keys.last().map(|k| k.as_str()), Some("paradata"));
