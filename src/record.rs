@@ -74,8 +74,10 @@ pub struct FinalRecord<'a, V> {
 /// only while fieldkit ran, each gap between two keys counted at most
 /// `store::paradata::IDLE_CAP_S`), and per question in the order first
 /// shown: its path (`members[2]/age`), the seconds it was in focus, how
-/// often its answer was changed after it was first given, how often it
-/// came into focus, and when first and last.
+/// often its answer was changed after it was first given (a visit counts
+/// one change at most), and how often it came into focus. (When it was
+/// first and last in focus stays in the draft: it would double a
+/// question's line in every record.)
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Paradata {
     pub start: String,
@@ -92,8 +94,6 @@ pub struct QuestionParadata {
     pub seconds: u64,
     pub changes: u32,
     pub visits: u32,
-    pub first: String,
-    pub last: String,
 }
 
 fn first_version() -> u32 {

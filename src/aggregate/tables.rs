@@ -45,13 +45,11 @@ pub const PARADATA_KEYS: [&str; 2] = ["record_id", "version"];
 /// The paradata table's columns: the question's line, then its record's
 /// `start`, `end` and `duration_s` on every line (the seconds counted in
 /// all, which neither `started` nor `finalized_at` gives).
-const PARADATA_COLUMNS: [(&str, Cell); 9] = [
+const PARADATA_COLUMNS: [(&str, Cell); 7] = [
     ("field", Cell::Text),
     ("seconds", Cell::Integer),
     ("changes", Cell::Integer),
     ("visits", Cell::Integer),
-    ("first_shown", Cell::Text),
-    ("last_shown", Cell::Text),
     ("start", Cell::Text),
     ("end", Cell::Text),
     ("duration_s", Cell::Integer),
@@ -699,7 +697,7 @@ pub fn paradata_rows(record_id: &str, version: &str, paradata: &Paradata) -> Vec
             for n in &numbers {
                 line.field(n);
             }
-            for text in [&q.first, &q.last, &paradata.start, &paradata.end, &duration] {
+            for text in [&paradata.start, &paradata.end, &duration] {
                 line.field(text);
             }
             line.end()

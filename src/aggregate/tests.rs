@@ -352,10 +352,8 @@ fn paradata_is_a_line_per_question_in_the_last_table() {
             "end": "2026-11-22T09:31:00.000+07:00",
             "duration_s": 1503,
             "questions": [
-                {"field": "colours", "seconds": 41, "changes": 2, "visits": 3,
-                 "first": "2026-11-22T09:00:00.000+07:00", "last": "2026-11-22T09:30:00.000+07:00"},
-                {"field": "household[2]/member[1]/age", "seconds": 0, "changes": 0, "visits": 1,
-                 "first": "2026-11-22T09:01:00.000+07:00", "last": "2026-11-22T09:01:00.000+07:00"}
+                {"field": "colours", "seconds": 41, "changes": 2, "visits": 3},
+                {"field": "household[2]/member[1]/age", "seconds": 0, "changes": 0, "visits": 1}
             ]
         }
     });
@@ -371,8 +369,6 @@ fn paradata_is_a_line_per_question_in_the_last_table() {
                 "2",
                 "3",
                 "2026-11-22T09:00:00.000+07:00",
-                "2026-11-22T09:30:00.000+07:00",
-                "2026-11-22T09:00:00.000+07:00",
                 "2026-11-22T09:31:00.000+07:00",
                 "1503"
             ],
@@ -383,8 +379,6 @@ fn paradata_is_a_line_per_question_in_the_last_table() {
                 "0",
                 "0",
                 "1",
-                "2026-11-22T09:01:00.000+07:00",
-                "2026-11-22T09:01:00.000+07:00",
                 "2026-11-22T09:00:00.000+07:00",
                 "2026-11-22T09:31:00.000+07:00",
                 "1503"
@@ -422,8 +416,6 @@ fn paradata_is_a_line_per_question_in_the_last_table() {
             "seconds",
             "changes",
             "visits",
-            "first_shown",
-            "last_shown",
             "start",
             "end",
             "duration_s"

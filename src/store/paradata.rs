@@ -143,8 +143,6 @@ impl DraftParadata {
                     seconds: seconds(q.ms),
                     changes: q.changes,
                     visits: q.visits,
-                    first: q.first.clone(),
-                    last: q.last.clone(),
                 })
                 .collect(),
         }

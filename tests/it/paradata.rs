@@ -274,8 +274,6 @@ fn time_on_each_question_reaches_the_record_and_the_paradata_table() {
             "seconds",
             "changes",
             "visits",
-            "first_shown",
-            "last_shown",
             "start",
             "end",
             "duration_s"
@@ -293,10 +291,8 @@ fn time_on_each_question_reaches_the_record_and_the_paradata_table() {
                 "{name}"
             );
         }
-        assert_eq!(row[6], q["first"].as_str().unwrap());
-        assert_eq!(row[7], q["last"].as_str().unwrap());
-        assert_eq!(row[8], p["start"].as_str().unwrap());
-        assert_eq!(row[9], p["end"].as_str().unwrap());
+        assert_eq!(row[6], p["start"].as_str().unwrap());
+        assert_eq!(row[7], p["end"].as_str().unwrap());
         assert_eq!(number(row, header, "duration_s"), duration);
     }
     // The main table is as before: no paradata column.

@@ -47,7 +47,11 @@ fn time_visits_and_changes_are_counted_per_question_and_saved_with_the_answer() 
         (8000, 0)
     );
     assert_eq!(entry(&p, "t_one").visits, 1);
-    assert_eq!(entry(&p, "t_one").first, at(8).to_string());
+    assert_eq!(
+        entry(&p, "t_one").first,
+        at(8).to_string(),
+        "kept in the draft"
+    );
     // An hour with t_one in focus counts five minutes; moving on saves
     // the paradata alone (no answer changed).
     let effect = press_at(&mut app, 8 + 3600, KeyCode::Enter);
