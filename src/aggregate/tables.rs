@@ -24,7 +24,9 @@ use std::collections::HashMap;
 use serde_json::value::RawValue;
 
 use crate::form::{Form, Kind, NodeId};
-use crate::record::Paradata;
+
+mod paradata;
+pub use paradata::paradata_rows;
 
 /// Metadata columns, before the form's own: the record's `version` (1,
 /// or more for a correction) and its `review_status` (approved, returned,
@@ -39,20 +41,6 @@ pub const META: [&str; 9] = [
     "finalized_at",
     "version",
     "review_status",
-];
-/// Key columns of the paradata table.
-pub const PARADATA_KEYS: [&str; 2] = ["record_id", "version"];
-/// The paradata table's columns: the question's line, then its record's
-/// `start`, `end` and `duration_s` on every line (the seconds counted in
-/// all, which neither `started` nor `finalized_at` gives).
-const PARADATA_COLUMNS: [(&str, Cell); 7] = [
-    ("field", Cell::Text),
-    ("seconds", Cell::Integer),
-    ("changes", Cell::Integer),
-    ("visits", Cell::Integer),
-    ("start", Cell::Text),
-    ("end", Cell::Text),
-    ("duration_s", Cell::Integer),
 ];
 /// Key columns of a repeat table (with the version and review status of
 /// the record the row belongs to, so that `versions/` rows join).
@@ -203,24 +191,6 @@ pub struct Table {
 }
 
 impl Table {
-    /// The paradata table: its lines are made by [`paradata_rows`].
-    fn paradata() -> Table {
-        Table {
-            repeat: Some("paradata".into()),
-            path: Vec::new(),
-            columns: PARADATA_COLUMNS
-                .iter()
-                .map(|&(header, cell)| Column {
-                    header: header.into(),
-                    source: Source::Paradata(header),
-                    hxl: String::new(),
-                    cell,
-                })
-                .collect(),
-            paradata: true,
-        }
-    }
-
     pub fn file_name(&self, form_id: &str) -> String {
         match &self.repeat {
             None => format!("{form_id}.csv"),
@@ -232,7 +202,7 @@ impl Table {
     /// The key columns before the form's own.
     pub fn keys(&self) -> &'static [&'static str] {
         if self.paradata {
-            &PARADATA_KEYS
+            &paradata::KEYS
         } else if self.repeat.is_none() {
             &META
         } else {
@@ -675,34 +645,6 @@ fn collect<'a>(
             collect(&obj, rest, &key, out);
         }
     }
-}
-
-/// A record's lines in the paradata table, one per question, the numbers
-/// as the record holds them; none without paradata.
-pub fn paradata_rows(record_id: &str, version: &str, paradata: &Paradata) -> Vec<Vec<u8>> {
-    let duration = paradata.duration_s.to_string();
-    paradata
-        .questions
-        .iter()
-        .map(|q| {
-            let mut line = Line::with_capacity(256);
-            let numbers = [
-                q.seconds.to_string(),
-                q.changes.to_string(),
-                q.visits.to_string(),
-            ];
-            line.field(record_id);
-            line.field(version);
-            line.field(&q.field);
-            for n in &numbers {
-                line.field(n);
-            }
-            for text in [&paradata.start, &paradata.end, &duration] {
-                line.field(text);
-            }
-            line.end()
-        })
-        .collect()
 }
 
 /// The path a table cell gives for an attachment, relative to the
