@@ -252,16 +252,23 @@ fn time_on_each_question_reaches_the_record_and_the_paradata_table() {
     let signers = e.dir.path().join("allowed_signers");
     std::fs::write(&signers, format!("{}\n", e.signers_line)).unwrap();
     let tables = e.dir.path().join("tables");
-    let run = fieldkit(&[
+    let pq = e.dir.path().join("pq");
+    let key = repo().join("keys/demo/data-manager.key");
+    let mut args = vec![
         "aggregate",
         "--identity",
-        repo().join("keys/demo/data-manager.key").to_str().unwrap(),
+        key.to_str().unwrap(),
         "--out",
         tables.to_str().unwrap(),
         "--signers",
         signers.to_str().unwrap(),
+        "--xlsx",
         bundle.to_str().unwrap(),
-    ]);
+    ];
+    if cfg!(feature = "parquet") {
+        args.extend(["--parquet", pq.to_str().unwrap()]);
+    }
+    let run = fieldkit(&args);
     assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
     let rows = csv_rows(&tables.join("pd_check__paradata.csv"));
     let header = &rows[0];
@@ -294,6 +301,39 @@ fn time_on_each_question_reaches_the_record_and_the_paradata_table() {
         assert_eq!(row[6], p["start"].as_str().unwrap());
         assert_eq!(row[7], p["end"].as_str().unwrap());
         assert_eq!(number(row, header, "duration_s"), duration);
+    }
+    // The workbook's sheet holds the numbers as numbers.
+    {
+        use calamine::{Data, Reader};
+        let mut book: calamine::Xlsx<_> =
+            calamine::open_workbook(tables.join("pd_check.xlsx")).unwrap();
+        let sheet = book.worksheet_range("paradata").unwrap();
+        let row: Vec<&Data> = sheet.rows().nth(1).unwrap().iter().collect();
+        assert!(matches!(row[1], Data::Float(v) if *v == 1.0), "{row:?}");
+        assert!(matches!(row[3], Data::Float(_)), "{row:?}");
+        assert!(matches!(row[2], Data::String(s) if s == "site"), "{row:?}");
+    }
+    #[cfg(feature = "parquet")]
+    {
+        use parquet::file::reader::{FileReader, SerializedFileReader};
+        let file = pq.join("form_id=pd_check/pd_check__paradata.parquet");
+        let reader = SerializedFileReader::new(std::fs::File::open(&file).unwrap()).unwrap();
+        let meta = reader.metadata();
+        let schema = meta.file_metadata().schema_descr();
+        let types: Vec<(String, String)> = schema
+            .columns()
+            .iter()
+            .map(|c| (c.name().to_string(), c.physical_type().to_string()))
+            .collect();
+        for (name, kind) in &types {
+            let want = match name.as_str() {
+                "version" | "seconds" | "changes" | "visits" | "duration_s" => "INT64",
+                _ => "BYTE_ARRAY",
+            };
+            assert_eq!(kind, want, "{name}: {types:?}");
+        }
+        assert_eq!(types.len(), 9, "{types:?}");
+        assert_eq!(meta.file_metadata().num_rows() as usize, rows.len() - 1);
     }
     // The main table is as before: no paradata column.
     let main = csv_rows(&tables.join("pd_check.csv"));
