@@ -13,7 +13,9 @@
 //! binary on it. FIELDKIT_BENCH_CORRECTIONS=N only aggregates one
 //! laptop's N records and their corrections (version 2 of each, five
 //! answers changed: N earlier versions held, 5N changes), with the peak
-//! resident memory.
+//! resident memory. FIELDKIT_BENCH_PARADATA=1 (or 0) only aggregates 20
+//! bundles of 1,000 records with (or without) the paradata of their 50
+//! questions, beside the bare age loop over the same files.
 //!
 //! First, side by side in one run (FIELDKIT_BENCH_TABLE_ONLY=1 stops
 //! after it): `verify` time per record (best pass) on one bundle of 1,000 to 65,531
@@ -63,12 +65,21 @@ fn outgoing(
     let values: serde_json::Map<String, serde_json::Value> = (0..50)
         .map(|k| (format!("question_{k:02}"), json!(answer(k))))
         .collect();
-    let plain = json!({
+    let mut plain = json!({
         "format": "fieldkit-record/1", "record_id": id, "form_id": "bench",
         "form_version": "1", "enumerator_id": laptop.0, "device_id": laptop.1,
         "started": "2026-11-22T09:00:00+07:00",
         "finalized_at": "2026-11-22T10:00:00+07:00", "values": values,
     });
+    if std::env::var("FIELDKIT_BENCH_PARADATA").as_deref() == Ok("1") {
+        let questions: Vec<serde_json::Value> = (0..50)
+            .map(|k| json!({"field": format!("question_{k:02}"), "seconds": 20 + k, "changes": k % 3, "visits": 1 + k % 2}))
+            .collect();
+        plain["paradata"] = json!({
+            "start": "2026-11-22T09:00:00.000+07:00", "end": "2026-11-22T10:00:00+07:00",
+            "duration_s": 2420, "questions": questions,
+        });
+    }
     Outgoing {
         record_id: id.to_string(),
         form_id: "bench".into(),
@@ -450,6 +461,23 @@ fn main() {
         .unwrap_or_else(std::env::temp_dir);
     let tmp = tempfile::tempdir_in(&scratch).expect("temp dir");
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    if let Ok(with) = std::env::var("FIELDKIT_BENCH_PARADATA") {
+        let small = tmp.path().join("small");
+        let (dm, signers) = generate(&small, 20, 1000);
+        let bytes: usize = record_files(&small).iter().map(Vec::len).sum();
+        println!(
+            "paradata {with}: 20,000 records, {} B a record file",
+            bytes / 20_000
+        );
+        let rate = bare(&small, &dm);
+        bare_all_cores(&small, &dm, cores);
+        println!(
+            "target: 0.8 x {cores} x {rate:.0} = {:.0} records/s",
+            0.8 * cores as f64 * rate
+        );
+        run_child(&small, &tmp.path().join("out-small"), &dm, &signers);
+        return;
+    }
     table(tmp.path(), cores);
     if std::env::var_os("FIELDKIT_BENCH_TABLE_ONLY").is_some() {
         return;
