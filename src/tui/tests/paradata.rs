@@ -141,3 +141,21 @@ fn repeat_instances_are_counted_by_path() {
     assert_eq!(entry(p, "people[1]/p_one").visits, 1);
     assert!(p.questions.iter().all(|q| q.field != "p_name"));
 }
+
+#[test]
+fn leaving_a_stored_draft_saves_its_time_and_help_moves_nothing() {
+    let mut app = months_app(json!({"d_month": "2026-09-01"}));
+    // F1 and back: the same question in focus, nothing to save.
+    assert!(press_at(&mut app, 3, KeyCode::F(1)).is_none());
+    assert!(press_at(&mut app, 4, KeyCode::Esc).is_none());
+    let effect = press_at(&mut app, 9, KeyCode::Esc);
+    let Some(Effect::SaveParadata { draft, quit: false }) = effect else {
+        panic!("expected the paradata saved on leaving, got {effect:?}")
+    };
+    assert!(matches!(app.page, Page::Home(_)));
+    let p = draft.paradata.expect("paradata");
+    assert_eq!(p.ms, 9_000);
+    // Saved: the home page takes the result quietly.
+    assert!(app.update(Action::ParadataSaved(Ok(()))).is_none());
+    assert!(app.status.is_none());
+}
