@@ -13,9 +13,7 @@
 //! binary on it. FIELDKIT_BENCH_CORRECTIONS=N only aggregates one
 //! laptop's N records and their corrections (version 2 of each, five
 //! answers changed: N earlier versions held, 5N changes), with the peak
-//! resident memory. FIELDKIT_BENCH_PARADATA=1 (or 0) only aggregates 20
-//! bundles of 1,000 records with (or without) the paradata of their 50
-//! questions, beside the bare age loop over the same files.
+//! resident memory.
 //!
 //! First, side by side in one run (FIELDKIT_BENCH_TABLE_ONLY=1 stops
 //! after it): `verify` time per record (best pass) on one bundle of 1,000 to 65,531
@@ -24,6 +22,10 @@
 //! aggregate's records/s on one 20,000-record bundle and on 20 bundles of
 //! 1,000, each against (cores x the bare one-core age loop) over the same
 //! record files. Asserts nothing.
+//!
+//! FIELDKIT_BENCH_PARADATA=1 (or 0) only aggregates 20 bundles of 1,000
+//! records with (or without) the paradata of their 50 questions, beside
+//! the bare age loop over the same files.
 
 mod common;
 use common::proc_kb;
@@ -456,28 +458,15 @@ fn main() {
         );
         return;
     }
+    if let Ok(with) = std::env::var("FIELDKIT_BENCH_PARADATA") {
+        paradata_figures(&with);
+        return;
+    }
     let scratch = std::env::var_os("FIELDKIT_BENCH_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(std::env::temp_dir);
     let tmp = tempfile::tempdir_in(&scratch).expect("temp dir");
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-    if let Ok(with) = std::env::var("FIELDKIT_BENCH_PARADATA") {
-        let small = tmp.path().join("small");
-        let (dm, signers) = generate(&small, 20, 1000);
-        let bytes: usize = record_files(&small).iter().map(Vec::len).sum();
-        println!(
-            "paradata {with}: 20,000 records, {} B a record file",
-            bytes / 20_000
-        );
-        let rate = bare(&small, &dm);
-        bare_all_cores(&small, &dm, cores);
-        println!(
-            "target: 0.8 x {cores} x {rate:.0} = {:.0} records/s",
-            0.8 * cores as f64 * rate
-        );
-        run_child(&small, &tmp.path().join("out-small"), &dm, &signers);
-        return;
-    }
     table(tmp.path(), cores);
     if std::env::var_os("FIELDKIT_BENCH_TABLE_ONLY").is_some() {
         return;
@@ -625,4 +614,26 @@ fn table(tmp: &Path, cores: usize) {
     }
     std::fs::remove_dir_all(&big).expect("clean");
     std::fs::remove_dir_all(&small).expect("clean");
+}
+
+/// 20 bundles of 1,000 records, with the paradata of their 50 questions
+/// when `with` is "1" (`outgoing` reads the same variable): the record
+/// file's size, the bare age loop and the aggregation.
+fn paradata_figures(with: &str) {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let small = tmp.path().join("small");
+    let (dm, signers) = generate(&small, 20, 1000);
+    let bytes: usize = record_files(&small).iter().map(Vec::len).sum();
+    println!(
+        "paradata {with}: 20,000 records, {} B a record file",
+        bytes / 20_000
+    );
+    let rate = bare(&small, &dm);
+    bare_all_cores(&small, &dm, cores);
+    println!(
+        "target: 0.8 x {cores} x {rate:.0} = {:.0} records/s",
+        0.8 * cores as f64 * rate
+    );
+    run_child(&small, &tmp.path().join("out-small"), &dm, &signers);
 }
