@@ -43,10 +43,8 @@ impl Store {
     /// finalize's write.
     pub(super) fn keep_change(&self, draft: &Draft) -> Result<Change, StoreError> {
         let key = self.kept_key(&parse_id(&draft.id)?);
-        // A correction's paradata starts anew (ODK: an audit per editing).
         let kept = Draft {
             returned: None,
-            paradata: None,
             ..draft.clone()
         };
         let sealed = self.sealed(Tree::Kept, &key, &kept);
@@ -112,7 +110,9 @@ impl Store {
         let Some(kept) = self.kept(id)?.filter(|d| d.id == id) else {
             return Ok(Conversion::Nothing);
         };
+        // A correction's paradata starts anew (ODK: an audit per editing).
         let draft = Draft {
+            paradata: None,
             version: returned.version.saturating_add(1),
             supersedes: Some(returned.version),
             returned: Some(returned.clone()),

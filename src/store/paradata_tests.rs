@@ -6,7 +6,7 @@
 use serde_json::{Map, Value};
 
 use super::paradata::DraftParadata;
-use super::tests::{FORM, draft, fresh};
+use super::tests::{FORM, draft, fresh, next_bundle};
 use super::*;
 use crate::form::dates::parse_datetime;
 
@@ -73,11 +73,9 @@ fn the_finalized_record_carries_its_paradata_and_a_record_without_none() {
     assert_eq!(p["questions"][1]["field"], "site_type");
     assert_eq!(p["questions"][2]["field"], "members[2]/age");
     assert_eq!(p["questions"][2]["seconds"], 0);
-    // After `attachments`, last; and not kept for a correction.
+    // After `attachments`, last.
     let keys: Vec<&String> = record.as_object().unwrap().keys().collect();
     assert_eq!(keys.last().map(|k| k.as_str()), Some("paradata"));
-    let kept = store.kept(&d.id).unwrap().expect("answers kept");
-    assert_eq!(kept.paradata, None);
 
     // `fill --finalize`: no screen, no paradata, not even a null.
     let plain = draft("Ban Phon");
@@ -87,4 +85,40 @@ fn the_finalized_record_carries_its_paradata_and_a_record_without_none() {
     let ct = store.outbox_record(&plain.id).unwrap();
     let text = crypt::decrypt_with(&dm, &ct).unwrap();
     assert!(!String::from_utf8_lossy(&text).contains("paradata"));
+}
+
+#[test]
+fn a_returned_record_is_corrected_with_paradata_of_its_own() {
+    let (_dir, store, _) = fresh();
+    let d = timed("Ban Nong");
+    store.save_draft(&d, "site_name").unwrap();
+    store
+        .finalize(&d, &values(&d), "2026-11-22T09:30:00.000+07:00", FORM)
+        .unwrap();
+    let facts = next_bundle(&store, vec![d.id.clone()]);
+    store
+        .record_export(&facts, MoveStep::default(), &mut |_| {})
+        .unwrap();
+    let returned = Returned {
+        version: 1,
+        by: "sup-01".into(),
+        at: "2026-11-23T09:00:00+07:00".into(),
+        note: String::new(),
+        comments: Vec::new(),
+    };
+    let returns = Returns::from([(d.id.clone(), returned)]);
+    store
+        .purge_returning(
+            &facts,
+            &returns,
+            "sup-01",
+            "now",
+            MoveStep::default(),
+            &mut |_| {},
+        )
+        .unwrap();
+    let correction = store.load_draft(&d.id).unwrap();
+    assert_eq!(correction.version, 2);
+    assert_eq!(correction.answers, d.answers);
+    assert_eq!(correction.paradata, None, "version 1's stays in version 1");
 }
