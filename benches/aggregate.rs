@@ -29,6 +29,10 @@
 //! aggregate's records/s on one 20,000-record bundle and on 20 bundles of
 //! 1,000, each against (cores x the bare one-core age loop) over the same
 //! record files. Asserts nothing.
+//!
+//! FIELDKIT_BENCH_PARADATA=1 (or 0) only aggregates 20 bundles of 1,000
+//! records with (or without) the paradata of their 50 questions, beside
+//! the bare age loop over the same files.
 
 mod common;
 use common::proc_kb;
@@ -70,12 +74,21 @@ fn outgoing(
     let values: serde_json::Map<String, serde_json::Value> = (0..50)
         .map(|k| (format!("question_{k:02}"), json!(answer(k))))
         .collect();
-    let plain = json!({
+    let mut plain = json!({
         "format": "fieldkit-record/1", "record_id": id, "form_id": "bench",
         "form_version": "1", "enumerator_id": laptop.0, "device_id": laptop.1,
         "started": "2026-11-22T09:00:00+07:00",
         "finalized_at": "2026-11-22T10:00:00+07:00", "values": values,
     });
+    if std::env::var("FIELDKIT_BENCH_PARADATA").as_deref() == Ok("1") {
+        let questions: Vec<serde_json::Value> = (0..50)
+            .map(|k| json!({"field": format!("question_{k:02}"), "seconds": 20 + k, "changes": k % 3, "visits": 1 + k % 2}))
+            .collect();
+        plain["paradata"] = json!({
+            "start": "2026-11-22T09:00:00.000+07:00", "end": "2026-11-22T10:00:00+07:00",
+            "duration_s": 2420, "questions": questions,
+        });
+    }
     Outgoing {
         record_id: id.to_string(),
         form_id: "bench".into(),
@@ -627,6 +640,10 @@ fn main() {
         );
         return;
     }
+    if let Ok(with) = std::env::var("FIELDKIT_BENCH_PARADATA") {
+        paradata_figures(&with);
+        return;
+    }
     let scratch = std::env::var_os("FIELDKIT_BENCH_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(std::env::temp_dir);
@@ -784,4 +801,26 @@ fn table(tmp: &Path, cores: usize) {
     }
     std::fs::remove_dir_all(&big).expect("clean");
     std::fs::remove_dir_all(&small).expect("clean");
+}
+
+/// 20 bundles of 1,000 records, with the paradata of their 50 questions
+/// when `with` is "1" (`outgoing` reads the same variable): the record
+/// file's size, the bare age loop and the aggregation.
+fn paradata_figures(with: &str) {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let small = tmp.path().join("small");
+    let (dm, signers) = generate(&small, 20, 1000);
+    let bytes: usize = record_files(&small).iter().map(Vec::len).sum();
+    println!(
+        "paradata {with}: 20,000 records, {} B a record file",
+        bytes / 20_000
+    );
+    let rate = bare(&small, &dm);
+    bare_all_cores(&small, &dm, cores);
+    println!(
+        "target: 0.8 x {cores} x {rate:.0} = {:.0} records/s",
+        0.8 * cores as f64 * rate
+    );
+    run_child(&small, &tmp.path().join("out-small"), &dm, &signers);
 }

@@ -4,6 +4,8 @@
 //! the resident memory of a process holding that store open. The opening
 //! is measured in a fresh child process (this binary run again), so the
 //! memory figure is not inflated by building the store. Asserts nothing.
+//! FIELDKIT_BENCH_AUTOSAVE_ONLY=1 stops after the autosave figures (with
+//! and without paradata).
 
 mod common;
 use common::{percentiles, proc_kb};
@@ -83,6 +85,43 @@ fn bench_autosave(dir: &Path) {
     percentiles(
         &format!("autosave one answer ({size} B draft: encrypt, write, sync)"),
         samples,
+    );
+    // The same draft with the paradata of its 50 questions (each visited
+    // twice): the answer's save, and a question coming into focus (the
+    // paradata alone, no audit event).
+    let start = fieldkit::clock::now();
+    let mut p = fieldkit::store::paradata::DraftParadata::new(start);
+    for k in 0..100 {
+        let at = fieldkit::form::dates::DateTime {
+            epoch_ms: start.epoch_ms + k * 7_000,
+            ..start
+        };
+        p.tick(at, Some(&format!("question_{:02}", k % 50)));
+        p.answered(&format!("question_{:02}", k % 50), k >= 50);
+    }
+    d.paradata = Some(p);
+    let mut answered = Vec::new();
+    let mut focused = Vec::new();
+    for k in 0..500 {
+        d.answers.insert(
+            format!("question_{:02}", k % 50),
+            json!(format!("again {k}")),
+        );
+        let started = Instant::now();
+        store.save_draft(&d, "question").expect("save");
+        answered.push(started.elapsed());
+        let started = Instant::now();
+        store.save_draft_paradata(&d).expect("save");
+        focused.push(started.elapsed());
+    }
+    let size = serde_json::to_vec(&d).map(|v| v.len()).unwrap_or(0);
+    percentiles(
+        &format!("autosave one answer with paradata ({size} B draft)"),
+        answered,
+    );
+    percentiles(
+        &format!("save the paradata alone, focus moved ({size} B draft)"),
+        focused,
     );
 }
 
@@ -186,6 +225,9 @@ fn main() {
     let dir = tempfile::tempdir_in(&scratch).expect("temp dir");
     println!("store benchmark in {}", dir.path().display());
     bench_autosave(&dir.path().join("autosave"));
+    if std::env::var_os("FIELDKIT_BENCH_AUTOSAVE_ONLY").is_some() {
+        return;
+    }
     bench_age_listing_alternative();
     let big = dir.path().join("big");
     build(&big);

@@ -60,6 +60,40 @@ pub struct FinalRecord<'a, V> {
     /// wrote.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<AttachmentFacts>,
+    /// How the interview went on the enumerator's screen (ODK's form
+    /// audit log, summed per question). Left out of records finalized
+    /// without the screen (`fill --finalize`) and of every record earlier
+    /// fieldkits wrote.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paradata: Option<Paradata>,
+}
+
+/// A record's paradata: when this version's editing began on the screen
+/// (`start`: the first session's start; a correction starts anew) and
+/// ended (`end`: finalized), the seconds counted in all (`duration_s`:
+/// only while fieldkit ran, each gap between two keys counted at most
+/// `store::paradata::IDLE_CAP_S`), and per question in the order first
+/// shown: its path (`members[2]/age`), the seconds it was in focus, how
+/// often its answer was changed after it was first given (a visit counts
+/// one change at most), and how often it came into focus. (When it was
+/// first and last in focus stays in the draft: it would double a
+/// question's line in every record.)
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Paradata {
+    pub start: String,
+    pub end: String,
+    pub duration_s: u64,
+    #[serde(default)]
+    pub questions: Vec<QuestionParadata>,
+}
+
+/// One question's line of a record's paradata.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuestionParadata {
+    pub field: String,
+    pub seconds: u64,
+    pub changes: u32,
+    pub visits: u32,
 }
 
 fn first_version() -> u32 {
@@ -262,6 +296,7 @@ mod tests {
             supersedes: None,
             values,
             attachments: Vec::new(),
+            paradata: None,
         };
         assert_eq!(
             serde_json::to_string(&record).unwrap(),

@@ -140,7 +140,14 @@ pub(super) fn rows(layout: &Layout, record: &RecordRef, good: &Good, status: Sta
     let version = record.version.to_string();
     let status = status.name();
     for (t, table) in layout.tables.iter().enumerate() {
-        if table.repeat.is_none() {
+        if table.paradata {
+            let lines = record.paradata.as_ref().map(|p| {
+                tables::paradata_rows(&record.record_id, &version, p)
+                    .into_iter()
+                    .map(|line| Row { table: t, line })
+            });
+            out.extend(lines.into_iter().flatten());
+        } else if table.repeat.is_none() {
             let mut line = Line::with_capacity(4096);
             for meta in [
                 &*record.record_id,

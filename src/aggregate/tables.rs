@@ -13,7 +13,10 @@
 //! columns, first version first. Every column knows what its cells are
 //! (numbers or text) from the field's type, never from the text. Records
 //! are read without copying their values (each stays a slice of the
-//! decrypted JSON until it is written). Pure: no files.
+//! decrypted JSON until it is written). Last, the paradata table
+//! (`<form_id>__paradata.csv`, named like a repeat's, `paradata~2` when a
+//! repeat has that name): a line per question of each record that carries
+//! paradata (`record::Paradata`), numbers as recorded. Pure: no files.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -21,6 +24,9 @@ use std::collections::HashMap;
 use serde_json::value::RawValue;
 
 use crate::form::{Form, Kind, NodeId};
+
+mod paradata;
+pub use paradata::paradata_rows;
 
 /// Metadata columns, before the form's own: the record's `version` (1,
 /// or more for a correction) and its `review_status` (approved, returned,
@@ -62,6 +68,8 @@ pub enum Source {
     /// A file question's answer as the path of the file aggregate wrote,
     /// relative to its folder: `media/<record_id>/<name>`.
     Attachment(String),
+    /// A column of the paradata table (its header), never a field's.
+    Paradata(&'static str),
 }
 
 /// What a column's cells are, from the field's type (never from the text).
@@ -177,6 +185,9 @@ pub struct Table {
     /// Names of the repeats from the outside in (nested repeats).
     pub path: Vec<String>,
     pub columns: Vec<Column>,
+    /// The paradata table (named in `repeat` like a repeat's table, for
+    /// its file and workbook sheet; its path is empty).
+    pub paradata: bool,
 }
 
 impl Table {
@@ -190,7 +201,9 @@ impl Table {
 
     /// The key columns before the form's own.
     pub fn keys(&self) -> &'static [&'static str] {
-        if self.repeat.is_none() {
+        if self.paradata {
+            &paradata::KEYS
+        } else if self.repeat.is_none() {
             &META
         } else {
             &REPEAT_KEYS
@@ -239,11 +252,7 @@ fn renamed(header: &str, base: &str) -> bool {
 /// A table's header rows as cells: the key columns and the columns'
 /// headers, then the HXL tags when asked.
 pub fn head_rows(table: &Table, hxl: bool) -> Vec<Vec<String>> {
-    let keys: &[&str] = if table.repeat.is_none() {
-        &META
-    } else {
-        &REPEAT_KEYS
-    };
+    let keys = table.keys();
     let mut rows = vec![
         keys.iter()
             .map(|s| s.to_string())
@@ -286,12 +295,26 @@ fn stored(kind: &Kind) -> bool {
 
 impl Layout {
     /// Adds a version's columns (new ones go after the existing ones).
+    /// The paradata table stays last, its name clear of the repeats'.
     pub fn add_version(&mut self, form: &Form, label_language: Option<&str>) {
         self.walk(form, &form.top, &[], &[], label_language);
+        let mut paradata = match self.tables.iter().position(|t| t.paradata) {
+            Some(at) => self.tables.remove(at),
+            None => Table::paradata(),
+        };
+        let mut n = 1;
+        while self.tables.iter().any(|t| t.repeat == paradata.repeat) {
+            n += 1;
+            paradata.repeat = Some(format!("paradata~{n}"));
+        }
+        self.tables.push(paradata);
     }
 
     fn table(&mut self, path: &[String]) -> &mut Table {
-        let at = self.tables.iter().position(|t| t.path == path);
+        let at = self
+            .tables
+            .iter()
+            .position(|t| !t.paradata && t.path == path);
         match at {
             Some(i) => &mut self.tables[i],
             None => {
@@ -299,6 +322,7 @@ impl Layout {
                     repeat: path.last().cloned(),
                     path: path.to_vec(),
                     columns: Vec::new(),
+                    paradata: false,
                 });
                 self.tables.last_mut().expect("just pushed")
             }
@@ -574,6 +598,7 @@ pub fn write_row(
                 let answer = cell(values, field);
                 line.field(answer.split_whitespace().nth(*part).unwrap_or(""));
             }
+            Source::Paradata(_) => line.field(""),
         }
     }
 }

@@ -153,11 +153,13 @@ fn sheet_names_follow_excel_rules_whatever_the_repeats_are_called() {
         repeat: Some(name.into()),
         path: vec![name.into()],
         columns: Vec::new(),
+        paradata: false,
     };
     let main = tables::Table {
         repeat: None,
         path: Vec::new(),
         columns: Vec::new(),
+        paradata: false,
     };
     let long = "a_repeat_whose_name_is_longer_than_31";
     let tables = vec![
@@ -222,7 +224,13 @@ fn rows_of(record: &serde_json::Value, labels: Option<&str>) -> Vec<Vec<Vec<Stri
         .iter()
         .map(|table| {
             let mut out = Vec::new();
-            if table.repeat.is_none() {
+            if table.paradata {
+                for line in record.paradata.iter().flat_map(|p| {
+                    tables::paradata_rows(&record.record_id, &record.version.to_string(), p)
+                }) {
+                    out.extend(parse_csv(&line));
+                }
+            } else if table.repeat.is_none() {
                 let mut line = Line::default();
                 tables::write_row(
                     &mut line,
@@ -261,7 +269,10 @@ fn select_multiple_and_nested_repeats_become_columns_and_tables() {
         }
     });
     let tables = rows_of(&record, Some("Lao (lo)"));
-    assert_eq!(tables.len(), 3);
+    // The form's, its two repeats' and the paradata table (empty: the
+    // record has none).
+    assert_eq!(tables.len(), 4);
+    assert!(tables[3].is_empty());
     // Main table: the answer, a 0/1 column per choice, the Lao label.
     assert_eq!(tables[0], vec![vec!["blue", "0", "1", "ສີຟ້າ"]]);
     let headers: Vec<&str> = {
@@ -324,4 +335,90 @@ fn headers_name_groups_and_choices() {
         .collect();
     assert_eq!(headers, ["g/colours", "g/colours/red", "g/colours/blue"]);
     assert_eq!(layout.tables[2].file_name("t"), "t__member.csv");
+    assert_eq!(layout.tables[3].file_name("t"), "t__paradata.csv");
+}
+
+/// A record's paradata: a line per question, the numbers as recorded and
+/// the record's start, end and duration on each; the table stays last
+/// when a later version adds a repeat, and its header is its own.
+#[test]
+fn paradata_is_a_line_per_question_in_the_last_table() {
+    let record = json!({
+        "record_id": "r1",
+        "version": 2,
+        "values": {"colours": "red"},
+        "paradata": {
+            "start": "2026-11-22T09:00:00.000+07:00",
+            "end": "2026-11-22T09:31:00.000+07:00",
+            "duration_s": 1503,
+            "questions": [
+                {"field": "colours", "seconds": 41, "changes": 2, "visits": 3},
+                {"field": "household[2]/member[1]/age", "seconds": 0, "changes": 0, "visits": 1}
+            ]
+        }
+    });
+    let tables = rows_of(&record, None);
+    assert_eq!(
+        tables[3],
+        vec![
+            vec![
+                "r1",
+                "2",
+                "colours",
+                "41",
+                "2",
+                "3",
+                "2026-11-22T09:00:00.000+07:00",
+                "2026-11-22T09:31:00.000+07:00",
+                "1503"
+            ],
+            vec![
+                "r1",
+                "2",
+                "household[2]/member[1]/age",
+                "0",
+                "0",
+                "1",
+                "2026-11-22T09:00:00.000+07:00",
+                "2026-11-22T09:31:00.000+07:00",
+                "1503"
+            ],
+        ]
+    );
+    let form = crate::form::load_str(FORM, Path::new("t.toml")).unwrap();
+    let mut layout = Layout::default();
+    layout.add_version(&form, None);
+    layout.add_version(&form, None);
+    // A repeat named `paradata` keeps its name; the paradata table moves.
+    let clash = FORM.replace("name = \"household\"", "name = \"paradata\"");
+    let clash = crate::form::load_str(&clash, Path::new("t.toml")).unwrap();
+    let mut other = Layout::default();
+    other.add_version(&clash, None);
+    let names: Vec<String> = other.tables.iter().map(|t| t.file_name("t")).collect();
+    assert_eq!(
+        names,
+        [
+            "t.csv",
+            "t__paradata.csv",
+            "t__member.csv",
+            "t__paradata~2.csv"
+        ]
+    );
+    let paradata: Vec<_> = layout.tables.iter().filter(|t| t.paradata).collect();
+    assert_eq!(paradata.len(), 1);
+    assert!(layout.tables.last().is_some_and(|t| t.paradata));
+    assert_eq!(
+        tables::head_rows(paradata[0], false)[0],
+        [
+            "record_id",
+            "version",
+            "field",
+            "seconds",
+            "changes",
+            "visits",
+            "start",
+            "end",
+            "duration_s"
+        ]
+    );
 }

@@ -1,5 +1,6 @@
 //! Drafts in the store: saved after every answer (encrypted to the
-//! profile, listed, audited), read back, deleted.
+//! profile, listed, audited) and, for their paradata alone, when a
+//! question comes into focus, read back, deleted.
 
 use super::backend::{Change, Tree};
 use super::{Draft, Listing, State, Store, StoreError, count_change, envelope, parse_id};
@@ -21,6 +22,28 @@ impl Store {
             }
         };
         let changes = self.draft_changes(draft, detail, existing)?;
+        self.apply(&changes)
+    }
+
+    /// Saves a stored draft whose paradata alone changed (a question came
+    /// into focus, the record was left): the write of `save_draft` without
+    /// its audit event (the log says what was done to records, not where
+    /// the enumerator looked). Paradata alone never makes a draft: one not
+    /// in the store is refused.
+    pub fn save_draft_paradata(&self, draft: &Draft) -> Result<(), StoreError> {
+        let id = parse_id(&draft.id)?;
+        match self.state_of(id.as_bytes())? {
+            Some(State::Draft) => {}
+            None => return Err(StoreError::NotFound(draft.id.clone())),
+            Some(state) => {
+                return Err(StoreError::NotADraft {
+                    id: draft.id.clone(),
+                    state,
+                });
+            }
+        }
+        let mut changes = self.draft_changes(draft, "", true)?;
+        changes.retain(|c| c.tree != Tree::Audit);
         self.apply(&changes)
     }
 

@@ -93,6 +93,11 @@ pub struct Draft {
     pub instance_name: String,
     /// Every answer given, relevant or not (see `Session::answers`).
     pub answers: Map<String, Value>,
+    /// Time on each question and changes of answers on the screen
+    /// (`paradata`); none for a draft `fill` makes, and a correction
+    /// starts its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paradata: Option<super::paradata::DraftParadata>,
     /// The version it is finalized as: 1, or for the correction of a
     /// returned record one more than the version returned. Left out when 1.
     #[serde(default = "first_version", skip_serializing_if = "is_first_version")]
@@ -178,6 +183,7 @@ impl Draft {
             updated: now.into(),
             instance_name: String::new(),
             answers: Map::new(),
+            paradata: None,
             version: 1,
             supersedes: None,
             returned: None,

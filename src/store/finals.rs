@@ -137,6 +137,7 @@ impl Store {
             supersedes: draft.supersedes,
             values,
             attachments,
+            paradata: draft.paradata.as_ref().map(|p| p.finish(now)),
         };
         let plain = zeroize::Zeroizing::new(serde_json::to_vec(&record).unwrap_or_default());
         let ct = crypt::encrypt_to(&self.recipients()?, &plain)

@@ -110,7 +110,9 @@ impl Store {
         let Some(kept) = self.kept(id)?.filter(|d| d.id == id) else {
             return Ok(Conversion::Nothing);
         };
+        // A correction's paradata starts anew (ODK: an audit per editing).
         let draft = Draft {
+            paradata: None,
             version: returned.version.saturating_add(1),
             supersedes: Some(returned.version),
             returned: Some(returned.clone()),

@@ -10,7 +10,8 @@
 //! of finalized records kept until a receipt (and a returned record made a
 //! draft again), `packs` the round
 //! pack installed and the pinned deployment signers, `entries` the types,
-//! `error` the failure messages. The storage engine is behind
+//! `error` the failure messages, `paradata` the time on each question a
+//! draft carries. The storage engine is behind
 //! `backend::Backend`, the keys are in `profile`.
 
 mod attachments;
@@ -22,6 +23,7 @@ mod error;
 mod finals;
 mod kept;
 mod packs;
+pub mod paradata;
 pub mod profile;
 pub mod rescue;
 
@@ -561,5 +563,7 @@ fn display_key(key: &[u8]) -> String {
 
 #[cfg(test)]
 mod kept_tests;
+#[cfg(test)]
+mod paradata_tests;
 #[cfg(test)]
 mod tests;

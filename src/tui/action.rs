@@ -91,6 +91,8 @@ pub enum Action {
     Resize,
     Opened(Result<Opened, Notice>),
     Saved(Result<(), String>),
+    /// A draft saved for its paradata alone (`Effect::SaveParadata`).
+    ParadataSaved(Result<(), String>),
     /// A draft read from the store, with the form text the store keeps
     /// for it when that text is not among the forms offered.
     DraftLoaded(Result<(Draft, Option<Arc<Form>>), String>),
@@ -135,6 +137,13 @@ pub enum Effect {
         draft: Draft,
         form: Arc<Form>,
         detail: String,
+    },
+    /// Save a draft already stored whose paradata alone changed (a
+    /// question came into focus, the record was left), then quit when
+    /// `quit`.
+    SaveParadata {
+        draft: Draft,
+        quit: bool,
     },
     Load {
         id: String,

@@ -265,7 +265,7 @@ impl App {
     pub fn update(&mut self, action: Action) -> Option<Effect> {
         match action {
             Action::Resize => None,
-            Action::Key(key) => self.key(key),
+            Action::Key(key) => self.timed_key(key),
             Action::Opened(Ok(mut opened)) => {
                 if let Some(forms) = opened.forms.take() {
                     self.forms = forms;
@@ -299,7 +299,8 @@ impl App {
                 }
                 None
             }
-            Action::Saved(Err(e)) => {
+            Action::ParadataSaved(Ok(())) => None,
+            Action::Saved(Err(e)) | Action::ParadataSaved(Err(e)) => {
                 self.say(Notice::failed(Msg::NotSaved, e));
                 if let Page::Record(r) = &mut self.page {
                     r.mark_unsaved();
@@ -308,6 +309,11 @@ impl App {
             }
             Action::DraftLoaded(Ok((draft, kept))) => {
                 self.open_draft(draft, kept);
+                if let Page::Record(r) = &mut self.page {
+                    // It is in the store; its time counts from now.
+                    r.saved_once = true;
+                    r.note_time(self.now);
+                }
                 self.ask_sizes()
             }
             Action::AttachmentSizes(result) => {

@@ -21,18 +21,24 @@ impl App {
     pub(super) fn key(&mut self, key: KeyEvent) -> Option<Effect> {
         if command(&[Context::Always], &key) == Some(Command::Quit) {
             let now = self.now;
-            if let Page::Record(r) = &mut self.page
-                && let Some(Effect::Save {
-                    draft,
-                    form,
-                    detail,
-                }) = r.save_if_dirty(now)
-            {
-                return Some(Effect::SaveAndQuit {
-                    draft,
-                    form,
-                    detail,
-                });
+            if let Page::Record(r) = &mut self.page {
+                match r.save_if_dirty(now) {
+                    Some(Effect::Save {
+                        draft,
+                        form,
+                        detail,
+                    }) => {
+                        return Some(Effect::SaveAndQuit {
+                            draft,
+                            form,
+                            detail,
+                        });
+                    }
+                    Some(Effect::SaveParadata { draft, .. }) => {
+                        return Some(Effect::SaveParadata { draft, quit: true });
+                    }
+                    _ => {}
+                }
             }
             return Some(Effect::Quit);
         }

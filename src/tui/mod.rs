@@ -8,7 +8,8 @@
 //! The parts: `app` (the model and `update`), `action` (what passes
 //! between the model and this loop), `keys` (what keys do), `setup`,
 //! `record` (a record being filled), `editing` (keys on a record),
-//! `review` (the jump list and the review page), `input` (a line editor),
+//! `review` (the jump list and the review page), `paradata` (time on each
+//! question, counted on keys), `input` (a line editor),
 //! `words` (the program's words in English and Lao), `view/` (drawing,
 //! a file per page). No module here imports one that imports it.
 
@@ -19,6 +20,7 @@ pub mod editing;
 pub mod input;
 pub mod keymap;
 pub mod keys;
+mod paradata;
 pub mod picker;
 pub mod record;
 pub mod review;
@@ -95,6 +97,14 @@ impl Runtime {
                 form,
                 detail,
             } => Action::Saved(self.with_store(|s| save(s, &draft, &form, &detail))),
+            // Paradata alone: never worth staying for at quit.
+            Effect::SaveParadata { draft, quit } => {
+                let saved = self.with_store(|s| s.save_draft_paradata(&draft));
+                if quit {
+                    return None;
+                }
+                Action::ParadataSaved(saved)
+            }
             Effect::Load { id } => Action::DraftLoaded(self.load_draft(&id)),
             Effect::Finalize {
                 draft,

@@ -53,9 +53,11 @@ pub struct RecordView {
     pub messages: HashMap<Pos, String>,
     /// Answers changed since the last save.
     pub(super) dirty: bool,
-    /// Whether anything has been saved yet (a record no one answered is
-    /// never saved).
+    /// Whether the draft is in the store: saved once, or read from it (a
+    /// record no one answered is never saved).
     pub saved_once: bool,
+    /// Paradata counted since the last save (`paradata`).
+    pub(super) timing_dirty: bool,
     /// The question whose soft check was just shown: Enter again there
     /// confirms the answer.
     pub(super) warned: Option<Pos>,
@@ -84,6 +86,7 @@ impl RecordView {
             warned: None,
             dirty: false,
             saved_once: false,
+            timing_dirty: false,
             attached: HashMap::new(),
         };
         view.set_language(language);
@@ -192,6 +195,7 @@ impl RecordView {
         if self.session.raw_value(pos) == raw || self.shown_raw(pos) == raw {
             return Ok(None);
         }
+        let had_answer = !self.session.raw_value(pos).is_empty();
         match self.session.answer(pos, raw) {
             Err(e) => {
                 let message = self.session.explain(&e);
@@ -202,6 +206,7 @@ impl RecordView {
                 self.messages.remove(pos);
                 self.warned = None;
                 self.dirty = true;
+                self.note_answer(pos, had_answer, now);
                 let name = self.session.form().nodes[pos.node].name.clone();
                 Ok(Some(self.save(now, &name)))
             }
@@ -230,13 +235,17 @@ impl RecordView {
         if pending.is_some() {
             return pending;
         }
-        self.dirty.then(|| self.save(now, ""))
+        if self.dirty {
+            return Some(self.save(now, ""));
+        }
+        self.save_paradata(false)
     }
 
     pub(super) fn save(&mut self, now: DateTime, detail: &str) -> Effect {
         self.session.touch(now);
         self.draft.take(&self.session, &now.to_string());
         self.dirty = false;
+        self.timing_dirty = false;
         self.saved_once = true;
         Effect::Save {
             draft: self.draft.clone(),

@@ -209,6 +209,12 @@ fn goto(app: &mut App, name: &str) {
     assert_eq!(focused_name(app), name);
 }
 
+/// Nothing saved but, the question in focus having changed, the draft's
+/// paradata (`paradata`).
+fn no_answer_saved(effect: Option<Effect>) -> bool {
+    matches!(effect, None | Some(Effect::SaveParadata { .. }))
+}
+
 fn saved(effect: Option<Effect>) -> Draft {
     match effect {
         Some(Effect::Save { draft, .. }) => draft,
@@ -368,7 +374,7 @@ fn a_new_record_is_saved_at_its_first_answer_and_moves_on() {
     press(&mut app, KeyCode::Down);
     let draft = saved(press(&mut app, KeyCode::Char(' ')));
     assert_eq!(draft.answers["m1470_meta_enum_sex"], json!(second));
-    assert!(press(&mut app, KeyCode::Enter).is_none());
+    assert!(no_answer_saved(press(&mut app, KeyCode::Enter)));
     assert_eq!(focused_name(&app), "m1725_meta_interview_type");
     app.update(Action::Saved(Ok(())));
     assert!(app.status_line().unwrap().0.starts_with("Saved 09:00:00"));
@@ -1266,7 +1272,7 @@ fn enter_on_a_list_never_picks() {
     saved(press(&mut app, KeyCode::Enter));
     // Optional: Enter leaves it empty and goes on, nothing saved.
     assert_eq!(focused_name(&app), "t_one");
-    assert!(press(&mut app, KeyCode::Enter).is_none());
+    assert!(no_answer_saved(press(&mut app, KeyCode::Enter)));
     assert_eq!(focused_name(&app), "t_int");
     type_text(&mut app, "3");
     saved(press(&mut app, KeyCode::Enter));
@@ -1283,7 +1289,7 @@ fn enter_on_a_list_never_picks() {
     // Space picks the highlighted choice.
     let draft = saved(press(&mut app, KeyCode::Char(' ')));
     assert_eq!(draft.answers["t_one_req"], "a1");
-    assert!(press(&mut app, KeyCode::Enter).is_none());
+    assert!(no_answer_saved(press(&mut app, KeyCode::Enter)));
     assert_eq!(focused_name(&app), "t_dec");
 }
 
@@ -1447,7 +1453,7 @@ fn the_review_lists_every_answer_in_the_language_and_jumps_to_it() {
         frame.contains(&entry.label[..entry.label.len().min(20)]),
         "{frame}"
     );
-    assert!(press(&mut app, KeyCode::Enter).is_none());
+    assert!(no_answer_saved(press(&mut app, KeyCode::Enter)));
     assert!(app.overlay.is_none());
     let Page::Record(r) = &app.page else { panic!() };
     assert_eq!(r.focused().as_ref(), Some(&entry.pos));
@@ -1491,7 +1497,10 @@ fn a_village_not_in_the_list_is_reached_with_enter() {
         site_without(&["m0306_meta_adm4_pcode", "m0306_meta_adm4_pcode_other"]),
     );
     goto(&mut app, "m0306_meta_adm4_pcode");
-    assert!(press(&mut app, KeyCode::Enter).is_none(), "nothing picked");
+    assert!(
+        no_answer_saved(press(&mut app, KeyCode::Enter)),
+        "nothing picked"
+    );
     assert_eq!(focused_name(&app), "m0306_meta_adm4_pcode_other");
     // A village picked by mistake is cleared, and the path opens again.
     goto(&mut app, "m0306_meta_adm4_pcode");
@@ -1681,7 +1690,7 @@ fn month_year_and_year_dates_are_typed_and_shown_in_their_shape() {
     assert_eq!(editor_text(&app), "2026-09");
     assert!(screen_text(&app, 80, 24).contains("> 2026-09 "));
     // Leaving it unchanged changes nothing.
-    assert!(press(&mut app, KeyCode::PageDown).is_none());
+    assert!(no_answer_saved(press(&mut app, KeyCode::PageDown)));
     assert_eq!(focused_name(&app), "d_year");
     assert_eq!(editor_text(&app), "2025");
     // The review page shows them so too.
@@ -1923,4 +1932,5 @@ save_to = "last_ind_total"
     );
 }
 
+mod paradata;
 mod returned;

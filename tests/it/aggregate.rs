@@ -281,7 +281,10 @@ fn bundles_from_several_laptops_become_clean_tables_and_a_summary() {
     let mut book: calamine::Xlsx<_> =
         calamine::open_workbook(out.join("dtm_site_assessment.xlsx")).unwrap();
     let names = book.sheet_names().to_vec();
-    assert_eq!(names, ["records", "agencies_present", "choices"]);
+    assert_eq!(
+        names,
+        ["records", "agencies_present", "paradata", "choices"]
+    );
     let range = book.worksheet_range("records").unwrap();
     assert_eq!(range.height(), 5, "header, HXL row, three records");
 

@@ -21,6 +21,7 @@ mod lao_search;
 mod load_errors;
 mod media;
 mod pack;
+mod paradata;
 #[cfg(feature = "parquet")]
 mod parquet;
 mod profile;
