@@ -133,6 +133,7 @@ pub(super) fn rows(layout: &Layout, record: &RecordRef, good: &Good, status: Sta
     let mut out = Vec::new();
     let version = record.version.to_string();
     let status = status.name();
+    let round = record.round.as_deref().unwrap_or("");
     for (t, table) in layout.tables.iter().enumerate() {
         if table.repeat.is_none() {
             let mut line = Line::with_capacity(4096);
@@ -146,6 +147,7 @@ pub(super) fn rows(layout: &Layout, record: &RecordRef, good: &Good, status: Sta
                 &record.finalized_at,
                 &version,
                 status,
+                round,
             ] {
                 line.field(meta);
             }
@@ -164,7 +166,15 @@ pub(super) fn rows(layout: &Layout, record: &RecordRef, good: &Good, status: Sta
             for (parent, key, index, item) in tables::instances(&record.values, &table.path) {
                 let mut line = Line::with_capacity(1024);
                 let index = index.to_string();
-                for k in [&*record.record_id, &parent, &key, &index, &version, status] {
+                for k in [
+                    &*record.record_id,
+                    &parent,
+                    &key,
+                    &index,
+                    &version,
+                    status,
+                    round,
+                ] {
                     line.field(k);
                 }
                 tables::write_row(&mut line, table, &item, &layout.labels, &record.record_id);

@@ -574,19 +574,21 @@ fn write_parquet(
                 continue;
             };
             let written = parquet::write_table(dir, &ft.form_id, table, &file.path, hxl)?;
-            let shown = written
-                .path
-                .strip_prefix(dir)
-                .unwrap_or(&written.path)
-                .to_string_lossy()
-                .replace('\\', "/");
+            let shown = |path: &Path| {
+                path.strip_prefix(dir)
+                    .unwrap_or(path)
+                    .to_string_lossy()
+                    .replace('\\', "/")
+            };
             for column in &written.as_text {
                 summary.workbook_problems.push(format!(
-                    "{shown}: column {column} is written as text: an answer in it is not a \
-                     number of its type"
+                    "{name} as Parquet: column {column} is written as text: an answer in it \
+                     is not a number of its type"
                 ));
             }
-            summary.parquet_tables.push((shown, written.rows));
+            for (path, rows) in &written.files {
+                summary.parquet_tables.push((shown(path), *rows));
+            }
         }
     }
     Ok(())

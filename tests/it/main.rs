@@ -30,6 +30,8 @@ mod resume;
 mod review;
 mod review_loop;
 mod review_views;
+#[cfg(feature = "parquet")]
+mod rounds_parquet;
 mod sessions;
 mod shipped;
 mod signers;
