@@ -26,12 +26,13 @@
 //! version of a record goes where, hostile corrections), `review`
 //! (receipts: each record version's review status), `changes` (the
 //! change log), `output` (safe paths, the CSV files), `tables` (columns
-//! and rows), `summary`, `xlsx`
+//! and rows), `choices` (choices.csv, the value labels), `summary`, `xlsx`
 //! (the workbooks); `error` says what stops a run and what leaves a
 //! record or a bundle out.
 
 mod changes;
 pub mod checks;
+pub mod choices;
 pub mod coverage;
 mod decrypt;
 pub mod entities;
@@ -243,6 +244,7 @@ pub fn run(files: &[PathBuf], opts: &Options) -> Result<Summary, AggregateError>
 
     // 4. Close the tables; the workbooks; the summary.
     close(&forms, &mut files, books, &mut summary)?;
+    choices::write(&opts.out, &forms, opts.labels.as_deref())?;
     if let Some(dir) = &opts.parquet {
         write_parquet(&forms, &files, dir, opts.hxl, &mut summary)?;
     }

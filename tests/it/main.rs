@@ -42,6 +42,7 @@ mod terminal;
 mod tui_e2e;
 mod tui_history;
 mod tui_setup;
+mod value_labels;
 mod xlsform;
 mod xlsform_fuzz;
 mod xlsform_pyxform;
