@@ -588,6 +588,12 @@ fn write_parquet(
                      is not a number of its type"
                 ));
             }
+            for (round, folder) in &written.shortened {
+                summary.workbook_problems.push(format!(
+                    "{name} as Parquet: the round {round:?} is too long for a folder name; its \
+                     rows are in {folder} (the CSV has the round whole)"
+                ));
+            }
             for (path, rows) in &written.files {
                 summary.parquet_tables.push((shown(path), *rows));
             }

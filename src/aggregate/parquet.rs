@@ -35,13 +35,16 @@ use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::Type;
 
 use super::error::AggregateError;
-use super::output::under;
+use super::output::{MAX_FILE_NAME, under};
 use super::tables::{Cell, Table, unguard};
 
 /// Bytes of cells buffered before a row group is written: what the
 /// conversion holds in memory, whatever the table's size and however
 /// many rounds it has.
 const ROW_GROUP_BYTES: usize = 16 * 1024 * 1024;
+
+/// What a folder name too long is cut to, before its round's hash.
+const SHORT_FOLDER: usize = 200;
 
 /// Partitions written at once (files open) in one pass over a table's
 /// CSV; a table of more rounds takes a pass per this many.
@@ -73,6 +76,8 @@ pub struct Written {
     /// Number columns written as text because an answer in them is not a
     /// number of their type (none for tables fieldkit wrote itself).
     pub as_text: Vec<String>,
+    /// Rounds whose folder name was cut (too long), and the folder.
+    pub shortened: Vec<(String, String)>,
 }
 
 /// The folder of a round's rows: `round=<round>`, every ASCII character
@@ -108,22 +113,38 @@ fn partition_escaping(round: &str, letters: bool) -> String {
     folder
 }
 
-/// The folders of a table's rounds, in order. Rounds that differ only in
-/// case (`R1`, `r1`) would share a folder on a Windows or macOS disk, one
-/// file replacing the other: the later ones have their letters escaped
-/// too (`round=%721`), which reads back the same.
-fn folders<'r>(rounds: impl Iterator<Item = &'r str>) -> Vec<String> {
+/// The folders of a table's rounds, in order, each with whether it was
+/// shortened. Rounds that differ only in case (`R1`, `r1`) would share a
+/// folder on a Windows or macOS disk, one file replacing the other: the
+/// later ones have their letters escaped too (`round=%721`), which reads
+/// back the same. A name longer than a folder name may be (a round of 64
+/// four-byte characters, or a record no sound fieldkit made) is cut and
+/// given its round's hash (`round=R2...~3f2a9c01b7e4d5a6`): its rows are
+/// kept, under a round name readers see cut; the summary says so.
+fn folders<'r>(rounds: impl Iterator<Item = &'r str>) -> Vec<(String, bool)> {
     let mut taken = std::collections::HashSet::new();
     rounds
         .map(|round| {
-            let plain = partition(round);
-            if taken.insert(plain.to_lowercase()) {
-                plain
-            } else {
-                let escaped = partition_escaping(round, true);
-                taken.insert(escaped.to_lowercase());
-                escaped
+            let mut folder = partition(round);
+            if !taken.insert(folder.to_lowercase()) {
+                folder = partition_escaping(round, true);
+                taken.insert(folder.to_lowercase());
             }
+            if folder.len() <= MAX_FILE_NAME {
+                return (folder, false);
+            }
+            let mut cut = SHORT_FOLDER;
+            while !folder.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            // Not inside a `%XX` either.
+            if let Some(p) = folder[..cut].rfind('%')
+                && p + 3 > cut
+            {
+                cut = p;
+            }
+            let hash = crate::crypt::sha256_hex(round.as_bytes());
+            (format!("{}~{}", &folder[..cut], &hash[..16]), true)
         })
         .collect()
 }
@@ -138,6 +159,18 @@ pub fn write_table(
     table: &Table,
     csv: &Path,
     hxl: bool,
+) -> Result<Written, AggregateError> {
+    write_buffering(dir, form_id, table, csv, hxl, ROW_GROUP_BYTES)
+}
+
+/// [`write_table`], holding at most about `budget` bytes of cells.
+fn write_buffering(
+    dir: &Path,
+    form_id: &str,
+    table: &Table,
+    csv: &Path,
+    hxl: bool,
+    budget: usize,
 ) -> Result<Written, AggregateError> {
     let stem = table.file_name(form_id);
     let stem = stem.strip_suffix(".csv").unwrap_or(&stem);
@@ -197,6 +230,13 @@ pub fn write_table(
             .build(),
     );
     let folders = folders(rounds.keys().map(String::as_str));
+    let shortened = rounds
+        .keys()
+        .zip(&folders)
+        .filter(|(_, (_, cut))| *cut)
+        .map(|(round, (folder, _))| (round.clone(), folder.clone()))
+        .collect();
+    let folders = folders.into_iter().map(|(folder, _)| folder);
     let rounds: Vec<((String, usize), String)> = rounds.into_iter().zip(folders).collect();
     let mut files = Vec::with_capacity(rounds.len());
     for chunk in rounds.chunks(OPEN_PARTITIONS) {
@@ -227,7 +267,7 @@ pub fn write_table(
             let before = open[p].group.bytes;
             open[p].group.push(&kinds, &wanted, &keep, cells);
             buffered += open[p].group.bytes - before;
-            if buffered >= ROW_GROUP_BYTES {
+            if buffered >= budget {
                 // The partition holding the most goes to disk.
                 let Some(big) = (0..open.len()).max_by_key(|&i| open[i].group.bytes) else {
                     return;
@@ -245,7 +285,11 @@ pub fn write_table(
             files.push(partition.finish(&kinds)?);
         }
     }
-    Ok(Written { files, as_text })
+    Ok(Written {
+        files,
+        as_text,
+        shortened,
+    })
 }
 
 /// One round's file being written.
@@ -520,7 +564,13 @@ mod tests {
 
     #[test]
     fn rounds_differing_only_in_case_get_folders_of_their_own() {
-        let got = folders(["AB", "Ab", "R1", "ab", "r1"].into_iter());
+        let got: Vec<String> = folders(["AB", "Ab", "R1", "ab", "r1"].into_iter())
+            .into_iter()
+            .map(|(f, cut)| {
+                assert!(!cut);
+                f
+            })
+            .collect();
         assert_eq!(
             got,
             [
@@ -534,5 +584,88 @@ mod tests {
         let lower: std::collections::HashSet<String> =
             got.iter().map(|f| f.to_lowercase()).collect();
         assert_eq!(lower.len(), got.len());
+    }
+
+    /// A table of more rounds than are written at once: every round its
+    /// own file, each holding its rows and no round column, in two passes.
+    #[test]
+    fn every_round_gets_its_file_however_many_there_are() {
+        use parquet::file::reader::{FileReader, SerializedFileReader};
+
+        use super::super::tables::{Layout, META};
+        let form = crate::form::load_str(
+            "[settings]\nform_id = \"t\"\nversion = \"1\"\n\n[[survey]]\ntype = \"integer\"\n\
+             name = \"n\"\nlabel = \"N\"\n",
+            std::path::Path::new("t.toml"),
+        )
+        .unwrap();
+        let mut layout = Layout::default();
+        layout.add_version(&form, None);
+        let table = &layout.tables[0];
+        let dir = tempfile::tempdir().unwrap();
+        let csv = dir.path().join("t.csv");
+        let mut text = format!("{},n\n", META.join(","));
+        let round = |i: usize| match i % 71 {
+            70 => String::new(),
+            r => format!("R{r}"),
+        };
+        for i in 0..213 {
+            let mut cells = vec![format!("rec{i}")];
+            cells.extend(std::iter::repeat_n(String::new(), 8));
+            cells.push(round(i));
+            cells.push(i.to_string());
+            text.push_str(&(cells.join(",") + "\n"));
+        }
+        std::fs::write(&csv, text).unwrap();
+        let pq = dir.path().join("pq");
+        // 400 bytes of cells at most: the fullest partition goes to disk
+        // again and again, its rows in order.
+        let written = super::write_buffering(&pq, "t", table, &csv, false, 400).unwrap();
+        assert_eq!(written.files.len(), 71);
+        assert!(written.as_text.is_empty() && written.shortened.is_empty());
+        let mut groups = 0;
+        for r in 0..71 {
+            let folder = super::partition(&round(r));
+            let path = pq.join("form_id=t").join(&folder).join("t.parquet");
+            assert!(written.files.contains(&(path.clone(), 3)), "{folder}");
+            let reader = SerializedFileReader::new(std::fs::File::open(&path).unwrap()).unwrap();
+            groups += reader.metadata().num_row_groups();
+            let rows: Vec<String> = reader
+                .get_row_iter(None)
+                .unwrap()
+                .map(|row| {
+                    let row = row.unwrap();
+                    assert!(row.get_column_iter().all(|(name, _)| name != "round"));
+                    row.get_column_iter().next().unwrap().1.to_string()
+                })
+                .collect();
+            let want: Vec<String> = (0..3).map(|k| format!("\"rec{}\"", r + 71 * k)).collect();
+            assert_eq!(rows, want, "{folder}");
+        }
+        assert!(groups > 71, "a partition flushed before its end: {groups}");
+    }
+
+    #[test]
+    fn a_round_too_long_for_a_folder_is_cut_and_given_its_hash() {
+        let emoji = "🌊".repeat(64);
+        let spaces = format!("R{}", " ".repeat(90));
+        let got = folders([emoji.as_str(), spaces.as_str()].into_iter());
+        for ((folder, cut), round) in got.iter().zip([&emoji, &spaces]) {
+            assert!(cut, "{folder}");
+            assert_eq!(unsafe_component(folder, 255), None, "{folder}");
+            let hash = crate::crypt::sha256_hex(round.as_bytes());
+            assert!(folder.ends_with(&format!("~{}", &hash[..16])), "{folder}");
+            // Cut between characters, never inside a %XX.
+            let kept = folder.rsplit_once('~').unwrap().0;
+            assert!(partition(round).starts_with(kept), "{folder}");
+            let b = kept.as_bytes();
+            assert!(b[b.len() - 1] != b'%' && b[b.len() - 2] != b'%', "{folder}");
+        }
+        // 64 Lao characters (3 bytes each) still fit whole.
+        let lao = "ກ".repeat(64);
+        assert_eq!(
+            folders([lao.as_str()].into_iter()),
+            [(partition(&lao), false)]
+        );
     }
 }
