@@ -52,6 +52,12 @@ pub struct FinalRecord<'a, V> {
     /// of first versions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub supersedes: Option<u32>,
+    /// The round it was made in: the round of the pack installed when it
+    /// was first finalized (`R2-2026`, as the data manager named it); a
+    /// correction keeps its first version's. Left out when there was no
+    /// pack, so such records are what earlier fieldkits wrote.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub round: Option<Cow<'a, str>>,
     #[serde(default)]
     pub values: V,
     /// The files attached to the record's file questions, each carried
@@ -294,6 +300,7 @@ mod tests {
             instance_name: text("instance_name"),
             version: 1,
             supersedes: None,
+            round: None,
             values,
             attachments: Vec::new(),
             paradata: None,
@@ -354,6 +361,26 @@ mod tests {
         assert_eq!(EntityOp::of_values(&owned.values), Some(op));
         let old: FinalRecord<Map<String, Value>> = serde_json::from_str(WRITTEN_BY_0_1).unwrap();
         assert_eq!(EntityOp::of_values(&old.values), None);
+    }
+
+    /// A record made with a pack installed names its round, after the
+    /// version it supersedes and before its values, and reads it back;
+    /// one without has none.
+    #[test]
+    fn the_round_is_written_after_supersedes_and_read_back() {
+        let mut record: FinalRecord<Map<String, Value>> =
+            serde_json::from_str(WRITTEN_BY_0_1).unwrap();
+        assert_eq!(record.round, None);
+        record.version = 2;
+        record.supersedes = Some(1);
+        record.round = Some("R2-2026".into());
+        let text = serde_json::to_string(&record).unwrap();
+        assert!(
+            text.contains(r#""version":2,"supersedes":1,"round":"R2-2026","values":{"#),
+            "{text}"
+        );
+        let read: Read = serde_json::from_str(&text).unwrap();
+        assert_eq!(read.round.as_deref(), Some("R2-2026"));
     }
 
     #[test]

@@ -139,6 +139,7 @@ pub(super) fn rows(layout: &Layout, record: &RecordRef, good: &Good, status: Sta
     let mut out = Vec::new();
     let version = record.version.to_string();
     let status = status.name();
+    let round = record.round.as_deref().unwrap_or("");
     for (t, table) in layout.tables.iter().enumerate() {
         if table.paradata {
             let lines = record.paradata.as_ref().map(|p| {
@@ -159,6 +160,7 @@ pub(super) fn rows(layout: &Layout, record: &RecordRef, good: &Good, status: Sta
                 &record.finalized_at,
                 &version,
                 status,
+                round,
             ] {
                 line.field(meta);
             }
@@ -177,7 +179,15 @@ pub(super) fn rows(layout: &Layout, record: &RecordRef, good: &Good, status: Sta
             for (parent, key, index, item) in tables::instances(&record.values, &table.path) {
                 let mut line = Line::with_capacity(1024);
                 let index = index.to_string();
-                for k in [&*record.record_id, &parent, &key, &index, &version, status] {
+                for k in [
+                    &*record.record_id,
+                    &parent,
+                    &key,
+                    &index,
+                    &version,
+                    status,
+                    round,
+                ] {
                     line.field(k);
                 }
                 tables::write_row(&mut line, table, &item, &layout.labels, &record.record_id);

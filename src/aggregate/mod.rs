@@ -26,12 +26,13 @@
 //! version of a record goes where, hostile corrections), `review`
 //! (receipts: each record version's review status), `changes` (the
 //! change log), `output` (safe paths, the CSV files), `tables` (columns
-//! and rows), `summary`, `xlsx`
+//! and rows), `choices` (choices.csv, the value labels), `summary`, `xlsx`
 //! (the workbooks); `error` says what stops a run and what leaves a
 //! record or a bundle out.
 
 mod changes;
 pub mod checks;
+pub mod choices;
 pub mod coverage;
 mod decrypt;
 pub mod entities;
@@ -278,6 +279,7 @@ pub fn run(files: &[PathBuf], opts: &Options) -> Result<Summary, AggregateError>
 
     // 4. Close the tables; the workbooks; the summary.
     close(&forms, &mut files, books, &mut summary)?;
+    choices::write(&opts.out, &forms, opts.labels.as_deref())?;
     if let Some(dir) = &opts.parquet {
         write_parquet(&forms, &files, dir, opts.hxl, &mut summary)?;
     }
@@ -676,19 +678,27 @@ fn write_parquet(
                 continue;
             };
             let written = parquet::write_table(dir, &ft.form_id, table, &file.path, hxl)?;
-            let shown = written
-                .path
-                .strip_prefix(dir)
-                .unwrap_or(&written.path)
-                .to_string_lossy()
-                .replace('\\', "/");
+            let shown = |path: &Path| {
+                path.strip_prefix(dir)
+                    .unwrap_or(path)
+                    .to_string_lossy()
+                    .replace('\\', "/")
+            };
             for column in &written.as_text {
                 summary.workbook_problems.push(format!(
-                    "{shown}: column {column} is written as text: an answer in it is not a \
-                     number of its type"
+                    "{name} as Parquet: column {column} is written as text: an answer in it \
+                     is not a number of its type"
                 ));
             }
-            summary.parquet_tables.push((shown, written.rows));
+            for (round, folder) in &written.shortened {
+                summary.workbook_problems.push(format!(
+                    "{name} as Parquet: the round {round:?} is too long for a folder name; its \
+                     rows are in {folder} (the CSV has the round whole)"
+                ));
+            }
+            for (path, rows) in &written.files {
+                summary.parquet_tables.push((shown(path), *rows));
+            }
         }
     }
     Ok(())

@@ -29,9 +29,10 @@ mod paradata;
 pub use paradata::paradata_rows;
 
 /// Metadata columns, before the form's own: the record's `version` (1,
-/// or more for a correction) and its `review_status` (approved, returned,
-/// received or pending: `review`) come last.
-pub const META: [&str; 9] = [
+/// or more for a correction), its `review_status` (approved, returned,
+/// received or pending: `review`) and its `round` (the round pack's, empty
+/// for a record made without one) come last.
+pub const META: [&str; 10] = [
     "record_id",
     "enumerator_id",
     "device_id",
@@ -41,16 +42,20 @@ pub const META: [&str; 9] = [
     "finalized_at",
     "version",
     "review_status",
+    "round",
 ];
-/// Key columns of a repeat table (with the version and review status of
-/// the record the row belongs to, so that `versions/` rows join).
-pub const REPEAT_KEYS: [&str; 6] = [
+/// Key columns of a repeat table (with the version, review status and
+/// round of the record the row belongs to, so that `versions/` rows join
+/// and a repeat's rows are partitioned by round as they stream, with no
+/// lookup of their record).
+pub const REPEAT_KEYS: [&str; 7] = [
     "record_id",
     "parent_key",
     "key",
     "index",
     "version",
     "review_status",
+    "round",
 ];
 
 #[derive(Debug, Clone, PartialEq)]

@@ -340,12 +340,13 @@ fn a_correction_replaces_its_version_and_every_change_is_logged_with_its_reason(
     let r2_row = row(&main, R2);
     assert_eq!(r2_row["version"], "1");
     assert_eq!(r2_row["review_status"], "approved");
-    // The key columns: the meta ones, then version and review_status.
+    // The key columns: the meta ones, then version, review_status and
+    // round (none: the records were made without a pack).
     let head = std::fs::read_to_string(out.join("visit.csv")).unwrap();
     assert!(
         head.starts_with(
             "\u{FEFF}record_id,enumerator_id,device_id,bundle_id,form_version,started,\
-             finalized_at,version,review_status,site,count\n"
+             finalized_at,version,review_status,round,site,count\n"
         ),
         "{head}"
     );

@@ -108,6 +108,12 @@ pub struct Draft {
     /// What the supervisor said when they returned it to correct.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub returned: Option<Returned>,
+    /// The round its record was first finalized in, kept with its answers
+    /// (`kept`) so that a correction stays in that round; None before it
+    /// is finalized (a first version takes the round of the pack
+    /// installed then) and for a record made without a pack.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub round: Option<String>,
 }
 
 /// A supervisor's word on a record they returned to correct, from the
@@ -187,6 +193,7 @@ impl Draft {
             version: 1,
             supersedes: None,
             returned: None,
+            round: None,
         }
     }
 }

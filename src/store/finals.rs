@@ -122,6 +122,12 @@ impl Store {
             });
         }
         let (attachment_changes, attachments) = self.attachment_final_changes(&draft.id, values)?;
+        // A correction is the same assessment: it keeps its round.
+        let round = match draft.supersedes {
+            Some(_) => draft.round.clone(),
+            None => self.installed_pack()?.map(|p| p.round),
+        }
+        .filter(|r| !r.is_empty());
         let record = FinalRecord {
             format: RECORD_FORMAT.into(),
             record_id: draft.id.as_str().into(),
@@ -135,6 +141,7 @@ impl Store {
             instance_name: draft.instance_name.as_str().into(),
             version: draft.version,
             supersedes: draft.supersedes,
+            round: round.as_deref().map(Into::into),
             values,
             attachments,
             paradata: draft.paradata.as_ref().map(|p| p.finish(now)),
@@ -189,7 +196,7 @@ impl Store {
             ),
             // Its answers, sealed to the profile, until a receipt approves
             // or receives it (kept.rs).
-            self.keep_change(draft)?,
+            self.keep_change(draft, round.as_deref())?,
         ];
         // The form is kept once per text: writing its whole text again
         // for every record made the store 13 times the answers' size. A

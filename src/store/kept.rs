@@ -1,6 +1,6 @@
 //! The answers of finalized records, kept sealed to the profile (as the
 //! draft each was when finalized: answers, form hash, started, instance
-//! name, version) until a receipt approves or receives the record, so that
+//! name, version, round) until a receipt approves or receives the record, so that
 //! one a supervisor returns becomes a draft again, "returned: to correct",
 //! with their note and comments. Written in the same write as the
 //! finalize, removed in the same write as the purge that removes its
@@ -39,12 +39,17 @@ impl Store {
         crypt::keyed_tag(&self.profile.seal_key, TAG, id.as_bytes()).to_vec()
     }
 
-    /// The change keeping a draft's answers as it is finalized, for the
-    /// finalize's write.
-    pub(super) fn keep_change(&self, draft: &Draft) -> Result<Change, StoreError> {
+    /// The change keeping a draft's answers as it is finalized (in
+    /// `round`, which its corrections keep), for the finalize's write.
+    pub(super) fn keep_change(
+        &self,
+        draft: &Draft,
+        round: Option<&str>,
+    ) -> Result<Change, StoreError> {
         let key = self.kept_key(&parse_id(&draft.id)?);
         let kept = Draft {
             returned: None,
+            round: round.map(Into::into),
             ..draft.clone()
         };
         let sealed = self.sealed(Tree::Kept, &key, &kept);

@@ -300,3 +300,103 @@ fn a_purge_an_earlier_fieldkit_stopped_is_finished_alike() {
     assert_eq!(kept_entries(&store), 0);
     store.finish_purge(&mut |_| panic!("no write")).unwrap();
 }
+
+/// Installs the next pack of `dtm-lao` for `round`, signed by `key` (a
+/// list only: records stay encrypted to the profile's recipients).
+fn install_round(store: &Store, key: &ssh_key::PrivateKey, round: &str) {
+    use crate::pack::{NO_PREVIOUS, Plan, build, verify::verify};
+    let installed = store.installed_pack().unwrap();
+    let prev = installed.as_ref().map(|p| p.manifest_sha256.clone());
+    let built = build(
+        Plan {
+            deployment: "dtm-lao",
+            sequence: installed.as_ref().map_or(1, |p| p.sequence + 1),
+            prev_pack_sha256: prev.as_deref().unwrap_or(NO_PREVIOUS),
+            round,
+            created_at: "2026-12-01T09:00:00+07:00",
+            files: vec![("lists/villages.csv".into(), b"name,label\nv1,V1\n".to_vec())],
+        },
+        key,
+    )
+    .unwrap();
+    let signers = crate::bundle::signers::AllowedSigners::parse(&format!(
+        "dtm-office namespaces=\"{}\" {}\n",
+        crate::pack::NAMESPACE,
+        key.public_key().to_openssh().unwrap()
+    ))
+    .unwrap();
+    let chain = installed.map(|p| p.chain());
+    let (report, verified) = verify("p.zip", &built.zip, &signers, chain.as_ref());
+    assert!(report.ok, "{:?}", report.problems);
+    store.install_pack(&verified.unwrap(), "now").unwrap();
+}
+
+/// The record as the data manager decrypts it from the outbox.
+fn outbox_json(store: &Store, dm: &age::x25519::Identity, id: &str) -> serde_json::Value {
+    let ct = store.outbox_record(id).unwrap();
+    serde_json::from_slice(&crypt::decrypt_with(dm, &ct).unwrap()).unwrap()
+}
+
+#[test]
+fn a_record_takes_the_round_of_the_pack_installed_and_its_correction_keeps_it() {
+    let (_dir, store, dm) = fresh();
+    let finalize = |name: &str| {
+        let d = draft(name);
+        let values = serde_json::Map::from_iter([("site_name".to_string(), json!(name))]);
+        store.save_final(&d, &values, "now", FORM).unwrap();
+        d.id
+    };
+    // No pack: no round, the record as earlier fieldkits wrote it.
+    let before = finalize("Ban Kao");
+    let record = outbox_json(&store, &dm, &before);
+    assert!(record.get("round").is_none(), "{record}");
+
+    let key =
+        ssh_key::PrivateKey::random(&mut ssh_key::rand_core::OsRng, ssh_key::Algorithm::Ed25519)
+            .unwrap();
+    install_round(&store, &key, "R1-2026");
+    let r1 = finalize("Ban Nong");
+    assert_eq!(outbox_json(&store, &dm, &r1)["round"], "R1-2026");
+    assert_eq!(
+        store.kept(&r1).unwrap().unwrap().round.as_deref(),
+        Some("R1-2026")
+    );
+    let facts = next_bundle(&store, vec![before.clone(), r1.clone()]);
+    store
+        .record_export(&facts, MoveStep::default(), &mut |_| {})
+        .unwrap();
+
+    // Round 2's pack comes; then both records are returned.
+    install_round(&store, &key, "R2-2026");
+    let returns = Returns::from([(before.clone(), returned(1)), (r1.clone(), returned(1))]);
+    store
+        .purge_returning(
+            &facts,
+            &returns,
+            "sup-01",
+            "now",
+            MoveStep::default(),
+            &mut |_| {},
+        )
+        .unwrap();
+    for (id, round) in [(&r1, Some("R1-2026")), (&before, None)] {
+        let d = store.load_draft(id).unwrap();
+        assert_eq!(d.round.as_deref(), round, "the draft keeps its round");
+        let values = serde_json::Map::from_iter([("site_name".to_string(), json!("fixed"))]);
+        store.finalize(&d, &values, "later", FORM).unwrap();
+        let record = outbox_json(&store, &dm, id);
+        assert_eq!(
+            (record["version"].clone(), record["supersedes"].clone()),
+            (json!(2), json!(1))
+        );
+        // The same assessment: its first version's round, not the pack's.
+        assert_eq!(
+            record.get("round").and_then(|r| r.as_str()),
+            round,
+            "{record}"
+        );
+    }
+    // A new record is of round 2.
+    let r2 = finalize("Ban Phon");
+    assert_eq!(outbox_json(&store, &dm, &r2)["round"], "R2-2026");
+}

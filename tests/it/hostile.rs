@@ -596,7 +596,10 @@ fn a_bundle_whose_form_does_not_load_is_left_out_and_the_others_are_read() {
     assert!(
         written.iter().all(|f| {
             let name = f.file_name().unwrap().to_string_lossy();
-            name.starts_with("hostile_test") || name.starts_with("summary") || name == "checks.csv"
+            name.starts_with("hostile_test")
+                || name.starts_with("summary")
+                || name == "checks.csv"
+                || name == "choices.csv"
         }),
         "{written:?}"
     );

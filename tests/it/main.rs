@@ -31,6 +31,8 @@ mod resume;
 mod review;
 mod review_loop;
 mod review_views;
+#[cfg(feature = "parquet")]
+mod rounds_parquet;
 mod sessions;
 mod shipped;
 mod signers;
@@ -43,6 +45,7 @@ mod tui_history;
 mod tui_setup;
 #[cfg(feature = "warehouse")]
 mod warehouse;
+mod value_labels;
 mod xlsform;
 mod xlsform_fuzz;
 mod xlsform_pyxform;
