@@ -143,7 +143,7 @@ pub(super) fn rows(layout: &Layout, record: &RecordRef, good: &Good, status: Sta
     for (t, table) in layout.tables.iter().enumerate() {
         if table.paradata {
             let lines = record.paradata.as_ref().map(|p| {
-                tables::paradata_rows(&record.record_id, &version, p)
+                tables::paradata_rows(&record.record_id, &version, round, p)
                     .into_iter()
                     .map(|line| Row { table: t, line })
             });

@@ -226,7 +226,8 @@ fn rows_of(record: &serde_json::Value, labels: Option<&str>) -> Vec<Vec<Vec<Stri
             let mut out = Vec::new();
             if table.paradata {
                 for line in record.paradata.iter().flat_map(|p| {
-                    tables::paradata_rows(&record.record_id, &record.version.to_string(), p)
+                    let round = record.round.as_deref().unwrap_or("");
+                    tables::paradata_rows(&record.record_id, &record.version.to_string(), round, p)
                 }) {
                     out.extend(parse_csv(&line));
                 }
@@ -346,6 +347,7 @@ fn paradata_is_a_line_per_question_in_the_last_table() {
     let record = json!({
         "record_id": "r1",
         "version": 2,
+        "round": "R2-2026",
         "values": {"colours": "red"},
         "paradata": {
             "start": "2026-11-22T09:00:00.000+07:00",
@@ -364,6 +366,7 @@ fn paradata_is_a_line_per_question_in_the_last_table() {
             vec![
                 "r1",
                 "2",
+                "R2-2026",
                 "colours",
                 "41",
                 "2",
@@ -375,6 +378,7 @@ fn paradata_is_a_line_per_question_in_the_last_table() {
             vec![
                 "r1",
                 "2",
+                "R2-2026",
                 "household[2]/member[1]/age",
                 "0",
                 "0",
@@ -412,6 +416,7 @@ fn paradata_is_a_line_per_question_in_the_last_table() {
         [
             "record_id",
             "version",
+            "round",
             "field",
             "seconds",
             "changes",

@@ -43,9 +43,9 @@ mod terminal;
 mod tui_e2e;
 mod tui_history;
 mod tui_setup;
+mod value_labels;
 #[cfg(feature = "warehouse")]
 mod warehouse;
-mod value_labels;
 mod xlsform;
 mod xlsform_fuzz;
 mod xlsform_pyxform;

@@ -277,6 +277,7 @@ fn time_on_each_question_reaches_the_record_and_the_paradata_table() {
         &[
             "record_id",
             "version",
+            "round",
             "field",
             "seconds",
             "changes",
@@ -290,7 +291,8 @@ fn time_on_each_question_reaches_the_record_and_the_paradata_table() {
     for (row, q) in rows[1..].iter().zip(p["questions"].as_array().unwrap()) {
         assert_eq!(row[0], record["record_id"].as_str().unwrap());
         assert_eq!(row[1], "1");
-        assert_eq!(row[2], q["field"].as_str().unwrap());
+        assert_eq!(row[2], "", "no pack: no round");
+        assert_eq!(row[3], q["field"].as_str().unwrap());
         for name in ["seconds", "changes", "visits"] {
             assert_eq!(
                 number(row, header, name),
@@ -298,8 +300,8 @@ fn time_on_each_question_reaches_the_record_and_the_paradata_table() {
                 "{name}"
             );
         }
-        assert_eq!(row[6], p["start"].as_str().unwrap());
-        assert_eq!(row[7], p["end"].as_str().unwrap());
+        assert_eq!(row[7], p["start"].as_str().unwrap());
+        assert_eq!(row[8], p["end"].as_str().unwrap());
         assert_eq!(number(row, header, "duration_s"), duration);
     }
     // The workbook's sheet holds the numbers as numbers.
@@ -310,13 +312,14 @@ fn time_on_each_question_reaches_the_record_and_the_paradata_table() {
         let sheet = book.worksheet_range("paradata").unwrap();
         let row: Vec<&Data> = sheet.rows().nth(1).unwrap().iter().collect();
         assert!(matches!(row[1], Data::Float(v) if *v == 1.0), "{row:?}");
-        assert!(matches!(row[3], Data::Float(_)), "{row:?}");
-        assert!(matches!(row[2], Data::String(s) if s == "site"), "{row:?}");
+        assert!(matches!(row[4], Data::Float(_)), "{row:?}");
+        assert!(matches!(row[3], Data::String(s) if s == "site"), "{row:?}");
     }
     #[cfg(feature = "parquet")]
     {
         use parquet::file::reader::{FileReader, SerializedFileReader};
-        let file = pq.join("form_id=pd_check/pd_check__paradata.parquet");
+        let file =
+            pq.join("form_id=pd_check/round=__HIVE_DEFAULT_PARTITION__/pd_check__paradata.parquet");
         let reader = SerializedFileReader::new(std::fs::File::open(&file).unwrap()).unwrap();
         let meta = reader.metadata();
         let schema = meta.file_metadata().schema_descr();

@@ -6,8 +6,9 @@
 use super::{Cell, Column, Line, Source, Table};
 use crate::record::Paradata;
 
-/// Key columns of the paradata table.
-pub const KEYS: [&str; 2] = ["record_id", "version"];
+/// Key columns of the paradata table (the round, as in every table, so
+/// that Parquet partitions it by round as it streams).
+pub const KEYS: [&str; 3] = ["record_id", "version", "round"];
 /// The paradata table's columns: the question's line, then its record's
 /// `start`, `end` and `duration_s` on every line (the seconds counted in
 /// all, which neither `started` nor `finalized_at` gives).
@@ -43,7 +44,12 @@ impl Table {
 
 /// A record's lines in the paradata table, one per question, the numbers
 /// as the record holds them; none without paradata.
-pub fn paradata_rows(record_id: &str, version: &str, paradata: &Paradata) -> Vec<Vec<u8>> {
+pub fn paradata_rows(
+    record_id: &str,
+    version: &str,
+    round: &str,
+    paradata: &Paradata,
+) -> Vec<Vec<u8>> {
     let duration = paradata.duration_s.to_string();
     paradata
         .questions
@@ -57,6 +63,7 @@ pub fn paradata_rows(record_id: &str, version: &str, paradata: &Paradata) -> Vec
             ];
             line.field(record_id);
             line.field(version);
+            line.field(round);
             line.field(&q.field);
             for n in &numbers {
                 line.field(n);
