@@ -15,7 +15,8 @@
 //! - `same_site_twice`: one site or village (the form's entity id field,
 //!   else DTM's `m0445_loc_site_id_ssid`, else `m0306_meta_adm4_pcode`)
 //!   assessed more than once in one round (`#round+code` /
-//!   `m0489_meta_survey_round`; a form without one is one round) by more
+//!   `m0489_meta_survey_round`, else the round pack's `round` the record
+//!   was made in; a record with neither is in one round of its own) by more
 //!   than one enumerator. Every record of such a group is named.
 //! - `same_phone`: one key informant's phone (a column whose name holds
 //!   `phone`, 6 digits or more) in two or more records. Phones are

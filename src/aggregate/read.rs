@@ -131,6 +131,16 @@ pub(super) fn verify_all(
     opts: &Options,
     count: &WorkCount,
 ) -> Result<Vec<VerifiedBundle>, AggregateError> {
+    verify_keeping(files, opts, opts.keep_bytes, count)
+}
+
+/// [`verify_all`], keeping at most `keep` bytes of bundles.
+pub(super) fn verify_keeping(
+    files: &[PathBuf],
+    opts: &Options,
+    keep: usize,
+    count: &WorkCount,
+) -> Result<Vec<VerifiedBundle>, AggregateError> {
     let (signers, threads, show) = (&opts.signers, opts.threads, opts.progress);
     let done = AtomicUsize::new(0);
     let kept_bytes = AtomicUsize::new(0);
@@ -169,8 +179,7 @@ pub(super) fn verify_all(
                             };
                             let kept = match (bytes, manifest) {
                                 (Ok(bytes), Some(manifest))
-                                    if report.ok
-                                        && reserve(kept_bytes, bytes.len(), opts.keep_bytes) =>
+                                    if report.ok && reserve(kept_bytes, bytes.len(), keep) =>
                                 {
                                     Some(Kept {
                                         bytes: Arc::new(bytes),

@@ -672,3 +672,32 @@ fn a_body_whose_version_is_not_its_manifest_entrys_is_left_out_and_named() {
         summary.version_notes
     );
 }
+
+/// A bundle too large to keep from its verification is read again for
+/// the warehouse: a record that is no longer the bytes its signed manifest
+/// names stops the intake of that bundle (nothing of it is kept).
+#[cfg(feature = "warehouse")]
+#[test]
+fn a_bundle_read_again_for_the_warehouse_must_be_the_one_verified() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = Laptop::new("enum-01", "0190a1b2-0000-7000-8000-00000000d001");
+    let (file, built) = a.bundle(dir.path(), &[rec(R1, 1, values("Ban Na", 5, &[30]))]);
+    let good = super::Good {
+        device_id: a.device.clone(),
+        sequence: 1,
+        manifest_sha256: built.manifest_sha256.clone(),
+        file,
+        bundle_id: built.manifest.bundle_id.clone(),
+        enumerator_id: a.enumerator.clone(),
+        stored: None,
+    };
+    let count = super::WorkCount::default();
+    let mut opened = super::read::open_again(&good, &count).unwrap();
+    super::warehouse::same_files(&opened, &good).unwrap();
+    let record = opened.files[&built.manifest.entries[0].path].at.clone();
+    std::sync::Arc::make_mut(&mut opened.bytes)[record.start + 40] ^= 1;
+    assert!(matches!(
+        super::warehouse::same_files(&opened, &good),
+        Err(super::AggregateError::Changed { .. })
+    ));
+}

@@ -40,7 +40,7 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
 use super::error::AggregateError;
-use super::read::{Body, CarriedForm, Kept, Opened, VerifiedBundle, verify_all};
+use super::read::{Body, CarriedForm, Kept, Opened, VerifiedBundle, verify_keeping};
 pub use super::summary::Ingested;
 use super::summary::Summary;
 use super::versions::facts_of;
@@ -228,7 +228,7 @@ pub(super) fn ingest(
         ..Default::default()
     };
     // Files already taken in, unchanged since: not read at all.
-    let mut unseen = Vec::new();
+    let mut unseen: Vec<(PathBuf, u64)> = Vec::new();
     {
         let mut known = conn
             .prepare("SELECT 1 FROM files WHERE path = ?1 AND size = ?2 AND modified = ?3")
@@ -241,7 +241,7 @@ pub(super) fn ingest(
             if seen {
                 ingested.known_bundles += 1;
             } else {
-                unseen.push(file.clone());
+                unseen.push((file.clone(), size as u64));
             }
         }
     }
@@ -262,9 +262,10 @@ pub(super) fn ingest(
                 Ok(reader) => reader,
                 Err(why) => return drop(send.send(Err(why))),
             };
-            for batch in unseen.chunks(64) {
+            let keep = BATCH_BYTES.min(opts.keep_bytes);
+            for batch in batches(unseen, keep) {
                 let t0 = std::time::Instant::now();
-                let verified = verify_all(batch, opts, count);
+                let verified = verify_keeping(&batch, opts, keep, count);
                 timing("verify", t0);
                 let verified = match verified {
                     Ok(verified) => verified,
@@ -312,6 +313,29 @@ fn timing(step: &str, since: std::time::Instant) {
     }
 }
 
+/// Bundle bytes verified at once (on every core) and kept for their
+/// decryption: many small bundles together, a large one alone. With the
+/// bundles being decrypted and written, a run stays under 300 MB.
+const BATCH_BYTES: usize = 48 << 20;
+
+/// The files not seen yet, in groups of at most `most` bytes (a file
+/// over it alone: read again after its verification, and checked).
+fn batches(unseen: &[(PathBuf, u64)], most: usize) -> Vec<Vec<PathBuf>> {
+    let mut out: Vec<Vec<PathBuf>> = Vec::new();
+    let mut bytes = 0u64;
+    for (file, size) in unseen {
+        match out.last_mut() {
+            Some(last) if bytes + size <= most as u64 => last.push(file.clone()),
+            _ => {
+                out.push(vec![file.clone()]);
+                bytes = 0;
+            }
+        }
+        bytes += size;
+    }
+    out
+}
+
 /// What the decrypting thread passes to the writing one.
 enum Step {
     /// A bundle that failed verification: nothing of it is kept.
@@ -327,7 +351,15 @@ struct Ready {
     forms: Vec<CarriedForm>,
     /// None: the warehouse has its manifest already (a copy, or given
     /// twice): only its file is remembered.
-    opened: Option<(Opened, Files)>,
+    opened: Option<Decrypted>,
+}
+
+/// A bundle's signed manifest (parsed and as signed) and its files,
+/// decrypted: all that is kept of it (its sealed bytes are let go).
+struct Decrypted {
+    manifest: bundle::Manifest,
+    manifest_bytes: Vec<u8>,
+    files: Files,
 }
 
 /// Decrypts a verified bundle on every core (unless the warehouse has it
@@ -364,12 +396,24 @@ fn prepare(
         let good = good_of(&file, &report, None);
         let opened = match kept {
             Some(kept) => opened_from_kept(kept, &good, count)?,
-            None => super::read::open_again(&good, count)?,
+            None => {
+                let opened = super::read::open_again(&good, count)?;
+                same_files(&opened, &good)?;
+                opened
+            }
         };
         let t0 = std::time::Instant::now();
         let files = decrypt_all(&opened, identities, opts.threads.max(1), count);
         timing("decrypt", t0);
-        Some((opened, files))
+        let manifest_bytes = opened
+            .get(bundle::MANIFEST)
+            .map(|(b, _)| b.to_vec())
+            .unwrap_or_default();
+        Some(Decrypted {
+            manifest: opened.manifest,
+            manifest_bytes,
+            files,
+        })
     };
     Ok(Step::Ready(Box::new(Ready {
         file: on_disk,
@@ -405,7 +449,11 @@ fn keep(
         )
         .optional()
         .map_err(|e| failed(db, e))?;
-    let (opened, files) = match (have, opened) {
+    let Decrypted {
+        manifest,
+        manifest_bytes,
+        files,
+    } = match (have, opened) {
         (Some(id), _) => {
             remember_file(&tx, db, (&path, size, modified), id)?;
             tx.commit().map_err(|e| failed(db, e))?;
@@ -420,10 +468,6 @@ fn keep(
         }
     };
     let good = good_of(Path::new(&path), &report, None);
-    let manifest_bytes = opened
-        .get(bundle::MANIFEST)
-        .map(|(b, _)| b.to_vec())
-        .unwrap_or_default();
     tx.execute(
         "INSERT INTO bundles (manifest_sha256, bundle_id, enumerator_id, device_id, sequence,
              prev_manifest_sha256, records, file, ingested_at, manifest)
@@ -451,7 +495,7 @@ fn keep(
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             )
             .map_err(|e| failed(db, e))?;
-        for (e, (plain, body)) in opened.manifest.entries.iter().zip(&files.records) {
+        for (e, (plain, body)) in manifest.entries.iter().zip(&files.records) {
             // A record's plaintext is JSON: kept as text, so that SQLite's
             // json functions read it (the `records` view).
             let body = match std::str::from_utf8(body) {
@@ -472,7 +516,7 @@ fn keep(
             ])
             .map_err(|e| failed(db, e))?;
         }
-        for (m, (plain, body)) in opened.manifest.media.iter().zip(&files.media) {
+        for (m, (plain, body)) in manifest.media.iter().zip(&files.media) {
             put.execute(params![
                 id,
                 "media",
@@ -527,6 +571,25 @@ fn remember_file(
         params![path, size, modified, bundle],
     )
     .map_err(|e| failed(db, e))?;
+    Ok(())
+}
+
+/// A bundle read again after its verification (too large to keep): each
+/// record and attachment must be the bytes its signed manifest names (a
+/// stick may change under us).
+pub(super) fn same_files(opened: &Opened, good: &Good) -> Result<(), AggregateError> {
+    let named = opened
+        .manifest
+        .entries
+        .iter()
+        .map(|e| (&e.path, &e.sha256))
+        .chain(opened.manifest.media.iter().map(|m| (&m.path, &m.sha256)));
+    for (path, sha256) in named {
+        match opened.get(path) {
+            Some((data, _)) if crypt::sha256_hex(data) == *sha256 => {}
+            _ => return Err(super::read::changed(good)),
+        }
+    }
     Ok(())
 }
 

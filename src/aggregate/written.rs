@@ -128,6 +128,12 @@ impl Written {
             .position(|h| h == name || h.rsplit_once('/').is_some_and(|(_, last)| last == name))
     }
 
+    /// The column whose header is exactly `header` (a metadata column
+    /// such as `round`, the round pack's round the record was made in).
+    pub fn column(&self, header: &str) -> Option<usize> {
+        self.headers.iter().position(|h| h == header)
+    }
+
     /// The first column tagged `tag` exactly in the HXL row.
     pub fn tagged(&self, tag: &str) -> Option<usize> {
         self.hxl.as_ref()?.iter().position(|t| t == tag)
@@ -167,6 +173,14 @@ impl Row {
     /// spreadsheet formulas removed); empty when there is no such column.
     pub fn get(&self, c: Option<usize>) -> &str {
         c.and_then(|c| self.0.get(c)).map(unguard).unwrap_or("")
+    }
+
+    /// The first of the cells at `cs` that is not empty; empty when none.
+    pub fn first(&self, cs: &[Option<usize>]) -> &str {
+        cs.iter()
+            .map(|&c| self.get(c))
+            .find(|v| !v.is_empty())
+            .unwrap_or("")
     }
 
     /// The number in column `c`, when it holds one.

@@ -573,3 +573,45 @@ fn two_runs_at_once_on_one_warehouse_take_each_bundle_in_once() {
         .unwrap();
     assert_eq!(records, 8 * 30);
 }
+
+/// Bundles too large to keep from their verification (here: nothing is
+/// kept) are read again, checked against their manifests, and give the
+/// same warehouse and tables.
+#[test]
+fn bundles_read_again_after_verification_give_the_same_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let (bundles, signers) = round(dir.path());
+    let refs: Vec<&Path> = bundles.iter().map(|b| b.as_path()).collect();
+    let at_once = dir.path().join("at-once");
+    aggregate(&signers, &["--out", at_once.to_str().unwrap()], &refs);
+    let key = std::fs::read_to_string(repo().join("keys/demo/data-manager.key")).unwrap();
+    let out = dir.path().join("reread");
+    let db = dir.path().join("dm.sqlite");
+    let opts = fieldkit::aggregate::Options {
+        identities: fieldkit::crypt::parse_identities(&key).unwrap(),
+        signers: fieldkit::bundle::signers::AllowedSigners::parse(
+            &std::fs::read_to_string(&signers).unwrap(),
+        )
+        .unwrap(),
+        out: out.clone(),
+        forms_dir: None,
+        labels: None,
+        hxl: false,
+        xlsx: false,
+        progress: false,
+        threads: 2,
+        keep_bytes: 0,
+        entities: None,
+        assignments: None,
+        receipts: Vec::new(),
+        supervisors: None,
+        parquet: None,
+        db: Some(db.clone()),
+        checks: Default::default(),
+    };
+    let (taken, refused) = fieldkit::aggregate::take_in(&bundles, &db, &opts).unwrap();
+    assert!(refused.is_empty(), "{refused:?}");
+    assert_eq!((taken.new_bundles, taken.new_attachments), (4, 1));
+    fieldkit::aggregate::run(&[], &opts).unwrap();
+    assert_same_tables(&at_once, &out);
+}

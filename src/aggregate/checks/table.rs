@@ -16,7 +16,9 @@ struct Columns {
     enumerator: Option<usize>,
     start: Option<usize>,
     end: Option<usize>,
-    round: Option<usize>,
+    /// The round: the form's own round field, else the round pack's the
+    /// record was made in.
+    round: [Option<usize>; 2],
     sites: Vec<usize>,
     phones: Vec<usize>,
     sums: Vec<(usize, Vec<usize>)>,
@@ -74,7 +76,10 @@ impl Columns {
             enumerator: t.field("enumerator_id"),
             start,
             end,
-            round: t.find("#round+code", &["m0489_meta_survey_round"]),
+            round: [
+                t.find("#round+code", &["m0489_meta_survey_round"]),
+                t.column("round"),
+            ],
             sites,
             phones,
             sums,
@@ -211,7 +216,7 @@ impl Groups {
                 durations.push(d);
             }
             if let Some((c, site)) = cols.site(&row) {
-                let key = keyed.hash(&[row.get(cols.round), t.name_of(c), site]);
+                let key = keyed.hash(&[row.first(&cols.round), t.name_of(c), site]);
                 let who = keyed.hash(&[row.get(cols.enumerator)]) as u64;
                 sites
                     .entry(key)
@@ -325,11 +330,11 @@ impl Pass<'_> {
         };
         let key = self
             .keyed
-            .hash(&[row.get(self.cols.round), self.name(c), site]);
+            .hash(&[row.first(&self.cols.round), self.name(c), site]);
         let Some(first) = self.groups.sites.get(&key).map(|g| g.first) else {
             return Ok(());
         };
-        let round = row.get(self.cols.round);
+        let round = row.first(&self.cols.round);
         let round = if round.is_empty() {
             String::new()
         } else {

@@ -309,3 +309,27 @@ fn the_hxl_row_is_skipped_and_tags_find_the_round() {
     let ids: Vec<&str> = same.iter().map(|f| f[1].as_str()).collect();
     assert_eq!(ids, ["a", "c"], "round from the tag, the HXL row no record");
 }
+
+/// A form without a round field: the round pack's round the record was
+/// made in (the `round` column) tells rounds apart.
+#[test]
+fn the_round_packs_round_tells_rounds_apart_when_the_form_has_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let rows = vec![
+        row("a", "e1", 30, "R1-2026", "10101", "", OK, "12"),
+        row("b", "e2", 30, "R1-2026", "10101", "", OK, "12"),
+        row("c", "e2", 30, "R2-2026", "10101", "", OK, "12"),
+    ];
+    let t = table(dir.path(), &rows);
+    let text = std::fs::read_to_string(&t.path).unwrap();
+    std::fs::write(
+        &t.path,
+        text.replacen("grp/m0489_meta_survey_round", "round", 1),
+    )
+    .unwrap();
+    run(dir.path(), &[t], &no_lists(), Settings::default()).unwrap();
+    let same = of(&findings(dir.path()), Check::SameSiteTwice);
+    let ids: Vec<&str> = same.iter().map(|f| f[1].as_str()).collect();
+    assert_eq!(ids, ["a", "b"]);
+    assert!(same[1][4].contains("round R1-2026"), "{same:?}");
+}

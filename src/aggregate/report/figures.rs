@@ -114,9 +114,13 @@ fn of_table(table: &FormTable, path: &Path, figures: &mut Figures) -> Result<(),
         .iter()
         .filter_map(|(f, _)| Some((t.field(f)?, *f)))
         .collect();
-    let round = t
-        .find("#round+code", &["m0489_meta_survey_round"])
-        .or_else(|| t.field("form_version"));
+    // The form's own round field, else the round pack's the record was
+    // made in, else the form version.
+    let round = [
+        t.find("#round+code", &["m0489_meta_survey_round"]),
+        t.column("round"),
+        t.field("form_version"),
+    ];
     let idps = t.find("#affected+idps", &["m0310_loc_num_idp_ind"]);
     let mut pyramid: Vec<Band> = BANDS
         .iter()
@@ -147,7 +151,7 @@ fn of_table(table: &FormTable, path: &Path, figures: &mut Figures) -> Result<(),
                     .or_default() += 1;
             }
         }
-        let r = rounds.entry(row.get(round).to_string()).or_default();
+        let r = rounds.entry(row.first(&round).to_string()).or_default();
         r.records += 1;
         r.idps += row.number(idps).unwrap_or(0.0);
     }
@@ -225,5 +229,31 @@ mod tests {
             assert_eq!(f.admin_names["LA01"].en, "Vientiane Capital");
             assert_eq!(f.admin_names["LA01"].lo, "ນະຄອນຫຼວງວຽງຈັນ");
         }
+    }
+
+    /// Without a round field in the form, the round pack's round the
+    /// record was made in; without either, the form version.
+    #[test]
+    fn rounds_come_from_the_pack_when_the_form_has_no_round_field() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("dtm_flow_monitoring.csv");
+        std::fs::write(
+            &path,
+            "\u{FEFF}record_id,form_version,round,grp/age\na,1,R1-2026,30\nb,1,R2-2026,\nc,2,,41\n",
+        )
+        .unwrap();
+        let table = FormTable {
+            form_id: "dtm_flow_monitoring".into(),
+            path,
+            entity: None,
+            labels: Default::default(),
+        };
+        let f = compute(&[table], &[], &Summary::default()).unwrap();
+        let rounds = &f.rounds["dtm_flow_monitoring"];
+        let counted: Vec<(&str, usize)> = rounds
+            .iter()
+            .map(|(r, f)| (r.as_str(), f.records))
+            .collect();
+        assert_eq!(counted, [("2", 1), ("R1-2026", 1), ("R2-2026", 1)]);
     }
 }
