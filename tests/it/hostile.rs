@@ -461,32 +461,10 @@ fn conflicts_cost_one_more_read_per_bundle_not_per_conflict() {
         std::fs::write(&path, laptop.bundle(&records, &[form()]).zip).unwrap();
         files.push(path);
     }
-    let key = std::fs::read_to_string(repo().join("keys/demo/data-manager.key")).unwrap();
     let mut tables = Vec::new();
     for (keep_bytes, reads) in [(fieldkit::aggregate::KEEP_BYTES, 3), (0, 3 * 2)] {
         let out = dir.path().join(format!("out-{keep_bytes}"));
-        let opts = fieldkit::aggregate::Options {
-            identities: fieldkit::crypt::parse_identities(&key).unwrap(),
-            signers: bundle::signers::AllowedSigners::parse(
-                &std::fs::read_to_string(&signers).unwrap(),
-            )
-            .unwrap(),
-            out: out.clone(),
-            forms_dir: None,
-            labels: None,
-            hxl: false,
-            xlsx: false,
-            progress: false,
-            threads: 2,
-            keep_bytes,
-            entities: None,
-            assignments: None,
-            receipts: Vec::new(),
-            supervisors: None,
-            parquet: None,
-            db: None,
-            checks: Default::default(),
-        };
+        let opts = crate::support::aggregate_options(&signers, &out, keep_bytes);
         let summary = fieldkit::aggregate::run(&files, &opts).unwrap();
         assert_eq!(summary.conflicts.len(), 40, "{:?}", summary.problem_lines());
         assert_eq!(summary.records, 45);

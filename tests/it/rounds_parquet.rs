@@ -127,27 +127,8 @@ fn records_carry_their_round_and_parquet_is_partitioned_by_form_and_round() {
     }
     round_of.insert(r2[0].clone(), ODD_ROUND);
 
-    let usb = d.join("usb");
-    std::fs::create_dir_all(&usb).unwrap();
-    let out = e.run(&["export", "--out", s(&usb)]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let signers = d.join("allowed_signers");
-    std::fs::write(&signers, format!("{}\n", e.signers_line)).unwrap();
-    let tables = d.join("tables");
     let pq = d.join("pq");
-    let out = fieldkit(&[
-        "aggregate",
-        "--identity",
-        s(&repo().join("keys/demo/data-manager.key")),
-        "--signers",
-        s(&signers),
-        "--out",
-        s(&tables),
-        "--parquet",
-        s(&pq),
-        s(&usb),
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let tables = crate::support::export_and_aggregate(&e, &d, &["--parquet", s(&pq)]);
 
     // The CSV tables: the round after review_status, in the main table
     // and in every row of the repeat.

@@ -307,3 +307,64 @@ pub fn age_decrypt(dir: &Path, key: &Path, bytes: &[u8]) -> Option<Vec<u8>> {
         .unwrap();
     out.status.success().then_some(out.stdout)
 }
+
+/// The options of an in-process `aggregate` with the demo data manager's
+/// key, the signers file given, and everything else left out.
+pub fn aggregate_options(
+    signers: &Path,
+    out: &Path,
+    keep_bytes: usize,
+) -> fieldkit::aggregate::Options {
+    let key = std::fs::read_to_string(repo().join("keys/demo/data-manager.key")).unwrap();
+    fieldkit::aggregate::Options {
+        identities: fieldkit::crypt::parse_identities(&key).unwrap(),
+        signers: fieldkit::bundle::signers::AllowedSigners::parse(
+            &std::fs::read_to_string(signers).unwrap(),
+        )
+        .unwrap(),
+        out: out.to_path_buf(),
+        forms_dir: None,
+        labels: None,
+        hxl: false,
+        xlsx: false,
+        progress: false,
+        threads: 2,
+        keep_bytes,
+        entities: None,
+        assignments: None,
+        receipts: Vec::new(),
+        supervisors: None,
+        parquet: None,
+        db: None,
+        checks: Default::default(),
+    }
+}
+
+/// Everything `e` has finalized exported to `dir/usb`, and a signers
+/// file naming `e` beside it; then `aggregate` of that stick into
+/// `dir/tables` with the demo data manager's key and `extra` arguments,
+/// which must succeed. The tables folder.
+pub fn export_and_aggregate(e: &Enumerator, dir: &Path, extra: &[&str]) -> PathBuf {
+    let usb = dir.join("usb");
+    std::fs::create_dir_all(&usb).unwrap();
+    let out = e.run(&["export", "--out", usb.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let signers = dir.join("allowed_signers");
+    std::fs::write(&signers, format!("{}\n", e.signers_line)).unwrap();
+    let tables = dir.join("tables");
+    let key = repo().join("keys/demo/data-manager.key");
+    let mut args = vec![
+        "aggregate",
+        "--identity",
+        key.to_str().unwrap(),
+        "--signers",
+        signers.to_str().unwrap(),
+        "--out",
+        tables.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    args.push(usb.to_str().unwrap());
+    let out = fieldkit(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    tables
+}

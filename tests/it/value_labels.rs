@@ -11,11 +11,7 @@ use std::path::Path;
 use serde_json::{Value, json};
 
 use crate::cli::readme_block;
-use crate::support::{Enumerator, csv_rows, fieldkit, have, repo, skip, stderr};
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
+use crate::support::{Enumerator, csv_rows, have, skip, stderr};
 
 /// Where the recipes are in README.md.
 const PANDAS: &str = "<!-- recipe: pandas value labels -->";
@@ -39,26 +35,7 @@ fn aggregated(e: &Enumerator) -> std::path::PathBuf {
     let out = e.fill("dtm_flow_monitoring", &lines, &["--finalize"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let d = e.dir.path();
-    let usb = d.join("usb");
-    std::fs::create_dir_all(&usb).unwrap();
-    let out = e.run(&["export", "--out", s(&usb)]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let signers = d.join("allowed_signers");
-    std::fs::write(&signers, format!("{}\n", e.signers_line)).unwrap();
-    let tables = d.join("tables");
-    let out = fieldkit(&[
-        "aggregate",
-        "--identity",
-        s(&repo().join("keys/demo/data-manager.key")),
-        "--signers",
-        s(&signers),
-        "--out",
-        s(&tables),
-        "--labels",
-        s(&usb),
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    tables
+    crate::support::export_and_aggregate(e, d, &["--labels"])
 }
 
 /// The transport labels the records' rows should show, in the table's

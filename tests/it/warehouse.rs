@@ -395,6 +395,25 @@ fn assert_whole(db: &Path, round: usize) -> i64 {
     rows.len() as i64
 }
 
+/// `aggregate --db` of the bundles in `usb` (no tables), started.
+fn take_in(signers: &Path, db: &Path, usb: &Path, out: std::process::Stdio) -> std::process::Child {
+    let key = repo().join("keys/demo/data-manager.key");
+    command(&[
+        "aggregate",
+        "--identity",
+        key.to_str().unwrap(),
+        "--signers",
+        signers.to_str().unwrap(),
+        "--db",
+        db.to_str().unwrap(),
+        usb.to_str().unwrap(),
+    ])
+    .stdout(std::process::Stdio::null())
+    .stderr(out)
+    .spawn()
+    .unwrap()
+}
+
 #[test]
 fn a_run_killed_at_any_point_leaves_a_sound_warehouse_and_the_next_finishes() {
     let dir = tempfile::tempdir().unwrap();
@@ -432,24 +451,10 @@ fn a_run_killed_at_any_point_leaves_a_sound_warehouse_and_the_next_finishes() {
     assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
 
     let db = dir.path().join("dm.sqlite");
-    let key = repo().join("keys/demo/data-manager.key");
     let mut wait = std::time::Duration::from_millis(5);
     let mut killed_with_some_in = 0;
     for round in 0..200 {
-        let mut child = command(&[
-            "aggregate",
-            "--identity",
-            key.to_str().unwrap(),
-            "--signers",
-            signers.to_str().unwrap(),
-            "--db",
-            db.to_str().unwrap(),
-            usb.to_str().unwrap(),
-        ])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+        let mut child = take_in(&signers, &db, &usb, std::process::Stdio::null());
         std::thread::sleep(wait);
         let finished = child.try_wait().unwrap().is_some();
         if !finished {
@@ -544,23 +549,7 @@ fn two_runs_at_once_on_one_warehouse_take_each_bundle_in_once() {
     let signers = dir.path().join("allowed_signers");
     std::fs::write(&signers, format!("{}\n", a.signers_line())).unwrap();
     let db = dir.path().join("dm.sqlite");
-    let key = repo().join("keys/demo/data-manager.key");
-    let run = || {
-        command(&[
-            "aggregate",
-            "--identity",
-            key.to_str().unwrap(),
-            "--signers",
-            signers.to_str().unwrap(),
-            "--db",
-            db.to_str().unwrap(),
-            usb.to_str().unwrap(),
-        ])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap()
-    };
+    let run = || take_in(&signers, &db, &usb, std::process::Stdio::piped());
     let (first, second) = (run(), run());
     for child in [first, second] {
         let out = child.wait_with_output().unwrap();
@@ -584,31 +573,10 @@ fn bundles_read_again_after_verification_give_the_same_tables() {
     let refs: Vec<&Path> = bundles.iter().map(|b| b.as_path()).collect();
     let at_once = dir.path().join("at-once");
     aggregate(&signers, &["--out", at_once.to_str().unwrap()], &refs);
-    let key = std::fs::read_to_string(repo().join("keys/demo/data-manager.key")).unwrap();
     let out = dir.path().join("reread");
     let db = dir.path().join("dm.sqlite");
-    let opts = fieldkit::aggregate::Options {
-        identities: fieldkit::crypt::parse_identities(&key).unwrap(),
-        signers: fieldkit::bundle::signers::AllowedSigners::parse(
-            &std::fs::read_to_string(&signers).unwrap(),
-        )
-        .unwrap(),
-        out: out.clone(),
-        forms_dir: None,
-        labels: None,
-        hxl: false,
-        xlsx: false,
-        progress: false,
-        threads: 2,
-        keep_bytes: 0,
-        entities: None,
-        assignments: None,
-        receipts: Vec::new(),
-        supervisors: None,
-        parquet: None,
-        db: Some(db.clone()),
-        checks: Default::default(),
-    };
+    let mut opts = crate::support::aggregate_options(&signers, &out, 0);
+    opts.db = Some(db.clone());
     let (taken, refused) = fieldkit::aggregate::take_in(&bundles, &db, &opts).unwrap();
     assert!(refused.is_empty(), "{refused:?}");
     assert_eq!((taken.new_bundles, taken.new_attachments), (4, 1));
