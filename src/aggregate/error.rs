@@ -43,8 +43,8 @@ pub enum AggregateError {
     #[error("the assignments: {why}. Fix the file (or leave out --assignments), then run again")]
     Assignments { why: String },
     #[error(
-        "the warehouse {}: {why}. Nothing of the bundle being taken in was kept; fix that and \
-         run again",
+        "the warehouse {}: {why}. What it holds stays whole (a bundle is in entirely or not at \
+         all); fix that and run again",
         path.display()
     )]
     Warehouse { path: PathBuf, why: String },

@@ -122,7 +122,15 @@ fn failed(file: &Path, e: impl std::fmt::Display) -> AggregateError {
 
 /// Opens (or makes) the warehouse for writing.
 fn open_for_writing(file: &Path) -> Result<Connection, AggregateError> {
-    let conn = Connection::open(file).map_err(|e| failed(file, e))?;
+    let conn = Connection::open(file).map_err(|e| {
+        failed(
+            file,
+            format!(
+                "cannot open it ({e}); give the path of a file (a new one, or the warehouse) in a \
+                 folder you may write"
+            ),
+        )
+    })?;
     // Another run taking bundles in at the same time: wait for it.
     conn.busy_timeout(BUSY).map_err(|e| failed(file, e))?;
     // WAL: readers never wait, and a killed run leaves the last
