@@ -245,8 +245,9 @@ pub fn run(files: &[PathBuf], opts: &Options) -> Result<Summary, AggregateError>
     drop(reports);
     // Receipts, and which version of each record goes to the tables,
     // from the manifests: before any row is written.
+    let receipts = receipts_of(opts)?;
     let reviews = review::load(
-        &opts.receipts,
+        &receipts,
         opts.supervisors.as_ref(),
         &good,
         &entries,
@@ -297,6 +298,23 @@ pub fn run(files: &[PathBuf], opts: &Options) -> Result<Summary, AggregateError>
         crate::say!("timing: checks and report {:?}", t0.elapsed());
     }
     Ok(summary)
+}
+
+/// The receipts given and, with a warehouse, every receipt it keeps (each
+/// once).
+fn receipts_of(opts: &Options) -> Result<Vec<review::Given>, AggregateError> {
+    let mut receipts = review::read(&opts.receipts)?;
+    #[cfg(feature = "warehouse")]
+    if let Some(db) = &opts.db {
+        let given: std::collections::HashSet<[u8; 32]> =
+            receipts.iter().map(|r| decrypt::sha(&r.bytes)).collect();
+        receipts.extend(
+            warehouse::receipts(db)?
+                .into_iter()
+                .filter(|r| !given.contains(&decrypt::sha(&r.bytes))),
+        );
+    }
+    Ok(receipts)
 }
 
 /// Only takes the bundles not in the warehouse yet in (`--db` without

@@ -66,12 +66,36 @@ impl Reviews {
     }
 }
 
-/// Reads and checks every receipt, and matches it to the bundles read
+/// A receipt given: its name as said in the summary, and its bytes.
+#[derive(Debug, Clone)]
+pub(super) struct Given {
+    pub(super) shown: String,
+    pub(super) bytes: Vec<u8>,
+}
+
+/// The receipt files given, read.
+pub(super) fn read(files: &[PathBuf]) -> Result<Vec<Given>, AggregateError> {
+    files
+        .iter()
+        .map(|file| {
+            let bytes = std::fs::read(file).map_err(|source| AggregateError::Read {
+                path: file.clone(),
+                source,
+            })?;
+            Ok(Given {
+                shown: file.display().to_string(),
+                bytes,
+            })
+        })
+        .collect()
+}
+
+/// Checks every receipt, and matches it to the bundles read
 /// (`good`, whose manifests' entries are `entries`, by manifest hash).
 /// A receipt that fails, or a verdict that names no record version of its
 /// bundle, is a problem in the summary and is not used.
 pub(super) fn load(
-    files: &[PathBuf],
+    receipts: &[Given],
     supervisors: Option<&AllowedSigners>,
     good: &[Good],
     entries: &HashMap<String, Vec<EntryFacts>>,
@@ -81,7 +105,7 @@ pub(super) fn load(
         bundles: vec![BundleReview::default(); good.len()],
         returned: HashMap::new(),
     };
-    if files.is_empty() {
+    if receipts.is_empty() {
         return Ok(reviews);
     }
     let at: HashMap<&str, usize> = good
@@ -91,14 +115,10 @@ pub(super) fn load(
         .collect();
     // (bundle, record id, version) -> the receipt whose verdict is used.
     let mut from: HashMap<(usize, String, u32), String> = HashMap::new();
-    for file in files {
-        let shown = file.display().to_string();
-        let bytes = std::fs::read(file).map_err(|source| AggregateError::Read {
-            path: file.clone(),
-            source,
-        })?;
+    for Given { shown, bytes } in receipts {
+        let shown = shown.clone();
         let checked = match supervisors {
-            Some(s) => receipt::check(&bytes, s),
+            Some(s) => receipt::check(bytes, s),
             None => Err(receipt::ReceiptError::NotListed),
         };
         let r = match checked {

@@ -566,6 +566,11 @@ pub struct Ingested {
     /// Bundle files given that the warehouse already had (by path, size
     /// and time, or by their manifest).
     pub known_bundles: usize,
+    /// Receipts given that the warehouse keeps from now on.
+    pub new_receipts: usize,
+    /// Receipts given that failed their check: not kept.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub receipts_not_kept: Vec<String>,
     /// What the warehouse holds after the run.
     pub bundles: usize,
     pub records: usize,

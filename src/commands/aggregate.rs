@@ -126,14 +126,18 @@ pub fn run(args: Args, globals: &Globals) -> Result<Outcome> {
         bail!("no bundles (*.zip) found in what was given");
     }
     let receipts = receipt_files(&args.receipts)?;
-    let supervisors = if receipts.is_empty() {
-        None
-    } else {
+    let supervisors = if !receipts.is_empty() {
         Some(
             files::signers(args.supervisors.as_deref(), "supervisors").context(
                 "receipts are checked against the supervisors file (--supervisors FILE)",
             )?,
         )
+    } else if args.db.is_some() {
+        // The receipts the warehouse keeps are checked again with the
+        // supervisors file of the day, when there is one.
+        files::signers(args.supervisors.as_deref(), "supervisors").ok()
+    } else {
+        None
     };
     let labels = args.labels.map(|l| {
         if l.is_empty() {
@@ -230,11 +234,13 @@ fn take_in(files: &[PathBuf], opts: &Options) -> Result<Outcome> {
             report.problems.join("; ")
         );
     }
-    Ok(if refused.is_empty() {
-        Outcome::Done
-    } else {
-        Outcome::Invalid
-    })
+    Ok(
+        if refused.is_empty() && taken.receipts_not_kept.is_empty() {
+            Outcome::Done
+        } else {
+            Outcome::Invalid
+        },
+    )
 }
 
 /// What the warehouse took in and holds, on the terminal.
@@ -255,6 +261,12 @@ fn say_taken_in(w: &aggregate::summary::Ingested) {
         w.bundles,
         w.records
     );
+    if w.new_receipts > 0 {
+        crate::say!("  {} receipt(s) kept in the warehouse", w.new_receipts);
+    }
+    for line in &w.receipts_not_kept {
+        crate::say!("  - {line}");
+    }
 }
 
 /// The receipt files given: files as they are, folders' `*.json` files

@@ -387,7 +387,7 @@ fn correction_bundle(
 }
 
 /// A format 2 receipt for a bundle, signed with the demo supervisor key.
-fn receipt_with_verdicts(
+pub(crate) fn receipt_with_verdicts(
     bundle: &Path,
     signers: &Path,
     verdicts: Vec<fieldkit::bundle::receipt::Verdict>,

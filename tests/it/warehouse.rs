@@ -583,3 +583,75 @@ fn bundles_read_again_after_verification_give_the_same_tables() {
     fieldkit::aggregate::run(&[], &opts).unwrap();
     assert_same_tables(&at_once, &out);
 }
+
+/// Receipts given once are kept in the warehouse: later tables runs give
+/// each record its review status without being given them again; a
+/// receipt whose signature does not check is said and not kept.
+#[test]
+fn receipts_given_once_are_kept_for_later_runs() {
+    use fieldkit::bundle::receipt::{Decision, Verdict};
+    let dir = tempfile::tempdir().unwrap();
+    let usb = dir.path().join("usb");
+    let mut a = Laptop::new("enum-a", "01a00000-0000-7000-8000-00000000000a");
+    let id = ids(2);
+    let bundle = a.bundle(
+        &usb,
+        &[
+            (id[0].clone(), "Site".into(), 3),
+            (id[1].clone(), "Other".into(), 4),
+        ],
+    );
+    let signers = dir.path().join("allowed_signers");
+    std::fs::write(&signers, format!("{}\n", a.signers_line())).unwrap();
+    let approve = Verdict {
+        record_id: id[0].clone(),
+        version: 1,
+        decision: Decision::Approved,
+        comments: Vec::new(),
+        note: String::new(),
+    };
+    let receipt = dir.path().join("receipt.json");
+    std::fs::write(
+        &receipt,
+        crate::aggregate::receipt_with_verdicts(&bundle, &signers, vec![approve]),
+    )
+    .unwrap();
+    let forged = dir.path().join("forged.json");
+    let mut bytes = std::fs::read(&receipt).unwrap();
+    let at = bytes.len() / 2;
+    bytes[at] ^= 1;
+    std::fs::write(&forged, bytes).unwrap();
+
+    let db = dir.path().join("dm.sqlite");
+    let db_arg = db.to_str().unwrap();
+    let supervisors = repo().join("keys/supervisors");
+    let given = [
+        "--db",
+        db_arg,
+        "--supervisors",
+        supervisors.to_str().unwrap(),
+        "--receipts",
+        receipt.to_str().unwrap(),
+        "--receipts",
+        forged.to_str().unwrap(),
+    ];
+    let run = aggregate(&signers, &given, &[&bundle]);
+    assert_eq!(run.status.code(), Some(1), "{}", stderr(&run));
+    assert!(
+        stderr(&run).contains("1 receipt(s) kept") && stderr(&run).contains("forged.json not kept"),
+        "{}",
+        stderr(&run)
+    );
+    // A later run, given no receipt: the kept one still counts.
+    let out = dir.path().join("tables");
+    let supervisors_arg = ["--supervisors", supervisors.to_str().unwrap()];
+    let mut args = vec!["--db", db_arg, "--out", out.to_str().unwrap()];
+    args.extend_from_slice(&supervisors_arg);
+    let run = aggregate(&signers, &args, &[]);
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    let rows = crate::support::csv_rows(&out.join("warehouse_check.csv"));
+    let status = rows[0].iter().position(|h| h == "review_status").unwrap();
+    let of = |id: &str| rows.iter().find(|r| r[0] == id).unwrap()[status].clone();
+    assert_eq!(of(&id[0]), "approved");
+    assert_eq!(of(&id[1]), "received");
+}

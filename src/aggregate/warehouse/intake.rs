@@ -123,6 +123,7 @@ pub(in crate::aggregate) fn ingest(
         }
         Ok(())
     })?;
+    keep_receipts(&mut conn, db, opts, &mut ingested)?;
     let (bundles, records): (i64, i64) = conn
         .query_row(
             "SELECT count(*), coalesce(sum(records), 0) FROM bundles",
@@ -498,4 +499,44 @@ fn decrypt_all(
         records: all,
         media,
     }
+}
+
+/// The receipts given (`--receipts`) whose signature checks against the
+/// supervisors file, kept (each once, by its hash), so later runs need
+/// not be given them again; the others are said and not kept.
+fn keep_receipts(
+    conn: &mut Connection,
+    db: &Path,
+    opts: &Options,
+    ingested: &mut Ingested,
+) -> Result<(), AggregateError> {
+    let given = crate::aggregate::review::read(&opts.receipts)?;
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(|e| failed(db, e))?;
+    for receipt in given {
+        let checked = match &opts.supervisors {
+            Some(s) => crate::bundle::receipt::check(&receipt.bytes, s).map(|_| ()),
+            None => Err(crate::bundle::receipt::ReceiptError::NotListed),
+        };
+        if let Err(why) = checked {
+            ingested
+                .receipts_not_kept
+                .push(format!("receipt {} not kept: {why}", receipt.shown));
+            continue;
+        }
+        let added = tx
+            .execute(
+                "INSERT OR IGNORE INTO receipts (sha256, file, body, kept_at) VALUES (?1, ?2, ?3, ?4)",
+                params![
+                    crypt::sha256_hex(&receipt.bytes),
+                    receipt.shown,
+                    receipt.bytes,
+                    crate::clock::now().to_string()
+                ],
+            )
+            .map_err(|e| failed(db, e))?;
+        ingested.new_receipts += added;
+    }
+    tx.commit().map_err(|e| failed(db, e))
 }

@@ -22,6 +22,9 @@
 //! - `forms`, `form_texts`: the forms each bundle carries, each text once;
 //! - `records` (a view): every record version decrypted, with who and
 //!   when, its JSON in `record` (`json_extract(record, '$.values.x')`);
+//! - `receipts`: the supervisors' receipts given with `--receipts` whose
+//!   signature checked against the supervisors file (checked again, with
+//!   the supervisors file of the day, each time the tables are written);
 //! - `files`: the bundle files already taken in, by path, size and
 //!   modification time, so a folder of a year's sticks is not read again;
 //! - after a run that writes the tables (`--out`), its `changes`,
@@ -45,6 +48,7 @@ use rusqlite::{Connection, OpenFlags};
 
 use super::error::AggregateError;
 use super::read::{Body, CarriedForm, Opened, VerifiedBundle};
+use super::review::Given;
 use super::versions::facts_of;
 use super::{Good, Stored};
 use crate::bundle::{self, verify};
@@ -105,6 +109,12 @@ CREATE VIEW IF NOT EXISTS records AS
         e.body AS record
     FROM entries e JOIN bundles b ON b.id = e.bundle
     WHERE e.kind = 'record' AND e.plain = 1;
+CREATE TABLE IF NOT EXISTS receipts (
+    sha256 TEXT PRIMARY KEY,
+    file TEXT NOT NULL,
+    body BLOB NOT NULL,
+    kept_at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS files (
     path TEXT PRIMARY KEY,
     size INTEGER NOT NULL,
@@ -335,4 +345,20 @@ pub(super) fn opened(good: &Good, stored: &Stored) -> Result<Opened, AggregateEr
         manifest,
         files,
     })
+}
+
+/// Every receipt the warehouse keeps, as given.
+pub(super) fn receipts(db: &Path) -> Result<Vec<Given>, AggregateError> {
+    let conn = open_for_reading(db)?;
+    let mut q = conn
+        .prepare("SELECT file, body FROM receipts ORDER BY file, sha256")
+        .map_err(|e| failed(db, e))?;
+    q.query_map([], |r| {
+        Ok(Given {
+            shown: r.get(0)?,
+            bytes: r.get(1)?,
+        })
+    })
+    .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+    .map_err(|e| failed(db, e))
 }
