@@ -303,18 +303,20 @@ pub fn run(files: &[PathBuf], opts: &Options) -> Result<Summary, AggregateError>
 /// The receipts given and, with a warehouse, every receipt it keeps (each
 /// once).
 fn receipts_of(opts: &Options) -> Result<Vec<review::Given>, AggregateError> {
-    let mut receipts = review::read(&opts.receipts)?;
+    let given = review::read(&opts.receipts)?;
     #[cfg(feature = "warehouse")]
     if let Some(db) = &opts.db {
-        let given: std::collections::HashSet<[u8; 32]> =
-            receipts.iter().map(|r| decrypt::sha(&r.bytes)).collect();
-        receipts.extend(
-            warehouse::receipts(db)?
-                .into_iter()
-                .filter(|r| !given.contains(&decrypt::sha(&r.bytes))),
+        let mut all = given;
+        let seen: std::collections::HashSet<[u8; 32]> =
+            all.iter().map(|r| decrypt::sha(&r.bytes)).collect();
+        let kept = warehouse::receipts(db)?;
+        all.extend(
+            kept.into_iter()
+                .filter(|r| !seen.contains(&decrypt::sha(&r.bytes))),
         );
+        return Ok(all);
     }
-    Ok(receipts)
+    Ok(given)
 }
 
 /// Only takes the bundles not in the warehouse yet in (`--db` without
