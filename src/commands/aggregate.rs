@@ -227,6 +227,10 @@ fn take_in(files: &[PathBuf], opts: &Options) -> Result<Outcome> {
     let db = opts.db.as_deref().unwrap_or(std::path::Path::new(""));
     let (taken, refused) = aggregate::take_in(files, db, opts).map_err(anyhow::Error::msg)?;
     say_taken_in(&taken);
+    // (A run that writes the tables says these among its problems.)
+    for line in &taken.receipts_not_kept {
+        crate::say!("  - {line}");
+    }
     for report in &refused {
         crate::say!(
             "  - {}: not taken in: {}",
@@ -263,9 +267,6 @@ fn say_taken_in(w: &aggregate::summary::Ingested) {
     );
     if w.new_receipts > 0 {
         crate::say!("  {} receipt(s) kept in the warehouse", w.new_receipts);
-    }
-    for line in &w.receipts_not_kept {
-        crate::say!("  - {line}");
     }
 }
 
