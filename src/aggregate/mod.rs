@@ -164,14 +164,20 @@ fn stored_bundle(good: &Good, stored: &Stored) -> Result<read::Opened, Aggregate
     warehouse::opened(good, stored)
 }
 
-/// Without the `warehouse` feature nothing comes from a warehouse (`--db`
-/// is refused before anything is read).
+/// What a build without the `warehouse` feature says of `--db` (the
+/// command refuses it before anything is read).
+#[cfg(not(feature = "warehouse"))]
+fn without_warehouse(db: &Path) -> AggregateError {
+    AggregateError::Warehouse {
+        path: db.to_path_buf(),
+        why: "this fieldkit was built without the warehouse".into(),
+    }
+}
+
+/// Without the `warehouse` feature nothing comes from a warehouse.
 #[cfg(not(feature = "warehouse"))]
 fn stored_bundle(_: &Good, stored: &Stored) -> Result<read::Opened, AggregateError> {
-    Err(AggregateError::Warehouse {
-        path: stored.db.to_path_buf(),
-        why: "this fieldkit was built without the warehouse".into(),
-    })
+    Err(without_warehouse(&stored.db))
 }
 
 impl Good {
@@ -336,10 +342,7 @@ pub fn take_in(
     db: &Path,
     _: &Options,
 ) -> Result<(summary::Ingested, Vec<verify::Report>), AggregateError> {
-    Err(AggregateError::Warehouse {
-        path: db.to_path_buf(),
-        why: "this fieldkit was built without the warehouse".into(),
-    })
+    Err(without_warehouse(db))
 }
 
 /// Takes the bundles not in the warehouse yet in, and gives every bundle
@@ -374,10 +377,7 @@ fn from_warehouse(
     _: &WorkCount,
     _: &mut Summary,
 ) -> Result<Vec<VerifiedBundle>, AggregateError> {
-    Err(AggregateError::Warehouse {
-        path: db.to_path_buf(),
-        why: "this fieldkit was built without the warehouse".into(),
-    })
+    Err(without_warehouse(db))
 }
 
 /// Runs the quality checks over the forms' tables (checks.csv) and works

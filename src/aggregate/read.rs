@@ -269,6 +269,26 @@ fn reread(good: &Good, count: &WorkCount) -> Result<Vec<u8>, AggregateError> {
     read_capped(&good.file, count)?.map_err(|_| changed(good))
 }
 
+/// Where each file of a bundle's bytes lies, by name (all sealed, as in
+/// the bundle): the archive read again.
+pub(super) fn sealed_files(
+    bytes: &[u8],
+    good: &Good,
+    count: &WorkCount,
+) -> Result<HashMap<String, Body>, AggregateError> {
+    WorkCount::count(&count.archive_parses);
+    let entries = archive::read_verified(bytes).map_err(|_| changed(good))?;
+    let base = bytes.as_ptr() as usize;
+    Ok(entries
+        .into_iter()
+        .map(|e| {
+            let start = e.data.as_ptr() as usize - base;
+            let at = start..start + e.data.len();
+            (e.name, Body { at, plain: false })
+        })
+        .collect())
+}
+
 /// A verified bundle opened again: from the warehouse when it is kept
 /// there, else read from its file again and checked to be the one
 /// verified (a stick may change under us).
@@ -277,17 +297,7 @@ pub(super) fn open_again(good: &Good, count: &WorkCount) -> Result<Opened, Aggre
         return super::stored_bundle(good, stored);
     }
     let bytes = reread(good, count)?;
-    WorkCount::count(&count.archive_parses);
-    let entries = archive::read_verified(&bytes).map_err(|_| changed(good))?;
-    let base = bytes.as_ptr() as usize;
-    let files: HashMap<String, Body> = entries
-        .into_iter()
-        .map(|e| {
-            let start = e.data.as_ptr() as usize - base;
-            let at = start..start + e.data.len();
-            (e.name, Body { at, plain: false })
-        })
-        .collect();
+    let files = sealed_files(&bytes, good, count)?;
     let manifest_bytes = files
         .get(bundle::MANIFEST)
         .and_then(|b| bytes.get(b.at.clone()))

@@ -56,7 +56,8 @@ impl Report {
         report
     }
 
-    fn new(file: &str) -> Self {
+    /// An empty report of `file`, not yet ok.
+    pub fn new(file: &str) -> Self {
         Report {
             file: file.into(),
             ok: false,

@@ -8,14 +8,12 @@
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
-use rusqlite::types::Value;
+use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{failed, good_of, open_for_reading, open_for_writing};
 use crate::aggregate::error::AggregateError;
-use crate::aggregate::read::{
-    self, Body, CarriedForm, Kept, Opened, VerifiedBundle, verify_keeping,
-};
+use crate::aggregate::read::{self, CarriedForm, Kept, Opened, VerifiedBundle, verify_keeping};
 use crate::aggregate::summary::Ingested;
 use crate::aggregate::{Good, Options, WorkCount};
 use crate::bundle::{self, verify};
@@ -328,9 +326,10 @@ fn keep(
         for (e, (plain, body)) in manifest.entries.iter().zip(&files.records) {
             // A record's plaintext is JSON: kept as text, so that SQLite's
             // json functions read it (the `records` view).
-            let body = match std::str::from_utf8(body) {
-                Ok(text) if *plain => Value::Text(text.to_string()),
-                _ => Value::Blob(body.clone()),
+            let body = if *plain && std::str::from_utf8(body).is_ok() {
+                ToSqlOutput::Borrowed(ValueRef::Text(body))
+            } else {
+                ToSqlOutput::Borrowed(ValueRef::Blob(body))
             };
             put.execute(params![
                 id,
@@ -428,17 +427,7 @@ fn opened_from_kept(kept: Kept, good: &Good, count: &WorkCount) -> Result<Opened
     let Kept {
         bytes, manifest, ..
     } = kept;
-    WorkCount::count(&count.archive_parses);
-    let entries = bundle::archive::read_verified(&bytes).map_err(|_| read::changed(good))?;
-    let base = bytes.as_ptr() as usize;
-    let files = entries
-        .into_iter()
-        .map(|e| {
-            let start = e.data.as_ptr() as usize - base;
-            let at = start..start + e.data.len();
-            (e.name, Body { at, plain: false })
-        })
-        .collect();
+    let files = read::sealed_files(&bytes, good, count)?;
     Ok(Opened {
         bytes,
         manifest,

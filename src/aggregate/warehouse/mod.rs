@@ -274,8 +274,8 @@ pub(super) fn load(db: &Path) -> Result<Vec<VerifiedBundle>, AggregateError> {
         .map_err(|e| failed(db, e))?;
     let rows = q
         .query_map([], |r| {
-            let mut report = verify::Report::refused(&r.get::<_, String>(8)?, "");
-            report.problems.clear();
+            // Verified when it was taken in.
+            let mut report = verify::Report::new(&r.get::<_, String>(8)?);
             report.ok = true;
             report.manifest_sha256 = Some(r.get(1)?);
             report.bundle_id = Some(r.get(2)?);
