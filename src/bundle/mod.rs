@@ -352,6 +352,16 @@ pub struct Readers<'m, 'r> {
     pub media: ReadMedia<'m, 'r>,
 }
 
+/// A file read as the zip is written: the bytes its manifest entry was
+/// made from (`sha256`), or why not.
+fn as_listed<'r>(bytes: archive::Bytes<'r>, sha256: &str) -> archive::Bytes<'r> {
+    let bytes = bytes?;
+    if sha256_hex(&bytes) != sha256 {
+        return Err("its bytes are not the ones its manifest entry was made from".into());
+    }
+    Ok(bytes)
+}
+
 /// The format a bundle of these entries is written in: 1 when it holds
 /// nothing a fieldkit of format 1 did not know (no review views, no
 /// corrections, no media), so that it verifies there; else 2, which such a
@@ -462,23 +472,11 @@ pub fn build_from<'r>(
         } else if name == SIGNATURE {
             Ok(Cow::Borrowed(signature.as_bytes()))
         } else if let Some(entry) = records.get(name) {
-            let bytes = read(entry)?;
-            if sha256_hex(&bytes) != entry.sha256 {
-                return Err("its bytes are not the ones its manifest entry was made from".into());
-            }
-            Ok(bytes)
+            as_listed(read(entry), &entry.sha256)
         } else if let Some((entry, r)) = reviews.get(name) {
-            let bytes = read_review(entry)?;
-            if sha256_hex(&bytes) != r.sha256 {
-                return Err("its bytes are not the ones its manifest entry was made from".into());
-            }
-            Ok(bytes)
+            as_listed(read_review(entry), &r.sha256)
         } else if let Some(m) = attached.get(name) {
-            let bytes = read_media(m)?;
-            if sha256_hex(&bytes) != m.sha256 {
-                return Err("its bytes are not the ones its manifest entry was made from".into());
-            }
-            Ok(bytes)
+            as_listed(read_media(m), &m.sha256)
         } else {
             texts
                 .get(name)
