@@ -393,17 +393,7 @@ fn every_version_keeps_its_attachments_in_the_tables_and_in_versions() {
 
     let tables = dir.join("tables");
     let signers = dir.join("allowed_signers");
-    let out = crate::support::fieldkit(&[
-        "aggregate",
-        "--identity",
-        repo().join("keys/demo/data-manager.key").to_str().unwrap(),
-        "--signers",
-        signers.to_str().unwrap(),
-        "--out",
-        tables.to_str().unwrap(),
-        first_bundle.to_str().unwrap(),
-        second_bundle.to_str().unwrap(),
-    ]);
+    let out = crate::aggregate::aggregate(&tables, &[&first_bundle, &second_bundle], &signers, &[]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let media = tables.join("media").join(&id);
     assert_eq!(
