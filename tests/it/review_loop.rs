@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 
 use crate::aggregate::aggregate;
 use crate::bundle::{export, unzip};
+use crate::review::return_and_write;
 use crate::support::{
     Enumerator, Tmux, age_decrypt, canary, csv_rows, fieldkit, have, repo, stderr,
 };
@@ -113,16 +114,7 @@ fn finalize_review_return_correct_and_aggregate_every_version() {
     t.send("destination_place", &["Enter"]);
     assert!(t.wait_for("Comment on"), "{}", t.screen());
     t.send(COMMENT, &["Enter"]);
-    t.send("r", &[]);
-    assert!(
-        t.wait_for("what should the enumerator correct"),
-        "{}",
-        t.screen()
-    );
-    t.send("", &["Enter"]);
-    assert!(t.wait_for("Verdict: returned"), "{}", t.screen());
-    t.send("w", &[]);
-    assert!(t.wait_for("EXIT=0"), "{}", t.screen());
+    return_and_write(&t);
     let receipt1 = std::fs::read_dir(&receipts)
         .unwrap()
         .flatten()
