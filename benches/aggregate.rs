@@ -62,8 +62,26 @@ fn form_text() -> String {
     text
 }
 
-/// One record of the bench form (50 answers, `answer(k)` the k-th) by
-/// `laptop` (enumerator, device), encrypted to `recipient`.
+/// One record of the bench form in plain (50 answers, `answer(k)` the
+/// k-th) by `laptop` (enumerator, device).
+fn plain_record(
+    id: &str,
+    laptop: (&str, &str),
+    answer: impl Fn(usize) -> String,
+) -> serde_json::Value {
+    let values: serde_json::Map<String, serde_json::Value> = (0..50)
+        .map(|k| (format!("question_{k:02}"), json!(answer(k))))
+        .collect();
+    json!({
+        "format": "fieldkit-record/1", "record_id": id, "form_id": "bench",
+        "form_version": "1", "enumerator_id": laptop.0, "device_id": laptop.1,
+        "started": "2026-11-22T09:00:00+07:00",
+        "finalized_at": "2026-11-22T10:00:00+07:00", "values": values,
+    })
+}
+
+/// [`plain_record`] (with paradata when `FIELDKIT_BENCH_PARADATA=1`),
+/// encrypted to `recipient`.
 fn outgoing(
     id: &str,
     laptop: (&str, &str),
@@ -71,15 +89,7 @@ fn outgoing(
     sha: &str,
     recipient: &age::x25519::Recipient,
 ) -> Outgoing {
-    let values: serde_json::Map<String, serde_json::Value> = (0..50)
-        .map(|k| (format!("question_{k:02}"), json!(answer(k))))
-        .collect();
-    let mut plain = json!({
-        "format": "fieldkit-record/1", "record_id": id, "form_id": "bench",
-        "form_version": "1", "enumerator_id": laptop.0, "device_id": laptop.1,
-        "started": "2026-11-22T09:00:00+07:00",
-        "finalized_at": "2026-11-22T10:00:00+07:00", "values": values,
-    });
+    let mut plain = plain_record(id, laptop, answer);
     if std::env::var("FIELDKIT_BENCH_PARADATA").as_deref() == Ok("1") {
         let questions: Vec<serde_json::Value> = (0..50)
             .map(|k| json!({"field": format!("question_{k:02}"), "seconds": 20 + k, "changes": k % 3, "visits": 1 + k % 2}))
@@ -290,15 +300,7 @@ fn generate_corrections(dir: &Path, n: usize) {
                     format!("answer {i}/{k} text")
                 }
             };
-            let values: serde_json::Map<String, serde_json::Value> = (0..50)
-                .map(|k| (format!("question_{k:02}"), json!(answer(k))))
-                .collect();
-            let mut plain = json!({
-                "format": "fieldkit-record/1", "record_id": id, "form_id": "bench",
-                "form_version": "1", "enumerator_id": laptop.0, "device_id": laptop.1,
-                "started": "2026-11-22T09:00:00+07:00",
-                "finalized_at": "2026-11-22T10:00:00+07:00", "values": values,
-            });
+            let mut plain = plain_record(id, laptop, answer);
             if version == 2 {
                 plain["version"] = json!(2);
                 plain["supersedes"] = json!(1);
