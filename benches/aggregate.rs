@@ -62,8 +62,26 @@ fn form_text() -> String {
     text
 }
 
-/// One record of the bench form (50 answers, `answer(k)` the k-th) by
-/// `laptop` (enumerator, device), encrypted to `recipient`.
+/// One record of the bench form in plain (50 answers, `answer(k)` the
+/// k-th) by `laptop` (enumerator, device).
+fn plain_record(
+    id: &str,
+    laptop: (&str, &str),
+    answer: impl Fn(usize) -> String,
+) -> serde_json::Value {
+    let values: serde_json::Map<String, serde_json::Value> = (0..50)
+        .map(|k| (format!("question_{k:02}"), json!(answer(k))))
+        .collect();
+    json!({
+        "format": "fieldkit-record/1", "record_id": id, "form_id": "bench",
+        "form_version": "1", "enumerator_id": laptop.0, "device_id": laptop.1,
+        "started": "2026-11-22T09:00:00+07:00",
+        "finalized_at": "2026-11-22T10:00:00+07:00", "values": values,
+    })
+}
+
+/// [`plain_record`] (with paradata when `FIELDKIT_BENCH_PARADATA=1`),
+/// encrypted to `recipient`.
 fn outgoing(
     id: &str,
     laptop: (&str, &str),
@@ -71,15 +89,7 @@ fn outgoing(
     sha: &str,
     recipient: &age::x25519::Recipient,
 ) -> Outgoing {
-    let values: serde_json::Map<String, serde_json::Value> = (0..50)
-        .map(|k| (format!("question_{k:02}"), json!(answer(k))))
-        .collect();
-    let mut plain = json!({
-        "format": "fieldkit-record/1", "record_id": id, "form_id": "bench",
-        "form_version": "1", "enumerator_id": laptop.0, "device_id": laptop.1,
-        "started": "2026-11-22T09:00:00+07:00",
-        "finalized_at": "2026-11-22T10:00:00+07:00", "values": values,
-    });
+    let mut plain = plain_record(id, laptop, answer);
     if std::env::var("FIELDKIT_BENCH_PARADATA").as_deref() == Ok("1") {
         let questions: Vec<serde_json::Value> = (0..50)
             .map(|k| json!({"field": format!("question_{k:02}"), "seconds": 20 + k, "changes": k % 3, "visits": 1 + k % 2}))
@@ -106,13 +116,7 @@ fn outgoing(
 /// Writes `bundles` bundles of `per` records into `dir`; returns the DM
 /// identity (as text) and the signers line.
 fn generate(dir: &Path, bundles: usize, per: usize) -> (String, String) {
-    let laptop = Laptop {
-        dm: age::x25519::Identity::generate(),
-        key: ssh_key::PrivateKey::random(&mut OsRng, ssh_key::Algorithm::Ed25519).expect("key"),
-        next: 1,
-        prev: bundle::NO_PREVIOUS.to_string(),
-    };
-    generate_on(dir, bundles, per, laptop).0
+    generate_on(dir, bundles, per, Laptop::fresh()).0
 }
 
 /// One laptop's keys (and its data manager's) and where its chain is.
@@ -121,6 +125,37 @@ struct Laptop {
     key: ssh_key::PrivateKey,
     next: u64,
     prev: String,
+}
+
+impl Laptop {
+    /// New keys, the chain not begun.
+    fn fresh() -> Laptop {
+        Laptop {
+            dm: age::x25519::Identity::generate(),
+            key: ssh_key::PrivateKey::random(&mut OsRng, ssh_key::Algorithm::Ed25519).expect("key"),
+            next: 1,
+            prev: bundle::NO_PREVIOUS.to_string(),
+        }
+    }
+}
+
+/// The forms a bundle carries: (form id, version, sha-256, text).
+type Forms = Vec<(String, String, String, Vec<u8>)>;
+
+/// The bench form's sha-256 and the forms list a bundle carries.
+fn bench_forms() -> (String, Forms) {
+    let text = form_text().into_bytes();
+    let sha = bundle::sha256_hex(&text);
+    let forms = vec![("bench".to_string(), "1".to_string(), sha.clone(), text)];
+    (sha, forms)
+}
+
+/// `dir/dm.key` (the data manager's identity) and `dir/allowed_signers`
+/// (`signers` as given).
+fn write_keys(dir: &Path, dm: &age::x25519::Identity, signers: &str) {
+    let dm_text = age::secrecy::ExposeSecret::expose_secret(&dm.to_string()).to_string();
+    std::fs::write(dir.join("dm.key"), dm_text + "\n").expect("write");
+    std::fs::write(dir.join("allowed_signers"), signers).expect("write");
 }
 
 /// [`generate`] for a given laptop, whose chain goes on: the laptop after.
@@ -138,9 +173,7 @@ fn generate_on(
         mut prev,
     } = laptop;
     let recipient = dm.to_public();
-    let text = form_text().into_bytes();
-    let sha = bundle::sha256_hex(&text);
-    let forms = vec![("bench".to_string(), "1".to_string(), sha.clone(), text)];
+    let (sha, forms) = bench_forms();
     for b in 0..bundles {
         let ids: Vec<String> = (0..per).map(|_| uuid::Uuid::now_v7().to_string()).collect();
         let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
@@ -203,9 +236,7 @@ fn generate_conflicts(dir: &Path, n: usize) {
     std::fs::create_dir_all(&bundles).expect("dir");
     let dm = age::x25519::Identity::generate();
     let recipient = dm.to_public();
-    let text = form_text().into_bytes();
-    let sha = bundle::sha256_hex(&text);
-    let forms = vec![("bench".to_string(), "1".to_string(), sha.clone(), text)];
+    let (sha, forms) = bench_forms();
     let ids: Vec<String> = (0..n).map(|_| uuid::Uuid::now_v7().to_string()).collect();
     let mut signers = String::new();
     for (laptop, device) in [
@@ -241,9 +272,7 @@ fn generate_conflicts(dir: &Path, n: usize) {
         let built = bundle::build(&plan, &key).expect("build");
         std::fs::write(bundles.join(format!("{laptop}.zip")), &built.zip).expect("write");
     }
-    let dm_text = age::secrecy::ExposeSecret::expose_secret(&dm.to_string()).to_string();
-    std::fs::write(dir.join("dm.key"), dm_text + "\n").expect("write");
-    std::fs::write(dir.join("allowed_signers"), signers).expect("write");
+    write_keys(dir, &dm, &signers);
 }
 
 /// One laptop's two bundles in `dir/bundles`: `n` records, then the
@@ -255,9 +284,7 @@ fn generate_corrections(dir: &Path, n: usize) {
     std::fs::create_dir_all(&bundles).expect("dir");
     let dm = age::x25519::Identity::generate();
     let recipient = dm.to_public();
-    let text = form_text().into_bytes();
-    let sha = bundle::sha256_hex(&text);
-    let forms = vec![("bench".to_string(), "1".to_string(), sha.clone(), text)];
+    let (_, forms) = bench_forms();
     let ids: Vec<String> = (0..n).map(|_| uuid::Uuid::now_v7().to_string()).collect();
     let key = ssh_key::PrivateKey::random(&mut OsRng, ssh_key::Algorithm::Ed25519).expect("key");
     let laptop = ("bench", "01a00000-0000-7000-8000-0000000be4c4");
@@ -273,15 +300,7 @@ fn generate_corrections(dir: &Path, n: usize) {
                     format!("answer {i}/{k} text")
                 }
             };
-            let values: serde_json::Map<String, serde_json::Value> = (0..50)
-                .map(|k| (format!("question_{k:02}"), json!(answer(k))))
-                .collect();
-            let mut plain = json!({
-                "format": "fieldkit-record/1", "record_id": id, "form_id": "bench",
-                "form_version": "1", "enumerator_id": laptop.0, "device_id": laptop.1,
-                "started": "2026-11-22T09:00:00+07:00",
-                "finalized_at": "2026-11-22T10:00:00+07:00", "values": values,
-            });
+            let mut plain = plain_record(id, laptop, answer);
             if version == 2 {
                 plain["version"] = json!(2);
                 plain["supersedes"] = json!(1);
@@ -316,13 +335,8 @@ fn generate_corrections(dir: &Path, n: usize) {
         prev = built.manifest_sha256.clone();
         std::fs::write(bundles.join(format!("v{version}.zip")), &built.zip).expect("write");
     }
-    let dm_text = age::secrecy::ExposeSecret::expose_secret(&dm.to_string()).to_string();
-    std::fs::write(dir.join("dm.key"), dm_text + "\n").expect("write");
-    std::fs::write(
-        dir.join("allowed_signers"),
-        format!("bench {}\n", key.public_key().to_openssh().expect("public")),
-    )
-    .expect("write");
+    let signers = format!("bench {}\n", key.public_key().to_openssh().expect("public"));
+    write_keys(dir, &dm, &signers);
 }
 
 /// In a child: aggregate `dir`'s conflicting pair, with the figures.
@@ -462,12 +476,7 @@ fn warehouse_figures(tmp: &Path, n: usize, cores: usize) {
     let per = n.min(10_000);
     let old = tmp.join("old");
     let start = Instant::now();
-    let laptop = Laptop {
-        dm: age::x25519::Identity::generate(),
-        key: ssh_key::PrivateKey::random(&mut OsRng, ssh_key::Algorithm::Ed25519).expect("key"),
-        next: 1,
-        prev: bundle::NO_PREVIOUS.to_string(),
-    };
+    let laptop = Laptop::fresh();
     let ((dm, signers), laptop) = generate_on(&old, n.div_ceil(per), per, laptop);
     // The new bundles: the same laptop's next ones.
     let new = tmp.join("new");

@@ -114,16 +114,19 @@ fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
     (header, rows)
 }
 
-fn aggregate(out: &Path, inputs: &[&Path], signers: &Path, extra: &[&str]) -> std::process::Output {
+/// `fieldkit aggregate` of `inputs` into `out` with the demo data
+/// manager's key, the `signers` file and `extra` arguments: its output.
+pub(crate) fn aggregate(
+    out: &Path,
+    inputs: &[&Path],
+    signers: &Path,
+    extra: &[&str],
+) -> std::process::Output {
+    let key = repo().join("keys/demo/data-manager.key");
     let mut args = vec![
         "aggregate",
         "--identity",
-        repo()
-            .join("keys/demo/data-manager.key")
-            .to_str()
-            .unwrap()
-            .to_string()
-            .leak(),
+        key.to_str().unwrap(),
         "--out",
         out.to_str().unwrap(),
         "--signers",

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Value, json};
 
 use crate::bundle::{demo_receipt, export, unzip};
-use crate::support::{Enumerator, canary, csv_rows, have, repo, stderr};
+use crate::support::{Enumerator, canary, csv_rows, fill_ok, have, repo, stderr};
 use crate::tui_e2e::Screen;
 use fieldkit::bundle::receipt::{self, Comment, Decision, Receipt, Verdict};
 
@@ -302,13 +302,12 @@ fn hostile_receipts_change_nothing() {
     );
     assert_eq!(out.status.code(), Some(2), "not a draft: {}", stderr(&out));
     assert!(stderr(&out).contains("is not a draft"), "{}", stderr(&out));
-    let out = e.fill(
+    let said = fill_ok(
+        &e,
         "dtm_flow_monitoring",
         &fix,
         &["--record", &ids[1], "--finalize"],
     );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let said: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
         (&said["record_id"], &said["saved"]),
         (&json!(ids[1]), &json!("outbox"))
@@ -362,13 +361,12 @@ fn every_version_keeps_its_attachments_in_the_tables_and_in_versions() {
     std::fs::write(&first_photo, vec![1u8; 40_000]).unwrap();
     std::fs::write(&second_photo, vec![2u8; 50_000]).unwrap();
     let line = json!({"site": "Ban Nong", "photo": first_photo.to_str().unwrap()});
-    let out = e.fill(
+    let filled = fill_ok(
+        &e,
         form.to_str().unwrap(),
         &format!("{line}\n"),
         &["--finalize"],
     );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let filled: Value = serde_json::from_slice(&out.stdout).unwrap();
     let id = filled["record_id"].as_str().unwrap().to_string();
     let first_name = filled["values"]["photo"].as_str().unwrap().to_string();
     let first_bundle = export(&e, &dir.join("usb1"));
@@ -380,30 +378,19 @@ fn every_version_keeps_its_attachments_in_the_tables_and_in_versions() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 
     let fix = json!({"photo": second_photo.to_str().unwrap()});
-    let out = e.fill(
+    let said = fill_ok(
+        &e,
         form.to_str().unwrap(),
         &format!("{fix}\n"),
         &["--record", &id, "--finalize"],
     );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let said: Value = serde_json::from_slice(&out.stdout).unwrap();
     let second_name = said["values"]["photo"].as_str().unwrap().to_string();
     assert_ne!(first_name, second_name);
     let second_bundle = export(&e, &dir.join("usb2"));
 
     let tables = dir.join("tables");
     let signers = dir.join("allowed_signers");
-    let out = crate::support::fieldkit(&[
-        "aggregate",
-        "--identity",
-        repo().join("keys/demo/data-manager.key").to_str().unwrap(),
-        "--signers",
-        signers.to_str().unwrap(),
-        "--out",
-        tables.to_str().unwrap(),
-        first_bundle.to_str().unwrap(),
-        second_bundle.to_str().unwrap(),
-    ]);
+    let out = crate::aggregate::aggregate(&tables, &[&first_bundle, &second_bundle], &signers, &[]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let media = tables.join("media").join(&id);
     assert_eq!(

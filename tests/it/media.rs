@@ -9,7 +9,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use crate::support::{Enumerator, have, repo, stderr};
+use crate::support::{Enumerator, fill_ok, have, repo, stderr};
 
 pub(crate) const FORM: &str = r#"
 [settings]
@@ -125,13 +125,12 @@ fn attachments_go_from_fill_to_the_bundle_and_out_of_aggregate_unchanged() {
         "report": path(&report),
         "talks": [{"voice": path(&voice)}],
     });
-    let out = e.fill(
+    let filled = fill_ok(
+        &e,
         form.to_str().unwrap(),
         &format!("{line}\n"),
         &["--finalize"],
     );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let filled: Value = serde_json::from_slice(&out.stdout).unwrap();
     let record_id = filled["record_id"].as_str().unwrap().to_string();
     let photo_name = filled["values"]["photo"].as_str().unwrap().to_string();
     assert!(

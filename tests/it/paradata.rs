@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use crate::bundle::{export, unzip};
 use crate::support::{
-    Enumerator, Tmux, age_decrypt, canary, csv_rows, fieldkit, have, repo, stderr, wait_until,
+    Enumerator, Tmux, age_decrypt, canary, csv_rows, have, repo, stderr, wait_until,
 };
 use crate::tui_e2e::focused_on;
 
@@ -253,22 +253,11 @@ fn time_on_each_question_reaches_the_record_and_the_paradata_table() {
     std::fs::write(&signers, format!("{}\n", e.signers_line)).unwrap();
     let tables = e.dir.path().join("tables");
     let pq = e.dir.path().join("pq");
-    let key = repo().join("keys/demo/data-manager.key");
-    let mut args = vec![
-        "aggregate",
-        "--identity",
-        key.to_str().unwrap(),
-        "--out",
-        tables.to_str().unwrap(),
-        "--signers",
-        signers.to_str().unwrap(),
-        "--xlsx",
-        bundle.to_str().unwrap(),
-    ];
+    let mut extra = vec!["--xlsx"];
     if cfg!(feature = "parquet") {
-        args.extend(["--parquet", pq.to_str().unwrap()]);
+        extra.extend(["--parquet", pq.to_str().unwrap()]);
     }
-    let run = fieldkit(&args);
+    let run = crate::aggregate::aggregate(&tables, &[&bundle], &signers, &extra);
     assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
     let rows = csv_rows(&tables.join("pd_check__paradata.csv"));
     let header = &rows[0];

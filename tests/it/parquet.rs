@@ -7,8 +7,9 @@ use parquet::file::reader::{FileReader, SerializedFileReader};
 use parquet::record::Field;
 use serde_json::{Value, json};
 
+use crate::aggregate::aggregate;
 use crate::bundle::{export, with_records};
-use crate::support::{csv_rows, fieldkit, have, repo, stderr};
+use crate::support::{csv_rows, have, stderr};
 
 #[test]
 fn parquet_tables_hold_the_csv_cells_typed_from_the_form() {
@@ -18,18 +19,12 @@ fn parquet_tables_hold_the_csv_cells_typed_from_the_form() {
     let bundle = export(&e, &usb);
     let out = e.dir.path().join("out");
     let pq = e.dir.path().join("pq");
-    let run = fieldkit(&[
-        "aggregate",
-        "--identity",
-        repo().join("keys/demo/data-manager.key").to_str().unwrap(),
-        "--signers",
-        signers.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--parquet",
-        pq.to_str().unwrap(),
-        bundle.to_str().unwrap(),
-    ]);
+    let run = aggregate(
+        &out,
+        &[&bundle],
+        &signers,
+        &["--parquet", pq.to_str().unwrap()],
+    );
     assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
     // Made without a pack: the records have no round (hive's null).
     let file = pq.join(

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use calamine::{Data, Reader};
 use serde_json::{Value, json};
 
-use crate::support::{Enumerator, fieldkit, have, repo, skip, stderr};
+use crate::support::{Enumerator, have, skip, stderr};
 
 /// Where the page and its screenshot are kept after the test.
 fn artifacts() -> PathBuf {
@@ -115,22 +115,19 @@ fn round() -> (tempfile::TempDir, PathBuf) {
     )
     .unwrap();
     let out = d.join("tables");
-    let run = fieldkit(&[
-        "aggregate",
-        "--identity",
-        s(&repo().join("keys/demo/data-manager.key")),
-        "--signers",
-        s(&signers),
-        "--entities",
-        s(&last),
-        "--assignments",
-        s(&assignments),
-        "--xlsx",
-        "--hxl",
-        "--out",
-        s(&out),
-        s(&usb),
-    ]);
+    let run = crate::aggregate::aggregate(
+        &out,
+        &[&usb],
+        &signers,
+        &[
+            "--entities",
+            s(&last),
+            "--assignments",
+            s(&assignments),
+            "--xlsx",
+            "--hxl",
+        ],
+    );
     // Two creates of 10101 are an entity problem (exit 1); either way
     // everything is written.
     assert!(matches!(run.status.code(), Some(0 | 1)), "{}", stderr(&run));

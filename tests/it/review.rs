@@ -12,6 +12,22 @@ use serde_json::{Value, json};
 use crate::bundle::{export, unzip, with_records};
 use crate::support::{Enumerator, Tmux, have, repo, stderr};
 
+/// On the review screen: `r` returns the record in view (the prompt for
+/// what to correct taken as it stands), then `w` writes the receipt and
+/// the command exits 0.
+pub(crate) fn return_and_write(t: &Tmux) {
+    t.send("r", &[]);
+    assert!(
+        t.wait_for("what should the enumerator correct"),
+        "{}",
+        t.screen()
+    );
+    t.send("", &["Enter"]);
+    assert!(t.wait_for("Verdict: returned"), "{}", t.screen());
+    t.send("w", &[]);
+    assert!(t.wait_for("EXIT=0"), "{}", t.screen());
+}
+
 /// The record ids of a bundle, in manifest order.
 fn record_ids(bundle: &Path) -> Vec<String> {
     let manifest: Value = serde_json::from_slice(&unzip(bundle, "manifest.json")).unwrap();
@@ -311,16 +327,7 @@ fn the_screen_approves_one_returns_one_with_a_comment_and_writes() {
     assert!(t.wait_for("Comment on"), "{}", t.screen());
     t.send("ກວດຄືນ please", &["Enter"]);
     assert!(t.wait_for("✎"), "{}", t.screen());
-    t.send("r", &[]);
-    assert!(
-        t.wait_for("what should the enumerator correct"),
-        "{}",
-        t.screen()
-    );
-    t.send("", &["Enter"]);
-    assert!(t.wait_for("Verdict: returned"), "{}", t.screen());
-    t.send("w", &[]);
-    assert!(t.wait_for("EXIT=0"), "{}", t.screen());
+    return_and_write(&t);
     let ids = (record_ids(&first), record_ids(&second));
     let receipt = |bundle: &Path| -> Value {
         let file = out_dir.join(format!("{}.receipt.json", bundle_id(bundle)));

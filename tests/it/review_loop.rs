@@ -16,7 +16,9 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
+use crate::aggregate::aggregate;
 use crate::bundle::{export, unzip};
+use crate::review::return_and_write;
 use crate::support::{
     Enumerator, Tmux, age_decrypt, canary, csv_rows, fieldkit, have, repo, stderr,
 };
@@ -112,16 +114,7 @@ fn finalize_review_return_correct_and_aggregate_every_version() {
     t.send("destination_place", &["Enter"]);
     assert!(t.wait_for("Comment on"), "{}", t.screen());
     t.send(COMMENT, &["Enter"]);
-    t.send("r", &[]);
-    assert!(
-        t.wait_for("what should the enumerator correct"),
-        "{}",
-        t.screen()
-    );
-    t.send("", &["Enter"]);
-    assert!(t.wait_for("Verdict: returned"), "{}", t.screen());
-    t.send("w", &[]);
-    assert!(t.wait_for("EXIT=0"), "{}", t.screen());
+    return_and_write(&t);
     let receipt1 = std::fs::read_dir(&receipts)
         .unwrap()
         .flatten()
@@ -192,21 +185,17 @@ fn finalize_review_return_correct_and_aggregate_every_version() {
 
     // ---- The data manager: both bundles, both receipts.
     let tables = e.dir.path().join("tables");
-    let out = fieldkit(&[
-        "aggregate",
-        "--identity",
-        repo().join("keys/demo/data-manager.key").to_str().unwrap(),
-        "--signers",
-        signers.to_str().unwrap(),
-        "--receipts",
-        receipts.to_str().unwrap(),
-        "--receipts",
-        receipts2.to_str().unwrap(),
-        "--out",
-        tables.to_str().unwrap(),
-        first.to_str().unwrap(),
-        second.to_str().unwrap(),
-    ]);
+    let out = aggregate(
+        &tables,
+        &[&first, &second],
+        &signers,
+        &[
+            "--receipts",
+            receipts.to_str().unwrap(),
+            "--receipts",
+            receipts2.to_str().unwrap(),
+        ],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let rows = csv_rows(&tables.join("dtm_flow_monitoring.csv"));
     let col = |name: &str| rows[0].iter().position(|h| h == name).unwrap();

@@ -368,3 +368,10 @@ pub fn export_and_aggregate(e: &Enumerator, dir: &Path, extra: &[&str]) -> PathB
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     tables
 }
+
+/// `e.fill(form, input, extra)`, which must succeed: the record it prints.
+pub fn fill_ok(e: &Enumerator, form: &str, input: &str, extra: &[&str]) -> serde_json::Value {
+    let out = e.fill(form, input, extra);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    serde_json::from_slice(&out.stdout).unwrap()
+}

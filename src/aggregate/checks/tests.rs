@@ -84,6 +84,12 @@ fn of(all: &[[String; 5]], check: Check) -> Vec<[String; 5]> {
         .collect()
 }
 
+/// Every check with default settings and no last round over `rows`
+/// (written by [`table`] in `dir`), `checks.csv` written in `dir`.
+fn run_rows(dir: &Path, rows: &[String]) -> Checked {
+    run(dir, &[table(dir, rows)], &no_lists(), Settings::default()).unwrap()
+}
+
 const OK: [&str; 4] = ["50", "15", "17", "18"];
 
 #[test]
@@ -107,8 +113,7 @@ fn a_short_interview_is_named_against_the_forms_median() {
     rows.push(row("quick", "e1", 9, "R1", "v9", "", OK, "12"));
     // 12 minutes: over a third; not named.
     rows.push(row("brisk", "e1", 12, "R1", "v10", "", OK, "12"));
-    let t = table(dir.path(), &rows);
-    let got = run(dir.path(), &[t], &no_lists(), Settings::default()).unwrap();
+    let got = run_rows(dir.path(), &rows);
     assert_eq!(got.counts["short_interview"], 1);
     let all = findings(dir.path());
     let short = of(&all, Check::ShortInterview);
@@ -131,13 +136,7 @@ fn too_few_timed_records_give_no_median() {
         row("b", "e1", 40, "R1", "v2", "", OK, "12"),
         row("c", "e1", 1, "R1", "v3", "", OK, "12"),
     ];
-    let got = run(
-        dir.path(),
-        &[table(dir.path(), &rows)],
-        &no_lists(),
-        Settings::default(),
-    )
-    .unwrap();
+    let got = run_rows(dir.path(), &rows);
     assert_eq!(got.counts["short_interview"], 0);
 }
 
@@ -154,13 +153,7 @@ fn one_village_twice_in_a_round_by_two_enumerators() {
         row("d", "e3", 30, "R1", "10102", "", OK, "12"),
         row("e", "e3", 30, "R1", "10102", "", OK, "12"),
     ];
-    run(
-        dir.path(),
-        &[table(dir.path(), &rows)],
-        &no_lists(),
-        Settings::default(),
-    )
-    .unwrap();
+    run_rows(dir.path(), &rows);
     let same = of(&findings(dir.path()), Check::SameSiteTwice);
     let ids: Vec<&str> = same.iter().map(|f| f[1].as_str()).collect();
     assert_eq!(ids, ["a", "b"]);
@@ -184,13 +177,7 @@ fn one_phone_in_two_records_is_named_without_the_phone() {
         row("f", "e2", 30, "R1", "v6", "020 777 888", OK, "12"),
         row("f", "e2", 30, "R1", "v6", "020 777 888", OK, "12"),
     ];
-    run(
-        dir.path(),
-        &[table(dir.path(), &rows)],
-        &no_lists(),
-        Settings::default(),
-    )
-    .unwrap();
+    run_rows(dir.path(), &rows);
     let text = std::fs::read_to_string(dir.path().join("checks.csv")).unwrap();
     assert!(
         !text.contains("555"),
@@ -268,13 +255,7 @@ fn counts_that_do_not_add_up() {
         // Nothing answered (the group was skipped): not checked.
         row("d", "e1", 30, "R1", "v4", "", ["", "", "", ""], "12"),
     ];
-    run(
-        dir.path(),
-        &[table(dir.path(), &rows)],
-        &no_lists(),
-        Settings::default(),
-    )
-    .unwrap();
+    run_rows(dir.path(), &rows);
     let bad = of(&findings(dir.path()), Check::CountsDoNotAddUp);
     assert_eq!(bad.len(), 1, "{bad:?}");
     assert_eq!(bad[0][1], "b");
