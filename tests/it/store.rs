@@ -673,7 +673,7 @@ fn a_protected_data_manager_key_works_with_age_cli_in_a_terminal() {
         "age never asked for the passphrase"
     );
     term.send(PASSPHRASE, &["Enter"]);
-    assert!(wait_until(|| flag.exists()), "age did not finish");
+    assert!(wait_until(|| written(&flag)), "age did not finish");
     assert_eq!(std::fs::read_to_string(&flag).unwrap().trim(), "0");
     assert_eq!(
         std::fs::read_to_string(&plain).unwrap(),
@@ -708,7 +708,7 @@ fn init_asks_for_the_passphrase_twice_at_a_terminal() {
     term.send(PASSPHRASE, &["Enter"]);
     assert!(term.wait_for("Type it again"), "{}", term.screen());
     term.send("something else entirely", &["Enter"]);
-    assert!(wait_until(|| flag.exists()));
+    assert!(wait_until(|| written(&flag)));
     assert_eq!(std::fs::read_to_string(&flag).unwrap().trim(), "2");
     let said = std::fs::read_to_string(format!("{}.out", flag.display())).unwrap();
     assert!(said.contains("the two passphrases differ"), "{said}");
@@ -721,7 +721,7 @@ fn init_asks_for_the_passphrase_twice_at_a_terminal() {
     term.send(PASSPHRASE, &["Enter"]);
     assert!(term.wait_for("Type it again"), "{}", term.screen());
     term.send(PASSPHRASE, &["Enter"]);
-    assert!(wait_until(|| flag.exists()));
+    assert!(wait_until(|| written(&flag)));
     assert_eq!(std::fs::read_to_string(&flag).unwrap().trim(), "0");
     assert!(home.join("profile.toml").is_file());
 }
@@ -776,4 +776,10 @@ fn age_cli_files_open_with_fieldkits_identity() {
         &age::x25519::Identity::generate(),
     )];
     assert!(crypt::decrypt_with_any(&stranger, &file).is_err());
+}
+
+/// Whether the shell has written its exit code line to `flag` (`echo $? >`
+/// makes the file empty first, then writes: it may be read in between).
+fn written(flag: &std::path::Path) -> bool {
+    std::fs::read_to_string(flag).is_ok_and(|t| t.ends_with('\n'))
 }
