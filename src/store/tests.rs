@@ -446,6 +446,37 @@ pub(super) fn next_bundle(store: &Store, records: Vec<String>) -> BundleFacts {
     }
 }
 
+/// Records the export of `records` as the next bundle, in one write step:
+/// the bundle's facts.
+pub(super) fn exported(store: &Store, records: Vec<String>) -> BundleFacts {
+    let facts = next_bundle(store, records);
+    store
+        .record_export(&facts, MoveStep::default(), &mut |_| {})
+        .unwrap();
+    facts
+}
+
+/// Takes the receipt of `facts` from `sup-01`, returning `returns`, in one
+/// write step.
+pub(super) fn purge(store: &Store, facts: &BundleFacts, returns: &Returns) -> Purged {
+    store
+        .purge_returning(
+            facts,
+            returns,
+            "sup-01",
+            "now",
+            MoveStep::default(),
+            &mut |_| {},
+        )
+        .unwrap()
+}
+
+/// The record as the data manager decrypts it from the outbox.
+pub(super) fn outbox_json(store: &Store, dm: &age::x25519::Identity, id: &str) -> Value {
+    let ct = store.outbox_record(id).unwrap();
+    serde_json::from_slice(&crypt::decrypt_with(dm, &ct).unwrap()).unwrap()
+}
+
 /// Entries read by `status` on the open store, by `status` without the
 /// passphrase, and by opening; the store comes back open.
 fn reads_of_status_and_open(store: Store) -> (Store, [u64; 3]) {
