@@ -4,9 +4,9 @@
 
 use serde_json::{Map, Value, json};
 
-use super::super::tests::{FORM, draft, fresh, next_bundle};
+use super::super::tests::{FORM, draft, exported, fresh};
 use crate::crypt;
-use crate::store::{MoveStep, State, StoreError};
+use crate::store::{State, StoreError};
 
 const NOW: &str = "2026-11-22T09:00:00+07:00";
 
@@ -147,10 +147,7 @@ fn a_receipt_purges_a_record_with_its_attachments() {
     let values: Map<String, Value> =
         Map::from_iter([("photo".to_string(), json!("photo-1234.jpg"))]);
     store.finalize(&d, &values, NOW, FORM).unwrap();
-    let facts = next_bundle(&store, vec![d.id.clone()]);
-    store
-        .record_export(&facts, MoveStep::default(), &mut |_| {})
-        .unwrap();
+    let facts = exported(&store, vec![d.id.clone()]);
     // Sent, not yet receipted: the attachment is still kept for export --again.
     assert_eq!(store.record_attachments(&d.id).unwrap().len(), 1);
     assert_eq!(store.purge_bundle(&facts, "sup", NOW).unwrap(), 1);

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::backend::{Change, Tree};
 use super::entries::Returned;
 use super::kept::Conversion;
-use super::{Listing, State, Store, StoreError, count_change, parse_id};
+use super::{State, Store, StoreError, count_change, parse_id};
 use crate::crypt;
 
 /// A bundle this laptop exported, kept until a receipt covers it: with
@@ -431,11 +431,7 @@ impl Store {
                 _ => false,
             };
             // A listing that cannot be read counts for no form.
-            let listing = self
-                .backend
-                .get(Tree::Listing, key)
-                .map_err(|e| self.backend_err(e))?;
-            if let Some(Ok(l)) = listing.map(|v| self.unsealed::<Listing>(Tree::Listing, key, &v)) {
+            if let Some(l) = self.readable_listing(key)? {
                 if back {
                     returning.push(l.form_id.clone());
                 }

@@ -128,12 +128,8 @@ impl Store {
         }
         // Its listing: a returned record is not deleted (the supervisor
         // waits for its correction), and its form text has one user less.
-        let listing = self
-            .backend
-            .get(Tree::Listing, key)
-            .map_err(|e| self.backend_err(e))?
-            .map(|v| self.unsealed::<Listing>(Tree::Listing, key, &v));
-        if let Some(Ok(l)) = &listing
+        let listing = self.readable_listing(key)?;
+        if let Some(l) = &listing
             && l.returned.is_some()
         {
             return Err(StoreError::ReturnedDraft(id.to_string()));
@@ -148,7 +144,7 @@ impl Store {
         ];
         changes.extend(self.attachment_removals(id)?);
         // (A listing that cannot be read counts for no form text.)
-        if let Some(Ok(l)) = listing
+        if let Some(l) = listing
             && !l.form_sha256.is_empty()
         {
             changes.push(super::finals::form_use_change(&l.form_sha256, -1));

@@ -81,16 +81,7 @@ impl Store {
     /// its listing cannot be read).
     pub fn record_version(&self, id: &str) -> Result<Option<u32>, StoreError> {
         let key = parse_id(id)?;
-        let sealed = self
-            .backend
-            .get(Tree::Listing, key.as_bytes())
-            .map_err(|e| self.backend_err(e))?;
-        Ok(sealed
-            .and_then(|s| {
-                self.unsealed::<Listing>(Tree::Listing, key.as_bytes(), &s)
-                    .ok()
-            })
-            .map(|l| l.version))
+        Ok(self.readable_listing(key.as_bytes())?.map(|l| l.version))
     }
 
     /// The writes that turn a returned record (exported, in `sent`) into

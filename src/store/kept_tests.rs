@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use super::backend::Tree;
-use super::tests::{FORM, PASS, draft, fresh, next_bundle, when_released};
+use super::tests::{FORM, PASS, draft, exported, fresh, outbox_json, purge, when_released};
 use super::*;
 use crate::bundle::receipt::Comment;
 
@@ -20,10 +20,7 @@ fn two_sent(store: &Store) -> (Vec<String>, BundleFacts) {
             .unwrap();
         ids.push(d.id);
     }
-    let facts = next_bundle(store, ids.clone());
-    store
-        .record_export(&facts, MoveStep::default(), &mut |_| {})
-        .unwrap();
+    let facts = exported(store, ids.clone());
     (ids, facts)
 }
 
@@ -65,16 +62,7 @@ fn answers_are_kept_sealed_at_finalize_and_purged_on_approval() {
         .unwrap();
     // A receipt without verdicts (or approving all) purges them with the
     // records, in the purge's writes.
-    let purged = store
-        .purge_returning(
-            &facts,
-            &Returns::new(),
-            "sup-01",
-            "now",
-            MoveStep::default(),
-            &mut |_| {},
-        )
-        .unwrap();
+    let purged = purge(&store, &facts, &Returns::new());
     assert_eq!(purged.records, 2);
     assert!(purged.returned.is_empty());
     assert_eq!(kept_entries(&store), 0);
@@ -101,16 +89,7 @@ fn a_returned_record_becomes_a_draft_of_its_next_version_with_the_comments() {
     let (_dir, store, dm) = fresh();
     let (ids, facts) = two_sent(&store);
     let returns = Returns::from([(ids[1].clone(), returned(1))]);
-    let purged = store
-        .purge_returning(
-            &facts,
-            &returns,
-            "sup-01",
-            "now",
-            MoveStep::default(),
-            &mut |_| {},
-        )
-        .unwrap();
+    let purged = purge(&store, &facts, &returns);
     assert_eq!(purged.returned, [ids[1].clone()]);
     assert_eq!(
         store.status().unwrap(),
@@ -154,9 +133,7 @@ fn a_returned_record_becomes_a_draft_of_its_next_version_with_the_comments() {
     store
         .finalize(&d, &values, "2026-11-23T10:05:00+07:00", FORM)
         .unwrap();
-    let ct = store.outbox_record(&ids[1]).unwrap();
-    let record: serde_json::Value =
-        serde_json::from_slice(&crypt::decrypt_with(&dm, &ct).unwrap()).unwrap();
+    let record = outbox_json(&store, &dm, &ids[1]);
     assert_eq!(record["record_id"], json!(ids[1]));
     assert_eq!(record["version"], 2);
     assert_eq!(record["supersedes"], 1);
@@ -180,22 +157,10 @@ fn a_returned_record_becomes_a_draft_of_its_next_version_with_the_comments() {
         }
     );
     // Returned again, it becomes version 3.
-    let facts = next_bundle(&store, vec![ids[1].clone()]);
-    store
-        .record_export(&facts, MoveStep::default(), &mut |_| {})
-        .unwrap();
+    let facts = exported(&store, vec![ids[1].clone()]);
     assert_eq!(store.record_version(&ids[1]).unwrap(), Some(2));
     let returns = Returns::from([(ids[1].clone(), returned(2))]);
-    store
-        .purge_returning(
-            &facts,
-            &returns,
-            "sup-01",
-            "now",
-            MoveStep::default(),
-            &mut |_| {},
-        )
-        .unwrap();
+    purge(&store, &facts, &returns);
     let d = store.load_draft(&ids[1]).unwrap();
     assert_eq!((d.version, d.supersedes), (3, Some(2)));
     assert_eq!(d.answers["site_name"], "Ban Nong Khai");
@@ -211,16 +176,7 @@ fn a_record_finalized_before_answers_were_kept_cannot_be_returned() {
         .unwrap();
     assert!(!store.keeps_answers(&ids[0]).unwrap());
     let returns = Returns::from([(ids[0].clone(), returned(1))]);
-    let purged = store
-        .purge_returning(
-            &facts,
-            &returns,
-            "sup-01",
-            "now",
-            MoveStep::default(),
-            &mut |_| {},
-        )
-        .unwrap();
+    let purged = purge(&store, &facts, &returns);
     assert!(purged.returned.is_empty());
     assert!(store.listing().unwrap().is_empty());
     assert_eq!(store.status().unwrap().drafts, 0);
@@ -262,16 +218,7 @@ fn a_returned_draft_is_not_deleted() {
     let (_dir, store, _) = fresh();
     let (ids, facts) = two_sent(&store);
     let returns = Returns::from([(ids[0].clone(), returned(1))]);
-    store
-        .purge_returning(
-            &facts,
-            &returns,
-            "sup-01",
-            "now",
-            MoveStep::default(),
-            &mut |_| {},
-        )
-        .unwrap();
+    purge(&store, &facts, &returns);
     assert!(matches!(
         store.delete_draft(&ids[0], "now"),
         Err(StoreError::ReturnedDraft(_))
@@ -331,12 +278,6 @@ fn install_round(store: &Store, key: &ssh_key::PrivateKey, round: &str) {
     store.install_pack(&verified.unwrap(), "now").unwrap();
 }
 
-/// The record as the data manager decrypts it from the outbox.
-fn outbox_json(store: &Store, dm: &age::x25519::Identity, id: &str) -> serde_json::Value {
-    let ct = store.outbox_record(id).unwrap();
-    serde_json::from_slice(&crypt::decrypt_with(dm, &ct).unwrap()).unwrap()
-}
-
 #[test]
 fn a_record_takes_the_round_of_the_pack_installed_and_its_correction_keeps_it() {
     let (_dir, store, dm) = fresh();
@@ -361,24 +302,12 @@ fn a_record_takes_the_round_of_the_pack_installed_and_its_correction_keeps_it() 
         store.kept(&r1).unwrap().unwrap().round.as_deref(),
         Some("R1-2026")
     );
-    let facts = next_bundle(&store, vec![before.clone(), r1.clone()]);
-    store
-        .record_export(&facts, MoveStep::default(), &mut |_| {})
-        .unwrap();
+    let facts = exported(&store, vec![before.clone(), r1.clone()]);
 
     // Round 2's pack comes; then both records are returned.
     install_round(&store, &key, "R2-2026");
     let returns = Returns::from([(before.clone(), returned(1)), (r1.clone(), returned(1))]);
-    store
-        .purge_returning(
-            &facts,
-            &returns,
-            "sup-01",
-            "now",
-            MoveStep::default(),
-            &mut |_| {},
-        )
-        .unwrap();
+    purge(&store, &facts, &returns);
     for (id, round) in [(&r1, Some("R1-2026")), (&before, None)] {
         let d = store.load_draft(id).unwrap();
         assert_eq!(d.round.as_deref(), round, "the draft keeps its round");

@@ -285,6 +285,16 @@ impl Store {
         }
     }
 
+    /// A record's listing, None when it has none or it cannot be read (a
+    /// damaged listing counts for nothing; a failing store is an error).
+    fn readable_listing(&self, key: &[u8]) -> Result<Option<Listing>, StoreError> {
+        let sealed = self
+            .backend
+            .get(Tree::Listing, key)
+            .map_err(|e| self.backend_err(e))?;
+        Ok(sealed.and_then(|v| self.unsealed::<Listing>(Tree::Listing, key, &v).ok()))
+    }
+
     /// Every record's listing, oldest first (ids are UUIDv7), and the ids
     /// of entries too damaged to read (shown, never dropped silently).
     pub fn listing(&self) -> Result<Vec<Listing>, StoreError> {

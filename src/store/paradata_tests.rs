@@ -6,7 +6,7 @@
 use serde_json::{Map, Value};
 
 use super::paradata::DraftParadata;
-use super::tests::{FORM, draft, fresh, next_bundle};
+use super::tests::{FORM, draft, exported, fresh, outbox_json, purge};
 use super::*;
 use crate::form::dates::parse_datetime;
 
@@ -60,8 +60,7 @@ fn the_finalized_record_carries_its_paradata_and_a_record_without_none() {
     store.save_draft(&d, "site_name").unwrap();
     let end = "2026-11-22T09:30:00.000+07:00";
     store.finalize(&d, &values(&d), end, FORM).unwrap();
-    let ct = store.outbox_record(&d.id).unwrap();
-    let record: Value = serde_json::from_slice(&crypt::decrypt_with(&dm, &ct).unwrap()).unwrap();
+    let record = outbox_json(&store, &dm, &d.id);
     let p = &record["paradata"];
     assert_eq!(p["start"], "2026-11-22T09:00:00.000+07:00");
     assert_eq!(p["end"], end);
@@ -95,10 +94,7 @@ fn a_returned_record_is_corrected_with_paradata_of_its_own() {
     store
         .finalize(&d, &values(&d), "2026-11-22T09:30:00.000+07:00", FORM)
         .unwrap();
-    let facts = next_bundle(&store, vec![d.id.clone()]);
-    store
-        .record_export(&facts, MoveStep::default(), &mut |_| {})
-        .unwrap();
+    let facts = exported(&store, vec![d.id.clone()]);
     let returned = Returned {
         version: 1,
         by: "sup-01".into(),
@@ -107,16 +103,7 @@ fn a_returned_record_is_corrected_with_paradata_of_its_own() {
         comments: Vec::new(),
     };
     let returns = Returns::from([(d.id.clone(), returned)]);
-    store
-        .purge_returning(
-            &facts,
-            &returns,
-            "sup-01",
-            "now",
-            MoveStep::default(),
-            &mut |_| {},
-        )
-        .unwrap();
+    purge(&store, &facts, &returns);
     let correction = store.load_draft(&d.id).unwrap();
     assert_eq!(correction.version, 2);
     assert_eq!(correction.answers, d.answers);

@@ -446,6 +446,37 @@ pub(super) fn next_bundle(store: &Store, records: Vec<String>) -> BundleFacts {
     }
 }
 
+/// Records the export of `records` as the next bundle, in one write step:
+/// the bundle's facts.
+pub(super) fn exported(store: &Store, records: Vec<String>) -> BundleFacts {
+    let facts = next_bundle(store, records);
+    store
+        .record_export(&facts, MoveStep::default(), &mut |_| {})
+        .unwrap();
+    facts
+}
+
+/// Takes the receipt of `facts` from `sup-01`, returning `returns`, in one
+/// write step.
+pub(super) fn purge(store: &Store, facts: &BundleFacts, returns: &Returns) -> Purged {
+    store
+        .purge_returning(
+            facts,
+            returns,
+            "sup-01",
+            "now",
+            MoveStep::default(),
+            &mut |_| {},
+        )
+        .unwrap()
+}
+
+/// The record as the data manager decrypts it from the outbox.
+pub(super) fn outbox_json(store: &Store, dm: &age::x25519::Identity, id: &str) -> Value {
+    let ct = store.outbox_record(id).unwrap();
+    serde_json::from_slice(&crypt::decrypt_with(dm, &ct).unwrap()).unwrap()
+}
+
 /// Entries read by `status` on the open store, by `status` without the
 /// passphrase, and by opening; the store comes back open.
 fn reads_of_status_and_open(store: Store) -> (Store, [u64; 3]) {
@@ -485,10 +516,7 @@ fn status_and_opening_read_the_same_at_any_history() {
     let mut total = 0;
     for n in [1_000, 9_000] {
         let ids = finalize_many(&store, n);
-        let facts = next_bundle(&store, ids);
-        store
-            .record_export(&facts, MoveStep::default(), &mut |_| {})
-            .unwrap();
+        exported(&store, ids);
         total += n;
         let reads;
         (store, reads) = reads_of_status_and_open(store);
@@ -567,10 +595,7 @@ fn an_export_stopped_between_its_writes_is_finished_on_opening() {
     // Nothing is left to finish: opening again reads one entry for it.
     store.finish_export(&mut |_| panic!("no write")).unwrap();
     // The next bundle takes the rest, and a receipt counts its records.
-    let next = next_bundle(&store, outbox);
-    store
-        .record_export(&next, MoveStep::default(), &mut |_| {})
-        .unwrap();
+    let next = exported(&store, outbox);
     assert_eq!(store.purge_bundle(&next, "sup", "now").unwrap(), 5);
     let status = store.status().unwrap();
     assert_eq!(
@@ -615,10 +640,7 @@ fn counts_missing_from_an_older_store_are_counted_once_and_kept() {
 fn exported_records_stay_in_place_and_earlier_stores_still_read() {
     let (_dir, store, _) = fresh();
     let ids = finalize_many(&store, 4);
-    let facts = next_bundle(&store, ids.clone());
-    store
-        .record_export(&facts, MoveStep::default(), &mut |_| {})
-        .unwrap();
+    let facts = exported(&store, ids.clone());
     let in_tree = |tree, id: &str| {
         let key = uuid::Uuid::parse_str(id).unwrap();
         store.backend.get(tree, key.as_bytes()).unwrap().is_some()
@@ -693,10 +715,7 @@ fn old_form_texts_are_retired_once_nothing_uses_them() {
     store.save_draft(&old_draft, "").unwrap();
     // Round 2: a record of the newer version, still in the outbox.
     store.save_final(&newer(), &values, "now", NEWER).unwrap();
-    let facts = next_bundle(&store, sent);
-    store
-        .record_export(&facts, MoveStep::default(), &mut |_| {})
-        .unwrap();
+    let facts = exported(&store, sent);
     assert_eq!(store.retire_forms("now").unwrap(), 0);
     store.purge_bundle(&facts, "sup", "now").unwrap();
     assert_eq!(
@@ -746,10 +765,7 @@ fn old_form_texts_are_retired_once_nothing_uses_them() {
 fn a_purge_stopped_between_its_writes_is_finished_on_opening() {
     let (_dir, store, _) = fresh();
     let ids = finalize_many(&store, 12);
-    let facts = next_bundle(&store, ids[..10].to_vec());
-    store
-        .record_export(&facts, MoveStep::default(), &mut |_| {})
-        .unwrap();
+    let facts = exported(&store, ids[..10].to_vec());
     let step = MoveStep {
         records: 3,
         bytes: usize::MAX,

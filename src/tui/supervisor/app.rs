@@ -39,6 +39,26 @@ pub struct Row {
     pub check: Option<String>,
 }
 
+impl Row {
+    /// A row naming a question without its answer: a check's, or a
+    /// comment's on a question the page does not list.
+    fn unanswered(field: &str, label: String, check: Option<String>) -> Row {
+        Row {
+            answer: Answer {
+                field: field.to_string(),
+                label,
+                value: String::new(),
+            },
+            check,
+        }
+    }
+}
+
+/// A question's label in `form`, else its path.
+fn label_or_path(form: Option<&crate::form::Form>, field: &str, lang: Lang) -> String {
+    labels::label_of(form, field, lang).unwrap_or_else(|| field.to_string())
+}
+
 /// A record's page.
 #[derive(Debug, Clone)]
 pub struct RecordPage {
@@ -389,16 +409,16 @@ impl<'o> App<'o> {
         }
     }
 
+    /// The form a record was made with, when it is known.
+    fn form_of(&self, entry: usize) -> Option<&'o crate::form::Form> {
+        let opened = self.opened;
+        let e = opened.entries.get(entry)?;
+        e.form.and_then(|i| opened.forms.get(i)).map(|f| &**f)
+    }
+
     /// A question's label on a record, else its path.
     fn label(&self, entry: usize, field: &str) -> String {
-        let form = self
-            .opened
-            .entries
-            .get(entry)
-            .and_then(|e| e.form)
-            .and_then(|i| self.opened.forms.get(i))
-            .map(|f| &**f);
-        labels::label_of(form, field, self.lang).unwrap_or_else(|| field.to_string())
+        label_or_path(self.form_of(entry), field, self.lang)
     }
 
     /// A comment on a question the page does not list (not marked for
@@ -407,14 +427,7 @@ impl<'o> App<'o> {
         if let Page::Record(r) = &mut self.page
             && !r.rows.iter().any(|row| row.answer.field == field)
         {
-            r.rows.push(Row {
-                answer: Answer {
-                    field: field.to_string(),
-                    label,
-                    value: String::new(),
-                },
-                check: None,
-            });
+            r.rows.push(Row::unanswered(field, label, None));
             r.at = r.rows.len() - 1;
         }
     }
@@ -466,7 +479,7 @@ impl<'o> App<'o> {
         let Some(e) = self.opened.entries.get(entry) else {
             return;
         };
-        let form = e.form.and_then(|i| self.opened.forms.get(i)).map(|f| &**f);
+        let form = self.form_of(entry);
         let mut rows = Vec::new();
         if let Seen::View(view) = &e.seen {
             rows.extend(
@@ -478,28 +491,17 @@ impl<'o> App<'o> {
                     }),
             );
             for c in &view.checks {
-                rows.push(Row {
-                    answer: Answer {
-                        label: labels::label_of(form, &c.field, self.lang)
-                            .unwrap_or_else(|| c.field.clone()),
-                        value: String::new(),
-                        field: c.field.clone(),
-                    },
-                    check: Some(format!("{}: {}", c.kind, c.message)),
-                });
+                rows.push(Row::unanswered(
+                    &c.field,
+                    label_or_path(form, &c.field, self.lang),
+                    Some(format!("{}: {}", c.kind, c.message)),
+                ));
             }
         }
         for c in &self.pending[entry].comments {
             if !rows.iter().any(|row| row.answer.field == c.field) {
-                rows.push(Row {
-                    answer: Answer {
-                        label: labels::label_of(form, &c.field, self.lang)
-                            .unwrap_or_else(|| c.field.clone()),
-                        value: String::new(),
-                        field: c.field.clone(),
-                    },
-                    check: None,
-                });
+                let label = label_or_path(form, &c.field, self.lang);
+                rows.push(Row::unanswered(&c.field, label, None));
             }
         }
         self.page = Page::Record(RecordPage { entry, rows, at: 0 });

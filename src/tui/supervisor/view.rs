@@ -13,6 +13,7 @@ use super::app::{App, Overlay, Page, RecordPage};
 use super::words::W;
 use crate::bundle::receipt::Decision;
 use crate::supervise::Seen;
+use crate::tui::input::Input;
 use crate::tui::view::parts::{Theme, para, set_cursor, truncate, width, wrap};
 use crate::tui::words::Lang;
 
@@ -316,37 +317,18 @@ fn draw_overlay(app: &App, overlay: &Overlay, frame: &mut Frame, area: Rect, the
             .collect(),
             None,
         ),
-        Overlay::Quit => (
-            wrap(app.t(W::AskQuit), full)
-                .into_iter()
-                .map(|l| Line::styled(l, theme.heading()))
-                .collect(),
-            None,
-        ),
+        Overlay::Quit => (heading(app.t(W::AskQuit), full, theme), None),
         Overlay::Comment {
             field,
             label,
             input,
         } => {
-            let mut lines: Vec<Line> = wrap(&W::CommentOn.fill(app.lang, &[label]), full)
-                .into_iter()
-                .map(|l| Line::styled(l, theme.heading()))
-                .collect();
+            let mut lines = heading(&W::CommentOn.fill(app.lang, &[label]), full, theme);
             lines.push(Line::styled(truncate(field, full), theme.dim()));
             lines.push(Line::styled(app.t(W::CommentEmpty), theme.dim()));
-            let y = lines.len();
-            lines.push(Line::from(vec![Span::raw("> "), Span::raw(input.shown())]));
-            (lines, Some((2 + input.cursor_column(), y)))
+            with_input(lines, input)
         }
-        Overlay::Field { input } => {
-            let mut lines: Vec<Line> = wrap(app.t(W::FieldPrompt), full)
-                .into_iter()
-                .map(|l| Line::styled(l, theme.heading()))
-                .collect();
-            let y = lines.len();
-            lines.push(Line::from(vec![Span::raw("> "), Span::raw(input.shown())]));
-            (lines, Some((2 + input.cursor_column(), y)))
-        }
+        Overlay::Field { input } => with_input(heading(app.t(W::FieldPrompt), full, theme), input),
         Overlay::ReturnNote { input } => {
             let id = app
                 .opened
@@ -354,13 +336,10 @@ fn draw_overlay(app: &App, overlay: &Overlay, frame: &mut Frame, area: Rect, the
                 .get(app.current())
                 .map(|e| super::app::short_id(&e.record_id))
                 .unwrap_or("");
-            let mut lines: Vec<Line> = wrap(&W::ReturnNote.fill(app.lang, &[id]), full)
-                .into_iter()
-                .map(|l| Line::styled(l, theme.heading()))
-                .collect();
-            let y = lines.len();
-            lines.push(Line::from(vec![Span::raw("> "), Span::raw(input.shown())]));
-            (lines, Some((2 + input.cursor_column(), y)))
+            with_input(
+                heading(&W::ReturnNote.fill(app.lang, &[id]), full, theme),
+                input,
+            )
         }
     };
     let height = (lines.len() as u16 + 2).min(area.height);
@@ -381,4 +360,23 @@ fn draw_overlay(app: &App, overlay: &Overlay, frame: &mut Frame, area: Rect, the
     if let Some((x, y)) = cursor {
         set_cursor(frame, content, x, y);
     }
+}
+
+/// A prompt's text wrapped to `full` columns, as headings.
+fn heading(text: &str, full: usize, theme: &Theme) -> Vec<Line<'static>> {
+    wrap(text, full)
+        .into_iter()
+        .map(|l| Line::styled(l, theme.heading()))
+        .collect()
+}
+
+/// A prompt's `lines` with the input line "> text" under them, and where
+/// its cursor goes.
+fn with_input<'a>(
+    mut lines: Vec<Line<'a>>,
+    input: &Input,
+) -> (Vec<Line<'a>>, Option<(usize, usize)>) {
+    let y = lines.len();
+    lines.push(Line::from(vec![Span::raw("> "), Span::raw(input.shown())]));
+    (lines, Some((2 + input.cursor_column(), y)))
 }
