@@ -214,6 +214,15 @@ pub const CACHE_BYTES: u64 = 8 * 1024 * 1024;
 /// sled's 512 KiB segments plus room for a large record.
 pub const MIN_FREE_BYTES: u64 = 4 * 1024 * 1024;
 
+/// Meta keys the engine keeps for itself: the bytes of keys and values
+/// the trees hold (kept up to date inside every write, in decimal), which
+/// tells when the files have grown well past it (compact.rs).
+pub const LIVE_BYTES: &[u8] = b"engine/live";
+/// The number [`Backend::next_number`] adds to sled's own counter: a store
+/// copied into fresh files (compact.rs) starts a new sled counter, so its
+/// numbers start above every number given before.
+pub const NUMBER_FLOOR: &[u8] = b"engine/floor";
+
 pub struct SledBackend {
     db: sled::Db,
     trees: Vec<sled::Tree>,
@@ -224,6 +233,8 @@ pub struct SledBackend {
     failed: std::sync::atomic::AtomicBool,
     /// See [`Backend::reads`].
     reads: std::sync::atomic::AtomicU64,
+    /// See [`NUMBER_FLOOR`].
+    floor: u64,
 }
 
 fn from_sled(e: sled::Error) -> BackendError {
@@ -308,12 +319,69 @@ impl SledBackend {
             synced_blobs: Mutex::new(HashSet::new()),
             failed: std::sync::atomic::AtomicBool::new(false),
             reads: std::sync::atomic::AtomicU64::new(0),
+            floor: 0,
         };
         // Blobs already on disk were synced by the session that wrote them.
         if let Ok(mut seen) = backend.synced_blobs.lock() {
             seen.extend(blob_names(&dir.join("blobs")));
         }
-        Ok(backend)
+        let meta = backend.tree(Tree::Meta);
+        let floor = guarded(|| meta.get(NUMBER_FLOOR).map_err(from_sled))?;
+        let floor = read_counters(floor.as_deref(), 1)[0];
+        // A store written before the live bytes were kept counts them once.
+        if guarded(|| meta.get(LIVE_BYTES).map_err(from_sled))?.is_none() {
+            let live = backend.counted_bytes()?;
+            guarded(|| {
+                meta.insert(LIVE_BYTES, live.to_string().into_bytes())
+                    .map_err(from_sled)
+            })?;
+            backend.sync()?;
+        }
+        Ok(SledBackend { floor, ..backend })
+    }
+
+    /// The bytes of keys and values of every tree, read one by one.
+    pub fn counted_bytes(&self) -> Result<u64, BackendError> {
+        guarded(|| {
+            let mut bytes = 0;
+            for name in self.db.tree_names() {
+                let meta = name == Tree::Meta.name().as_bytes();
+                let tree = self.db.open_tree(&name).map_err(from_sled)?;
+                for item in tree.iter() {
+                    let (k, v) = item.map_err(from_sled)?;
+                    if !(meta && k == LIVE_BYTES) {
+                        bytes += entry_bytes(&k, &v);
+                    }
+                }
+            }
+            Ok(bytes)
+        })
+    }
+
+    /// The bytes of keys and values the trees hold, as kept in every write.
+    pub fn live_bytes(&self) -> Result<u64, BackendError> {
+        let value = self.get(Tree::Meta, LIVE_BYTES)?;
+        Ok(read_counters(value.as_deref(), 1)[0])
+    }
+
+    /// The bytes of the store's files on disk (sled's log and blobs).
+    pub fn file_bytes(&self) -> u64 {
+        let size = |p: PathBuf| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+        size(self.dir.join("db"))
+            + blob_names(&self.dir.join("blobs"))
+                .into_iter()
+                .map(|n| size(self.dir.join("blobs").join(n)))
+                .sum::<u64>()
+    }
+
+    /// The folder of the store's files.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// sled itself, for the copy into fresh files (compact.rs).
+    pub(super) fn sled(&self) -> &sled::Db {
+        &self.db
     }
 
     /// Visits the entries `entries` yields, counting each read, until
@@ -346,7 +414,7 @@ impl SledBackend {
 
     /// Makes what sled wrote durable: its log file, new blob files, and
     /// the folders that name them.
-    fn sync(&self) -> Result<(), BackendError> {
+    pub(super) fn sync(&self) -> Result<(), BackendError> {
         self.db.flush().map_err(from_sled)?;
         // On Linux sled only calls sync_file_range on its log; elsewhere
         // it calls sync_all itself.
@@ -402,6 +470,11 @@ fn set_aside_incomplete_snapshots(dir: &Path) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// What one entry counts in the live bytes: its key and its value.
+fn entry_bytes(key: &[u8], value: &[u8]) -> u64 {
+    (key.len() + value.len()) as u64
 }
 
 fn blob_names(dir: &Path) -> Vec<std::ffi::OsString> {
@@ -504,7 +577,7 @@ impl Backend for SledBackend {
     }
 
     fn next_number(&self) -> Result<u64, BackendError> {
-        guarded(|| self.db.generate_id().map_err(from_sled))
+        guarded(|| self.db.generate_id().map_err(from_sled)).map(|n| self.floor.saturating_add(n))
     }
 
     fn reads(&self) -> u64 {
@@ -516,21 +589,31 @@ impl SledBackend {
     fn transact(&self, changes: &[Change]) -> Result<(), BackendError> {
         use sled::Transactional;
         let result = self.trees.as_slice().transaction(|trees| {
+            // The live bytes change by what each write replaces.
+            let mut grown: i64 = 0;
             for change in changes {
                 let tree = &trees[change.tree.index()];
-                match &change.op {
-                    Op::Put(v) => {
-                        tree.insert(change.key.as_slice(), v.as_slice())?;
-                    }
-                    Op::Remove => {
-                        tree.remove(change.key.as_slice())?;
-                    }
+                let key = change.key.as_slice();
+                let (new, old) = match &change.op {
+                    Op::Put(v) => (v.len(), tree.insert(key, v.as_slice())?),
+                    Op::Remove => (0, tree.remove(key)?),
                     Op::Add(deltas) => {
-                        let now = tree.get(change.key.as_slice())?;
+                        let now = tree.get(key)?;
                         let new = add_counters(now.as_deref(), deltas);
-                        tree.insert(change.key.as_slice(), new)?;
+                        (new.len(), tree.insert(key, new)?)
                     }
-                }
+                };
+                let had = old.map_or(0, |o| entry_bytes(key, &o));
+                let has = match change.op {
+                    Op::Remove => 0,
+                    _ => (key.len() + new) as u64,
+                };
+                grown += has as i64 - had as i64;
+            }
+            if grown != 0 {
+                let meta = &trees[Tree::Meta.index()];
+                let now = meta.get(LIVE_BYTES)?;
+                meta.insert(LIVE_BYTES, add_counters(now.as_deref(), &[grown]))?;
             }
             Ok::<_, sled::transaction::ConflictableTransactionError<()>>(())
         });

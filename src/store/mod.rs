@@ -17,6 +17,7 @@
 mod attachments;
 pub mod backend;
 mod bundles;
+mod compact;
 mod drafts;
 mod entries;
 mod error;
@@ -51,8 +52,10 @@ use profile::{Home, Profile};
 pub const SCHEMA_FILE: &str = "fieldkit-schema";
 
 /// The store layout this fieldkit writes. A store with a higher number was
-/// written by a newer fieldkit and is refused, never rewritten.
-pub const SCHEMA: u32 = 1;
+/// written by a newer fieldkit and is refused, never rewritten. 2: the
+/// store may have been copied into fresh files (compact.rs), its numbers
+/// then starting above a floor that 1 did not know.
+pub const SCHEMA: u32 = 2;
 
 pub struct Store {
     pub home: Home,
@@ -167,7 +170,9 @@ impl Store {
     }
 
     fn open_unlocked(home: Home, profile: Profile, lock: File) -> Result<Self, StoreError> {
-        let backend = open_backend(&home)?;
+        let path = home.store_path();
+        let backend = compact::if_due(open_backend(&home)?)
+            .map_err(|e| StoreError::from_backend(&path, e))?;
         let mut store = Store {
             home,
             profile,
@@ -492,9 +497,14 @@ fn count_states(backend: &dyn Backend) -> Result<Status, BackendError> {
 }
 
 /// Refuses a store written by a newer fieldkit before sled touches it, and
-/// a missing store folder.
+/// a missing store folder, once a compaction a crash interrupted is
+/// finished (compact.rs).
 fn check_schema_file(home: &Home) -> Result<(), StoreError> {
     let path = home.store_path();
+    compact::settle(&path).map_err(|source| StoreError::Io {
+        context: format!("cannot finish compacting {}", path.display()),
+        source,
+    })?;
     if !path.is_dir() {
         return Err(StoreError::NoStore(home.dir.clone()));
     }
@@ -571,6 +581,8 @@ fn display_key(key: &[u8]) -> String {
     }
 }
 
+#[cfg(test)]
+mod compact_tests;
 #[cfg(test)]
 mod kept_tests;
 #[cfg(test)]
