@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use fieldkit::store::backend::{Backend, Change, SledBackend, Tree};
+
 use crate::support::{Enumerator, stderr};
 
 const ROUNDS: usize = 30;
@@ -146,5 +148,127 @@ fn killed_mid_save_loses_no_reported_save_and_the_store_opens() {
     assert!(
         !reported.is_empty(),
         "seed {seed}: every kill landed before the first save"
+    );
+}
+
+/// Every entry of the trees that hold records, drafts, forms and the audit
+/// log, read with the engine itself.
+fn entries(home: &std::path::Path) -> Vec<(Tree, Vec<u8>, Vec<u8>)> {
+    let dir = home.join("store");
+    let db = (0..1_000)
+        .find_map(|_| match SledBackend::open(&dir) {
+            Err(e) if e.to_string().contains("lock") => {
+                std::thread::sleep(Duration::from_millis(5));
+                None
+            }
+            other => Some(other.unwrap()),
+        })
+        .expect("sled's lock released");
+    let trees = [
+        Tree::Drafts,
+        Tree::Outbox,
+        Tree::Listing,
+        Tree::States,
+        Tree::Kept,
+        Tree::Forms,
+        Tree::Audit,
+    ];
+    trees
+        .into_iter()
+        .flat_map(|t| {
+            let all = db.entries(t).unwrap();
+            all.into_iter().map(move |(k, v)| (t, k, v))
+        })
+        .collect()
+}
+
+/// A store grown in short runs (sled keeps old copies in its log then) is
+/// compacted by the next opening; killed at every point of that, from 5 ms
+/// on in steps of 7 ms until a run ends by itself, the store opens after
+/// every kill with every entry it had, nothing is left beside it, and the
+/// run that finishes leaves it smaller.
+#[test]
+fn killed_mid_compaction_the_store_opens_whole_every_time() {
+    let e = Enumerator::init("enum-03");
+    let records: Vec<String> = (0..6).map(|i| record(3 * i + 1)).collect();
+    let out = e.fill("dtm_flow_monitoring", &records.join("\n"), &["--finalize"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // Entries written in one run and removed in the next, as a round's
+    // records are (finalized, exported, received).
+    let dir = e.home.join("store");
+    for run in 0..24 {
+        let db = (0..1_000)
+            .find_map(|_| SledBackend::open(&dir).ok())
+            .unwrap();
+        for i in 0..100u32 {
+            let key = |r: usize| format!("churn {r} {i}").into_bytes();
+            let mut changes = vec![Change::put(Tree::Drafts, key(run), vec![7; 16_000])];
+            if run > 0 {
+                changes.push(Change::remove(Tree::Drafts, key(run - 1)));
+            }
+            db.apply(&changes).unwrap();
+        }
+        if run == 23 {
+            let last: Vec<_> = (0..100u32)
+                .map(|i| Change::remove(Tree::Drafts, format!("churn 23 {i}").into_bytes()))
+                .collect();
+            db.apply(&last).unwrap();
+        }
+    }
+    let before = entries(&e.home);
+    let status = e.status();
+    let files = std::fs::metadata(dir.join("db")).unwrap().len();
+    let mut wait = Duration::from_millis(5);
+    let mut killed = 0;
+    for round in 0..200 {
+        // An opening with the passphrase that writes nothing else: `fill`
+        // given no answers.
+        let mut child = e
+            .command(&["fill", "dtm_flow_monitoring", "--answers", "-"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(wait);
+        let finished = child.try_wait().unwrap().is_some();
+        if !finished {
+            child.kill().unwrap();
+            killed += 1;
+        }
+        child.wait().unwrap();
+        assert_eq!(e.status(), status, "round {round}, killed after {wait:?}");
+        let after = entries(&e.home);
+        // Opening writes its own audit events; nothing else changes.
+        let held: Vec<_> = after
+            .iter()
+            .filter(|(t, ..)| *t != Tree::Audit)
+            .collect::<Vec<_>>();
+        let had: Vec<_> = before.iter().filter(|(t, ..)| *t != Tree::Audit).collect();
+        assert_eq!(held, had, "round {round}, killed after {wait:?}");
+        let audit_had = before.iter().filter(|(t, ..)| *t == Tree::Audit);
+        assert!(
+            audit_had.into_iter().all(|x| after.contains(x)),
+            "round {round}"
+        );
+        for beside in ["store-compacted", "store-replaced"] {
+            assert!(
+                !e.home.join(beside).exists(),
+                "round {round}: {beside} left"
+            );
+        }
+        if finished {
+            break;
+        }
+        wait += Duration::from_millis(7);
+    }
+    let now = std::fs::metadata(dir.join("db")).unwrap().len();
+    assert!(
+        now < files / 4,
+        "{now} bytes of log after compaction, {files} before"
+    );
+    assert!(
+        killed > 2,
+        "only {killed} run(s) were killed before one finished"
     );
 }
