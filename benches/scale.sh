@@ -5,7 +5,10 @@
 # `export` of them all, `status` twice after (the first open after an
 # export reads the log the export wrote), the read syscalls of `status`,
 # `du -sb` of the home, then a receipt for every bundle (`receipt`, the
-# supervisor) and `ack` of each on the laptop, timed in total. Max RSS
+# supervisor) and `ack` of each on the laptop, timed in total, and then
+# FIELDKIT_BENCH_ROUNDS (default 4) more rounds of the same (fill, export,
+# receipts, acks), printing the store's bytes after each: the files stay
+# within 4x the bytes the store holds (compact.rs). Max RSS
 # and wall time from /usr/bin/time -v (for the receipts and acks: the
 # largest of any one run, and the total wall time).
 #
@@ -81,3 +84,15 @@ both ack ack_of
 echo "$LABEL $N status after the acks: $("${FK[@]}" status --json)"
 home=$(du -sb "$W/home" | cut -f1)
 echo "$LABEL $N du -sb home after the acks: $home"
+# More rounds: the store's files after each, and the entries they hold.
+for round in $(seq 2 "${FIELDKIT_BENCH_ROUNDS:-4}"); do
+    rm -rf "$W/usb"; mkdir -p "$W/usb"
+    sed "s/\"place /\"round $round place /" "$W/answers.jsonl" \
+        | "${FK[@]}" fill dtm_flow_monitoring --answers - --finalize > /dev/null
+    filled=$(du -sb "$W/home/store" | cut -f1)
+    "${FK[@]}" export --out "$W/usb" > /dev/null 2>&1
+    for b in "$W"/usb/*.zip; do receipt_of "$b" && ack_of "$b"; done
+    # The next opening with the passphrase compacts when it is due.
+    "${FK[@]}" export --out "$W/usb" > /dev/null 2>&1
+    echo "$LABEL $N round $round: store after fill $filled, after the acks and the next opening $(du -sb "$W/home/store" | cut -f1) bytes; $("${FK[@]}" status --json)"
+done
