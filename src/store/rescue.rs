@@ -93,6 +93,8 @@ pub fn rescue(
         ));
     }
     let store = home.store_path();
+    // A compaction a crash stopped left the store beside its folder.
+    let _ = super::compact::settle(&store);
     if !store.is_dir() {
         return Err(format!("there is no store in {}", store.display()));
     }
