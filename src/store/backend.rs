@@ -265,7 +265,7 @@ thread_local! {
 /// Runs sled code, turning a panic inside sled (it panics on some damaged
 /// files) into `Corrupted` without printing it. The panic hook is wrapped
 /// once, and stays quiet only for the thread inside `guarded`.
-fn guarded<T>(f: impl FnOnce() -> Result<T, BackendError>) -> Result<T, BackendError> {
+pub(super) fn guarded<T>(f: impl FnOnce() -> Result<T, BackendError>) -> Result<T, BackendError> {
     static HOOK: std::sync::Once = std::sync::Once::new();
     HOOK.call_once(|| {
         let previous = std::panic::take_hook();

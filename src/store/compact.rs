@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 use super::SCHEMA;
 use super::SCHEMA_FILE;
 use super::backend::{
-    Backend, BackendError, MIN_FREE_BYTES, NUMBER_FLOOR, SledBackend, Tree, sync_dir,
+    Backend, BackendError, MIN_FREE_BYTES, NUMBER_FLOOR, SledBackend, Tree, guarded, sync_dir,
 };
 
 /// The files may grow to this many times the bytes the trees hold before
@@ -105,7 +105,8 @@ pub fn if_due(backend: SledBackend) -> Result<SledBackend, BackendError> {
     if copy.exists() {
         std::fs::remove_dir_all(&copy)?;
     }
-    if copy_into(&backend, &copy).is_err() {
+    // sled panics on some damaged files: `guarded` makes that an error.
+    if guarded(|| copy_into(&backend, &copy)).is_err() {
         let _ = std::fs::remove_dir_all(&copy);
         return Ok(backend);
     }
