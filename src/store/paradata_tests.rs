@@ -75,6 +75,9 @@ fn the_finalized_record_carries_its_paradata_and_a_record_without_none() {
     // After `attachments`, last.
     let keys: Vec<&String> = record.as_object().unwrap().keys().collect();
     assert_eq!(keys.last().map(|k| k.as_str()), Some("paradata"));
+    // The answers kept for a correction leave it out: the record has it.
+    let kept = store.kept(&d.id).unwrap().expect("answers kept");
+    assert_eq!((kept.answers, kept.paradata), (d.answers.clone(), None));
 
     // `fill --finalize`: no screen, no paradata, not even a null.
     let plain = draft("Ban Phon");
