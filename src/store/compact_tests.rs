@@ -105,6 +105,16 @@ fn opening_gives_the_room_back_and_keeps_everything() {
     let number = store.backend.next_number().unwrap();
     let home = store.home.clone();
     drop(store);
+    // A value as large as a photo: sled keeps it in a blob file of its own.
+    let photo: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+    let db = engine(&home.store_path());
+    db.apply(&[Change::put(
+        Tree::Attachments,
+        b"photo".to_vec(),
+        photo.clone(),
+    )])
+    .unwrap();
+    drop(db);
     let (files, live) = churned(&home, 24);
     assert!(
         compact::due(files, live),
@@ -133,6 +143,10 @@ fn opening_gives_the_room_back_and_keeps_everything() {
     assert_eq!(
         outbox_json(&store, &dm, &finalized.id)["values"]["site_name"],
         json!("finalized before")
+    );
+    assert_eq!(
+        store.backend.get(Tree::Attachments, b"photo").unwrap(),
+        Some(photo)
     );
     // Numbers go on above the old store's: new events come last.
     assert!(store.backend.next_number().unwrap() > number);
