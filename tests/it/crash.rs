@@ -183,8 +183,9 @@ fn entries(home: &std::path::Path) -> Vec<(Tree, Vec<u8>, Vec<u8>)> {
 }
 
 /// A store grown in short runs (sled keeps old copies in its log then) is
-/// compacted by the next opening; killed at every point of that, from 5 ms
-/// on in steps of 7 ms until a run ends by itself, the store opens after
+/// compacted by the next opening; killed in the middle of the copy (eight
+/// times, just after its folder appears) and then at every point, from
+/// 5 ms on in steps of 4 ms until a run ends by itself, the store opens after
 /// every kill with every entry it had, nothing is left beside it, and the
 /// run that finishes leaves it smaller.
 #[test]
@@ -194,7 +195,8 @@ fn killed_mid_compaction_the_store_opens_whole_every_time() {
     let out = e.fill("dtm_flow_monitoring", &records.join("\n"), &["--finalize"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     // Entries written in one run and removed in the next, as a round's
-    // records are (finalized, exported, received).
+    // records are (finalized, exported, received); the last run's stay
+    // (1.6 MB, so that the copy takes a while).
     let dir = e.home.join("store");
     for run in 0..24 {
         let db = (0..1_000)
@@ -208,19 +210,14 @@ fn killed_mid_compaction_the_store_opens_whole_every_time() {
             }
             db.apply(&changes).unwrap();
         }
-        if run == 23 {
-            let last: Vec<_> = (0..100u32)
-                .map(|i| Change::remove(Tree::Drafts, format!("churn 23 {i}").into_bytes()))
-                .collect();
-            db.apply(&last).unwrap();
-        }
     }
     let before = entries(&e.home);
     let status = e.status();
     let files = std::fs::metadata(dir.join("db")).unwrap().len();
     let mut wait = Duration::from_millis(5);
     let mut killed = 0;
-    for round in 0..200 {
+    let mut mid_copy = 0;
+    for round in 0..400 {
         // An opening with the passphrase that writes nothing else: `fill`
         // given no answers.
         let mut child = e
@@ -230,20 +227,36 @@ fn killed_mid_compaction_the_store_opens_whole_every_time() {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        std::thread::sleep(wait);
+        // The first eight runs are killed 0 to 7 ms after the copy's
+        // folder appears; the others at a time that grows each run.
+        let copy = e.home.join("store-compacted");
+        if round < 8 {
+            let start = Instant::now();
+            while !copy.exists()
+                && child.try_wait().unwrap().is_none()
+                && start.elapsed() < Duration::from_secs(20)
+            {
+                std::thread::sleep(Duration::from_micros(200));
+            }
+            std::thread::sleep(Duration::from_millis(round));
+        } else {
+            std::thread::sleep(wait);
+            wait += Duration::from_millis(4);
+        }
         let finished = child.try_wait().unwrap().is_some();
         if !finished {
             child.kill().unwrap();
             killed += 1;
         }
         child.wait().unwrap();
+        // A kill in the middle of the copy leaves it beside the store.
+        if copy.exists() {
+            mid_copy += 1;
+        }
         assert_eq!(e.status(), status, "round {round}, killed after {wait:?}");
         let after = entries(&e.home);
         // Opening writes its own audit events; nothing else changes.
-        let held: Vec<_> = after
-            .iter()
-            .filter(|(t, ..)| *t != Tree::Audit)
-            .collect::<Vec<_>>();
+        let held: Vec<_> = after.iter().filter(|(t, ..)| *t != Tree::Audit).collect();
         let had: Vec<_> = before.iter().filter(|(t, ..)| *t != Tree::Audit).collect();
         assert_eq!(held, had, "round {round}, killed after {wait:?}");
         let audit_had = before.iter().filter(|(t, ..)| *t == Tree::Audit);
@@ -258,9 +271,12 @@ fn killed_mid_compaction_the_store_opens_whole_every_time() {
             );
         }
         if finished {
+            eprintln!(
+                "run {round} ended by itself; {killed} killed before, {mid_copy} of them in \
+                 the middle of the copy"
+            );
             break;
         }
-        wait += Duration::from_millis(7);
     }
     let now = std::fs::metadata(dir.join("db")).unwrap().len();
     assert!(
@@ -268,7 +284,7 @@ fn killed_mid_compaction_the_store_opens_whole_every_time() {
         "{now} bytes of log after compaction, {files} before"
     );
     assert!(
-        killed > 2,
-        "only {killed} run(s) were killed before one finished"
+        mid_copy >= 4,
+        "only {mid_copy} kill(s) landed in the middle of the copy ({killed} killed)"
     );
 }
