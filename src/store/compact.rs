@@ -158,10 +158,25 @@ pub(super) fn copy_into(backend: &SledBackend, dir: &Path) -> Result<(), Backend
         .map_err(as_backend)?;
     new.sync()?;
     drop(new);
-    let schema = dir.join(SCHEMA_FILE);
-    std::fs::write(&schema, format!("{SCHEMA}\n"))?;
-    std::fs::File::open(&schema)?.sync_all()?;
-    sync_dir(dir)?;
+    std::fs::write(dir.join(SCHEMA_FILE), format!("{SCHEMA}\n"))?;
+    // Every file of the copy (sled's config and snapshot too, which sled
+    // may not sync) and the folders naming them are on disk before the
+    // store is moved aside.
+    for folder in [dir.join("blobs"), dir.to_path_buf()] {
+        if !folder.is_dir() {
+            continue;
+        }
+        for entry in std::fs::read_dir(&folder)?.flatten() {
+            if entry.file_type()?.is_file() {
+                // Write access: Windows' FlushFileBuffers needs it.
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(entry.path())?
+                    .sync_all()?;
+            }
+        }
+        sync_dir(&folder)?;
+    }
     Ok(())
 }
 
