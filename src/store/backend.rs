@@ -326,11 +326,21 @@ impl SledBackend {
             seen.extend(blob_names(&dir.join("blobs")));
         }
         let meta = backend.tree(Tree::Meta);
-        let floor = guarded(|| meta.get(NUMBER_FLOOR).map_err(from_sled))?;
-        let floor = read_counters(floor.as_deref(), 1)[0];
-        // A store written before the live bytes were kept counts them once.
-        if guarded(|| meta.get(LIVE_BYTES).map_err(from_sled))?.is_none() {
-            let live = backend.counted_bytes()?;
+        let floor = match guarded(|| meta.get(NUMBER_FLOOR).map_err(from_sled))? {
+            None => 0,
+            // Numbers below a floor misread would be given again.
+            Some(text) => std::str::from_utf8(&text)
+                .ok()
+                .and_then(|t| t.parse().ok())
+                .ok_or_else(|| BackendError::Corrupted("its number floor is unreadable".into()))?,
+        };
+        // A store written before the live bytes were kept counts them once,
+        // when it can: an entry that does not read, or a nearly full disk,
+        // leaves them uncounted, and such a store is never compacted.
+        if guarded(|| meta.get(LIVE_BYTES).map_err(from_sled))?.is_none()
+            && fs2::available_space(dir).is_ok_and(|free| free >= MIN_FREE_BYTES)
+            && let Ok(live) = backend.counted_bytes()
+        {
             guarded(|| {
                 meta.insert(LIVE_BYTES, live.to_string().into_bytes())
                     .map_err(from_sled)
@@ -358,10 +368,11 @@ impl SledBackend {
         })
     }
 
-    /// The bytes of keys and values the trees hold, as kept in every write.
-    pub fn live_bytes(&self) -> Result<u64, BackendError> {
+    /// The bytes of keys and values the trees hold, as kept in every write
+    /// (None: a store whose entries could not be counted).
+    pub fn live_bytes(&self) -> Result<Option<u64>, BackendError> {
         let value = self.get(Tree::Meta, LIVE_BYTES)?;
-        Ok(read_counters(value.as_deref(), 1)[0])
+        Ok(value.map(|v| read_counters(Some(&v), 1)[0]))
     }
 
     /// The bytes of the store's files on disk (sled's log and blobs).

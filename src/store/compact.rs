@@ -11,22 +11,28 @@
 //! run before anything opens the store).
 //!
 //! The swap, with the store lock held throughout:
-//! 1. copy into `store-compacted/` (a leftover one is removed first);
+//! 1. copy into `store-compacted/` (a leftover one is removed first),
+//!    check it, and write one random swap id into it and into `store/`;
 //! 2. rename `store/` to `store-replaced/`;
 //! 3. rename `store-compacted/` to `store/`;
 //! 4. remove `store-replaced/`.
 //!
-//! A `store-replaced/` exists only once the copy is complete and checked,
-//! so after a crash: no `store/` but both others means step 3 is to be
-//! done; `store/` and `store-compacted/` mean an unfinished copy, removed;
-//! `store/` and `store-replaced/` mean step 4 is to be done.
+//! After a crash, `settle` acts only on folders that carry the same swap
+//! id: no `store/` and both others, step 3 is done; `store/` carrying the
+//! id of `store-replaced/`, step 4; `store/` and a `store-compacted/`
+//! without a `store-replaced/`, an unfinished copy, removed. Any other
+//! leftover is never deleted: a store made anew beside them (`init
+//! --new-store`) is refused while they are there, and a missing `store/`
+//! with only `store-replaced/` is refused, naming it, for a person to
+//! decide (it may be older than records sent since).
 
 use std::path::{Path, PathBuf};
 
 use super::SCHEMA;
 use super::SCHEMA_FILE;
 use super::backend::{
-    Backend, BackendError, MIN_FREE_BYTES, NUMBER_FLOOR, SledBackend, Tree, guarded, sync_dir,
+    Backend, BackendError, LIVE_BYTES, MIN_FREE_BYTES, NUMBER_FLOOR, SledBackend, Tree, guarded,
+    sync_dir,
 };
 
 /// The files may grow to this many times the bytes the trees hold before
@@ -52,27 +58,56 @@ fn beside(store: &Path) -> (PathBuf, PathBuf) {
     )
 }
 
-/// Finishes or undoes a swap a crash interrupted (see the module header).
+/// The file naming a swap, in both folders it joins (see the module header).
+pub(super) const SWAP_ID: &str = "fieldkit-compaction";
+
+fn swap_id(dir: &Path) -> Option<String> {
+    std::fs::read_to_string(dir.join(SWAP_ID))
+        .ok()
+        .filter(|id| !id.is_empty())
+}
+
+/// The folders a compaction leaves beside the store while it runs, or
+/// after a crash: `init --new-store` is refused while one is there.
+pub fn leftovers(store: &Path) -> Vec<PathBuf> {
+    let (copy, replaced) = beside(store);
+    [copy, replaced]
+        .into_iter()
+        .filter(|p| p.exists())
+        .collect()
+}
+
+/// Finishes a swap a crash interrupted (see the module header). Removing
+/// a folder the swap is done with is best effort: one that cannot go now
+/// goes at a later opening.
 pub fn settle(store: &Path) -> std::io::Result<()> {
     let (copy, replaced) = beside(store);
     let parent = store.parent().unwrap_or(Path::new("."));
+    let joined = || swap_id(&replaced).is_some_and(|id| Some(&id) == swap_id(&copy).as_ref());
     match (store.exists(), copy.exists(), replaced.exists()) {
-        (false, true, true) => {
+        (false, true, true) if joined() => {
             rename(&copy, store)?;
             sync_dir(parent)?;
-            std::fs::remove_dir_all(&replaced)?;
+            let _ = std::fs::remove_dir_all(&replaced);
         }
-        (false, false, true) => {
-            // Not a state the swap leaves; the replaced store is whole.
-            rename(&replaced, store)?;
-            sync_dir(parent)?;
+        (false, _, true) => {
+            return Err(std::io::Error::other(format!(
+                "there is no store folder, but {} holds the store as it was before a \
+                 compaction that did not finish. If no newer store was moved away from here, \
+                 rename that folder to {} and start fieldkit again; otherwise keep both and \
+                 run `fieldkit rescue` on each",
+                replaced.display(),
+                store.display()
+            )));
         }
         (true, copy_left, replaced_left) => {
-            if copy_left {
-                std::fs::remove_dir_all(&copy)?;
+            let swapped =
+                replaced_left && swap_id(&replaced).is_some_and(|id| Some(id) == swap_id(store));
+            if swapped {
+                let _ = std::fs::remove_dir_all(&replaced);
             }
-            if replaced_left {
-                std::fs::remove_dir_all(&replaced)?;
+            if copy_left && (swapped || !replaced_left) {
+                let _ = std::fs::remove_dir_all(&copy);
             }
         }
         (false, _, false) => {}
@@ -91,7 +126,9 @@ pub fn due(files: u64, live: u64) -> bool {
 /// removed and the store is used as it was: compaction only gives room
 /// back, and the next opening tries again.
 pub fn if_due(backend: SledBackend) -> Result<SledBackend, BackendError> {
-    let live = backend.live_bytes()?;
+    let Some(live) = backend.live_bytes()? else {
+        return Ok(backend);
+    };
     if !due(backend.file_bytes(), live) {
         return Ok(backend);
     }
@@ -102,8 +139,9 @@ pub fn if_due(backend: SledBackend) -> Result<SledBackend, BackendError> {
         return Ok(backend);
     }
     let (copy, replaced) = beside(&store);
-    if copy.exists() {
-        std::fs::remove_dir_all(&copy)?;
+    // A copy or a replaced store `settle` left: not one to add to.
+    if copy.exists() || replaced.exists() {
+        return Ok(backend);
     }
     // sled panics on some damaged files: `guarded` makes that an error.
     if guarded(|| copy_into(&backend, &copy)).is_err() {
@@ -112,6 +150,15 @@ pub fn if_due(backend: SledBackend) -> Result<SledBackend, BackendError> {
     }
     drop(backend);
     let parent = store.parent().unwrap_or(Path::new("."));
+    let id = uuid::Uuid::now_v7().to_string();
+    if write_synced(&copy.join(SWAP_ID), &id)
+        .and_then(|()| write_synced(&store.join(SWAP_ID), &id))
+        .and_then(|()| sync_dir(parent))
+        .is_err()
+    {
+        let _ = std::fs::remove_dir_all(&copy);
+        return reopen(&store);
+    }
     // A folder that cannot be moved leaves the store as it was, and the
     // next opening's `settle` removes what is left of the copy.
     if rename(&store, &replaced).is_ok() && rename(&copy, &store).is_err() {
@@ -120,7 +167,22 @@ pub fn if_due(backend: SledBackend) -> Result<SledBackend, BackendError> {
     sync_dir(parent)?;
     // Left for the next opening's `settle` when it cannot go now.
     let _ = std::fs::remove_dir_all(&replaced);
-    SledBackend::open(&store)
+    reopen(&store)
+}
+
+/// Opens a store just closed in this process, trying again for a moment:
+/// sled's threads may hold its lock a moment after the drop.
+fn reopen(dir: &Path) -> Result<SledBackend, BackendError> {
+    let mut tries = 0;
+    loop {
+        match SledBackend::open(dir) {
+            Err(BackendError::Corrupted(e)) if tries < 40 && e.contains("acquire lock") => {
+                tries += 1
+            }
+            other => return other,
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
 }
 
 /// Copies every tree of `backend` into a new store in `dir`, checks it
@@ -156,9 +218,17 @@ pub(super) fn copy_into(backend: &SledBackend, dir: &Path) -> Result<(), Backend
         .map_err(as_backend)?;
     meta.insert("schema", SCHEMA.to_string().into_bytes())
         .map_err(as_backend)?;
+    // The live bytes counted anew: a count that drifted would otherwise
+    // make every opening compact again.
+    let live = new.counted_bytes()?;
+    meta.insert(LIVE_BYTES, live.to_string().into_bytes())
+        .map_err(as_backend)?;
+    let written = sled.checksum().map_err(as_backend)?;
     new.sync()?;
+    // A tree handle keeps sled open: both go before the copy is read back.
+    drop(meta);
     drop(new);
-    std::fs::write(dir.join(SCHEMA_FILE), format!("{SCHEMA}\n"))?;
+    write_synced(&dir.join(SCHEMA_FILE), &format!("{SCHEMA}\n"))?;
     // Every file of the copy (sled's config and snapshot too, which sled
     // may not sync) and the folders naming them are on disk before the
     // store is moved aside.
@@ -177,7 +247,21 @@ pub(super) fn copy_into(backend: &SledBackend, dir: &Path) -> Result<(), Backend
         }
         sync_dir(&folder)?;
     }
+    // The copy as sled reads it back from its files.
+    let reread = reopen(dir)?;
+    if reread.sled().checksum().map_err(as_backend)? != written {
+        return Err(BackendError::Corrupted(
+            "the compacted copy does not read back as written".into(),
+        ));
+    }
     Ok(())
+}
+
+/// Writes a small file and makes it durable.
+fn write_synced(path: &Path, text: &str) -> std::io::Result<()> {
+    let mut file = std::fs::File::create(path)?;
+    std::io::Write::write_all(&mut file, text.as_bytes())?;
+    file.sync_all()
 }
 
 fn as_backend(e: sled::Error) -> BackendError {
@@ -191,7 +275,15 @@ fn rename(from: &Path, to: &Path) -> std::io::Result<()> {
     let mut tries = 0;
     loop {
         match std::fs::rename(from, to) {
-            Err(e) if tries < 40 && e.kind() != std::io::ErrorKind::NotFound => tries += 1,
+            Err(e)
+                if tries < 40
+                    && !matches!(
+                        e.kind(),
+                        std::io::ErrorKind::NotFound | std::io::ErrorKind::AlreadyExists
+                    ) =>
+            {
+                tries += 1
+            }
             other => return other,
         }
         std::thread::sleep(std::time::Duration::from_millis(50));

@@ -64,7 +64,7 @@ fn the_live_bytes_kept_in_every_write_are_those_counted() {
     let home = store.home.clone();
     drop(store);
     let db = engine(&home.store_path());
-    assert_eq!(db.live_bytes().unwrap(), db.counted_bytes().unwrap());
+    assert_eq!(db.live_bytes().unwrap(), Some(db.counted_bytes().unwrap()));
 }
 
 /// Writes and removes 16 KB entries in `sessions` runs of the engine, as
@@ -85,7 +85,7 @@ fn churned(home: &profile::Home, sessions: usize) -> (u64, u64) {
             }
             db.apply(&changes).unwrap();
         }
-        sizes = (db.file_bytes(), db.live_bytes().unwrap());
+        sizes = (db.file_bytes(), db.live_bytes().unwrap().unwrap());
     }
     sizes
 }
@@ -163,6 +163,13 @@ fn opening_gives_the_room_back_and_keeps_everything() {
     );
 }
 
+/// Marks `dirs` as joined by one swap, as step 1 does.
+fn join_swap(dirs: &[&std::path::Path], id: &str) {
+    for dir in dirs {
+        std::fs::write(dir.join(compact::SWAP_ID), id).unwrap();
+    }
+}
+
 /// Every state a crash can leave the swap in opens to one whole store,
 /// with nothing left beside it.
 #[test]
@@ -186,6 +193,7 @@ fn a_swap_stopped_at_any_step_is_finished_or_undone_on_opening() {
                 let db = engine(&path);
                 compact::copy_into(&db, &copy).unwrap();
                 drop(db);
+                join_swap(&[&copy, &path], "swap 1");
                 when_released(|| {
                     std::fs::rename(&path, &replaced).map_err(|source| StoreError::Io {
                         context: String::new(),
@@ -197,6 +205,7 @@ fn a_swap_stopped_at_any_step_is_finished_or_undone_on_opening() {
             _ => {
                 std::fs::create_dir_all(&replaced).unwrap();
                 std::fs::write(replaced.join("db"), b"the old log").unwrap();
+                join_swap(&[&replaced, &path], "swap 1");
             }
         }
         let store = when_released(|| Store::open(home.clone(), &crypt::passphrase(PASS)));
@@ -207,4 +216,103 @@ fn a_swap_stopped_at_any_step_is_finished_or_undone_on_opening() {
         );
         assert!(!copy.exists() && !replaced.exists(), "{step}");
     }
+}
+
+/// Folders the swap did not leave together are never deleted nor made
+/// the store: a store folder missing beside a lone replaced one is
+/// refused, naming it; a new store is not made beside leftovers; a
+/// replaced folder of another swap stays beside the store.
+#[test]
+fn folders_a_swap_did_not_leave_are_never_deleted_nor_used() {
+    let (_dir, store, _) = fresh();
+    let home = store.home.clone();
+    drop(store);
+    let path = home.store_path();
+    let copy = home.dir.join("store-compacted");
+    let replaced = home.dir.join("store-replaced");
+    // The store moved away by hand, an old replaced store beside.
+    when_released(|| {
+        std::fs::rename(&path, &replaced).map_err(|source| StoreError::Io {
+            context: String::new(),
+            source,
+        })
+    });
+    let refused = Store::open(home.clone(), &crypt::passphrase(PASS))
+        .err()
+        .expect("refused");
+    assert!(refused.to_string().contains("store-replaced"), "{refused}");
+    assert!(replaced.join("db").exists() && !path.exists());
+    // Nor with a copy of another swap.
+    std::fs::create_dir_all(&copy).unwrap();
+    join_swap(&[&copy], "swap 2");
+    join_swap(&[&replaced], "swap 1");
+    assert!(Store::open(home.clone(), &crypt::passphrase(PASS)).is_err());
+    assert!(copy.exists() && replaced.join("db").exists() && !path.exists());
+    // `init --new-store` makes no store beside them.
+    let profile = profile::unlock(&home, &crypt::passphrase(PASS)).unwrap();
+    let made = Store::create(home.clone(), profile, "now")
+        .err()
+        .expect("refused");
+    assert!(made.to_string().contains("compaction left"), "{made}");
+    assert!(!path.exists());
+    // A store put back beside a replaced folder of another swap: both stay.
+    std::fs::remove_dir_all(&copy).unwrap();
+    std::fs::rename(&replaced, &path).unwrap();
+    std::fs::create_dir_all(&replaced).unwrap();
+    std::fs::write(replaced.join("db"), b"records").unwrap();
+    join_swap(&[&replaced], "swap 3");
+    let store = when_released(|| Store::open(home.clone(), &crypt::passphrase(PASS)));
+    drop(store);
+    assert!(replaced.join("db").exists(), "not deleted");
+}
+
+/// A live count that drifted low (an older fieldkit wrote to the store)
+/// is counted anew by the compaction it causes, so the next opening does
+/// not compact again; a number floor that does not read is refused, never
+/// taken as 0 (numbers would be given again).
+#[test]
+fn a_drifted_count_is_mended_and_an_unreadable_floor_refused() {
+    let (_dir, store, _) = fresh();
+    let home = store.home.clone();
+    drop(store);
+    churned(&home, 24);
+    let db = engine(&home.store_path());
+    db.sled()
+        .open_tree(Tree::Meta.name())
+        .unwrap()
+        .insert(LIVE_BYTES, b"0".to_vec())
+        .unwrap();
+    db.sync().unwrap();
+    drop(db);
+    let store = when_released(|| Store::open(home.clone(), &crypt::passphrase(PASS)));
+    let (files, live) = sled_of(&store);
+    drop(store);
+    let db = engine(&home.store_path());
+    assert_eq!(Some(live), db.live_bytes().unwrap());
+    assert_eq!(live, db.counted_bytes().unwrap(), "counted anew");
+    assert!(
+        !compact::due(files, live),
+        "{files} bytes of files, {live} live"
+    );
+    db.sled()
+        .open_tree(Tree::Meta.name())
+        .unwrap()
+        .insert(NUMBER_FLOOR, b"12x".to_vec())
+        .unwrap();
+    db.sync().unwrap();
+    drop(db);
+    let refused = (0..1_000)
+        .find_map(|_| match SledBackend::open(&home.store_path()) {
+            Err(e) if e.to_string().contains("acquire lock") => {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+                None
+            }
+            other => Some(other),
+        })
+        .unwrap();
+    assert!(
+        matches!(&refused, Err(e) if e.to_string().contains("number floor")),
+        "{:?}",
+        refused.err()
+    );
 }

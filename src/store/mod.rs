@@ -108,6 +108,19 @@ impl Store {
     pub fn create(home: Home, profile: Profile, now: &str) -> Result<Self, StoreError> {
         let lock = lock(&home)?;
         let path = home.store_path();
+        // A compaction a crash stopped is finished first; folders it left
+        // that cannot be settled hold records, so no store is made beside.
+        let _ = compact::settle(&path);
+        if let Some(left) = compact::leftovers(&path).first() {
+            return Err(StoreError::Io {
+                context: format!(
+                    "{} holds a store a compaction left; run `fieldkit status` to finish it, \
+                     or move it aside after `fieldkit rescue`",
+                    left.display()
+                ),
+                source: std::io::ErrorKind::AlreadyExists.into(),
+            });
+        }
         if path.exists() {
             return Err(StoreError::Io {
                 context: format!("{} already exists", path.display()),

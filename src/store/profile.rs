@@ -124,14 +124,16 @@ impl Home {
         if self.exists() {
             return Vec::new();
         }
-        [
+        let mut left: Vec<PathBuf> = [
             self.secrets_path(),
             self.recipients_path(),
             self.store_path(),
         ]
         .into_iter()
         .filter(|p| p.exists())
-        .collect()
+        .collect();
+        left.extend(super::compact::leftovers(&self.store_path()));
+        left
     }
 
     pub fn public(&self) -> Result<PublicProfile, ProfileError> {

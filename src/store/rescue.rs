@@ -93,10 +93,14 @@ pub fn rescue(
         ));
     }
     let store = home.store_path();
-    // A compaction a crash stopped left the store beside its folder.
-    let _ = super::compact::settle(&store);
+    // A compaction a crash stopped may have left the store beside its
+    // folder; what settling it said is the answer when there is none.
+    let settled = super::compact::settle(&store);
     if !store.is_dir() {
-        return Err(format!("there is no store in {}", store.display()));
+        return Err(match settled {
+            Err(e) => e.to_string(),
+            Ok(()) => format!("there is no store in {}", store.display()),
+        });
     }
     fs::create_dir_all(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
 
