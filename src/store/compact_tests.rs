@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use super::backend::{Backend, Change, LIVE_BYTES, NUMBER_FLOOR, SledBackend, Tree};
+use super::backend::{Backend, BackendError, Change, LIVE_BYTES, NUMBER_FLOOR, SledBackend, Tree};
 use super::compact::{self, GROWTH};
 use super::tests::{FORM, PASS, draft, fresh, outbox_json, when_released};
 use super::*;
@@ -22,18 +22,34 @@ fn autosaved(store: &Store, saves: usize) -> Draft {
     d
 }
 
-/// The engine on the store in `dir`, once the store closed before has let
-/// go of sled's lock (its threads may hold it a moment after the drop).
-fn engine(dir: &std::path::Path) -> SledBackend {
+/// The engine on the store in `dir`, or why it does not open, once the
+/// store closed before has let go of sled's lock (its threads may hold it
+/// a moment after the drop).
+fn opened(dir: &std::path::Path) -> Result<SledBackend, BackendError> {
     for _ in 0..1_000 {
         match SledBackend::open(dir) {
-            Err(e) if e.to_string().contains("lock") => {
+            Err(e) if e.to_string().contains("acquire lock") => {
                 std::thread::sleep(std::time::Duration::from_millis(5))
             }
-            other => return other.unwrap(),
+            other => return other,
         }
     }
     panic!("sled's lock on {} was never released", dir.display());
+}
+
+fn engine(dir: &std::path::Path) -> SledBackend {
+    opened(dir).unwrap()
+}
+
+/// Writes a Meta entry of the closed store as it is, outside any count.
+fn set_meta(home: &profile::Home, key: &[u8], value: &[u8]) {
+    let db = engine(&home.store_path());
+    db.sled()
+        .open_tree(Tree::Meta.name())
+        .unwrap()
+        .insert(key, value)
+        .unwrap();
+    db.sync().unwrap();
 }
 
 /// The bytes of the open store's files, and of its entries.
@@ -276,14 +292,7 @@ fn a_drifted_count_is_mended_and_an_unreadable_floor_refused() {
     let home = store.home.clone();
     drop(store);
     churned(&home, 24);
-    let db = engine(&home.store_path());
-    db.sled()
-        .open_tree(Tree::Meta.name())
-        .unwrap()
-        .insert(LIVE_BYTES, b"0".to_vec())
-        .unwrap();
-    db.sync().unwrap();
-    drop(db);
+    set_meta(&home, LIVE_BYTES, b"0");
     let store = when_released(|| Store::open(home.clone(), &crypt::passphrase(PASS)));
     let (files, live) = sled_of(&store);
     drop(store);
@@ -294,22 +303,9 @@ fn a_drifted_count_is_mended_and_an_unreadable_floor_refused() {
         !compact::due(files, live),
         "{files} bytes of files, {live} live"
     );
-    db.sled()
-        .open_tree(Tree::Meta.name())
-        .unwrap()
-        .insert(NUMBER_FLOOR, b"12x".to_vec())
-        .unwrap();
-    db.sync().unwrap();
     drop(db);
-    let refused = (0..1_000)
-        .find_map(|_| match SledBackend::open(&home.store_path()) {
-            Err(e) if e.to_string().contains("acquire lock") => {
-                std::thread::sleep(std::time::Duration::from_millis(5));
-                None
-            }
-            other => Some(other),
-        })
-        .unwrap();
+    set_meta(&home, NUMBER_FLOOR, b"12x");
+    let refused = opened(&home.store_path());
     assert!(
         matches!(&refused, Err(e) if e.to_string().contains("number floor")),
         "{:?}",
