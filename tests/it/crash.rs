@@ -151,19 +151,24 @@ fn killed_mid_save_loses_no_reported_save_and_the_store_opens() {
     );
 }
 
+/// The engine on the store in `dir`, once the fieldkit closed before has
+/// let go of sled's lock (its threads may hold it a moment after exit).
+fn engine(dir: &std::path::Path) -> SledBackend {
+    for _ in 0..1_000 {
+        match SledBackend::open(dir) {
+            Err(e) if e.to_string().contains("acquire lock") => {
+                std::thread::sleep(Duration::from_millis(5))
+            }
+            other => return other.unwrap(),
+        }
+    }
+    panic!("sled's lock on {} was never released", dir.display());
+}
+
 /// Every entry of every tree but the compaction's own, read with the
 /// engine itself.
 fn entries(home: &std::path::Path) -> Vec<(Tree, Vec<u8>, Vec<u8>)> {
-    let dir = home.join("store");
-    let db = (0..1_000)
-        .find_map(|_| match SledBackend::open(&dir) {
-            Err(e) if e.to_string().contains("lock") => {
-                std::thread::sleep(Duration::from_millis(5));
-                None
-            }
-            other => Some(other.unwrap()),
-        })
-        .expect("sled's lock released");
+    let db = engine(&home.join("store"));
     Tree::ALL
         .into_iter()
         .flat_map(|t| {
@@ -193,9 +198,7 @@ fn killed_mid_compaction_the_store_opens_whole_every_time() {
     // (1.6 MB, so that the copy takes a while).
     let dir = e.home.join("store");
     for run in 0..24 {
-        let db = (0..1_000)
-            .find_map(|_| SledBackend::open(&dir).ok())
-            .unwrap();
+        let db = engine(&dir);
         for i in 0..100u32 {
             let key = |r: usize| format!("churn {r} {i}").into_bytes();
             let mut changes = vec![Change::put(Tree::Drafts, key(run), vec![7; 16_000])];
