@@ -222,6 +222,8 @@ pub const LIVE_BYTES: &[u8] = b"engine/live";
 /// copied into fresh files (compact.rs) starts a new sled counter, so its
 /// numbers start above every number given before.
 pub const NUMBER_FLOOR: &[u8] = b"engine/floor";
+/// The size of the files when a compaction's copy last failed (compact.rs).
+pub const FAILED_COPY: &[u8] = b"engine/failed-copy";
 
 pub struct SledBackend {
     db: sled::Db,
@@ -233,8 +235,9 @@ pub struct SledBackend {
     failed: std::sync::atomic::AtomicBool,
     /// See [`Backend::reads`].
     reads: std::sync::atomic::AtomicU64,
-    /// See [`NUMBER_FLOOR`].
-    floor: u64,
+    /// See [`NUMBER_FLOOR`]; None when it does not read (then no number
+    /// is given: numbers below a floor misread would be given again).
+    floor: Option<u64>,
 }
 
 fn from_sled(e: sled::Error) -> BackendError {
@@ -319,7 +322,7 @@ impl SledBackend {
             synced_blobs: Mutex::new(HashSet::new()),
             failed: std::sync::atomic::AtomicBool::new(false),
             reads: std::sync::atomic::AtomicU64::new(0),
-            floor: 0,
+            floor: Some(0),
         };
         // Blobs already on disk were synced by the session that wrote them.
         if let Ok(mut seen) = backend.synced_blobs.lock() {
@@ -327,12 +330,8 @@ impl SledBackend {
         }
         let meta = backend.tree(Tree::Meta);
         let floor = match guarded(|| meta.get(NUMBER_FLOOR).map_err(from_sled))? {
-            None => 0,
-            // Numbers below a floor misread would be given again.
-            Some(text) => std::str::from_utf8(&text)
-                .ok()
-                .and_then(|t| t.parse().ok())
-                .ok_or_else(|| BackendError::Corrupted("its number floor is unreadable".into()))?,
+            None => Some(0),
+            Some(text) => std::str::from_utf8(&text).ok().and_then(|t| t.parse().ok()),
         };
         // A store written before the live bytes were kept counts them once,
         // when it can: an entry that does not read, or a nearly full disk,
@@ -359,7 +358,7 @@ impl SledBackend {
                 let tree = self.db.open_tree(&name).map_err(from_sled)?;
                 for item in tree.iter() {
                     let (k, v) = item.map_err(from_sled)?;
-                    if !(meta && k == LIVE_BYTES) {
+                    if !(meta && (k == LIVE_BYTES || k == FAILED_COPY)) {
                         bytes += entry_bytes(&k, &v);
                     }
                 }
@@ -373,6 +372,23 @@ impl SledBackend {
     pub fn live_bytes(&self) -> Result<Option<u64>, BackendError> {
         let value = self.get(Tree::Meta, LIVE_BYTES)?;
         Ok(value.map(|v| read_counters(Some(&v), 1)[0]))
+    }
+
+    /// The size of the files when a compaction's copy last failed.
+    pub fn failed_copy_at(&self) -> Result<Option<u64>, BackendError> {
+        let value = self.get(Tree::Meta, FAILED_COPY)?;
+        Ok(value.map(|v| read_counters(Some(&v), 1)[0]))
+    }
+
+    /// Notes that a compaction's copy failed with the files at `files`
+    /// bytes (outside the live count, like the count itself).
+    pub fn note_failed_copy(&self, files: u64) -> Result<(), BackendError> {
+        let meta = self.tree(Tree::Meta);
+        guarded(|| {
+            meta.insert(FAILED_COPY, files.to_string().into_bytes())
+                .map_err(from_sled)
+        })?;
+        self.sync()
     }
 
     /// The bytes of the store's files on disk (sled's log and blobs).
@@ -588,7 +604,10 @@ impl Backend for SledBackend {
     }
 
     fn next_number(&self) -> Result<u64, BackendError> {
-        guarded(|| self.db.generate_id().map_err(from_sled)).map(|n| self.floor.saturating_add(n))
+        let floor = self
+            .floor
+            .ok_or_else(|| BackendError::Corrupted("its number floor is unreadable".into()))?;
+        guarded(|| self.db.generate_id().map_err(from_sled)).map(|n| floor.saturating_add(n))
     }
 
     fn reads(&self) -> u64 {
@@ -621,10 +640,13 @@ impl SledBackend {
                 };
                 grown += has as i64 - had as i64;
             }
-            if grown != 0 {
-                let meta = &trees[Tree::Meta.index()];
-                let now = meta.get(LIVE_BYTES)?;
-                meta.insert(LIVE_BYTES, add_counters(now.as_deref(), &[grown]))?;
+            // Only a count there is kept: a store whose entries could not
+            // be counted keeps none (and is never compacted).
+            let meta = &trees[Tree::Meta.index()];
+            if grown != 0
+                && let Some(now) = meta.get(LIVE_BYTES)?
+            {
+                meta.insert(LIVE_BYTES, add_counters(Some(&now), &[grown]))?;
             }
             Ok::<_, sled::transaction::ConflictableTransactionError<()>>(())
         });

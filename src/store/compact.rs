@@ -11,11 +11,13 @@
 //! run before anything opens the store).
 //!
 //! The swap, with the store lock held throughout:
-//! 1. copy into `store-compacted/` (a leftover one is removed first),
-//!    check it, and write one random swap id into it and into `store/`;
+//! 1. copy into `store-compacted/` (not while a folder of an earlier swap
+//!    is left), check it, and write one random swap id into it and into
+//!    `store/`;
 //! 2. rename `store/` to `store-replaced/`;
 //! 3. rename `store-compacted/` to `store/`;
-//! 4. remove `store-replaced/`.
+//! 4. remove `store-replaced/`, its swap id last, so that a removal
+//!    stopped part-way is still recognised and finished later.
 //!
 //! After a crash, `settle` acts only on folders that carry the same swap
 //! id: no `store/` and both others, step 3 is done; `store/` carrying the
@@ -31,8 +33,8 @@ use std::path::{Path, PathBuf};
 use super::SCHEMA;
 use super::SCHEMA_FILE;
 use super::backend::{
-    Backend, BackendError, LIVE_BYTES, MIN_FREE_BYTES, NUMBER_FLOOR, SledBackend, Tree, guarded,
-    sync_dir,
+    Backend, BackendError, FAILED_COPY, LIVE_BYTES, MIN_FREE_BYTES, NUMBER_FLOOR, SledBackend,
+    Tree, guarded, sync_dir,
 };
 
 /// The files may grow to this many times the bytes the trees hold before
@@ -86,16 +88,26 @@ pub fn settle(store: &Path) -> std::io::Result<()> {
     let joined = || swap_id(&replaced).is_some_and(|id| Some(&id) == swap_id(&copy).as_ref());
     match (store.exists(), copy.exists(), replaced.exists()) {
         (false, true, true) if joined() => {
-            rename(&copy, store)?;
+            rename(&copy, store).map_err(|e| {
+                std::io::Error::new(
+                    e.kind(),
+                    format!(
+                        "{} cannot be renamed to {} ({e}); close any program using it and \
+                         start fieldkit again",
+                        copy.display(),
+                        store.display()
+                    ),
+                )
+            })?;
             sync_dir(parent)?;
-            let _ = std::fs::remove_dir_all(&replaced);
+            remove_swapped(&replaced);
         }
         (false, _, true) => {
             return Err(std::io::Error::other(format!(
                 "there is no store folder, but {} holds the store as it was before a \
                  compaction that did not finish. If no newer store was moved away from here, \
-                 rename that folder to {} and start fieldkit again; otherwise keep both and \
-                 run `fieldkit rescue` on each",
+                 rename that folder to {} and start fieldkit again; otherwise keep both \
+                 folders (each holds records) and ask your supervisor",
                 replaced.display(),
                 store.display()
             )));
@@ -104,7 +116,7 @@ pub fn settle(store: &Path) -> std::io::Result<()> {
             let swapped =
                 replaced_left && swap_id(&replaced).is_some_and(|id| Some(id) == swap_id(store));
             if swapped {
-                let _ = std::fs::remove_dir_all(&replaced);
+                remove_swapped(&replaced);
             }
             if copy_left && (swapped || !replaced_left) {
                 let _ = std::fs::remove_dir_all(&copy);
@@ -143,9 +155,18 @@ pub fn if_due(backend: SledBackend) -> Result<SledBackend, BackendError> {
     if copy.exists() || replaced.exists() {
         return Ok(backend);
     }
+    // A copy that failed is not tried again until the files have doubled.
+    let files = backend.file_bytes();
+    if backend
+        .failed_copy_at()?
+        .is_some_and(|at| files < at.saturating_mul(2))
+    {
+        return Ok(backend);
+    }
     // sled panics on some damaged files: `guarded` makes that an error.
     if guarded(|| copy_into(&backend, &copy)).is_err() {
         let _ = std::fs::remove_dir_all(&copy);
+        backend.note_failed_copy(files)?;
         return Ok(backend);
     }
     drop(backend);
@@ -153,6 +174,8 @@ pub fn if_due(backend: SledBackend) -> Result<SledBackend, BackendError> {
     let id = uuid::Uuid::now_v7().to_string();
     if write_synced(&copy.join(SWAP_ID), &id)
         .and_then(|()| write_synced(&store.join(SWAP_ID), &id))
+        .and_then(|()| sync_dir(&copy))
+        .and_then(|()| sync_dir(&store))
         .and_then(|()| sync_dir(parent))
         .is_err()
     {
@@ -166,17 +189,36 @@ pub fn if_due(backend: SledBackend) -> Result<SledBackend, BackendError> {
     }
     sync_dir(parent)?;
     // Left for the next opening's `settle` when it cannot go now.
-    let _ = std::fs::remove_dir_all(&replaced);
+    remove_swapped(&replaced);
     reopen(&store)
 }
 
-/// Opens a store just closed in this process, trying again for a moment:
+/// Removes a store a swap replaced, best effort: everything but its swap
+/// id first, so that what a failure or a crash leaves is still known as
+/// replaced (and removed at a later opening).
+fn remove_swapped(dir: &Path) {
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if entry.file_name() != SWAP_ID {
+                let _ = match entry.file_type() {
+                    Ok(t) if t.is_dir() => std::fs::remove_dir_all(&path),
+                    _ => std::fs::remove_file(&path),
+                };
+            }
+        }
+    }
+    let _ = std::fs::remove_file(dir.join(SWAP_ID));
+    let _ = std::fs::remove_dir(dir);
+}
+
+/// Opens a store just closed in this process, trying again for up to 10 s:
 /// sled's threads may hold its lock a moment after the drop.
 fn reopen(dir: &Path) -> Result<SledBackend, BackendError> {
     let mut tries = 0;
     loop {
         match SledBackend::open(dir) {
-            Err(BackendError::Corrupted(e)) if tries < 40 && e.contains("acquire lock") => {
+            Err(BackendError::Corrupted(e)) if tries < 200 && e.contains("acquire lock") => {
                 tries += 1
             }
             other => return other,
@@ -218,6 +260,7 @@ pub(super) fn copy_into(backend: &SledBackend, dir: &Path) -> Result<(), Backend
         .map_err(as_backend)?;
     meta.insert("schema", SCHEMA.to_string().into_bytes())
         .map_err(as_backend)?;
+    meta.remove(FAILED_COPY).map_err(as_backend)?;
     // The live bytes counted anew: a count that drifted would otherwise
     // make every opening compact again.
     let live = new.counted_bytes()?;
@@ -228,6 +271,14 @@ pub(super) fn copy_into(backend: &SledBackend, dir: &Path) -> Result<(), Backend
     // A tree handle keeps sled open: both go before the copy is read back.
     drop(meta);
     drop(new);
+    // The copy as sled reads it back from its files.
+    let reread = reopen(dir)?;
+    if reread.sled().checksum().map_err(as_backend)? != written {
+        return Err(BackendError::Corrupted(
+            "the compacted copy does not read back as written".into(),
+        ));
+    }
+    drop(reread);
     write_synced(&dir.join(SCHEMA_FILE), &format!("{SCHEMA}\n"))?;
     // Every file of the copy (sled's config and snapshot too, which sled
     // may not sync) and the folders naming them are on disk before the
@@ -246,13 +297,6 @@ pub(super) fn copy_into(backend: &SledBackend, dir: &Path) -> Result<(), Backend
             }
         }
         sync_dir(&folder)?;
-    }
-    // The copy as sled reads it back from its files.
-    let reread = reopen(dir)?;
-    if reread.sled().checksum().map_err(as_backend)? != written {
-        return Err(BackendError::Corrupted(
-            "the compacted copy does not read back as written".into(),
-        ));
     }
     Ok(())
 }
@@ -279,7 +323,9 @@ fn rename(from: &Path, to: &Path) -> std::io::Result<()> {
                 if tries < 40
                     && !matches!(
                         e.kind(),
-                        std::io::ErrorKind::NotFound | std::io::ErrorKind::AlreadyExists
+                        std::io::ErrorKind::NotFound
+                            | std::io::ErrorKind::AlreadyExists
+                            | std::io::ErrorKind::DirectoryNotEmpty
                     ) =>
             {
                 tries += 1

@@ -114,9 +114,10 @@ impl Store {
         if let Some(left) = compact::leftovers(&path).first() {
             return Err(StoreError::Io {
                 context: format!(
-                    "{} holds a store a compaction left; run `fieldkit status` to finish it, \
-                     or move it aside after `fieldkit rescue`",
-                    left.display()
+                    "{} was left by a compaction and may hold records; move it out of {} \
+                     (keep it), then run this again",
+                    left.display(),
+                    home.dir.display()
                 ),
                 source: std::io::ErrorKind::AlreadyExists.into(),
             });
