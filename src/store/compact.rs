@@ -166,7 +166,8 @@ pub fn if_due(backend: SledBackend) -> Result<SledBackend, BackendError> {
     // sled panics on some damaged files: `guarded` makes that an error.
     if guarded(|| copy_into(&backend, &copy)).is_err() {
         let _ = std::fs::remove_dir_all(&copy);
-        backend.note_failed_copy(files)?;
+        // Best effort too: without the note, the next opening tries again.
+        let _ = backend.note_failed_copy(files);
         return Ok(backend);
     }
     drop(backend);
