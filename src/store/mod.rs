@@ -11,8 +11,8 @@
 //! draft again), `packs` the round
 //! pack installed and the pinned deployment signers, `entries` the types,
 //! `error` the failure messages, `paradata` the time on each question a
-//! draft carries, `compact` giving sled's room back. The storage engine is behind
-//! `backend::Backend`, the keys are in `profile`.
+//! draft carries, `compact` giving sled's room back. The storage engine
+//! is behind `backend::Backend`, the keys are in `profile`.
 
 mod attachments;
 pub mod backend;
