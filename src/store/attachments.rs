@@ -156,14 +156,8 @@ impl Store {
         now: &str,
     ) -> Result<(), StoreError> {
         let id = parse_id(record_id)?;
-        if let Some(state) = self.state_of(id.as_bytes())?
-            && state != State::Draft
-        {
-            return Err(StoreError::NotADraft {
-                id: record_id.to_string(),
-                state,
-            });
-        }
+        // Attached to a draft, or to a record not yet stored.
+        self.stored_draft(record_id)?;
         if !crate::form::media::is_attachment_name(name) {
             return Err(StoreError::Damaged {
                 id: record_id.to_string(),

@@ -10,19 +10,22 @@ impl Store {
     /// Saves a draft: encrypted to the profile, listed, audited (`detail`
     /// names the field just answered). On disk when this returns.
     pub fn save_draft(&self, draft: &Draft, detail: &str) -> Result<(), StoreError> {
-        let id = parse_id(&draft.id)?;
-        let existing = match self.state_of(id.as_bytes())? {
-            None => false,
-            Some(State::Draft) => true,
-            Some(state) => {
-                return Err(StoreError::NotADraft {
-                    id: draft.id.clone(),
-                    state,
-                });
-            }
-        };
+        let existing = self.stored_draft(&draft.id)?;
         let changes = self.draft_changes(draft, detail, existing)?;
         self.apply(&changes)
+    }
+
+    /// Whether record `id` is stored as a draft (false: it is not stored);
+    /// a record stored in another state is refused as not a draft.
+    pub(super) fn stored_draft(&self, id: &str) -> Result<bool, StoreError> {
+        match self.state_of(parse_id(id)?.as_bytes())? {
+            None => Ok(false),
+            Some(State::Draft) => Ok(true),
+            Some(state) => Err(StoreError::NotADraft {
+                id: id.to_string(),
+                state,
+            }),
+        }
     }
 
     /// Saves a stored draft whose paradata alone changed (a question came
@@ -31,16 +34,8 @@ impl Store {
     /// the enumerator looked). Paradata alone never makes a draft: one not
     /// in the store is refused.
     pub fn save_draft_paradata(&self, draft: &Draft) -> Result<(), StoreError> {
-        let id = parse_id(&draft.id)?;
-        match self.state_of(id.as_bytes())? {
-            Some(State::Draft) => {}
-            None => return Err(StoreError::NotFound(draft.id.clone())),
-            Some(state) => {
-                return Err(StoreError::NotADraft {
-                    id: draft.id.clone(),
-                    state,
-                });
-            }
+        if !self.stored_draft(&draft.id)? {
+            return Err(StoreError::NotFound(draft.id.clone()));
         }
         let mut changes = self.draft_changes(draft, "", true)?;
         changes.retain(|c| c.tree != Tree::Audit);

@@ -41,16 +41,8 @@ impl Store {
         form_text: &[u8],
         review: Option<&ReviewPart>,
     ) -> Result<(), StoreError> {
-        let id = parse_id(&draft.id)?;
-        match self.state_of(id.as_bytes())? {
-            Some(State::Draft) => {}
-            None => return Err(StoreError::NotFound(draft.id.clone())),
-            Some(state) => {
-                return Err(StoreError::NotADraft {
-                    id: draft.id.clone(),
-                    state,
-                });
-            }
+        if !self.stored_draft(&draft.id)? {
+            return Err(StoreError::NotFound(draft.id.clone()));
         }
         let changes = self.final_changes(draft, values, now, form_text, review)?;
         self.apply(&changes)
