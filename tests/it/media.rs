@@ -9,7 +9,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use crate::support::{Enumerator, fill_ok, have, repo, stderr};
+use crate::support::{Enumerator, demo_data_manager, fill_ok, have, repo, stderr};
 
 pub(crate) const FORM: &str = r#"
 [settings]
@@ -357,13 +357,7 @@ fn the_picker_browses_refuses_an_oversized_file_and_attaches_one() {
     assert_eq!(ids.len(), 1);
     let kept = store.record_attachments(&ids[0]).unwrap();
     assert_eq!(kept.len(), 1, "{kept:?}");
-    let dm = std::fs::read_to_string(repo().join("keys/demo/data-manager.key")).unwrap();
-    let dm: age::x25519::Identity = dm
-        .lines()
-        .find(|l| l.starts_with("AGE-SECRET-KEY"))
-        .unwrap()
-        .parse()
-        .unwrap();
+    let dm = demo_data_manager();
     assert_eq!(
         *fieldkit::crypt::decrypt_with(&dm, &kept[0].1).unwrap(),
         site

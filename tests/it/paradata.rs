@@ -13,7 +13,8 @@ use serde_json::Value;
 
 use crate::bundle::{export, unzip};
 use crate::support::{
-    Enumerator, Tmux, age_decrypt, canary, csv_rows, have, repo, stderr, wait_until,
+    Enumerator, Tmux, age_decrypt, canary, csv_rows, demo_data_manager, have, repo, stderr,
+    wait_until,
 };
 use crate::tui_e2e::focused_on;
 
@@ -209,13 +210,7 @@ fn time_on_each_question_reaches_the_record_and_the_paradata_table() {
         .expect("the data manager opens the record");
         serde_json::from_slice(&plain).unwrap()
     } else {
-        let dm = std::fs::read_to_string(repo().join("keys/demo/data-manager.key")).unwrap();
-        let dm: age::x25519::Identity = dm
-            .lines()
-            .find(|l| l.starts_with("AGE-SECRET-KEY"))
-            .unwrap()
-            .parse()
-            .unwrap();
+        let dm = demo_data_manager();
         let ct = unzip(&bundle, entry["path"].as_str().unwrap());
         serde_json::from_slice(&fieldkit::crypt::decrypt_with(&dm, &ct).unwrap()).unwrap()
     };

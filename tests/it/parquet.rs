@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::aggregate::aggregate;
 use crate::bundle::{export, with_records};
-use crate::support::{csv_rows, have, stderr};
+use crate::support::{Interpreter, PYARROW, csv_rows, run_script, stderr};
 
 #[test]
 fn parquet_tables_hold_the_csv_cells_typed_from_the_form() {
@@ -90,15 +90,9 @@ fn parquet_tables_hold_the_csv_cells_typed_from_the_form() {
 
     // pyarrow reads the folder as one dataset, partitioned by form and
     // round (null: no round).
-    if !have("python3", test) {
-        return;
-    }
     let script = r#"
 import sys
-try:
-    import pyarrow.dataset as ds
-except ImportError:
-    print("SKIP"); sys.exit(0)
+import pyarrow.dataset as ds
 import pyarrow as pa
 # The partitions' types given (as the README does): with every round
 # null, "hive" alone has nothing to infer the round's type from.
@@ -110,18 +104,17 @@ print(t.schema.field("grp_profile/age").type, t.schema.field("grp_recruitment/fe
       sorted(set(t.column("form_id").to_pylist())), t.column("round").to_pylist(),
       sorted(t.column("grp_journey/destination_place").to_pylist()))
 "#;
-    let py = std::process::Command::new("python3")
-        .arg("-c")
-        .arg(script)
-        .arg(&pq)
-        .output()
-        .unwrap();
-    assert!(py.status.success(), "{}", stderr(&py));
-    let said = String::from_utf8_lossy(&py.stdout).trim().to_string();
-    if said == "SKIP" {
-        crate::support::skip(test, "pyarrow is not installed (pip install pyarrow)");
+    let Some(said) = run_script(
+        test,
+        Interpreter::Python,
+        PYARROW,
+        script,
+        &[pq.as_os_str()],
+        &pq,
+    ) else {
         return;
-    }
+    };
+    let said = said.trim();
     assert_eq!(
         said,
         "int64 double string 3 ['dtm_flow_monitoring'] [None, None, None] \

@@ -13,7 +13,9 @@ use std::path::{Path, PathBuf};
 use parquet::file::reader::{FileReader, SerializedFileReader};
 use serde_json::Value;
 
-use crate::support::{Enumerator, csv_rows, fieldkit, have, repo, skip, stderr};
+use crate::support::{
+    Enumerator, Interpreter, PYARROW, csv_rows, fieldkit, repo, run_script, stderr,
+};
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
@@ -206,15 +208,9 @@ fn records_carry_their_round_and_parquet_is_partitioned_by_form_and_round() {
     );
 
     // pyarrow: each table's files as one hive-partitioned dataset.
-    if !have("python3", test) {
-        return;
-    }
     let script = r#"
 import sys, glob, json
-try:
-    import pyarrow.dataset as ds
-except ImportError:
-    print("SKIP"); sys.exit(0)
+import pyarrow.dataset as ds
 root, table = sys.argv[1], sys.argv[2]
 files = sorted(glob.glob(f"{root}/form_id=*/round=*/{table}.parquet"))
 t = ds.dataset(files, format="parquet", partitioning="hive", partition_base_dir=root).to_table()
@@ -226,20 +222,11 @@ print(json.dumps({
 }))
 "#;
     for table in [FORM.to_string(), stem(&repeat_file)] {
-        let py = std::process::Command::new("python3")
-            .arg("-c")
-            .arg(script)
-            .arg(&pq)
-            .arg(&table)
-            .output()
-            .unwrap();
-        assert!(py.status.success(), "{}", stderr(&py));
-        let said = String::from_utf8_lossy(&py.stdout).trim().to_string();
-        if said == "SKIP" {
-            skip(test, "pyarrow is not installed (pip install pyarrow)");
+        let args = [pq.as_os_str(), table.as_ref()];
+        let Some(said) = run_script(test, Interpreter::Python, PYARROW, script, &args, &pq) else {
             return;
-        }
-        let said: Value = serde_json::from_str(&said).unwrap();
+        };
+        let said: Value = serde_json::from_str(said.trim()).unwrap();
         assert_eq!(
             said["types"],
             serde_json::json!(["string", "string", "int64"])

@@ -179,6 +179,67 @@ pub fn have(tool: &str, test: &str) -> bool {
     found
 }
 
+/// An interpreter a test hands a script to: its program and the flag
+/// that takes the script's text.
+pub enum Interpreter {
+    Python,
+    R,
+}
+
+/// The demo data manager's age key (`keys/demo/data-manager.key`).
+pub fn demo_data_manager() -> age::x25519::Identity {
+    std::fs::read_to_string(repo().join("keys/demo/data-manager.key"))
+        .unwrap()
+        .lines()
+        .find(|l| l.starts_with("AGE-SECRET-KEY"))
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// What the Parquet tests' scripts need, and how to get it.
+pub const PYARROW: (&str, &str) = (
+    "import pyarrow.dataset",
+    "pyarrow is not installed (pip install pyarrow)",
+);
+
+/// Runs `script` (with `args`, in `dir`) when its interpreter runs here and
+/// `needs` (code importing what the script uses) succeeds; else says why
+/// not, with `install` (how to get it), and gives None. Gives the script's
+/// standard output, once it succeeded.
+pub fn run_script(
+    test: &str,
+    interpreter: Interpreter,
+    (needs, install): (&str, &str),
+    script: &str,
+    args: &[&std::ffi::OsStr],
+    dir: &std::path::Path,
+) -> Option<String> {
+    let (program, flag) = match interpreter {
+        Interpreter::Python => ("python3", "-c"),
+        Interpreter::R => ("Rscript", "-e"),
+    };
+    if !have(program, test) {
+        return None;
+    }
+    let found = std::process::Command::new(program)
+        .args([flag, needs])
+        .output()
+        .unwrap();
+    if !found.status.success() {
+        skip(test, install);
+        return None;
+    }
+    let run = std::process::Command::new(program)
+        .args([flag, script])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", stderr(&run));
+    Some(String::from_utf8_lossy(&run.stdout).into_owned())
+}
+
 /// Says that a test skipped a check, past the test harness's capture (it
 /// captures `eprintln!`, not direct writes), so it shows in every run and
 /// .ci/run counts it.

@@ -11,7 +11,7 @@ use std::path::Path;
 use serde_json::{Value, json};
 
 use crate::cli::readme_block;
-use crate::support::{Enumerator, csv_rows, have, skip, stderr};
+use crate::support::{Enumerator, Interpreter, csv_rows, run_script, stderr};
 
 /// Where the recipes are in README.md.
 const PANDAS: &str = "<!-- recipe: pandas value labels -->";
@@ -103,20 +103,6 @@ fn choices_csv_has_every_choice_with_its_labels_in_every_language() {
 #[test]
 fn the_readme_pandas_recipe_labels_the_codes() {
     let test = "value_labels::the_readme_pandas_recipe_labels_the_codes";
-    if !have("python3", test) {
-        return;
-    }
-    let pandas = std::process::Command::new("python3")
-        .args(["-c", "import pandas"])
-        .output()
-        .unwrap();
-    if !pandas.status.success() {
-        skip(
-            test,
-            "pandas is not installed (apt-get install python3-pandas)",
-        );
-        return;
-    }
     let e = Enumerator::init("enum-33");
     let tables = aggregated(&e);
     let recipe = readme_block(PANDAS, "```python");
@@ -128,14 +114,14 @@ fn the_readme_pandas_recipe_labels_the_codes() {
          \"categories\": list(t.cat.categories), \
          \"documents\": {{k: int(v) for k, v in documents.sum().items()}}}}, ensure_ascii=False))\n"
     );
-    let py = std::process::Command::new("python3")
-        .arg("-c")
-        .arg(&script)
-        .current_dir(tables.parent().unwrap())
-        .output()
-        .unwrap();
-    assert!(py.status.success(), "{}", stderr(&py));
-    let stdout = String::from_utf8_lossy(&py.stdout);
+    let needs = (
+        "import pandas",
+        "pandas is not installed (apt-get install python3-pandas)",
+    );
+    let dir = tables.parent().unwrap();
+    let Some(stdout) = run_script(test, Interpreter::Python, needs, &script, &[], dir) else {
+        return;
+    };
     let line = stdout
         .lines()
         .find_map(|l| l.strip_prefix("RESULT "))
@@ -155,20 +141,6 @@ fn the_readme_pandas_recipe_labels_the_codes() {
 #[test]
 fn the_readme_r_recipe_labels_the_codes_and_writes_stata_and_spss() {
     let test = "value_labels::the_readme_r_recipe_labels_the_codes_and_writes_stata_and_spss";
-    if !have("Rscript", test) {
-        return;
-    }
-    let haven = std::process::Command::new("Rscript")
-        .args(["-e", "library(haven)"])
-        .output()
-        .unwrap();
-    if !haven.status.success() {
-        skip(
-            test,
-            "R's haven is not installed (apt-get install r-cran-haven)",
-        );
-        return;
-    }
     let e = Enumerator::init("enum-34");
     let tables = aggregated(&e);
     let recipe = readme_block(R, "```r");
@@ -182,13 +154,14 @@ fn the_readme_r_recipe_labels_the_codes_and_writes_stata_and_spss() {
          cat(paste0(\"SAV \", as.character(as_factor(sav$grp_journey_transport_mode))), sep = \"\\n\")\n\
          cat(paste0(\"NAME \", names(back)[1:3]), sep = \"\\n\")\n"
     );
-    let r = std::process::Command::new("Rscript")
-        .args(["-e", &script])
-        .current_dir(tables.parent().unwrap())
-        .output()
-        .unwrap();
-    assert!(r.status.success(), "{}", stderr(&r));
-    let stdout = String::from_utf8_lossy(&r.stdout);
+    let needs = (
+        "library(haven)",
+        "R's haven is not installed (apt-get install r-cran-haven)",
+    );
+    let dir = tables.parent().unwrap();
+    let Some(stdout) = run_script(test, Interpreter::R, needs, &script, &[], dir) else {
+        return;
+    };
     let said = |prefix: &str| -> Vec<String> {
         stdout
             .lines()
