@@ -198,6 +198,7 @@ pub fn demo_data_manager() -> age::x25519::Identity {
 }
 
 /// What the Parquet tests' scripts need, and how to get it.
+#[cfg(feature = "parquet")]
 pub const PYARROW: (&str, &str) = (
     "import pyarrow.dataset",
     "pyarrow is not installed (pip install pyarrow)",
